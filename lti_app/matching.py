@@ -1,0 +1,356 @@
+"""Placement matching: student-proposing deferred acceptance over one lottery priority.
+
+Partner projects do not rank students, so every project shares one priority order over students:
+a lottery drawn from the seed, or an order the instructor supplies (e.g. statement submission
+time). With a single shared priority, student-proposing deferred acceptance is stable, optimal for
+students among stable matchings, and strategy-proof: ranking projects truthfully is never worse
+than any other ranking. The priority order does not depend on anyone's ranking, which is what keeps
+that last property true. See docs/matching.md.
+
+This module is deliberately pure (no Flask, no SQLAlchemy) so the app, the tests and the benchmark
+all exercise the same code.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections import Counter, deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+
+__all__ = [
+    "MatchResult",
+    "MatchingInputError",
+    "ProjectSeat",
+    "StudentPreference",
+    "adjust",
+    "find_blocking_pairs",
+    "match",
+    "priority_order",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class StudentPreference:
+    """One student's submitted ranking, most wanted project first."""
+
+    student_id: str
+    ranked_project_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectSeat:
+    """How many students a project can take in this matching run."""
+
+    project_id: str
+    capacity: int
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """Outcome shown to the instructor before publishing.
+
+    `rank_of` is the 1-based position of the assigned project in the student's own submitted list
+    (ranked projects that were not offered still count as positions), and covers only students
+    placed on a project they ranked. `priority_order` is the full order actually used, highest
+    priority first; storing it lets anyone re-check the result without re-deriving the lottery.
+    """
+
+    assignments: Mapping[str, str]
+    rank_of: Mapping[str, int]
+    unplaced: Mapping[str, str]
+    rank_histogram: tuple[int, ...]
+    seed: int
+    priority_order: tuple[str, ...] = ()
+
+
+class MatchingInputError(ValueError):
+    """Raised with every problem at once so the instructor can fix the input in one pass."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems: tuple[str, ...] = tuple(problems)
+        super().__init__("The placement matching cannot run:\n- " + "\n- ".join(self.problems))
+
+
+def priority_order(
+    student_ids: Sequence[str], *, seed: int, priority: Sequence[str] | None = None
+) -> tuple[str, ...]:
+    """Return the priority every project uses, highest first.
+
+    Students named in `priority` come first in that order (unknown names are skipped: a student who
+    withdrew should not break the run); everyone else follows in a seeded lottery. The lottery
+    shuffles the sorted ids, so it depends only on who takes part and the seed, never on input order
+    or on what anyone ranked.
+    """
+    known = set(student_ids)
+    listed = [] if priority is None else [sid for sid in dict.fromkeys(priority) if sid in known]
+    listed_set = set(listed)
+    rest = sorted(known - listed_set)
+    random.Random(seed).shuffle(rest)
+    return (*listed, *rest)
+
+
+def match(
+    preferences: Sequence[StudentPreference],
+    seats: Sequence[ProjectSeat],
+    *,
+    seed: int,
+    max_rank: int | None = None,
+    priority: Sequence[str] | None = None,
+) -> MatchResult:
+    """Place each student on at most one project with student-proposing deferred acceptance."""
+    problems = _input_problems(preferences, seats, max_rank, priority)
+    if problems:
+        raise MatchingInputError(problems)
+
+    capacity = {seat.project_id: seat.capacity for seat in seats}
+    ranking_of = {pref.student_id: pref.ranked_project_ids for pref in preferences}
+    order = priority_order(list(ranking_of), seed=seed, priority=priority)
+
+    # Students are numbered by priority (0 = highest), so a project's least-wanted holder is the
+    # largest number; heaps store negated numbers to keep that holder on top. Proposals start in
+    # submission order: deferred acceptance ends in the same matching whatever the order, and
+    # going through the students in priority order instead would never displace anyone, leaving
+    # the rejection path unexercised.
+    number = {sid: i for i, sid in enumerate(order)}
+    options = [[pid for pid in ranking_of[sid] if capacity.get(pid, 0) > 0] for sid in order]
+    next_option = [0] * len(order)
+    holders: dict[str, list[int]] = {pid: [] for pid, cap in capacity.items() if cap > 0}
+    free = deque(number[sid] for sid in ranking_of)
+    while free:
+        student = free.popleft()
+        student_options = options[student]
+        k = next_option[student]
+        while k < len(student_options):
+            project = student_options[k]
+            k += 1
+            held = holders[project]
+            if len(held) < capacity[project]:
+                heapq.heappush(held, -student)
+                break
+            least_wanted = -held[0]
+            if least_wanted > student:
+                heapq.heapreplace(held, -student)
+                free.append(least_wanted)
+                break
+        next_option[student] = k
+
+    placed = {order[-neg]: project for project, held in holders.items() for neg in held}
+    assignments = {sid: placed[sid] for sid in ranking_of if sid in placed}
+    priority_word = "lottery priority" if priority is None else "priority"
+    unplaced = {
+        sid: _why_unplaced(ranking, capacity, priority_word)
+        for sid, ranking in ranking_of.items()
+        if sid not in placed
+    }
+    longest = max_rank if max_rank is not None else max(map(len, ranking_of.values()), default=0)
+    return _result(assignments, ranking_of, unplaced, longest, seed, order)
+
+
+def adjust(
+    result: MatchResult,
+    preferences: Sequence[StudentPreference],
+    seats: Sequence[ProjectSeat],
+    changes: Mapping[str, str | None],
+) -> MatchResult:
+    """Apply the instructor's manual moves (student -> project, or None to unassign).
+
+    The outcome may no longer be stable; that is the instructor's call, and the app can show the
+    students with justified envy via `find_blocking_pairs`. Capacities stay hard limits: raise a
+    project's capacity first if it should take more students.
+    """
+    capacity = {seat.project_id: seat.capacity for seat in seats}
+    ranking_of = {pref.student_id: pref.ranked_project_ids for pref in preferences}
+    problems: list[str] = []
+    for sid, project in changes.items():
+        if sid not in ranking_of:
+            problems.append(f"Student {sid} is not part of this matching.")
+        if project is not None and project not in capacity:
+            problems.append(f"Project {project} is not offered in this matching.")
+    assignments = {sid: p for sid, p in result.assignments.items() if sid not in changes}
+    assignments.update({sid: p for sid, p in changes.items() if p is not None})
+    for project, count in Counter(assignments.values()).items():
+        if project in capacity and count > capacity[project]:
+            problems.append(
+                f"Project {project} has {capacity[project]} seat(s) but the changes would place "
+                f"{count} students on it."
+            )
+    if problems:
+        raise MatchingInputError(problems)
+
+    taken = Counter(assignments.values())
+    unplaced: dict[str, str] = {}
+    for sid, ranking in ranking_of.items():
+        if sid in assignments:
+            continue
+        if sid in changes:
+            unplaced[sid] = "unassigned by the instructor"
+            continue
+        now_free = [p for p in ranking if taken[p] < capacity.get(p, 0)]
+        if now_free:
+            unplaced[sid] = (
+                f"not placed, although ranked {_and_join(now_free)} with seats free after the "
+                "instructor's changes"
+            )
+        else:
+            unplaced[sid] = result.unplaced.get(sid, "not placed")
+    return _result(
+        assignments,
+        ranking_of,
+        unplaced,
+        len(result.rank_histogram),
+        result.seed,
+        result.priority_order,
+    )
+
+
+def find_blocking_pairs(
+    result: MatchResult,
+    preferences: Sequence[StudentPreference],
+    seats: Sequence[ProjectSeat],
+    priority: Sequence[str] | None = None,
+) -> list[tuple[str, str]]:
+    """List (student, project) pairs where the student has justified envy.
+
+    A pair blocks when the student ranked the project above what they got (anything ranked beats
+    an unranked or no placement) and the project has a free seat or holds someone with lower
+    priority. An empty list means the result is stable. Students missing from `priority` rank below
+    everyone listed; `priority` defaults to the order the matching used.
+    """
+    order = result.priority_order if priority is None else priority
+    lowest = len(order)
+    position = {sid: i for i, sid in enumerate(order)}
+    capacity = {seat.project_id: seat.capacity for seat in seats}
+    holders: dict[str, list[str]] = {}
+    for sid, project in result.assignments.items():
+        holders.setdefault(project, []).append(sid)
+    least_wanted = {
+        project: max(position.get(sid, lowest) for sid in held) for project, held in holders.items()
+    }
+
+    pairs: list[tuple[str, str]] = []
+    for pref in preferences:
+        sid = pref.student_id
+        current = result.assignments.get(sid)
+        mine = position.get(sid, lowest)
+        for project in pref.ranked_project_ids:
+            if project == current:
+                break
+            seats_left = capacity.get(project, 0) - len(holders.get(project, ()))
+            if seats_left > 0 or least_wanted.get(project, -1) > mine:
+                pairs.append((sid, project))
+    return pairs
+
+
+def _input_problems(
+    preferences: Sequence[StudentPreference],
+    seats: Sequence[ProjectSeat],
+    max_rank: int | None,
+    priority: Sequence[str] | None,
+) -> list[str]:
+    problems: list[str] = []
+    if max_rank is not None and max_rank < 1:
+        problems.append(f"The ranking limit must be at least 1 (it is {max_rank}).")
+
+    student_counts = Counter(pref.student_id for pref in preferences)
+    problems.extend(
+        f"Student {sid} has {n} rankings; each student may submit only one."
+        for sid, n in student_counts.items()
+        if n > 1
+    )
+    for pref in preferences:
+        ranking = pref.ranked_project_ids
+        if max_rank is not None and len(ranking) > max_rank:
+            problems.append(
+                f"Student {pref.student_id} ranked {len(ranking)} projects; "
+                f"at most {max_rank} may be ranked."
+            )
+        if len(set(ranking)) != len(ranking):
+            problems.extend(
+                f"Student {pref.student_id} ranked project {pid} {n} times; "
+                "each project may appear only once."
+                for pid, n in Counter(ranking).items()
+                if n > 1
+            )
+
+    seat_counts = Counter(seat.project_id for seat in seats)
+    problems.extend(
+        f"Project {pid} is listed {n} times; list each project once with its total capacity."
+        for pid, n in seat_counts.items()
+        if n > 1
+    )
+    problems.extend(
+        f"Project {seat.project_id} has capacity {seat.capacity}; capacity must be 0 or more."
+        for seat in seats
+        if seat.capacity < 0
+    )
+
+    if priority is not None:
+        problems.extend(
+            f"Student {sid} appears {n} times in the priority order; list each student once."
+            for sid, n in Counter(priority).items()
+            if n > 1
+        )
+    return problems
+
+
+def _why_unplaced(ranking: Sequence[str], capacity: Mapping[str, int], priority_word: str) -> str:
+    """Explain an unplaced student; relies on stability: every seatable ranked project is full."""
+    if not ranking:
+        return "ranked no projects"
+    not_offered = [pid for pid in ranking if pid not in capacity]
+    if len(not_offered) == len(ranking):
+        return f"ranked only projects not offered: {', '.join(not_offered)}"
+    no_seats = [pid for pid in ranking if capacity.get(pid) == 0]
+    filled = [pid for pid in ranking if capacity.get(pid, 0) > 0]
+    if len(filled) == len(ranking):
+        if len(filled) == 1:
+            return (
+                f"the only ranked project ({filled[0]}) was filled by students with higher "
+                f"{priority_word}"
+            )
+        return (
+            f"all {len(filled)} ranked projects were filled by students with higher {priority_word}"
+        )
+    parts = []
+    if filled:
+        parts.append(
+            f"{len(filled)} filled by students with higher {priority_word} ({', '.join(filled)})"
+        )
+    if no_seats:
+        parts.append(f"offered with no seats: {', '.join(no_seats)}")
+    if not_offered:
+        parts.append(f"not offered: {', '.join(not_offered)}")
+    return f"none of the {len(ranking)} ranked projects had a seat: " + "; ".join(parts)
+
+
+def _and_join(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _result(
+    assignments: Mapping[str, str],
+    ranking_of: Mapping[str, Sequence[str]],
+    unplaced: Mapping[str, str],
+    histogram_length: int,
+    seed: int,
+    order: Sequence[str],
+) -> MatchResult:
+    rank_of = {
+        sid: ranking_of[sid].index(project) + 1
+        for sid, project in assignments.items()
+        if project in ranking_of.get(sid, ())
+    }
+    histogram = [0] * max(histogram_length, max(rank_of.values(), default=0))
+    for rank in rank_of.values():
+        histogram[rank - 1] += 1
+    return MatchResult(
+        assignments=MappingProxyType(dict(assignments)),
+        rank_of=MappingProxyType(rank_of),
+        unplaced=MappingProxyType(dict(unplaced)),
+        rank_histogram=tuple(histogram),
+        seed=seed,
+        priority_order=tuple(order),
+    )
