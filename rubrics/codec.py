@@ -1,0 +1,99 @@
+"""Conversions shared by validation and import/export, kept apart to avoid an import cycle.
+
+Points travel as decimal strings ("2.5") in Stint's own JSON, because a JSON number read by
+a stock parser becomes a float and a float cannot hold 0.1 exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal, InvalidOperation
+from typing import Final
+
+from rubrics.model import Rubric
+
+MAX_POINTS: Final = Decimal(1_000_000)
+POINTS_PLACES: Final = 4
+POINTS_QUANTUM: Final = Decimal(1).scaleb(-POINTS_PLACES)
+
+
+class PointsError(ValueError):
+    """Raised with a message fit to show a person who typed the value."""
+
+
+def parse_points(value: object) -> Decimal:
+    """Read points from JSON, a form or a CSV cell, refusing what a grade cannot be made of.
+
+    Floats are read through their shortest repr, which is exactly what was written in the
+    JSON text for any value with at most 15 significant digits.
+    """
+    if isinstance(value, bool):
+        raise PointsError("must be a number, not true or false")
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, int):
+        number = Decimal(value)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise PointsError("must be a finite number")
+        number = Decimal(repr(value))
+    elif isinstance(value, str):
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            raise PointsError("must be a number") from None
+    else:
+        raise PointsError("must be a number")
+    if not number.is_finite():
+        raise PointsError("must be a finite number")
+    if number < 0:
+        raise PointsError("must not be negative")
+    if number == 0:
+        number = abs(number)  # "-0" would otherwise be exported as "-0"
+    if number > MAX_POINTS:
+        raise PointsError(f"must be at most {MAX_POINTS}")
+    if number != number.quantize(POINTS_QUANTUM):
+        raise PointsError(f"may have at most {POINTS_PLACES} decimal places")
+    return number
+
+
+def points_to_text(points: Decimal) -> str:
+    """Plain positional notation: '100', not '1E+2', so people and spreadsheets can read it."""
+    return format(points, "f")
+
+
+def rubric_to_data(rubric: Rubric) -> dict[str, object]:
+    """The rubric body of Stint's JSON format, without the format/version envelope."""
+    return {
+        "title": rubric.title,
+        "description": rubric.description,
+        "scoring_mode": rubric.scoring_mode,
+        "lock_zero_points": rubric.lock_zero_points,
+        "criteria": [
+            {
+                "id": criterion.id,
+                "title": criterion.title,
+                "description": criterion.description,
+                "long_description": criterion.long_description,
+                "use_range": criterion.use_range,
+                "ignore_for_scoring": criterion.ignore_for_scoring,
+                "allow_comment": criterion.allow_comment,
+                "levels": [
+                    {
+                        "id": level.id,
+                        "title": level.title,
+                        "description": level.description,
+                        "points": _points_field(level.points),
+                    }
+                    for level in criterion.levels
+                ],
+            }
+            for criterion in rubric.criteria
+        ],
+    }
+
+
+def _points_field(points: object) -> object:
+    # A hand-built Level may carry something other than a Decimal; pass it through untouched
+    # so that validation reports it instead of this function crashing on it.
+    return points_to_text(points) if isinstance(points, Decimal) else points
