@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import mimetypes
+from collections import deque
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -22,6 +23,7 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 ASSET_SCHEME: Final = "stint-asset"
 ASSET_PREFIX: Final = f"{ASSET_SCHEME}:"
+_REMEMBERED_REFUSALS: Final = 32
 
 
 class RefusedURLError(ValueError):
@@ -32,13 +34,16 @@ class CertificateAssetFetcher(URLFetcher):  # type: ignore[misc]
     """Serves `stint-asset:NAME` from memory and `data:` inline; refuses the rest.
 
     fail_on_errors is on, so a refusal stops the rendering instead of silently
-    printing a certificate with a hole in it.
+    printing a certificate with a hole in it. WeasyPrint swallows even fatal errors
+    inside SVG images, so the renderer also compares refusal_count before and after.
     """
 
     def __init__(self, assets: Mapping[str, tuple[bytes, str]]) -> None:
         super().__init__(allowed_protocols=(ASSET_SCHEME, "data"), fail_on_errors=True)
         self._assets = MappingProxyType(dict(assets))
-        self.refused: list[str] = []
+        # A worker lives for long; keep the recent refusals for diagnosis, count them all.
+        self.refused: deque[str] = deque(maxlen=_REMEMBERED_REFUSALS)
+        self.refusal_count = 0
 
     @property
     def asset_names(self) -> frozenset[str]:
@@ -54,6 +59,7 @@ class CertificateAssetFetcher(URLFetcher):  # type: ignore[misc]
             body, mime_type = _decode_data_url(rest)
             return URLFetcherResponse(url, body, {"Content-Type": mime_type})
         self.refused.append(url)
+        self.refusal_count += 1
         raise RefusedURLError(f"certificate rendering refuses to fetch {url[:200]!r}")
 
 

@@ -110,6 +110,9 @@ class CertificateRenderer:
             logo_src=_logo_data_url(data.logo) if data.logo else None,
             name_length_class=_length_class(data.student_name, long=28, very_long=44),
             title_length_class=_length_class(data.project_title, long=60, very_long=110),
+            skills_length_class=(
+                "long" if len(" · ".join(data.skills_demonstrated)) > 220 else "regular"
+            ),
             asset_prefix=ASSET_PREFIX,
         )
 
@@ -117,6 +120,7 @@ class CertificateRenderer:
         """Lay out HTML already made for `data`; split out so the benchmark can time it alone."""
         if len(self._image_cache) > _IMAGE_CACHE_LIMIT:
             self._image_cache.clear()
+        refusals_before = self.fetcher.refusal_count
         with _refusals_as_errors():
             document = weasyprint.HTML(string=html, url_fetcher=self.fetcher)
             pdf = document.write_pdf(
@@ -126,6 +130,12 @@ class CertificateRenderer:
                 attachments=[self._json_attachment(data)],
                 cache=self._image_cache,
                 finisher=_deduplicate_associated_files,
+            )
+        if self.fetcher.refusal_count != refusals_before:
+            # Reached only when WeasyPrint swallowed the refusal (inside an SVG image):
+            # the file was not read, but the certificate is not what was designed.
+            raise CertificateRenderingError(
+                f"refused to fetch {self.fetcher.refused[-1][:200]!r} while rendering"
             )
         assert isinstance(pdf, bytes)
         return pdf
