@@ -1,0 +1,55 @@
+# Two commands for a newcomer: `make run` and `make test` (see README.md).
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export STINT_INSTANCE_PATH ?= $(CURDIR)/instance
+export STINT_BASE_URL ?= http://$(HOST):$(PORT)
+
+.PHONY: run test lint install install-test worker bench clean
+
+$(BIN)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[postgres,redis]'
+	touch $@
+
+$(BIN)/.installed-test: $(BIN)/.installed
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+install: $(BIN)/.installed
+
+install-test: $(BIN)/.installed-test
+
+## make run: install, migrate SQLite, register the development LMS, seed a demo, serve on :5000
+run: export STINT_DEV_PLATFORM = 1
+run: $(BIN)/.installed
+	$(BIN)/flask --app lti_app db upgrade
+	$(BIN)/flask --app lti_app stint dev register
+	@echo
+	@echo "  Stint is starting at $(STINT_BASE_URL)"
+	@echo "  Open $(STINT_BASE_URL)/dev-lms/ and launch as the instructor or a student."
+	@echo
+	$(BIN)/flask --app lti_app run --host $(HOST) --port $(PORT)
+
+lint: $(BIN)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+## make test: install test extras, lint, run the suite on SQLite, then on PostgreSQL if TEST_DATABASE_URL is set
+test: lint
+	env -u TEST_DATABASE_URL $(BIN)/pytest
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		echo "== again on PostgreSQL ($$TEST_DATABASE_URL), browser tests excluded =="; \
+		$(BIN)/pytest -m "not e2e"; \
+	fi
+
+bench: $(BIN)/.installed-test
+	$(BIN)/python -m bench.launch
+	$(BIN)/python -m bench.matching
+
+clean:
+	rm -rf $(VENV) instance *.egg-info .pytest_cache .mypy_cache .ruff_cache

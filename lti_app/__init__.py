@@ -1,0 +1,73 @@
+"""Stint: credit-bearing micro-internships inside Canvas and Moodle (an LTI 1.3 tool)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from lti_app.config import settings_from_env
+from lti_app.extensions import csrf, db, limiter, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict[str, Any] | None = None, instance_path: str | None = None) -> Flask:
+    """Build the app; ``config`` overrides the environment (tests use it).
+
+    The instance folder (SQLite database, generated secret, file cache, uploads) is
+    ``STINT_INSTANCE_PATH`` or ``./instance``.
+    """
+    config = config or {}
+    instance = Path(
+        instance_path or os.environ.get("STINT_INSTANCE_PATH") or Path.cwd() / "instance"
+    )
+    instance.mkdir(parents=True, exist_ok=True)
+    app = Flask(
+        __name__, template_folder=str(ROOT / "templates"), instance_path=str(instance.resolve())
+    )
+    app.config.update(settings_from_env(instance, need_secret="SECRET_KEY" not in config))
+    app.config.update(config)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    if app.config["STINT_PROXY_HOPS"]:
+        hops = int(app.config["STINT_PROXY_HOPS"])
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
+        )
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+    from lti_app.lti.cache import make_cache
+
+    app.extensions["stint_cache"] = make_cache(app.config["REDIS_URL"], app.config["CACHE_DIR"])
+
+    from lti_app import cli, errors, security
+    from lti_app.instructor.views import bp as instructor_bp
+    from lti_app.lti.views import bp as lti_bp
+    from lti_app.public.views import bp as public_bp
+    from lti_app.student.views import bp as student_bp
+
+    app.register_blueprint(lti_bp)
+    app.register_blueprint(instructor_bp)
+    app.register_blueprint(student_bp)
+    app.register_blueprint(public_bp)
+    errors.init_error_handlers(app)
+    security.init_security_headers(app)
+    cli.init_cli(app)
+
+    if app.config["STINT_DEV_PLATFORM"]:
+        from lti_app.dev_platform import init_dev_platform
+
+        init_dev_platform(app)
+        app.logger.warning("Development LMS enabled at /dev-lms: never use this in production")
+    return app

@@ -1,0 +1,145 @@
+"""``flask --app lti_app stint ...`` commands for administrators."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from lti_app.lti.keys import ensure_active_key, rotate_keys
+from lti_app.services.platforms import (
+    CANVAS_CLOUD,
+    PlatformInputError,
+    PlatformSpec,
+    list_platforms,
+    register_platform,
+    remove_platform,
+)
+
+stint = AppGroup("stint", help="Administer Stint.")
+platform_group = AppGroup("platform", help="LMS registrations.")
+keys_group = AppGroup("keys", help="The tool's signing keys.")
+dev_group = AppGroup("dev", help="Development LMS helpers (STINT_DEV_PLATFORM=1 only).")
+stint.add_command(platform_group)
+stint.add_command(keys_group)
+stint.add_command(dev_group)
+
+
+@platform_group.command("add")
+@click.option("--issuer", help="The platform's issuer (iss).")
+@click.option("--client-id", required=True)
+@click.option("--auth-login-url")
+@click.option("--auth-token-url")
+@click.option("--key-set-url")
+@click.option("--deployment-id", "deployment_ids", multiple=True, required=True)
+@click.option("--name", default="")
+@click.option("--lms", type=click.Choice(["canvas", "moodle", "other"]), default=None)
+@click.option("--auth-audience", default=None, help="Token audience if not the token URL.")
+@click.option(
+    "--preset", type=click.Choice(["canvas"]), default=None, help="Fill Canvas cloud URLs."
+)
+def platform_add(
+    issuer: str | None,
+    client_id: str,
+    auth_login_url: str | None,
+    auth_token_url: str | None,
+    key_set_url: str | None,
+    deployment_ids: tuple[str, ...],
+    name: str,
+    lms: str | None,
+    auth_audience: str | None,
+    preset: str | None,
+) -> None:
+    """Register an LMS (or add deployments to a registered one)."""
+    defaults = CANVAS_CLOUD if preset == "canvas" else {}
+    spec = PlatformSpec(
+        issuer=issuer or defaults.get("issuer", ""),
+        client_id=client_id,
+        auth_login_url=auth_login_url or defaults.get("auth_login_url", ""),
+        auth_token_url=auth_token_url or defaults.get("auth_token_url", ""),
+        key_set_url=key_set_url or defaults.get("key_set_url", ""),
+        deployment_ids=deployment_ids,
+        name=name,
+        lms=lms or ("canvas" if preset == "canvas" else "other"),
+        auth_audience=auth_audience,
+    )
+    try:
+        platform = register_platform(spec)
+    except PlatformInputError as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        raise SystemExit(2) from exc
+    click.echo(
+        f"Registered platform {platform.id}: {platform.issuer} (client id {platform.client_id})"
+    )
+
+
+@platform_group.command("list")
+def platform_list() -> None:
+    """Show registered platforms and their deployments."""
+    platforms = list_platforms()
+    if not platforms:
+        click.echo("No platforms registered.")
+    for p in platforms:
+        deployments = ", ".join(d.deployment_id for d in p.deployments)
+        click.echo(
+            f"{p.id}\t{p.lms}\t{p.name}\t{p.issuer}\tclient={p.client_id}\tdeployments={deployments}"
+        )
+
+
+@platform_group.command("remove")
+@click.argument("platform_id", type=int)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def platform_remove(platform_id: int, yes: bool) -> None:
+    """Remove a registration and everything recorded under it."""
+    if not yes:
+        click.confirm(
+            "This deletes the platform's courses, users and activities in Stint. Continue?",
+            abort=True,
+        )
+    if not remove_platform(platform_id):
+        click.echo(f"error: no platform {platform_id}", err=True)
+        raise SystemExit(2)
+    click.echo(f"Removed platform {platform_id}")
+
+
+@keys_group.command("rotate")
+def keys_rotate() -> None:
+    """Create a new signing key; the previous one stays published for 7 days."""
+    key = rotate_keys()
+    click.echo(f"New active key {key.kid}")
+
+
+@keys_group.command("ensure")
+def keys_ensure() -> None:
+    """Create the first signing key if there is none (first start)."""
+    click.echo(f"Active key {ensure_active_key().kid}")
+
+
+@dev_group.command("register")
+def dev_register() -> None:
+    """Register the development LMS as a platform of this Stint."""
+    if not current_app.config["STINT_DEV_PLATFORM"]:
+        click.echo("error: STINT_DEV_PLATFORM is not enabled", err=True)
+        raise SystemExit(2)
+    from lti_app.dev_platform import dev_registration
+
+    reg = dev_registration(current_app.config["STINT_BASE_URL"])
+    platform = register_platform(
+        PlatformSpec(
+            issuer=reg.issuer,
+            client_id=reg.client_id,
+            auth_login_url=reg.auth_login_url,
+            auth_token_url=reg.auth_token_url,
+            key_set_url=reg.key_set_url,
+            deployment_ids=(reg.deployment_id,),
+            name=reg.name,
+            lms="other",
+        )
+    )
+    ensure_active_key()
+    click.echo(f"Development LMS registered as platform {platform.id}")
+
+
+def init_cli(app: Flask) -> None:
+    app.cli.add_command(stint)

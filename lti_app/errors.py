@@ -1,0 +1,87 @@
+"""Error pages: every failure a person can cause gets a clear 4xx page or JSON, no traceback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from pylti1p3.exception import LtiException, OIDCException
+from werkzeug.exceptions import HTTPException
+
+from lti_app.lti.errors import LtiError, from_library_exception
+
+FRIENDLY = {
+    400: ("Bad request", "Something in the request was not valid."),
+    401: (
+        "Please open Stint from your course",
+        "Your session with Stint has ended or never started. Open the activity again from "
+        "Canvas or Moodle.",
+    ),
+    403: ("Not allowed", "You do not have access to this page."),
+    404: ("Not found", "There is nothing here. The link may be wrong or out of date."),
+    405: ("Not allowed", "This page cannot be used that way."),
+    410: ("Gone", "This link is no longer valid."),
+    413: ("Too large", "What you sent is larger than Stint accepts."),
+    429: ("Slow down", "Too many requests. Wait a minute and try again."),
+}
+
+
+def wants_json() -> bool:
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return (
+        best == "application/json"
+        and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
+
+
+def render_error(status: int, title: str, detail: str, hint: str = "", code: str = "") -> Any:
+    if wants_json() or request.path.endswith(".json"):
+        return jsonify({"error": code or title, "message": detail, "hint": hint}), status
+    return (
+        render_template(
+            "errors/error.html", status=status, title=title, detail=detail, hint=hint, code=code
+        ),
+        status,
+    )
+
+
+def init_error_handlers(app: Flask) -> None:
+    @app.errorhandler(LtiError)
+    def lti_error(exc: LtiError) -> Any:
+        app.logger.info("LTI error %s: %s", exc.code, exc.message)
+        return render_error(
+            exc.status, "The LMS launch did not work", exc.message, exc.hint, exc.code
+        )
+
+    @app.errorhandler(LtiException)
+    @app.errorhandler(OIDCException)
+    def library_error(exc: Exception) -> Any:
+        return lti_error(from_library_exception(exc))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError) -> Any:
+        return render_error(
+            400,
+            "This form has expired",
+            "The page was open too long or was sent from elsewhere, so nothing was saved.",
+            "Go back, reload the page and try again.",
+            "csrf",
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Any:
+        status = exc.code or 500
+        title, detail = FRIENDLY.get(status, (exc.name, exc.description or ""))
+        if exc.description and status != 401 and exc.description != type(exc).description:
+            detail = exc.description
+        return render_error(status, title, detail)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Any:
+        app.logger.exception("Unhandled error")
+        return render_error(
+            500,
+            "Something went wrong",
+            "Stint hit an unexpected problem. Nothing you entered is lost.",
+        )

@@ -1,0 +1,39 @@
+"""WTForms used by more than one blueprint."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from flask_wtf import FlaskForm
+from wtforms import DateTimeLocalField, DecimalField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+
+
+class ActivitySettingsForm(FlaskForm):
+    """Title, points, dates and hours of an activity (deep linking and first-launch setup)."""
+
+    title = StringField("Title", validators=[DataRequired(), Length(max=300)])
+    description = TextAreaField("Description for students", validators=[Length(max=5000)])
+    points_possible = DecimalField(
+        "Points possible",
+        places=2,
+        default=Decimal("100"),
+        validators=[DataRequired(), NumberRange(min=Decimal("0.01"), max=Decimal("10000"))],
+    )
+    starts_at = DateTimeLocalField("Starts (UTC)", format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    due_at = DateTimeLocalField("Due (UTC)", format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    required_hours = DecimalField(
+        "Required hours",
+        places=1,
+        default=Decimal("0"),
+        validators=[Optional(), NumberRange(min=Decimal("0"), max=Decimal("2000"))],
+    )
+
+    def validate_due_at(self, field: DateTimeLocalField) -> None:
+        if field.data and self.starts_at.data and field.data <= self.starts_at.data:
+            raise ValidationError("The due date must come after the start date.")
+
+    def aware(self, value: datetime | None) -> datetime | None:
+        """Form dates are entered in UTC (labelled so); store them timezone-aware."""
+        return value.replace(tzinfo=UTC) if value else None

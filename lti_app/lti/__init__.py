@@ -1,0 +1,1 @@
+"""pylti1p3 glue: DB-backed tool configuration, server-side launch state, keys, LTI views."""

@@ -1,0 +1,133 @@
+"""Reading LTI 1.3 claims into plain data, including which roles make someone an instructor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
+MESSAGE_TYPE = CLAIM + "message_type"
+ROLES = CLAIM + "roles"
+CONTEXT = CLAIM + "context"
+RESOURCE_LINK = CLAIM + "resource_link"
+CUSTOM = CLAIM + "custom"
+DEPLOYMENT_ID = CLAIM + "deployment_id"
+TOOL_PLATFORM = CLAIM + "tool_platform"
+AGS_ENDPOINT = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+NRPS = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
+DEEP_LINKING_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
+
+# Context roles that manage a course (TeachingAssistant also comes as Instructor#TeachingAssistant).
+STAFF_CONTEXT_ROLES = frozenset(
+    {"Instructor", "TeachingAssistant", "ContentDeveloper", "Administrator", "Mentor#Administrator"}
+)
+STAFF_SYSTEM_ROLES = frozenset({"Administrator", "SysAdmin"})
+LEARNER_CONTEXT_ROLES = frozenset({"Learner", "Student"})
+
+
+def _role_parts(role: str) -> tuple[str, str]:
+    """Split a role URI into (kind, name); simple names are context roles (LTI 1.3 A.2.3.1)."""
+    prefix = "http://purl.imsglobal.org/vocab/lis/v2/"
+    if role.startswith(prefix):
+        kind, _, name = role[len(prefix) :].partition("#")
+        kind = kind.split("/")[0]
+        return kind, name
+    return "membership", role
+
+
+def classify_roles(roles: list[str]) -> tuple[bool, bool]:
+    """Return (is_instructor, is_learner).
+
+    Context roles decide when present: Canvas sends institution roles (e.g. Instructor) even to
+    someone who is a student in this course. Without context roles, only a system or institution
+    administrator counts as staff.
+    """
+    parts = [_role_parts(role) for role in roles if isinstance(role, str)]
+    context = [name for kind, name in parts if kind == "membership"]
+    if context:
+        staff = any(
+            name in STAFF_CONTEXT_ROLES
+            or name.split("#")[0] in STAFF_CONTEXT_ROLES
+            or name.endswith("#TeachingAssistant")
+            for name in context
+        )
+        learner = any(name.split("#")[0] in LEARNER_CONTEXT_ROLES for name in context)
+        return staff, learner and not staff
+    staff = any(
+        kind in {"system", "institution"} and name in STAFF_SYSTEM_ROLES for kind, name in parts
+    )
+    return staff, False
+
+
+@dataclass(frozen=True)
+class LaunchClaims:
+    """The parts of a validated id_token Stint acts on."""
+
+    message_type: str
+    sub: str
+    name: str
+    given_name: str
+    family_name: str
+    email: str
+    roles: tuple[str, ...]
+    is_instructor: bool
+    is_learner: bool
+    deployment_id: str
+    context_id: str
+    context_label: str
+    context_title: str
+    resource_link_id: str | None
+    resource_link_title: str
+    custom: dict[str, str]
+    lineitem_url: str | None
+    lineitems_url: str | None
+    ags_scopes: tuple[str, ...]
+    nrps_url: str | None
+    product_family: str
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def parse_claims(body: dict[str, Any]) -> LaunchClaims:
+    """Extract typed values; missing optional claims become empty values, never KeyErrors."""
+    roles = (
+        [r for r in body.get(ROLES, []) if isinstance(r, str)]
+        if isinstance(body.get(ROLES), list)
+        else []
+    )
+    is_instructor, is_learner = classify_roles(roles)
+    context = _mapping(body.get(CONTEXT))
+    link = _mapping(body.get(RESOURCE_LINK))
+    ags = _mapping(body.get(AGS_ENDPOINT))
+    nrps = _mapping(body.get(NRPS))
+    custom = {str(k): str(v) for k, v in _mapping(body.get(CUSTOM)).items()}
+    scopes = ags.get("scope") if isinstance(ags.get("scope"), list) else []
+    return LaunchClaims(
+        message_type=_text(body.get(MESSAGE_TYPE)),
+        sub=_text(body.get("sub")),
+        name=_text(body.get("name")),
+        given_name=_text(body.get("given_name")),
+        family_name=_text(body.get("family_name")),
+        email=_text(body.get("email")),
+        roles=tuple(roles),
+        is_instructor=is_instructor,
+        is_learner=is_learner,
+        deployment_id=_text(body.get(DEPLOYMENT_ID)),
+        context_id=_text(context.get("id")),
+        context_label=_text(context.get("label")),
+        context_title=_text(context.get("title")),
+        resource_link_id=_text(link.get("id")) or None,
+        resource_link_title=_text(link.get("title")),
+        custom=custom,
+        lineitem_url=_text(ags.get("lineitem")) or None,
+        lineitems_url=_text(ags.get("lineitems")) or None,
+        ags_scopes=tuple(s for s in scopes if isinstance(s, str)),
+        nrps_url=_text(nrps.get("context_memberships_url")) or None,
+        product_family=_text(_mapping(body.get(TOOL_PLATFORM)).get("product_family_code")),
+    )

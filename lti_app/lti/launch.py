@@ -1,0 +1,316 @@
+"""pylti1p3 extended for Stint: server-side state, single-use nonces, leeway, cached keys.
+
+The library is kept and extended by subclassing rather than forked (see docs/architecture.md):
+- OIDC state and nonces live in the shared cache, so a launch needs no third-party cookie;
+- each state and nonce is consumed once, after the signature is verified: a replayed id_token fails;
+- ``exp``/``iat`` are checked with a small leeway, ``aud``/``azp`` against the registration;
+- platform keys are cached as key objects with a TTL, refetched once on an unknown kid.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+from urllib.parse import urlencode
+
+import jwt
+from cachelib import BaseCache
+from flask import current_app
+from pylti1p3.contrib.flask import FlaskMessageLaunch, FlaskOIDCLogin, FlaskRequest
+from pylti1p3.cookie import CookieService
+from pylti1p3.exception import LtiException
+from pylti1p3.launch_data_storage.base import LaunchDataStorage
+from pylti1p3.session import SessionService
+
+from lti_app.lti.cache import consume
+from lti_app.lti.errors import LtiError
+from lti_app.lti.http import http_session
+from lti_app.lti.platform_keys import ALLOWED_ALGORITHMS, PlatformKeyCache
+from lti_app.lti.tool_conf import StintRegistration, tool_conf
+
+STATE_TTL = 600
+NONCE_TTL = 600
+LAUNCH_DATA_TTL = 4 * 3600
+
+platform_keys = PlatformKeyCache(ttl_seconds=3600)
+
+
+class SharedCacheStorage(LaunchDataStorage[Any]):
+    """Launch data storage in the shared cache with no per-browser session id.
+
+    Keys are unguessable (random state, nonce and launch id), so no cookie is needed to
+    partition them; this is what lets launches work when the iframe cannot keep cookies.
+    """
+
+    def __init__(self, cache: BaseCache) -> None:
+        super().__init__()
+        self.cache = cache
+
+    def get_session_cookie_name(self) -> str | None:
+        return None
+
+    def can_set_keys_expiration(self) -> bool:
+        return True
+
+    def get_value(self, key: str) -> Any:
+        return self.cache.get(self._prepare_key(key))
+
+    def set_value(self, key: str, value: Any, exp: int | None = None) -> None:
+        self.cache.set(self._prepare_key(key), value, timeout=exp or LAUNCH_DATA_TTL)
+
+    def check_value(self, key: str) -> bool:
+        return self.cache.get(self._prepare_key(key)) is not None
+
+    def consume(self, key: str) -> Any:
+        return consume(self.cache, self._prepare_key(key))
+
+
+class ServerSideSessionService(SessionService):
+    """pylti1p3's session service writing to the shared cache instead of Flask's session."""
+
+    def __init__(self, request: Any, storage: SharedCacheStorage) -> None:
+        super().__init__(request)
+        self.storage = storage
+        self.data_storage = storage
+        self._launch_data_lifetime = LAUNCH_DATA_TTL
+
+    def save_nonce(self, nonce: str) -> None:
+        self.storage.set_value(self._get_key("nonce", nonce), True, NONCE_TTL)
+
+    def check_nonce(self, nonce: str) -> bool:
+        """Consume the nonce: true only for the first launch that presents it."""
+        return bool(self.storage.consume(self._get_key("nonce", nonce)))
+
+    def save_state(self, state: str) -> None:
+        self.storage.set_value(self._get_key("state", state), True, STATE_TTL)
+
+    def state_exists(self, state: str) -> bool:
+        return self.storage.check_value(self._get_key("state", state))
+
+    def consume_state(self, state: str) -> bool:
+        return bool(self.storage.consume(self._get_key("state", state)))
+
+
+class NoCookies(CookieService):
+    """State is kept server-side; setting cookies from the login page would only add noise."""
+
+    def get_cookie(self, name: str) -> str | None:
+        return None
+
+    def set_cookie(self, name: str, value: str | int, exp: int | None = 3600) -> None:
+        return None
+
+    def update_response(self, response: Any) -> None:
+        return None
+
+
+def _services(cache: BaseCache) -> tuple[FlaskRequest, ServerSideSessionService, NoCookies]:
+    request = FlaskRequest()
+    storage = SharedCacheStorage(cache)
+    storage.set_request(request)
+    return request, ServerSideSessionService(request, storage), NoCookies()
+
+
+class StintOIDCLogin(FlaskOIDCLogin):
+    """OIDC third-party initiated login with state and nonce kept in the shared cache."""
+
+    def __init__(self, cache: BaseCache) -> None:
+        request, session_service, cookies = _services(cache)
+        super().__init__(
+            request, tool_conf, session_service=session_service, cookie_service=cookies
+        )
+        self.session_service: ServerSideSessionService = session_service
+
+    def _prepare_redirect_url(self, launch_url: str) -> str:
+        self._registration = self.validate_oidc_login()
+        state = "state-" + secrets.token_urlsafe(24)
+        nonce = secrets.token_urlsafe(24)
+        self.session_service.save_state(state)
+        self.session_service.save_nonce(nonce)
+        params = {
+            "scope": "openid",
+            "response_type": "id_token",
+            "response_mode": "form_post",
+            "prompt": "none",
+            "client_id": self._registration.get_client_id(),
+            "redirect_uri": launch_url,
+            "state": state,
+            "nonce": nonce,
+            "login_hint": self._get_request_param("login_hint"),
+        }
+        hint = self._get_request_param("lti_message_hint")
+        if hint:
+            params["lti_message_hint"] = hint
+        auth_url = self._registration.get_auth_login_url() or ""
+        return auth_url + ("&" if "?" in auth_url else "?") + urlencode(params)
+
+
+class StintMessageLaunch(FlaskMessageLaunch):
+    """A launch validated in the order that keeps nonces from being burnt by forgeries."""
+
+    def __init__(self, cache: BaseCache, *, launch_id: str | None = None) -> None:
+        request, session_service, cookies = _services(cache)
+        config = current_app.config
+        super().__init__(
+            request,
+            tool_conf,
+            session_service=session_service,
+            cookie_service=cookies,
+            requests_session=http_session(config["HTTP_TIMEOUT"]),
+        )
+        self.session_service: ServerSideSessionService = session_service
+        self.leeway = int(config["LTI_CLOCK_LEEWAY"])
+        platform_keys.ttl_seconds = float(config["LTI_JWKS_TTL"])
+
+    @classmethod
+    def restore(cls, cache: BaseCache, launch_id: str) -> StintMessageLaunch:
+        """Reload a validated launch (e.g. to answer a deep-linking request)."""
+        launch = cls(cache)
+        data = launch.session_service.get_launch_data(launch_id)
+        if not data:
+            raise LtiError(
+                "launch_expired",
+                "This LMS launch has expired.",
+                "Open the activity again from the LMS.",
+            )
+        launch.set_launch_id(launch_id).set_auto_validation(enable=False)
+        launch.set_jwt({"body": data}).set_restored()
+        launch.validate_registration()
+        return launch
+
+    def validate(self) -> StintMessageLaunch:
+        if self._restored:
+            raise LtiError("invalid_launch", "A restored launch cannot be validated.", "")
+        self._validated = True
+        try:
+            state = self._get_request_param("state")
+            if not state:
+                raise LtiError(
+                    "state_missing",
+                    "The launch did not carry the login state.",
+                    "Check that the LMS uses Stint's OIDC login URL as its login initiation URL.",
+                )
+            if not self.session_service.state_exists(state):
+                raise LtiError(
+                    "state_mismatch",
+                    "This launch's login state is unknown, expired or already used.",
+                    "Launch again from the LMS. A launch must follow its own login within "
+                    "10 minutes and can be used only once.",
+                )
+            self.validate_jwt_format()
+            self.validate_registration()
+            self.validate_jwt_signature()
+            if not self.session_service.consume_state(state):
+                raise LtiError(
+                    "state_mismatch",
+                    "This launch's login state was already used.",
+                    "Launch again from the LMS.",
+                )
+            nonce = self._get_jwt_body().get("nonce")
+            if not nonce or not self.session_service.check_nonce(nonce):
+                raise LtiError(
+                    "replayed_nonce",
+                    "This launch was already used, or its nonce is unknown.",
+                    "Each id_token can be used once. Launch again from the LMS; if every "
+                    "launch fails here, check the LMS echoes the nonce from the login request.",
+                )
+            self.validate_deployment()
+            self.validate_message()
+            self.save_launch_data()
+        except Exception:
+            self._validated = False
+            raise
+        return self
+
+    def validate_jwt_format(self) -> StintMessageLaunch:
+        token = self._get_request_param("id_token") or ""
+        limit = int(current_app.config["LTI_MAX_ID_TOKEN_BYTES"])
+        if len(token) > limit:
+            raise LtiError(
+                "oversized_token",
+                "The id_token is larger than Stint accepts.",
+                f"id_tokens over {limit} bytes are refused; check what the LMS puts in custom "
+                "parameters.",
+                status=413,
+            )
+        super().validate_jwt_format()
+        if not isinstance(self._jwt.get("body"), dict) or not isinstance(
+            self._jwt.get("header"), dict
+        ):
+            raise LtiError("malformed_token", "The id_token is not a JSON object.", "")
+        return self
+
+    def validate_jwt_signature(self) -> StintMessageLaunch:
+        registration = self._registration
+        assert isinstance(registration, StintRegistration)
+        header = self._jwt.get("header", {})
+        kid, alg = header.get("kid"), header.get("alg")
+        if alg not in ALLOWED_ALGORITHMS:
+            raise LtiError(
+                "bad_algorithm",
+                "The id_token is not signed with an RSA algorithm.",
+                "LTI 1.3 requires RS256 signatures.",
+            )
+        if not isinstance(kid, str) or not kid:
+            raise LtiError("missing_kid", "The id_token header has no key id (kid).", "")
+        key = platform_keys.get(registration.get_key_set_url() or "", kid, self._requests_session)
+        client_id = registration.get_client_id()
+        try:
+            body = jwt.decode(
+                self._get_id_token(),
+                key.key,
+                algorithms=[alg],
+                audience=client_id,
+                issuer=registration.get_issuer(),
+                leeway=self.leeway,
+                options={"require": ["exp", "iat", "iss", "aud", "nonce"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise LtiError(
+                "expired_token",
+                "The launch has expired.",
+                "Check that the LMS server's clock is correct, then launch again.",
+            ) from exc
+        except jwt.ImmatureSignatureError as exc:
+            raise LtiError(
+                "token_from_future",
+                "The launch is dated in the future.",
+                "Check that the LMS server's clock is correct.",
+            ) from exc
+        except jwt.InvalidAudienceError as exc:
+            raise LtiError(
+                "wrong_audience",
+                "The launch was meant for another tool (aud).",
+                "Check the client id registered for this LMS.",
+            ) from exc
+        except jwt.InvalidIssuerError as exc:
+            raise LtiError("wrong_issuer", "The launch's issuer does not match.", "") from exc
+        except jwt.InvalidSignatureError as exc:
+            raise LtiError(
+                "bad_signature",
+                "The launch's signature does not verify.",
+                "The id_token was not signed by the registered LMS, or was altered. Check the "
+                "key set URL registered for this platform.",
+            ) from exc
+        except jwt.InvalidTokenError as exc:
+            raise LtiError(
+                "invalid_token", "The id_token is not valid.", f"The JWT check said: {exc}."
+            ) from exc
+        aud = body.get("aud")
+        azp = body.get("azp")
+        if isinstance(aud, list) and len(aud) > 1 and azp is None:
+            raise LtiError("missing_azp", "The launch names several audiences but no azp.", "")
+        if azp is not None and azp != client_id:
+            raise LtiError("wrong_azp", "The launch's authorized party (azp) is not Stint.", "")
+        return self
+
+    def validate_deployment(self) -> StintMessageLaunch:
+        try:
+            super().validate_deployment()
+        except LtiException as exc:
+            raise LtiError(
+                "unknown_deployment",
+                "This deployment of Stint is not registered.",
+                f"{exc} Register it with `flask stint platform add ... --deployment-id ID`.",
+            ) from exc
+        return self

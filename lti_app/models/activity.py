@@ -1,0 +1,42 @@
+"""A Stint activity: one LTI resource link in one course."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lti_app.extensions import db
+from lti_app.models.base import UTCDateTime, utcnow
+from lti_app.models.course import Course
+
+
+class Activity(db.Model):  # type: ignore[name-defined,misc]
+    """The micro-internship activity an instructor placed in the course.
+
+    Created by deep linking (``resource_link_id`` is filled on its first launch) or on the first
+    launch of a link made by hand in the LMS (``configured`` is then False until the instructor
+    saves the settings).
+    """
+
+    __tablename__ = "activity"
+    __table_args__ = (UniqueConstraint("course_id", "resource_link_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="CASCADE"), index=True)
+    resource_link_id: Mapped[str | None] = mapped_column(String(255))
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    points_possible: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("100"))
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    required_hours: Mapped[Decimal] = mapped_column(Numeric(8, 2), default=Decimal("0"))
+    lineitem_url: Mapped[str | None] = mapped_column(String(1000))
+    lineitems_url: Mapped[str | None] = mapped_column(String(1000))
+    ags_scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    configured: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    course: Mapped[Course] = relationship()

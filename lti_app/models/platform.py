@@ -1,0 +1,72 @@
+"""LMS registrations (platforms and their deployments) and the tool's own signing keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lti_app.extensions import db
+from lti_app.models.base import UTCDateTime, utcnow
+
+LMS_KINDS = ("canvas", "moodle", "other")
+
+
+class Platform(db.Model):  # type: ignore[name-defined,misc]
+    """One registration of Stint in an LMS: an (issuer, client id) pair.
+
+    Canvas cloud uses one issuer for every school, so the client id is part of the identity.
+    """
+
+    __tablename__ = "platform"
+    __table_args__ = (UniqueConstraint("issuer", "client_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    issuer: Mapped[str] = mapped_column(String(500), index=True)
+    client_id: Mapped[str] = mapped_column(String(255))
+    auth_login_url: Mapped[str] = mapped_column(String(1000))
+    auth_token_url: Mapped[str] = mapped_column(String(1000))
+    key_set_url: Mapped[str] = mapped_column(String(1000))
+    auth_audience: Mapped[str | None] = mapped_column(String(1000))
+    lms: Mapped[str] = mapped_column(String(20), default="other")
+    # Origins seen in launches (return URLs): the LMS pages that frame Stint.
+    frame_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    deployments: Mapped[list[Deployment]] = relationship(
+        back_populates="platform", cascade="all, delete-orphan"
+    )
+
+
+class Deployment(db.Model):  # type: ignore[name-defined,misc]
+    """A deployment id the platform announced; launches from unknown deployments are refused."""
+
+    __tablename__ = "deployment"
+    __table_args__ = (UniqueConstraint("platform_id", "deployment_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("platform.id", ondelete="CASCADE"))
+    deployment_id: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    platform: Mapped[Platform] = relationship(back_populates="deployments")
+
+
+class ToolKey(db.Model):  # type: ignore[name-defined,misc]
+    """An RSA key pair Stint signs with; several are published during a rotation.
+
+    Exactly one key is ``active`` (signs new messages); retired keys stay in the JWKS for a grace
+    period so platforms that cached the old key set can still verify recent messages.
+    """
+
+    __tablename__ = "tool_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kid: Mapped[str] = mapped_column(String(100), unique=True)
+    private_pem: Mapped[str] = mapped_column(Text)
+    public_jwk: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,0 +1,140 @@
+"""Fixtures: an app on SQLite or on PostgreSQL (``TEST_DATABASE_URL``), built by the migrations."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+
+from lti_app import create_app
+from lti_app.extensions import db
+from lti_app.lti.keys import forget_cached_keys
+from lti_app.lti.launch import platform_keys
+from lti_app.lti.tool_conf import tool_conf
+from lti_app.security import forget_origins
+from lti_app.services.platforms import PlatformSpec, register_platform
+from tests.support.jwks_server import JwksServer
+from tests.support.platform import TestPlatform
+
+
+def _reset_database(url: str) -> None:
+    """Start from an empty schema so the migrations, not create_all, build it."""
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://") :]
+        _reset_database(url)
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'stint.sqlite'}"
+
+
+@pytest.fixture(scope="session")
+def base_config(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    root = tmp_path_factory.mktemp("instance")
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "CACHE_DIR": str(root / "cache"),
+        "UPLOAD_DIR": str(root / "uploads"),
+        "DEV_MAILBOX_DIR": str(root / "mailbox"),
+        "STINT_BASE_URL": "http://127.0.0.1:5000",
+        "STINT_DEV_PLATFORM": False,
+        "REDIS_URL": None,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "HTTP_TIMEOUT": 5.0,
+    }
+
+
+@pytest.fixture(scope="session")
+def _migrated(base_config: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> None:
+    app = create_app(dict(base_config), instance_path=str(tmp_path_factory.mktemp("mig")))
+    with app.app_context():
+        upgrade()
+
+
+def _clear_tables() -> None:
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture
+def app(base_config: dict[str, Any], _migrated: None, tmp_path: Path) -> Iterator[Flask]:
+    config = dict(base_config, CACHE_DIR=str(tmp_path / "cache"))
+    application = create_app(config, instance_path=str(tmp_path / "instance"))
+    with application.app_context():
+        _clear_tables()
+        forget_cached_keys()
+        forget_origins()
+        tool_conf.clear()
+        platform_keys.clear()
+    yield application
+    with application.app_context():
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app: Flask) -> Any:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> Any:
+    return app.test_cli_runner()
+
+
+@pytest.fixture(scope="session")
+def jwks_server() -> Iterator[JwksServer]:
+    server = JwksServer()
+    yield server
+    server.close()
+
+
+def make_platform(app: Flask, jwks_server: JwksServer, name: str, **kwargs: Any) -> TestPlatform:
+    """Create a signing test platform, publish its keys and register it in Stint."""
+    platform = TestPlatform(
+        name=name,
+        issuer=kwargs.pop("issuer", f"https://{name}.example.edu"),
+        client_id=kwargs.pop("client_id", f"{name}-client"),
+        deployment_id=kwargs.pop("deployment_id", "deployment-1"),
+        key_set_url=jwks_server.url_for(name),
+        **kwargs,
+    )
+    jwks_server.key_sets[name] = platform.jwks()
+    with app.app_context():
+        register_platform(
+            PlatformSpec(
+                issuer=platform.issuer,
+                client_id=platform.client_id,
+                auth_login_url=platform.auth_login_url,
+                auth_token_url=platform.auth_token_url,
+                key_set_url=platform.key_set_url,
+                deployment_ids=(platform.deployment_id,),
+                name=name,
+            )
+        )
+    return platform
+
+
+@pytest.fixture
+def platform(app: Flask, jwks_server: JwksServer, request: pytest.FixtureRequest) -> TestPlatform:
+    name = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:40].strip("-")
+    return make_platform(app, jwks_server, "lms-" + name)
