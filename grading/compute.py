@@ -1,0 +1,314 @@
+"""Turn component evaluations into a proposed grade, a pass decision and earned credits.
+
+Everything is computed as a fraction of 1 and scaled to the line item's ``scoreMaximum`` only at
+the end, where the policy's rounding is applied exactly once. The pass decision is taken on those
+rounded points, so nobody sees 60.00 of 100 next to "failed" under a 60 % threshold.
+
+A component that has weight but no value yet makes the result "incomplete": a missing supervisor
+evaluation is not a zero, and proposing a score from it would fail students silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_DOWN, ROUND_FLOOR, Decimal, localcontext
+from typing import Literal
+
+from grading._numbers import GRADING_CONTEXT, ONE, ZERO, fixed, is_finite_decimal, plain
+from grading.policy import (
+    COMPONENT_LABELS,
+    Component,
+    GradingPolicy,
+    PolicyInvalid,
+    PolicyProblem,
+    Rounding,
+    validate_policy,
+)
+
+GradeStatus = Literal["complete", "incomplete"]
+
+
+class GradeInputError(ValueError):
+    """Inputs a form should have refused (a fraction above 1, negative hours, ...).
+
+    Carries every problem so the caller can report them together, like :class:`PolicyInvalid`.
+    """
+
+    def __init__(self, problems: list[PolicyProblem]) -> None:
+        self.problems = list(problems)
+        super().__init__("; ".join(str(problem) for problem in self.problems))
+
+
+@dataclass(frozen=True)
+class GradeInputs:
+    """What is known about one placement; ``None`` means "not submitted yet", never zero."""
+
+    supervisor_fraction: Decimal | None
+    instructor_fraction: Decimal | None
+    deliverables_submitted: int
+    deliverables_required: int
+    hours_confirmed: Decimal | None
+
+
+@dataclass(frozen=True)
+class Override:
+    """An instructor's replacement score, as a fraction of the maximum, and why it was given."""
+
+    fraction: Decimal
+    reason: str
+
+    @classmethod
+    def from_points(cls, points: Decimal, score_maximum: Decimal, reason: str) -> Override:
+        """Instructors often think in gradebook points; store the fraction so it survives a
+        change of the line item's maximum."""
+        problems = _check_score_maximum(score_maximum)
+        if not is_finite_decimal(points) or points < ZERO:
+            problems.append(
+                PolicyProblem("override.points", "must be a number of points, 0 or more")
+            )
+        elif not problems and points > score_maximum:
+            problems.append(
+                PolicyProblem("override.points", f"must be at most {plain(score_maximum)} points")
+            )
+        if problems:
+            raise GradeInputError(problems)
+        with localcontext(GRADING_CONTEXT):
+            return cls(points / score_maximum, reason)
+
+
+@dataclass(frozen=True)
+class GradeResult:
+    """The proposed grade and everything needed to explain it.
+
+    ``fraction`` and ``points`` are the proposal (the override when there is one) and are ``None``
+    while incomplete. ``computed_fraction`` is the policy's own weighted result, kept beside an
+    override so both can be shown; it is ``None`` while a weighted component is missing.
+    ``credits`` are only earned by a pass.
+    """
+
+    status: GradeStatus
+    fraction: Decimal | None
+    computed_fraction: Decimal | None
+    points: Decimal | None
+    score_maximum: Decimal
+    passed: bool | None
+    reasons: tuple[str, ...]
+    missing: tuple[Component, ...]
+    overridden: bool
+    credits: Decimal
+    override_reason: str | None = None
+
+
+def credits_for_hours(
+    hours: Decimal,
+    hours_per_credit: Decimal,
+    step: Decimal,
+    max_credits: Decimal | None = None,
+) -> Decimal:
+    """Credits that ``hours`` are worth, floored to ``step`` so a partial step is never granted."""
+    with localcontext(GRADING_CONTEXT):
+        steps = (hours / (hours_per_credit * step)).to_integral_value(rounding=ROUND_FLOOR)
+        credits = max(steps, ZERO) * step
+    if max_credits is not None and credits > max_credits:
+        return max_credits
+    return credits
+
+
+def deliverables_fraction(submitted: int, required: int) -> Decimal:
+    """Share of required deliverables submitted; extra optional ones earn nothing beyond 1."""
+    if required == 0:
+        return ONE
+    with localcontext(GRADING_CONTEXT):
+        return Decimal(min(submitted, required)) / Decimal(required)
+
+
+def _check_optional_fraction(value: object, path: str) -> list[PolicyProblem]:
+    if value is None:
+        return []
+    if not is_finite_decimal(value):
+        return [PolicyProblem(path, "must be a decimal number between 0 and 1")]
+    assert isinstance(value, Decimal)
+    if not ZERO <= value <= ONE:
+        return [PolicyProblem(path, f"must be between 0 and 1, not {plain(value)}")]
+    return []
+
+
+def _check_count(value: object, path: str) -> list[PolicyProblem]:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return [PolicyProblem(path, "must be a whole number, 0 or more")]
+    return []
+
+
+def _check_score_maximum(value: object) -> list[PolicyProblem]:
+    if not isinstance(value, Decimal) or not value.is_finite() or value <= ZERO:
+        return [PolicyProblem("score_maximum", "must be a decimal number greater than 0")]
+    return []
+
+
+def validate_inputs(inputs: GradeInputs) -> list[PolicyProblem]:
+    """Every problem with ``inputs``; empty means :func:`compute_grade` will accept them."""
+    problems = [
+        *_check_optional_fraction(inputs.supervisor_fraction, "supervisor_fraction"),
+        *_check_optional_fraction(inputs.instructor_fraction, "instructor_fraction"),
+        *_check_count(inputs.deliverables_submitted, "deliverables_submitted"),
+        *_check_count(inputs.deliverables_required, "deliverables_required"),
+    ]
+    hours = inputs.hours_confirmed
+    if hours is not None and (not is_finite_decimal(hours) or hours < ZERO):
+        problems.append(PolicyProblem("hours_confirmed", "must be a decimal number, 0 or more"))
+    return problems
+
+
+def validate_override(override: Override) -> list[PolicyProblem]:
+    """An override must say why, so the reason survives in the audit trail and to the student."""
+    problems: list[PolicyProblem] = []
+    if not is_finite_decimal(override.fraction) or not ZERO <= override.fraction <= ONE:
+        problems.append(PolicyProblem("override.fraction", "must be a number between 0 and 1"))
+    if not isinstance(override.reason, str) or not override.reason.strip():
+        problems.append(PolicyProblem("override.reason", "give a reason for the override"))
+    return problems
+
+
+def _percent(fraction: Decimal) -> str:
+    """Truncated, never rounded up, so a failing 59.999 % is not shown as 60 %."""
+    with localcontext(GRADING_CONTEXT):
+        return plain((fraction * 100).quantize(Decimal("0.01"), rounding=ROUND_DOWN))
+
+
+def _component_values(inputs: GradeInputs) -> dict[Component, Decimal | None]:
+    return {
+        Component.SUPERVISOR: inputs.supervisor_fraction,
+        Component.INSTRUCTOR: inputs.instructor_fraction,
+        Component.DELIVERABLES: deliverables_fraction(
+            inputs.deliverables_submitted, inputs.deliverables_required
+        ),
+    }
+
+
+def _weighted_fraction(
+    policy: GradingPolicy, values: dict[Component, Decimal | None]
+) -> tuple[Decimal | None, tuple[Component, ...]]:
+    weighted = [component for component in Component if policy.weights[component] > ZERO]
+    missing = tuple(component for component in weighted if values[component] is None)
+    if missing:
+        return None, missing
+    with localcontext(GRADING_CONTEXT):
+        total = ZERO
+        for component in weighted:
+            value = values[component]
+            assert value is not None
+            total += policy.weights[component] * value
+    # Weights add up to exactly 1, so only a rounded 2/3 could stray past the bounds.
+    return min(max(total, ZERO), ONE), missing
+
+
+def _points(rounding: Rounding, fraction: Decimal, score_maximum: Decimal) -> Decimal:
+    """Scale and round once, never above the maximum, and full marks always get the maximum.
+
+    A maximum finer than the rounding (12.5 points rounded to whole points) would otherwise
+    round a perfect score to 12 or 13; it is kept exact instead.
+    """
+    full_marks = rounding.apply(score_maximum)
+    if full_marks != score_maximum:
+        full_marks = score_maximum
+    if fraction == ONE:
+        return full_marks
+    with localcontext(GRADING_CONTEXT):
+        return min(rounding.apply(fraction * score_maximum), full_marks)
+
+
+def compute_grade(
+    policy: GradingPolicy,
+    inputs: GradeInputs,
+    *,
+    score_maximum: Decimal,
+    override: Override | None = None,
+) -> GradeResult:
+    """Propose a grade for one placement under ``policy``, scaled to ``score_maximum``.
+
+    Raises :class:`PolicyInvalid` or :class:`GradeInputError` for data that validation should
+    have stopped earlier; an unfinished evaluation is not an error but an incomplete result.
+    """
+    policy_problems = validate_policy(policy)
+    if policy_problems:
+        raise PolicyInvalid(policy_problems)
+    input_problems = [*validate_inputs(inputs), *_check_score_maximum(score_maximum)]
+    if override is not None:
+        input_problems.extend(validate_override(override))
+    if input_problems:
+        raise GradeInputError(input_problems)
+
+    computed, missing = _weighted_fraction(policy, _component_values(inputs))
+    reasons: list[str] = []
+    if override is not None:
+        fraction: Decimal | None = override.fraction
+        reasons.append(f"instructor override: {override.reason.strip()}")
+        if computed is not None:
+            reasons.append(f"computed score was {_percent(computed)}%")
+    else:
+        fraction = computed
+    if fraction is None:
+        reasons.extend(f"waiting for {COMPONENT_LABELS[component]}" for component in missing)
+    elif missing:
+        reasons.extend(f"no {COMPONENT_LABELS[component]}" for component in missing)
+
+    hours = inputs.hours_confirmed
+    hours_needed = policy.required_hours > ZERO
+    if hours_needed and hours is None:
+        reasons.append("waiting for confirmed hours")
+
+    if fraction is None or (hours_needed and hours is None):
+        return GradeResult(
+            status="incomplete",
+            fraction=None,
+            computed_fraction=computed,
+            points=None,
+            score_maximum=score_maximum,
+            passed=None,
+            reasons=tuple(reasons),
+            missing=missing,
+            overridden=override is not None,
+            credits=ZERO,
+            override_reason=None if override is None else override.reason.strip(),
+        )
+
+    with localcontext(GRADING_CONTEXT):
+        points = _points(policy.rounding, fraction, score_maximum)
+        pass_mark = policy.pass_threshold * score_maximum
+    score_passed = points >= pass_mark
+    comparison = "meets" if score_passed else "is below"
+    reasons.insert(
+        0,
+        f"score {fixed(points)} of {plain(score_maximum)} {comparison} the pass mark of "
+        f"{plain(pass_mark)} ({_percent(policy.pass_threshold)}%)",
+    )
+    hours_passed = True
+    if hours_needed:
+        assert hours is not None
+        hours_passed = hours >= policy.required_hours
+        reasons.append(f"hours confirmed {plain(hours)} of {plain(policy.required_hours)}")
+    deliverables_count = policy.weights[Component.DELIVERABLES] > ZERO
+    if deliverables_count and inputs.deliverables_submitted < inputs.deliverables_required:
+        reasons.append(
+            f"deliverables submitted {inputs.deliverables_submitted}"
+            f" of {inputs.deliverables_required}"
+        )
+    passed = score_passed and hours_passed
+    credits = ZERO
+    if passed and hours is not None:
+        credits = credits_for_hours(
+            hours, policy.hours_per_credit, policy.credit_step, policy.max_credits
+        )
+    return GradeResult(
+        status="complete",
+        fraction=fraction,
+        computed_fraction=computed,
+        points=points,
+        score_maximum=score_maximum,
+        passed=passed,
+        reasons=tuple(reasons),
+        missing=missing,
+        overridden=override is not None,
+        credits=credits,
+        override_reason=None if override is None else override.reason.strip(),
+    )
