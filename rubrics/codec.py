@@ -7,7 +7,7 @@ a stock parser becomes a float and a float cannot hold 0.1 exactly.
 from __future__ import annotations
 
 import math
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation, localcontext
 from typing import Final
 
 from rubrics.model import Rubric
@@ -15,6 +15,10 @@ from rubrics.model import Rubric
 MAX_POINTS: Final = Decimal(1_000_000)
 POINTS_PLACES: Final = 4
 POINTS_QUANTUM: Final = Decimal(1).scaleb(-POINTS_PLACES)
+
+# Fixed rather than inherited, so a caller who changed the thread's decimal context cannot
+# change a student's grade or the outcome of a check.
+ARITHMETIC: Final = Context(prec=28, rounding=ROUND_HALF_UP)
 
 
 class PointsError(ValueError):
@@ -27,6 +31,11 @@ def parse_points(value: object) -> Decimal:
     Floats are read through their shortest repr, which is exactly what was written in the
     JSON text for any value with at most 15 significant digits.
     """
+    with localcontext(ARITHMETIC):
+        return _parse_points(value)
+
+
+def _parse_points(value: object) -> Decimal:
     if isinstance(value, bool):
         raise PointsError("must be a number, not true or false")
     if isinstance(value, Decimal):

@@ -365,7 +365,8 @@ def _locate(problem: Problem, draft: _Draft) -> CsvProblem:
     while path and path not in draft.locations:
         path = re.sub(r"(\.[^.\[\]]+|\[\d+\])$", "", path)
     row, column = draft.locations.get(path, (draft.first_row, RUBRIC_NAME))
-    return CsvProblem(row, column, problem.message)
+    # Speak Canvas's language to someone holding a Canvas file: its levels are "ratings".
+    return CsvProblem(row, column, re.sub(r"\blevel(s?)\b", r"rating\1", problem.message))
 
 
 def _parse_rows(text: str) -> tuple[list[Rubric], list[CsvProblem]]:
@@ -389,7 +390,7 @@ def _parse_rows(text: str) -> tuple[list[Rubric], list[CsvProblem]]:
     for row, cells in numbered[1:]:
         problems.extend(_read_row(cells, row, columns, drafts))
     if not drafts and not problems:
-        problems.append(CsvProblem(header_row + 1, RUBRIC_NAME, "the file has no criteria rows"))
+        problems.append(CsvProblem(header_row, "", "the file has a header but no criteria rows"))
     rubrics: list[Rubric] = []
     for draft in drafts.values():
         data = {"title": draft.title, "scoring_mode": "canvas", "criteria": draft.criteria}

@@ -21,15 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+from decimal import Decimal, localcontext
 from typing import Final
 
+from rubrics.codec import ARITHMETIC
 from rubrics.model import Criterion, Rubric, ScoringMode, Selection
 from rubrics.validation import require_valid_rubric, require_valid_selections
 
-# Fixed rather than inherited, so a caller who changed the thread's decimal context cannot
-# change a student's grade.
-_ARITHMETIC: Final = Context(prec=28, rounding=ROUND_HALF_UP)
 _CANVAS_POINTS_POSSIBLE_QUANTUM: Final = Decimal("0.0001")
 _ZERO: Final = Decimal(0)
 _ONE: Final = Decimal(1)
@@ -78,6 +76,11 @@ class _Sums:
 def _sums(rubric: Rubric, selections: Sequence[Selection]) -> _Sums:
     require_valid_rubric(rubric)
     require_valid_selections(rubric, selections)
+    with localcontext(ARITHMETIC):
+        return _add_up(rubric, selections)
+
+
+def _add_up(rubric: Rubric, selections: Sequence[Selection]) -> _Sums:
     by_criterion = {selection.criterion_id: selection for selection in selections}
     total = _ZERO
     missing: list[str] = []
@@ -115,14 +118,14 @@ GRADE_RULES: Final[Mapping[ScoringMode, GradeRule]] = {
 
 
 def _grade(rubric: Rubric, sums: _Sums, low: Decimal, high: Decimal) -> Decimal:
-    with localcontext(_ARITHMETIC):
+    with localcontext(ARITHMETIC):
         return GRADE_RULES[rubric.scoring_mode](sums, rubric.lock_zero_points, low, high)
 
 
 def score(rubric: Rubric, selections: Sequence[Selection]) -> ScoreResult:
     """Raises RubricInvalid or SelectionsInvalid (both carry `.problems`) on bad input."""
     sums = _sums(rubric, selections)
-    with localcontext(_ARITHMETIC):
+    with localcontext(ARITHMETIC):
         percentage = _grade(rubric, sums, _ZERO, _ONE) * _HUNDRED
     return ScoreResult(
         total=sums.total,

@@ -17,13 +17,20 @@ import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from pathlib import Path
 from typing import Any, Final, cast
 
 import jsonschema
 
-from rubrics.codec import POINTS_QUANTUM, PointsError, parse_points, points_to_text, rubric_to_data
+from rubrics.codec import (
+    ARITHMETIC,
+    POINTS_QUANTUM,
+    PointsError,
+    parse_points,
+    points_to_text,
+    rubric_to_data,
+)
 from rubrics.model import SCORING_MODES, Criterion, Level, Rubric, ScoringMode, Selection
 
 SCHEMA_PATH: Final = Path(__file__).resolve().parent / "schema" / "rubric-v1.schema.json"
@@ -145,7 +152,7 @@ def _translate(error: Any, parts: tuple[PathPart, ...]) -> list[_Found]:
         ]
     if kind == "minItems":
         if last == "levels":
-            return [_Found(parts, f"a criterion needs at least {value} levels")]
+            return [_Found(parts, "a criterion needs at least two levels")]
         if last == "criteria":
             return [_Found(parts, "a rubric needs at least one criterion")]
         return [_Found(parts, f"needs at least {value} entries")]
@@ -323,7 +330,19 @@ def _build_criterion(data: Mapping[str, Any]) -> Criterion:
 
 @functools.lru_cache(maxsize=512)
 def _cached_rubric_problems(rubric: Rubric) -> tuple[Problem, ...]:
-    return tuple(validate_rubric_data(rubric_to_data(rubric)))
+    return tuple(_rubric_problems(rubric))
+
+
+def _rubric_problems(rubric: Rubric) -> list[Problem]:
+    problems = validate_rubric_data(rubric_to_data(rubric))
+    flagged = {problem.path for problem in problems}
+    for criterion_index, criterion in enumerate(rubric.criteria):
+        for level_index, level in enumerate(getattr(criterion, "levels", ())):
+            path = f"criteria[{criterion_index}].levels[{level_index}].points"
+            # JSON data may hold plain numbers, a Rubric may not: floats would creep in.
+            if path not in flagged and not isinstance(getattr(level, "points", None), Decimal):
+                problems.append(Problem(path, "must be a Decimal"))
+    return problems
 
 
 def validate_rubric(rubric: Rubric) -> list[Problem]:
@@ -334,7 +353,7 @@ def validate_rubric(rubric: Rubric) -> list[Problem]:
     try:
         return list(_cached_rubric_problems(rubric))
     except TypeError:  # a hand-built rubric holding something unhashable (a list, a dict)
-        return validate_rubric_data(rubric_to_data(rubric))
+        return _rubric_problems(rubric)
 
 
 def require_valid_rubric(rubric: Rubric) -> None:
@@ -390,7 +409,8 @@ def validate_selections(rubric: Rubric, selections: Sequence[Selection]) -> list
             )
             continue
         seen[criterion.id] = index
-        problems.extend(_selection_problems(criterion, selection, here))
+        with localcontext(ARITHMETIC):
+            problems.extend(_selection_problems(criterion, selection, here))
     return problems
 
 
