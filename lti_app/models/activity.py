@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lti_app.extensions import db
@@ -37,6 +38,16 @@ class Activity(db.Model):  # type: ignore[name-defined,misc]
     lineitems_url: Mapped[str | None] = mapped_column(String(1000))
     ags_scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
     configured: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Grading policy (grading.policy_to_dict format); empty means grading.DEFAULT_POLICY.
+    grading_policy: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    rubric_id: Mapped[int | None] = mapped_column(ForeignKey("rubric.id", ondelete="SET NULL"))
+    hours_per_credit: Mapped[Decimal] = mapped_column(Numeric(6, 2), default=Decimal("45"))
+    share_supervisor_comment: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Project selection by ranked preferences.
+    selection_open: Mapped[bool] = mapped_column(Boolean, default=False)
+    selection_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    max_choices: Mapped[int] = mapped_column(Integer, default=3)
+    placements_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     course: Mapped[Course] = relationship()
