@@ -117,16 +117,23 @@ GRADE_RULES: Final[Mapping[ScoringMode, GradeRule]] = {
 }
 
 
+def _tidy(value: Decimal) -> Decimal:
+    """Drop trailing zeros so 0.55 x 100 reads 55, not 55.00, without turning 100 into 1E+2."""
+    normal = value.normalize()
+    exponent = normal.as_tuple().exponent
+    return normal.quantize(_ONE) if isinstance(exponent, int) and exponent > 0 else normal
+
+
 def _grade(rubric: Rubric, sums: _Sums, low: Decimal, high: Decimal) -> Decimal:
     with localcontext(ARITHMETIC):
-        return GRADE_RULES[rubric.scoring_mode](sums, rubric.lock_zero_points, low, high)
+        return _tidy(GRADE_RULES[rubric.scoring_mode](sums, rubric.lock_zero_points, low, high))
 
 
 def score(rubric: Rubric, selections: Sequence[Selection]) -> ScoreResult:
     """Raises RubricInvalid or SelectionsInvalid (both carry `.problems`) on bad input."""
     sums = _sums(rubric, selections)
     with localcontext(ARITHMETIC):
-        percentage = _grade(rubric, sums, _ZERO, _ONE) * _HUNDRED
+        percentage = _tidy(_grade(rubric, sums, _ZERO, _ONE) * _HUNDRED)
     return ScoreResult(
         total=sums.total,
         maximum=sums.maximum,
