@@ -26,7 +26,7 @@ from rubrics.scoring import fraction, scaled_grade, score
 from rubrics.validation import Problem, RubricInvalid, validate_rubric, validate_rubric_data
 
 # No deadline: these tests assert behaviour, never how long it took.
-PROPERTY = settings(deadline=None, max_examples=150)
+PROPERTY = settings(deadline=None, max_examples=100)
 
 plain_characters = st.characters(blacklist_categories=("Cs", "Cc"))
 titles = st.text(plain_characters, min_size=1, max_size=30).filter(
