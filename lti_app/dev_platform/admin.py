@@ -1,0 +1,105 @@
+"""Direct access to the dev platform's state for tests and benchmarks of the tool.
+
+Tests run the app in-process next to a live server, so they know DEV_PLATFORM_DB and can set up
+courses and read the gradebook without clicking through pages; the HTTP helpers /dev-lms/api/faults
+and /dev-lms/api/stats do the same for processes that only know the base URL.
+"""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from flask import Flask
+
+from . import constants as c
+from .store import DevStore, LineItem, LineItemFields, Member, Score
+
+
+class DevPlatformAdmin:
+    """What an LMS administrator could do by hand, as calls."""
+
+    def __init__(self, db_path: str, base_url: str) -> None:
+        self.db_path = db_path
+        self.base_url = base_url.rstrip("/")
+
+    @classmethod
+    def from_app(cls, app: Flask) -> DevPlatformAdmin:
+        path = app.config.get("DEV_PLATFORM_DB") or os.path.join(
+            app.instance_path, "dev_platform.sqlite"
+        )
+        return cls(str(path), str(app.config["STINT_BASE_URL"]))
+
+    def _store(self) -> DevStore:
+        return DevStore(self.db_path)
+
+    def launch_url(self, user: str, link: str | None = None, *, deep_link: bool = False) -> str:
+        query = {"user": user, **({"deep_link": "1"} if deep_link else {"link": link or ""})}
+        return f"{self.base_url}/dev-lms/course/launch?{urlencode(query)}"
+
+    def create_resource_link(
+        self,
+        title: str,
+        line_item_score_maximum: int | Decimal | None = None,
+        *,
+        text: str = "",
+        url: str | None = None,
+        custom: dict[str, str] | None = None,
+        resource_id: str | None = None,
+        tag: str | None = None,
+    ) -> str:
+        """A link in the demo course, with a bound line item when a maximum is given."""
+        line_item = None
+        if line_item_score_maximum is not None:
+            line_item = LineItemFields(
+                label=title,
+                score_maximum=Decimal(line_item_score_maximum),
+                resource_id=resource_id,
+                tag=tag,
+            )
+        with self._store() as db:
+            return db.create_resource_link(
+                c.DEMO_CONTEXT_ID, title, text=text, url=url, custom=custom, line_item=line_item
+            )
+
+    def line_items(self, link_id: str | None = None) -> list[LineItem]:
+        with self._store() as db:
+            return db.line_items(c.DEMO_CONTEXT_ID, resource_link_id=link_id)[0]
+
+    def latest_scores(self, line_item_id: int) -> dict[str, Score]:
+        with self._store() as db:
+            return db.latest_scores(line_item_id)
+
+    def score_history(self, line_item_id: int, user_id: str) -> list[Score]:
+        with self._store() as db:
+            return db.score_history(line_item_id, user_id)
+
+    def members(self) -> list[Member]:
+        with self._store() as db:
+            return db.members(c.DEMO_CONTEXT_ID)
+
+    def add_student(self, given_name: str, family_name: str, email: str) -> str:
+        with self._store() as db:
+            return db.add_student(c.DEMO_CONTEXT_ID, given_name, family_name, email)
+
+    def set_member_status(self, sub: str, status: str) -> None:
+        with self._store() as db:
+            if not db.set_member_status(c.DEMO_CONTEXT_ID, sub, status):
+                raise KeyError(sub)
+
+    def set_faults(self, kind: str, count: int) -> None:
+        with self._store() as db:
+            db.set_faults(kind, count)
+
+    def clear_faults(self) -> None:
+        with self._store() as db:
+            db.clear_faults()
+
+    def stats(self) -> dict[str, int]:
+        with self._store() as db:
+            return db.counters()
+
+    def reset_stats(self) -> None:
+        with self._store() as db:
+            db.reset_counters()

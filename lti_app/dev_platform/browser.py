@@ -1,0 +1,114 @@
+"""A scriptless browser just smart enough to run an LTI launch end to end over real HTTP.
+
+An LTI 1.3 launch is a chain of redirects and self-submitting forms (platform → tool login →
+platform auth → tool launch), plus the LMS page that frames the tool. Tests and benchmarks need
+that chain without a real browser, so this follows redirects, forms marked `data-autosubmit`
+(and pylti1p3's `lti13_auto_submit` / `lti13_deep_link_auto_form` forms), and iframes marked
+`data-autoload`, and stops at the first page that is none of those.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from urllib.parse import urlencode, urljoin
+
+import requests
+
+from .admin import DevPlatformAdmin
+
+MAX_HOPS = 12
+_PYLTI1P3_AUTO_FORM_IDS = frozenset({"lti13_auto_submit", "lti13_deep_link_auto_form"})
+
+
+@dataclass
+class _Form:
+    action: str
+    method: str
+    auto: bool
+    fields: list[tuple[str, str]] = field(default_factory=list)
+
+
+class _NextStepFinder(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.forms: list[_Form] = []
+        self.frame_src: str | None = None
+        self._open_form: _Form | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if tag == "form":
+            auto = (
+                "data-autosubmit" in attributes or attributes.get("id") in _PYLTI1P3_AUTO_FORM_IDS
+            )
+            self._open_form = _Form(
+                action=attributes.get("action") or "",
+                method=(attributes.get("method") or "get").lower(),
+                auto=auto,
+            )
+            self.forms.append(self._open_form)
+        elif tag == "input" and self._open_form is not None:
+            name = attributes.get("name")
+            kind = (attributes.get("type") or "text").lower()
+            if name and kind not in {"submit", "button", "image", "file", "checkbox", "radio"}:
+                self._open_form.fields.append((name, attributes.get("value") or ""))
+        elif tag == "iframe" and "data-autoload" in attributes and self.frame_src is None:
+            self.frame_src = attributes.get("src")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._open_form = None
+
+
+class FormFollowingBrowser:
+    """Use `get`/`post` like requests; the returned response is where the chain came to rest.
+
+    `history` lists every response on the way, so a test can see the id_token form, for example.
+    """
+
+    def __init__(self, session: requests.Session, *, timeout: float = 30) -> None:
+        self.session = session
+        self.timeout = timeout
+        self.history: list[requests.Response] = []
+
+    def get(self, url: str) -> requests.Response:
+        return self._follow(self._send("get", url, None))
+
+    def post(self, url: str, data: dict[str, str] | list[tuple[str, str]]) -> requests.Response:
+        return self._follow(self._send("post", url, data))
+
+    def _send(
+        self, method: str, url: str, data: dict[str, str] | list[tuple[str, str]] | None
+    ) -> requests.Response:
+        response = self.session.request(
+            method, url, data=data, timeout=self.timeout, allow_redirects=True
+        )
+        self.history.extend(response.history)
+        self.history.append(response)
+        return response
+
+    def _follow(self, response: requests.Response) -> requests.Response:
+        for _ in range(MAX_HOPS):
+            if "html" not in response.headers.get("Content-Type", ""):
+                return response
+            finder = _NextStepFinder()
+            finder.feed(response.text)
+            auto_form = next((form for form in finder.forms if form.auto), None)
+            if auto_form is not None:
+                action = urljoin(response.url, auto_form.action)
+                if auto_form.method == "post":
+                    response = self._send("post", action, auto_form.fields)
+                else:
+                    separator = "&" if "?" in action else "?"
+                    response = self._send(
+                        "get", action + separator + urlencode(auto_form.fields), None
+                    )
+            elif finder.frame_src:
+                response = self._send("get", urljoin(response.url, finder.frame_src), None)
+            else:
+                return response
+        raise RuntimeError(f"more than {MAX_HOPS} automatic steps; last URL {response.url}")
+
+
+__all__ = ["DevPlatformAdmin", "FormFollowingBrowser"]

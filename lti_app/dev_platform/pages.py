@@ -1,0 +1,182 @@
+"""The human side of the dev LMS: course page, launch frame, roster, gradebook, mailbox, faults."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, Response, redirect, render_template, request, url_for
+
+from . import constants as c
+from .blueprint import error_page, mailbox_dir, store
+from .mailbox import linkify, list_messages, read_message
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def register_pages(bp: Blueprint) -> None:
+    bp.add_url_rule("/", view_func=course, methods=["GET"])
+    bp.add_url_rule("/course/launch", view_func=launch, methods=["GET"])
+    bp.add_url_rule("/course/return", view_func=launch_return, methods=["GET"])
+    bp.add_url_rule("/roster", view_func=roster, methods=["GET", "POST"])
+    bp.add_url_rule("/gradebook", view_func=gradebook, methods=["GET"])
+    bp.add_url_rule("/mailbox", view_func=mailbox, methods=["GET"])
+    bp.add_url_rule("/mailbox/<filename>", view_func=mail_message, methods=["GET"])
+    bp.add_url_rule("/faults", view_func=faults, methods=["GET", "POST"])
+
+
+def course() -> str:
+    db = store()
+    context = db.context(c.DEMO_CONTEXT_ID)
+    assert context is not None
+    links = db.resource_links(context.id)
+    graded = {link.id: db.line_items(context.id, resource_link_id=link.id)[0] for link in links}
+    return render_template(
+        "dev_platform/course.html",
+        context=context,
+        links=links,
+        graded=graded,
+        members=db.members(context.id),
+    )
+
+
+def launch() -> Response | tuple[str, int] | str:
+    """The LMS page that frames Stint; the frame's first stop starts the OIDC login."""
+    db = store()
+    context_id = request.args.get("context", c.DEMO_CONTEXT_ID)
+    context = db.context(context_id)
+    if context is None:
+        return error_page("No such course.", 404)
+    member = db.member(context_id, request.args.get("user", ""))
+    if member is None:
+        return error_page("No such user in this course (the user parameter is a sub).", 404)
+    if member.status != "Active":
+        return error_page(f"{member.name} is inactive in this course and cannot launch.", 403)
+    deep_link = request.args.get("deep_link") == "1"
+    link = None
+    if deep_link:
+        if not member.is_instructor:
+            return error_page("Only an instructor can add an activity.", 403)
+    else:
+        link = db.resource_link(request.args.get("link", ""))
+        if link is None or link.context_id != context_id:
+            return error_page("No such activity in this course (the link parameter).", 404)
+    hint = db.create_hint(
+        member.sub, context_id, resource_link_id=link.id if link else None, deep_link=deep_link
+    )
+    return render_template(
+        "dev_platform/launch.html",
+        context=context,
+        member=member,
+        link=link,
+        frame_src=url_for("dev_platform.login_init", hint=hint.token),
+    )
+
+
+def launch_return() -> str:
+    return render_template(
+        "dev_platform/return.html",
+        message=request.args.get("lti_msg"),
+        error_message=request.args.get("lti_errormsg"),
+    )
+
+
+def roster() -> Response | tuple[str, int] | str:
+    db = store()
+    context_id = c.DEMO_CONTEXT_ID
+    problem = None
+    if request.method == "POST":
+        action = request.form.get("action")
+        if action == "status":
+            status = request.form.get("status", "")
+            if status not in {"Active", "Inactive"} or not db.set_member_status(
+                context_id, request.form.get("sub", ""), status
+            ):
+                return error_page("Unknown member or status.")
+            return redirect(url_for("dev_platform.roster"), code=303)
+        if action == "add":
+            given = request.form.get("given_name", "").strip()
+            family = request.form.get("family_name", "").strip()
+            email = request.form.get("email", "").strip()
+            if not given or not family or not _EMAIL.match(email):
+                problem = "Give a first name, a last name and a valid email address."
+            else:
+                db.add_student(context_id, given, family, email)
+                return redirect(url_for("dev_platform.roster"), code=303)
+        elif action != "status":
+            return error_page("Unknown roster action.")
+    context = db.context(context_id)
+    return render_template(
+        "dev_platform/roster.html",
+        context=context,
+        members=db.members(context_id),
+        problem=problem,
+    ), (400 if problem else 200)
+
+
+def gradebook() -> str:
+    db = store()
+    context = db.context(c.DEMO_CONTEXT_ID)
+    assert context is not None
+    items, _ = db.line_items(context.id)
+    link_titles = {link.id: link.title for link in db.resource_links(context.id)}
+    cells = {item.id: db.latest_scores(item.id) for item in items}
+    students = [member for member in db.members(context.id) if not member.is_instructor]
+    return render_template(
+        "dev_platform/gradebook.html",
+        context=context,
+        items=items,
+        link_titles=link_titles,
+        cells=cells,
+        students=students,
+        extension_key=c.CANVAS_SUBMISSION_EXTENSION,
+    )
+
+
+def mailbox() -> str:
+    return render_template(
+        "dev_platform/mailbox.html", messages=list_messages(mailbox_dir()), folder=mailbox_dir()
+    )
+
+
+# A srcdoc frame inherits its parent's CSP; inline styles are what HTML mail is made of, and the
+# frame's sandbox already forbids scripts, so this page relaxes only style-src.
+_MESSAGE_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'self'"
+)
+
+
+def mail_message(filename: str) -> Response | tuple[str, int]:
+    message = read_message(mailbox_dir(), filename)
+    if message is None:
+        return error_page("No such message.", 404)
+    page = render_template(
+        "dev_platform/message.html",
+        message=message,
+        text_html=linkify(message.text) if message.text is not None else None,
+    )
+    return Response(page, headers={"Content-Security-Policy": _MESSAGE_CSP})
+
+
+def faults() -> Response | tuple[str, int] | str:
+    db = store()
+    if request.method == "POST":
+        if request.form.get("action") == "clear":
+            db.clear_faults()
+        else:
+            kind = request.form.get("kind", "")
+            try:
+                count = int(request.form.get("count", ""))
+            except ValueError:
+                count = -1
+            if kind not in c.FAULT_KINDS or count < 0:
+                return error_page("Choose a fault kind and a count of 0 or more.")
+            db.set_faults(kind, count)
+        return redirect(url_for("dev_platform.faults"), code=303)
+    return render_template(
+        "dev_platform/faults.html",
+        pending=db.pending_faults(),
+        kinds=sorted(c.FAULT_KINDS),
+        counters=db.counters(),
+    )
