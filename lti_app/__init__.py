@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 from pathlib import Path
@@ -14,6 +15,21 @@ from lti_app.config import settings_from_env
 from lti_app.extensions import csrf, db, limiter, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# One blueprint per feature module; each module owns its routes, templates and panels.
+FEATURE_MODULES = (
+    "lti_app.instructor.rubrics",
+    "lti_app.instructor.catalog",
+    "lti_app.instructor.placements",
+    "lti_app.student.selection",
+    "lti_app.student.work",
+    "lti_app.instructor.reviews",
+    "lti_app.review.views",
+    "lti_app.instructor.grading",
+    "lti_app.instructor.certificates",
+    "lti_app.student.certificates",
+    "lti_app.public.verify",
+)
 
 
 def create_app(config: dict[str, Any] | None = None, instance_path: str | None = None) -> Flask:
@@ -61,6 +77,8 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     app.register_blueprint(instructor_bp)
     app.register_blueprint(student_bp)
     app.register_blueprint(public_bp)
+    for module_name in FEATURE_MODULES:
+        app.register_blueprint(importlib.import_module(module_name).bp)
     errors.init_error_handlers(app)
     security.init_security_headers(app)
     cli.init_cli(app)

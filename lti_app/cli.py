@@ -141,5 +141,15 @@ def dev_register() -> None:
     click.echo(f"Development LMS registered as platform {platform.id}")
 
 
+@stint.command("worker")
+@click.option("--workers", default=2, show_default=True, help="Worker threads.")
+def worker(workers: int) -> None:
+    """Run the background job consumer (email, grade sync, certificates, reminders)."""
+    from lti_app.jobs import bind_app, run_worker
+
+    bind_app(current_app._get_current_object())  # type: ignore[attr-defined]
+    run_worker(workers)
+
+
 def init_cli(app: Flask) -> None:
     app.cli.add_command(stint)

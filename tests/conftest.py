@@ -15,13 +15,18 @@ from sqlalchemy import create_engine, text
 
 from lti_app import create_app
 from lti_app.extensions import db
+from lti_app.jobs import huey
 from lti_app.lti.keys import forget_cached_keys
 from lti_app.lti.launch import platform_keys
+from lti_app.lti.services import token_cache
 from lti_app.lti.tool_conf import tool_conf
 from lti_app.security import forget_origins
 from lti_app.services.platforms import PlatformSpec, register_platform
 from tests.support.jwks_server import JwksServer
 from tests.support.platform import TestPlatform
+
+# Jobs run inline in tests unless a test starts a real consumer.
+huey.immediate = True
 
 
 def _reset_database(url: str) -> None:
@@ -86,6 +91,7 @@ def app(base_config: dict[str, Any], _migrated: None, tmp_path: Path) -> Iterato
         forget_origins()
         tool_conf.clear()
         platform_keys.clear()
+        token_cache.clear()
     yield application
     with application.app_context():
         db.session.remove()

@@ -11,6 +11,7 @@ from lti_app.auth import instructor_required
 from lti_app.extensions import db
 from lti_app.forms import ActivitySettingsForm
 from lti_app.models import Activity, Course, Membership
+from lti_app.panels import render_panels
 from lti_app.scoping import activity_for
 
 bp = Blueprint("instructor", __name__, url_prefix="/instructor")
@@ -40,6 +41,7 @@ def dashboard(activity_id: int | None) -> Any:
         activities=activities,
         learner_count=counts.get(True, 0),
         staff_count=counts.get(False, 0),
+        panels=render_panels("instructor", viewer, activity) if activity else [],
     )
 
 

@@ -9,6 +9,7 @@ from flask import Blueprint, g, render_template
 from lti_app.auth import learner_required
 from lti_app.extensions import db
 from lti_app.models import Course, User
+from lti_app.panels import render_panels
 from lti_app.scoping import activity_for
 
 bp = Blueprint("student", __name__, url_prefix="/student")
@@ -25,4 +26,5 @@ def home(activity_id: int | None) -> Any:
         activity=activity,
         course=db.session.get(Course, viewer.course_id),
         user=db.session.get(User, viewer.user_id),
+        panels=render_panels("student", viewer, activity) if activity.configured else [],
     )

@@ -1,0 +1,7 @@
+"""Instructor side of review invitations and email log (issue: reviews)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("reviews", __name__)

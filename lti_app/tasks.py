@@ -1,0 +1,6 @@
+"""Imports every module that defines Huey tasks, so a consumer knows them all.
+
+Each feature adds its task module here.
+"""
+
+from __future__ import annotations
