@@ -2,8 +2,11 @@
 
 import dataclasses
 import json
+import subprocess
+import sys
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -18,6 +21,7 @@ from certificates import (
 )
 from certificates.codes import DATA_ALPHABET, check_symbol
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 CODE = "00000000016JD"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -156,3 +160,15 @@ def test_payload_round_trips_through_json(
 def test_new_code_is_accepted_as_certificate_code():
     code = new_code()
     assert make_data(code=code).code == code
+
+
+def test_checking_codes_does_not_load_weasyprint():
+    probe = (
+        "import sys, certificates; "
+        "certificates.normalize_code('00000000016JD'); "
+        "print('weasyprint' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO_ROOT
+    )
+    assert result.stdout.strip() == "False"
