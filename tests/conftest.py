@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+import socket
+import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -144,3 +147,73 @@ def make_platform(app: Flask, jwks_server: JwksServer, name: str, **kwargs: Any)
 def platform(app: Flask, jwks_server: JwksServer, request: pytest.FixtureRequest) -> TestPlatform:
     name = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:40].strip("-")
     return make_platform(app, jwks_server, "lms-" + name)
+
+
+@dataclass
+class LiveServer:
+    """Stint with the development LMS, served over real HTTP on loopback."""
+
+    base_url: str
+    app: Flask
+    database_url: str
+
+
+def _live_database_url(url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A database of its own, so per-test table cleaning never wipes the live server's data."""
+    if not url.startswith("postgresql"):
+        return f"sqlite:///{tmp_path_factory.mktemp('live') / 'live.sqlite'}"
+    base, _, name = url.rpartition("/")
+    live_name = f"{name}_live"
+    admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{live_name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{live_name}"'))
+    admin.dispose()
+    return f"{base}/{live_name}"
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    base_config: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    from werkzeug.serving import make_server
+
+    from lti_app.dev_platform import dev_registration
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    base_url = f"http://127.0.0.1:{port}"
+    root = tmp_path_factory.mktemp("live-instance")
+    url = _live_database_url(base_config["SQLALCHEMY_DATABASE_URI"], tmp_path_factory)
+    config = dict(
+        base_config,
+        SQLALCHEMY_DATABASE_URI=url,
+        STINT_BASE_URL=base_url,
+        STINT_DEV_PLATFORM=True,
+        CACHE_DIR=str(root / "cache"),
+        UPLOAD_DIR=str(root / "uploads"),
+        DEV_MAILBOX_DIR=str(root / "mailbox"),
+        DEV_PLATFORM_DB=str(root / "dev_platform.sqlite"),
+    )
+    application = create_app(config, instance_path=str(root))
+    with application.app_context():
+        upgrade()
+        reg = dev_registration(base_url)
+        register_platform(
+            PlatformSpec(
+                issuer=reg.issuer,
+                client_id=reg.client_id,
+                auth_login_url=reg.auth_login_url,
+                auth_token_url=reg.auth_token_url,
+                key_set_url=reg.key_set_url,
+                deployment_ids=(reg.deployment_id,),
+                name=reg.name,
+            )
+        )
+    server = make_server("127.0.0.1", port, application, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield LiveServer(base_url=base_url, app=application, database_url=url)
+    server.shutdown()
