@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
 
 from . import constants as c
 from .blueprint import error_page, mailbox_dir, store
@@ -80,7 +81,7 @@ def launch_return() -> str:
     )
 
 
-def roster() -> Response | tuple[str, int] | str:
+def roster() -> BaseResponse | tuple[str, int] | str:
     db = store()
     context_id = c.DEMO_CONTEXT_ID
     problem = None
@@ -120,7 +121,12 @@ def gradebook() -> str:
     items, _ = db.line_items(context.id)
     link_titles = {link.id: link.title for link in db.resource_links(context.id)}
     cells = {item.id: db.latest_scores(item.id) for item in items}
-    students = [member for member in db.members(context.id) if not member.is_instructor]
+    scored = {user for scores in cells.values() for user in scores}
+    students = [
+        member
+        for member in db.members(context.id)
+        if c.ROLE_LEARNER in member.roles or member.sub in scored
+    ]
     return render_template(
         "dev_platform/gradebook.html",
         context=context,
@@ -159,7 +165,7 @@ def mail_message(filename: str) -> Response | tuple[str, int]:
     return Response(page, headers={"Content-Security-Policy": _MESSAGE_CSP})
 
 
-def faults() -> Response | tuple[str, int] | str:
+def faults() -> BaseResponse | tuple[str, int] | str:
     db = store()
     if request.method == "POST":
         if request.form.get("action") == "clear":

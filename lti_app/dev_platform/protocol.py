@@ -23,7 +23,7 @@ from .blueprint import (
     store,
 )
 from .messages import id_token_claims
-from .services import take_fault_response
+from .services import iso_datetime, take_fault_response
 from .store import LineItemFields
 from .tokens import ToolJwtError, sign_platform_jwt, verify_tool_jwt
 
@@ -171,7 +171,12 @@ def _content_item_to_link(item: object, index: int) -> tuple[dict[str, Any], str
         for key in ("label", "resourceId", "tag"):
             if line_item.get(key) is not None and not isinstance(line_item.get(key), str):
                 return {}, f"content item {index} lineItem.{key} must be a string"
-        submission = item.get("submission") if isinstance(item.get("submission"), dict) else {}
+        submission = item.get("submission")
+        if not isinstance(submission, dict):
+            submission = {}
+        for key in ("startDateTime", "endDateTime"):
+            if submission.get(key) is not None and iso_datetime(submission[key]) is None:
+                return {}, f"content item {index} submission.{key} must be ISO 8601 with an offset"
         parsed["line_item"] = LineItemFields(
             label=line_item.get("label") or parsed["title"],
             score_maximum=maximum,

@@ -119,7 +119,7 @@ def _number(value: object) -> Decimal | None:
     return number if number.is_finite() else None
 
 
-def _iso_datetime(value: object) -> datetime | None:
+def iso_datetime(value: object) -> datetime | None:
     """An ISO 8601 date-time with a UTC offset; a naive time is ambiguous and refused."""
     if not isinstance(value, str):
         return None
@@ -182,7 +182,7 @@ def _line_item_fields(context_id: str, body: Any) -> tuple[LineItemFields | None
         if body.get(key) is not None and not isinstance(body[key], str):
             return None, f"{key} must be a string"
     for key in ("startDateTime", "endDateTime"):
-        if body.get(key) is not None and _iso_datetime(body[key]) is None:
+        if body.get(key) is not None and iso_datetime(body[key]) is None:
             return None, f"{key} must be an ISO 8601 date-time with a UTC offset"
     link_id = body.get("resourceLinkId")
     if link_id is not None:
@@ -296,7 +296,7 @@ def _parse_score(context_id: str, line_item_id: int, body: Any) -> tuple[Score |
         return None, "userId is required"
     if store().member(context_id, user_id) is None:
         return None, "userId is not a member of this course"
-    moment = _iso_datetime(body.get("timestamp"))
+    moment = iso_datetime(body.get("timestamp"))
     if moment is None:
         return None, "timestamp is required: an ISO 8601 date-time with a UTC offset"
     if body.get("activityProgress") not in c.ACTIVITY_PROGRESS:

@@ -39,7 +39,10 @@ def post(live, jwt_text):
 
 def test_the_returned_item_creates_a_link_and_its_line_item(live):
     data = deep_link_data(live)
-    response = post(live, live.tool.deep_link_response(data, [item()]))
+    due = "2026-07-31T23:59:00+02:00"
+    response = post(
+        live, live.tool.deep_link_response(data, [item(submission={"endDateTime": due})])
+    )
     assert response.status_code == 200
     assert "Activity added" in response.text
     assert 'target="_top"' in response.text
@@ -53,6 +56,7 @@ def test_the_returned_item_creates_a_link_and_its_line_item(live):
         "final",
     )
     assert line_item.resource_link_id is not None
+    assert line_item.end_date_time == due
 
     token = live.tool.token(c.SCOPE_LINEITEM_READONLY)
     listed = requests.get(
@@ -66,17 +70,18 @@ def test_the_returned_item_creates_a_link_and_its_line_item(live):
 
 def test_the_new_link_launches_with_its_url_custom_and_line_item(live):
     data = deep_link_data(live)
-    assert (
-        post(live, live.tool.deep_link_response(data, [item("Autumn sprint")])).status_code == 200
-    )
+    url = f"{live.base}/lti/launch?activity=autumn"
+    jwt_text = live.tool.deep_link_response(data, [item("Autumn sprint", url=url)])
+    assert post(live, jwt_text).status_code == 200
     [line_item] = [li for li in live.admin.line_items() if li.label == "Autumn sprint grade"]
-    link_id = line_item.resource_link_id
-    # The fake tool serves /lti/launch only, so check the login-init target rather than launch.
-    page = requests.get(
-        f"{live.base}/dev-lms/course/launch?user={c.DEMO_STUDENT_SUBS[0]}&link={link_id}", timeout=5
+    final = live.browser().get(
+        live.admin.launch_url(c.DEMO_STUDENT_SUBS[0], line_item.resource_link_id)
     )
-    assert page.status_code == 200
-    assert "Autumn sprint" in page.text
+    claims = final.json()["claims"]
+    assert claims[c.CLAIM_TARGET_LINK_URI] == url
+    assert claims[c.CLAIM_CUSTOM] == {"activity": "42"}
+    assert claims[c.CLAIM_RESOURCE_LINK]["title"] == "Autumn sprint"
+    assert claims[c.CLAIM_AGS_ENDPOINT]["lineitem"] == live.api(f"/lineitems/{line_item.id}")
 
 
 def test_an_empty_response_adds_nothing(live):
@@ -102,6 +107,9 @@ def test_an_empty_response_adds_nothing(live):
         pytest.param({c.CLAIM_DL_CONTENT_ITEMS: [item(type="html")]}, id="type"),
         pytest.param({c.CLAIM_DL_CONTENT_ITEMS: [item(lineItem={"label": "x"})]}, id="no-max"),
         pytest.param({c.CLAIM_DL_CONTENT_ITEMS: [item(custom={"n": 1})]}, id="custom-int"),
+        pytest.param(
+            {c.CLAIM_DL_CONTENT_ITEMS: [item(submission={"endDateTime": "Friday"})]}, id="date"
+        ),
     ],
 )
 def test_bad_responses_are_refused_and_change_nothing(live, change):
