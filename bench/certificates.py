@@ -4,9 +4,9 @@ Prints figures and asserts nothing about time. The issuing path is what a batch 
 per certificate: CertificateData -> HTML -> PDF/A-3b -> sha256 -> file in a store. The
 floor is WeasyPrint alone turning the same, already-made HTML into the same kind of PDF
 (same stylesheets, FontConfiguration, fetcher, image cache, PDF/A variant and JSON
-attachment), so
-the ratio shows what our own code adds. Both loops run interleaved, document by
-document, in one warm process so neither side gets the cold fonts or a quieter machine.
+attachment), so the ratio shows what our own code adds. Both loops run interleaved,
+document by document, in one warm process so neither side gets the cold fonts or a
+quieter machine.
 
     .venv/bin/python bench/certificates.py --count 500
     .venv/bin/python bench/certificates.py --count 500 --workers 2

@@ -6,9 +6,11 @@ import json
 import shutil
 import struct
 import subprocess
+import sys
 import zlib
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pypdf
 import pytest
@@ -21,6 +23,8 @@ from certificates import (
     sha256_hex,
 )
 from certificates.codes import check_symbol
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 needs_pdftoppm = pytest.mark.skipif(
     shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) is not installed"
@@ -283,6 +287,20 @@ def test_same_data_renders_to_the_same_bytes(renderer, default_pdf):
     assert sha256_hex(again) == sha256_hex(default_pdf)
     other = renderer.render(make_data(code=code_from("7K3M9QX2ZP4B")))
     assert sha256_hex(other) != sha256_hex(default_pdf)
+
+
+def test_another_process_renders_the_same_bytes(default_pdf):
+    """Re-rendering an archived certificate in a later job must reproduce its stored hash."""
+    probe = (
+        "import sys; sys.path.insert(0, 'tests/unit'); "
+        "from test_certificate_render import make_data; "
+        "from certificates import CertificateRenderer, sha256_hex; "
+        "print(sha256_hex(CertificateRenderer().render(make_data())))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO_ROOT
+    )
+    assert result.stdout.strip() == sha256_hex(default_pdf)
 
 
 def test_render_many_is_lazy_and_keeps_order(renderer):
