@@ -48,6 +48,7 @@ class TestPlatform:
     auth_token_url: str = "https://lms.example.edu/token"
     key: rsa.RSAPrivateKey = field(default_factory=new_rsa_key)
     kid: str = field(default_factory=lambda: "kid-" + uuid.uuid4().hex[:8])
+    tool_launch_url: str = "http://127.0.0.1:5000/lti/launch"
 
     __test__ = False  # not a pytest class
 
@@ -59,7 +60,7 @@ class TestPlatform:
         params = {
             "iss": self.issuer,
             "login_hint": "hint-user",
-            "target_link_uri": "http://127.0.0.1:5000/lti/launch",
+            "target_link_uri": self.tool_launch_url,
             "client_id": self.client_id,
             "lti_deployment_id": self.deployment_id,
             "lti_message_hint": "msg-hint-42",
