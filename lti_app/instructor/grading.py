@@ -1,7 +1,454 @@
-"""Instructor grading page: approve, override, release (issue: grading)."""
+"""Instructor grading page: proposed grades, overrides, approval, release and sync status.
+
+Every route starts from ``activity_for`` (the activity must be in the viewer's course) and the
+services check that placements and score rows belong to that activity, so an id from another
+course is a 404. Deciding a grade (policy, override, approve, release) is for the instructor of
+record; a teaching assistant can look and fill in the instructor's rubric.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from decimal import Decimal
+from typing import Any
 
-bp = Blueprint("grading", __name__)
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DecimalField, IntegerField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+
+from grading.policy import PolicyInvalid, RoundingMode
+from lti_app.auth import Viewer, instructor_required
+from lti_app.extensions import db
+from lti_app.models import Activity
+from lti_app.panels import register_panel
+from lti_app.scoping import activity_for
+from lti_app.services import grading as service
+from lti_app.services.grading import GradingError
+from rubrics.model import Selection
+
+bp = Blueprint("grading", __name__, url_prefix="/instructor/activities/<int:activity_id>/grading")
+
+HUNDRED = Decimal(100)
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: CSRF only."""
+
+
+class OverrideForm(FlaskForm):
+    points = DecimalField(
+        "Points", validators=[InputRequired(), NumberRange(min=Decimal(0))], places=None
+    )
+    reason = TextAreaField(
+        "Reason (kept in the audit trail)", validators=[DataRequired(), Length(max=2000)]
+    )
+
+
+class PolicyForm(FlaskForm):
+    supervisor = DecimalField(
+        "Supervisor evaluation (%)", validators=[InputRequired(), NumberRange(0, 100)], places=None
+    )
+    instructor = DecimalField(
+        "Instructor evaluation (%)", validators=[InputRequired(), NumberRange(0, 100)], places=None
+    )
+    deliverables = DecimalField(
+        "Deliverables completion (%)",
+        validators=[InputRequired(), NumberRange(0, 100)],
+        places=None,
+    )
+    pass_threshold = DecimalField(
+        "Pass mark (% of the points)",
+        validators=[InputRequired(), NumberRange(0, 100)],
+        places=None,
+    )
+    required_hours = DecimalField(
+        "Required confirmed hours", validators=[InputRequired(), NumberRange(0, 2000)], places=None
+    )
+    hours_per_credit = DecimalField(
+        "Hours per credit", validators=[InputRequired(), NumberRange(1, 2000)], places=None
+    )
+    rounding_mode = SelectField(
+        "Rounding",
+        choices=[
+            (RoundingMode.HALF_UP.value, "Nearest, ties up"),
+            (RoundingMode.HALF_EVEN.value, "Nearest, ties to even"),
+            (RoundingMode.UP.value, "Always up"),
+            (RoundingMode.DOWN.value, "Always down"),
+        ],
+    )
+    rounding_places = IntegerField(
+        "Decimal places", validators=[InputRequired(), NumberRange(0, 6)], default=2
+    )
+    share_supervisor_comment = BooleanField(
+        "Send the supervisor's overall comment to the gradebook with the grade"
+    )
+
+
+def _activity(activity_id: int) -> Activity:
+    return activity_for(g.viewer, activity_id)
+
+
+def _is_of_record(activity: Activity) -> bool:
+    return service.is_instructor_of_record(g.viewer.user_id, activity.course_id)
+
+
+def _require_of_record(activity: Activity) -> None:
+    if not _is_of_record(activity):
+        abort(
+            403,
+            description="Only the instructor of record can decide grades. Ask them to approve.",
+        )
+
+
+def _refuse(exc: GradingError) -> Any:
+    db.session.rollback()
+    description = exc.message
+    if exc.problems:
+        description += " " + " ".join(exc.problems)
+    abort(exc.status, description=description)
+
+
+def _checked_form() -> None:
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400, description="The form was incomplete; reload the page and try again.")
+
+
+def _selected_ids() -> list[int]:
+    ids = []
+    for raw in request.form.getlist("placement_id"):
+        if not raw.strip().isdigit():
+            abort(400, description="The selection of students was not valid.")
+        ids.append(int(raw))
+    return ids
+
+
+def _index(activity: Activity) -> Any:
+    return redirect(url_for("grading.index", activity_id=activity.id), code=303)
+
+
+def _student(activity: Activity, placement_id: int) -> Any:
+    return redirect(
+        url_for("grading.student", activity_id=activity.id, placement_id=placement_id), code=303
+    )
+
+
+def _flash_outcome(verb: str, outcome: service.BatchOutcome) -> None:
+    if outcome.done:
+        flash(f"{verb} {len(outcome.done)} grade(s): {', '.join(outcome.done)}.", "success")
+    if outcome.skipped:
+        flash("Not done: " + " · ".join(outcome.skipped), "error")
+    if not outcome.done and not outcome.skipped:
+        flash("Nothing to do.", "success")
+
+
+@bp.get("")
+@instructor_required
+def index(activity_id: int) -> Any:
+    activity = _activity(activity_id)
+    rows = service.grading_rows(activity)
+    return render_template(
+        "instructor/grading/index.html",
+        activity=activity,
+        rows=rows,
+        form=ActionForm(),
+        of_record=_is_of_record(activity),
+        policy=service.effective_policy(activity),
+        ready=[r for r in rows if r.state == "ready"],
+        approved=[r for r in rows if r.state == "approved"],
+        failed=[r for r in rows if r.sync is not None and r.sync.state == "failed"],
+    )
+
+
+@bp.get("/students/<int:placement_id>")
+@instructor_required
+def student(activity_id: int, placement_id: int) -> Any:
+    activity = _activity(activity_id)
+    row = service.grading_row(activity, placement_id)
+    if row is None:
+        abort(404)
+    override = OverrideForm()
+    if row.grade is not None and row.grade.override_fraction is not None:
+        override.points.data = (
+            Decimal(row.grade.override_fraction) * Decimal(activity.points_possible)
+        ).quantize(Decimal("0.01"))
+        override.reason.data = row.grade.override_reason
+    return render_template(
+        "instructor/grading/student.html",
+        activity=activity,
+        row=row,
+        form=ActionForm(),
+        override=override,
+        of_record=_is_of_record(activity),
+        history=service.sync_history(activity, placement_id),
+        rubric=_rubric_view(activity, row),
+    )
+
+
+def _rubric_view(activity: Activity, row: service.GradingRow) -> Any:
+    rubric_row = service.rubric_for(activity, row)
+    return service.rubric_model(rubric_row) if rubric_row is not None else None
+
+
+@bp.post("/students/<int:placement_id>/override")
+@instructor_required
+def override(activity_id: int, placement_id: int) -> Any:
+    activity = _activity(activity_id)
+    _require_of_record(activity)
+    form = OverrideForm()
+    if not form.validate_on_submit():
+        problems = " ".join(
+            f"{form[name].label.text}: {' '.join(errs)}" for name, errs in form.errors.items()
+        )
+        abort(400, description=f"The override was not saved. {problems}")
+    try:
+        service.set_override(
+            activity, placement_id, g.viewer.user_id, form.points.data, form.reason.data or ""
+        )
+    except GradingError as exc:
+        return _refuse(exc)
+    flash("Override saved and recorded in the audit trail.", "success")
+    return _student(activity, placement_id)
+
+
+@bp.post("/students/<int:placement_id>/override/remove")
+@instructor_required
+def remove_override(activity_id: int, placement_id: int) -> Any:
+    activity = _activity(activity_id)
+    _require_of_record(activity)
+    _checked_form()
+    try:
+        service.clear_override(activity, placement_id, g.viewer.user_id)
+    except GradingError as exc:
+        return _refuse(exc)
+    flash("Override removed; the computed score applies.", "success")
+    return _student(activity, placement_id)
+
+
+@bp.post("/students/<int:placement_id>/update")
+@instructor_required
+def update(activity_id: int, placement_id: int) -> Any:
+    activity = _activity(activity_id)
+    _require_of_record(activity)
+    _checked_form()
+    try:
+        service.update_from_evaluations(activity, placement_id, g.viewer.user_id)
+    except GradingError as exc:
+        return _refuse(exc)
+    flash("Grade updated from the latest evaluations.", "success")
+    return _student(activity, placement_id)
+
+
+@bp.post("/approve")
+@instructor_required
+def approve(activity_id: int) -> Any:
+    activity = _activity(activity_id)
+    _require_of_record(activity)
+    _checked_form()
+    ids = _selected_ids()
+    if not ids:
+        flash("Select at least one student to approve.", "error")
+        return _index(activity)
+    _flash_outcome("Approved", service.approve(activity, ids, g.viewer.user_id))
+    back = request.form.get("back")
+    if back and back.isdigit() and len(ids) == 1:
+        return _student(activity, int(back))
+    return _index(activity)
+
+
+@bp.route("/release", methods=["GET", "POST"])
+@instructor_required
+def release(activity_id: int) -> Any:
+    """GET asks for confirmation (release sends grades to students); POST releases."""
+    activity = _activity(activity_id)
+    _require_of_record(activity)
+    if request.method == "GET":
+        rows = [r for r in service.grading_rows(activity) if r.state == "approved"]
+        return render_template(
+            "instructor/grading/release.html", activity=activity, rows=rows, form=ActionForm()
+        )
+    _checked_form()
+    ids = _selected_ids()
+    outcome = service.release(activity, ids or None, g.viewer.user_id)
+    _flash_outcome("Released", outcome)
+    back = request.form.get("back")
+    if back and back.isdigit() and len(ids) == 1:
+        return _student(activity, int(back))
+    return _index(activity)
+
+
+@bp.post("/syncs/<int:sync_id>/retry")
+@instructor_required
+def retry(activity_id: int, sync_id: int) -> Any:
+    activity = _activity(activity_id)
+    _checked_form()
+    try:
+        sync = service.retry_sync(activity, sync_id)
+    except GradingError as exc:
+        return _refuse(exc)
+    db.session.refresh(sync)
+    if sync.state == "sent":
+        flash("The score reached the gradebook.", "success")
+    elif sync.state == "failed":
+        flash(f"The LMS refused it again: {sync.last_error}", "error")
+    else:
+        flash("The score is queued and will be sent shortly.", "success")
+    return _student(activity, sync.placement_id)
+
+
+@bp.post("/syncs/retry-failed")
+@instructor_required
+def retry_failed(activity_id: int) -> Any:
+    activity = _activity(activity_id)
+    _checked_form()
+    count = service.retry_all_failed(activity)
+    flash(f"{count} failed score(s) queued again.", "success")
+    return _index(activity)
+
+
+@bp.route("/policy", methods=["GET", "POST"])
+@instructor_required
+def policy(activity_id: int) -> Any:
+    activity = _activity(activity_id)
+    _require_of_record(activity)
+    form = PolicyForm()
+    current = service.effective_policy(activity)
+    if request.method == "GET":
+        weights = {str(k): v for k, v in current.weights.items()}
+        form.supervisor.data = weights["supervisor"] * HUNDRED
+        form.instructor.data = weights["instructor"] * HUNDRED
+        form.deliverables.data = weights["deliverables"] * HUNDRED
+        form.pass_threshold.data = current.pass_threshold * HUNDRED
+        form.required_hours.data = current.required_hours
+        form.hours_per_credit.data = current.hours_per_credit
+        form.rounding_mode.data = current.rounding.mode
+        form.rounding_places.data = current.rounding.places
+        form.share_supervisor_comment.data = activity.share_supervisor_comment
+    problems: list[str] = []
+    if form.validate_on_submit():
+        data = {
+            "weights": {
+                "supervisor": str(form.supervisor.data / HUNDRED),
+                "instructor": str(form.instructor.data / HUNDRED),
+                "deliverables": str(form.deliverables.data / HUNDRED),
+            },
+            "pass_threshold": str(form.pass_threshold.data / HUNDRED),
+            "required_hours": str(form.required_hours.data),
+            "hours_per_credit": str(form.hours_per_credit.data),
+            "rounding": {"mode": form.rounding_mode.data, "places": form.rounding_places.data},
+            "credit_step": str(current.credit_step),
+            "max_credits": None if current.max_credits is None else str(current.max_credits),
+        }
+        try:
+            service.save_policy(activity, data, bool(form.share_supervisor_comment.data))
+        except PolicyInvalid as exc:
+            db.session.rollback()
+            problems = [_policy_problem(p.path, p.message) for p in exc.problems]
+        else:
+            flash("Grading policy saved. Approved grades keep their numbers.", "success")
+            return _index(activity)
+    status = 400 if request.method == "POST" else 200
+    return (
+        render_template(
+            "instructor/grading/policy.html", activity=activity, form=form, problems=problems
+        ),
+        status,
+    )
+
+
+def _policy_problem(path: str, message: str) -> str:
+    if path == "weights":
+        return "The three weights must add up to 100%. " + message.replace("1;", "100%;")
+    return f"{path.replace('_', ' ').replace('.', ' ')}: {message}"
+
+
+@bp.route("/students/<int:placement_id>/evaluation", methods=["GET", "POST"])
+@instructor_required
+def evaluation(activity_id: int, placement_id: int) -> Any:
+    """The instructor's own rubric evaluation of a student (the instructor component)."""
+    activity = _activity(activity_id)
+    row = service.grading_row(activity, placement_id)
+    if row is None:
+        abort(404)
+    rubric_row = service.rubric_for(activity, row)
+    rubric = service.rubric_model(rubric_row) if rubric_row is not None else None
+    form = ActionForm()
+    chosen: dict[str, dict[str, Any]] = {}
+    if row.inputs.instructor is not None:
+        for item in row.inputs.instructor.selections or []:
+            chosen[str(item.get("criterion_id"))] = item
+    problems: list[str] = []
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400, description="The form has expired; reload the page and try again.")
+        if rubric is None:
+            abort(409, description="This activity has no rubric yet.")
+        selections = _selections_from_form(rubric)
+        submit = request.form.get("action") == "submit"
+        try:
+            service.save_instructor_evaluation(
+                activity,
+                placement_id,
+                g.viewer.user_id,
+                selections,
+                request.form.get("overall_comment", "")[:5000],
+                submit=submit,
+            )
+        except GradingError as exc:
+            db.session.rollback()
+            problems = [exc.message, *exc.problems]
+            chosen = {
+                s.criterion_id: {
+                    "level_id": s.level_id,
+                    "points": None if s.points is None else str(s.points),
+                    "comment": s.comment,
+                }
+                for s in selections
+            }
+        else:
+            flash("Evaluation submitted." if submit else "Draft saved.", "success")
+            return _student(activity, placement_id)
+    status = 400 if problems else 200
+    return (
+        render_template(
+            "instructor/grading/evaluation.html",
+            activity=activity,
+            row=row,
+            rubric=rubric,
+            chosen=chosen,
+            form=form,
+            problems=problems,
+            overall_comment=request.form.get("overall_comment")
+            if request.method == "POST"
+            else (row.inputs.instructor.overall_comment if row.inputs.instructor else ""),
+        ),
+        status,
+    )
+
+
+def _selections_from_form(rubric: Any) -> list[Selection]:
+    selections = []
+    for criterion in rubric.criteria:
+        level_id = request.form.get(f"level-{criterion.id}") or None
+        raw_points = (request.form.get(f"points-{criterion.id}") or "").strip()
+        comment = (request.form.get(f"comment-{criterion.id}") or "").strip()[:2000]
+        points = None
+        if raw_points:
+            try:
+                points = Decimal(raw_points)
+            except ArithmeticError:
+                abort(400, description=f"Points for “{criterion.title}” must be a number.")
+            if not points.is_finite():
+                abort(400, description=f"Points for “{criterion.title}” must be a number.")
+        if level_id or points is not None or comment:
+            selections.append(Selection(criterion.id, level_id, points, comment))
+    return selections
+
+
+@register_panel("instructor", "grading", 60)
+def grading_panel(viewer: Viewer, activity: Activity) -> str:
+    return render_template(
+        "instructor/grading/_panel.html",
+        activity=activity,
+        counts=service.activity_summary(activity),
+    )
