@@ -4,3 +4,4 @@ Each feature adds its task module here.
 """
 
 from __future__ import annotations
+import lti_app.services.roster  # noqa: F401

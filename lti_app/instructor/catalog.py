@@ -1,7 +1,530 @@
-"""Partner catalog: partners and projects (issue: placements)."""
+"""Partner catalog (shared by an institution's courses) and the projects an activity offers.
+
+The catalog belongs to the platform (institution) of the instructor's course: instructors of
+every course on the same LMS registration see and curate the same partners and projects; an id
+from another platform is a 404. Offers belong to one activity of the instructor's own course.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from decimal import Decimal
+from typing import Any
 
-bp = Blueprint("catalog", __name__)
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from sqlalchemy import or_, select
+from wtforms import (
+    DecimalField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, Regexp
+
+from lti_app.auth import Viewer, instructor_required
+from lti_app.extensions import db
+from lti_app.markdown import render_markdown
+from lti_app.models import Activity, Course, Partner, Project, Rubric
+from lti_app.models.catalog import INDUSTRIES, PROJECT_STATUSES
+from lti_app.panels import register_panel
+from lti_app.scoping import activity_for
+from lti_app.services import catalog as service
+from lti_app.services.catalog import CatalogError
+
+bp = Blueprint("catalog", __name__, url_prefix="/instructor/catalog")
+
+STATUS_LABELS = {"draft": "Draft", "open": "Open", "closed": "Closed"}
+
+
+# --- forms ---------------------------------------------------------------------------------
+
+
+class PartnerForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    website = StringField(
+        "Website", validators=[Optional(), URL(require_tld=False), Length(max=500)]
+    )
+    description = TextAreaField("Short description", validators=[Length(max=2000)])
+    contact_name = StringField("Contact name", validators=[Length(max=200)])
+    contact_email = StringField(
+        "Contact email",
+        validators=[
+            Optional(),
+            Regexp(service.EMAIL_RE, message="Enter an email address like name@example.com."),
+            Length(max=320),
+        ],
+    )
+
+
+class ProjectForm(FlaskForm):
+    partner_id = SelectField("Partner", coerce=int, validators=[DataRequired()])
+    title = StringField("Title", validators=[DataRequired(), Length(max=300)])
+    summary = TextAreaField("Summary", validators=[Length(max=1000)])
+    brief_md = TextAreaField("Brief (Markdown)", validators=[Length(max=50_000)])
+    deliverables = TextAreaField("Deliverables", validators=[Length(max=10_000)])
+    skills = StringField("Skills", validators=[Length(max=1000)])
+    industry = SelectField("Industry", choices=[(i, i) for i in INDUSTRIES])
+    duration_days = IntegerField(
+        "Duration (days)",
+        default=14,
+        validators=[DataRequired(), NumberRange(min=1, max=service.MAX_DURATION_DAYS)],
+    )
+    estimated_hours = DecimalField(
+        "Estimated hours",
+        places=1,
+        default=Decimal("20"),
+        validators=[Optional(), NumberRange(min=0, max=2000)],
+    )
+    capacity = IntegerField(
+        "Capacity (students)", default=1, validators=[DataRequired(), NumberRange(min=1, max=500)]
+    )
+    supervisor_name = StringField("Supervisor name", validators=[Length(max=200)])
+    supervisor_email = StringField(
+        "Supervisor email",
+        validators=[
+            Optional(),
+            Regexp(service.EMAIL_RE, message="Enter an email address like name@example.com."),
+            Length(max=320),
+        ],
+    )
+    rubric_id = SelectField("Rubric", coerce=str, validate_choice=False)
+    stipend = StringField("Stipend (optional)", validators=[Length(max=100)])
+    status = SelectField(
+        "Status", choices=[(s, STATUS_LABELS[s]) for s in PROJECT_STATUSES], default="draft"
+    )
+
+    def spec(self) -> tuple[service.ProjectSpec | None, list[str]]:
+        deliverables, problems = service.parse_deliverables(self.deliverables.data or "")
+        rubric = self.rubric_id.data or ""
+        spec = service.ProjectSpec(
+            partner_id=self.partner_id.data or 0,
+            title=self.title.data or "",
+            summary=self.summary.data or "",
+            brief_md=self.brief_md.data or "",
+            skills=service.parse_skills(self.skills.data or ""),
+            industry=self.industry.data or "Other",
+            duration_days=self.duration_days.data or 0,
+            estimated_hours=self.estimated_hours.data or Decimal("0"),
+            capacity=self.capacity.data or 0,
+            supervisor_name=self.supervisor_name.data or "",
+            supervisor_email=self.supervisor_email.data or "",
+            rubric_id=int(rubric) if rubric.isdigit() else None,
+            stipend=self.stipend.data or "",
+            status=self.status.data or "draft",
+            deliverables=deliverables,
+        )
+        return (None if problems else spec), problems
+
+
+class ImportForm(FlaskForm):
+    file = FileField("Projects CSV file", validators=[FileRequired()])
+
+
+class OfferForm(FlaskForm):
+    project_id = SelectField("Project", coerce=int, validators=[DataRequired()])
+    capacity = IntegerField(
+        "Seats in this activity",
+        validators=[Optional(), NumberRange(min=1, max=500)],
+    )
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def platform_id_of(viewer: Viewer) -> int:
+    course = db.session.get(Course, viewer.course_id)
+    if course is None:
+        abort(401)
+    return course.platform_id
+
+
+def _project_or_404(project_id: int) -> Project:
+    project = service.get_project(platform_id_of(g.viewer), project_id)
+    if project is None:
+        abort(404)
+    return project
+
+
+def _partner_choices(platform_id: int) -> list[tuple[int, str]]:
+    return [(p.id, p.name) for p in service.list_partners(platform_id)]
+
+
+def _rubric_choices(viewer: Viewer, platform_id: int) -> list[tuple[str, str]]:
+    rubrics = db.session.scalars(
+        select(Rubric)
+        .where(
+            Rubric.platform_id == platform_id,
+            Rubric.is_latest.is_(True),
+            or_(Rubric.shared.is_(True), Rubric.course_id == viewer.course_id),
+        )
+        .order_by(Rubric.title)
+    ).all()
+    return [("", "None (use the activity's rubric)")] + [(str(r.id), r.title) for r in rubrics]
+
+
+def _refuse(exc: CatalogError) -> Any:
+    abort(exc.status, description=exc.message)
+
+
+# --- catalog -------------------------------------------------------------------------------
+
+
+@bp.get("/")
+@instructor_required
+def index() -> Any:
+    platform_id = platform_id_of(g.viewer)
+    filters = service.ProjectFilters(
+        query=request.args.get("q", "")[:200],
+        skill=request.args.get("skill", "")[:60],
+        industry=request.args.get("industry", ""),
+        duration=request.args.get("duration", ""),
+        status=request.args.get("status", ""),
+    )
+    projects = service.list_projects(platform_id, filters)
+    return render_template(
+        "instructor/catalog/index.html",
+        projects=projects,
+        filters=filters,
+        skills=service.all_skills(platform_id),
+        industries=INDUSTRIES,
+        statuses=STATUS_LABELS,
+        durations=service.DURATION_BUCKETS,
+        partners=service.list_partners(platform_id),
+        filtered=any(filters.__dict__.values()),
+        activity_id=g.viewer.activity_id,
+    )
+
+
+def _project_form_page(project: Project | None) -> Any:
+    viewer = g.viewer
+    platform_id = platform_id_of(viewer)
+    form = ProjectForm(obj=project if request.method == "GET" and project else None)
+    form.partner_id.choices = _partner_choices(platform_id)
+    form.rubric_id.choices = _rubric_choices(viewer, platform_id)
+    if request.method == "GET" and project is not None:
+        form.skills.data = ", ".join(project.skills or [])
+        form.deliverables.data = service.format_deliverables(project.deliverables)
+        form.rubric_id.data = str(project.rubric_id or "")
+    if not form.partner_id.choices:
+        flash("Add the partner company first; every project belongs to one.", "error")
+        return redirect(url_for("catalog.partner_new", next="project"), code=303)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.validate_on_submit():
+            spec, problems = form.spec()
+            if problems:
+                form.deliverables.errors = list(problems)
+            else:
+                assert spec is not None
+                try:
+                    saved = service.save_project(platform_id, viewer.course_id, project, spec)
+                except CatalogError as exc:
+                    flash(exc.message, "error")
+                else:
+                    db.session.commit()
+                    flash(f"Project “{saved.title}” saved.", "success")
+                    return redirect(url_for("catalog.project_view", project_id=saved.id), code=303)
+    return render_template(
+        "instructor/catalog/project_form.html", form=form, project=project
+    ), status
+
+
+@bp.route("/projects/new", methods=["GET", "POST"])
+@instructor_required
+def project_new() -> Any:
+    return _project_form_page(None)
+
+
+@bp.route("/projects/<int:project_id>/edit", methods=["GET", "POST"])
+@instructor_required
+def project_edit(project_id: int) -> Any:
+    return _project_form_page(_project_or_404(project_id))
+
+
+@bp.get("/projects/<int:project_id>")
+@instructor_required
+def project_view(project_id: int) -> Any:
+    project = _project_or_404(project_id)
+    activity = activity_for(g.viewer, None) if g.viewer.activity_id is not None else None
+    offered = False
+    if activity is not None:
+        offered = any(o.project_id == project.id for o in service.offers_of(activity.id))
+    return render_template(
+        "instructor/catalog/project.html",
+        project=project,
+        brief=render_markdown(project.brief_md, heading_offset=2),
+        statuses=STATUS_LABELS,
+        activity=activity,
+        offered=offered,
+    )
+
+
+@bp.post("/projects/<int:project_id>/duplicate")
+@instructor_required
+def project_duplicate(project_id: int) -> Any:
+    project = _project_or_404(project_id)
+    try:
+        copy = service.duplicate_project(platform_id_of(g.viewer), g.viewer.course_id, project)
+    except CatalogError as exc:
+        return _refuse(exc)
+    db.session.commit()
+    flash(f"Copied as a draft: “{copy.title}”. Edit it, then set it to open.", "success")
+    return redirect(url_for("catalog.project_edit", project_id=copy.id), code=303)
+
+
+@bp.route("/projects/<int:project_id>/close", methods=["GET", "POST"])
+@instructor_required
+def project_close(project_id: int) -> Any:
+    project = _project_or_404(project_id)
+    if request.method == "GET":
+        return render_template(
+            "instructor/catalog/confirm.html",
+            title=f"Close “{project.title}”?",
+            explanation=(
+                "A closed project stays in the catalog and keeps the students already placed on "
+                "it, but no new student can be placed on it or rank it, in any course. You can "
+                "open it again later."
+            ),
+            action=url_for("catalog.project_close", project_id=project.id),
+            button="Close project",
+            back=url_for("catalog.project_view", project_id=project.id),
+        )
+    try:
+        service.close_project(project)
+    except CatalogError as exc:
+        return _refuse(exc)
+    db.session.commit()
+    flash(f"“{project.title}” is closed.", "success")
+    return redirect(url_for("catalog.project_view", project_id=project.id), code=303)
+
+
+@bp.post("/projects/<int:project_id>/reopen")
+@instructor_required
+def project_reopen(project_id: int) -> Any:
+    project = _project_or_404(project_id)
+    try:
+        service.reopen_project(project)
+    except CatalogError as exc:
+        return _refuse(exc)
+    db.session.commit()
+    flash(f"“{project.title}” is open again.", "success")
+    return redirect(url_for("catalog.project_view", project_id=project.id), code=303)
+
+
+# --- partners ------------------------------------------------------------------------------
+
+
+@bp.get("/partners")
+@instructor_required
+def partners() -> Any:
+    return render_template(
+        "instructor/catalog/partners.html",
+        partners=service.list_partners(platform_id_of(g.viewer)),
+    )
+
+
+def _partner_form_page(partner: Partner | None) -> Any:
+    platform_id = platform_id_of(g.viewer)
+    form = PartnerForm(obj=partner if request.method == "GET" else None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.validate_on_submit():
+            try:
+                saved = service.save_partner(
+                    platform_id,
+                    partner,
+                    name=form.name.data or "",
+                    website=form.website.data or "",
+                    description=form.description.data or "",
+                    contact_name=form.contact_name.data or "",
+                    contact_email=form.contact_email.data or "",
+                )
+            except CatalogError as exc:
+                form.name.errors = [exc.message]
+                status = exc.status
+            else:
+                db.session.commit()
+                flash(f"Partner “{saved.name}” saved.", "success")
+                if request.args.get("next") == "project":
+                    return redirect(url_for("catalog.project_new"), code=303)
+                return redirect(url_for("catalog.partners"), code=303)
+    return render_template(
+        "instructor/catalog/partner_form.html", form=form, partner=partner
+    ), status
+
+
+@bp.route("/partners/new", methods=["GET", "POST"])
+@instructor_required
+def partner_new() -> Any:
+    return _partner_form_page(None)
+
+
+@bp.route("/partners/<int:partner_id>/edit", methods=["GET", "POST"])
+@instructor_required
+def partner_edit(partner_id: int) -> Any:
+    partner = service.get_partner(platform_id_of(g.viewer), partner_id)
+    if partner is None:
+        abort(404)
+    return _partner_form_page(partner)
+
+
+# --- CSV import ----------------------------------------------------------------------------
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@instructor_required
+def import_csv() -> Any:
+    form = ImportForm()
+    report = None
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.validate_on_submit():
+            data = form.file.data.read(service.MAX_CSV_BYTES + 1)
+            report = service.import_projects_csv(platform_id_of(g.viewer), g.viewer.course_id, data)
+            if report.ok:
+                db.session.commit()
+                flash(f"Imported {report.imported} project(s).", "success")
+                return redirect(url_for("catalog.index"), code=303)
+            db.session.rollback()
+            status = 422
+    return render_template(
+        "instructor/catalog/import.html",
+        form=form,
+        report=report,
+        columns=service.CSV_COLUMNS,
+        industries=INDUSTRIES,
+    ), status
+
+
+@bp.get("/import/example.csv")
+@instructor_required
+def import_example() -> Response:
+    rows = [
+        ",".join(service.CSV_COLUMNS),
+        "Acme Robotics,Landing page refresh,Redesign the product landing page,"
+        '"# Goal\n\nA faster, clearer landing page.",HTML; CSS; Figma,Creative,21,40,2,'
+        'Grace Hopper,grace@acme.example,,open,"Wireframes | 7; Final site | 21 | Live URL"',
+    ]
+    return Response(
+        "\n".join(rows) + "\n",
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=stint-projects-example.csv"},
+    )
+
+
+# --- offers in an activity -----------------------------------------------------------------
+
+
+@bp.route("/activities/<int:activity_id>/offers", methods=["GET", "POST"])
+@instructor_required
+def offers(activity_id: int) -> Any:
+    activity = activity_for(g.viewer, activity_id)
+    platform_id = platform_id_of(g.viewer)
+    current = service.offers_of(activity.id)
+    offered_ids = {o.project_id for o in current}
+    form = OfferForm()
+    form.project_id.choices = [
+        (p.id, f"{p.title} — {p.partner.name}")
+        for p in service.list_projects(platform_id, service.ProjectFilters(status="open"))
+        if p.id not in offered_ids
+    ]
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.validate_on_submit():
+            try:
+                offer = service.offer_project(
+                    platform_id, activity.id, form.project_id.data, form.capacity.data
+                )
+            except CatalogError as exc:
+                return _refuse(exc)
+            db.session.commit()
+            flash(
+                f"“{offer.project.title}” is now offered with {offer.capacity} seat(s).", "success"
+            )
+            return redirect(url_for("catalog.offers", activity_id=activity.id), code=303)
+    return render_template(
+        "instructor/catalog/offers.html",
+        activity=activity,
+        offers=current,
+        taken=service.taken_seats(activity.id),
+        form=form,
+        statuses=STATUS_LABELS,
+    ), status
+
+
+@bp.post("/activities/<int:activity_id>/offers/<int:offer_id>/capacity")
+@instructor_required
+def offer_capacity(activity_id: int, offer_id: int) -> Any:
+    activity = activity_for(g.viewer, activity_id)
+    offer = service.get_offer(activity.id, offer_id)
+    if offer is None:
+        abort(404)
+    raw = request.form.get("capacity", "").strip()
+    if not raw.isdigit():
+        abort(400, description="Seats must be a whole number between 0 and 500.")
+    try:
+        service.set_offer_capacity(offer, int(raw))
+    except CatalogError as exc:
+        return _refuse(exc)
+    db.session.commit()
+    flash(f"“{offer.project.title}” now has {offer.capacity} seat(s) here.", "success")
+    return redirect(url_for("catalog.offers", activity_id=activity.id), code=303)
+
+
+@bp.route("/activities/<int:activity_id>/offers/<int:offer_id>/remove", methods=["GET", "POST"])
+@instructor_required
+def offer_remove(activity_id: int, offer_id: int) -> Any:
+    activity = activity_for(g.viewer, activity_id)
+    offer = service.get_offer(activity.id, offer_id)
+    if offer is None:
+        abort(404)
+    if request.method == "GET":
+        return render_template(
+            "instructor/catalog/confirm.html",
+            title=f"Stop offering “{offer.project.title}” here?",
+            explanation=(
+                "Students of this activity will no longer see or rank it, and rankings that "
+                "named it will skip it. The project stays in the catalog."
+            ),
+            action=url_for("catalog.offer_remove", activity_id=activity.id, offer_id=offer.id),
+            button="Remove from this activity",
+            back=url_for("catalog.offers", activity_id=activity.id),
+        )
+    title = offer.project.title
+    try:
+        service.withdraw_offer(offer)
+    except CatalogError as exc:
+        return _refuse(exc)
+    db.session.commit()
+    flash(f"“{title}” is no longer offered in this activity.", "success")
+    return redirect(url_for("catalog.offers", activity_id=activity.id), code=303)
+
+
+@register_panel("instructor", "catalog", 20)
+def offers_panel(viewer: Viewer, activity: Activity) -> str:
+    offers = service.offers_of(activity.id)
+    taken = service.taken_seats(activity.id)
+    return render_template(
+        "instructor/catalog/_panel.html",
+        activity=activity,
+        offers=offers,
+        seats=sum(o.capacity for o in offers),
+        taken=sum(taken.get(o.project_id, 0) for o in offers),
+        statuses=STATUS_LABELS,
+    )

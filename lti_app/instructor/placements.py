@@ -1,7 +1,442 @@
-"""Roster, project offers and placements (issue: placements)."""
+"""Roster, placements by hand or CSV, project selection and matching, for one activity.
+
+Every route starts from ``activity_for`` (the activity must belong to the instructor's course)
+and passes that activity to the services, which check that students, projects and runs belong to
+it. Refused changes answer with a clear 4xx page and change nothing.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from datetime import UTC
+from typing import Any
 
-bp = Blueprint("placements", __name__)
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from sqlalchemy import select
+from wtforms import DateTimeLocalField, IntegerField
+from wtforms.validators import DataRequired, NumberRange, Optional
+
+from lti_app.auth import Viewer, instructor_required
+from lti_app.extensions import db
+from lti_app.models import Activity, Course, MatchRun, Placement, User
+from lti_app.panels import register_panel
+from lti_app.scoping import activity_for
+from lti_app.services import placements as service
+from lti_app.services import roster as roster_service
+from lti_app.services.catalog import MAX_CSV_BYTES
+from lti_app.services.placements import STATUS_LABELS, PlacementError
+
+bp = Blueprint(
+    "placements", __name__, url_prefix="/instructor/activities/<int:activity_id>/placements"
+)
+
+
+class SelectionForm(FlaskForm):
+    deadline = DateTimeLocalField(
+        "Ranking deadline (UTC)", format="%Y-%m-%dT%H:%M", validators=[Optional()]
+    )
+    max_choices = IntegerField(
+        "Projects each student may rank",
+        default=3,
+        validators=[DataRequired(), NumberRange(min=1, max=20)],
+    )
+
+
+class PlacementCsvForm(FlaskForm):
+    file = FileField("Placements CSV file", validators=[FileRequired()])
+
+
+class MatchForm(FlaskForm):
+    seed = IntegerField(
+        "Seed (optional)",
+        validators=[Optional(), NumberRange(min=0, max=2**31 - 1)],
+    )
+
+
+def _refuse(exc: PlacementError) -> Any:
+    db.session.rollback()
+    abort(exc.status, description=exc.message)
+
+
+def _activity(activity_id: int) -> Activity:
+    return activity_for(g.viewer, activity_id)
+
+
+def _placement(activity: Activity, placement_id: int) -> Placement:
+    placement = service.get_placement(activity, placement_id)
+    if placement is None:
+        abort(404)
+    return placement
+
+
+def _int_field(name: str) -> int:
+    raw = request.form.get(name, "").strip()
+    if not raw.isdigit():
+        abort(400, description=f"Choose a {name.replace('_id', '')} from the list.")
+    return int(raw)
+
+
+def _back(activity: Activity) -> Any:
+    return redirect(url_for("placements.index", activity_id=activity.id), code=303)
+
+
+@bp.get("")
+@instructor_required
+def index(activity_id: int) -> Any:
+    activity = _activity(activity_id)
+    course = db.session.get(Course, activity.course_id)
+    selection_form = SelectionForm(max_choices=activity.max_choices)
+    if activity.selection_deadline:
+        selection_form.deadline.data = activity.selection_deadline.replace(tzinfo=None)
+    rows = service.roster(activity)
+    offers = service.offered_projects(activity)
+    latest_run = db.session.scalar(
+        select(MatchRun)
+        .where(MatchRun.activity_id == activity.id)
+        .order_by(MatchRun.id.desc())
+        .limit(1)
+    )
+    return render_template(
+        "instructor/placements/index.html",
+        activity=activity,
+        course=course,
+        rows=rows,
+        offers=offers,
+        open_offers=[o for o in offers if o.project.status == "open"],
+        statuses=STATUS_LABELS,
+        selection_form=selection_form,
+        csv_form=PlacementCsvForm(),
+        match_form=MatchForm(),
+        selection_open=service.selection_is_open(activity),
+        latest_run=latest_run,
+        unpublished=service.unpublished_count(activity),
+        ranked=sum(1 for r in rows if r.preference and r.membership.status == "active"),
+    )
+
+
+@bp.post("/sync-roster")
+@instructor_required
+def sync_roster(activity_id: int) -> Any:
+    activity = _activity(activity_id)
+    try:
+        result = roster_service.sync_roster(activity.course_id)
+    except roster_service.RosterError as exc:
+        db.session.rollback()
+        abort(502 if exc.retryable else 409, description=exc.message)
+    flash(
+        f"Roster synced: {result.members} member(s) in the LMS, {result.added} new, "
+        f"{result.deactivated} marked as left, {result.reactivated} back.",
+        "success",
+    )
+    return _back(activity)
+
+
+@bp.post("/assign")
+@instructor_required
+def assign(activity_id: int) -> Any:
+    activity = _activity(activity_id)
+    try:
+        placement = service.assign(
+            activity, _int_field("user_id"), _int_field("project_id"), g.viewer.user_id
+        )
+    except PlacementError as exc:
+        return _refuse(exc)
+    db.session.commit()
+    flash(
+        f"{placement.user.display_name} placed on “{placement.project.title}” (not yet "
+        "visible to the student: publish when ready).",
+        "success",
+    )
+    return _back(activity)
+
+
+@bp.get("/<int:placement_id>")
+@instructor_required
+def detail(activity_id: int, placement_id: int) -> Any:
+    activity = _activity(activity_id)
+    placement = _placement(activity, placement_id)
+    return render_template(
+        "instructor/placements/detail.html",
+        activity=activity,
+        placement=placement,
+        events=service.history(placement),
+        statuses=STATUS_LABELS,
+        next_statuses=service.allowed_transitions(placement.status),
+        movable=placement.status in service.MOVABLE,
+        offers=[
+            o
+            for o in service.offered_projects(activity, open_only=True)
+            if o.project_id != placement.project_id
+        ],
+        due_dates=service.deliverable_due_dates(placement),
+    )
+
+
+@bp.post("/<int:placement_id>/move")
+@instructor_required
+def move(activity_id: int, placement_id: int) -> Any:
+    activity = _activity(activity_id)
+    placement = _placement(activity, placement_id)
+    try:
+        service.move(placement, _int_field("project_id"), g.viewer.user_id)
+    except PlacementError as exc:
+        return _refuse(exc)
+    db.session.commit()
+    flash(f"{placement.user.display_name} moved to “{placement.project.title}”.", "success")
+    return redirect(
+        url_for("placements.detail", activity_id=activity.id, placement_id=placement.id), code=303
+    )
+
+
+@bp.route("/<int:placement_id>/status", methods=["GET", "POST"])
+@instructor_required
+def status(activity_id: int, placement_id: int) -> Any:
+    activity = _activity(activity_id)
+    placement = _placement(activity, placement_id)
+    to = request.values.get("to", "")
+    if request.method == "GET":
+        if to != "withdrawn":
+            abort(405)
+        return render_template(
+            "instructor/catalog/confirm.html",
+            title=f"Withdraw {placement.user.display_name}?",
+            explanation=(
+                "Use this when the student drops the micro-internship. Their seat is freed; "
+                "their work and history are kept and they can be placed again later."
+            ),
+            action=url_for("placements.status", activity_id=activity.id, placement_id=placement.id),
+            fields={"to": "withdrawn"},
+            button="Withdraw student",
+            back=url_for("placements.detail", activity_id=activity.id, placement_id=placement.id),
+        )
+    try:
+        service.change_status(placement, to, g.viewer.user_id, request.form.get("note", "").strip())
+    except PlacementError as exc:
+        return _refuse(exc)
+    db.session.commit()
+    flash(f"Status is now {STATUS_LABELS[to].lower()}.", "success")
+    return redirect(
+        url_for("placements.detail", activity_id=activity.id, placement_id=placement.id), code=303
+    )
+
+
+@bp.route("/<int:placement_id>/unassign", methods=["GET", "POST"])
+@instructor_required
+def unassign(activity_id: int, placement_id: int) -> Any:
+    activity = _activity(activity_id)
+    placement = _placement(activity, placement_id)
+    if request.method == "GET":
+        return render_template(
+            "instructor/catalog/confirm.html",
+            title=f"Remove {placement.user.display_name} from “{placement.project.title}”?",
+            explanation="The placement was not published yet, so the student never saw it.",
+            action=url_for(
+                "placements.unassign", activity_id=activity.id, placement_id=placement.id
+            ),
+            button="Remove placement",
+            back=url_for("placements.index", activity_id=activity.id),
+        )
+    name = placement.user.display_name
+    try:
+        service.unassign(placement)
+    except PlacementError as exc:
+        return _refuse(exc)
+    db.session.commit()
+    flash(f"{name} is no longer placed.", "success")
+    return _back(activity)
+
+
+@bp.post("/import")
+@instructor_required
+def import_csv(activity_id: int) -> Any:
+    activity = _activity(activity_id)
+    form = PlacementCsvForm()
+    if not form.validate_on_submit():
+        abort(400, description="Choose a CSV file to upload.")
+    report = service.import_placements_csv(
+        activity, form.file.data.read(MAX_CSV_BYTES + 1), g.viewer.user_id
+    )
+    if not report.ok:
+        db.session.rollback()
+        return render_template(
+            "instructor/placements/import_report.html", activity=activity, report=report
+        ), 422
+    db.session.commit()
+    flash(f"Placed {report.placed} student(s) from the file. Publish when ready.", "success")
+    return _back(activity)
+
+
+@bp.post("/selection")
+@instructor_required
+def selection(activity_id: int) -> Any:
+    activity = _activity(activity_id)
+    if request.form.get("action") == "close":
+        service.close_selection(activity)
+        db.session.commit()
+        flash(
+            "Project selection is closed. Students can no longer change their ranking.", "success"
+        )
+        return _back(activity)
+    form = SelectionForm()
+    if not form.validate_on_submit():
+        problems = [e for errors in form.errors.values() for e in errors]
+        abort(400, description=" ".join(str(p) for p in problems) or "Check the selection form.")
+    deadline = form.deadline.data.replace(tzinfo=UTC) if form.deadline.data else None
+    try:
+        service.open_selection(activity, deadline, form.max_choices.data or 3)
+    except PlacementError as exc:
+        return _refuse(exc)
+    db.session.commit()
+    flash(
+        f"Project selection is open: students may rank up to {activity.max_choices} project(s).",
+        "success",
+    )
+    return _back(activity)
+
+
+@bp.post("/match")
+@instructor_required
+def run_match(activity_id: int) -> Any:
+    activity = _activity(activity_id)
+    form = MatchForm()
+    if not form.validate_on_submit():
+        abort(400, description="The seed must be a whole number between 0 and 2147483647.")
+    try:
+        run = service.run_matching(activity, g.viewer.user_id, form.seed.data)
+    except PlacementError as exc:
+        return _refuse(exc)
+    db.session.commit()
+    flash(f"Matching run #{run.id} done with seed {run.seed}. Review it, then publish.", "success")
+    return redirect(url_for("placements.match", activity_id=activity.id, run_id=run.id), code=303)
+
+
+def _run(activity: Activity, run_id: int) -> MatchRun:
+    run = service.get_run(activity, run_id)
+    if run is None:
+        abort(404)
+    return run
+
+
+@bp.get("/match/<int:run_id>")
+@instructor_required
+def match(activity_id: int, run_id: int) -> Any:
+    activity = _activity(activity_id)
+    run = _run(activity, run_id)
+    data = run.result
+    ids = {int(s) for s in data["preferences"]}
+    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids or {0})))}
+    offers = service.offered_projects(activity)
+    titles = {str(o.project_id): o.project.title for o in offers}
+    return render_template(
+        "instructor/placements/match.html",
+        activity=activity,
+        run=run,
+        data=data,
+        users=users,
+        titles=titles,
+        seats=data["seats"],
+        placed_counts={pid: list(data["assignments"].values()).count(pid) for pid in data["seats"]},
+        blocking=service.blocking_pairs(run),
+        ordinal=_ordinal,
+        latest=run.id
+        == db.session.scalar(
+            select(MatchRun.id)
+            .where(MatchRun.activity_id == activity.id)
+            .order_by(MatchRun.id.desc())
+            .limit(1)
+        ),
+    )
+
+
+@bp.post("/match/<int:run_id>/adjust")
+@instructor_required
+def adjust(activity_id: int, run_id: int) -> Any:
+    activity = _activity(activity_id)
+    run = _run(activity, run_id)
+    student = _int_field("user_id")
+    raw = request.form.get("project_id", "").strip()
+    if raw and not raw.isdigit():
+        abort(400, description="Choose a project from the list.")
+    try:
+        service.adjust_run(run, {student: int(raw) if raw else None}, g.viewer.user_id)
+    except PlacementError as exc:
+        return _refuse(exc)
+    db.session.commit()
+    flash("Matching adjusted.", "success")
+    return redirect(url_for("placements.match", activity_id=activity.id, run_id=run.id), code=303)
+
+
+@bp.route("/match/<int:run_id>/publish", methods=["GET", "POST"])
+@instructor_required
+def publish_run(activity_id: int, run_id: int) -> Any:
+    activity = _activity(activity_id)
+    run = _run(activity, run_id)
+    if request.method == "GET":
+        return render_template(
+            "instructor/catalog/confirm.html",
+            title=f"Publish matching run #{run.id}?",
+            explanation=(
+                f"{len(run.result['assignments'])} student(s) will be placed and will see their "
+                "project, together with every other unpublished placement of this activity. "
+                "Project selection closes."
+            ),
+            action=url_for("placements.publish_run", activity_id=activity.id, run_id=run.id),
+            button="Publish placements",
+            back=url_for("placements.match", activity_id=activity.id, run_id=run.id),
+        )
+    try:
+        made = service.publish_run(activity, run, g.viewer.user_id)
+    except PlacementError as exc:
+        return _refuse(exc)
+    db.session.commit()
+    flash(
+        f"Published: {made} student(s) placed by the matching can now see their project.", "success"
+    )
+    return _back(activity)
+
+
+@bp.route("/publish", methods=["GET", "POST"])
+@instructor_required
+def publish(activity_id: int) -> Any:
+    activity = _activity(activity_id)
+    if request.method == "GET":
+        return render_template(
+            "instructor/catalog/confirm.html",
+            title="Publish placements?",
+            explanation=(
+                f"{service.unpublished_count(activity)} placement(s) will become visible to "
+                "their students."
+            ),
+            action=url_for("placements.publish", activity_id=activity.id),
+            button="Publish placements",
+            back=url_for("placements.index", activity_id=activity.id),
+        )
+    count = service.publish(activity, g.viewer.user_id)
+    db.session.commit()
+    flash(f"{count} placement(s) published; students can now see their project.", "success")
+    return _back(activity)
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+@register_panel("instructor", "placements", 30)
+def placements_panel(viewer: Viewer, activity: Activity) -> str:
+    rows = service.roster(activity)
+    active = [r for r in rows if r.membership.status == "active"]
+    placed = [r for r in active if r.placement and r.placement.status != "withdrawn"]
+    course = db.session.get(Course, activity.course_id)
+    return render_template(
+        "instructor/placements/_panel.html",
+        activity=activity,
+        course=course,
+        students=len(active),
+        placed=len(placed),
+        left=len(rows) - len(active),
+        unpublished=service.unpublished_count(activity),
+        selection_open=service.selection_is_open(activity),
+        ranked=sum(1 for r in active if r.preference),
+    )

@@ -31,6 +31,7 @@ from lti_app.lti.tool_conf import StintRegistration
 from lti_app.models import Activity, Platform
 from lti_app.security import forget_origins, origin_of
 from lti_app.services.launches import ACTIVITY_CUSTOM_PARAM, record_launch
+from lti_app.services.roster import after_launch as roster_after_launch
 
 bp = Blueprint("lti", __name__, url_prefix="/lti")
 
@@ -93,6 +94,7 @@ def launch() -> Any:
     assert isinstance(registration, StintRegistration)
     _remember_frame_origin(registration.platform_id, body)
     result = record_launch(registration.platform_id, claims)
+    roster_after_launch(result.course_id, result.is_instructor)
     start_session(result)
     if message.is_deep_link_launch():
         if not claims.is_instructor:

@@ -1,7 +1,130 @@
-"""Students rank projects while selection is open (issue: placements)."""
+"""Students browse the projects offered in their activity, rank them, and see their placement.
+
+A student only ever sees projects offered in their own activity and only their own placement,
+and only once the instructor has published it.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from typing import Any
 
-bp = Blueprint("selection", __name__)
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+
+from lti_app.auth import Viewer, learner_required
+from lti_app.extensions import db
+from lti_app.markdown import render_markdown
+from lti_app.models import Activity, ActivityProject, Preference
+from lti_app.panels import register_panel
+from lti_app.scoping import activity_for
+from lti_app.services import placements as service
+from lti_app.services.placements import STATUS_LABELS, PlacementError
+
+bp = Blueprint("selection", __name__, url_prefix="/student/activities/<int:activity_id>/projects")
+
+
+def _preference(activity: Activity, user_id: int) -> Preference | None:
+    return db.session.scalar(
+        db.select(Preference).where(
+            Preference.activity_id == activity.id, Preference.user_id == user_id
+        )
+    )
+
+
+def _visible_offer(activity: Activity, project_id: int) -> ActivityProject:
+    """An offered project the student may read: open ones, or the one they are placed on."""
+    placement = service.placement_of(activity, g.viewer.user_id)
+    for offer in service.offered_projects(activity):
+        if offer.project_id != project_id:
+            continue
+        mine = placement is not None and placement.published and placement.project_id == project_id
+        if offer.project.status == "open" or mine:
+            return offer
+    abort(404)
+
+
+@bp.get("")
+@learner_required
+def index(activity_id: int) -> Any:
+    activity = activity_for(g.viewer, activity_id)
+    offers = service.offered_projects(activity, open_only=True)
+    preference = _preference(activity, g.viewer.user_id)
+    ranked = list(preference.ranked_project_ids) if preference else []
+    placement = service.placement_of(activity, g.viewer.user_id)
+    has_project = placement is not None and placement.published and placement.status != "withdrawn"
+    return render_template(
+        "student/selection/index.html",
+        activity=activity,
+        offers=offers,
+        preference=preference,
+        ranked=ranked,
+        choices=range(activity.max_choices),
+        selection_open=service.selection_is_open(activity) and not has_project,
+        has_project=has_project,
+        ordinal=_ordinal,
+    )
+
+
+@bp.post("/ranking")
+@learner_required
+def save_ranking(activity_id: int) -> Any:
+    activity = activity_for(g.viewer, activity_id)
+    ranked: list[int] = []
+    for i in range(activity.max_choices):
+        raw = request.form.get(f"choice_{i + 1}", "").strip()
+        if raw and not raw.isdigit():
+            abort(400, description="Choose projects from the lists.")
+        if raw:
+            ranked.append(int(raw))
+    if any(request.form.get(f"choice_{i + 1}") for i in range(activity.max_choices, 40)):
+        abort(400, description=f"Rank at most {activity.max_choices} projects.")
+    try:
+        service.save_ranking(activity, g.viewer.user_id, ranked, request.form.get("statement", ""))
+    except PlacementError as exc:
+        db.session.rollback()
+        abort(exc.status, description=exc.message)
+    db.session.commit()
+    flash(
+        "Your ranking is saved. You can change it until selection closes; your instructor will "
+        "publish placements after that.",
+        "success",
+    )
+    return redirect(url_for("selection.index", activity_id=activity.id), code=303)
+
+
+@bp.get("/<int:project_id>")
+@learner_required
+def project(activity_id: int, project_id: int) -> Any:
+    activity = activity_for(g.viewer, activity_id)
+    offer = _visible_offer(activity, project_id)
+    return render_template(
+        "student/selection/project.html",
+        activity=activity,
+        project=offer.project,
+        brief=render_markdown(offer.project.brief_md, heading_offset=2),
+    )
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+@register_panel("student", "placement", 10)
+def placement_panel(viewer: Viewer, activity: Activity) -> str:
+    """The student's project once published; before that, selection status or a waiting note."""
+    placement = service.placement_of(activity, viewer.user_id)
+    visible = placement is not None and placement.published
+    preference = _preference(activity, viewer.user_id) if not visible else None
+    return render_template(
+        "student/panels/placement.html",
+        activity=activity,
+        placement=placement if visible else None,
+        brief=render_markdown(placement.project.brief_md, heading_offset=2)
+        if visible and placement
+        else "",
+        due_dates=service.deliverable_due_dates(placement) if visible and placement else [],
+        statuses=STATUS_LABELS,
+        selection_open=service.selection_is_open(activity),
+        preference=preference,
+        offered=len(service.offered_projects(activity, open_only=True)),
+    )
