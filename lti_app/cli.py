@@ -15,6 +15,7 @@ from lti_app.services.platforms import (
     register_platform,
     remove_platform,
 )
+from lti_app.services.rubrics_cli import rubric_group
 
 stint = AppGroup("stint", help="Administer Stint.")
 platform_group = AppGroup("platform", help="LMS registrations.")
@@ -23,6 +24,7 @@ dev_group = AppGroup("dev", help="Development LMS helpers (STINT_DEV_PLATFORM=1 
 stint.add_command(platform_group)
 stint.add_command(keys_group)
 stint.add_command(dev_group)
+stint.add_command(rubric_group)
 
 
 @platform_group.command("add")

@@ -1,7 +1,443 @@
-"""Instructor rubric builder (issue: rubrics)."""
+"""Instructor rubric builder: create, edit, preview, import/export, share and choose rubrics.
+
+The builder works without JavaScript: the whole rubric is one form, and "add criterion",
+"add level", "move up/down" and "remove" are submit buttons on it. Each press posts the form,
+the view applies that one change to the working copy and shows the form again; nothing is
+stored until "Save", which validates everything at once (`rubrics.validation`) and stores
+nothing when any problem remains.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from decimal import Decimal
+from typing import Any
 
-bp = Blueprint("instructor_rubrics", __name__)
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from markupsafe import Markup
+from wtforms import (
+    BooleanField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+
+from lti_app.auth import Viewer, instructor_required
+from lti_app.extensions import db
+from lti_app.models import Activity, Course
+from lti_app.models import Rubric as RubricRow
+from lti_app.panels import register_panel
+from lti_app.scoping import activity_for
+from lti_app.services import rubrics as service
+from rubrics.codec import points_to_text
+from rubrics.model import Rubric
+from rubrics.templates import BUILTIN_TEMPLATES
+from rubrics.validation import Problem
+
+bp = Blueprint("instructor_rubrics", __name__, url_prefix="/instructor/rubrics")
+
+SCORING_MODE_CHOICES = [
+    SelectChoice("canvas", "Canvas: the score is the sum of the chosen points"),
+    SelectChoice(
+        "moodle", "Moodle: the sum is scaled between the lowest and highest possible totals"
+    ),
+]
+
+
+# ------------------------------------------------------------------------------------ forms
+
+
+class LevelForm(Form):
+    id = HiddenField()
+    title = StringField("Title")
+    points = StringField("Points")
+    description = TextAreaField("What the supervisor would have seen")
+
+
+class CriterionForm(Form):
+    id = HiddenField()
+    title = StringField("Title")
+    description = StringField("Question for the supervisor")
+    long_description = TextAreaField("Longer description (shown on demand)")
+    use_range = BooleanField("Points as a range (the supervisor types points)")
+    ignore_for_scoring = BooleanField("Leave out of the score (feedback only)")
+    allow_comment = BooleanField("The supervisor may add a comment", default=True)
+    levels = FieldList(FormField(LevelForm), max_entries=service.MAX_LEVELS)
+
+
+class RubricBuilderForm(FlaskForm):
+    """Field names follow Stint's JSON format, so the form's data is the rubric's data."""
+
+    title = StringField("Title")
+    description = TextAreaField("Description (shown to supervisors above the criteria)")
+    scoring_mode = SelectField("Scoring", choices=SCORING_MODE_CHOICES, default="canvas")
+    lock_zero_points = BooleanField(
+        "Lock zero points (Moodle scoring only): the grade is the total's share of the highest "
+        "possible total; when off, the lowest possible total gives the lowest grade",
+        default=True,
+    )
+    criteria = FieldList(FormField(CriterionForm), max_entries=service.MAX_CRITERIA)
+
+
+class ImportForm(FlaskForm):
+    file = FileField(
+        "Rubric file (Stint JSON or Canvas CSV)",
+        validators=[FileRequired("Choose a .json or .csv file to import.")],
+    )
+
+
+class ChooseRubricForm(FlaskForm):
+    rubric_id = SelectField(
+        "Rubric for this activity", choices=[], coerce=str, validate_choice=False
+    )
+
+
+class ConfirmForm(FlaskForm):
+    """A form with only the CSRF token, for buttons that change something."""
+
+
+def _draft_from_form(form: RubricBuilderForm) -> dict[str, Any]:
+    data: dict[str, Any] = dict(form.data)
+    data.pop("csrf_token", None)
+    draft: dict[str, Any] = _text_or_empty(data)
+    return draft
+
+
+def _text_or_empty(value: Any) -> Any:
+    """Fields missing from a tampered post come back as None: treat them as left empty.
+
+    Browsers send text areas with CRLF line ends; store plain newlines, as files have them.
+    """
+    if isinstance(value, dict):
+        return {key: _text_or_empty(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_text_or_empty(item) for item in value]
+    if isinstance(value, str):
+        return value.replace("\r\n", "\n")
+    return "" if value is None else value
+
+
+def _builder_form(draft: dict[str, Any]) -> RubricBuilderForm:
+    return RubricBuilderForm(formdata=None, data=draft)
+
+
+# ---------------------------------------------------------------------------------- helpers
+
+
+def _viewer() -> Viewer:
+    viewer: Viewer = g.viewer
+    return viewer
+
+
+def _visible(rubric_id: int) -> RubricRow:
+    try:
+        return service.rubric_for_course(_viewer().course_id, rubric_id)
+    except service.RubricNotFound:
+        abort(404)
+
+
+def _own(rubric_id: int) -> RubricRow:
+    try:
+        return service.editable_rubric(_viewer().course_id, rubric_id)
+    except service.RubricNotFound:
+        abort(404)
+    except service.RubricReadOnly:
+        abort(403, description="This rubric belongs to another course. Copy it to change it.")
+
+
+def _current_activity() -> Activity | None:
+    viewer = _viewer()
+    return activity_for(viewer, None) if viewer.activity_id else None
+
+
+def _problem_map(problems: list[Problem]) -> dict[str, list[str]]:
+    by_field: dict[str, list[str]] = {}
+    for problem in problems:
+        by_field.setdefault(service.field_id(problem.path), []).append(problem.message)
+    return by_field
+
+
+def _anchor(path: str) -> str:
+    """Where a problem's link goes: ids are hidden inputs, so point at their criterion/level."""
+    return service.field_id(path.removesuffix(".id") if path.endswith(".id") else path)
+
+
+@bp.app_template_filter("rubric_points")
+def rubric_points(points: Decimal) -> str:
+    """Points as people write them ("2.5", "100"), for this blueprint and the review pages."""
+    return points_to_text(points)
+
+
+# ------------------------------------------------------------------------------------ pages
+
+
+@bp.get("/")
+@instructor_required
+def index() -> Any:
+    return _render_index(ImportForm(), problems=(), status=200)
+
+
+def _render_index(
+    import_form: ImportForm, problems: tuple[service.FileProblem, ...], status: int
+) -> Any:
+    viewer = _viewer()
+    course = db.session.get(Course, viewer.course_id)
+    activity = _current_activity()
+    own = service.course_rubrics(viewer.course_id)
+    shared = service.shared_rubrics(viewer.course_id)
+    courses = {
+        c.id: c
+        for c in db.session.query(Course).filter(
+            Course.id.in_([r.course_id for r in shared if r.course_id])
+        )
+    }
+    return (
+        render_template(
+            "instructor/rubrics/index.html",
+            course=course,
+            activity=activity,
+            rubrics=own,
+            shared=shared,
+            shared_courses=courses,
+            templates=BUILTIN_TEMPLATES,
+            import_form=import_form,
+            import_problems=problems,
+            confirm_form=ConfirmForm(),
+        ),
+        status,
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@instructor_required
+def new() -> Any:
+    slug = request.args.get("template") or None
+    try:
+        draft = service.template_draft(slug)
+    except service.RubricNotFound:
+        abort(404, description="There is no built-in template by that name.")
+    return _builder(None, draft)
+
+
+@bp.route("/<int:rubric_id>/edit", methods=["GET", "POST"])
+@instructor_required
+def edit(rubric_id: int) -> Any:
+    row = _own(rubric_id)
+    if row.id != rubric_id:
+        # An older version was asked for: edit the current one (older ones never change).
+        flash(f"You are editing the current version ({row.version}) of this rubric.", "info")
+        return redirect(url_for(".edit", rubric_id=row.id), code=303)
+    return _builder(row, service.draft_from_row(row))
+
+
+def _builder(row: RubricRow | None, initial: dict[str, Any]) -> Any:
+    problems: list[Problem] = []
+    preview: Rubric | None = None
+    if request.method == "POST":
+        form = RubricBuilderForm()
+        if not form.validate_on_submit():  # only the CSRF token is checked here
+            abort(400, description="The form could not be read. Reload the page and try again.")
+        action = request.form.get("action", "save")
+        draft = _draft_from_form(form)
+        if action in ("save", "preview"):
+            rubric, problems = service.check_draft(draft)
+            if rubric is not None and action == "save":
+                return _save(row, rubric)
+            preview = rubric
+        else:
+            try:
+                form = _builder_form(service.apply_builder_action(draft, action))
+            except service.UnknownAction:
+                abort(400, description="That button does not belong to this rubric.")
+    else:
+        form = _builder_form(initial)
+    frozen = row is not None and service.is_frozen(row)
+    page = render_template(
+        "instructor/rubrics/builder.html",
+        form=form,
+        row=row,
+        frozen=frozen,
+        problems=[(service.describe_path(p.path), _anchor(p.path), p) for p in problems],
+        errors=_problem_map(problems),
+        max_criteria=service.MAX_CRITERIA,
+        max_levels=service.MAX_LEVELS,
+        preview=preview,
+        summary=service.summarise(preview) if preview else None,
+    )
+    return page, 400 if problems else 200
+
+
+def _save(row: RubricRow | None, rubric: Rubric) -> Any:
+    viewer = _viewer()
+    if row is None:
+        saved = service.create_rubric(viewer.course_id, rubric)
+        flash(f"Rubric “{saved.title}” created.", "success")
+    else:
+        result = service.save_rubric(viewer.course_id, row.id, rubric)
+        saved = result.row
+        if result.new_version:
+            flash(
+                f"Saved as version {saved.version}. Evaluations already submitted keep "
+                f"version {saved.version - 1}, the one their supervisors filled in.",
+                "success",
+            )
+        else:
+            flash("Rubric saved.", "success")
+    return redirect(url_for(".show", rubric_id=saved.id), code=303)
+
+
+@bp.get("/<int:rubric_id>")
+@instructor_required
+def show(rubric_id: int) -> Any:
+    viewer = _viewer()
+    row = _visible(rubric_id)
+    rubric = service.definition(row)
+    own = row.course_id == viewer.course_id
+    activity = _current_activity()
+    owner = db.session.get(Course, row.course_id) if row.course_id else None
+    return render_template(
+        "instructor/rubrics/show.html",
+        row=row,
+        rubric=rubric,
+        own=own,
+        owner=owner,
+        activity=activity,
+        summary=service.summarise(rubric),
+        frozen=service.is_frozen(row),
+        versions=service.versions(row) if own else [],
+        in_use=service.lineage_in_use(row) if own else False,
+        confirm_form=ConfirmForm(),
+    )
+
+
+@bp.post("/<int:rubric_id>/duplicate")
+@instructor_required
+def duplicate(rubric_id: int) -> Any:
+    viewer = _viewer()
+    _visible(rubric_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    copy = service.copy_rubric(viewer.course_id, rubric_id)
+    flash(f"Copied as “{copy.title}”. It belongs to this course; change it as you like.", "success")
+    return redirect(url_for(".show", rubric_id=copy.id), code=303)
+
+
+@bp.post("/<int:rubric_id>/share")
+@instructor_required
+def share(rubric_id: int) -> Any:
+    row = _own(rubric_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    wanted = request.form.get("shared")
+    if wanted not in ("1", "0"):
+        abort(400, description="Say whether to share the rubric or stop sharing it.")
+    row = service.set_shared(_viewer().course_id, row.id, wanted == "1")
+    flash(
+        "Shared with your institution: other courses can see and copy it, never change it."
+        if row.shared
+        else "No longer shared. Courses that already copied it keep their copies.",
+        "success",
+    )
+    return redirect(url_for(".show", rubric_id=row.id), code=303)
+
+
+@bp.route("/<int:rubric_id>/delete", methods=["GET", "POST"])
+@instructor_required
+def delete(rubric_id: int) -> Any:
+    row = _own(rubric_id)
+    form = ConfirmForm()
+    if service.lineage_in_use(row):
+        abort(
+            409,
+            description="Evaluations use this rubric, so it stays. Stop using it for new "
+            "evaluations by choosing another rubric for the activity.",
+        )
+    if form.validate_on_submit():
+        title = row.title
+        service.delete_rubric(_viewer().course_id, row.id)
+        flash(f"Rubric “{title}” deleted.", "success")
+        return redirect(url_for(".index"), code=303)
+    return render_template("instructor/rubrics/delete.html", row=row, form=form)
+
+
+@bp.get("/<int:rubric_id>/export")
+@instructor_required
+def export(rubric_id: int) -> Any:
+    row = _visible(rubric_id)
+    asked = request.args.get("format", "json")
+    file_format = next((known for known in service.FILE_FORMATS if known == asked), None)
+    if file_format is None:
+        abort(400, description="Export as json or csv.")
+    exported = service.export_rubric(row, file_format)
+    return Response(
+        exported.content,
+        mimetype=exported.mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{exported.filename}"'},
+    )
+
+
+@bp.post("/import")
+@instructor_required
+def import_file() -> Any:
+    form = ImportForm()
+    if not form.validate_on_submit():
+        return _render_index(form, problems=(), status=400)
+    upload = form.file.data
+    data = upload.read(service.MAX_FILE_BYTES + 1)
+    try:
+        row = service.import_rubric(_viewer().course_id, upload.filename or "", data)
+    except service.RubricFileInvalid as error:
+        return _render_index(form, problems=error.problems, status=400)
+    flash(f"Imported “{row.title}”. Check the preview, then edit or use it.", "success")
+    return redirect(url_for(".show", rubric_id=row.id), code=303)
+
+
+@bp.post("/activities/<int:activity_id>/rubric")
+@instructor_required
+def choose(activity_id: int) -> Any:
+    viewer = _viewer()
+    activity = activity_for(viewer, activity_id)
+    form = ChooseRubricForm()
+    if not form.validate_on_submit():
+        abort(400)
+    raw = form.rubric_id.data or ""
+    if raw and not raw.isdigit():
+        abort(400, description="Choose a rubric from the list.")
+    try:
+        service.choose_for_activity(viewer, activity, int(raw) if raw else None)
+    except service.RubricNotFound:
+        abort(404)
+    except service.RubricReadOnly:
+        abort(403, description="Copy a shared rubric to this course before using it.")
+    flash(
+        "Rubric chosen for this activity." if raw else "This activity has no rubric now.",
+        "success",
+    )
+    return redirect(url_for("instructor.dashboard", activity_id=activity.id), code=303)
+
+
+# ------------------------------------------------------------------------------------ panel
+
+
+@register_panel("instructor", "rubrics", 20)
+def rubrics_panel(viewer: Viewer, activity: Activity) -> Markup | str:
+    rubrics = service.course_rubrics(viewer.course_id)
+    chosen = db.session.get(RubricRow, activity.rubric_id) if activity.rubric_id else None
+    form = ChooseRubricForm(formdata=None)
+    form.rubric_id.choices = [SelectChoice("", "No rubric")] + [
+        SelectChoice(str(r.id), r.title) for r in rubrics
+    ]
+    form.rubric_id.data = str(chosen.id) if chosen else ""
+    return render_template(
+        "instructor/rubrics/_panel.html",
+        activity=activity,
+        rubrics=rubrics,
+        chosen=chosen,
+        form=form,
+    )
