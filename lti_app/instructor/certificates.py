@@ -1,7 +1,202 @@
-"""Instructor certificate management (issue: certificates)."""
+"""Instructor certificate management: progress, downloads (one or the cohort ZIP), revoke, re-issue.
+
+Every route goes through ``activity_for`` (the viewer's course only) and then looks certificates
+and placements up inside that activity, so an id from another course is a 404.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from typing import Any
 
-bp = Blueprint("instructor_certificates", __name__)
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    send_file,
+    stream_with_context,
+    url_for,
+)
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from certificates import format_code
+from lti_app.auth import Viewer, instructor_required
+from lti_app.extensions import db
+from lti_app.models import Activity, Placement
+from lti_app.panels import register_panel
+from lti_app.scoping import activity_for
+from lti_app.services import certificates as service
+
+bp = Blueprint(
+    "instructor_certificates",
+    __name__,
+    url_prefix="/instructor/activities/<int:activity_id>/certificates",
+)
+
+
+class ReasonForm(FlaskForm):
+    """Why a certificate is revoked or replaced; kept on the record and in the audit trail."""
+
+    reason = TextAreaField(
+        "Reason",
+        validators=[DataRequired(message="Say why, for the record."), Length(max=500)],
+    )
+
+
+class ConfirmForm(FlaskForm):
+    """A button and its CSRF token."""
+
+
+@bp.get("/")
+@instructor_required
+def index(activity_id: int) -> Any:
+    activity = activity_for(g.viewer, activity_id)
+    return render_template(
+        "instructor/certificates/index.html",
+        activity=activity,
+        rows=service.activity_rows(activity.id),
+        progress=service.activity_progress(activity.id),
+        issue_form=ConfirmForm(),
+        format_code=format_code,
+    )
+
+
+@bp.get("/progress.json")
+@instructor_required
+def progress(activity_id: int) -> Any:
+    """Polled by the progress bar while a batch renders."""
+    activity = activity_for(g.viewer, activity_id)
+    counts = service.activity_progress(activity.id)
+    return jsonify(
+        issued=counts.issued, pending=counts.pending, failed=counts.failed, total=counts.total
+    )
+
+
+@bp.post("/issue")
+@instructor_required
+def issue_missing(activity_id: int) -> Any:
+    """Issue certificates for every released pass that lacks one, and retry failed ones."""
+    activity = activity_for(g.viewer, activity_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400, description="The form has expired. Reload the page and try again.")
+    created = service.issue_missing(activity, actor_user_id=g.viewer.user_id)
+    db.session.commit()
+    if created:
+        flash(f"{created} certificate(s) are being prepared.", "success")
+    else:
+        flash("Every released, passing student already has a certificate.", "success")
+    return redirect(url_for(".index", activity_id=activity.id), code=303)
+
+
+@bp.get("/<int:certificate_id>/download")
+@instructor_required
+def download(activity_id: int, certificate_id: int) -> Any:
+    activity = activity_for(g.viewer, activity_id)
+    certificate = service.certificate_in_activity(activity, certificate_id)
+    if certificate is None:
+        abort(404)
+    try:
+        stream = service.open_pdf(certificate)
+    except service.CertificateError as error:
+        abort(409, description=str(error))
+    return send_file(
+        stream,
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=service.download_name(certificate),
+    )
+
+
+@bp.get("/cohort.zip")
+@instructor_required
+def cohort_zip(activity_id: int) -> Any:
+    """Every valid, issued certificate of the activity, streamed as it is written."""
+    activity = activity_for(g.viewer, activity_id)
+    issued = service.issued_in_activity(activity.id)
+    if not issued:
+        abort(404, description="No certificate has been issued in this activity yet.")
+    response = Response(stream_with_context(service.stream_zip(issued)), mimetype="application/zip")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="certificates-activity-{activity.id}.zip"'
+    )
+    return response
+
+
+@bp.route("/<int:certificate_id>/revoke", methods=["GET", "POST"])
+@instructor_required
+def revoke(activity_id: int, certificate_id: int) -> Any:
+    """Confirm, then revoke: the code keeps answering "revoked" to anyone who checks it."""
+    activity = activity_for(g.viewer, activity_id)
+    certificate = service.certificate_in_activity(activity, certificate_id)
+    if certificate is None:
+        abort(404)
+    if certificate.revoked_at is not None:
+        flash("That certificate was already revoked.", "error")
+        return redirect(url_for(".index", activity_id=activity.id), code=303)
+    form = ReasonForm()
+    if form.validate_on_submit():
+        service.revoke_by_instructor(certificate, form.reason.data, actor_user_id=g.viewer.user_id)
+        db.session.commit()
+        flash(f"Certificate {format_code(certificate.code)} revoked.", "success")
+        return redirect(url_for(".index", activity_id=activity.id), code=303)
+    return render_template(
+        "instructor/certificates/confirm.html",
+        activity=activity,
+        form=form,
+        action="revoke",
+        certificate=certificate,
+        placement=db.session.get(Placement, certificate.placement_id),
+        format_code=format_code,
+    ), (400 if form.is_submitted() else 200)
+
+
+@bp.route("/placements/<int:placement_id>/reissue", methods=["GET", "POST"])
+@instructor_required
+def reissue(activity_id: int, placement_id: int) -> Any:
+    """Confirm, then revoke the current certificate (if any) and issue a new one."""
+    activity = activity_for(g.viewer, activity_id)
+    placement = _placement_in(activity, placement_id)
+    current = service.current_certificate(placement.id)
+    form = ReasonForm()
+    if form.validate_on_submit():
+        try:
+            service.reissue(placement, form.reason.data, actor_user_id=g.viewer.user_id)
+        except service.CertificateError as error:
+            abort(409, description=str(error))
+        db.session.commit()
+        flash(f"A new certificate for {placement.user.display_name} is being prepared.", "success")
+        return redirect(url_for(".index", activity_id=activity.id), code=303)
+    return render_template(
+        "instructor/certificates/confirm.html",
+        activity=activity,
+        form=form,
+        action="reissue",
+        certificate=current,
+        placement=placement,
+        format_code=format_code,
+    ), (400 if form.is_submitted() else 200)
+
+
+def _placement_in(activity: Activity, placement_id: int) -> Placement:
+    placement: Placement | None = db.session.scalar(
+        select(Placement).where(Placement.id == placement_id, Placement.activity_id == activity.id)
+    )
+    if placement is None:
+        abort(404)
+    return placement
+
+
+@register_panel("instructor", "certificates", 70)
+def certificates_panel(viewer: Viewer, activity: Activity) -> str:
+    return render_template(
+        "instructor/certificates/_panel.html",
+        activity=activity,
+        progress=service.activity_progress(activity.id),
+    )

@@ -1,7 +1,159 @@
-"""Public certificate verification (issue: certificates)."""
+"""Public certificate verification: by code (page or JSON), by uploading the PDF, no login.
+
+Only what the student consented to show is answered; a hidden certificate is "not found",
+exactly like a code Stint never issued, so hiding reveals nothing. An uploaded file verifies
+only if its SHA-256 is that of a PDF Stint stored, so one changed byte fails.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from werkzeug.wrappers import Response
+
+from certificates import normalize_code
+from lti_app.extensions import limiter
+from lti_app.models import Certificate
+from lti_app.services import certificates as service
 
 bp = Blueprint("verify", __name__)
+
+MAX_PDF_BYTES = 10 * 1024 * 1024
+NOT_FOUND = (
+    "No certificate with this code can be shown. Check the code, or ask the holder: "
+    "they may have chosen not to show it publicly."
+)
+TYPO = (
+    "This is not a valid certificate code: a character is wrong or missing. Codes have "
+    "13 characters, printed in groups like 7K3M-9QX2-ZP4A-U."
+)
+
+
+def _lookup_limit() -> str:
+    return str(current_app.config.get("STINT_VERIFY_RATE_LIMIT", "120/minute"))
+
+
+def _upload_limit() -> str:
+    return str(current_app.config.get("STINT_VERIFY_UPLOAD_RATE_LIMIT", "30/minute"))
+
+
+class UploadForm(FlaskForm):
+    pdf = FileField(
+        "Certificate PDF", validators=[FileRequired(message="Choose the PDF file to check.")]
+    )
+
+
+def _no_store(response: Response) -> Response:
+    # A revocation must be visible at once, never hidden behind a cached "valid".
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/verify")
+@limiter.limit(_lookup_limit)
+def index() -> Any:
+    """The form; a code typed into it arrives as ?code= and goes to its page."""
+    typed = (request.args.get("code") or "").strip()
+    if typed:
+        code = normalize_code(typed)
+        if code is None:
+            return render_template(
+                "public/verify/index.html", form=UploadForm(), typed=typed, error=TYPO
+            ), 404
+        return redirect(url_for(".show", code=code), code=303)
+    return render_template("public/verify/index.html", form=UploadForm(), typed="", error=None)
+
+
+@bp.post("/verify")
+@limiter.limit(_upload_limit)
+def upload() -> Any:
+    """Compare an uploaded PDF with the files Stint issued, byte for byte (by SHA-256)."""
+    form = UploadForm()
+    if not form.validate_on_submit():
+        errors = [message for messages in form.errors.values() for message in messages]
+        return render_template(
+            "public/verify/index.html",
+            form=form,
+            typed="",
+            error=" ".join(errors) or "Choose the PDF file to check.",
+        ), 400
+    content = form.pdf.data.stream.read(MAX_PDF_BYTES + 1)
+    if len(content) > MAX_PDF_BYTES or not content.startswith(b"%PDF-"):
+        return render_template(
+            "public/verify/index.html",
+            form=UploadForm(formdata=None),
+            typed="",
+            error="That file is not a certificate PDF (at most 10 MB, starting with %PDF-).",
+        ), 400
+    certificate = service.find_by_pdf(content)
+    return _no_store(
+        Response(
+            render_template(
+                "public/verify/file_result.html",
+                record=service.public_record(certificate) if certificate else None,
+                filename=form.pdf.data.filename or "the file",
+            )
+        )
+    )
+
+
+@bp.get("/verify/<code>.json")
+@limiter.limit(_lookup_limit)
+def show_json(code: str) -> Any:
+    certificate = _visible_or_404(code)
+    return _no_store(jsonify(service.public_record(certificate)))
+
+
+@bp.get("/verify/<code>")
+@limiter.limit(_lookup_limit)
+def show(code: str) -> Any:
+    certificate = _visible_or_404(code)
+    record = service.public_record(certificate)
+    return _no_store(
+        Response(
+            render_template(
+                "public/verify/show.html",
+                record=record,
+                json_url=url_for(".show_json", code=certificate.code),
+            )
+        )
+    )
+
+
+@bp.get(service.FILE_LINK_PATH + "<token>")
+def certificate_file(token: str) -> Any:
+    """The signed, expiring link an LMS (Canvas) fetches the PDF from; no session needed."""
+    try:
+        certificate = service.certificate_from_file_token(token)
+        stream = service.open_pdf(certificate)
+    except service.CertificateError as error:
+        abort(error.status, description=str(error))
+    return send_file(
+        stream,
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=service.download_name(certificate),
+        max_age=0,
+    )
+
+
+def _visible_or_404(code: str) -> Certificate:
+    if normalize_code(code) is None:
+        abort(404, description=TYPO)
+    certificate = service.find_by_code(code)
+    if certificate is None:
+        abort(404, description=NOT_FOUND)
+    return certificate

@@ -1,0 +1,55 @@
+"""Background jobs of the certificates feature: render pending PDFs, re-queue stuck ones."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import current_app
+
+from lti_app.jobs import every_minutes, periodic, task
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def _own_session() -> Iterator[None]:
+    """A fresh application context, hence a fresh database session.
+
+    Rendering is enqueued from an ``after_commit`` hook; when the queue runs tasks inline
+    (tests, or a consumer sharing the web process) the committing session cannot emit SQL
+    any more, so the job must not borrow it. In a separate consumer this costs nothing.
+    """
+    with current_app._get_current_object().app_context():  # type: ignore[attr-defined]
+        yield
+
+
+@task(retries=3, retry_delay=60)
+def render_certificate_task(certificate_id: int) -> None:
+    """Render one certificate; rendering errors are recorded on the row, others are retried."""
+    from lti_app.services.certificates import render_certificate
+
+    with _own_session():
+        render_certificate(certificate_id)
+
+
+@periodic(every_minutes(10))
+def sweep_pending_certificates() -> None:
+    """Re-queue certificates whose rendering job was lost (crash, queue outage)."""
+    from lti_app.services.certificates import stuck_certificate_ids
+
+    with _own_session():
+        ids = stuck_certificate_ids()
+    for certificate_id in ids:
+        log.info("re-queueing stuck certificate %s", certificate_id)
+        render_certificate_task(certificate_id)
+
+
+@task(retries=3, retry_delay=60)
+def resend_score_task(placement_id: int) -> None:
+    """Pass the score back again after a certificate was revoked without a replacement."""
+    from lti_app.services.certificates import resend_score
+
+    with _own_session():
+        resend_score(placement_id)

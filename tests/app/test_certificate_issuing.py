@@ -1,0 +1,296 @@
+"""Issuing certificates from released grades: rendering, idempotence, re-issue, sweep, pass-back.
+
+Rendering runs through the real Huey task (immediate mode) and WeasyPrint; PDFs are parsed
+with pypdf and page 1 is rendered with pdftoppm.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from urllib.parse import quote
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from certificates import format_code
+from lti_app.certificate_tasks import sweep_pending_certificates
+from lti_app.extensions import db
+from lti_app.models import Certificate, Placement, PlacementEvent, Project
+from lti_app.services import certificates as service
+from lti_app.storage import storage
+from tests.app.certificate_world import build_world, first_page_ink, grade_of, pdf_text
+
+needs_pdftoppm = pytest.mark.skipif(
+    shutil.which("pdftoppm") is None, reason="poppler-utils (pdftoppm) is not installed"
+)
+
+
+def _certificates(placement_id: int) -> list[Certificate]:
+    return list(
+        db.session.scalars(
+            select(Certificate)
+            .where(Certificate.placement_id == placement_id)
+            .order_by(Certificate.id)
+        )
+    )
+
+
+def _pdf_of(certificate: Certificate) -> bytes:
+    assert certificate.storage_key
+    with storage().open(certificate.storage_key) as stream:
+        return stream.read()
+
+
+@needs_pdftoppm
+def test_released_pass_gets_a_rendered_pdf_stored_with_its_hash(app):
+    with app.app_context():
+        world = build_world()
+        service.issue_if_eligible(world.placement_id)
+        (certificate,) = _certificates(world.placement_id)
+        assert certificate.state == "issued", certificate.last_error
+        assert certificate.issued_at is not None
+        pdf = _pdf_of(certificate)
+        import hashlib
+
+        assert hashlib.sha256(pdf).hexdigest() == certificate.sha256
+
+        text = pdf_text(pdf)
+        for expected in (
+            "Zoë Ødegård",
+            "Accessible onboarding for a community clinic",
+            "Harbor Health Co-op",
+            "María José Núñez",
+            "Prof. Eleni Papadopoulou",
+            "Northbridge State University",
+            format_code(certificate.code),
+        ):
+            assert expected in text, expected
+        reader = PdfReader(io.BytesIO(pdf))
+        assert reader.metadata is not None
+        assert reader.metadata.author == "Northbridge State University"
+        assert "Zoë Ødegård" in (reader.metadata.title or "")
+        attachment = json.loads(reader.attachments["certificate.json"][0])
+        assert attachment["code"] == certificate.code
+        assert attachment["hours_confirmed"] == "42.5"
+        assert attachment["credits"] == "0.5"  # 42.5 h at 45 h per credit, 0.5 steps
+        assert attachment["instructor_of_record"] == "Prof. Eleni Papadopoulou"
+        assert attachment["skills_demonstrated"] == ["User research", "Prototyping"]
+        code = quote(certificate.code, safe="")
+        assert attachment["verification_url"] == f"http://127.0.0.1:5000/verify/{code}"
+        assert first_page_ink(pdf) > 0.01, "page 1 rendered empty"
+
+
+def test_issuing_is_idempotent(app):
+    with app.app_context():
+        world = build_world()
+        service.issue_if_eligible(world.placement_id)
+        service.issue_if_eligible(world.placement_id)
+        service.issue_if_eligible(world.placement_id)
+        certificates = _certificates(world.placement_id)
+        assert len(certificates) == 1
+        assert certificates[0].revoked_at is None
+        assert certificates[0].state == "issued"
+
+
+def test_grade_change_revokes_and_reissues(app):
+    with app.app_context():
+        world = build_world(points="87.5")
+        service.issue_if_eligible(world.placement_id)
+        (first,) = _certificates(world.placement_id)
+        grade_of(world.placement_id).points = Decimal("91")
+        db.session.commit()
+        service.issue_if_eligible(world.placement_id)
+        old, new = _certificates(world.placement_id)
+        assert old.id == first.id
+        assert old.revoked_at is not None and old.revoke_reason == "grade changed"
+        assert new.revoked_at is None and new.state == "issued" and new.code != old.code
+        assert new.data["grade"]["points"] == "91"
+        notes = db.session.scalars(
+            select(PlacementEvent.note).where(PlacementEvent.placement_id == world.placement_id)
+        ).all()
+        assert any("revoked: grade changed" in note for note in notes)
+
+
+def test_same_points_at_another_numeric_scale_is_not_a_change(app):
+    with app.app_context():
+        world = build_world(points="90")
+        service.issue_if_eligible(world.placement_id)
+        grade_of(world.placement_id).points = Decimal("90.0000")
+        db.session.commit()
+        service.issue_if_eligible(world.placement_id)
+        assert len(_certificates(world.placement_id)) == 1
+
+
+def test_no_longer_passing_revokes_without_replacement(app):
+    with app.app_context():
+        world = build_world()
+        service.issue_if_eligible(world.placement_id)
+        grade = grade_of(world.placement_id)
+        grade.passed = False
+        grade.points = Decimal("40")
+        db.session.commit()
+        service.issue_if_eligible(world.placement_id)
+        (only,) = _certificates(world.placement_id)
+        assert only.revoked_at is not None
+        assert "no longer" in only.revoke_reason
+        assert service.current_certificate(world.placement_id) is None
+
+
+@pytest.mark.parametrize(("released", "passed"), [(False, True), (True, False)])
+def test_nothing_is_issued_before_a_released_pass(app, released, passed):
+    with app.app_context():
+        world = build_world(released=released, passed=passed)
+        service.issue_if_eligible(world.placement_id)
+        assert _certificates(world.placement_id) == []
+
+
+def test_rendering_waits_for_the_commit(app):
+    """The row is written in the caller's transaction; the job only runs after it commits."""
+    with app.app_context():
+        world = build_world()
+        placement = db.session.get(Placement, world.placement_id)
+        certificate = service.reconcile(placement)
+        assert certificate is not None and certificate.state == "pending"
+        db.session.rollback()
+        assert _certificates(world.placement_id) == []
+
+        placement = db.session.get(Placement, world.placement_id)
+        certificate = service.reconcile(placement)
+        certificate_id = certificate.id
+        db.session.commit()
+        db.session.expire_all()
+        assert db.session.get(Certificate, certificate_id).state == "issued"
+
+
+def test_missing_data_is_recorded_as_failed_and_retried_by_issue_missing(app):
+    with app.app_context():
+        world = build_world(hours=None)
+        project = db.session.get(Project, world.project_id)
+        project.supervisor_name = ""
+        db.session.commit()
+        service.issue_if_eligible(world.placement_id)
+        (failed,) = _certificates(world.placement_id)
+        assert failed.state == "failed"
+        assert "supervisor" in failed.last_error
+        assert service.passback_extras(world.placement_id).comment == ""
+
+        project.supervisor_name = "Dana Okafor"
+        db.session.commit()
+        placement = db.session.get(Placement, world.placement_id)
+        assert service.issue_missing(placement.activity) == 1
+        db.session.commit()
+        failed_again, issued = _certificates(world.placement_id)
+        assert failed_again.revoked_at is not None
+        assert issued.state == "issued"
+        assert issued.data["payload"]["hours_confirmed"] == "0"
+
+
+def test_sweep_renders_certificates_whose_job_was_lost(app):
+    with app.app_context():
+        world = build_world()
+        placement = db.session.get(Placement, world.placement_id)
+        certificate = service.reconcile(placement)
+        certificate_id = certificate.id
+        # Simulate a lost job: forget the enqueue, age the row past the sweep's threshold.
+        db.session.info.pop("stint.certificates_to_render", None)
+        certificate.created_at = datetime.now(UTC) - timedelta(hours=1)
+        db.session.commit()
+        assert db.session.get(Certificate, certificate_id).state == "pending"
+        assert service.stuck_certificate_ids() == [certificate_id]
+
+        sweep_pending_certificates.call_local()
+        db.session.expire_all()
+        assert db.session.get(Certificate, certificate_id).state == "issued"
+        assert service.stuck_certificate_ids() == []
+
+
+def test_rendering_twice_keeps_one_file(app):
+    with app.app_context():
+        world = build_world()
+        service.issue_if_eligible(world.placement_id)
+        (certificate,) = _certificates(world.placement_id)
+        key, digest = certificate.storage_key, certificate.sha256
+        service.render_certificate(certificate.id)  # a duplicate job finds it done
+        db.session.expire_all()
+        again = db.session.get(Certificate, certificate.id)
+        assert (again.storage_key, again.sha256) == (key, digest)
+
+
+def test_passback_comment_for_other_platforms(app):
+    with app.app_context():
+        world = build_world()
+        assert service.passback_extras(world.placement_id) == service.PassbackExtras()
+        service.issue_if_eligible(world.placement_id)
+        certificate = service.current_certificate(world.placement_id)
+        extras = service.passback_extras(world.placement_id)
+        code = quote(certificate.code, safe="")  # a check symbol may be * ~ $ or =
+        assert extras.comment == f"Certificate: http://127.0.0.1:5000/verify/{code}"
+        assert extras.content_items == []
+
+
+def test_canvas_gets_a_signed_expiring_file_link(app, client, monkeypatch):
+    from tests.app.certificate_world import make_platform_row
+
+    with app.app_context():
+        world = build_world(platform_id=make_platform_row("Canvas State", lms="canvas"))
+        service.issue_if_eligible(world.placement_id)
+        certificate = service.current_certificate(world.placement_id)
+        extras = service.passback_extras(world.placement_id)
+        (item,) = extras.content_items
+        assert item["type"] == "file"
+        assert item["mediaType"] == "application/pdf"
+        assert item["title"] == f"certificate-{format_code(certificate.code)[:14]}.pdf"
+        assert item["url"].startswith("http://127.0.0.1:5000/certificates/files/")
+        path = item["url"].removeprefix("http://127.0.0.1:5000")
+        expected = _pdf_of(certificate)
+
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    assert response.data == expected
+
+    assert client.get(path[:-3] + "abc").status_code == 404  # forged signature
+
+    monkeypatch.setattr(service, "FILE_LINK_MAX_AGE", timedelta(seconds=-1))
+    expired = client.get(path)
+    assert expired.status_code == 410
+    assert b"expired" in expired.data
+    monkeypatch.undo()
+
+    with app.app_context():
+        service.revoke(db.session.get(Certificate, certificate.id), "test")
+        db.session.commit()
+    assert client.get(path).status_code == 410
+
+
+def test_pending_certificate_is_rendered_on_download(app):
+    """A download that arrives before the job ran renders it rather than failing."""
+    with app.app_context():
+        world = build_world()
+        placement = db.session.get(Placement, world.placement_id)
+        certificate = service.reconcile(placement)
+        db.session.info.pop("stint.certificates_to_render", None)
+        db.session.commit()
+        with service.open_pdf(certificate) as stream:
+            assert stream.read(5) == b"%PDF-"
+        db.session.expire_all()
+        assert db.session.get(Certificate, certificate.id).state == "issued"
+
+
+def test_consent_carries_over_to_a_reissued_certificate(app):
+    with app.app_context():
+        world = build_world()
+        service.issue_if_eligible(world.placement_id)
+        first = service.current_certificate(world.placement_id)
+        service.set_visibility(first, public=True, show_details=True)
+        db.session.commit()
+        placement = db.session.get(Placement, world.placement_id)
+        second = service.reissue(placement, "typo in name", actor_user_id=world.instructor_id)
+        db.session.commit()
+        assert second.id != first.id
+        assert second.public and second.show_details
