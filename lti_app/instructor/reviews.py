@@ -1,7 +1,303 @@
-"""Instructor side of review invitations and email log (issue: reviews)."""
+"""Instructor side of reviews: invite supervisors, revoke and re-send links, reopen
+evaluations, read each placement's work, evaluation and disclosure log, and see every email's
+delivery state.
+
+All lookups go through the viewer's course: an activity, placement, invitation, file or email
+of another course is a 404.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from typing import Any
 
-bp = Blueprint("reviews", __name__)
+from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+from flask_wtf import FlaskForm
+from markupsafe import Markup
+from sqlalchemy import func, select
+from wtforms import IntegerField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+
+from lti_app.auth import Viewer, instructor_required
+from lti_app.extensions import db
+from lti_app.markdown import render_markdown
+from lti_app.models import Activity, OutboxEmail, Placement, ReviewInvitation
+from lti_app.panels import register_panel
+from lti_app.scoping import activity_for
+from lti_app.services import outbox, reviews
+from lti_app.services import submissions as work
+
+bp = Blueprint("reviews", __name__, url_prefix="/instructor/activities/<int:activity_id>/reviews")
+
+
+class InviteForm(FlaskForm):
+    name = StringField("Supervisor's name", validators=[Optional(), Length(max=200)])
+    email = StringField(
+        "Supervisor's email",
+        validators=[
+            DataRequired(message="Enter the supervisor's email."),
+            Regexp(
+                reviews.EMAIL_PATTERN, message="Enter an email address such as ana@company.com."
+            ),
+            Length(max=320),
+        ],
+    )
+    valid_days = IntegerField(
+        "Link valid for (days)",
+        default=reviews.DEFAULT_VALID_DAYS,
+        validators=[DataRequired(), NumberRange(min=1, max=reviews.MAX_VALID_DAYS)],
+    )
+
+
+class ConfirmForm(FlaskForm):
+    """CSRF only: buttons that change something."""
+
+
+def _placement(activity: Activity, placement_id: int) -> Placement:
+    placement = reviews.placement_in_course(g.viewer.course_id, placement_id)
+    if placement is None or placement.activity_id != activity.id:
+        abort(404)
+    return placement
+
+
+def _invitation(activity: Activity, invitation_id: int) -> ReviewInvitation:
+    invitation = reviews.invitation_in_course(g.viewer.course_id, invitation_id)
+    if invitation is None:
+        abort(404)
+    _placement(activity, invitation.placement_id)
+    return invitation
+
+
+def _rows(activity: Activity) -> list[dict[str, Any]]:
+    placements = db.session.scalars(
+        select(Placement).where(Placement.activity_id == activity.id).order_by(Placement.id)
+    ).all()
+    rows = []
+    for placement in placements:
+        latest = work.latest_by_deliverable(placement.id)
+        invitation = reviews.current_invitation(placement.id)
+        rows.append(
+            {
+                "placement": placement,
+                "submitted": len(latest),
+                "deliverables": len(placement.project.deliverables),
+                "last_submitted": max((s.submitted_at for s in latest.values()), default=None),
+                "invitation": invitation,
+                "link_state": reviews.link_state(invitation) if invitation else None,
+                "evaluation": reviews.supervisor_evaluation(placement.id),
+            }
+        )
+    return rows
+
+
+@bp.get("/")
+@instructor_required
+def index(activity_id: int) -> Any:
+    activity = activity_for(g.viewer, activity_id)
+    return render_template(
+        "instructor/reviews/index.html",
+        activity=activity,
+        rows=_rows(activity),
+        emails=reviews.emails_of_course(g.viewer.course_id),
+        form=ConfirmForm(),
+    )
+
+
+@bp.get("/placements/<int:placement_id>")
+@instructor_required
+def placement(activity_id: int, placement_id: int) -> Any:
+    activity = activity_for(g.viewer, activity_id)
+    return _placement_page(activity, _placement(activity, placement_id))
+
+
+def _placement_page(
+    activity: Activity, placement: Placement, invite_form: InviteForm | None = None
+) -> Any:
+    project = placement.project
+    if invite_form is None:
+        current = reviews.current_invitation(placement.id)
+        invite_form = InviteForm(
+            formdata=None,
+            name=current.reviewer_name if current else project.supervisor_name,
+            email=current.reviewer_email if current else project.supervisor_email,
+        )
+    evaluation = reviews.supervisor_evaluation(placement.id)
+    found = reviews.rubric_for(placement, evaluation)
+    submissions = work.submissions_of(placement.id)
+    titles = {d.id: d.title for d in project.deliverables}
+    return render_template(
+        "instructor/reviews/placement.html",
+        activity=activity,
+        placement=placement,
+        project=project,
+        submissions=submissions,
+        titles=titles,
+        texts={s.id: render_markdown(s.text_md, heading_offset=3) for s in submissions},
+        hours=work.hours_summary(placement),
+        entries=work.hours_entries(placement.id),
+        invitations=reviews.invitations_of(placement.id),
+        link_state=reviews.link_state,
+        evaluation=evaluation,
+        rubric=found[1] if found else None,
+        rubric_row=found[0] if found else None,
+        selections=reviews.selections_of(evaluation),
+        score=reviews.score_percent(evaluation),
+        disclosures=reviews.disclosure_log(placement.id),
+        emails=reviews.emails_of_course(g.viewer.course_id, placement.id),
+        invite_form=invite_form,
+        form=ConfirmForm(),
+        would_offer=dict(reviews.WOULD_OFFER_CHOICES),
+    )
+
+
+@bp.post("/placements/<int:placement_id>/invite")
+@instructor_required
+def invite(activity_id: int, placement_id: int) -> Any:
+    activity = activity_for(g.viewer, activity_id)
+    placement = _placement(activity, placement_id)
+    form = InviteForm()
+    if form.validate_on_submit():
+        try:
+            reviews.invite(
+                placement,
+                name=form.name.data or "",
+                email=form.email.data,
+                actor_user_id=g.viewer.user_id,
+                valid_days=form.valid_days.data,
+            )
+        except reviews.ReviewRefused as exc:
+            form.form_errors.append(str(exc))
+        else:
+            flash(
+                f"Review link sent to {form.email.data}. Earlier links stopped working.", "success"
+            )
+            return redirect(
+                url_for("reviews.placement", activity_id=activity.id, placement_id=placement.id),
+                code=303,
+            )
+    return _placement_page(activity, placement, invite_form=form), 400
+
+
+@bp.post("/invite-all")
+@instructor_required
+def invite_all(activity_id: int) -> Any:
+    activity = activity_for(g.viewer, activity_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    result = reviews.invite_all_submitted(activity, g.viewer.user_id)
+    if result.invited:
+        flash(f"Review links sent for {len(result.invited)} student(s).", "success")
+    else:
+        flash("No one to invite: every student who submitted already has a live link.", "success")
+    for placement, reason in result.skipped:
+        flash(f"Not sent for {placement.user.display_name}: {reason}.", "error")
+    return redirect(url_for("reviews.index", activity_id=activity.id), code=303)
+
+
+@bp.post("/invitations/<int:invitation_id>/revoke")
+@instructor_required
+def revoke(activity_id: int, invitation_id: int) -> Any:
+    activity = activity_for(g.viewer, activity_id)
+    invitation = _invitation(activity, invitation_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    reviews.revoke(invitation)
+    flash(f"The link sent to {invitation.reviewer_email} no longer works.", "success")
+    return redirect(
+        url_for("reviews.placement", activity_id=activity.id, placement_id=invitation.placement_id),
+        code=303,
+    )
+
+
+@bp.post("/invitations/<int:invitation_id>/resend")
+@instructor_required
+def resend(activity_id: int, invitation_id: int) -> Any:
+    activity = activity_for(g.viewer, activity_id)
+    invitation = _invitation(activity, invitation_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        reviews.resend(invitation, g.viewer.user_id)
+    except reviews.ReviewRefused as exc:
+        flash(str(exc), "error")
+    else:
+        flash(
+            f"A new link was sent to {invitation.reviewer_email}; the old one stopped working.",
+            "success",
+        )
+    return redirect(
+        url_for("reviews.placement", activity_id=activity.id, placement_id=invitation.placement_id),
+        code=303,
+    )
+
+
+@bp.post("/placements/<int:placement_id>/reopen")
+@instructor_required
+def reopen(activity_id: int, placement_id: int) -> Any:
+    activity = activity_for(g.viewer, activity_id)
+    placement = _placement(activity, placement_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        reviews.reopen(placement, g.viewer.user_id)
+    except reviews.ReviewRefused as exc:
+        flash(str(exc), "error")
+    else:
+        flash(
+            "The evaluation is open again. The supervisor can change it through a live link "
+            "(re-send one if theirs expired).",
+            "success",
+        )
+    return redirect(
+        url_for("reviews.placement", activity_id=activity.id, placement_id=placement.id), code=303
+    )
+
+
+@bp.post("/emails/<int:email_id>/retry")
+@instructor_required
+def retry_email(activity_id: int, email_id: int) -> Any:
+    activity = activity_for(g.viewer, activity_id)
+    email = reviews.email_in_course(g.viewer.course_id, email_id)
+    if email is None:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    outbox.retry_now(email)
+    db.session.commit()
+    flash(f"Email to {email.to_address} queued again.", "success")
+    return redirect(url_for("reviews.index", activity_id=activity.id) + "#emails", code=303)
+
+
+@bp.get("/placements/<int:placement_id>/files/<int:file_id>")
+@instructor_required
+def download(activity_id: int, placement_id: int, file_id: int) -> Any:
+    activity = activity_for(g.viewer, activity_id)
+    placement = _placement(activity, placement_id)
+    file = work.file_of_placement(placement.id, file_id)
+    if file is None:
+        abort(404)
+    return work.file_response(file)
+
+
+@register_panel("instructor", "reviews", order=50)
+def reviews_panel(viewer: Viewer, activity: Activity) -> Markup | str | None:
+    """Counts that tell the instructor whether reviews need attention."""
+    placement_ids = select(Placement.id).where(Placement.activity_id == activity.id)
+    total = db.session.scalar(select(func.count()).select_from(placement_ids.subquery())) or 0
+    rows = _rows(activity) if total else []
+    failed = (
+        db.session.scalar(
+            select(func.count())
+            .select_from(OutboxEmail)
+            .where(OutboxEmail.course_id == viewer.course_id, OutboxEmail.state == "failed")
+        )
+        or 0
+    )
+    return render_template(
+        "instructor/reviews/panel.html",
+        activity=activity,
+        total=total,
+        submitted=sum(1 for r in rows if r["submitted"]),
+        invited=sum(1 for r in rows if r["link_state"] == "active"),
+        evaluated=sum(1 for r in rows if r["evaluation"] and r["evaluation"].status == "submitted"),
+        failed=failed,
+    )

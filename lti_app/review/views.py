@@ -1,7 +1,204 @@
-"""The supervisor's review page, reached by an emailed link (issue: reviews)."""
+"""The supervisor's review page, reached by an emailed link: no login, the link is the key.
+
+Every view resolves the token first (unknown: 404, expired/revoked/replaced: 410, each with a page
+saying how to get a new link), counts failed lookups against a rate limit, and records what the
+link showed or changed in the disclosure log the instructor reads.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from typing import Any
 
-bp = Blueprint("review", __name__)
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_wtf import FlaskForm
+
+from lti_app.extensions import db, limiter
+from lti_app.markdown import render_markdown
+from lti_app.models import ReviewInvitation
+from lti_app.services import reviews
+from lti_app.services import submissions as work
+
+bp = Blueprint("review", __name__, url_prefix="/review")
+
+# Failed lookups (404/410) from one address are limited hard; all use of links more loosely.
+guess_limit = limiter.shared_limit(
+    "20 per minute;100 per day",
+    scope="review-link-guess",
+    deduct_when=lambda response: response.status_code in (404, 410),
+)
+use_limit = limiter.shared_limit("120 per minute", scope="review-link-use")
+
+
+class ReviewForm(FlaskForm):
+    """CSRF only; the rubric fields are dynamic and read by the service."""
+
+
+@bp.after_request
+def private_headers(response: Response) -> Response:
+    """The URL is a secret: never leak it in a Referer, never cache, never index."""
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _open(token: str) -> ReviewInvitation:
+    try:
+        return reviews.resolve(token)
+    except reviews.LinkInvalid as exc:
+        if exc.invitation is not None:
+            reviews.log_disclosure(exc.invitation, "refused", f"link {exc.reason}")
+            db.session.commit()
+        response = render_template(
+            "review/link_invalid.html",
+            reason=exc.reason,
+            invitation=exc.invitation,
+            replaced_at=exc.replaced_at,
+        )
+        abort(Response(response, status=exc.status))
+
+
+def _render_page(
+    invitation: ReviewInvitation,
+    token: str,
+    *,
+    problems: list[str] | None = None,
+    form_values: Any = None,
+    status: int = 200,
+) -> Any:
+    view = reviews.review_view(invitation)
+    placement = view.placement
+    latest = work.latest_by_deliverable(placement.id)
+    deliverables = [
+        (d, work.deliverable_due(placement, d), latest.get(d.id))
+        for d in placement.project.deliverables
+    ]
+    texts = {
+        s.id: render_markdown(s.text_md, heading_offset=3) for s in latest.values() if s.text_md
+    }
+    return (
+        render_template(
+            "review/page.html",
+            token=token,
+            view=view,
+            project=placement.project,
+            brief_html=render_markdown(placement.project.brief_md, heading_offset=2),
+            deliverables=deliverables,
+            texts=texts,
+            entries=work.hours_entries(placement.id),
+            hours=work.hours_summary(placement),
+            form=ReviewForm(),
+            problems=problems or [],
+            values=form_values,
+            would_offer_choices=reviews.WOULD_OFFER_CHOICES,
+            score=reviews.score_percent(view.evaluation),
+        ),
+        status,
+    )
+
+
+@bp.get("/<token>")
+@guess_limit
+@use_limit
+def page(token: str) -> Any:
+    invitation = _open(token)
+    reviews.log_disclosure(invitation, "viewed")
+    db.session.commit()
+    return _render_page(invitation, token)
+
+
+@bp.post("/<token>")
+@guess_limit
+@use_limit
+def save(token: str) -> Any:
+    invitation = _open(token)
+    form = ReviewForm()
+    if not form.validate_on_submit():
+        abort(400)
+    action = request.form.get("action", "draft")
+    if action not in ("draft", "review"):
+        abort(400, description="Use the Save draft or Review and submit buttons.")
+    try:
+        reviews.save_draft(invitation, request.form)
+    except reviews.AlreadySubmitted:
+        flash("This evaluation was already submitted; it is shown below.", "error")
+        return redirect(url_for("review.page", token=token), code=303)
+    except reviews.ReviewRefused as exc:
+        problems = [str(p) for p in getattr(exc, "problems", [])] or [str(exc)]
+        return _render_page(
+            invitation, token, problems=problems, form_values=request.form, status=400
+        )
+    if action == "review":
+        problems = reviews.completeness_problems(reviews.review_view(invitation))
+        if problems:
+            return _render_page(
+                invitation,
+                token,
+                problems=["Your draft was saved. Before submitting:", *problems],
+                status=200,
+            )
+        return redirect(url_for("review.confirm", token=token), code=303)
+    flash("Draft saved. You can close this page and come back with the same link.", "success")
+    return redirect(url_for("review.page", token=token) + "#evaluation", code=303)
+
+
+@bp.get("/<token>/confirm")
+@guess_limit
+@use_limit
+def confirm(token: str) -> Any:
+    invitation = _open(token)
+    view = reviews.review_view(invitation)
+    if view.evaluation is not None and view.evaluation.status == "submitted":
+        return redirect(url_for("review.page", token=token), code=303)
+    problems = reviews.completeness_problems(view)
+    if problems:
+        flash("Some answers are still missing; see below.", "error")
+        return redirect(url_for("review.page", token=token) + "#evaluation", code=303)
+    return render_template(
+        "review/confirm.html",
+        token=token,
+        view=view,
+        form=ReviewForm(),
+        would_offer=dict(reviews.WOULD_OFFER_CHOICES),
+    )
+
+
+@bp.post("/<token>/submit")
+@guess_limit
+@use_limit
+def submit(token: str) -> Any:
+    invitation = _open(token)
+    form = ReviewForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        reviews.submit(invitation)
+    except reviews.AlreadySubmitted:
+        flash("This evaluation had already been submitted; nothing was changed.", "error")
+        return redirect(url_for("review.page", token=token), code=303)
+    except reviews.EvaluationIncomplete as exc:
+        flash(" ".join(exc.problems), "error")
+        return redirect(url_for("review.page", token=token) + "#evaluation", code=303)
+    return redirect(url_for("review.page", token=token), code=303)
+
+
+@bp.get("/<token>/files/<int:file_id>")
+@guess_limit
+@use_limit
+def download(token: str, file_id: int) -> Any:
+    invitation = _open(token)
+    file = work.file_of_placement(invitation.placement_id, file_id)
+    if file is None:
+        abort(404, description="There is no such file for this review.")
+    reviews.log_disclosure(invitation, "downloaded", file.original_name)
+    db.session.commit()
+    return work.file_response(file)

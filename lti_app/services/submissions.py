@@ -1,0 +1,463 @@
+"""Students' work on a placement: versioned deliverable submissions, files, links and hours.
+
+Every submission is a new version (earlier ones stay readable) with a timestamp, the due date it
+was judged against and a late flag, and a receipt code the student can quote. Files are stored
+under generated names through ``lti_app.storage`` and only ever served as attachments by views
+that have checked who is asking.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import ROUND_DOWN, Decimal
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Response, send_file
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from lti_app.extensions import db
+from lti_app.models import (
+    Activity,
+    HoursEntry,
+    Placement,
+    PlacementEvent,
+    ProjectDeliverable,
+    Submission,
+    SubmissionFile,
+    SubmissionLink,
+)
+from lti_app.models.base import utcnow
+from lti_app.storage import storage
+from lti_app.uploads import CheckedUpload
+
+MAX_LINKS = 5
+MAX_TEXT_LENGTH = 50_000
+MAX_URL_LENGTH = 2000
+CLOSED_STATUSES = ("withdrawn",)
+RECEIPT_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
+
+
+class WorkRefused(ValueError):  # noqa: N818 -- reads as what happened
+    """A submission or hours entry that breaks a rule; the message is for the student."""
+
+
+# ------------------------------------------------------------------------------- placements
+
+
+def placement_for_student(activity: Activity, user_id: int) -> Placement | None:
+    """The student's published placement in this activity (students see only published ones)."""
+    placement = db.session.scalar(
+        select(Placement).where(
+            Placement.activity_id == activity.id,
+            Placement.user_id == user_id,
+            Placement.published.is_(True),
+        )
+    )
+    return placement
+
+
+def move_placement(
+    placement: Placement,
+    to_status: str,
+    *,
+    allowed_from: tuple[str, ...],
+    actor_user_id: int | None = None,
+    actor_label: str = "",
+    note: str = "",
+) -> bool:
+    """Advance a placement's status if it is in one of ``allowed_from``; audited.
+
+    Work never moves a placement backwards past grading (a late re-submission does not undo a
+    grade), hence the explicit ``allowed_from``. Uses the placements service when it offers
+    ``change_status``, so there is one audit trail format.
+    """
+    if placement.status not in allowed_from or placement.status == to_status:
+        return False
+    try:
+        from lti_app.services import placements as placement_service
+    except ImportError:  # the placements feature is optional for this module
+        placement_service = None  # type: ignore[assignment]
+    if placement_service is not None and hasattr(placement_service, "change_status"):
+        actor: int | str | None = actor_user_id if actor_user_id is not None else actor_label
+        try:
+            placement_service.change_status(placement, to_status, actor, note)
+        except placement_service.PlacementError:
+            return False  # the status machine refused; the work itself is still saved
+        return True
+    db.session.add(
+        PlacementEvent(
+            placement_id=placement.id,
+            actor_user_id=actor_user_id,
+            actor_label=actor_label,
+            from_status=placement.status,
+            to_status=to_status,
+            note=note,
+        )
+    )
+    placement.status = to_status
+    return True
+
+
+# ------------------------------------------------------------------------------ deliverables
+
+
+def deliverable_due(placement: Placement, deliverable: ProjectDeliverable) -> datetime | None:
+    """The date a deliverable is judged against: its own date, an offset, or the activity's."""
+    if deliverable.due_at is not None:
+        return deliverable.due_at
+    if deliverable.due_offset_days is not None:
+        start = placement.started_at or placement.activity.starts_at or placement.created_at
+        return start + timedelta(days=deliverable.due_offset_days)
+    return placement.activity.due_at
+
+
+def deliverable_of(placement: Placement, deliverable_id: int) -> ProjectDeliverable | None:
+    """A deliverable only if it belongs to this placement's project."""
+    deliverable = db.session.get(ProjectDeliverable, deliverable_id)
+    if deliverable is None or deliverable.project_id != placement.project_id:
+        return None
+    return deliverable
+
+
+def versions(placement: Placement, deliverable_id: int) -> list[Submission]:
+    """All versions of one deliverable, newest first."""
+    return list(
+        db.session.scalars(
+            select(Submission)
+            .where(
+                Submission.placement_id == placement.id,
+                Submission.deliverable_id == deliverable_id,
+            )
+            .order_by(Submission.version.desc())
+        )
+    )
+
+
+def submissions_of(placement_id: int) -> list[Submission]:
+    return list(
+        db.session.scalars(
+            select(Submission)
+            .where(Submission.placement_id == placement_id)
+            .order_by(Submission.deliverable_id, Submission.version.desc())
+        )
+    )
+
+
+def latest_by_deliverable(placement_id: int) -> dict[int, Submission]:
+    latest: dict[int, Submission] = {}
+    for submission in submissions_of(placement_id):
+        latest.setdefault(submission.deliverable_id, submission)
+    return latest
+
+
+def has_submitted(placement_id: int) -> bool:
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Submission)
+            .where(Submission.placement_id == placement_id)
+        )
+        or 0
+    ) > 0
+
+
+# ----------------------------------------------------------------------------------- links
+
+LINK_KINDS: tuple[tuple[str, str, str], ...] = (
+    # (host suffix, kind, label shown)
+    ("github.com", "github", "GitHub repository"),
+    ("gitlab.com", "gitlab", "GitLab repository"),
+    ("bitbucket.org", "bitbucket", "Bitbucket repository"),
+    ("figma.com", "figma", "Figma design"),
+    ("docs.google.com", "google-docs", "Google document"),
+    ("drive.google.com", "google-drive", "Google Drive file"),
+    ("youtube.com", "video", "Video"),
+    ("youtu.be", "video", "Video"),
+    ("vimeo.com", "video", "Video"),
+    ("loom.com", "video", "Video"),
+    ("behance.net", "portfolio", "Behance portfolio"),
+    ("dribbble.com", "portfolio", "Dribbble shot"),
+    ("miro.com", "whiteboard", "Miro board"),
+    ("notion.so", "document", "Notion page"),
+    ("notion.site", "document", "Notion page"),
+    ("canva.com", "design", "Canva design"),
+    ("kaggle.com", "notebook", "Kaggle notebook"),
+    ("colab.research.google.com", "notebook", "Colab notebook"),
+)
+
+
+def check_url(raw: str) -> str:
+    """An http(s) URL with a host and no credentials, or ``WorkRefused`` saying why."""
+    url = (raw or "").strip()
+    if not url:
+        raise WorkRefused("The link is empty.")
+    if len(url) > MAX_URL_LENGTH:
+        raise WorkRefused(f"The link is longer than {MAX_URL_LENGTH} characters.")
+    if any(ch.isspace() or ord(ch) < 32 for ch in url):
+        raise WorkRefused(f"“{url[:80]}” contains spaces; paste the address exactly.")
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https"):
+        raise WorkRefused(f"“{url[:80]}” must start with https:// (or http://).")
+    if not parts.hostname or "." not in parts.hostname:
+        raise WorkRefused(f"“{url[:80]}” has no valid web address (host).")
+    if parts.username or parts.password:
+        raise WorkRefused("Links must not contain a user name or password.")
+    return url
+
+
+def classify_link(url: str) -> tuple[str, str]:
+    """(kind, recognisable label): a GitHub repository, a Figma design, else a live site."""
+    host = (urlsplit(url).hostname or "").lower()
+    for suffix, kind, label in LINK_KINDS:
+        if host == suffix or host.endswith("." + suffix):
+            return kind, label
+    return "site", "Live site"
+
+
+# ------------------------------------------------------------------------------ submitting
+
+
+@dataclass(frozen=True)
+class LinkInput:
+    url: str
+    label: str = ""
+
+
+def _receipt_code() -> str:
+    body = "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(10))
+    return f"{body[:5]}-{body[5:]}"
+
+
+def submit_deliverable(
+    placement: Placement,
+    deliverable: ProjectDeliverable,
+    *,
+    text_md: str,
+    links: list[LinkInput],
+    uploads: list[CheckedUpload],
+    now: datetime | None = None,
+) -> Submission:
+    """Store a new version; nothing is kept unless everything is (files are removed on failure).
+
+    The version number is the next free one; two submissions at once both get a version (the
+    unique constraint makes the loser retry with the next number).
+    """
+    if placement.status in CLOSED_STATUSES:
+        raise WorkRefused("This placement was withdrawn; you can no longer submit work for it.")
+    if deliverable.project_id != placement.project_id:
+        raise WorkRefused("That deliverable is not part of your project.")
+    text_md = (text_md or "").strip()
+    if len(text_md) > MAX_TEXT_LENGTH:
+        raise WorkRefused(f"The text answer is longer than {MAX_TEXT_LENGTH} characters.")
+    if len(links) > MAX_LINKS:
+        raise WorkRefused(f"Add at most {MAX_LINKS} links.")
+    checked_links = []
+    for link in links:
+        url = check_url(link.url)
+        kind, default_label = classify_link(url)
+        checked_links.append((url, kind, (link.label or "").strip()[:300] or default_label))
+    if not text_md and not checked_links and not uploads:
+        raise WorkRefused("Add at least a file, a link or a text answer.")
+
+    now = now or utcnow()
+    due = deliverable_due(placement, deliverable)
+    store = storage()
+    stored = [(upload, store.save(upload.stream(), prefix="sub")) for upload in uploads]
+    try:
+        for _attempt in range(5):
+            version = (
+                db.session.scalar(
+                    select(func.max(Submission.version)).where(
+                        Submission.placement_id == placement.id,
+                        Submission.deliverable_id == deliverable.id,
+                    )
+                )
+                or 0
+            ) + 1
+            submission = Submission(
+                placement_id=placement.id,
+                deliverable_id=deliverable.id,
+                version=version,
+                text_md=text_md,
+                submitted_at=now,
+                due_at=due,
+                late=bool(due is not None and now > due),
+                receipt_code=_receipt_code(),
+            )
+            for upload, saved in stored:
+                submission.files.append(
+                    SubmissionFile(
+                        original_name=upload.display_name,
+                        storage_key=saved.key,
+                        content_type=upload.content_type,
+                        size=saved.size,
+                        sha256=saved.sha256,
+                    )
+                )
+            for url, kind, label in checked_links:
+                submission.links.append(SubmissionLink(url=url, kind=kind, label=label))
+            try:
+                with db.session.begin_nested():
+                    db.session.add(submission)
+                break
+            except IntegrityError:
+                continue
+        else:
+            raise WorkRefused("Another submission was being saved at the same time; try again.")
+        move_placement(
+            placement,
+            "submitted",
+            allowed_from=("assigned", "active"),
+            actor_user_id=placement.user_id,
+            actor_label="student",
+            note=f"Submitted “{deliverable.title}” (version {submission.version})",
+        )
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        for _upload, saved in stored:
+            store.delete(saved.key)
+        raise
+    return submission
+
+
+# -------------------------------------------------------------------------------- files
+
+
+def file_of_placement(placement_id: int, file_id: int) -> SubmissionFile | None:
+    """A file only if it was handed in for this placement (any version)."""
+    return db.session.scalar(
+        select(SubmissionFile)
+        .join(Submission, Submission.id == SubmissionFile.submission_id)
+        .where(SubmissionFile.id == file_id, Submission.placement_id == placement_id)
+    )
+
+
+def file_response(file: SubmissionFile) -> Response:
+    """Serve a stored file as an attachment with the type read at upload, never inline."""
+    response = send_file(
+        storage().open(file.storage_key),
+        mimetype=file.content_type,
+        as_attachment=True,
+        download_name=file.original_name,
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+# -------------------------------------------------------------------------------- hours
+
+
+@dataclass(frozen=True)
+class HoursSummary:
+    logged: Decimal
+    required: Decimal
+    hours_per_credit: Decimal
+    credits_logged: Decimal
+    credits_required: Decimal
+    remaining: Decimal
+    percent: int
+
+    @property
+    def complete(self) -> bool:
+        return self.required > 0 and self.logged >= self.required
+
+
+def hours_entries(placement_id: int) -> list[HoursEntry]:
+    return list(
+        db.session.scalars(
+            select(HoursEntry)
+            .where(HoursEntry.placement_id == placement_id)
+            .order_by(HoursEntry.worked_on.desc(), HoursEntry.id.desc())
+        )
+    )
+
+
+def _one_decimal(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.1"), rounding=ROUND_DOWN)
+
+
+def hours_summary(placement: Placement) -> HoursSummary:
+    """Where the student stands: hours logged against required, and in credits."""
+    activity = placement.activity
+    logged = Decimal(
+        db.session.scalar(
+            select(func.coalesce(func.sum(HoursEntry.hours), 0)).where(
+                HoursEntry.placement_id == placement.id
+            )
+        )
+        or 0
+    )
+    required = Decimal(activity.required_hours or 0)
+    per_credit = Decimal(activity.hours_per_credit or 45) or Decimal(45)
+    percent = int(min(logged / required * 100, Decimal(100))) if required > 0 else 0
+    return HoursSummary(
+        logged=logged.normalize() if logged else Decimal(0),
+        required=required.normalize() if required else Decimal(0),
+        hours_per_credit=per_credit.normalize(),
+        credits_logged=_one_decimal(logged / per_credit),
+        credits_required=_one_decimal(required / per_credit),
+        remaining=max(required - logged, Decimal(0)).normalize(),
+        percent=percent,
+    )
+
+
+def add_hours(
+    placement: Placement, *, worked_on: date, hours: Decimal, description: str, today: date
+) -> HoursEntry:
+    if placement.status in CLOSED_STATUSES:
+        raise WorkRefused("This placement was withdrawn; hours can no longer be logged.")
+    if worked_on > today + timedelta(days=1):
+        raise WorkRefused("Hours can only be logged for days that have started.")
+    if not Decimal("0.25") <= hours <= Decimal("24"):
+        raise WorkRefused("Enter between 0.25 and 24 hours for one day.")
+    entry = HoursEntry(
+        placement_id=placement.id,
+        worked_on=worked_on,
+        hours=hours,
+        description=description.strip()[:2000],
+    )
+    db.session.add(entry)
+    db.session.commit()
+    return entry
+
+
+def delete_hours(placement: Placement, entry_id: int) -> bool:
+    """Remove a line of the log; refused once the supervisor has confirmed the hours."""
+    from lti_app.models import Evaluation
+
+    entry = db.session.get(HoursEntry, entry_id)
+    if entry is None or entry.placement_id != placement.id:
+        return False
+    confirmed = db.session.scalar(
+        select(Evaluation.id).where(
+            Evaluation.placement_id == placement.id,
+            Evaluation.source == "supervisor",
+            Evaluation.status == "submitted",
+        )
+    )
+    if confirmed:
+        raise WorkRefused(
+            "Your supervisor has already confirmed your hours; ask your instructor to correct them."
+        )
+    db.session.delete(entry)
+    db.session.commit()
+    return True
+
+
+def storage_summary(submission: Submission) -> dict[str, Any]:
+    """What a receipt lists: each file's name, size and SHA-256, so the student can prove it."""
+    return {
+        "code": submission.receipt_code,
+        "version": submission.version,
+        "submitted_at": submission.submitted_at,
+        "files": [(f.original_name, f.size, f.sha256) for f in submission.files],
+        "links": [(link.label, link.url) for link in submission.links],
+    }
