@@ -15,6 +15,8 @@ from lti_app.models import Platform
 _CACHE_SECONDS = 30.0
 _lock = threading.Lock()
 _cached: tuple[float, str] | None = None
+# (platform id, origin) pairs already stored, so repeat launches skip the platform query.
+known_frame_origins: set[tuple[int, str]] = set()
 
 # Canvas serves each school from its own host, not from the issuer's.
 LMS_EXTRA_ORIGINS = {"canvas": ("https://*.instructure.com",)}
@@ -51,6 +53,7 @@ def forget_origins() -> None:
     global _cached
     with _lock:
         _cached = None
+        known_frame_origins.clear()
 
 
 def init_security_headers(app: Flask) -> None:

@@ -55,17 +55,28 @@ def _new_key_row() -> ToolKey:
 
 
 def ensure_active_key() -> ToolKey:
-    """Return the active key, creating the first one if there is none (first start)."""
-    row = db.session.scalar(select(ToolKey).where(ToolKey.active.is_(True)).limit(1))
+    """Return the active key, creating the first one if there is none (first start).
+
+    Two workers starting together may both create one; the oldest active key wins and the other
+    is retired at once, so every process signs with the same key.
+    """
+    oldest_active = select(ToolKey).where(ToolKey.active.is_(True)).order_by(ToolKey.id).limit(1)
+    row = db.session.scalar(oldest_active)
     if row is not None:
         return row
-    row = _new_key_row()
-    db.session.add(row)
+    db.session.add(_new_key_row())
     try:
         db.session.commit()
-    except IntegrityError:  # pragma: no cover - two workers raced; keep the winner
+    except IntegrityError:  # pragma: no cover - identical kid is practically impossible
         db.session.rollback()
-    return db.session.scalars(select(ToolKey).where(ToolKey.active.is_(True))).one()
+    winner = db.session.scalars(oldest_active).one()
+    for loser in db.session.scalars(
+        select(ToolKey).where(ToolKey.active.is_(True), ToolKey.id != winner.id)
+    ):
+        loser.active = False
+        loser.retired_at = utcnow()
+    db.session.commit()
+    return winner
 
 
 def rotate_keys() -> ToolKey:

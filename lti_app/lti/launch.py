@@ -2,13 +2,15 @@
 
 The library is kept and extended by subclassing rather than forked (see docs/architecture.md):
 - OIDC state and nonces live in the shared cache, so a launch needs no third-party cookie;
-- each state and nonce is consumed once, after the signature is verified: a replayed id_token fails;
+- each state, and the nonce it holds, is consumed once after the signature is verified: a
+  replayed id_token fails;
 - ``exp``/``iat`` are checked with a small leeway, ``aud``/``azp`` against the registration;
 - platform keys are cached as key objects with a TTL, refetched once on an unknown kid.
 """
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from typing import Any
 from urllib.parse import urlencode
@@ -29,7 +31,6 @@ from lti_app.lti.platform_keys import ALLOWED_ALGORITHMS, PlatformKeyCache
 from lti_app.lti.tool_conf import StintRegistration, tool_conf
 
 STATE_TTL = 600
-NONCE_TTL = 600
 LAUNCH_DATA_TTL = 4 * 3600
 
 platform_keys = PlatformKeyCache(ttl_seconds=3600)
@@ -74,21 +75,17 @@ class ServerSideSessionService(SessionService):
         self.data_storage = storage
         self._launch_data_lifetime = LAUNCH_DATA_TTL
 
-    def save_nonce(self, nonce: str) -> None:
-        self.storage.set_value(self._get_key("nonce", nonce), True, NONCE_TTL)
-
-    def check_nonce(self, nonce: str) -> bool:
-        """Consume the nonce: true only for the first launch that presents it."""
-        return bool(self.storage.consume(self._get_key("nonce", nonce)))
-
-    def save_state(self, state: str) -> None:
-        self.storage.set_value(self._get_key("state", state), True, STATE_TTL)
+    def save_state(self, state: str, nonce: str) -> None:
+        """One entry per login: the state, holding the nonce the id_token must carry."""
+        self.storage.set_value(self._get_key("state", state), nonce, STATE_TTL)
 
     def state_exists(self, state: str) -> bool:
         return self.storage.check_value(self._get_key("state", state))
 
-    def consume_state(self, state: str) -> bool:
-        return bool(self.storage.consume(self._get_key("state", state)))
+    def consume_state(self, state: str) -> str | None:
+        """Remove the state and return its nonce; only the first caller gets it."""
+        nonce = self.storage.consume(self._get_key("state", state))
+        return nonce if isinstance(nonce, str) else None
 
 
 class NoCookies(CookieService):
@@ -125,8 +122,7 @@ class StintOIDCLogin(FlaskOIDCLogin):
         self._registration = self.validate_oidc_login()
         state = "state-" + secrets.token_urlsafe(24)
         nonce = secrets.token_urlsafe(24)
-        self.session_service.save_state(state)
-        self.session_service.save_nonce(nonce)
+        self.session_service.save_state(state, nonce)
         params = {
             "scope": "openid",
             "response_type": "id_token",
@@ -200,14 +196,15 @@ class StintMessageLaunch(FlaskMessageLaunch):
             self.validate_jwt_format()
             self.validate_registration()
             self.validate_jwt_signature()
-            if not self.session_service.consume_state(state):
+            expected_nonce = self.session_service.consume_state(state)
+            if expected_nonce is None:
                 raise LtiError(
                     "state_mismatch",
                     "This launch's login state was already used.",
                     "Launch again from the LMS.",
                 )
             nonce = self._get_jwt_body().get("nonce")
-            if not nonce or not self.session_service.check_nonce(nonce):
+            if not isinstance(nonce, str) or not hmac.compare_digest(nonce, expected_nonce):
                 raise LtiError(
                     "replayed_nonce",
                     "This launch was already used, or its nonce is unknown.",
@@ -220,6 +217,15 @@ class StintMessageLaunch(FlaskMessageLaunch):
         except Exception:
             self._validated = False
             raise
+        return self
+
+    def save_launch_data(self) -> StintMessageLaunch:
+        """Keep a deep-linking launch for the response it needs later.
+
+        Resource-link launches are fully recorded in the database, so their claims are not kept.
+        """
+        if self.is_deep_link_launch():
+            self.session_service.save_launch_data(self._launch_id, self._jwt["body"])
         return self
 
     def validate_jwt_format(self) -> StintMessageLaunch:

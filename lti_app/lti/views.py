@@ -29,7 +29,7 @@ from lti_app.lti.keys import public_jwks
 from lti_app.lti.launch import StintMessageLaunch, StintOIDCLogin
 from lti_app.lti.tool_conf import StintRegistration
 from lti_app.models import Activity, Platform
-from lti_app.security import forget_origins, origin_of
+from lti_app.security import forget_origins, known_frame_origins, origin_of
 from lti_app.services.launches import ACTIVITY_CUSTOM_PARAM, record_launch
 from lti_app.services.roster import after_launch as roster_after_launch
 
@@ -101,9 +101,8 @@ def launch() -> Any:
             abort(403, description="Only instructors can add Stint activities to a course.")
         return redirect(url_for("lti.deep_link", launch_id=message.get_launch_id()), code=303)
     if claims.is_instructor:
-        activity = db.session.get(Activity, result.activity_id) if result.activity_id else None
-        if activity is not None and not activity.configured:
-            return redirect(url_for("instructor.configure", activity_id=activity.id), code=303)
+        if result.activity_id is not None and not result.activity_configured:
+            return redirect(url_for("instructor.configure", activity_id=result.activity_id), code=303)
         return redirect(url_for("instructor.dashboard", activity_id=result.activity_id), code=303)
     return redirect(url_for("student.home", activity_id=result.activity_id), code=303)
 
@@ -116,14 +115,17 @@ def _remember_frame_origin(platform_id: int, body: Any) -> None:
         ),
         (body.get(DEEP_LINKING_SETTINGS) or {}).get("deep_link_return_url", ""),
     ]
+    seen = {o for o in (origin_of(u) for u in urls if isinstance(u, str)) if o}
+    if all((platform_id, origin) in known_frame_origins for origin in seen):
+        return  # the common case: nothing new, no query
     platform = db.session.get(Platform, platform_id)
     if platform is None:
         return
     known = set(platform.frame_origins or [])
-    new = {o for o in (origin_of(u) for u in urls if isinstance(u, str)) if o} - known
-    if new:
-        platform.frame_origins = sorted(known | new)[-20:]
+    if seen - known:
+        platform.frame_origins = sorted(known | seen)[-20:]
         forget_origins()
+    known_frame_origins.update((platform_id, origin) for origin in seen)
 
 
 @bp.route("/deep-link/<launch_id>", methods=["GET", "POST"])

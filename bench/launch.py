@@ -1,0 +1,198 @@
+"""Launch cost benchmark: full OIDC login + launch round trips against gunicorn (2 workers).
+
+A platform client (this script) signs real id_tokens with its own RSA key, publishes its JWKS on
+loopback, and runs login + launch round trips against Stint served by gunicorn; then the same
+client hammers a trivial endpoint (/ping) of the same app, served the same way, in the same run.
+Server CPU time comes from the gunicorn workers' process accounting (/proc/<pid>/stat).
+
+Last line: the CPU ratio launch round trip / trivial request (goal: <= 4).
+
+    python -m bench.launch [--launches 300] [--trivial 1500] [--threads 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import jwt
+import requests
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+ROOT = Path(__file__).resolve().parent.parent
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+ISSUER = "https://bench-lms.example.edu"
+CLIENT_ID = "bench-client"
+DEPLOYMENT = "bench-deployment"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def serve_jwks(key: rsa.RSAPrivateKey, kid: str) -> str:
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    jwk.update({"kid": kid, "alg": "RS256", "use": "sig"})
+    body = json.dumps({"keys": [jwk]}).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
+
+
+def worker_cpu_seconds(master_pid: int) -> float:
+    """utime + stime of the master's child processes (the gunicorn workers)."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == master_pid:  # ppid
+            total += int(fields[11]) + int(fields[12])
+    return total / CLK_TCK
+
+
+def claims(sub: str, nonce: str) -> dict[str, object]:
+    now = int(time.time())
+    return {
+        "iss": ISSUER,
+        "aud": CLIENT_ID,
+        "sub": sub,
+        "iat": now,
+        "exp": now + 300,
+        "nonce": nonce,
+        "name": f"Student {sub}",
+        "email": f"{sub}@example.edu",
+        "https://purl.imsglobal.org/spec/lti/claim/message_type": "LtiResourceLinkRequest",
+        "https://purl.imsglobal.org/spec/lti/claim/version": "1.3.0",
+        "https://purl.imsglobal.org/spec/lti/claim/deployment_id": DEPLOYMENT,
+        "https://purl.imsglobal.org/spec/lti/claim/target_link_uri": "",
+        "https://purl.imsglobal.org/spec/lti/claim/resource_link": {"id": "bench-link"},
+        "https://purl.imsglobal.org/spec/lti/claim/roles": [
+            "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
+        ],
+        "https://purl.imsglobal.org/spec/lti/claim/context": {"id": "bench-course", "title": "Bench"},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--launches", type=int, default=300)
+    parser.add_argument("--trivial", type=int, default=1500)
+    parser.add_argument("--threads", type=int, default=4)
+    args = parser.parse_args()
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    kid = "bench-" + uuid.uuid4().hex[:6]
+    jwks_url = serve_jwks(key, kid)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    instance = tempfile.mkdtemp(prefix="stint-bench-")
+    env = dict(os.environ, STINT_INSTANCE_PATH=instance, STINT_BASE_URL=base, SECRET_KEY="bench")
+    env.pop("STINT_DEV_PLATFORM", None)
+    flask = [sys.executable, "-m", "flask", "--app", "lti_app"]
+    subprocess.run([*flask, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [*flask, "stint", "platform", "add", "--issuer", ISSUER, "--client-id", CLIENT_ID,
+         "--auth-login-url", "https://bench-lms.example.edu/auth",
+         "--auth-token-url", "https://bench-lms.example.edu/token",
+         "--key-set-url", jwks_url, "--deployment-id", DEPLOYMENT],
+        env=env, cwd=ROOT, check=True, capture_output=True,
+    )  # fmt: skip
+    subprocess.run([*flask, "stint", "keys", "ensure"], env=env, cwd=ROOT, check=True, capture_output=True)
+    gunicorn = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+         "lti_app:create_app()"],
+        env=env, cwd=ROOT,
+    )  # fmt: skip
+    try:
+        for _ in range(100):
+            try:
+                if requests.get(base + "/ping", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                time.sleep(0.1)
+        local = threading.local()
+
+        def session() -> requests.Session:
+            if not hasattr(local, "session"):
+                local.session = requests.Session()
+            return local.session
+
+        def launch_round_trip(i: int) -> None:
+            s = session()
+            login = s.post(
+                base + "/lti/login",
+                data={"iss": ISSUER, "login_hint": str(i), "target_link_uri": base + "/lti/launch",
+                      "client_id": CLIENT_ID, "lti_deployment_id": DEPLOYMENT},
+                allow_redirects=False,
+            )  # fmt: skip
+            assert login.status_code == 302, login.text[:300]
+            query = parse_qs(urlsplit(login.headers["Location"]).query)
+            token = jwt.encode(
+                claims(f"s{i % 50}", query["nonce"][0]), key, algorithm="RS256", headers={"kid": kid}
+            )
+            launch = s.post(
+                base + "/lti/launch",
+                data={"id_token": token, "state": query["state"][0]},
+                allow_redirects=False,
+            )
+            assert launch.status_code == 303, launch.text[:300]
+
+        def trivial(_: int) -> None:
+            assert session().get(base + "/ping").status_code == 200
+
+        def measure(fn: object, count: int) -> tuple[float, float]:
+            with ThreadPoolExecutor(args.threads) as pool:  # warm up every worker and thread
+                list(pool.map(fn, range(min(40, count))))  # type: ignore[arg-type]
+            cpu0, t0 = worker_cpu_seconds(gunicorn.pid), time.perf_counter()
+            with ThreadPoolExecutor(args.threads) as pool:
+                list(pool.map(fn, range(count)))  # type: ignore[arg-type]
+            return time.perf_counter() - t0, worker_cpu_seconds(gunicorn.pid) - cpu0
+
+        launch_wall, launch_cpu = measure(launch_round_trip, args.launches)
+        trivial_wall, trivial_cpu = measure(trivial, args.trivial)
+    finally:
+        gunicorn.terminate()
+        gunicorn.wait(10)
+    per_launch = launch_cpu / args.launches
+    per_trivial = trivial_cpu / args.trivial
+    print(f"launch round trips (login + launch): {args.launches} in {launch_wall:.2f}s "
+          f"= {args.launches / launch_wall:.1f} launches/s")  # fmt: skip
+    print(f"trivial requests (/ping): {args.trivial} in {trivial_wall:.2f}s "
+          f"= {args.trivial / trivial_wall:.1f} requests/s")  # fmt: skip
+    print(f"server CPU per launch round trip: {per_launch * 1000:.2f} ms")
+    print(f"server CPU per trivial request: {per_trivial * 1000:.2f} ms")
+    print(f"CPU ratio launch/trivial: {per_launch / per_trivial:.2f}")
+
+
+if __name__ == "__main__":
+    main()
