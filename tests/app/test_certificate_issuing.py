@@ -294,3 +294,33 @@ def test_consent_carries_over_to_a_reissued_certificate(app):
         db.session.commit()
         assert second.id != first.id
         assert second.public and second.show_details
+
+
+def test_score_is_passed_back_again_with_the_certificate_link(app):
+    """The grading service sends the score at release, before the certificate exists; once the
+    PDF is ready the score goes out again carrying the link (latest wins in the gradebook)."""
+    from lti_app.models import ScoreSync
+
+    with app.app_context():
+        world = build_world()
+        service.issue_if_eligible(world.placement_id)
+        certificate = service.current_certificate(world.placement_id)
+        payloads = [
+            sync.payload
+            for sync in db.session.scalars(
+                select(ScoreSync).where(ScoreSync.placement_id == world.placement_id)
+            )
+        ]
+        link = f"Certificate: http://127.0.0.1:5000/verify/{quote(certificate.code, safe='')}"
+        assert any(link in payload.get("comment", "") for payload in payloads), payloads
+
+        grade = grade_of(world.placement_id)
+        grade.passed = False
+        db.session.commit()
+        service.issue_if_eligible(world.placement_id)
+        newest = db.session.scalars(
+            select(ScoreSync)
+            .where(ScoreSync.placement_id == world.placement_id)
+            .order_by(ScoreSync.id.desc())
+        ).first()
+        assert "Certificate:" not in newest.payload.get("comment", "")
