@@ -230,7 +230,10 @@ def unassign(activity_id: int, placement_id: int) -> Any:
         return render_template(
             "instructor/catalog/confirm.html",
             title=f"Remove {placement.user.display_name} from “{placement.project.title}”?",
-            explanation="The placement was not published yet, so the student never saw it.",
+            explanation=(
+                "The placement was not published yet, so the student never saw it. It stays in "
+                "the history as withdrawn."
+            ),
             action=url_for(
                 "placements.unassign", activity_id=activity.id, placement_id=placement.id
             ),
@@ -239,7 +242,7 @@ def unassign(activity_id: int, placement_id: int) -> Any:
         )
     name = placement.user.display_name
     try:
-        service.unassign(placement)
+        service.unassign(placement, g.viewer.user_id)
     except PlacementError as exc:
         return _refuse(exc)
     db.session.commit()

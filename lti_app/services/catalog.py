@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from sqlalchemy import Select, func, or_, select
 
@@ -103,7 +104,7 @@ def list_partners(platform_id: int) -> Sequence[Partner]:
     ).all()
 
 
-def _filtered(platform_id: int, filters: ProjectFilters) -> Select[tuple[Project]]:
+def _filtered(platform_id: int, filters: ProjectFilters) -> Select[Any]:
     query = (
         select(Project)
         .join(Partner, Partner.id == Project.partner_id)
@@ -136,7 +137,7 @@ def list_projects(platform_id: int, filters: ProjectFilters | None = None) -> li
     catalog is small (hundreds of rows), so filtering that one field here is simpler and portable.
     """
     filters = filters or ProjectFilters()
-    projects = list(db.session.scalars(_filtered(platform_id, filters)).all())
+    projects: list[Project] = list(db.session.scalars(_filtered(platform_id, filters)).all())
     skill = filters.skill.strip().lower()
     if skill:
         projects = [p for p in projects if skill in {s.lower() for s in p.skills or []}]
@@ -505,11 +506,11 @@ def import_projects_csv(platform_id: int, course_id: int | None, data: bytes) ->
 
     created_partners: dict[str, Partner] = {}
     for item, spec in specs:
-        key = item.partner_name.lower()
-        partner = partners.get(key) or created_partners.get(key)
+        name_key = item.partner_name.lower()
+        partner = partners.get(name_key) or created_partners.get(name_key)
         if partner is None:
             partner = save_partner(platform_id, None, name=item.partner_name)
-            created_partners[key] = partner
+            created_partners[name_key] = partner
         save_project(platform_id, course_id, None, replace(spec, partner_id=partner.id))
         report.imported += 1
     return report

@@ -310,15 +310,19 @@ def move(placement: Placement, project_id: int, actor: Actor) -> Placement:
     return placement
 
 
-def unassign(placement: Placement) -> None:
-    """Undo a placement nobody has seen yet; published ones are withdrawn instead (kept)."""
+def unassign(placement: Placement, actor: Actor) -> None:
+    """Take back a placement nobody has seen yet.
+
+    The row is kept as ``withdrawn`` (never deleted) so the audit trail keeps the whole story;
+    the student simply shows as not placed. Published placements must be withdrawn explicitly.
+    """
     if placement.published or placement.status != "assigned":
         raise PlacementError(
             "The student has already seen this placement; withdraw it instead so its history "
             "is kept.",
             409,
         )
-    db.session.delete(placement)
+    change_status(placement, "withdrawn", actor, "removed before publishing")
 
 
 # --- publishing ----------------------------------------------------------------------------

@@ -170,3 +170,17 @@ def counts(app: Flask) -> tuple[int, int]:
             len(db.session.scalars(select(Placement.id)).all()),
             len(db.session.scalars(select(PlacementEvent.id)).all()),
         )
+
+
+def csrf_for(app: Flask, client: Any) -> str:
+    """A valid CSRF token for ``client``'s session, for pages that show no form at that moment.
+
+    Flask-WTF keeps a raw token in the session and signs it per form; this does the same.
+    """
+    import secrets
+
+    from itsdangerous import URLSafeTimedSerializer
+
+    with client.session_transaction() as session:
+        raw = session.setdefault("csrf_token", secrets.token_hex(20))
+    return URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps(raw)
