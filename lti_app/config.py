@@ -60,7 +60,8 @@ def settings_from_env(instance_path: Path, *, need_secret: bool = True) -> dict[
         "SECRET_KEY": os.environ.get("SECRET_KEY")
         or (load_or_create_secret_key(instance_path) if need_secret else ""),
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # A pre-ping guards pooled server connections; for a SQLite file it is a wasted query.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": not database_url.startswith("sqlite")},
         "STINT_BASE_URL": base_url,
         "STINT_DEV_PLATFORM": env_flag("STINT_DEV_PLATFORM"),
         "STINT_PROXY_HOPS": int(os.environ.get("STINT_PROXY_HOPS", "0")),

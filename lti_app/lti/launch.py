@@ -2,8 +2,7 @@
 
 The library is kept and extended by subclassing rather than forked (see docs/architecture.md):
 - OIDC state and nonces live in the shared cache, so a launch needs no third-party cookie;
-- each state, and the nonce it holds, is consumed once after the signature is verified: a
-  replayed id_token fails;
+- each state, and the nonce it holds, is consumed on first use: a replayed id_token fails;
 - ``exp``/``iat`` are checked with a small leeway, ``aud``/``azp`` against the registration;
 - platform keys are cached as key objects with a TTL, refetched once on an unknown kid.
 """
@@ -79,9 +78,6 @@ class ServerSideSessionService(SessionService):
         """One entry per login: the state, holding the nonce the id_token must carry."""
         self.storage.set_value(self._get_key("state", state), nonce, STATE_TTL)
 
-    def state_exists(self, state: str) -> bool:
-        return self.storage.check_value(self._get_key("state", state))
-
     def consume_state(self, state: str) -> str | None:
         """Remove the state and return its nonce; only the first caller gets it."""
         nonce = self.storage.consume(self._get_key("state", state))
@@ -142,7 +138,7 @@ class StintOIDCLogin(FlaskOIDCLogin):
 
 
 class StintMessageLaunch(FlaskMessageLaunch):
-    """A launch validated in the order that keeps nonces from being burnt by forgeries."""
+    """A launch validated against the server-side state its own login created."""
 
     def __init__(self, cache: BaseCache, *, launch_id: str | None = None) -> None:
         request, session_service, cookies = _services(cache)
@@ -186,7 +182,10 @@ class StintMessageLaunch(FlaskMessageLaunch):
                     "The launch did not carry the login state.",
                     "Check that the LMS uses Stint's OIDC login URL as its login initiation URL.",
                 )
-            if not self.session_service.state_exists(state):
+            # The state is spent on first presentation, valid or not: each login yields at most
+            # one launch attempt, and a replayed id_token finds no state.
+            expected_nonce = self.session_service.consume_state(state)
+            if expected_nonce is None:
                 raise LtiError(
                     "state_mismatch",
                     "This launch's login state is unknown, expired or already used.",
@@ -196,13 +195,6 @@ class StintMessageLaunch(FlaskMessageLaunch):
             self.validate_jwt_format()
             self.validate_registration()
             self.validate_jwt_signature()
-            expected_nonce = self.session_service.consume_state(state)
-            if expected_nonce is None:
-                raise LtiError(
-                    "state_mismatch",
-                    "This launch's login state was already used.",
-                    "Launch again from the LMS.",
-                )
             nonce = self._get_jwt_body().get("nonce")
             if not isinstance(nonce, str) or not hmac.compare_digest(nonce, expected_nonce):
                 raise LtiError(

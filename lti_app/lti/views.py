@@ -102,7 +102,8 @@ def launch() -> Any:
         return redirect(url_for("lti.deep_link", launch_id=message.get_launch_id()), code=303)
     if claims.is_instructor:
         if result.activity_id is not None and not result.activity_configured:
-            return redirect(url_for("instructor.configure", activity_id=result.activity_id), code=303)
+            setup = url_for("instructor.configure", activity_id=result.activity_id)
+            return redirect(setup, code=303)
         return redirect(url_for("instructor.dashboard", activity_id=result.activity_id), code=303)
     return redirect(url_for("student.home", activity_id=result.activity_id), code=303)
 
