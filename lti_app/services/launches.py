@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import and_, false, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from lti_app.extensions import db
@@ -53,9 +53,8 @@ def _get_or_create(model: type, defaults: dict[str, object], **keys: object) -> 
     return row
 
 
-def upsert_course(platform_id: int, claims: LaunchClaims, course: Course | None = None) -> Course:
-    if course is None:
-        course = _get_or_create(Course, {}, platform_id=platform_id, context_id=claims.context_id)
+def upsert_course(platform_id: int, claims: LaunchClaims) -> Course:
+    course = _get_or_create(Course, {}, platform_id=platform_id, context_id=claims.context_id)
     assert isinstance(course, Course)
     _assign(
         course,
@@ -66,9 +65,8 @@ def upsert_course(platform_id: int, claims: LaunchClaims, course: Course | None 
     return course
 
 
-def upsert_user(platform_id: int, claims: LaunchClaims, user: User | None = None) -> User:
-    if user is None:
-        user = _get_or_create(User, {}, platform_id=platform_id, sub=claims.sub)
+def upsert_user(platform_id: int, claims: LaunchClaims) -> User:
+    user = _get_or_create(User, {}, platform_id=platform_id, sub=claims.sub)
     assert isinstance(user, User)
     _assign(
         user,
@@ -83,11 +81,8 @@ def upsert_user(platform_id: int, claims: LaunchClaims, user: User | None = None
     return user
 
 
-def upsert_membership(
-    course: Course, user: User, claims: LaunchClaims, membership: Membership | None = None
-) -> Membership:
-    if membership is None:
-        membership = _get_or_create(Membership, {}, course_id=course.id, user_id=user.id)
+def upsert_membership(course: Course, user: User, claims: LaunchClaims) -> Membership:
+    membership = _get_or_create(Membership, {}, course_id=course.id, user_id=user.id)
     assert isinstance(membership, Membership)
     _assign(
         membership,
@@ -99,9 +94,7 @@ def upsert_membership(
     return membership
 
 
-def resolve_activity(
-    course: Course, claims: LaunchClaims, activity: Activity | None = None
-) -> Activity | None:
+def resolve_activity(course: Course, claims: LaunchClaims) -> Activity | None:
     """Find the activity of a resource-link launch, binding or creating it on first launch.
 
     Deep linking creates the activity before the LMS assigns a resource link id; it travels in
@@ -110,13 +103,12 @@ def resolve_activity(
     """
     if claims.resource_link_id is None:
         return None
-    if activity is None:
-        activity = db.session.scalar(
-            select(Activity).where(
-                Activity.course_id == course.id,
-                Activity.resource_link_id == claims.resource_link_id,
-            )
+    activity = db.session.scalar(
+        select(Activity).where(
+            Activity.course_id == course.id,
+            Activity.resource_link_id == claims.resource_link_id,
         )
+    )
     if activity is None:
         activity = _bind_or_create(course, claims)
     _assign(
@@ -166,46 +158,111 @@ def _bind_or_create(course: Course, claims: LaunchClaims) -> Activity:
     return activity
 
 
-def _known_rows(
-    platform_id: int, claims: LaunchClaims
-) -> tuple[Course, User, Membership, Activity | None] | None:
-    """Load course, user, membership and activity in one query when they all exist already.
-
-    Almost every launch is a repeat launch; one joined SELECT instead of four keeps launches cheap.
-    """
-    link_match = (
-        and_(Activity.course_id == Course.id, Activity.resource_link_id == claims.resource_link_id)
-        if claims.resource_link_id
-        else false()
+_REPEAT_LAUNCH = (
+    select(
+        Course.id,
+        Course.label,
+        Course.title,
+        Course.nrps_url,
+        User.id,
+        User.name,
+        User.given_name,
+        User.family_name,
+        User.email,
+        User.last_launch_at,
+        Membership.roles,
+        Membership.is_instructor,
+        Membership.is_learner,
+        Membership.status,
+        Activity.id,
+        Activity.configured,
+        Activity.lineitem_url,
+        Activity.lineitems_url,
+        Activity.ags_scopes,
     )
+    .select_from(Course)
+    .join(User, and_(User.platform_id == bindparam("platform_id"), User.sub == bindparam("sub")))
+    .join(Membership, and_(Membership.course_id == Course.id, Membership.user_id == User.id))
+    .outerjoin(
+        Activity,
+        and_(Activity.course_id == Course.id, Activity.resource_link_id == bindparam("link_id")),
+    )
+    .where(
+        Course.platform_id == bindparam("platform_id"), Course.context_id == bindparam("context_id")
+    )
+    .limit(1)
+)
+
+
+def _unchanged_repeat_launch(platform_id: int, claims: LaunchClaims) -> LaunchResult | None:
+    """Answer a repeat launch that changes nothing with one read and no write.
+
+    Almost every launch repeats an earlier one with the same names, roles and service URLs; one
+    column-only SELECT (no ORM objects, no commit) keeps that path cheap. Anything different
+    falls through to the upserts.
+    """
     row = db.session.execute(
-        select(Course, User, Membership, Activity)
-        .select_from(Course)
-        .join(User, and_(User.platform_id == platform_id, User.sub == claims.sub))
-        .join(Membership, and_(Membership.course_id == Course.id, Membership.user_id == User.id))
-        .outerjoin(Activity, link_match)
-        .where(Course.platform_id == platform_id, Course.context_id == claims.context_id)
-        .limit(1)
+        _REPEAT_LAUNCH,
+        {
+            "platform_id": platform_id,
+            "sub": claims.sub,
+            "context_id": claims.context_id,
+            "link_id": claims.resource_link_id,
+        },
     ).first()
-    if row is None or (claims.resource_link_id and row[3] is None):
+    if row is None:
         return None
-    return row[0], row[1], row[2], row[3]
+    (course_id, label, title, nrps_url, user_id, name, given, family, email, last_launch,
+     roles, is_instructor, is_learner, status, activity_id, configured, lineitem_url,
+     lineitems_url, ags_scopes) = row  # fmt: skip
+    if claims.resource_link_id and activity_id is None:
+        return None
+    now = utcnow()
+    unchanged = (
+        (claims.context_label or label) == label
+        and (claims.context_title or title) == title
+        and (claims.nrps_url or nrps_url) == nrps_url
+        and (claims.name or name) == name
+        and (claims.given_name or given) == given
+        and (claims.family_name or family) == family
+        and (claims.email or email) == email
+        and last_launch is not None
+        and now - last_launch <= LAST_LAUNCH_RESOLUTION
+        and list(claims.roles) == roles
+        and claims.is_instructor == is_instructor
+        and claims.is_learner == is_learner
+        and status == "active"
+        and (
+            activity_id is None
+            or (
+                (claims.lineitem_url or lineitem_url) == lineitem_url
+                and (claims.lineitems_url or lineitems_url) == lineitems_url
+                and (list(claims.ags_scopes) or ags_scopes) == ags_scopes
+            )
+        )
+    )
+    if not unchanged:
+        return None
+    return LaunchResult(
+        user_id=user_id,
+        course_id=course_id,
+        activity_id=activity_id,
+        is_instructor=claims.is_instructor,
+        is_learner=claims.is_learner,
+        activity_configured=bool(configured) if activity_id is not None else True,
+    )
 
 
 def record_launch(platform_id: int, claims: LaunchClaims) -> LaunchResult:
     """Apply a validated launch to the database and commit."""
-    known = _known_rows(platform_id, claims)
-    if known is not None:
-        course, user, membership, found = known
-        upsert_course(platform_id, claims, course)
-        upsert_user(platform_id, claims, user)
-        upsert_membership(course, user, claims, membership)
-        activity = resolve_activity(course, claims, found)
-    else:
-        course = upsert_course(platform_id, claims)
-        user = upsert_user(platform_id, claims)
-        upsert_membership(course, user, claims)
-        activity = resolve_activity(course, claims)
+    repeat = _unchanged_repeat_launch(platform_id, claims)
+    if repeat is not None:
+        db.session.rollback()  # end the read transaction; nothing to write
+        return repeat
+    course = upsert_course(platform_id, claims)
+    user = upsert_user(platform_id, claims)
+    upsert_membership(course, user, claims)
+    activity = resolve_activity(course, claims)
     db.session.flush()
     result = LaunchResult(
         user_id=user.id,
