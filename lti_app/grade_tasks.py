@@ -4,17 +4,18 @@
 puts rows abandoned by a killed worker back in the queue and hands every due row to
 ``deliver_scores``, so a lost job, a crash or an hour-long LMS outage only delays a grade.
 
-Each line item is drained by one worker at a time (a Huey lock with a TTL, so a killed worker's
-lock expires); a run that finds the lock taken leaves its rows to the holder or the next sweep.
+Each line item is drained by one worker at a time (a lock in Huey's storage that expires, so a
+killed worker's lock does not block it forever); a run that finds the lock taken leaves its
+rows to the holder or the next sweep.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
-
-from huey.exceptions import TaskLockedException
 
 from lti_app.jobs import every_minutes, huey, periodic, task
 from lti_app.services import ags
@@ -24,14 +25,36 @@ log = logging.getLogger(__name__)
 LOCK_TTL_SECONDS = 15 * 60
 
 
+@contextmanager
+def line_item_lock(activity_id: int) -> Iterator[bool]:
+    """One worker per line item at a time, across processes, in Huey's shared storage.
+
+    Huey's own ``lock_task(ttl=...)`` is not supported by its SQLite storage, and a lock without
+    expiry would block a line item forever after a killed worker; so the lock stores when it was
+    taken and a lock older than ``LOCK_TTL_SECONDS`` is taken over. Yields False when it is held.
+    """
+    key = f"stint-ags-line-item-{activity_id}"
+    now = time.time()
+    acquired = huey.put_if_empty(key, now)
+    if not acquired:
+        taken_at = huey.get(key, peek=True)
+        if isinstance(taken_at, float) and now - taken_at > LOCK_TTL_SECONDS:
+            huey.delete(key)
+            acquired = huey.put_if_empty(key, now)
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            huey.delete(key)
+
+
 def deliver_locked(activity_id: int) -> ags.DeliveryReport:
     """Drain one line item unless another worker is already draining it."""
-    try:
-        with huey.lock_task(f"stint-ags-line-item-{activity_id}", ttl=LOCK_TTL_SECONDS):
-            return ags.deliver_line_item(activity_id)
-    except TaskLockedException:
-        log.info("line item of activity %s is being delivered by another worker", activity_id)
-        return ags.DeliveryReport()
+    with line_item_lock(activity_id) as acquired:
+        if not acquired:
+            log.info("line item of activity %s is being delivered by another worker", activity_id)
+            return ags.DeliveryReport()
+        return ags.deliver_line_item(activity_id)
 
 
 def run_delivery(activity_ids: Iterable[int]) -> ags.DeliveryReport:

@@ -14,6 +14,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DecimalField, IntegerField, SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from grading.policy import PolicyInvalid, RoundingMode
@@ -70,10 +71,10 @@ class PolicyForm(FlaskForm):
     rounding_mode = SelectField(
         "Rounding",
         choices=[
-            (RoundingMode.HALF_UP.value, "Nearest, ties up"),
-            (RoundingMode.HALF_EVEN.value, "Nearest, ties to even"),
-            (RoundingMode.UP.value, "Always up"),
-            (RoundingMode.DOWN.value, "Always down"),
+            SelectChoice(RoundingMode.HALF_UP.value, "Nearest, ties up"),
+            SelectChoice(RoundingMode.HALF_EVEN.value, "Nearest, ties to even"),
+            SelectChoice(RoundingMode.UP.value, "Always up"),
+            SelectChoice(RoundingMode.DOWN.value, "Always down"),
         ],
     )
     rounding_places = IntegerField(

@@ -60,7 +60,7 @@ LINE_ITEM_CLAIM_STALE = timedelta(minutes=5)
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_CAP_SECONDS = 30 * 60
 DEFAULT_SENDING_LEASE = timedelta(minutes=10)
-DEFAULT_BATCH = 50
+DEFAULT_BATCH = 100
 DEFAULT_CONCURRENCY = 4
 
 
@@ -398,23 +398,27 @@ def _claim_due(activity_id: int, now: datetime, limit: int) -> list[ScoreSync]:
         .order_by(ScoreSync.id)
         .limit(limit)
     ).all()
-    lease_until = now + sending_lease()
-    claimed: list[int] = []
-    for sync_id in candidate_ids:
-        result = db.session.execute(
-            update(ScoreSync)
-            .where(ScoreSync.id == sync_id, ScoreSync.state == "pending")
-            .values(state="sending", next_attempt_at=lease_until)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
-            claimed.append(sync_id)
-    db.session.commit()
-    if not claimed:
+    if not candidate_ids:
         return []
+    # One conditional UPDATE claims the batch; the lease's instant (to the microsecond, under the
+    # line item lock) tells this worker's claims apart from any other's.
+    lease_until = now + sending_lease()
+    db.session.execute(
+        update(ScoreSync)
+        .where(ScoreSync.id.in_(candidate_ids), ScoreSync.state == "pending")
+        .values(state="sending", next_attempt_at=lease_until)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
     return list(
         db.session.scalars(
-            select(ScoreSync).where(ScoreSync.id.in_(claimed)).order_by(ScoreSync.id)
+            select(ScoreSync)
+            .where(
+                ScoreSync.id.in_(candidate_ids),
+                ScoreSync.state == "sending",
+                ScoreSync.next_attempt_at == lease_until,
+            )
+            .order_by(ScoreSync.id)
         )
     )
 
@@ -593,6 +597,22 @@ def due_activity_ids(now: datetime | None = None) -> list[int]:
     )
 
 
+def _warm_tokens(activity_ids: list[int]) -> None:
+    """Fetch each (platform, scopes) token once before the pool starts, so parallel line items
+    share it instead of racing to fetch one each; failures are left to each line item's run."""
+    seen: set[tuple[int, tuple[str, ...]]] = set()
+    for activity in db.session.scalars(select(Activity).where(Activity.id.in_(activity_ids))):
+        platform = activity.course.platform
+        key = (platform.id, _scopes_for(activity))
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            client_for(platform).access_token(key[1])
+        except ServiceError:
+            log.info("token for platform %s not available yet", platform.id)
+
+
 def deliver_many(
     activity_ids: Iterable[int],
     deliver_one: Callable[[int], DeliveryReport] | None = None,
@@ -610,6 +630,7 @@ def deliver_many(
         for activity_id in ids:
             report.add(deliver(activity_id))
         return report
+    _warm_tokens(ids)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
 
     def run(activity_id: int) -> DeliveryReport:
