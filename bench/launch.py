@@ -99,7 +99,10 @@ def claims(sub: str, nonce: str) -> dict[str, object]:
         "https://purl.imsglobal.org/spec/lti/claim/roles": [
             "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
         ],
-        "https://purl.imsglobal.org/spec/lti/claim/context": {"id": "bench-course", "title": "Bench"},
+        "https://purl.imsglobal.org/spec/lti/claim/context": {
+            "id": "bench-course",
+            "title": "Bench",
+        },
     }
 
 
@@ -127,10 +130,12 @@ def main() -> None:
          "--key-set-url", jwks_url, "--deployment-id", DEPLOYMENT],
         env=env, cwd=ROOT, check=True, capture_output=True,
     )  # fmt: skip
-    subprocess.run([*flask, "stint", "keys", "ensure"], env=env, cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [*flask, "stint", "keys", "ensure"], env=env, cwd=ROOT, check=True, capture_output=True
+    )
     gunicorn = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-         "lti_app:create_app()"],
+        [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
+         "--log-level", "warning", "lti_app:create_app()"],
         env=env, cwd=ROOT,
     )  # fmt: skip
     try:
@@ -158,7 +163,10 @@ def main() -> None:
             assert login.status_code == 302, login.text[:300]
             query = parse_qs(urlsplit(login.headers["Location"]).query)
             token = jwt.encode(
-                claims(f"s{i % 50}", query["nonce"][0]), key, algorithm="RS256", headers={"kid": kid}
+                claims(f"s{i % 50}", query["nonce"][0]),
+                key,
+                algorithm="RS256",
+                headers={"kid": kid},
             )
             launch = s.post(
                 base + "/lti/launch",

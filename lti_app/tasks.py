@@ -5,8 +5,8 @@ Each feature adds its task module here.
 
 from __future__ import annotations
 
-import lti_app.grade_tasks  # noqa: F401
-import lti_app.certificate_tasks  # noqa: F401
+import lti_app.certificate_tasks
+import lti_app.grade_tasks
+import lti_app.services.outbox
+import lti_app.services.reviews
 import lti_app.services.roster  # noqa: F401
-import lti_app.services.outbox  # noqa: F401
-import lti_app.services.reviews  # noqa: F401

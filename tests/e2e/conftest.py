@@ -42,7 +42,9 @@ def chromium_browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
         yield browser
         browser.close()
 
@@ -67,7 +69,7 @@ def _save_artifacts(page: Any, name: str) -> None:
         page.screenshot(path=str(folder / f"{stem}.png"), full_page=True)
         for index, frame in enumerate(page.frames):
             (folder / f"{stem}.frame{index}.html").write_text(frame.content())
-    except Exception as exc:  # noqa: BLE001 - artifacts must never hide the real failure
+    except Exception as exc:
         (folder / f"{stem}.error.txt").write_text(repr(exc))
 
 

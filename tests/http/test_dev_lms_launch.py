@@ -46,7 +46,12 @@ def test_deep_linking_creates_the_activity_and_its_line_item_in_the_lms(live_ser
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form_page.text).group(1)
     done = browser.post(
         form_page.url,
-        {"csrf_token": token, "title": "Brand sprint", "points_possible": "40", "required_hours": "20"},
+        {
+            "csrf_token": token,
+            "title": "Brand sprint",
+            "points_possible": "40",
+            "required_hours": "20",
+        },
     )
     assert done.status_code == 200, done.text[:500]
     new_items = [item for item in admin.line_items() if item.id not in before]
