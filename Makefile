@@ -7,7 +7,7 @@ PORT ?= 5000
 export STINT_INSTANCE_PATH ?= $(CURDIR)/instance
 export STINT_BASE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run test lint install install-test worker bench clean
+.PHONY: run test lint install install-test bench clean
 
 $(BIN)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ install: $(BIN)/.installed
 
 install-test: $(BIN)/.installed-test
 
-## make run: install, migrate SQLite, register the development LMS, seed a demo, serve on :5000
+## make run: install, migrate SQLite, register the development LMS, start a job worker, serve on :5000
 run: export STINT_DEV_PLATFORM = 1
 run: $(BIN)/.installed
 	$(BIN)/flask --app lti_app db upgrade
@@ -32,6 +32,9 @@ run: $(BIN)/.installed
 	@echo "  Stint is starting at $(STINT_BASE_URL)"
 	@echo "  Open $(STINT_BASE_URL)/dev-lms/ and launch as the instructor or a student."
 	@echo
+	@# The job consumer (email, grade sync, certificates) runs beside the web server and stops with it.
+	$(BIN)/flask --app lti_app stint worker & WORKER=$$!; \
+	trap 'kill $$WORKER 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/flask --app lti_app run --host $(HOST) --port $(PORT)
 
 lint: $(BIN)/.installed-test

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+from dataclasses import asdict
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,6 +25,7 @@ from pylti1p3.lineitem import LineItem
 from lti_app.auth import current_viewer, start_session
 from lti_app.extensions import csrf, db
 from lti_app.forms import ActivitySettingsForm
+from lti_app.lti.cache import consume
 from lti_app.lti.claims import DEEP_LINKING_SETTINGS, parse_claims
 from lti_app.lti.errors import LtiError, from_library_exception
 from lti_app.lti.keys import public_jwks
@@ -30,7 +33,7 @@ from lti_app.lti.launch import StintMessageLaunch, StintOIDCLogin
 from lti_app.lti.tool_conf import StintRegistration
 from lti_app.models import Activity, Platform
 from lti_app.security import forget_origins, known_frame_origins, origin_of
-from lti_app.services.launches import ACTIVITY_CUSTOM_PARAM, record_launch
+from lti_app.services.launches import ACTIVITY_CUSTOM_PARAM, LaunchResult, record_launch
 from lti_app.services.roster import after_launch as roster_after_launch
 
 bp = Blueprint("lti", __name__, url_prefix="/lti")
@@ -42,6 +45,8 @@ AGS_SCOPES = [
     "https://purl.imsglobal.org/spec/lti-ags/scope/score",
 ]
 NRPS_SCOPE = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
+ENTRY_PREFIX = "entry-"
+ENTRY_TTL = 300
 
 
 def _cache() -> Any:
@@ -99,13 +104,58 @@ def launch() -> Any:
     if message.is_deep_link_launch():
         if not claims.is_instructor:
             abort(403, description="Only instructors can add Stint activities to a course.")
-        return redirect(url_for("lti.deep_link", launch_id=message.get_launch_id()), code=303)
-    if claims.is_instructor:
-        if result.activity_id is not None and not result.activity_configured:
-            setup = url_for("instructor.configure", activity_id=result.activity_id)
-            return redirect(setup, code=303)
-        return redirect(url_for("instructor.dashboard", activity_id=result.activity_id), code=303)
-    return redirect(url_for("student.home", activity_id=result.activity_id), code=303)
+        destination = url_for("lti.deep_link", launch_id=message.get_launch_id())
+    elif claims.is_instructor and result.activity_id is not None and not result.activity_configured:
+        destination = url_for("instructor.configure", activity_id=result.activity_id)
+    elif claims.is_instructor:
+        destination = url_for("instructor.dashboard", activity_id=result.activity_id)
+    else:
+        destination = url_for("student.home", activity_id=result.activity_id)
+    ticket = secrets.token_urlsafe(24)
+    _cache().set(
+        ENTRY_PREFIX + ticket, {"result": asdict(result), "next": destination}, timeout=ENTRY_TTL
+    )
+    return redirect(url_for("lti.enter", ticket=ticket), code=303)
+
+
+@bp.get("/enter/<ticket>")
+def enter(ticket: str) -> Any:
+    """Check that the session cookie survived the launch; if not, offer a new window.
+
+    Browsers that block third-party cookies drop Stint's cookie inside the LMS iframe. The
+    launch left a short-lived ticket; opened top-level (first-party) it starts the session.
+    """
+    entry = _cache().get(ENTRY_PREFIX + ticket)
+    if not isinstance(entry, dict):
+        raise _expired_entry()
+    viewer = current_viewer()
+    launched = entry["result"]
+    if viewer and (viewer.user_id, viewer.course_id) == (
+        launched["user_id"],
+        launched["course_id"],
+    ):
+        consume(_cache(), ENTRY_PREFIX + ticket)
+        return redirect(entry["next"], code=303)
+    return render_template("lti/new_window.html", resume_url=url_for("lti.resume", ticket=ticket))
+
+
+@bp.get("/resume/<ticket>")
+def resume(ticket: str) -> Any:
+    """Start the session from a launch ticket in a first-party window (used once)."""
+    entry = consume(_cache(), ENTRY_PREFIX + ticket)
+    if not isinstance(entry, dict):
+        raise _expired_entry()
+    start_session(LaunchResult(**entry["result"]))
+    return redirect(entry["next"], code=303)
+
+
+def _expired_entry() -> LtiError:
+    return LtiError(
+        "entry_expired",
+        "This launch has expired or was already used.",
+        "Open the activity again from the LMS.",
+        status=410,
+    )
 
 
 def _remember_frame_origin(platform_id: int, body: Any) -> None:

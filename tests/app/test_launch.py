@@ -272,3 +272,24 @@ def test_pages_without_a_launch_say_to_open_from_the_lms(client):
     response = client.get("/instructor/")
     assert response.status_code == 401
     assert b"Open the activity again" in response.data
+
+
+def test_blocked_cookies_get_an_open_in_new_window_path_that_works_once(app, platform):
+    framed = app.test_client(use_cookies=False)  # the LMS iframe with third-party cookies blocked
+    response = platform.launch(framed, enter=False)
+    assert response.status_code == 303
+    enter = framed.get(response.headers["Location"])
+    assert enter.status_code == 200
+    assert b"Open Stint in a new window" in enter.data
+    resume_url = enter.get_data(as_text=True).split('href="/lti/resume/')[1].split('"')[0]
+    window = app.test_client()  # a first-party window keeps cookies
+    opened = window.get(f"/lti/resume/{resume_url}")
+    assert opened.status_code == 303
+    assert "/student/activities/" in opened.headers["Location"]
+    assert window.get(opened.headers["Location"]).status_code == 200
+    again = app.test_client().get(f"/lti/resume/{resume_url}")
+    assert again.status_code == 410
+
+
+def test_unknown_entry_ticket_is_410(client):
+    assert client.get("/lti/enter/not-a-ticket").status_code == 410

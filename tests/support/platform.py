@@ -98,12 +98,21 @@ class TestPlatform:
     ) -> str:
         return jwt.encode(body, key or self.key, algorithm=alg, headers={"kid": kid or self.kid})
 
-    def launch(self, client: Any, body: dict[str, Any] | None = None, **overrides: Any) -> Any:
-        """Login then post a fresh signed id_token; returns the launch response."""
+    def launch(
+        self, client: Any, body: dict[str, Any] | None = None, *, enter: bool = True, **overrides: Any
+    ) -> Any:
+        """Login then post a fresh signed id_token.
+
+        With ``enter`` (the default) the launch's hop through ``/lti/enter/<ticket>`` is followed,
+        so the response returned is the redirect to the page the launch leads to.
+        """
         state, nonce = self.login(client)
         claims = self.claims(body, **overrides)
         claims["nonce"] = nonce
-        return client.post("/lti/launch", data={"id_token": self.sign(claims), "state": state})
+        response = client.post("/lti/launch", data={"id_token": self.sign(claims), "state": state})
+        if enter and response.status_code == 303 and "/lti/enter/" in response.headers["Location"]:
+            response = client.get(response.headers["Location"])
+        return response
 
 
 def default_claims(role: str = "Learner", sub: str = "student-1") -> dict[str, Any]:
