@@ -18,6 +18,7 @@ from flask import (
     request,
     url_for,
 )
+from itsdangerous import BadData, URLSafeTimedSerializer
 from pylti1p3.deep_link_resource import DeepLinkResource
 from pylti1p3.exception import LtiException, OIDCException
 from pylti1p3.lineitem import LineItem
@@ -25,7 +26,6 @@ from pylti1p3.lineitem import LineItem
 from lti_app.auth import current_viewer, start_session
 from lti_app.extensions import csrf, db
 from lti_app.forms import ActivitySettingsForm
-from lti_app.lti.cache import consume
 from lti_app.lti.claims import DEEP_LINKING_SETTINGS, parse_claims
 from lti_app.lti.errors import LtiError, from_library_exception
 from lti_app.lti.keys import public_jwks
@@ -111,11 +111,25 @@ def launch() -> Any:
         destination = url_for("instructor.dashboard", activity_id=result.activity_id)
     else:
         destination = url_for("student.home", activity_id=result.activity_id)
-    ticket = secrets.token_urlsafe(24)
-    _cache().set(
-        ENTRY_PREFIX + ticket, {"result": asdict(result), "next": destination}, timeout=ENTRY_TTL
+    ticket = _entry_signer().dumps(
+        {"result": asdict(result), "next": destination, "id": secrets.token_urlsafe(12)}
     )
     return redirect(url_for("lti.enter", ticket=ticket), code=303)
+
+
+def _entry_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="stint-launch-entry")
+
+
+def _read_entry(ticket: str) -> dict[str, Any]:
+    """A signed, five-minute launch ticket; signing (not storing) keeps launches write-free."""
+    try:
+        entry = _entry_signer().loads(ticket, max_age=ENTRY_TTL)
+    except BadData as exc:
+        raise _expired_entry() from exc
+    if not isinstance(entry, dict):
+        raise _expired_entry()
+    return entry
 
 
 @bp.get("/enter/<ticket>")
@@ -125,16 +139,13 @@ def enter(ticket: str) -> Any:
     Browsers that block third-party cookies drop Stint's cookie inside the LMS iframe. The
     launch left a short-lived ticket; opened top-level (first-party) it starts the session.
     """
-    entry = _cache().get(ENTRY_PREFIX + ticket)
-    if not isinstance(entry, dict):
-        raise _expired_entry()
+    entry = _read_entry(ticket)
     viewer = current_viewer()
     launched = entry["result"]
     if viewer and (viewer.user_id, viewer.course_id) == (
         launched["user_id"],
         launched["course_id"],
     ):
-        consume(_cache(), ENTRY_PREFIX + ticket)
         return redirect(entry["next"], code=303)
     return render_template("lti/new_window.html", resume_url=url_for("lti.resume", ticket=ticket))
 
@@ -142,8 +153,8 @@ def enter(ticket: str) -> Any:
 @bp.get("/resume/<ticket>")
 def resume(ticket: str) -> Any:
     """Start the session from a launch ticket in a first-party window (used once)."""
-    entry = consume(_cache(), ENTRY_PREFIX + ticket)
-    if not isinstance(entry, dict):
+    entry = _read_entry(ticket)
+    if not _cache().add(ENTRY_PREFIX + str(entry.get("id")), True, timeout=ENTRY_TTL + 60):
         raise _expired_entry()
     start_session(LaunchResult(**entry["result"]))
     return redirect(entry["next"], code=303)
