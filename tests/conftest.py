@@ -24,6 +24,7 @@ from lti_app.lti.launch import platform_keys
 from lti_app.lti.services import token_cache
 from lti_app.lti.tool_conf import tool_conf
 from lti_app.security import forget_origins
+from lti_app.services.launches import recent_launches
 from lti_app.services.platforms import PlatformSpec, register_platform
 from tests.support.jwks_server import JwksServer
 from tests.support.platform import TestPlatform
@@ -95,6 +96,7 @@ def app(base_config: dict[str, Any], _migrated: None, tmp_path: Path) -> Iterato
         tool_conf.clear()
         platform_keys.clear()
         token_cache.clear()
+        recent_launches.clear()
     yield application
     with application.app_context():
         db.session.remove()

@@ -78,12 +78,17 @@ class LaunchClaims:
     context_title: str
     resource_link_id: str | None
     resource_link_title: str
-    custom: dict[str, str]
+    custom_pairs: tuple[tuple[str, str], ...]
     lineitem_url: str | None
     lineitems_url: str | None
     ags_scopes: tuple[str, ...]
     nrps_url: str | None
     product_family: str
+
+    @property
+    def custom(self) -> dict[str, str]:
+        """Custom parameters; kept as sorted pairs so claims are hashable (launch memory)."""
+        return dict(self.custom_pairs)
 
 
 def _text(value: Any) -> str:
@@ -124,7 +129,7 @@ def parse_claims(body: dict[str, Any]) -> LaunchClaims:
         context_title=_text(context.get("title")),
         resource_link_id=_text(link.get("id")) or None,
         resource_link_title=_text(link.get("title")),
-        custom=custom,
+        custom_pairs=tuple(sorted(custom.items())),
         lineitem_url=_text(ags.get("lineitem")) or None,
         lineitems_url=_text(ags.get("lineitems")) or None,
         ags_scopes=tuple(s for s in scopes if isinstance(s, str)),

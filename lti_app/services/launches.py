@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -253,11 +256,58 @@ def _unchanged_repeat_launch(platform_id: int, claims: LaunchClaims) -> LaunchRe
     )
 
 
+class RecentLaunches:
+    """Per-process memory of launches that changed nothing, for a short time.
+
+    A user clicking around the LMS relaunches Stint every few pages with identical claims; for a
+    minute such a launch needs no database round trip at all. An instructor's launch of an
+    activity not yet set up is never remembered, so the first-launch setup is never skipped.
+    """
+
+    def __init__(self, ttl_seconds: float = 60.0, max_entries: int = 10_000) -> None:
+        self.ttl_seconds = ttl_seconds
+        self.max_entries = max_entries
+        self._entries: OrderedDict[tuple[int, LaunchClaims], tuple[float, LaunchResult]] = (
+            OrderedDict()
+        )
+        self._lock = threading.Lock()
+
+    def get(self, platform_id: int, claims: LaunchClaims) -> LaunchResult | None:
+        key = (platform_id, claims)
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is None:
+                return None
+            if hit[0] < time.monotonic():
+                del self._entries[key]
+                return None
+            return hit[1]
+
+    def put(self, platform_id: int, claims: LaunchClaims, result: LaunchResult) -> None:
+        if result.is_instructor and not result.activity_configured:
+            return
+        with self._lock:
+            self._entries[(platform_id, claims)] = (time.monotonic() + self.ttl_seconds, result)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+recent_launches = RecentLaunches()
+
+
 def record_launch(platform_id: int, claims: LaunchClaims) -> LaunchResult:
     """Apply a validated launch to the database and commit."""
+    remembered = recent_launches.get(platform_id, claims)
+    if remembered is not None:
+        return remembered
     repeat = _unchanged_repeat_launch(platform_id, claims)
     if repeat is not None:
         db.session.rollback()  # end the read transaction; nothing to write
+        recent_launches.put(platform_id, claims, repeat)
         return repeat
     course = upsert_course(platform_id, claims)
     user = upsert_user(platform_id, claims)

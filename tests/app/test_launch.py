@@ -293,3 +293,38 @@ def test_blocked_cookies_get_an_open_in_new_window_path_that_works_once(app, pla
 
 def test_unknown_entry_ticket_is_410(client):
     assert client.get("/lti/enter/not-a-ticket").status_code == 410
+
+
+def test_a_remembered_repeat_launch_still_lands_where_the_first_did(app, client, platform):
+    from lti_app.lti.claims import parse_claims
+    from lti_app.services.launches import recent_launches
+
+    first = platform.launch(client)
+    with app.app_context():
+        platform_id = db.session.scalars(select(User.platform_id)).one()
+    claims = parse_claims(platform.claims())
+    assert recent_launches.get(platform_id, claims) is None  # first launches write rows
+    second = platform.launch(client)
+    third = platform.launch(client)
+    assert first.headers["Location"] == second.headers["Location"] == third.headers["Location"]
+    assert recent_launches.get(platform_id, claims) is not None
+    with app.app_context():
+        assert len(db.session.scalars(select(User)).all()) == 1
+
+
+def test_an_instructor_launch_of_an_unconfigured_activity_is_never_remembered(
+    app, client, platform
+):
+    body = default_claims(role="Instructor", sub="teacher-1")
+    assert platform.launch(client, body).headers["Location"].endswith("/settings")
+    assert platform.launch(client, body).headers["Location"].endswith("/settings")
+    with app.app_context():
+        activity = db.session.scalars(select(Activity)).one()
+        activity.configured = True
+        db.session.commit()
+        activity_id = activity.id
+    assert (
+        platform.launch(client, body)
+        .headers["Location"]
+        .endswith(f"/instructor/activities/{activity_id}")
+    )
