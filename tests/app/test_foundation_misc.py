@@ -164,7 +164,7 @@ def test_https_deployment_sets_iframe_cookie_attributes(
     platform = make_platform(app, jwks_server, "secure-lms")
     platform.tool_launch_url = "https://stint.example.edu/lti/launch"
     client = app.test_client()
-    response = platform.launch(client)
+    response = platform.launch(client, enter=False)
     cookie = response.headers["Set-Cookie"]
     assert (
         "Secure" in cookie
