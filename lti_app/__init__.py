@@ -10,11 +10,19 @@ from typing import Any
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from lti_app.config import settings_from_env
 from lti_app.extensions import csrf, db, limiter, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class BoundedIntConverter(IntegerConverter):
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
 
 # One blueprint per feature module; each module owns its routes, templates and panels.
 FEATURE_MODULES = (
@@ -58,6 +66,8 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
         )
 
+    # Ids in URLs are capped to the int4 range: larger numbers are a 404, not a driver overflow.
+    app.url_map.converters["int"] = BoundedIntConverter
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)

@@ -71,4 +71,4 @@ def _require(predicate: Callable[[Viewer], bool]) -> Callable[[F], F]:
 
 
 instructor_required = _require(lambda viewer: viewer.is_instructor)
-learner_required = _require(lambda viewer: not viewer.is_instructor)
+learner_required = _require(lambda viewer: viewer.is_learner and not viewer.is_instructor)

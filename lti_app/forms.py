@@ -2,12 +2,40 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, DecimalField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+
+MAX_ID = 2**31 - 1
+_ID_PATTERN = re.compile(r"[0-9]{1,10}")
+
+
+def parse_id(raw: object) -> int | None:
+    """A database id from user text, or None: ASCII digits only and within the int4 range.
+
+    ``str.isdigit`` accepts characters like '²' that ``int`` refuses, and huge numbers overflow
+    the database driver; both used to end as a 500.
+    """
+    text = str(raw or "").strip()
+    if not _ID_PATTERN.fullmatch(text):
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_ID else None
+
+
+class FiniteDecimalField(DecimalField):
+    """A DecimalField that refuses NaN and infinities with a form error instead of a crash."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata(valuelist)
+        if self.data is not None and not self.data.is_finite():
+            self.data = None
+            raise ValueError("Enter a number.")
 
 
 class ActivitySettingsForm(FlaskForm):
@@ -15,7 +43,7 @@ class ActivitySettingsForm(FlaskForm):
 
     title = StringField("Title", validators=[DataRequired(), Length(max=300)])
     description = TextAreaField("Description for students", validators=[Length(max=5000)])
-    points_possible = DecimalField(
+    points_possible = FiniteDecimalField(
         "Points possible",
         places=2,
         default=Decimal("100"),
@@ -23,7 +51,7 @@ class ActivitySettingsForm(FlaskForm):
     )
     starts_at = DateTimeLocalField("Starts (UTC)", format="%Y-%m-%dT%H:%M", validators=[Optional()])
     due_at = DateTimeLocalField("Due (UTC)", format="%Y-%m-%dT%H:%M", validators=[Optional()])
-    required_hours = DecimalField(
+    required_hours = FiniteDecimalField(
         "Required hours",
         places=1,
         default=Decimal("0"),

@@ -170,6 +170,10 @@ class StintMessageLaunch(FlaskMessageLaunch):
         launch.validate_registration()
         return launch
 
+    def forget(self) -> None:
+        """Drop the stored launch once its deep-linking response has been produced."""
+        self.session_service.storage.consume(self._launch_id)
+
     def validate(self) -> StintMessageLaunch:
         if self._restored:
             raise LtiError("invalid_launch", "A restored launch cannot be validated.", "")

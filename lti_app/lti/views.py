@@ -22,6 +22,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from pylti1p3.deep_link_resource import DeepLinkResource
 from pylti1p3.exception import LtiException, OIDCException
 from pylti1p3.lineitem import LineItem
+from sqlalchemy import select
 
 from lti_app.auth import current_viewer, start_session
 from lti_app.extensions import csrf, db
@@ -31,7 +32,7 @@ from lti_app.lti.errors import LtiError, from_library_exception
 from lti_app.lti.keys import public_jwks
 from lti_app.lti.launch import StintMessageLaunch, StintOIDCLogin
 from lti_app.lti.tool_conf import StintRegistration
-from lti_app.models import Activity, Platform
+from lti_app.models import Activity, Course, Platform, User
 from lti_app.security import forget_origins, known_frame_origins, origin_of
 from lti_app.services.launches import ACTIVITY_CUSTOM_PARAM, LaunchResult, record_launch
 from lti_app.services.roster import after_launch as roster_after_launch
@@ -146,6 +147,7 @@ def enter(ticket: str) -> Any:
         launched["user_id"],
         launched["course_id"],
     ):
+        _spend(entry)  # the ticket is in a URL (logs, history): once used it opens nothing
         return redirect(entry["next"], code=303)
     return render_template("lti/new_window.html", resume_url=url_for("lti.resume", ticket=ticket))
 
@@ -154,10 +156,15 @@ def enter(ticket: str) -> Any:
 def resume(ticket: str) -> Any:
     """Start the session from a launch ticket in a first-party window (used once)."""
     entry = _read_entry(ticket)
-    if not _cache().add(ENTRY_PREFIX + str(entry.get("id")), True, timeout=ENTRY_TTL + 60):
+    if not _spend(entry):
         raise _expired_entry()
     start_session(LaunchResult(**entry["result"]))
     return redirect(entry["next"], code=303)
+
+
+def _spend(entry: dict[str, Any]) -> bool:
+    """Mark a ticket used; false if it already was."""
+    return bool(_cache().add(ENTRY_PREFIX + str(entry.get("id")), True, timeout=ENTRY_TTL + 60))
 
 
 def _expired_entry() -> LtiError:
@@ -196,7 +203,25 @@ def deep_link(launch_id: str) -> Any:
     viewer = current_viewer()
     message = StintMessageLaunch.restore(_cache(), launch_id)
     claims = parse_claims(dict(message.get_launch_data()))
-    if viewer is None or not claims.is_instructor or not message.is_deep_link_launch():
+    registration = message._registration
+    assert isinstance(registration, StintRegistration)
+    launched = db.session.execute(
+        select(Course.id, User.id)
+        .join(User, User.platform_id == Course.platform_id)
+        .where(
+            Course.platform_id == registration.platform_id,
+            Course.context_id == claims.context_id,
+            User.sub == claims.sub,
+        )
+    ).first()
+    if (
+        viewer is None
+        or launched is None
+        or not claims.is_instructor
+        or not viewer.is_instructor
+        or not message.is_deep_link_launch()
+        or (viewer.course_id, viewer.user_id) != tuple(launched)
+    ):
         abort(
             403, description="Only the instructor who started this deep-linking request can use it."
         )
@@ -239,6 +264,7 @@ def deep_link(launch_id: str) -> Any:
         if payload.get("https://purl.imsglobal.org/spec/lti-dl/claim/data") is None:
             payload.pop("https://purl.imsglobal.org/spec/lti-dl/claim/data", None)
         jwt_value = deep_link.encode_jwt(payload)
+        message.forget()  # one response per request: a second POST cannot add a duplicate
         settings = message.get_launch_data().get(DEEP_LINKING_SETTINGS) or {}
         return render_template(
             "lti/autopost.html",

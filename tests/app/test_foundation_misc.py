@@ -189,3 +189,29 @@ def test_health_and_unknown_pages(client):
     missing = client.get("/no-such-page")
     assert missing.status_code == 404 and b"Not found" in missing.data
     assert client.get("/no-such.json", headers={"Accept": "application/json"}).get_json()["error"]
+
+
+def test_huge_ids_in_urls_are_404_not_500(client, platform):
+    platform.launch(client, default_claims(role="Instructor", sub="t-big"))
+    response = client.get("/instructor/activities/99999999999999999999999")
+    assert response.status_code == 404
+
+
+def test_parse_id_refuses_unicode_digits_and_overflow():
+    from lti_app.forms import parse_id
+
+    assert parse_id("42") == 42
+    assert parse_id("²") is None
+    assert parse_id("99999999999999") is None
+    assert parse_id("-3") is None
+    assert parse_id(None) is None
+
+
+def test_activity_settings_refuse_snan(client, platform):
+    response = platform.launch(client, default_claims(role="Instructor", sub="t-nan"))
+    form_url = response.headers["Location"]
+    page = client.get(form_url).get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    bad = client.post(form_url, data={"csrf_token": token, "title": "X", "points_possible": "sNaN"})
+    assert bad.status_code == 400
+    assert b'class="error"' in bad.data

@@ -328,3 +328,57 @@ def test_an_instructor_launch_of_an_unconfigured_activity_is_never_remembered(
         .headers["Location"]
         .endswith(f"/instructor/activities/{activity_id}")
     )
+
+
+def test_entry_ticket_cannot_be_replayed_after_the_session_started(app, client, platform):
+    response = platform.launch(
+        client, default_claims(role="Instructor", sub="t-ticket"), enter=False
+    )
+    enter_url = response.headers["Location"]
+    assert client.get(enter_url).status_code == 303  # the framed browser had its cookie
+    ticket = enter_url.rsplit("/", 1)[1]
+    stranger = app.test_client()
+    assert stranger.get(f"/lti/resume/{ticket}").status_code == 410
+    assert stranger.get("/instructor/").status_code == 401
+
+
+def test_deep_linking_form_refuses_a_viewer_from_another_course_and_works_once(
+    app, client, platform
+):
+    body = default_claims(role="Instructor", sub="teacher-dl")
+    body["https://purl.imsglobal.org/spec/lti/claim/message_type"] = "LtiDeepLinkingRequest"
+    body.pop("https://purl.imsglobal.org/spec/lti/claim/resource_link")
+    body["https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"] = {
+        "deep_link_return_url": "https://lms.example.edu/dl-return",
+        "accept_types": ["ltiResourceLink"],
+        "accept_presentation_document_targets": ["iframe"],
+    }
+    form_url = platform.launch(client, body).headers["Location"]
+    page = client.get(form_url).get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    # The same browser then launches another course: the pending form no longer applies.
+    other = default_claims(role="Instructor", sub="teacher-dl")
+    other["https://purl.imsglobal.org/spec/lti/claim/context"] = {"id": "course-9", "title": "Nine"}
+    other["https://purl.imsglobal.org/spec/lti/claim/resource_link"] = {"id": "link-9"}
+    platform.launch(client, other)
+    assert client.get(form_url).status_code == 403
+    refused = client.post(
+        form_url, data={"csrf_token": token, "title": "X", "points_possible": "5"}
+    )
+    assert refused.status_code in (400, 403)  # the new launch also renewed the CSRF token
+    # Back in the right course, the form works once.
+    form_url = platform.launch(client, body).headers["Location"]
+    page = client.get(form_url).get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    ok = client.post(form_url, data={"csrf_token": token, "title": "Y", "points_possible": "5"})
+    assert ok.status_code == 200 and b'name="JWT"' in ok.data
+    again = client.post(form_url, data={"csrf_token": token, "title": "Y", "points_possible": "5"})
+    assert again.status_code == 400
+    with app.app_context():
+        assert len(db.session.scalars(select(Activity).where(Activity.title == "Y")).all()) == 1
+
+
+def test_observer_launch_cannot_use_student_pages(client, platform):
+    body = default_claims(role="Mentor", sub="parent-1")
+    response = platform.launch(client, body)
+    assert client.get(response.headers["Location"]).status_code == 403
