@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import lti_app.certificate_tasks
 import lti_app.grade_tasks
+import lti_app.lti.tasks
 import lti_app.services.outbox
 import lti_app.services.reviews
 import lti_app.services.roster  # noqa: F401

@@ -8,6 +8,8 @@ live in cachelib (files by default, Redis in production) and are shared by every
 from __future__ import annotations
 
 import os
+import struct
+import time
 from typing import Any
 
 from cachelib import BaseCache, FileSystemCache, RedisCache
@@ -33,7 +35,7 @@ def consume(cache: BaseCache, key: str) -> Any:
     """
     if isinstance(cache, RedisCache):
         raw = cache._write_client.getdel(cache._get_prefix() + key)
-        return None if raw is None else cache.load_object(raw)
+        return None if raw is None else cache.serializer.loads(raw)
     if isinstance(cache, FileSystemCache):
         value = cache.get(key)
         if value is None:
@@ -47,3 +49,27 @@ def consume(cache: BaseCache, key: str) -> Any:
     if value is not None:
         cache.delete(key)
     return value
+
+
+def sweep_expired_files(cache: BaseCache) -> int:
+    """Delete expired entries of a file cache; returns how many were removed.
+
+    The file cache is created without a size threshold (pruning on every write would cost each
+    launch a directory scan), so abandoned logins are cleaned up here, by a periodic job.
+    """
+    if not isinstance(cache, FileSystemCache):
+        return 0  # Redis expires keys by itself
+    removed = 0
+    now = time.time()
+    for entry in os.scandir(cache._path):
+        if not entry.is_file() or entry.name.endswith(cache._fs_transaction_suffix):
+            continue
+        try:
+            with open(entry.path, "rb") as handle:
+                expires = struct.unpack("I", handle.read(4))[0]
+            if expires != 0 and expires < now:
+                os.remove(entry.path)
+                removed += 1
+        except (OSError, struct.error):
+            continue
+    return removed
