@@ -33,6 +33,8 @@ from lti_app.models import Activity, Placement
 from lti_app.panels import register_panel
 from lti_app.scoping import activity_for
 from lti_app.services import certificates as service
+from lti_app.services import dashboard as board
+from lti_app.services import grading
 
 bp = Blueprint(
     "instructor_certificates",
@@ -137,6 +139,7 @@ def revoke(activity_id: int, certificate_id: int) -> Any:
     certificate = service.certificate_in_activity(activity, certificate_id)
     if certificate is None:
         abort(404)
+    _require_of_record(activity)
     if certificate.revoked_at is not None:
         flash("That certificate was already revoked.", "error")
         return redirect(url_for(".index", activity_id=activity.id), code=303)
@@ -163,6 +166,7 @@ def reissue(activity_id: int, placement_id: int) -> Any:
     """Confirm, then revoke the current certificate (if any) and issue a new one."""
     activity = activity_for(g.viewer, activity_id)
     placement = _placement_in(activity, placement_id)
+    _require_of_record(activity)
     current = service.current_certificate(placement.id)
     form = ReasonForm()
     if form.validate_on_submit():
@@ -184,6 +188,15 @@ def reissue(activity_id: int, placement_id: int) -> Any:
     ), (400 if form.is_submitted() else 200)
 
 
+def _require_of_record(activity: Activity) -> None:
+    """Certificates state credit: a teaching assistant may look and download, not revoke."""
+    if not grading.is_instructor_of_record(g.viewer.user_id, activity.course_id):
+        abort(
+            403,
+            description="Only the instructor of record can revoke or re-issue certificates.",
+        )
+
+
 def _placement_in(activity: Activity, placement_id: int) -> Placement:
     placement: Placement | None = db.session.scalar(
         select(Placement).where(Placement.id == placement_id, Placement.activity_id == activity.id)
@@ -195,8 +208,12 @@ def _placement_in(activity: Activity, placement_id: int) -> Placement:
 
 @register_panel("instructor", "certificates", 70)
 def certificates_panel(viewer: Viewer, activity: Activity) -> str:
+    """Progress from the dashboard's snapshot: valid certificates of the activity by state."""
+    counts = board.snapshot(activity).certificates
     return render_template(
         "instructor/certificates/_panel.html",
         activity=activity,
-        progress=service.activity_progress(activity.id),
+        progress=service.Progress(
+            issued=counts["issued"], pending=counts["pending"], failed=counts["failed"]
+        ),
     )

@@ -23,6 +23,7 @@ from lti_app.extensions import db
 from lti_app.models import Activity
 from lti_app.panels import register_panel
 from lti_app.scoping import activity_for
+from lti_app.services import dashboard as board
 from lti_app.services import grading as service
 from lti_app.services.grading import GradingError
 from rubrics.model import Selection
@@ -448,8 +449,13 @@ def _selections_from_form(rubric: Any) -> list[Selection]:
 
 @register_panel("instructor", "grading", 60)
 def grading_panel(viewer: Viewer, activity: Activity) -> str:
-    return render_template(
-        "instructor/grading/_panel.html",
-        activity=activity,
-        counts=service.activity_summary(activity),
-    )
+    """Counts from the dashboard's snapshot (the same definitions as activity_summary)."""
+    placed = board.snapshot(activity).placed
+    counts = {
+        "students": len(placed),
+        "approved": sum(1 for r in placed if r.grade_state == "approved"),
+        "released": sum(1 for r in placed if r.grade_state == "released"),
+        "sync_failed": sum(1 for r in placed if r.sync == "failed"),
+        "sync_waiting": sum(1 for r in placed if r.sync in ("pending", "sending")),
+    }
+    return render_template("instructor/grading/_panel.html", activity=activity, counts=counts)

@@ -22,6 +22,7 @@ from lti_app.extensions import db
 from lti_app.models import Activity, Course, MatchRun, Placement, User
 from lti_app.panels import register_panel
 from lti_app.scoping import activity_for
+from lti_app.services import dashboard as board
 from lti_app.services import placements as service
 from lti_app.services import roster as roster_service
 from lti_app.services.catalog import MAX_CSV_BYTES
@@ -428,9 +429,10 @@ def _ordinal(n: int) -> str:
 
 @register_panel("instructor", "placements", 30)
 def placements_panel(viewer: Viewer, activity: Activity) -> str:
-    rows = service.roster(activity)
-    active = [r for r in rows if r.membership.status == "active"]
-    placed = [r for r in active if r.placement and r.placement.status != "withdrawn"]
+    """Counts from the dashboard's snapshot (one row per learner, as ``service.roster``)."""
+    rows = board.snapshot(activity).rows
+    active = [r for r in rows if r.member_status == "active"]
+    placed = [r for r in active if r.placement_id and r.status != "withdrawn"]
     course = db.session.get(Course, activity.course_id)
     return render_template(
         "instructor/placements/_panel.html",
@@ -439,7 +441,9 @@ def placements_panel(viewer: Viewer, activity: Activity) -> str:
         students=len(active),
         placed=len(placed),
         left=len(rows) - len(active),
-        unpublished=service.unpublished_count(activity),
+        unpublished=sum(
+            1 for r in rows if r.placement_id and not r.published and r.status != "withdrawn"
+        ),
         selection_open=service.selection_is_open(activity),
-        ranked=sum(1 for r in active if r.preference),
+        ranked=sum(1 for r in active if r.ranked),
     )

@@ -13,16 +13,18 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from markupsafe import Markup
-from sqlalchemy import func, select
+from sqlalchemy import select
 from wtforms import IntegerField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from lti_app.auth import Viewer, instructor_required
 from lti_app.extensions import db
+from lti_app.forms import EMAIL_PATTERN
 from lti_app.markdown import render_markdown
-from lti_app.models import Activity, OutboxEmail, Placement, ReviewInvitation
+from lti_app.models import Activity, Placement, ReviewInvitation
 from lti_app.panels import register_panel
 from lti_app.scoping import activity_for
+from lti_app.services import dashboard as board
 from lti_app.services import outbox, reviews
 from lti_app.services import submissions as work
 
@@ -35,9 +37,7 @@ class InviteForm(FlaskForm):
         "Supervisor's email",
         validators=[
             DataRequired(message="Enter the supervisor's email."),
-            Regexp(
-                reviews.EMAIL_PATTERN, message="Enter an email address such as ana@company.com."
-            ),
+            Regexp(EMAIL_PATTERN, message="Enter an email address such as ana@company.com."),
             Length(max=320),
         ],
     )
@@ -261,7 +261,13 @@ def retry_email(activity_id: int, email_id: int) -> Any:
         abort(404)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    outbox.retry_now(email)
+    if not outbox.retry_now(email):
+        flash(
+            f"The email to {email.to_address} cannot be sent again: its review link is no longer "
+            "kept. Send the supervisor a new link instead.",
+            "error",
+        )
+        return redirect(url_for("reviews.index", activity_id=activity.id) + "#emails", code=303)
     db.session.commit()
     flash(f"Email to {email.to_address} queued again.", "success")
     return redirect(url_for("reviews.index", activity_id=activity.id) + "#emails", code=303)
@@ -280,24 +286,18 @@ def download(activity_id: int, placement_id: int, file_id: int) -> Any:
 
 @register_panel("instructor", "reviews", order=50)
 def reviews_panel(viewer: Viewer, activity: Activity) -> Markup | str | None:
-    """Counts that tell the instructor whether reviews need attention."""
-    placement_ids = select(Placement.id).where(Placement.activity_id == activity.id)
-    total = db.session.scalar(select(func.count()).select_from(placement_ids.subquery())) or 0
-    rows = _rows(activity) if total else []
-    failed = (
-        db.session.scalar(
-            select(func.count())
-            .select_from(OutboxEmail)
-            .where(OutboxEmail.course_id == viewer.course_id, OutboxEmail.state == "failed")
-        )
-        or 0
-    )
+    """Counts that tell the instructor whether reviews need attention.
+
+    Read from the dashboard's snapshot (one wide query for the whole page), not per placement.
+    """
+    snap = board.snapshot(activity)
+    placed = [r for r in snap.rows if r.placement_id is not None]
     return render_template(
         "instructor/reviews/panel.html",
         activity=activity,
-        total=total,
-        submitted=sum(1 for r in rows if r["submitted"]),
-        invited=sum(1 for r in rows if r["link_state"] == "active"),
-        evaluated=sum(1 for r in rows if r["evaluation"] and r["evaluation"].status == "submitted"),
-        failed=failed,
+        total=len(placed),
+        submitted=sum(1 for r in placed if r.submissions),
+        invited=sum(1 for r in placed if r.link_active),
+        evaluated=sum(1 for r in placed if r.review == "submitted"),
+        failed=snap.failed_emails,
     )

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
-from sqlalchemy import func, select
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from sqlalchemy import select
 
 from lti_app.auth import instructor_required
 from lti_app.extensions import db
 from lti_app.forms import ActivitySettingsForm
-from lti_app.models import Activity, Course, Membership
+from lti_app.models import Activity, Course
 from lti_app.panels import render_panels
 from lti_app.scoping import activity_for
+from lti_app.services import dashboard as board
 
 bp = Blueprint("instructor", __name__, url_prefix="/instructor")
 
@@ -21,27 +33,55 @@ bp = Blueprint("instructor", __name__, url_prefix="/instructor")
 @bp.get("/activities/<int:activity_id>")
 @instructor_required
 def dashboard(activity_id: int | None) -> Any:
+    """Where every student stands, with filters, then each feature's panel.
+
+    The query count does not depend on the cohort: the activity, the course's activities and
+    the course, then the dashboard snapshot (services.dashboard), which panels reuse.
+    """
     viewer = g.viewer
-    course = db.session.get(Course, viewer.course_id)
     activities = db.session.scalars(
         select(Activity).where(Activity.course_id == viewer.course_id).order_by(Activity.id)
     ).all()
+    course = db.session.get(Course, viewer.course_id)
     activity = activity_for(viewer, activity_id) if (activity_id or viewer.activity_id) else None
-    counts = dict(
-        db.session.execute(
-            select(Membership.is_learner, func.count())
-            .where(Membership.course_id == viewer.course_id, Membership.status == "active")
-            .group_by(Membership.is_learner)
-        ).all()
-    )
+    if activity is None:
+        return render_template(
+            "instructor/dashboard.html", course=course, activity=None, activities=activities
+        )
+    snap = board.snapshot(activity)
+    filters = board.Filters.parse(request.args)
     return render_template(
         "instructor/dashboard.html",
         course=course,
         activity=activity,
         activities=activities,
-        learner_count=counts.get(True, 0),
-        staff_count=counts.get(False, 0),
-        panels=render_panels("instructor", viewer, activity) if activity else [],
+        snap=snap,
+        filters=filters,
+        page=snap.page(filters),
+        projects=board.project_options(snap),
+        statuses=board.STATUS_ORDER,
+        status_labels=board.STATUS_LABELS,
+        learner_count=snap.count(lambda r: r.member_status == "active"),
+        panels=render_panels("instructor", viewer, activity),
+    )
+
+
+@bp.get("/activities/<int:activity_id>/students.csv")
+@instructor_required
+def export_students(activity_id: int) -> Any:
+    """The dashboard table (with the same filters) as CSV, safe to open in a spreadsheet."""
+    activity = activity_for(g.viewer, activity_id)
+    snap = board.snapshot(activity)
+    rows = snap.filtered(board.Filters.parse(request.args))
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", activity.title).strip("-").lower() or "activity"
+    filename = f"stint-{slug}-{snap.now:%Y%m%d}.csv"
+    return Response(
+        stream_with_context(board.csv_lines(rows)),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
     )
 
 

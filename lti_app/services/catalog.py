@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import contains_eager
 
 from lti_app.extensions import db
 from lti_app.models import ActivityProject, Partner, Placement, Project, ProjectDeliverable
@@ -574,6 +575,9 @@ def offers_of(activity_id: int) -> list[ActivityProject]:
         db.session.scalars(
             select(ActivityProject)
             .join(Project, Project.id == ActivityProject.project_id)
+            .join(Partner, Partner.id == Project.partner_id)
+            # Pages list each offer's project and partner: load them in the same query.
+            .options(contains_eager(ActivityProject.project).contains_eager(Project.partner))
             .where(ActivityProject.activity_id == activity_id)
             .order_by(func.lower(Project.title), Project.id)
         ).all()
