@@ -23,11 +23,12 @@ install: $(BIN)/.installed
 
 install-test: $(BIN)/.installed-test
 
-## make run: install, migrate SQLite, register the development LMS, start a job worker, serve on :5000
+## make run: install, migrate SQLite, register the development LMS, seed the demo course, start a job worker, serve on :5000
 run: export STINT_DEV_PLATFORM = 1
 run: $(BIN)/.installed
 	$(BIN)/flask --app lti_app db upgrade
 	$(BIN)/flask --app lti_app stint dev register
+	$(BIN)/flask --app lti_app stint demo seed
 	@echo
 	@echo "  Stint is starting at $(STINT_BASE_URL)"
 	@echo "  Open $(STINT_BASE_URL)/dev-lms/ and launch as the instructor or a student."

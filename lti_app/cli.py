@@ -25,6 +25,8 @@ stint.add_command(platform_group)
 stint.add_command(keys_group)
 stint.add_command(dev_group)
 stint.add_command(rubric_group)
+demo_group = AppGroup("demo", help="A demo course to click through (STINT_DEV_PLATFORM=1 only).")
+stint.add_command(demo_group)
 
 
 @platform_group.command("add")
@@ -151,6 +153,37 @@ def worker(workers: int) -> None:
 
     bind_app(current_app._get_current_object())  # type: ignore[attr-defined]
     run_worker(workers)
+
+
+@demo_group.command("seed")
+@click.option(
+    "--cohort",
+    default=0,
+    show_default=True,
+    help="Also add this many made-up students in every stage, to fill the dashboard.",
+)
+def demo_seed(cohort: int) -> None:
+    """Seed the development LMS's demo course: partners, projects, rubric, activity (idempotent)."""
+    if not current_app.config["STINT_DEV_PLATFORM"]:
+        click.echo("error: STINT_DEV_PLATFORM is not enabled", err=True)
+        raise SystemExit(2)
+    from lti_app.services.demo import add_cohort, seed_demo
+
+    report = seed_demo(
+        current_app.config["STINT_BASE_URL"], current_app.config, current_app.instance_path
+    )
+    if report.changed:
+        made = ", ".join(f"{n} {kind}" for kind, n in report.created.items() if n)
+        click.echo(f"Demo seeded: {made}.")
+    else:
+        click.echo("Demo already seeded; nothing changed.")
+    if cohort:
+        added = add_cohort(report.activity_id, cohort, 3, prefix="demo-cohort")
+        click.echo(f"Cohort: {added.students} made-up students added.")
+    click.echo(
+        f"Open {current_app.config['STINT_BASE_URL'].rstrip('/')}/dev-lms/ and launch as Ada"
+        " Lovelace (instructor) or a student."
+    )
 
 
 def init_cli(app: Flask) -> None:
