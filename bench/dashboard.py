@@ -1,0 +1,217 @@
+"""Instructor dashboard benchmark: a cohort of 1,000 students against a one-query floor page.
+
+Builds an activity with 1,000 students on 200 projects, with their submissions, review links,
+evaluations, grades, score syncs, certificates and emails (bulk INSERTs through
+``lti_app.services.demo.add_cohort``) in a temporary SQLite database, and in PostgreSQL too when
+TEST_DATABASE_URL is set (in a database of its own, ``<name>_bench``, created and dropped here).
+
+The dashboard is requested in-process with the Flask test client, logged in by writing the same
+session keys as ``lti_app.auth.start_session``. The floor is a page of the same app, behind the
+same decorator, that runs one query and renders the same template empty (no activity).
+Dashboard and floor requests alternate so machine noise hits both alike.
+
+Last line: p95 dashboard / p95 floor (goal: <= 5), after the query count (goal: <= 10).
+
+    python -m bench.dashboard [--students 1000] [--projects 200] [--runs 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Blueprint, Flask, render_template
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, event, select, text
+
+from lti_app import create_app
+from lti_app.auth import SESSION_KEY, instructor_required
+from lti_app.extensions import db
+from lti_app.models import Activity, Course, Membership, Platform, User
+from lti_app.services import demo
+
+
+def _floor_blueprint() -> Blueprint:
+    bp = Blueprint("bench_floor", __name__)
+
+    @bp.get("/bench/floor")
+    @instructor_required
+    def floor() -> str:
+        course = db.session.scalars(select(Course).limit(1)).one()
+        return render_template(
+            "instructor/dashboard.html", course=course, activity=None, activities=[]
+        )
+
+    return bp
+
+
+def build_app(database_url: str, instance: str) -> Flask:
+    app = create_app(
+        {
+            "SECRET_KEY": "bench",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "STINT_DEV_PLATFORM": False,
+            "CACHE_DIR": os.path.join(instance, "cache"),
+            "UPLOAD_DIR": os.path.join(instance, "uploads"),
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "REDIS_URL": None,
+        },
+        instance_path=instance,
+    )
+    app.register_blueprint(_floor_blueprint())
+    return app
+
+
+def populate(app: Flask, students: int, projects: int) -> tuple[int, int, int]:
+    """Schema, one course with an instructor, and the cohort; returns (user, course, activity)."""
+    with app.app_context():
+        upgrade()
+        platform = Platform(
+            name="Bench University",
+            issuer="https://bench-lms.example.edu",
+            client_id="bench",
+            auth_login_url="https://bench-lms.example.edu/auth",
+            auth_token_url="https://bench-lms.example.edu/token",
+            key_set_url="https://bench-lms.example.edu/jwks",
+        )
+        db.session.add(platform)
+        db.session.flush()
+        course = Course(platform_id=platform.id, context_id="bench-course", title="BUS 390")
+        db.session.add(course)
+        db.session.flush()
+        activity = Activity(
+            course_id=course.id, resource_link_id="bench-link", title="Spring", configured=True
+        )
+        teacher = User(platform_id=platform.id, sub="bench-teacher", name="Prof. Bench")
+        db.session.add_all([activity, teacher])
+        db.session.flush()
+        db.session.add(
+            Membership(course_id=course.id, user_id=teacher.id, is_instructor=True, roles=[])
+        )
+        db.session.commit()
+        started = time.perf_counter()
+        report = demo.add_cohort(activity.id, students, projects)
+        print(
+            f"  cohort: {report.students} students, {report.projects} projects, "
+            f"{report.placements} placements in {time.perf_counter() - started:.1f} s"
+        )
+        return teacher.id, course.id, activity.id
+
+
+@contextmanager
+def counting_queries(app: Flask) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def p95(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def measure(label: str, database_url: str, args: argparse.Namespace) -> float:
+    print(f"== {label}")
+    with tempfile.TemporaryDirectory() as instance:
+        app = build_app(database_url, instance)
+        user_id, course_id, activity_id = populate(app, args.students, args.projects)
+        client = app.test_client()
+        with client.session_transaction() as session:
+            session[SESSION_KEY] = {
+                "u": user_id,
+                "c": course_id,
+                "a": activity_id,
+                "i": True,
+                "l": False,
+            }
+        dashboard_url = f"/instructor/activities/{activity_id}"
+        for _ in range(args.warmup):  # caches, template compilation, CSP origins
+            assert client.get(dashboard_url).status_code == 200
+            assert client.get("/bench/floor").status_code == 200
+        with counting_queries(app) as statements:
+            client.get(dashboard_url)
+            dashboard_queries = len(statements)
+            statements.clear()
+            client.get("/bench/floor")
+            floor_queries = len(statements)
+        page: list[float] = []
+        floor: list[float] = []
+        for _ in range(args.runs):
+            started = time.perf_counter()
+            client.get(dashboard_url)
+            page.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            client.get("/bench/floor")
+            floor.append(time.perf_counter() - started)
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    ms = 1000
+    print(f"  dashboard: {dashboard_queries} SQL queries (goal <= 10)")
+    print(f"  floor:     {floor_queries} SQL query")
+    print(
+        f"  dashboard: median {statistics.median(page) * ms:.1f} ms, p95 {p95(page) * ms:.1f} ms"
+        f" ({args.runs} requests)"
+    )
+    print(
+        f"  floor:     median {statistics.median(floor) * ms:.1f} ms, p95 {p95(floor) * ms:.1f} ms"
+    )
+    ratio = p95(page) / p95(floor)
+    print(f"  {label}: {dashboard_queries} queries; p95 dashboard / p95 floor = {ratio:.1f}")
+    return ratio
+
+
+@contextmanager
+def postgres_database(url: str) -> Iterator[str]:
+    """A scratch database beside TEST_DATABASE_URL's, dropped afterwards."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    base, _, name = url.rpartition("/")
+    scratch = f"{name}_bench"
+    admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{scratch}"'))
+    try:
+        yield f"{base}/{scratch}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--students", type=int, default=1000)
+    parser.add_argument("--projects", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=60)
+    parser.add_argument("--warmup", type=int, default=5)
+    args = parser.parse_args(argv)
+    ratios = []
+    with tempfile.TemporaryDirectory() as tmp:
+        ratios.append(measure("SQLite", f"sqlite:///{tmp}/bench.sqlite", args))
+    if os.environ.get("TEST_DATABASE_URL"):
+        with postgres_database(os.environ["TEST_DATABASE_URL"]) as url:
+            ratios.append(measure("PostgreSQL", url, args))
+    print(f"p95 dashboard / p95 floor: {' / '.join(f'{r:.1f}' for r in ratios)} (goal <= 5)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
