@@ -13,6 +13,15 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 
 MAX_ID = 2**31 - 1
 _ID_PATTERN = re.compile(r"[0-9]{1,10}")
+# One rule for every email address a user types (partners, supervisors): one @, a dot in the
+# domain, and none of the characters that would split or smuggle a mail header.
+EMAIL_PATTERN = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
+MAX_EMAIL_LENGTH = 320
+
+
+def is_email(text: str) -> bool:
+    """Whether ``text`` (already stripped) is an email address Stint accepts."""
+    return len(text) <= MAX_EMAIL_LENGTH and EMAIL_PATTERN.fullmatch(text) is not None
 
 
 def parse_id(raw: object) -> int | None:

@@ -19,6 +19,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 
 from lti_app.auth import Viewer, instructor_required
 from lti_app.extensions import db
+from lti_app.forms import EMAIL_PATTERN
 from lti_app.markdown import render_markdown
 from lti_app.models import Activity, Placement, ReviewInvitation
 from lti_app.panels import register_panel
@@ -36,9 +37,7 @@ class InviteForm(FlaskForm):
         "Supervisor's email",
         validators=[
             DataRequired(message="Enter the supervisor's email."),
-            Regexp(
-                reviews.EMAIL_PATTERN, message="Enter an email address such as ana@company.com."
-            ),
+            Regexp(EMAIL_PATTERN, message="Enter an email address such as ana@company.com."),
             Length(max=320),
         ],
     )
@@ -262,7 +261,13 @@ def retry_email(activity_id: int, email_id: int) -> Any:
         abort(404)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    outbox.retry_now(email)
+    if not outbox.retry_now(email):
+        flash(
+            f"The email to {email.to_address} cannot be sent again: its review link is no longer "
+            "kept. Send the supervisor a new link instead.",
+            "error",
+        )
+        return redirect(url_for("reviews.index", activity_id=activity.id) + "#emails", code=303)
     db.session.commit()
     flash(f"Email to {email.to_address} queued again.", "success")
     return redirect(url_for("reviews.index", activity_id=activity.id) + "#emails", code=303)

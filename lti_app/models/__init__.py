@@ -14,7 +14,12 @@ from lti_app.models.placement import (
     Preference,
 )
 from lti_app.models.platform import Deployment, Platform, ToolKey
-from lti_app.models.review import DisclosureEvent, Evaluation, ReviewInvitation
+from lti_app.models.review import (
+    DisclosureEvent,
+    Evaluation,
+    ReplacedReviewToken,
+    ReviewInvitation,
+)
 from lti_app.models.rubric import Rubric
 from lti_app.models.work import HoursEntry, Submission, SubmissionFile, SubmissionLink
 
@@ -38,6 +43,7 @@ __all__ = [
     "Preference",
     "Project",
     "ProjectDeliverable",
+    "ReplacedReviewToken",
     "ReviewInvitation",
     "Rubric",
     "ScoreSync",

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from lti_app.extensions import db
 from lti_app.models.base import UTCDateTime, utcnow
 
-EMAIL_STATES = ("pending", "sent", "failed")
+EMAIL_STATES = ("pending", "sending", "sent", "failed", "superseded")
 
 
 class OutboxEmail(db.Model):  # type: ignore[name-defined,misc]
@@ -36,3 +36,7 @@ class OutboxEmail(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A review link is not stored in the body (a placeholder is): it waits here, encrypted, until
+    # delivery, and is cleared once the email is sent or given up on.
+    secret_link: Mapped[str | None] = mapped_column(Text)
+    review_invitation_id: Mapped[int | None] = mapped_column(Integer)

@@ -38,6 +38,19 @@ class ReviewInvitation(db.Model):  # type: ignore[name-defined,misc]
     )
 
 
+class ReplacedReviewToken(db.Model):  # type: ignore[name-defined,misc]
+    """The hash of a token a reminder replaced: an older email's link then says "replaced, use the
+    newest email" instead of an unexplained 404."""
+
+    __tablename__ = "replaced_review_token"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    invitation_id: Mapped[int] = mapped_column(
+        ForeignKey("review_invitation.id", ondelete="CASCADE"), index=True
+    )
+    replaced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class Evaluation(db.Model):  # type: ignore[name-defined,misc]
     """A rubric evaluation by the supervisor or the instructor, frozen to its rubric version."""
 

@@ -8,17 +8,29 @@ recorded (``attempts``, ``last_error``, ``state``); transient failures are retri
 exponential back-off, permanent ones (the server refused the address) stop at once.
 
 States: ``pending`` (waiting for its next attempt), ``sending`` (claimed by a worker; the claim
-expires so a crashed worker's message is retried), ``sent``, ``failed`` (gave up).
+expires so a crashed worker's message is retried), ``sent``, ``failed`` (gave up), ``superseded``
+(a newer email replaced it: its review link no longer works, so it is not sent).
+
+A secret link (a supervisor's review URL) is never stored in the body: the body carries
+``LINK_PLACEHOLDER`` and the URL waits in ``secret_link``, Fernet-encrypted with a key derived
+from ``SECRET_KEY``. Delivery substitutes it into the outgoing message only, and the column is
+cleared once the email is sent or given up on, so a copy of the database opens no review.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
+import re
 import smtplib
 from datetime import datetime, timedelta
 from typing import Any
 
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
+from markupsafe import escape
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
@@ -35,6 +47,49 @@ FIRST_RETRY_SECONDS = 60
 MAX_RETRY_SECONDS = 6 * 3600
 CLAIM_SECONDS = 300
 _PENDING_KEY = "stint_outbox_pending"
+LINK_PLACEHOLDER = "{REVIEW_LINK}"
+LINK_GONE = "The review link in this email is no longer kept; send the supervisor a new link."
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def clean_subject(subject: str) -> str:
+    """One header line: a newline (say, in a project title) would make every send fail."""
+    return " ".join(_CONTROL_CHARACTERS.sub(" ", subject or "").split())[:300]
+
+
+def _fernet() -> Fernet:
+    """A key of its own for links, derived from SECRET_KEY (HKDF), not the key itself."""
+    secret = str(current_app.config["SECRET_KEY"]).encode("utf-8")
+    key = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"stint outbox secret link"
+    ).derive(secret)
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def seal_link(url: str) -> str:
+    return _fernet().encrypt(url.encode("utf-8")).decode("ascii")
+
+
+def open_link(sealed: str) -> str:
+    return _fernet().decrypt(sealed.encode("ascii")).decode("utf-8")
+
+
+def _with_link(row: OutboxEmail) -> tuple[str, str]:
+    """The bodies as they go out: the placeholder replaced by the decrypted link.
+
+    Raises ``LookupError`` when the body needs a link that is no longer kept (or cannot be read).
+    """
+    needs_link = LINK_PLACEHOLDER in row.text_body or LINK_PLACEHOLDER in (row.html_body or "")
+    if not needs_link:
+        return row.text_body, row.html_body
+    if not row.secret_link:
+        raise LookupError(LINK_GONE)
+    try:
+        url = open_link(row.secret_link)
+    except InvalidToken as exc:  # SECRET_KEY changed since the email was queued
+        raise LookupError(LINK_GONE) from exc
+    html = (row.html_body or "").replace(LINK_PLACEHOLDER, str(escape(url)))
+    return row.text_body.replace(LINK_PLACEHOLDER, url), html
 
 
 def queue_email(
@@ -45,12 +100,18 @@ def queue_email(
     html: str = "",
     course_id: int | None = None,
     placement_id: int | None = None,
+    secret_link: str | None = None,
+    review_invitation_id: int | None = None,
 ) -> OutboxEmail:
-    """Record a message in the current transaction; it is sent after the caller commits."""
+    """Record a message in the current transaction; it is sent after the caller commits.
+
+    ``secret_link`` is the URL that replaces ``LINK_PLACEHOLDER`` in the bodies at delivery; it
+    is stored encrypted only until then.
+    """
     row = OutboxEmail(
         kind=kind,
         to_address=to,
-        subject=subject[:300],
+        subject=clean_subject(subject),
         text_body=text,
         html_body=html,
         course_id=course_id,
@@ -59,6 +120,8 @@ def queue_email(
         attempts=0,
         last_error="",
         next_attempt_at=utcnow(),
+        secret_link=seal_link(secret_link) if secret_link else None,
+        review_invitation_id=review_invitation_id,
     )
     db.session.add(row)
     db.session.flush()
@@ -130,13 +193,22 @@ def deliver_now(email_id: int, *, now: datetime | None = None) -> str:
             return "skipped"  # already sent, given up, or claimed by another worker
         row = session.get(OutboxEmail, email_id)
         assert row is not None
-        message = mail.Message(row.to_address, row.subject, row.text_body, row.html_body)
+        try:
+            text, html = _with_link(row)
+        except LookupError as exc:
+            row.state = "failed"
+            row.last_error = str(exc)
+            row.secret_link = None
+            session.commit()
+            return row.state
+        message = mail.Message(row.to_address, clean_subject(row.subject), text, html)
         try:
             mail.send(message, config)
         except Exception as exc:  # every failure is recorded on the row, then retried or dropped
             row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             if is_permanent(exc) or row.attempts >= MAX_ATTEMPTS:
                 row.state = "failed"
+                row.secret_link = None
             else:
                 row.state = "pending"
                 delay = backoff_seconds(row.attempts)
@@ -147,6 +219,7 @@ def deliver_now(email_id: int, *, now: datetime | None = None) -> str:
             row.state = "sent"
             row.sent_at = utcnow()
             row.last_error = ""
+            row.secret_link = None
         session.commit()
         return row.state
 
@@ -192,9 +265,36 @@ def sweep_outbox_task() -> int:
     return sweep_outbox()
 
 
-def retry_now(email: OutboxEmail) -> None:
-    """Instructor's "try again": a failed or waiting message gets a fresh attempt."""
-    if email.state in ("pending", "failed"):
-        email.state = "pending"
-        email.next_attempt_at = utcnow()
-        db.session.info.setdefault(_PENDING_KEY, []).append(email.id)
+def can_retry(email: OutboxEmail) -> bool:
+    """A failed review email whose link was cleared cannot go out again: send a new link."""
+    if email.state not in ("pending", "failed"):
+        return False
+    needs_link = LINK_PLACEHOLDER in email.text_body or LINK_PLACEHOLDER in (email.html_body or "")
+    return not needs_link or bool(email.secret_link)
+
+
+def retry_now(email: OutboxEmail) -> bool:
+    """Instructor's "try again": a failed or waiting message gets a fresh attempt.
+
+    Returns False (changing nothing) when the message cannot be sent again.
+    """
+    if not can_retry(email):
+        return False
+    email.state = "pending"
+    email.next_attempt_at = utcnow()
+    db.session.info.setdefault(_PENDING_KEY, []).append(email.id)
+    return True
+
+
+def supersede_link_emails(invitation_id: int) -> int:
+    """Earlier emails of an invitation whose link changed: not sent any more, link forgotten."""
+    superseded: int = db.session.execute(
+        update(OutboxEmail)
+        .where(
+            OutboxEmail.review_invitation_id == invitation_id,
+            OutboxEmail.state.in_(("pending", "sending", "failed")),
+        )
+        .values(state="superseded", secret_link=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return superseded

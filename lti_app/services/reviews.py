@@ -1,13 +1,19 @@
 """Company supervisors' review links and their rubric evaluations.
 
-A link carries a random token (``secrets.token_urlsafe(32)``: 256 bits); only its SHA-256 is
-stored, so a copy of the database opens no review. A link is scoped to one placement, expires
-(30 days by default), can be revoked, and re-sending replaces it (the old one stops working).
+A link carries a random token (``secrets.token_urlsafe(32)``: 256 bits); the invitation keeps
+only its SHA-256. The email is queued with a placeholder where the link goes; the URL itself
+waits Fernet-encrypted on the outbox row (see ``services/outbox.py``) and is substituted only
+while the message is being sent, then cleared once it is sent or given up on. So a copy of the
+database opens no review, and the instructor's email log never shows a link. A link is scoped to
+one placement, expires (30 days by default), can be revoked, stops working when the student
+withdraws, and re-sending replaces it (the old one stops working).
 
 Reminders cannot repeat a link Stint no longer knows, so a reminder carries a fresh link: the
-invitation's token is rotated and the mail says that earlier links stopped working. A draft
-belongs to the placement, not to the link, so nothing the supervisor entered is lost. Links in
-use in the last day are not rotated, so a supervisor typing into the form is never cut off.
+invitation's token is rotated, the old hash is kept (``ReplacedReviewToken``) so an older email's
+link says "replaced, use the newest email", earlier emails still waiting to go out are marked
+superseded, and the mail says that earlier links stopped working. A draft belongs to the
+placement, not to the link, so nothing the supervisor entered is lost. Links in use in the last
+day are not rotated, so a supervisor typing into the form is never cut off.
 
 Submitting is a conditional update (``... WHERE status = 'draft'``): two submissions racing each
 other give exactly one submitted evaluation.
@@ -17,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -30,6 +35,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from lti_app.extensions import db
+from lti_app.forms import is_email
 from lti_app.jobs import periodic
 from lti_app.models import (
     Activity,
@@ -38,6 +44,7 @@ from lti_app.models import (
     Evaluation,
     OutboxEmail,
     Placement,
+    ReplacedReviewToken,
     ReviewInvitation,
     User,
 )
@@ -61,7 +68,6 @@ REMINDER_BEFORE_EXPIRY_DAYS = 2
 REMINDER_MIN_GAP = timedelta(days=1)
 IN_USE_WINDOW = timedelta(days=1)
 WOULD_OFFER_CHOICES = (("yes", "Yes"), ("maybe", "Maybe"), ("no", "No"))
-EMAIL_PATTERN = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 MAX_COMMENT = 10_000
 
 
@@ -117,8 +123,12 @@ def review_url(token: str) -> str:
 
 
 def link_state(invitation: ReviewInvitation, now: datetime | None = None) -> str:
+    """``active``, ``expired`` or ``revoked`` (withdrawn by the instructor, or the student left)."""
     now = now or utcnow()
     if invitation.revoked_at is not None:
+        return "revoked"
+    placement = db.session.get(Placement, invitation.placement_id)
+    if placement is None or placement.status == "withdrawn":
         return "revoked"
     if invitation.expires_at <= now:
         return "expired"
@@ -131,11 +141,19 @@ def resolve(token: str, now: datetime | None = None) -> ReviewInvitation:
     now = now or utcnow()
     if not token or len(token) > 200:
         raise LinkInvalid("unknown")
+    digest = hash_token(token)
     invitation = db.session.scalar(
-        select(ReviewInvitation).where(ReviewInvitation.token_hash == hash_token(token))
+        select(ReviewInvitation).where(ReviewInvitation.token_hash == digest)
     )
     if invitation is None:
-        raise LinkInvalid("unknown")
+        replaced = db.session.get(ReplacedReviewToken, digest)
+        if replaced is None:
+            raise LinkInvalid("unknown")
+        invitation = db.session.get(ReviewInvitation, replaced.invitation_id)
+        if invitation is None:
+            raise LinkInvalid("unknown")
+        if link_state(invitation, now) == "active":
+            raise LinkInvalid("replaced", invitation, replaced_at=replaced.replaced_at)
     state = link_state(invitation, now)
     if state == "active":
         return invitation
@@ -324,7 +342,7 @@ def selections_from_form(rubric: Rubric, form: Any) -> list[Selection]:
 
 def _check_email(email: str) -> str:
     email = (email or "").strip()
-    if not EMAIL_PATTERN.fullmatch(email) or len(email) > 320:
+    if not is_email(email):
         raise ReviewRefused(f"“{email[:80]}” is not an email address.")
     return email
 
@@ -348,7 +366,7 @@ def _queue_link_email(
         "partner_name": placement.project.partner.name if placement.project.partner else "",
         "course_title": (course.title or course.label) if course else "",
         "activity_title": placement.activity.title,
-        "link": review_url(token),
+        "link": outbox.LINK_PLACEHOLDER,
         "expires_at": invitation.expires_at,
         "inviter_name": inviter.display_name if inviter else "",
         "inviter_email": inviter.email if inviter else "",
@@ -368,6 +386,8 @@ def _queue_link_email(
         html,
         course_id=placement.activity.course_id,
         placement_id=placement.id,
+        secret_link=review_url(token),
+        review_invitation_id=invitation.id,
     )
 
 
@@ -403,6 +423,7 @@ def invite(
         )
     ):
         old.revoked_at = now
+        outbox.supersede_link_emails(old.id)
     token, token_hash = new_token()
     invitation = ReviewInvitation(
         placement_id=placement.id,
@@ -477,6 +498,7 @@ def invite_all_submitted(activity: Activity, actor_user_id: int | None) -> Invit
 def revoke(invitation: ReviewInvitation) -> None:
     if invitation.revoked_at is None:
         invitation.revoked_at = utcnow()
+        outbox.supersede_link_emails(invitation.id)
         db.session.commit()
 
 
@@ -565,6 +587,12 @@ def send_reminders(now: datetime | None = None) -> int:
         if placement is None or placement.status == "withdrawn":
             continue
         token, token_hash = new_token()
+        db.session.add(
+            ReplacedReviewToken(
+                token_hash=invitation.token_hash, invitation_id=invitation.id, replaced_at=now
+            )
+        )
+        outbox.supersede_link_emails(invitation.id)
         invitation.token_hash = token_hash
         invitation.reminders_sent = stage
         invitation.last_reminded_at = now

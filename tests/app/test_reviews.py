@@ -183,7 +183,7 @@ def test_reminders_after_3_and_7_days_and_before_expiry_at_most_daily(app, platf
     assert len(subjects) == 4 and all(s.startswith("Reminder:") for s in subjects[1:])
     # Each reminder carries a working link; earlier ones stop working.
     browser = app.test_client()
-    assert browser.get(first_link).status_code == 404
+    assert browser.get(first_link).status_code == 410  # "replaced, use the newest email"
     assert browser.get(link_path(smtp)).status_code == 200
 
 
