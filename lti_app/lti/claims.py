@@ -59,6 +59,28 @@ def classify_roles(roles: list[str]) -> tuple[bool, bool]:
     return staff, False
 
 
+def is_instructor_of_record(roles: list[str] | tuple[str, ...]) -> bool:
+    """Whether these course roles may decide credit: grades, status, certificates.
+
+    Platforms send a teaching assistant's principal role (``membership#Instructor``) alongside
+    the sub-role ``membership/Instructor#TeachingAssistant``, so holding the Instructor role is
+    not enough: any teaching-assistant role, in any spelling, rules the person out. A TA may
+    still look and prepare (``classify_roles`` makes them staff) but not decide.
+    """
+    names = [
+        name
+        for kind, name in (_role_parts(r) for r in roles if isinstance(r, str))
+        if kind == "membership"
+    ]
+    if any(
+        role.endswith(("#TeachingAssistant", "/TeachingAssistant")) or role == "TeachingAssistant"
+        for role in roles
+        if isinstance(role, str)
+    ):
+        return False
+    return "Instructor" in names
+
+
 @dataclass(frozen=True)
 class LaunchClaims:
     """The parts of a validated id_token Stint acts on."""

@@ -37,6 +37,7 @@ from grading.policy import (
     policy_to_dict,
 )
 from lti_app.extensions import db
+from lti_app.lti import claims
 from lti_app.models import (
     Activity,
     Evaluation,
@@ -62,9 +63,6 @@ from rubrics.scoring import fraction as rubric_fraction
 from rubrics.scoring import score as rubric_score
 from rubrics.validation import ProblemsError, parse_rubric, validate_selections
 
-INSTRUCTOR_OF_RECORD_ROLES = frozenset(
-    {"http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor", "Instructor"}
-)
 GRADED_STATUSES = ("graded", "released")
 
 
@@ -82,13 +80,15 @@ class GradingError(Exception):
 
 
 def is_instructor_of_record(user_id: int, course_id: int) -> bool:
-    """A principal Instructor of the course; a teaching assistant prepares but does not decide."""
+    """A principal Instructor of the course, judged on the roles of their latest launch or
+    roster sync (``claims.is_instructor_of_record``); a teaching assistant prepares but does not
+    decide. Certificates and placements ask the same question through this function."""
     membership = db.session.scalar(
         select(Membership).where(Membership.course_id == course_id, Membership.user_id == user_id)
     )
     if membership is None or membership.status != "active":
         return False
-    return any(role in INSTRUCTOR_OF_RECORD_ROLES for role in membership.roles or ())
+    return claims.is_instructor_of_record(list(membership.roles or ()))
 
 
 # --- policy ------------------------------------------------------------------------------------
