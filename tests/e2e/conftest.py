@@ -7,6 +7,7 @@ are saved under $STINT_TEST_ARTIFACTS (default ./test-artifacts).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Iterator
@@ -50,15 +51,35 @@ def chromium_browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(chromium_browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
-    context = chromium_browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15000)
-    yield page
+def new_page(chromium_browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Open pages in fresh contexts (one person each); all are saved as artifacts on failure.
+
+    ``new_page()`` uses the session's Chromium; ``new_page(browser=other)`` another one (a
+    browser launched with different flags); extra keyword arguments go to ``new_context``.
+    """
+    opened: list[tuple[str, Any]] = []
+
+    def open_page(label: str = "page", browser: Any = None, **context_options: Any) -> Any:
+        options = {"viewport": {"width": 1280, "height": 900}, **context_options}
+        context = (browser or chromium_browser).new_context(**options)
+        page = context.new_page()
+        page.set_default_timeout(15000)
+        opened.append((label, context))
+        return page
+
+    yield open_page
     report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
-        _save_artifacts(page, request.node.name)
-    context.close()
+    for label, context in opened:
+        if report is not None and report.failed:
+            for index, each in enumerate(context.pages):
+                suffix = label if index == 0 else f"{label}-{index}"
+                _save_artifacts(each, f"{request.node.name}-{suffix}")
+        context.close()
+
+
+@pytest.fixture
+def page(new_page: Any) -> Any:
+    return new_page()
 
 
 def _save_artifacts(page: Any, name: str) -> None:
@@ -79,3 +100,117 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[None]:
     report = outcome.get_result()
     if report.when == "call":
         item.rep_call = report  # type: ignore[attr-defined]
+
+
+# --- Accessibility: axe-core from npm (package.json), evaluated in each frame ---------------------
+#
+# axe's source is handed to the frame through the DevTools protocol (frame.evaluate), which a
+# page's Content-Security-Policy does not govern. So the journeys run with Stint's real CSP (no
+# bypass_csp) and a CSP violation in any page is caught too (see Journey in test_journeys.py).
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+AXE_SCRIPT = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
+# Everything WCAG 2.1 A/AA covers, plus axe's best practices (headings, landmarks) for the report.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+BLOCKING_IMPACTS = {"serious", "critical"}
+_minor_findings: dict[tuple[str, str], set[str]] = {}
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    if not AXE_SCRIPT.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{AXE_SCRIPT} is missing: run `npm ci` (make install-test does)")
+        pytest.skip("axe-core not installed (npm ci)")
+    return AXE_SCRIPT.read_text(encoding="utf-8")
+
+
+def axe_violations(frame: Any, source: str) -> list[dict[str, Any]]:
+    """Run axe in one frame (not its children: each frame is checked on its own)."""
+    if not frame.evaluate("() => typeof window.axe === 'object'"):
+        frame.evaluate(source)
+    return list(
+        frame.evaluate(
+            """async (tags) => {
+                const result = await axe.run(document, {
+                    runOnly: {type: 'tag', values: tags},
+                    resultTypes: ['violations'],
+                    iframes: false,
+                });
+                return result.violations.map(v => ({
+                    id: v.id, impact: v.impact, help: v.help,
+                    nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ')),
+                }));
+            }""",
+            AXE_TAGS,
+        )
+    )
+
+
+def unlabelled_controls(frame: Any) -> list[str]:
+    """Form controls with no accessible name from a label, aria-label or aria-labelledby.
+
+    Stricter than axe on one point: a <label for=x> whose id x is also used by an earlier element
+    labels that element, not the control, and axe does not always notice.
+    """
+    return list(
+        frame.evaluate(
+            """() => [...document.querySelectorAll('input, select, textarea')]
+                .filter(el => !['hidden', 'submit', 'button', 'reset', 'image'].includes(el.type))
+                .filter(el => !(el.labels && el.labels.length)
+                              && !el.getAttribute('aria-label')
+                              && !(el.getAttribute('aria-labelledby') || '').split(/\\s+/)
+                                    .some(id => id && document.getElementById(id)))
+                .map(el => `${el.tagName.toLowerCase()}[name=${el.name}]`)"""
+        )
+    )
+
+
+_checked: set[tuple[str, str]] = set()
+
+# The page's structure: which elements, classes, roles and states it has, not the words or ids.
+_FINGERPRINT = """() => {
+    const shapes = new Set();
+    for (const el of document.body.querySelectorAll('*')) {
+        shapes.add([el.tagName, el.className, el.getAttribute('role'), el.type,
+                    el.getAttribute('aria-current'), el.hasAttribute('disabled')].join('|'));
+    }
+    return [location.pathname, [...shapes].sort().join('\\n')];
+}"""
+
+
+def assert_accessible(frame: Any, source: str, where: str) -> None:
+    """No serious or critical axe violation and a label on every control; record the rest.
+
+    Every kind of page is checked, each time it shows a structure not seen before on that kind
+    (a new flash, badge, table or form). A page of the same kind and structure is not checked
+    again: journeys pass the same screens many times, and axe takes a second on a slow machine.
+    """
+    path, shapes = frame.evaluate(_FINGERPRINT)
+    kind = re.sub(r"/(\d+|[A-Za-z0-9_-]{20,})(?=/|$)", "/<id>", str(path))
+    key = (kind, hashlib.sha256(str(shapes).encode()).hexdigest())
+    if key in _checked:
+        return
+    violations = axe_violations(frame, source)
+    blocking = [v for v in violations if v["impact"] in BLOCKING_IMPACTS]
+    for violation in violations:
+        if violation["impact"] not in BLOCKING_IMPACTS:
+            finding = (str(violation["impact"]), f"{violation['id']}: {violation['help']}")
+            _minor_findings.setdefault(finding, set()).add(str(path))
+    unlabelled = unlabelled_controls(frame)
+    problems = [
+        f"{v['impact']} {v['id']} ({v['help']}) at {', '.join(v['nodes'])}" for v in blocking
+    ] + [f"no label: {name}" for name in unlabelled]
+    assert not problems, f"accessibility of {where} ({path}):\n  " + "\n  ".join(problems)
+    _checked.add(key)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the moderate and minor axe findings: not failures, but worth fixing."""
+    if not _minor_findings:
+        return
+    terminalreporter.section("axe-core: moderate and minor findings (not failures)")
+    for (impact, rule), paths in sorted(_minor_findings.items()):
+        terminalreporter.write_line(f"{impact:9} {rule}")
+        for path in sorted(paths)[:6]:
+            terminalreporter.write_line(f"          {path}")
