@@ -22,6 +22,8 @@ $(BIN)/.installed-test: $(BIN)/.installed
 install: $(BIN)/.installed
 
 install-test: $(BIN)/.installed-test
+	@# axe-core for the browser tests' accessibility checks (package.json; no JS ships).
+	@if [ -f package.json ]; then npm ci --no-audit --no-fund; fi
 
 ## make run: install, migrate SQLite, register the development LMS, seed the demo course, start a job worker, serve on :5000
 run: export STINT_DEV_PLATFORM = 1
@@ -44,7 +46,7 @@ lint: $(BIN)/.installed-test
 	$(BIN)/mypy
 
 ## make test: install test extras, lint, run the suite on SQLite, then on PostgreSQL if TEST_DATABASE_URL is set
-test: lint
+test: lint install-test
 	env -u TEST_DATABASE_URL $(BIN)/pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== again on PostgreSQL ($$TEST_DATABASE_URL), browser tests excluded =="; \
