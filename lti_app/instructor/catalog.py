@@ -7,6 +7,7 @@ from another platform is a 404. Offers belong to one activity of the instructor'
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -25,7 +26,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import or_, select
 from wtforms import (
-    DecimalField,
     IntegerField,
     SelectField,
     StringField,
@@ -35,6 +35,7 @@ from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional,
 
 from lti_app.auth import Viewer, instructor_required
 from lti_app.extensions import db
+from lti_app.forms import EMAIL_PATTERN, FiniteDecimalField, parse_id
 from lti_app.markdown import render_markdown
 from lti_app.models import Activity, Course, Partner, Project, Rubric
 from lti_app.models.catalog import INDUSTRIES, PROJECT_STATUSES
@@ -62,7 +63,7 @@ class PartnerForm(FlaskForm):
         "Contact email",
         validators=[
             Optional(),
-            Regexp(service.EMAIL_RE, message="Enter an email address like name@example.com."),
+            Regexp(EMAIL_PATTERN, message="Enter an email address like name@example.com."),
             Length(max=320),
         ],
     )
@@ -81,7 +82,7 @@ class ProjectForm(FlaskForm):
         default=14,
         validators=[DataRequired(), NumberRange(min=1, max=service.MAX_DURATION_DAYS)],
     )
-    estimated_hours = DecimalField(
+    estimated_hours = FiniteDecimalField(
         "Estimated hours",
         places=1,
         default=Decimal("20"),
@@ -95,7 +96,7 @@ class ProjectForm(FlaskForm):
         "Supervisor email",
         validators=[
             Optional(),
-            Regexp(service.EMAIL_RE, message="Enter an email address like name@example.com."),
+            Regexp(EMAIL_PATTERN, message="Enter an email address like name@example.com."),
             Length(max=320),
         ],
     )
@@ -120,7 +121,8 @@ class ProjectForm(FlaskForm):
             capacity=self.capacity.data or 0,
             supervisor_name=self.supervisor_name.data or "",
             supervisor_email=self.supervisor_email.data or "",
-            rubric_id=int(rubric) if rubric.isdigit() else None,
+            # An unreadable choice becomes id 0, which the service refuses with a clear message.
+            rubric_id=(parse_id(rubric) or 0) if rubric.strip() else None,
             stipend=self.stipend.data or "",
             status=self.status.data or "draft",
             deliverables=deliverables,
@@ -476,7 +478,7 @@ def offer_capacity(activity_id: int, offer_id: int) -> Any:
     if offer is None:
         abort(404)
     raw = request.form.get("capacity", "").strip()
-    if not raw.isdigit():
+    if not re.fullmatch(r"[0-9]{1,3}", raw):
         abort(400, description="Seats must be a whole number between 0 and 500.")
     try:
         service.set_offer_capacity(offer, int(raw))
@@ -516,15 +518,20 @@ def offer_remove(activity_id: int, offer_id: int) -> Any:
     return redirect(url_for("catalog.offers", activity_id=activity.id), code=303)
 
 
+# Offers the dashboard panel lists by name (it counts them all).
+PANEL_OFFERS = 8
+
+
 @register_panel("instructor", "catalog", 20)
 def offers_panel(viewer: Viewer, activity: Activity) -> str:
-    offers = service.offers_of(activity.id)
-    taken = service.taken_seats(activity.id)
+    """The first offers by title and the totals; the full list is on the offers page."""
+    offered, seats, taken = service.offer_totals(activity.id)
     return render_template(
         "instructor/catalog/_panel.html",
         activity=activity,
-        offers=offers,
-        seats=sum(o.capacity for o in offers),
-        taken=sum(taken.get(o.project_id, 0) for o in offers),
+        offers=service.offers_of(activity.id, limit=PANEL_OFFERS),
+        offered=offered,
+        seats=seats,
+        taken=taken,
         statuses=STATUS_LABELS,
     )

@@ -13,13 +13,14 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DecimalField, IntegerField, SelectField, TextAreaField
+from wtforms import BooleanField, IntegerField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from grading.policy import PolicyInvalid, RoundingMode
 from lti_app.auth import Viewer, instructor_required
 from lti_app.extensions import db
+from lti_app.forms import FiniteDecimalField, parse_id
 from lti_app.models import Activity
 from lti_app.panels import register_panel
 from lti_app.scoping import activity_for
@@ -38,7 +39,7 @@ class ActionForm(FlaskForm):
 
 
 class OverrideForm(FlaskForm):
-    points = DecimalField(
+    points = FiniteDecimalField(
         "Points", validators=[InputRequired(), NumberRange(min=Decimal(0))], places=None
     )
     reason = TextAreaField(
@@ -47,26 +48,26 @@ class OverrideForm(FlaskForm):
 
 
 class PolicyForm(FlaskForm):
-    supervisor = DecimalField(
+    supervisor = FiniteDecimalField(
         "Supervisor evaluation (%)", validators=[InputRequired(), NumberRange(0, 100)], places=None
     )
-    instructor = DecimalField(
+    instructor = FiniteDecimalField(
         "Instructor evaluation (%)", validators=[InputRequired(), NumberRange(0, 100)], places=None
     )
-    deliverables = DecimalField(
+    deliverables = FiniteDecimalField(
         "Deliverables completion (%)",
         validators=[InputRequired(), NumberRange(0, 100)],
         places=None,
     )
-    pass_threshold = DecimalField(
+    pass_threshold = FiniteDecimalField(
         "Pass mark (% of the points)",
         validators=[InputRequired(), NumberRange(0, 100)],
         places=None,
     )
-    required_hours = DecimalField(
+    required_hours = FiniteDecimalField(
         "Required confirmed hours", validators=[InputRequired(), NumberRange(0, 2000)], places=None
     )
-    hours_per_credit = DecimalField(
+    hours_per_credit = FiniteDecimalField(
         "Hours per credit", validators=[InputRequired(), NumberRange(1, 2000)], places=None
     )
     rounding_mode = SelectField(
@@ -119,9 +120,10 @@ def _checked_form() -> None:
 def _selected_ids() -> list[int]:
     ids = []
     for raw in request.form.getlist("placement_id"):
-        if not raw.strip().isdigit():
+        placement_id = parse_id(raw)
+        if placement_id is None:
             abort(400, description="The selection of students was not valid.")
-        ids.append(int(raw))
+        ids.append(placement_id)
     return ids
 
 
@@ -252,9 +254,9 @@ def approve(activity_id: int) -> Any:
         flash("Select at least one student to approve.", "error")
         return _index(activity)
     _flash_outcome("Approved", service.approve(activity, ids, g.viewer.user_id))
-    back = request.form.get("back")
-    if back and back.isdigit() and len(ids) == 1:
-        return _student(activity, int(back))
+    back = parse_id(request.form.get("back"))
+    if back is not None and len(ids) == 1:
+        return _student(activity, back)
     return _index(activity)
 
 
@@ -273,9 +275,9 @@ def release(activity_id: int) -> Any:
     ids = _selected_ids()
     outcome = service.release(activity, ids or None, g.viewer.user_id)
     _flash_outcome("Released", outcome)
-    back = request.form.get("back")
-    if back and back.isdigit() and len(ids) == 1:
-        return _student(activity, int(back))
+    back = parse_id(request.form.get("back"))
+    if back is not None and len(ids) == 1:
+        return _student(activity, back)
     return _index(activity)
 
 

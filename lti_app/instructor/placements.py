@@ -19,6 +19,7 @@ from wtforms.validators import DataRequired, NumberRange, Optional
 
 from lti_app.auth import Viewer, instructor_required
 from lti_app.extensions import db
+from lti_app.forms import parse_id
 from lti_app.models import Activity, Course, MatchRun, Placement, User
 from lti_app.panels import register_panel
 from lti_app.scoping import activity_for
@@ -72,10 +73,10 @@ def _placement(activity: Activity, placement_id: int) -> Placement:
 
 
 def _int_field(name: str) -> int:
-    raw = request.form.get(name, "").strip()
-    if not raw.isdigit():
+    value = parse_id(request.form.get(name))
+    if value is None:
         abort(400, description=f"Choose a {name.replace('_id', '')} from the list.")
-    return int(raw)
+    return value
 
 
 def _back(activity: Activity) -> Any:
@@ -360,10 +361,11 @@ def adjust(activity_id: int, run_id: int) -> Any:
     run = _run(activity, run_id)
     student = _int_field("user_id")
     raw = request.form.get("project_id", "").strip()
-    if raw and not raw.isdigit():
+    project_id = parse_id(raw)
+    if raw and project_id is None:
         abort(400, description="Choose a project from the list.")
     try:
-        service.adjust_run(run, {student: int(raw) if raw else None}, g.viewer.user_id)
+        service.adjust_run(run, {student: project_id}, g.viewer.user_id)
     except PlacementError as exc:
         return _refuse(exc)
     db.session.commit()

@@ -30,6 +30,7 @@ from wtforms import (
 
 from lti_app.auth import Viewer, instructor_required
 from lti_app.extensions import db
+from lti_app.forms import parse_id
 from lti_app.models import Activity, Course
 from lti_app.models import Rubric as RubricRow
 from lti_app.panels import register_panel
@@ -406,11 +407,12 @@ def choose(activity_id: int) -> Any:
     form = ChooseRubricForm()
     if not form.validate_on_submit():
         abort(400)
-    raw = form.rubric_id.data or ""
-    if raw and not raw.isdigit():
+    raw = (form.rubric_id.data or "").strip()
+    rubric_id = parse_id(raw)
+    if raw and rubric_id is None:
         abort(400, description="Choose a rubric from the list.")
     try:
-        service.choose_for_activity(viewer, activity, int(raw) if raw else None)
+        service.choose_for_activity(viewer, activity, rubric_id)
     except service.RubricNotFound:
         abort(404)
     except service.RubricReadOnly:

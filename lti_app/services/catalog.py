@@ -21,13 +21,13 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from lti_app.extensions import db
+from lti_app.forms import is_email
 from lti_app.models import ActivityProject, Partner, Placement, Project, ProjectDeliverable
 from lti_app.models.catalog import INDUSTRIES, PROJECT_STATUSES
 
 MAX_DURATION_DAYS = 120
 MAX_CSV_BYTES = 1_000_000
 MAX_CSV_ROWS = 1000
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 # Duration filter buckets: (label, lowest day, highest day).
 DURATION_BUCKETS: dict[str, tuple[str, int, int]] = {
@@ -113,12 +113,14 @@ def _filtered(platform_id: int, filters: ProjectFilters) -> Select[Any]:
     )
     text = filters.query.strip()
     if text:
-        like = f"%{text.lower()}%"
+        # % and _ typed in the search box are meant literally, not as wildcards.
+        escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = f"%{escaped}%"
         query = query.where(
             or_(
-                func.lower(Project.title).like(like),
-                func.lower(Project.summary).like(like),
-                func.lower(Partner.name).like(like),
+                func.lower(Project.title).like(like, escape="\\"),
+                func.lower(Project.summary).like(like, escape="\\"),
+                func.lower(Partner.name).like(like, escape="\\"),
             )
         )
     if filters.industry in INDUSTRIES:
@@ -162,7 +164,7 @@ def _check_partner(name: str, website: str, contact_email: str) -> None:
         problems.append("A partner needs a name.")
     if website and not re.match(r"^https?://", website):
         problems.append("The website must start with http:// or https://.")
-    if contact_email and not EMAIL_RE.match(contact_email):
+    if contact_email and not is_email(contact_email):
         problems.append(f"“{contact_email}” is not an email address.")
     if problems:
         raise CatalogError(" ".join(problems))
@@ -203,8 +205,17 @@ def save_partner(
 # --- projects ------------------------------------------------------------------------------
 
 
-def project_problems(platform_id: int, spec: ProjectSpec) -> list[str]:
-    """Every problem with a project spec, worded for the instructor (empty when valid)."""
+def project_problems(
+    platform_id: int,
+    spec: ProjectSpec,
+    course_id: int | None = None,
+    current_rubric_id: int | None = None,
+) -> list[str]:
+    """Every problem with a project spec, worded for the instructor (empty when valid).
+
+    A rubric must be one the course may use: its own or one shared with the institution (a
+    project's unchanged rubric stays, whoever chose it).
+    """
     problems = []
     if get_partner(platform_id, spec.partner_id) is None:
         problems.append("Choose a partner from this institution's catalog.")
@@ -220,25 +231,40 @@ def project_problems(platform_id: int, spec: ProjectSpec) -> list[str]:
         problems.append("Estimated hours must be between 0 and 2000.")
     if not 1 <= spec.capacity <= 500:
         problems.append("Capacity must be between 1 and 500 students.")
-    if spec.supervisor_email and not EMAIL_RE.match(spec.supervisor_email):
+    if spec.supervisor_email and not is_email(spec.supervisor_email.strip()):
         problems.append(f"“{spec.supervisor_email}” is not an email address.")
-    if spec.rubric_id is not None:
-        from lti_app.models import Rubric
-
-        rubric = db.session.get(Rubric, spec.rubric_id)
-        if rubric is None or rubric.platform_id != platform_id:
-            problems.append("Choose a rubric of this institution.")
+    rubric_changed = spec.rubric_id is not None and spec.rubric_id != current_rubric_id
+    if rubric_changed and not _rubric_usable(platform_id, course_id, spec.rubric_id or 0):
+        problems.append("Choose one of your course's rubrics or one shared with everyone.")
     for d in spec.deliverables:
         if d.due_offset_days is not None and not 0 <= d.due_offset_days <= 365:
             problems.append(f"Deliverable “{d.title}”: days after start must be 0–365.")
     return problems
 
 
+def _rubric_usable(platform_id: int, course_id: int | None, rubric_id: int) -> bool:
+    from lti_app.models import Rubric
+    from lti_app.services.rubrics import RubricNotFound, rubric_for_course
+
+    rubric = db.session.get(Rubric, rubric_id)
+    if rubric is None or rubric.platform_id != platform_id:
+        return False
+    if course_id is None:
+        return bool(rubric.shared and rubric.is_latest)
+    try:
+        rubric_for_course(course_id, rubric_id)
+    except RubricNotFound:
+        return False
+    return True
+
+
 def save_project(
     platform_id: int, course_id: int | None, project: Project | None, spec: ProjectSpec
 ) -> Project:
     """Create (``project`` None) or update a project with its deliverables."""
-    problems = project_problems(platform_id, spec)
+    problems = project_problems(
+        platform_id, spec, course_id, project.rubric_id if project is not None else None
+    )
     if problems:
         raise CatalogError(" ".join(problems))
     if project is None:
@@ -498,7 +524,7 @@ def import_projects_csv(platform_id: int, course_id: int | None, data: bytes) ->
             checked = replace(spec, partner_id=partner.id if partner else 0)
             item.problems.extend(
                 p
-                for p in project_problems(platform_id, checked)
+                for p in project_problems(platform_id, checked, course_id)
                 if partner is not None or not p.startswith("Choose a partner")
             )
             specs.append((item, spec))
@@ -570,7 +596,8 @@ def _spec_from_row(row: dict[str, str], item: CsvRow) -> ProjectSpec | None:
 # --- offers (projects chosen for one activity) ---------------------------------------------
 
 
-def offers_of(activity_id: int) -> list[ActivityProject]:
+def offers_of(activity_id: int, limit: int | None = None) -> list[ActivityProject]:
+    """The activity's offers by title; ``limit``: only the first ones (a panel's short list)."""
     return list(
         db.session.scalars(
             select(ActivityProject)
@@ -580,8 +607,30 @@ def offers_of(activity_id: int) -> list[ActivityProject]:
             .options(contains_eager(ActivityProject.project).contains_eager(Project.partner))
             .where(ActivityProject.activity_id == activity_id)
             .order_by(func.lower(Project.title), Project.id)
+            .limit(limit)
         ).all()
     )
+
+
+def offer_totals(activity_id: int) -> tuple[int, int, int]:
+    """(offers, seats, seats taken) of the activity, counted in SQL rather than per offer."""
+    offered = select(ActivityProject.project_id).where(ActivityProject.activity_id == activity_id)
+    taken = (
+        select(func.count())
+        .select_from(Placement)
+        .where(
+            Placement.activity_id == activity_id,
+            Placement.status != "withdrawn",
+            Placement.project_id.in_(offered),
+        )
+        .scalar_subquery()
+    )
+    offers, seats, taken_seats = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(ActivityProject.capacity), 0), taken).where(
+            ActivityProject.activity_id == activity_id
+        )
+    ).one()
+    return int(offers), int(seats), int(taken_seats)
 
 
 def taken_seats(activity_id: int) -> dict[int, int]:

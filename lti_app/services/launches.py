@@ -12,6 +12,7 @@ from sqlalchemy import and_, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from lti_app.extensions import db
+from lti_app.forms import parse_id
 from lti_app.lti.claims import LaunchClaims
 from lti_app.models import Activity, Course, Membership, User
 from lti_app.models.base import utcnow
@@ -125,9 +126,9 @@ def resolve_activity(course: Course, claims: LaunchClaims) -> Activity | None:
 
 def _bind_or_create(course: Course, claims: LaunchClaims) -> Activity:
     template: Activity | None = None
-    ref = claims.custom.get(ACTIVITY_CUSTOM_PARAM, "")
-    if ref.isdigit():
-        template = db.session.get(Activity, int(ref))
+    template_id = parse_id(claims.custom.get(ACTIVITY_CUSTOM_PARAM, ""))
+    if template_id is not None:
+        template = db.session.get(Activity, template_id)
     if (
         template is not None
         and template.course_id == course.id

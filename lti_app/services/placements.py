@@ -20,7 +20,7 @@ import secrets
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -42,6 +42,7 @@ from lti_app.models import (
 from lti_app.models.base import utcnow
 from lti_app.models.placement import PLACEMENT_STATUSES
 from lti_app.services.catalog import read_csv, taken_seats
+from lti_app.services.submissions import deliverable_due
 
 # The normal path, in order; "withdrawn" sits outside it.
 PIPELINE = ("assigned", "active", "submitted", "under_review", "evaluated", "graded", "released")
@@ -735,15 +736,13 @@ class DueDate:
 
 
 def deliverable_due_dates(placement: Placement) -> list[DueDate]:
-    """Deliverable due dates: a fixed date, or days after the placement (or activity) start."""
-    start = placement.started_at or placement.activity.starts_at
-    dates = []
-    for d in placement.project.deliverables:
-        due = d.due_at
-        if due is None and d.due_offset_days is not None and start is not None:
-            due = start + timedelta(days=d.due_offset_days)
-        dates.append(DueDate(d.title, d.description, due, d.due_offset_days, d.required))
-    return dates
+    """Deliverable due dates, by the same rule submissions are judged late against."""
+    return [
+        DueDate(
+            d.title, d.description, deliverable_due(placement, d), d.due_offset_days, d.required
+        )
+        for d in placement.project.deliverables
+    ]
 
 
 def course_of(activity: Activity) -> Course:

@@ -199,10 +199,14 @@ def check_url(raw: str) -> str:
         raise WorkRefused(f"The link is longer than {MAX_URL_LENGTH} characters.")
     if any(ch.isspace() or ord(ch) < 32 for ch in url):
         raise WorkRefused(f"“{url[:80]}” contains spaces; paste the address exactly.")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # e.g. "http://[::1": an unclosed IPv6 address
+        raise WorkRefused(f"“{url[:80]}” is not a valid web address.") from None
     if parts.scheme.lower() not in ("http", "https"):
         raise WorkRefused(f"“{url[:80]}” must start with https:// (or http://).")
-    if not parts.hostname or "." not in parts.hostname:
+    if not host or "." not in host:
         raise WorkRefused(f"“{url[:80]}” has no valid web address (host).")
     if parts.username or parts.password:
         raise WorkRefused("Links must not contain a user name or password.")

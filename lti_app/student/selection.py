@@ -12,6 +12,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 
 from lti_app.auth import Viewer, learner_required
 from lti_app.extensions import db
+from lti_app.forms import parse_id
 from lti_app.markdown import render_markdown
 from lti_app.models import Activity, ActivityProject, Preference
 from lti_app.panels import register_panel
@@ -71,10 +72,11 @@ def save_ranking(activity_id: int) -> Any:
     ranked: list[int] = []
     for i in range(activity.max_choices):
         raw = request.form.get(f"choice_{i + 1}", "").strip()
-        if raw and not raw.isdigit():
+        project_id = parse_id(raw)
+        if raw and project_id is None:
             abort(400, description="Choose projects from the lists.")
-        if raw:
-            ranked.append(int(raw))
+        if project_id is not None:
+            ranked.append(project_id)
     if any(request.form.get(f"choice_{i + 1}") for i in range(activity.max_choices, 40)):
         abort(400, description=f"Rank at most {activity.max_choices} projects.")
     try:

@@ -15,7 +15,6 @@ from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import (
     DateField,
-    DecimalField,
     FieldList,
     Form,
     FormField,
@@ -27,6 +26,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from lti_app.auth import Viewer, learner_required
 from lti_app.extensions import db
+from lti_app.forms import FiniteDecimalField
 from lti_app.markdown import render_markdown
 from lti_app.models import Activity, Placement, Submission
 from lti_app.panels import register_panel
@@ -52,7 +52,7 @@ class SubmissionForm(FlaskForm):
 
 class HoursForm(FlaskForm):
     worked_on = DateField("Date", validators=[DataRequired(message="Enter the date you worked.")])
-    hours = DecimalField(
+    hours = FiniteDecimalField(
         "Hours",
         places=2,
         validators=[
