@@ -35,7 +35,6 @@ from certificates import (
     normalize_code,
 )
 from grading.compute import credits_for_hours
-from grading.policy import DEFAULT_POLICY, GradingPolicy, PolicyInvalid, policy_from_dict
 from lti_app.extensions import db
 from lti_app.models import (
     Activity,
@@ -51,6 +50,7 @@ from lti_app.models import (
     User,
 )
 from lti_app.models.base import utcnow
+from lti_app.services.ags import is_canvas
 from lti_app.storage import storage
 
 if TYPE_CHECKING:
@@ -345,13 +345,17 @@ def _instructor_of_record(grade: Grade, course: Course) -> str:
     return user.display_name
 
 
-def _policy(activity: Activity) -> GradingPolicy:
-    if not activity.grading_policy:
-        return DEFAULT_POLICY
-    try:
-        return policy_from_dict(activity.grading_policy)
-    except PolicyInvalid:
-        return DEFAULT_POLICY
+def _credits(activity: Activity, grade: Grade, hours: Decimal) -> Decimal:
+    """The credits the approved grade stated; worked out only for a grade stored without them,
+    and then under grading's own effective policy so the certificate and the gradebook agree."""
+    stored = (grade.computed or {}).get("credits")
+    if stored is not None:
+        return Decimal(str(stored))
+    # grading imports this module at load time; importing it back here avoids the cycle.
+    from lti_app.services.grading import effective_policy
+
+    policy = effective_policy(activity)
+    return credits_for_hours(hours, policy.hours_per_credit, policy.credit_step, policy.max_credits)
 
 
 def page_size_for(platform: Platform) -> str:
@@ -372,11 +376,8 @@ def build_certificate_data(placement: Placement, grade: Grade, code: str) -> Cer
     course = activity.course
     platform = course.platform
     project = placement.project
-    policy = _policy(activity)
     hours = _confirmed_hours(placement.id)
-    credits = credits_for_hours(
-        hours, policy.hours_per_credit, policy.credit_step, policy.max_credits
-    )
+    credits = _credits(activity, grade, hours)
     skills = tuple(str(skill).strip() for skill in (project.skills or []) if str(skill).strip())
     return CertificateData(
         student_name=placement.user.display_name,
@@ -432,16 +433,11 @@ def _forget_rolled_back(session: Session) -> None:
 
 def resend_score(placement_id: int) -> None:
     """Send the released score again so the gradebook carries the current certificate (or no
-    longer carries a revoked one). Owned by the grading service; absent, nothing is sent."""
-    try:
-        from lti_app.services import grading
-    except ImportError:  # pragma: no cover - only while the grading feature is absent
-        return
-    requeue = getattr(grading, "requeue_released_score", None)
-    if requeue is None:
-        log.warning("grading service cannot resend scores; certificate link not passed back")
-        return
-    requeue(placement_id)
+    longer carries a revoked one). Owned by the grading service."""
+    # grading imports this module at load time; importing it back here avoids the cycle.
+    from lti_app.services.grading import requeue_released_score
+
+    requeue_released_score(placement_id)
 
 
 _local = threading.local()
@@ -805,7 +801,7 @@ def passback_extras(placement_id: int) -> PassbackExtras:
     assert placement is not None
     comment = f"Certificate: {verification_url(certificate.code)}"
     items: list[dict[str, Any]] = []
-    if placement.activity.course.platform.lms == "canvas":
+    if is_canvas(placement.activity.course.platform):
         url = file_link_url(certificate)
         items.append(
             {
