@@ -99,7 +99,12 @@ class TestPlatform:
         return jwt.encode(body, key or self.key, algorithm=alg, headers={"kid": kid or self.kid})
 
     def launch(
-        self, client: Any, body: dict[str, Any] | None = None, *, enter: bool = True, **overrides: Any
+        self,
+        client: Any,
+        body: dict[str, Any] | None = None,
+        *,
+        enter: bool = True,
+        **overrides: Any,
     ) -> Any:
         """Login then post a fresh signed id_token.
 
