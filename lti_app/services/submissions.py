@@ -38,6 +38,11 @@ MAX_LINKS = 5
 MAX_TEXT_LENGTH = 50_000
 MAX_URL_LENGTH = 2000
 CLOSED_STATUSES = ("withdrawn",)
+# Once the grade is out, a new version would change nothing the student was graded on.
+FINAL_STATUSES = ("released",)
+HOURS_CONFIRMED = (
+    "Your supervisor has already confirmed your hours; ask your instructor to correct them."
+)
 RECEIPT_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
 
 
@@ -252,6 +257,11 @@ def submit_deliverable(
     """
     if placement.status in CLOSED_STATUSES:
         raise WorkRefused("This placement was withdrawn; you can no longer submit work for it.")
+    if placement.status in FINAL_STATUSES:
+        raise WorkRefused(
+            "Your grade has been released, so new versions can no longer be submitted; "
+            "ask your instructor if something needs to change."
+        )
     if deliverable.project_id != placement.project_id:
         raise WorkRefused("That deliverable is not part of your project.")
     text_md = (text_md or "").strip()
@@ -418,6 +428,8 @@ def add_hours(
 ) -> HoursEntry:
     if placement.status in CLOSED_STATUSES:
         raise WorkRefused("This placement was withdrawn; hours can no longer be logged.")
+    if hours_confirmed(placement.id):
+        raise WorkRefused(HOURS_CONFIRMED)
     if worked_on > today + timedelta(days=1):
         raise WorkRefused("Hours can only be logged for days that have started.")
     if not Decimal("0.25") <= hours <= Decimal("24"):
@@ -433,24 +445,29 @@ def add_hours(
     return entry
 
 
-def delete_hours(placement: Placement, entry_id: int) -> bool:
-    """Remove a line of the log; refused once the supervisor has confirmed the hours."""
+def hours_confirmed(placement_id: int) -> bool:
+    """The supervisor's submitted evaluation confirmed the hours: the log is closed."""
     from lti_app.models import Evaluation
 
+    return (
+        db.session.scalar(
+            select(Evaluation.id).where(
+                Evaluation.placement_id == placement_id,
+                Evaluation.source == "supervisor",
+                Evaluation.status == "submitted",
+            )
+        )
+        is not None
+    )
+
+
+def delete_hours(placement: Placement, entry_id: int) -> bool:
+    """Remove a line of the log; refused once the supervisor has confirmed the hours."""
     entry = db.session.get(HoursEntry, entry_id)
     if entry is None or entry.placement_id != placement.id:
         return False
-    confirmed = db.session.scalar(
-        select(Evaluation.id).where(
-            Evaluation.placement_id == placement.id,
-            Evaluation.source == "supervisor",
-            Evaluation.status == "submitted",
-        )
-    )
-    if confirmed:
-        raise WorkRefused(
-            "Your supervisor has already confirmed your hours; ask your instructor to correct them."
-        )
+    if hours_confirmed(placement.id):
+        raise WorkRefused(HOURS_CONFIRMED)
     db.session.delete(entry)
     db.session.commit()
     return True
