@@ -22,7 +22,14 @@ from sqlalchemy.orm import contains_eager
 
 from lti_app.extensions import db
 from lti_app.forms import is_email
-from lti_app.models import ActivityProject, Partner, Placement, Project, ProjectDeliverable
+from lti_app.models import (
+    ActivityProject,
+    Partner,
+    Placement,
+    Project,
+    ProjectDeliverable,
+    Submission,
+)
 from lti_app.models.catalog import INDUSTRIES, PROJECT_STATUSES
 
 MAX_DURATION_DAYS = 120
@@ -267,6 +274,8 @@ def save_project(
     )
     if problems:
         raise CatalogError(" ".join(problems))
+    if project is not None:
+        _check_structural_edit(project, course_id, spec)
     if project is None:
         project = Project(
             platform_id=platform_id, partner_id=spec.partner_id, created_by_course_id=course_id
@@ -286,18 +295,84 @@ def save_project(
     project.rubric_id = spec.rubric_id
     project.stipend = spec.stipend.strip()
     project.status = spec.status
-    project.deliverables = [
-        ProjectDeliverable(
-            position=i,
-            title=d.title,
-            description=d.description,
-            due_offset_days=d.due_offset_days,
-            due_at=d.due_at,
-        )
-        for i, d in enumerate(spec.deliverables)
-    ]
+    _update_deliverables(project, spec.deliverables)
     db.session.flush()
     return project
+
+
+def _placed_elsewhere(project: Project, course_id: int | None) -> bool:
+    """Students of another course are placed on this (shared) project."""
+    from lti_app.models import Activity
+
+    query = (
+        select(Placement.id)
+        .join(Activity, Activity.id == Placement.activity_id)
+        .where(Placement.project_id == project.id)
+    )
+    if course_id is not None:
+        query = query.where(Activity.course_id != course_id)
+    return db.session.scalar(query.limit(1)) is not None
+
+
+def _deliverables_changed(project: Project, wanted: Sequence[DeliverableSpec]) -> bool:
+    current = [(d.title, d.due_offset_days, d.due_at, d.description) for d in project.deliverables]
+    return current != [(d.title, d.due_offset_days, d.due_at, d.description) for d in wanted]
+
+
+def _check_structural_edit(project: Project, course_id: int | None, spec: ProjectSpec) -> None:
+    """Deliverables and rubric are what other courses' students are working and graded on: a
+    course may not change them under another course's feet (it can duplicate the project)."""
+    structural = spec.rubric_id != project.rubric_id or _deliverables_changed(
+        project, spec.deliverables
+    )
+    if structural and _placed_elsewhere(project, course_id):
+        raise CatalogError(
+            f"Students of another course are placed on “{project.title}”, so its deliverables "
+            "and rubric cannot change here. Duplicate the project and edit the copy instead.",
+            409,
+        )
+
+
+def _update_deliverables(project: Project, wanted: Sequence[DeliverableSpec]) -> None:
+    """Keep each deliverable's row (and so its submissions) when it stays: matched by title,
+    else by position when that row's title is gone. A deliverable that has submissions is never
+    deleted: the edit is refused instead."""
+    existing = list(project.deliverables)
+    wanted_titles = {d.title.strip().lower() for d in wanted}
+    unused = {row.id: row for row in existing}
+    chosen: list[ProjectDeliverable | None] = []
+    for spec in wanted:
+        match = next(
+            (r for r in unused.values() if r.title.strip().lower() == spec.title.strip().lower()),
+            None,
+        )
+        chosen.append(match)
+        if match is not None:
+            del unused[match.id]
+    for index, match in enumerate(chosen):
+        if match is None and index < len(existing):
+            row = existing[index]
+            if row.id in unused and row.title.strip().lower() not in wanted_titles:
+                chosen[index] = unused.pop(row.id)
+    for row in unused.values():
+        if row.id is not None and db.session.scalar(
+            select(Submission.id).where(Submission.deliverable_id == row.id).limit(1)
+        ):
+            raise CatalogError(
+                f"Students already handed in “{row.title}”, so it cannot be removed; "
+                "keep it (you can change its description or date).",
+                409,
+            )
+    rows = []
+    for index, (spec, match) in enumerate(zip(wanted, chosen, strict=True)):
+        row = match or ProjectDeliverable()
+        row.position = index
+        row.title = spec.title
+        row.description = spec.description
+        row.due_offset_days = spec.due_offset_days
+        row.due_at = spec.due_at
+        rows.append(row)
+    project.deliverables = rows
 
 
 def spec_of(project: Project) -> ProjectSpec:
