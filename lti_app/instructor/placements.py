@@ -164,7 +164,7 @@ def detail(activity_id: int, placement_id: int) -> Any:
         placement=placement,
         events=service.history(placement),
         statuses=STATUS_LABELS,
-        next_statuses=service.allowed_transitions(placement.status),
+        next_statuses=service.manual_transitions(placement.status),
         movable=placement.status in service.MOVABLE,
         offers=[
             o
@@ -213,7 +213,9 @@ def status(activity_id: int, placement_id: int) -> Any:
             back=url_for("placements.detail", activity_id=activity.id, placement_id=placement.id),
         )
     try:
-        service.change_status(placement, to, g.viewer.user_id, request.form.get("note", "").strip())
+        service.change_status_by_hand(
+            placement, to, g.viewer.user_id, request.form.get("note", "").strip()
+        )
     except PlacementError as exc:
         return _refuse(exc)
     db.session.commit()

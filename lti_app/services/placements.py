@@ -58,6 +58,8 @@ STATUS_LABELS = {
 }
 # Statuses in which the project may still change: nothing was handed in yet.
 MOVABLE = frozenset({"assigned", "active"})
+# A grade was decided: the LMS has (or is about to get) a score. Only grading moves these.
+GRADED = frozenset({"graded", "released"})
 MAX_STATEMENT = 2000
 
 Actor = int | str | None
@@ -80,14 +82,69 @@ def allowed_transitions(current: str) -> tuple[str, ...]:
 
     Forward along the pipeline, any number of steps (a grade may be computed right after the
     evaluation, a student may hand in before being marked active); back one step, to undo a
-    mistake or reopen a review; to ``withdrawn`` from anywhere; out of ``withdrawn`` only back to
-    ``assigned`` (the student re-joins and starts over).
+    mistake or reopen a review; to ``withdrawn`` until a grade is decided (the LMS keeps a score
+    and the certificate stays valid, so a graded or released placement is never withdrawn); out of
+    ``withdrawn`` only back to ``assigned`` (the student re-joins and starts over).
     """
     if current == "withdrawn":
         return ("assigned",)
     index = PIPELINE.index(current)
     back = (PIPELINE[index - 1],) if index > 0 else ()
-    return (*PIPELINE[index + 1 :], *back, "withdrawn")
+    withdraw = () if current in GRADED else ("withdrawn",)
+    return (*PIPELINE[index + 1 :], *back, *withdraw)
+
+
+def manual_transitions(current: str) -> tuple[str, ...]:
+    """Where an instructor may move a placement by hand from the placement page.
+
+    Only among assigned, active and withdrawn, plus a step back before the evaluation (to reopen
+    a hand-in or a review). Submissions and reviews move a placement forward; only the grading
+    service sets graded and released, because those carry a grade row and a score for the LMS.
+    """
+    manual = {
+        "assigned": ("active", "withdrawn"),
+        "active": ("assigned", "withdrawn"),
+        "submitted": ("active", "withdrawn"),
+        "under_review": ("submitted", "withdrawn"),
+        "evaluated": ("withdrawn",),
+        "withdrawn": ("assigned",),
+    }
+    return manual.get(current, ())
+
+
+def change_status_by_hand(
+    placement: Placement, to: str, actor: Actor, note: str = ""
+) -> PlacementEvent:
+    """``change_status`` for the instructor's placement page, within ``manual_transitions``.
+
+    Re-joining from withdrawn takes a seat again, so the project's capacity is checked (under
+    the same lock as any other placing).
+    """
+    current = placement.status
+    if to in GRADED or current in GRADED:
+        raise PlacementError(
+            "Grades decide this status: approve, release or update the grade on the grading page.",
+            409,
+        )
+    if to in PLACEMENT_STATUSES and to != current and to not in manual_transitions(current):
+        raise PlacementError(
+            f"A placement cannot be moved by hand from {STATUS_LABELS[current].lower()} to "
+            f"{STATUS_LABELS[to].lower()}; it follows the student's work and reviews.",
+            409,
+        )
+    if current == "withdrawn" and to == "assigned":
+        offer = db.session.scalar(
+            select(ActivityProject).where(
+                ActivityProject.activity_id == placement.activity_id,
+                ActivityProject.project_id == placement.project_id,
+            )
+        )
+        if offer is None:
+            raise PlacementError(
+                "The project is no longer offered in this activity; place the student again.", 409
+            )
+        _check_seat(placement.activity, offer)
+    return change_status(placement, to, actor, note)
 
 
 def change_status(placement: Placement, to: str, actor: Actor, note: str = "") -> PlacementEvent:

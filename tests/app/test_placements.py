@@ -209,7 +209,8 @@ def test_status_machine(app, course):
             service.change_status(placement, "finished", None)
         for to in ("under_review", "evaluated", "graded", "released"):
             service.change_status(placement, to, "supervisor grace@acme.example")
-        service.change_status(placement, "withdrawn", None)
+        with pytest.raises(PlacementError):
+            service.change_status(placement, "withdrawn", None)  # the LMS keeps the score
         assert service.allowed_transitions("withdrawn") == ("assigned",)
         db.session.commit()
         labels = [e.actor_label for e in service.history(placement)]
@@ -220,6 +221,51 @@ def test_status_machine(app, course):
         data={"csrf_token": course.teacher.csrf, "to": "released"},
     )
     assert bad.status_code == 409
+
+
+def _status(course, pid, to):
+    return course.teacher.post(
+        f"/instructor/activities/{course.aid}/placements/{pid}/status",
+        data={"csrf_token": course.teacher.csrf, "to": to},
+    )
+
+
+def test_by_hand_only_among_assigned_active_and_withdrawn(app, course):
+    """Graded and released come from grading (a grade row, a score for the LMS), never by hand."""
+    _assign(course, "s1", "web")
+    with app.app_context():
+        pid = db.session.scalars(select(Placement.id)).one()
+    for to in ("released", "graded", "evaluated", "submitted"):
+        response = _status(course, pid, to)
+        assert response.status_code == 409, to
+    with app.app_context():
+        assert db.session.get(Placement, pid).status == "assigned"
+    assert _status(course, pid, "active").status_code == 303
+    assert service.manual_transitions("active") == ("assigned", "withdrawn")
+    assert service.manual_transitions("graded") == ()
+    with app.app_context():
+        placement = db.session.get(Placement, pid)
+        for to in ("submitted", "under_review", "evaluated", "graded"):
+            service.change_status(placement, to, None)
+        db.session.commit()
+    page = course.teacher.get(f"/instructor/activities/{course.aid}/placements/{pid}")
+    assert "grading page" in page.get_data(as_text=True)
+    refused = _status(course, pid, "withdrawn")
+    assert refused.status_code == 409 and "grading page" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Placement, pid).status == "graded"
+
+
+def test_rejoining_by_hand_needs_a_free_seat(app, course):
+    _assign(course, "s1", "data")  # Data has one seat
+    with app.app_context():
+        pid = db.session.scalars(select(Placement.id)).one()
+    assert _status(course, pid, "withdrawn").status_code == 303
+    assert _assign(course, "s2", "data").status_code == 303
+    response = _status(course, pid, "assigned")
+    assert response.status_code == 409 and "is full" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Placement, pid).status == "withdrawn"
 
 
 def test_work_handed_in_pins_the_project(app, course):
