@@ -292,7 +292,8 @@ def supersede_link_emails(invitation_id: int) -> int:
         update(OutboxEmail)
         .where(
             OutboxEmail.review_invitation_id == invitation_id,
-            OutboxEmail.state.in_(("pending", "sending", "failed")),
+            # A failed one stays "failed" (its link is already forgotten, so it cannot be retried).
+            OutboxEmail.state.in_(("pending", "sending")),
         )
         .values(state="superseded", secret_link=None)
         .execution_options(synchronize_session=False)
