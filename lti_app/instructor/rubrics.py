@@ -427,7 +427,7 @@ def choose(activity_id: int) -> Any:
 # ------------------------------------------------------------------------------------ panel
 
 
-@register_panel("instructor", "rubrics", 20)
+@register_panel("instructor", "rubrics", 25)
 def rubrics_panel(viewer: Viewer, activity: Activity) -> Markup | str:
     rubrics = service.course_rubrics(viewer.course_id)
     chosen = db.session.get(RubricRow, activity.rubric_id) if activity.rubric_id else None
