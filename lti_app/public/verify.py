@@ -14,6 +14,7 @@ from flask import (
     abort,
     current_app,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -100,7 +101,7 @@ def upload() -> Any:
         ), 400
     certificate = service.find_by_pdf(content)
     return _no_store(
-        Response(
+        make_response(
             render_template(
                 "public/verify/file_result.html",
                 record=service.public_record(certificate) if certificate else None,
@@ -123,7 +124,7 @@ def show(code: str) -> Any:
     certificate = _visible_or_404(code)
     record = service.public_record(certificate)
     return _no_store(
-        Response(
+        make_response(
             render_template(
                 "public/verify/show.html",
                 record=record,

@@ -214,7 +214,7 @@ def add_hours(activity_id: int) -> Any:
             flash(
                 f"{form.hours.data.normalize()} hours on {form.worked_on.data} logged.", "success"
             )
-            return redirect(url_for("work.index", activity_id=activity.id) + "#hours", code=303)
+            return redirect(url_for("work.index", activity_id=activity.id) + "#hours-log", code=303)
     return _page(activity, placement, hours_form=form), 400
 
 
@@ -232,7 +232,7 @@ def delete_hours(activity_id: int, entry_id: int) -> Any:
         flash(str(exc), "error")
     else:
         flash("The hours entry was removed.", "success")
-    return redirect(url_for("work.index", activity_id=activity.id) + "#hours", code=303)
+    return redirect(url_for("work.index", activity_id=activity.id) + "#hours-log", code=303)
 
 
 @register_panel("student", "work", order=40)

@@ -44,6 +44,7 @@ def test_valid_code_shows_name_and_project_only_by_default(client, issued):
     response = client.get(_url(issued.code))
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
+    assert response.mimetype == "text/html"  # browsers must render the page, not show its source
     text = response.get_data(as_text=True)
     assert "Valid." in text
     for shown in (
