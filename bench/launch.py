@@ -37,9 +37,9 @@ ISSUER = "https://bench-lms.example.edu"
 CLIENT_ID = "bench-client"
 DEPLOYMENT = "bench-deployment"
 STUDENTS = 50
-# Every student launches once before measuring: the figures are for repeat launches, the
+# Every student launches before measuring: the figures are for repeat launches, the
 # common case (a first launch also creates course, user and membership rows).
-WARM_UP = STUDENTS + 10
+WARM_UP = 4 * STUDENTS  # both workers see every student at least once
 
 
 def free_port() -> int:
