@@ -11,7 +11,7 @@ evaluation is not a zero, and proposing a score from it would fail students sile
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, ROUND_FLOOR, Decimal, localcontext
+from decimal import ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Literal
 
 from grading._numbers import GRADING_CONTEXT, ONE, ZERO, fixed, is_finite_decimal, plain
@@ -52,10 +52,18 @@ class GradeInputs:
 
 @dataclass(frozen=True)
 class Override:
-    """An instructor's replacement score, as a fraction of the maximum, and why it was given."""
+    """An instructor's replacement score, as a fraction of the maximum, and why it was given.
+
+    ``points`` out of ``score_maximum`` are what the instructor typed, when known: while the
+    line item keeps that maximum they are used as they are, so 88 of 90 stays 88 even after the
+    fraction (0.9777…) has been cut to the few places a database column keeps. If the maximum
+    changes, the fraction scales the override to the new one.
+    """
 
     fraction: Decimal
     reason: str
+    points: Decimal | None = None
+    score_maximum: Decimal | None = None
 
     @classmethod
     def from_points(cls, points: Decimal, score_maximum: Decimal, reason: str) -> Override:
@@ -73,7 +81,13 @@ class Override:
         if problems:
             raise GradeInputError(problems)
         with localcontext(GRADING_CONTEXT):
-            return cls(points / score_maximum, reason)
+            return cls(points / score_maximum, reason, points, score_maximum)
+
+    def scaled_to(self, score_maximum: Decimal) -> Decimal:
+        """The override's points out of ``score_maximum``, before the policy's rounding."""
+        if self.points is not None and self.score_maximum == score_maximum:
+            return self.points
+        return scaled_points(self.fraction, score_maximum)
 
 
 @dataclass(frozen=True)
@@ -166,6 +180,19 @@ def validate_override(override: Override) -> list[PolicyProblem]:
         problems.append(PolicyProblem("override.fraction", "must be a number between 0 and 1"))
     if not isinstance(override.reason, str) or not override.reason.strip():
         problems.append(PolicyProblem("override.reason", "give a reason for the override"))
+    if override.points is not None or override.score_maximum is not None:
+        points, maximum = override.points, override.score_maximum
+        if not (
+            isinstance(points, Decimal)
+            and isinstance(maximum, Decimal)
+            and points.is_finite()
+            and maximum.is_finite()
+            and ZERO <= points <= maximum
+            and maximum > ZERO
+        ):
+            problems.append(
+                PolicyProblem("override.points", "must be between 0 and its maximum, given both")
+            )
     return problems
 
 
@@ -202,8 +229,25 @@ def _weighted_fraction(
     return min(max(total, ZERO), ONE), missing
 
 
-def _points(rounding: Rounding, fraction: Decimal, score_maximum: Decimal) -> Decimal:
-    """Scale and round once, never above the maximum, and full marks always get the maximum.
+# Scaled points keep this many places before the policy's rounding (at most 6 places) is applied.
+SCALED_POINTS_STEP = Decimal("1E-10")
+
+
+def scaled_points(fraction: Decimal, score_maximum: Decimal) -> Decimal:
+    """``fraction * score_maximum`` without the noise of a fraction that cannot be written exactly.
+
+    10 of 30 points is the fraction 0.333… cut after 40 digits; times 30 that is 9.999…9, which
+    "always down" would turn into 9.99 instead of 10.00 (and 2/3 * 30 = 20.000…1 into 20.01 with
+    "always up"). Rounding to 10 places first (half even) removes that noise, while any real
+    difference in the points, which a policy keeps at most 6 places of, survives.
+    """
+    with localcontext(GRADING_CONTEXT):
+        return (fraction * score_maximum).quantize(SCALED_POINTS_STEP, rounding=ROUND_HALF_EVEN)
+
+
+def _points(rounding: Rounding, scaled: Decimal, score_maximum: Decimal) -> Decimal:
+    """Round the scaled points once, never above the maximum, and full marks always get the
+    maximum.
 
     A maximum finer than the rounding (12.5 points rounded to whole points) would otherwise
     round a perfect score to 12 or 13; it is kept exact instead.
@@ -211,10 +255,10 @@ def _points(rounding: Rounding, fraction: Decimal, score_maximum: Decimal) -> De
     full_marks = rounding.apply(score_maximum)
     if full_marks != score_maximum:
         full_marks = score_maximum
-    if fraction == ONE:
+    if scaled >= score_maximum:
         return full_marks
     with localcontext(GRADING_CONTEXT):
-        return min(rounding.apply(fraction * score_maximum), full_marks)
+        return min(rounding.apply(scaled), full_marks)
 
 
 def compute_grade(
@@ -272,8 +316,12 @@ def compute_grade(
             override_reason=None if override is None else override.reason.strip(),
         )
 
+    if override is not None:
+        scaled = override.scaled_to(score_maximum)
+    else:
+        scaled = scaled_points(fraction, score_maximum)
     with localcontext(GRADING_CONTEXT):
-        points = _points(policy.rounding, fraction, score_maximum)
+        points = _points(policy.rounding, scaled, score_maximum)
         pass_mark = policy.pass_threshold * score_maximum
     score_passed = points >= pass_mark
     comparison = "meets" if score_passed else "is below"

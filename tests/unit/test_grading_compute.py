@@ -512,3 +512,84 @@ def test_a_maximum_finer_than_the_rounding_is_kept_for_full_marks() -> None:
     nearly = grade(policy, replace(DOC_INPUTS, supervisor_fraction=D("0.99")), D("12.5"))
     assert perfect.points == D("12.5")
     assert nearly.points == 12  # 12.375 rounds to whole points
+
+
+# --- directed rounding of points that are whole in the gradebook (review finding F7) -----------
+
+SIX_PLACES = D("0.000001")
+
+
+def only_the_override(mode: str, places: int = 2) -> GradingPolicy:
+    return replace(DOC_POLICY, required_hours=D(0), rounding=Rounding(mode, places))
+
+
+def after_a_database_round_trip(override: Override) -> Override:
+    """What a Numeric(9, 6) fraction column gives back; the typed points are kept beside it."""
+    return replace(override, fraction=override.fraction.quantize(SIX_PLACES))
+
+
+def test_an_override_of_ten_of_thirty_rounded_down_is_ten() -> None:
+    override = Override.from_points(D(10), D(30), "moderated")
+    assert grade(only_the_override("down"), score_maximum=D(30), override=override).points == (
+        D("10.00")
+    )
+    # Without the typed points (a fraction only), 0.333… * 30 is still 10.00, not 9.99.
+    fraction_only = Override(override.fraction, "moderated")
+    result = grade(only_the_override("down"), score_maximum=D(30), override=fraction_only)
+    assert str(result.points) == "10.00"
+
+
+@pytest.mark.parametrize(("points", "maximum"), [("88", "90"), ("70", "90"), ("20", "30")])
+def test_an_override_rounded_up_after_a_database_round_trip_keeps_its_points(
+    points: str, maximum: str
+) -> None:
+    stored = after_a_database_round_trip(Override.from_points(D(points), D(maximum), "moderated"))
+    result = grade(only_the_override("up"), score_maximum=D(maximum), override=stored)
+    assert str(result.points) == f"{points}.00"
+
+
+def test_an_override_follows_a_changed_maximum_by_its_fraction() -> None:
+    stored = after_a_database_round_trip(Override.from_points(D(20), D(30), "moderated"))
+    result = grade(only_the_override("half_up"), score_maximum=D(60), override=stored)
+    assert result.points == D("40.00")  # 0.666667 * 60 = 40.00002
+
+
+def test_override_points_above_their_maximum_are_refused() -> None:
+    with pytest.raises(GradeInputError) as excinfo:
+        grade(override=Override(D("0.5"), "why", points=D(31), score_maximum=D(30)))
+    assert {p.path for p in excinfo.value.problems} == {"override.points"}
+
+
+point_maximums = st.decimals(1, 1000, places=2)
+
+
+@given(
+    st.sampled_from(list(RoundingMode)),
+    st.integers(2, 6),
+    point_maximums,
+    st.data(),
+)
+def test_typed_points_come_back_exactly_under_every_rounding(
+    mode: str, places: int, maximum: Decimal, data: st.DataObject
+) -> None:
+    points = data.draw(st.decimals(0, maximum, places=2))
+    policy = only_the_override(mode, places)
+    override = Override.from_points(points, maximum, "moderated")
+    for stored in (override, after_a_database_round_trip(override)):
+        result = grade(policy, score_maximum=maximum, override=stored)
+        assert result.points == points
+
+
+@given(st.sampled_from(list(RoundingMode)), st.integers(2, 6), point_maximums, st.data())
+def test_a_fraction_of_whole_points_is_not_pushed_a_step_by_directed_rounding(
+    mode: str, places: int, maximum: Decimal, data: st.DataObject
+) -> None:
+    """Only a fraction (such as a rubric's 2/3): its 40th-digit noise must not move the points."""
+    points = data.draw(st.decimals(0, maximum, places=2))
+    fraction = Override.from_points(points, maximum, "x").fraction
+    result = grade(
+        only_the_override(mode, places),
+        score_maximum=maximum,
+        override=Override(fraction, "moderated"),
+    )
+    assert result.points == points
