@@ -452,12 +452,12 @@ def _selections_from_form(rubric: Any) -> list[Selection]:
 @register_panel("instructor", "grading", 60)
 def grading_panel(viewer: Viewer, activity: Activity) -> str:
     """Counts from the dashboard's snapshot (the same definitions as activity_summary)."""
-    placed = board.snapshot(activity).placed
+    placed = board.snapshot(activity).counts  # on placements that are not withdrawn
     counts = {
-        "students": len(placed),
-        "approved": sum(1 for r in placed if r.grade_state == "approved"),
-        "released": sum(1 for r in placed if r.grade_state == "released"),
-        "sync_failed": sum(1 for r in placed if r.sync == "failed"),
-        "sync_waiting": sum(1 for r in placed if r.sync in ("pending", "sending")),
+        "students": placed.placed_current,
+        "approved": placed.grades["approved"],
+        "released": placed.grades["released"],
+        "sync_failed": placed.current_syncs["failed"],
+        "sync_waiting": placed.current_syncs["pending"] + placed.current_syncs["sending"],
     }
     return render_template("instructor/grading/_panel.html", activity=activity, counts=counts)

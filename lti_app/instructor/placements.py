@@ -433,21 +433,17 @@ def _ordinal(n: int) -> str:
 
 @register_panel("instructor", "placements", 30)
 def placements_panel(viewer: Viewer, activity: Activity) -> str:
-    """Counts from the dashboard's snapshot (one row per learner, as ``service.roster``)."""
-    rows = board.snapshot(activity).rows
-    active = [r for r in rows if r.member_status == "active"]
-    placed = [r for r in active if r.placement_id and r.status != "withdrawn"]
+    """Counts from the dashboard's snapshot (counted per learner in SQL, as ``service.roster``)."""
+    counts = board.snapshot(activity).counts
     course = db.session.get(Course, activity.course_id)
     return render_template(
         "instructor/placements/_panel.html",
         activity=activity,
         course=course,
-        students=len(active),
-        placed=len(placed),
-        left=len(rows) - len(active),
-        unpublished=sum(
-            1 for r in rows if r.placement_id and not r.published and r.status != "withdrawn"
-        ),
+        students=counts.learners,
+        placed=counts.placed_active,
+        left=counts.left,
+        unpublished=counts.unpublished,
         selection_open=service.selection_is_open(activity),
-        ranked=sum(1 for r in active if r.ranked),
+        ranked=counts.ranked,
     )

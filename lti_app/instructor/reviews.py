@@ -288,16 +288,15 @@ def download(activity_id: int, placement_id: int, file_id: int) -> Any:
 def reviews_panel(viewer: Viewer, activity: Activity) -> Markup | str | None:
     """Counts that tell the instructor whether reviews need attention.
 
-    Read from the dashboard's snapshot (one wide query for the whole page), not per placement.
+    Read from the dashboard's snapshot (counted in SQL for the whole page), not per placement.
     """
     snap = board.snapshot(activity)
-    placed = [r for r in snap.rows if r.placement_id is not None]
     return render_template(
         "instructor/reviews/panel.html",
         activity=activity,
-        total=len(placed),
-        submitted=sum(1 for r in placed if r.submissions),
-        invited=sum(1 for r in placed if r.link_active),
-        evaluated=sum(1 for r in placed if r.review == "submitted"),
+        total=snap.counts.placed,
+        submitted=snap.counts.with_work,
+        invited=snap.counts.invited,
+        evaluated=snap.counts.evaluated,
         failed=snap.failed_emails,
     )

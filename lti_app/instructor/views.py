@@ -22,6 +22,7 @@ from lti_app.auth import instructor_required
 from lti_app.extensions import db
 from lti_app.forms import ActivitySettingsForm
 from lti_app.models import Activity, Course
+from lti_app.models.base import utcnow
 from lti_app.panels import render_panels
 from lti_app.scoping import activity_for
 from lti_app.services import dashboard as board
@@ -36,7 +37,8 @@ def dashboard(activity_id: int | None) -> Any:
     """Where every student stands, with filters, then each feature's panel.
 
     The query count does not depend on the cohort: the activity, the course's activities and
-    the course, then the dashboard snapshot (services.dashboard), which panels reuse.
+    the course, then the dashboard snapshot's counts (services.dashboard), which panels reuse,
+    the displayed page of the table and the projects to filter by.
     """
     viewer = g.viewer
     activities = db.session.scalars(
@@ -58,10 +60,10 @@ def dashboard(activity_id: int | None) -> Any:
         snap=snap,
         filters=filters,
         page=snap.page(filters),
-        projects=board.project_options(snap),
+        projects=board.project_options(activity),
         statuses=board.STATUS_ORDER,
         status_labels=board.STATUS_LABELS,
-        learner_count=snap.count(lambda r: r.member_status == "active"),
+        learner_count=snap.learner_count,
         panels=render_panels("instructor", viewer, activity),
     )
 
@@ -69,12 +71,12 @@ def dashboard(activity_id: int | None) -> Any:
 @bp.get("/activities/<int:activity_id>/students.csv")
 @instructor_required
 def export_students(activity_id: int) -> Any:
-    """The dashboard table (with the same filters) as CSV, safe to open in a spreadsheet."""
+    """The dashboard table (with the same filters, every page) as CSV, safe for a spreadsheet."""
     activity = activity_for(g.viewer, activity_id)
-    snap = board.snapshot(activity)
-    rows = snap.filtered(board.Filters.parse(request.args))
+    now = utcnow()
+    rows = board.export_rows(activity, board.Filters.parse(request.args), now)
     slug = re.sub(r"[^A-Za-z0-9]+", "-", activity.title).strip("-").lower() or "activity"
-    filename = f"stint-{slug}-{snap.now:%Y%m%d}.csv"
+    filename = f"stint-{slug}-{now:%Y%m%d}.csv"
     return Response(
         stream_with_context(board.csv_lines(rows)),
         mimetype="text/csv",

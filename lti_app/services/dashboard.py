@@ -1,27 +1,43 @@
 """Where every student of an activity stands, for the instructor dashboard and its CSV export.
 
-The whole picture comes from three queries whatever the size of the cohort: one wide row per
-student (membership, placement, project, latest submission, review link, supervisor evaluation,
-grade, latest score sync, current certificate, ranking) built from LEFT JOINs on grouped
-subqueries, one grouped count of the activity's emails, and the offered projects. Everything
-else (counts per status, "needs attention", filters) is computed in Python from those rows, so
-the page never issues a query per student. The snapshot is kept on ``flask.g`` for the request,
-so panels rendered on the same page can read it instead of asking the database again.
+A cohort can be a thousand students, and the page shows fifty of them, so the database does the
+counting and the paging. Each student's state (review link, evaluation, grade, score sync,
+certificate, late work) is a set of SQL expressions over the learner and their placement, used
+three ways: grouped and counted for the overview and the panels (one query whose rows are the
+distinct combinations of states, each with its number of students), filtered, ordered and cut to
+the displayed page for the table (one query), and filtered and ordered for the CSV export
+(streamed, every row). Python never builds a row for a student it does not show. The snapshot
+is kept on ``flask.g`` for the request, so panels on the same page read its counts instead of
+asking the database again.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
 from flask import g, has_app_context
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+)
 
 from lti_app.extensions import db
 from lti_app.models import (
@@ -41,7 +57,7 @@ from lti_app.models import (
     Submission,
     User,
 )
-from lti_app.models.base import utcnow
+from lti_app.models.base import UTCDateTime, utcnow
 
 NOT_PLACED = "not_placed"
 # Every status a student can be in, in the order the dashboard lists them.
@@ -101,11 +117,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class StudentRow(NamedTuple):
-    """One student as the dashboard table shows it; plain values only.
-
-    A named tuple rather than a frozen dataclass: a cohort of a thousand is built on every
-    dashboard view, and tuples are several times cheaper to create.
-    """
+    """One student as the dashboard table and the CSV show it; plain values only."""
 
     user_id: int
     name: str
@@ -164,7 +176,7 @@ class Filters:
         if status not in STATUS_ORDER:
             status = ""
         raw_project = str(args.get("project", "") or "")
-        project_id = int(raw_project) if raw_project.isdigit() else None
+        project_id = int(raw_project) if raw_project.isdigit() and len(raw_project) < 10 else None
         raw_page = str(args.get("page", "") or "")
         page = int(raw_page) if raw_page.isdigit() and 0 < len(raw_page) < 7 else 1
         return cls(status=status, project_id=project_id, attention=attention, page=max(page, 1))
@@ -172,13 +184,6 @@ class Filters:
     @property
     def active(self) -> bool:
         return bool(self.status or self.project_id or self.attention)
-
-    def keep(self, row: StudentRow) -> bool:
-        if self.status and row.status != self.status:
-            return False
-        if self.project_id is not None and row.project_id != self.project_id:
-            return False
-        return not (self.attention and not row.attention)
 
     def as_args(self, page: int | None = None) -> dict[str, str]:
         """Query arguments that reproduce these filters (and ``page`` if given)."""
@@ -194,65 +199,126 @@ class Filters:
         return args
 
 
-@dataclass(frozen=True)
-class OfferedProject:
-    project_id: int
-    title: str
-    partner_name: str
-    capacity: int
+@dataclass
+class Counts:
+    """How many students are in each state: the overview, the alerts and every panel's numbers.
+
+    Filled in one pass over the grouped query's few rows (distinct combinations of states).
+    """
+
+    status_counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUS_ORDER, 0))
+    students: int = 0  # rows of the table: active learners, and placed ones who left
+    learners: int = 0  # active learners of the course
+    left: int = 0  # learners who left the course
+    ranked: int = 0  # active learners who ranked projects
+    placed_active: int = 0  # active learners on a placement that is not withdrawn
+    placed: int = 0  # students with a placement, withdrawn ones included
+    placed_current: int = 0  # students with a placement that is not withdrawn
+    unpublished: int = 0
+    with_work: int = 0  # placed students who submitted something
+    invited: int = 0  # placed students whose newest review link still works
+    evaluated: int = 0
+    overdue_reviews: int = 0
+    needs_attention: int = 0
+    syncs: Counter[str] = field(default_factory=Counter)  # newest score sync per student
+    current_syncs: Counter[str] = field(default_factory=Counter)  # ... on current placements
+    grades: Counter[str] = field(default_factory=Counter)  # grade states on current placements
+    certificates: Counter[str] = field(default_factory=Counter)
+
+    def add(self, group: Sequence[Any]) -> None:
+        """Count ``n`` students who share these states (one row of ``_counts_query``)."""
+        (
+            active, placed, status, published, ranked, work, link, evaluation, grade, sync,
+            certificate, n,
+        ) = group  # fmt: skip
+        member_status = "active" if active else "inactive"
+        status = status or NOT_PLACED
+        current = placed and status != "withdrawn"
+        review = _review(link, evaluation)
+        if active or placed:
+            self.status_counts[status] += n
+            self.students += n
+        if active:
+            self.learners += n
+            self.ranked += n if ranked else 0
+            self.placed_active += n if current else 0
+        else:
+            self.left += n
+        if placed:
+            self.placed += n
+            self.with_work += n if work is not None else 0
+            self.invited += n if link in LIVE_LINKS else 0
+        if current:
+            self.placed_current += n
+            self.unpublished += 0 if published else n
+            self.current_syncs[sync or "none"] += n
+            self.grades[grade or "none"] += n
+        self.evaluated += n if review == "submitted" else 0
+        self.overdue_reviews += n if review in ("overdue", "expired") else 0
+        self.syncs[sync or "none"] += n
+        self.certificates[certificate or "none"] += n
+        attention = _attention(status, member_status, review, sync, certificate, bool(work))
+        self.needs_attention += n if attention else 0
 
 
 @dataclass
 class Snapshot:
-    """Everything the dashboard shows about one activity, computed once per request."""
+    """What the dashboard shows about one activity: counts now, rows when asked for."""
 
-    activity_id: int
-    rows: list[StudentRow]
-    offers: list[OfferedProject]
+    activity: Activity
+    now: datetime
+    counts: Counts
     emails: dict[str, int]
     review_emails: dict[str, int]
-    now: datetime
-    status_counts: dict[str, int] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        counted = Counter(r.status for r in self.rows if self._counts(r))
-        self.status_counts = {status: counted.get(status, 0) for status in STATUS_ORDER}
-
-    @staticmethod
-    def _counts(row: StudentRow) -> bool:
-        """Students who left the course count only if they were placed (their work stays)."""
-        return row.member_status == "active" or row.placement_id is not None
 
     @property
-    def students(self) -> list[StudentRow]:
-        return [r for r in self.rows if self._counts(r)]
+    def activity_id(self) -> int:
+        return self.activity.id
 
     @property
-    def placed(self) -> list[StudentRow]:
-        return [r for r in self.rows if r.placement_id is not None and r.status != "withdrawn"]
+    def status_counts(self) -> dict[str, int]:
+        return self.counts.status_counts
 
-    def count(self, predicate: Any) -> int:
-        return sum(1 for r in self.rows if predicate(r))
+    @property
+    def student_count(self) -> int:
+        return self.counts.students
+
+    @property
+    def learner_count(self) -> int:
+        return self.counts.learners
 
     @property
     def overdue_reviews(self) -> int:
-        return self.count(lambda r: r.review in ("overdue", "expired"))
+        return self.counts.overdue_reviews
 
     @property
     def failed_syncs(self) -> int:
-        return self.count(lambda r: r.sync == "failed")
+        return self.counts.syncs["failed"]
 
     @property
     def waiting_syncs(self) -> int:
-        return self.count(lambda r: r.sync in ("pending", "sending"))
+        return self.counts.syncs["pending"] + self.counts.syncs["sending"]
 
     @property
     def synced_syncs(self) -> int:
-        return self.count(lambda r: r.sync == "sent")
+        return self.counts.syncs["sent"]
 
     @property
     def overdue_days(self) -> int:
         return REVIEW_OVERDUE_AFTER.days
+
+    @property
+    def failed_emails(self) -> int:
+        return self.emails.get("failed", 0)
+
+    @property
+    def certificates(self) -> dict[str, int]:
+        counted = self.counts.certificates
+        return {state: counted[state] for state in ("issued", "pending", "failed")}
+
+    @property
+    def needs_attention(self) -> int:
+        return self.counts.needs_attention
 
     @property
     def has_alerts(self) -> bool:
@@ -265,29 +331,31 @@ class Snapshot:
             or self.certificates["failed"]
         )
 
-    @property
-    def failed_emails(self) -> int:
-        return self.emails.get("failed", 0)
-
-    @property
-    def certificates(self) -> dict[str, int]:
-        counted = Counter(r.certificate for r in self.rows)
-        return {state: counted.get(state, 0) for state in ("issued", "pending", "failed")}
-
-    @property
-    def needs_attention(self) -> int:
-        return self.count(lambda r: bool(r.attention))
-
-    def filtered(self, filters: Filters) -> list[StudentRow]:
-        return [r for r in self.students if filters.keep(r)]
-
     def page(self, filters: Filters, size: int = PAGE_SIZE) -> Page:
-        """One page of the filtered table: the page renders ``size`` rows, never the cohort."""
-        rows = self.filtered(filters)
-        pages = max(1, -(-len(rows) // size))
-        number = min(filters.page, pages)
+        """One page of the filtered table, read with LIMIT/OFFSET: never the whole cohort."""
+        total = self.matching(filters)
+        pages = max(1, -(-total // size))
+        number = min(filters.page, pages)  # past the end (an old link): the last page
         start = (number - 1) * size
-        return Page(rows[start : start + size], number, pages, len(rows), start)
+        rows = _fetch_rows(self.activity, self.now, filters, size, start) if total else []
+        return Page(rows, number, pages, total, start)
+
+    def matching(self, filters: Filters) -> int:
+        """How many rows pass ``filters``: from the counts when they say, else counted in SQL."""
+        if filters.project_id is None and not filters.attention:
+            return self.status_counts[filters.status] if filters.status else self.student_count
+        if filters.project_id is None and not filters.status:
+            return self.needs_attention
+        return _count_rows(self.activity, self.now, filters)
+
+    def iter_rows(self, filters: Filters) -> Iterator[StudentRow]:
+        """Every row of the filtered table, in order, read in batches (the CSV export)."""
+        yield from _iter_rows(self.activity, self.now, filters)
+
+    @property
+    def rows(self) -> list[StudentRow]:
+        """The whole table; for the export and tests, never for the page."""
+        return list(self.iter_rows(Filters()))
 
 
 @dataclass(frozen=True)
@@ -307,80 +375,171 @@ class Page:
         return self.start + len(self.rows)
 
 
+# ------------------------------------------------------------------------------------- states
+
+# The newest live review link of a placement is one of these (SQL: _link_state).
+LIVE_LINKS = ("active", "overdue")
+
+
+def _review(link: str | None, evaluation: str | None) -> str:
+    """The supervisor review's state from the newest live link's and the evaluation's."""
+    if evaluation == "submitted":
+        return "submitted"
+    if link in ("expired", "overdue"):
+        return link
+    if evaluation == "draft":
+        return "draft"
+    return "none" if link is None else "invited"
+
+
+def _attention(
+    status: str, member_status: str, review: str, sync: str | None, certificate: str | None,
+    late: bool,
+) -> tuple[str, ...]:  # fmt: skip
+    """Why a person should look at this student now (empty: nothing to do).
+
+    ``_attention_sql`` is the same rule for the "Needs attention only" filter.
+    """
+    reasons = []
+    if status == NOT_PLACED and member_status == "active":
+        reasons.append("not placed")
+    if review == "overdue":
+        reasons.append("review overdue")
+    if review == "expired":
+        reasons.append("review link expired")
+    if sync == "failed":
+        reasons.append("grade not delivered to the LMS")
+    if certificate == "failed":
+        reasons.append("certificate failed")
+    if late:
+        reasons.append("late submission")
+    return tuple(reasons)
+
+
+def _link_state(invitation: Any) -> ColumnElement[str]:
+    """expired / overdue (sent REVIEW_OVERDUE_AFTER ago, no answer) / active, of one link row."""
+    return case(
+        (invitation.expires_at <= _NOW, "expired"),
+        (invitation.created_at <= _OVERDUE_BEFORE, "overdue"),
+        else_="active",
+    )
+
+
+def _grade_state(grade: Any) -> ColumnElement[str]:
+    """none / proposed / approved / released: a grade counts once it has a value or override."""
+    return case(
+        (
+            and_(grade.points.is_(None), grade.fraction.is_(None)),
+            case((grade.override_fraction.is_not(None), "proposed"), else_="none"),
+        ),
+        (grade.released_at.is_not(None), "released"),
+        (grade.approved_at.is_not(None), "approved"),
+        else_="proposed",
+    )
+
+
 # ------------------------------------------------------------------------------------ queries
+#
+# One shape for every query: LEFT JOINs on per-activity grouped subqueries (newest live review
+# link, newest score sync, submissions), never a subquery per student. PostgreSQL hash-joins
+# it; SQLite walks the indexes. (Correlated subqueries per student were as fast on SQLite and
+# ten times slower on PostgreSQL.)
+#
+# The statements are built once per process (per shape of filters) with bound parameters:
+# building these SELECTs costs more than running them, and a reused statement also reuses
+# SQLAlchemy's compiled SQL.
+
+_ACTIVITY = bindparam("activity_id", type_=Integer)
+_COURSE = bindparam("course_id", type_=Integer)
+_NOW = bindparam("now", type_=UTCDateTime())
+_OVERDUE_BEFORE = bindparam("overdue_before", type_=UTCDateTime())
 
 
-def _student_rows_query(activity: Activity) -> Any:
-    """One row per learner of the course, with everything the table needs, in one SELECT."""
-    in_activity = Placement.activity_id == activity.id
-    latest_work = (
+def _params(activity: Activity, now: datetime, **more: Any) -> dict[str, Any]:
+    return {
+        "activity_id": activity.id,
+        "course_id": activity.course_id,
+        "now": now,
+        "overdue_before": now - REVIEW_OVERDUE_AFTER,
+        **more,
+    }
+
+
+def _students(chosen: Any = None, details: bool = False) -> Select[Any]:
+    """One row per learner of the course (or per ``chosen`` student) with their states.
+
+    The first columns are ``_STATES``; ``details`` adds what only the table shows.
+    ``chosen``: a subquery of (user_id, member_status, placement_id) to read only those.
+    """
+    if chosen is None:
+        in_scope: ColumnElement[bool] = Placement.activity_id == _ACTIVITY
+        query = _learners(select(Membership.status.label("member_status")))
+    else:
+        in_scope = Placement.id.in_(select(chosen.c.placement_id))
+        query = (
+            select(chosen.c.member_status)
+            .select_from(chosen)
+            .outerjoin(Placement, Placement.id == chosen.c.placement_id)
+        )
+    work = (
         select(
             Submission.placement_id.label("placement_id"),
-            func.max(Submission.submitted_at).label("last_at"),
-            func.count(Submission.id).label("versions"),
             func.max(case((Submission.late.is_(True), 1), else_=0)).label("late"),
+            func.max(Submission.submitted_at).label("last_at"),
+            func.count().label("versions"),
         )
         .join(Placement, Placement.id == Submission.placement_id)
-        .where(in_activity)
+        .where(in_scope)
         .group_by(Submission.placement_id)
-        .subquery("latest_work")
+        .subquery("work")
     )
-    # Newest live review link and newest score sync per placement: max(id) per group, then the
-    # row by primary key (SQLite plans an IN-list of grouped ids badly).
     live_link = (
         select(
             ReviewInvitation.placement_id.label("placement_id"),
             func.max(ReviewInvitation.id).label("id"),
         )
         .join(Placement, Placement.id == ReviewInvitation.placement_id)
-        .where(in_activity, ReviewInvitation.revoked_at.is_(None))
+        .where(in_scope, ReviewInvitation.revoked_at.is_(None))
         .group_by(ReviewInvitation.placement_id)
         .subquery("live_link")
     )
     newest_sync = (
         select(ScoreSync.placement_id.label("placement_id"), func.max(ScoreSync.id).label("id"))
-        .where(ScoreSync.activity_id == activity.id)
+        .join(Placement, Placement.id == ScoreSync.placement_id)
+        .where(ScoreSync.activity_id == _ACTIVITY, in_scope)
         .group_by(ScoreSync.placement_id)
         .subquery("newest_sync")
     )
-    return (
-        select(
-            User.id,
-            User.name,
-            User.given_name,
-            User.family_name,
-            User.email,
-            User.sub,
-            Membership.status,
-            Placement.id,
-            Placement.status,
-            Placement.published,
-            Project.id,
-            Project.title,
-            Partner.name,
-            latest_work.c.last_at,
-            latest_work.c.versions,
-            latest_work.c.late,
-            ReviewInvitation.created_at,
-            ReviewInvitation.expires_at,
+    columns: list[Any] = [
+        Placement.id.label("placement_id"),
+        Placement.project_id.label("project_id"),
+        Placement.status.label("status"),
+        Placement.published.label("published"),
+        Preference.id.is_not(None).label("ranked"),
+        work.c.late.label("work"),  # NULL: nothing submitted; 0: on time; 1: something late
+        case((ReviewInvitation.id.is_(None), null()), else_=_link_state(ReviewInvitation)).label(
+            "link"
+        ),
+        Evaluation.status.label("evaluation"),
+        case((Grade.id.is_(None), null()), else_=_grade_state(Grade)).label("grade"),
+        ScoreSync.state.label("sync"),
+        Certificate.state.label("certificate"),
+    ]
+    if details:
+        columns += [
+            work.c.last_at,
+            work.c.versions,
             ReviewInvitation.reviewer_email,
-            Evaluation.status,
             Grade.points,
-            Grade.fraction,
-            Grade.override_fraction,
-            Grade.approved_at,
-            Grade.released_at,
-            ScoreSync.state,
             ScoreSync.last_error,
-            Certificate.state,
-            Preference.id,
+        ]
+    user_id = Membership.user_id if chosen is None else chosen.c.user_id
+    return (
+        query.add_columns(*columns)
+        .outerjoin(
+            Preference, and_(Preference.user_id == user_id, Preference.activity_id == _ACTIVITY)
         )
-        .select_from(Membership)
-        .join(User, User.id == Membership.user_id)
-        .outerjoin(Placement, and_(Placement.user_id == User.id, in_activity))
-        .outerjoin(Project, Project.id == Placement.project_id)
-        .outerjoin(Partner, Partner.id == Project.partner_id)
-        .outerjoin(latest_work, latest_work.c.placement_id == Placement.id)
+        .outerjoin(work, work.c.placement_id == Placement.id)
         .outerjoin(live_link, live_link.c.placement_id == Placement.id)
         .outerjoin(ReviewInvitation, ReviewInvitation.id == live_link.c.id)
         .outerjoin(
@@ -394,11 +553,130 @@ def _student_rows_query(activity: Activity) -> Any:
             Certificate,
             and_(Certificate.placement_id == Placement.id, Certificate.revoked_at.is_(None)),
         )
+    )
+
+
+def _learners(query: Any) -> Select[Any]:
+    """``query`` over the course's learners, each with their placement in the activity if any."""
+    select_: Select[Any] = query
+    return (
+        select_.select_from(Membership)
         .outerjoin(
-            Preference,
-            and_(Preference.user_id == User.id, Preference.activity_id == activity.id),
+            Placement,
+            and_(Placement.user_id == Membership.user_id, Placement.activity_id == _ACTIVITY),
         )
-        .where(Membership.course_id == activity.course_id, Membership.is_learner.is_(True))
+        .where(Membership.course_id == _COURSE, Membership.is_learner.is_(True))
+    )
+
+
+@functools.cache
+def _counts_query() -> Select[Any]:
+    """Students grouped by their combination of states: a few dozen rows, whatever the cohort."""
+    states = _students().subquery("states")
+    keys = [
+        (states.c.member_status == "active").label("active"),
+        states.c.placement_id.is_not(None).label("placed"),
+        *(states.c[name] for name in ("status", "published", "ranked", "work", "link")),
+        *(states.c[name] for name in ("evaluation", "grade", "sync", "certificate")),
+    ]
+    return select(*keys, func.count()).group_by(*keys)
+
+
+def _display_name_sql() -> ColumnElement[str]:
+    """``User.display_name`` in SQL, to order the table by it."""
+    return func.coalesce(
+        func.nullif(User.name, ""),
+        func.nullif(func.trim(User.given_name + literal(" ") + User.family_name), ""),
+        func.nullif(User.email, ""),
+        literal("User ") + User.sub,
+    )
+
+
+def _matching(filters: _Shape) -> Any:
+    """The table's students that pass ``filters``: (user_id, member_status, placement_id, ...).
+
+    Only the "needs attention" filter needs every student's states; the others read the
+    learners and their placements.
+    """
+    if filters.attention:
+        source = _students().add_columns(Membership.user_id).subquery("states")
+    else:
+        source = _learners(
+            select(
+                Membership.user_id,
+                Membership.status.label("member_status"),
+                Placement.id.label("placement_id"),
+                Placement.project_id.label("project_id"),
+                Placement.status.label("status"),
+            ),
+        ).subquery("learners")
+    conditions = [or_(source.c.member_status == "active", source.c.placement_id.is_not(None))]
+    if filters.status == NOT_PLACED:
+        conditions.append(source.c.placement_id.is_(None))
+    elif filters.status:
+        conditions.append(source.c.status == bindparam("status", type_=String))
+    if filters.project:
+        conditions.append(source.c.project_id == bindparam("project_id", type_=Integer))
+    if filters.attention:  # ``_attention`` in SQL
+        conditions.append(
+            or_(
+                and_(source.c.placement_id.is_(None), source.c.member_status == "active"),
+                and_(
+                    source.c.link.in_(("expired", "overdue")),
+                    func.coalesce(source.c.evaluation, "") != "submitted",
+                ),
+                source.c.sync == "failed",
+                source.c.certificate == "failed",
+                source.c.work == 1,
+            )
+        )
+    return source, and_(*conditions)
+
+
+@functools.cache
+def _rows_query(filters: _Shape, paged: bool) -> Select[Any]:
+    """The table's rows in order: choose the students first, then read their states.
+
+    Only the chosen students (one page) get the joins that read their work, review, grade,
+    score sync and certificate.
+    """
+    source, matches = _matching(filters)
+    order = [source.c.member_status != "active", func.lower(_display_name_sql()), User.id]
+    chosen = (
+        select(
+            source.c.user_id,
+            source.c.member_status,
+            source.c.placement_id,
+            order[0].label("sort_left"),
+            order[1].label("sort_name"),
+        )
+        .join(User, User.id == source.c.user_id)
+        .where(matches)
+        .order_by(*order)
+    )
+    if paged:
+        chosen = chosen.limit(bindparam("limit", type_=Integer)).offset(
+            bindparam("offset", type_=Integer)
+        )
+    # A CTE: the details' grouped subqueries read the chosen ids too, and the database should
+    # choose them once.
+    page = chosen.cte("chosen")
+    return (
+        _students(chosen=page, details=True)
+        .add_columns(
+            User.id,
+            User.name,
+            User.given_name,
+            User.family_name,
+            User.email,
+            User.sub,
+            Project.title,
+            Partner.name,
+        )
+        .join(User, User.id == page.c.user_id)
+        .outerjoin(Project, Project.id == Placement.project_id)
+        .outerjoin(Partner, Partner.id == Project.partner_id)
+        .order_by(page.c.sort_left, page.c.sort_name, page.c.user_id)
     )
 
 
@@ -407,104 +685,84 @@ def _display_name(name: str, given: str, family: str, email: str, sub: str) -> s
     return name or f"{given} {family}".strip() or email or f"User {sub}"
 
 
-def _review_state(
-    created_at: datetime | None,
-    expires_at: datetime | None,
-    evaluation_status: str | None,
-    now: datetime,
-) -> str:
-    if evaluation_status == "submitted":
-        return "submitted"
-    if created_at is None or expires_at is None:
-        return "draft" if evaluation_status == "draft" else "none"
-    if expires_at <= now:
-        return "expired"
-    if now - created_at >= REVIEW_OVERDUE_AFTER:
-        return "overdue"
-    return "draft" if evaluation_status == "draft" else "invited"
+def _student_row(values: Sequence[Any]) -> StudentRow:
+    (
+        member_status, placement_id, project_id, status, published, ranked, late, link,
+        evaluation, grade_state, sync_state, certificate_state, last_at, versions, reviewer_email,
+        points, sync_error, user_id, name, given, family, email, sub, project_title, partner_name,
+    ) = values  # fmt: skip
+    status = status or NOT_PLACED
+    review = _review(link, evaluation)
+    return StudentRow(
+        user_id=user_id,
+        name=_display_name(name, given, family, email, sub),
+        email=email,
+        member_status=member_status,
+        placement_id=placement_id,
+        project_id=project_id,
+        project_title=project_title or "",
+        partner_name=partner_name or "",
+        status=status,
+        published=bool(published),
+        ranked=bool(ranked),
+        last_submission_at=last_at,
+        submissions=int(versions or 0),
+        late=bool(late),
+        review=review,
+        link_active=link in LIVE_LINKS,
+        reviewer_email=reviewer_email or "",
+        grade_points=None if points is None else Decimal(points),
+        grade_state=grade_state or "none",
+        sync=sync_state or "none",
+        sync_error=sync_error or "",
+        certificate=certificate_state or "none",
+        attention=_attention(
+            status, member_status, review, sync_state, certificate_state, bool(late)
+        ),
+    )
 
 
-def _grade_state(approved_at: datetime | None, released_at: datetime | None, has: bool) -> str:
-    if not has:
-        return "none"
-    if released_at is not None:
-        return "released"
-    if approved_at is not None:
-        return "approved"
-    return "proposed"
+class _Shape(NamedTuple):
+    """What a filter changes in the SQL (its values are parameters): the statement cache key."""
+
+    status: str  # "", NOT_PLACED or "status" (any other)
+    project: bool
+    attention: bool
+
+    @classmethod
+    def of(cls, filters: Filters) -> _Shape:
+        status = filters.status if filters.status in ("", NOT_PLACED) else "status"
+        return cls(status, filters.project_id is not None, filters.attention)
 
 
-def _attention(row: dict[str, Any]) -> tuple[str, ...]:
-    """Why a person should look at this student now (empty: nothing to do)."""
-    reasons = []
-    if row["status"] == NOT_PLACED and row["member_status"] == "active":
-        reasons.append("not placed")
-    if row["review"] == "overdue":
-        reasons.append("review overdue")
-    if row["review"] == "expired":
-        reasons.append("review link expired")
-    if row["sync"] == "failed":
-        reasons.append("grade not delivered to the LMS")
-    if row["certificate"] == "failed":
-        reasons.append("certificate failed")
-    if row["late"]:
-        reasons.append("late submission")
-    return tuple(reasons)
+def _filter_params(activity: Activity, now: datetime, filters: Filters) -> dict[str, Any]:
+    return _params(activity, now, status=filters.status, project_id=filters.project_id)
 
 
-def _rows(activity: Activity, now: datetime) -> list[StudentRow]:
-    rows = []
-    for (
-        user_id, name, given, family, email, sub, member_status, placement_id, status, published,
-        project_id, project_title, partner_name, last_at, versions, late, link_created,
-        link_expires, reviewer_email, evaluation_status, points, fraction, override, approved_at,
-        released_at, sync_state, sync_error, certificate_state, preference_id,
-    ) in db.session.execute(_student_rows_query(activity)):  # fmt: skip
-        values: dict[str, Any] = {
-            "user_id": user_id,
-            "name": _display_name(name, given, family, email, sub),
-            "email": email,
-            "member_status": member_status,
-            "placement_id": placement_id,
-            "project_id": project_id,
-            "project_title": project_title or "",
-            "partner_name": partner_name or "",
-            "status": status or NOT_PLACED,
-            "published": bool(published),
-            "ranked": preference_id is not None,
-            "last_submission_at": last_at,
-            "submissions": int(versions or 0),
-            "late": bool(late),
-            "review": _review_state(link_created, link_expires, evaluation_status, now),
-            "link_active": link_expires is not None and link_expires > now,
-            "reviewer_email": reviewer_email or "",
-            "grade_points": None if points is None else Decimal(points),
-            "grade_state": _grade_state(
-                approved_at, released_at, points is not None or fraction is not None
-            ),
-            "sync": sync_state or "none",
-            "sync_error": sync_error or "",
-            "certificate": certificate_state or "none",
-        }
-        if override is not None and values["grade_state"] == "none":
-            values["grade_state"] = "proposed"
-        values["attention"] = _attention(values)
-        rows.append(StudentRow(**values))
-    rows.sort(key=lambda r: (r.member_status != "active", r.name.lower(), r.user_id))
-    return rows
+def _fetch_rows(
+    activity: Activity, now: datetime, filters: Filters, limit: int, offset: int
+) -> list[StudentRow]:
+    params = _filter_params(activity, now, filters) | {"limit": limit, "offset": offset}
+    result = db.session.execute(_rows_query(_Shape.of(filters), True), params)
+    return [_student_row(r) for r in result]
 
 
-def _offers(activity: Activity) -> list[OfferedProject]:
-    return [
-        OfferedProject(project_id, title, partner, capacity)
-        for project_id, title, partner, capacity in db.session.execute(
-            select(Project.id, Project.title, Partner.name, ActivityProject.capacity)
-            .join(ActivityProject, ActivityProject.project_id == Project.id)
-            .join(Partner, Partner.id == Project.partner_id)
-            .where(ActivityProject.activity_id == activity.id)
-            .order_by(Project.title, Project.id)
-        )
-    ]
+@functools.cache
+def _count_query(filters: _Shape) -> Select[Any]:
+    source, matches = _matching(filters)
+    return select(func.count()).select_from(source).where(matches)
+
+
+def _count_rows(activity: Activity, now: datetime, filters: Filters) -> int:
+    query = _count_query(_Shape.of(filters))
+    return int(db.session.scalar(query, _filter_params(activity, now, filters)) or 0)
+
+
+def _iter_rows(activity: Activity, now: datetime, filters: Filters) -> Iterator[StudentRow]:
+    """Every matching row, read in batches so a large export is streamed, not held."""
+    query = _rows_query(_Shape.of(filters), False).execution_options(yield_per=200)
+    for values in db.session.execute(query, _filter_params(activity, now, filters)):
+        yield _student_row(values)
 
 
 def _email_counts(activity: Activity) -> tuple[dict[str, int], dict[str, int]]:
@@ -524,15 +782,18 @@ def _email_counts(activity: Activity) -> tuple[dict[str, int], dict[str, int]]:
 
 def build_snapshot(activity: Activity, now: datetime | None = None) -> Snapshot:
     now = now or utcnow()
+    counts = Counts()
+    for group in db.session.execute(_counts_query(), _params(activity, now)):
+        counts.add(group)
     emails, review_emails = _email_counts(activity)
     return Snapshot(
-        activity_id=activity.id,
-        rows=_rows(activity, now),
-        offers=_offers(activity),
-        emails=emails,
-        review_emails=review_emails,
-        now=now,
+        activity=activity, now=now, counts=counts, emails=emails, review_emails=review_emails
     )
+
+
+def export_rows(activity: Activity, filters: Filters, now: datetime) -> Iterator[StudentRow]:
+    """Every row of the filtered table (all pages) for the CSV export; no counts needed."""
+    return _iter_rows(activity, now, filters)
 
 
 def snapshot(activity: Activity) -> Snapshot:
@@ -549,6 +810,20 @@ def forget_snapshot() -> None:
     """Drop the request's snapshot after a change, so the next read sees it."""
     if has_app_context():
         g.pop("_dashboard_snapshots", None)
+
+
+def project_options(activity: Activity) -> Sequence[tuple[int, str]]:
+    """Projects to filter by: those offered, plus any a student is still placed on."""
+    offered = select(ActivityProject.project_id).where(ActivityProject.activity_id == activity.id)
+    placed = select(Placement.project_id).where(Placement.activity_id == activity.id)
+    return [
+        (project_id, title)
+        for project_id, title in db.session.execute(
+            select(Project.id, Project.title)
+            .where(or_(Project.id.in_(offered), Project.id.in_(placed)))
+            .order_by(func.lower(Project.title), Project.id)
+        )
+    ]
 
 
 # ----------------------------------------------------------------------------------- export
@@ -617,15 +892,6 @@ def csv_lines(rows: Iterable[StudentRow]) -> Iterable[str]:
         yield flush()
 
 
-def project_options(snap: Snapshot) -> Sequence[tuple[int, str]]:
-    """Projects to filter by: those offered, plus any a student is still placed on."""
-    seen: dict[int, str] = {o.project_id: o.title for o in snap.offers}
-    for row in snap.rows:
-        if row.project_id is not None and row.project_id not in seen:
-            seen[row.project_id] = row.project_title
-    return sorted(seen.items(), key=lambda item: (item[1].lower(), item[0]))
-
-
 __all__ = [
     "ATTENTION_FILTER",
     "CSV_COLUMNS",
@@ -638,6 +904,7 @@ __all__ = [
     "StudentRow",
     "build_snapshot",
     "csv_lines",
+    "export_rows",
     "forget_snapshot",
     "project_options",
     "safe_cell",

@@ -385,3 +385,86 @@ def test_query_count_does_not_grow_with_the_cohort(app: Flask, teacher: Any, wor
     with counted_queries(app) as statements:
         teacher.get(f"/instructor/activities/{world.activity_id}/students.csv").get_data()
     assert len(statements) <= 6
+
+
+# ------------------------------------------------------------------------------ SQL counts
+
+
+def test_sql_counts_agree_with_the_rows_they_summarise(
+    app: Flask, teacher: Any, world: World
+) -> None:
+    """The overview and panels are counted in SQL; the rows are built one by one in Python."""
+    with app.app_context():
+        demo.add_cohort(world.activity_id, 80, 8)
+        activity = db.session.get(Activity, world.activity_id)
+        snap = board.build_snapshot(activity)
+        rows = snap.rows
+        counts = snap.counts
+    assert counts.students == len(rows) == 80
+    assert snap.status_counts == {
+        s: sum(1 for r in rows if r.status == s) for s in board.STATUS_ORDER
+    }
+    assert counts.needs_attention == sum(1 for r in rows if r.attention) > 0
+    assert counts.overdue_reviews == sum(1 for r in rows if r.review in ("overdue", "expired"))
+    assert counts.evaluated == sum(1 for r in rows if r.review == "submitted")
+    assert counts.invited == sum(1 for r in rows if r.placement_id and r.link_active)
+    assert counts.with_work == sum(1 for r in rows if r.placement_id and r.submissions)
+    assert snap.certificates == {
+        state: sum(1 for r in rows if r.certificate == state)
+        for state in ("issued", "pending", "failed")
+    }
+    current = [r for r in rows if r.placement_id and r.status != "withdrawn"]
+    assert counts.placed_current == len(current)
+    assert counts.grades["released"] == sum(1 for r in current if r.grade_state == "released")
+    assert counts.grades["approved"] == sum(1 for r in current if r.grade_state == "approved")
+    assert snap.failed_syncs == sum(1 for r in rows if r.sync == "failed")
+    # The attention filter (SQL) picks exactly the rows whose reasons (Python) are not empty.
+    flagged = [r.user_id for r in rows if r.attention]
+    attention = board.Filters(attention=True)
+    with app.app_context():
+        activity = db.session.get(Activity, world.activity_id)
+        snap = board.build_snapshot(activity)
+        assert [r.user_id for r in snap.iter_rows(attention)] == flagged
+        page = snap.page(attention, size=10)
+    assert page.total == len(flagged) and len(page.rows) == min(10, len(flagged))
+    assert all(r.attention for r in page.rows)
+
+
+def test_page_past_the_end_shows_the_last_page_and_project_filter_counts(
+    app: Flask, teacher: Any, world: World
+) -> None:
+    with app.app_context():
+        demo.add_cohort(world.activity_id, 60, 3)
+        project_id, placed = db.session.execute(
+            select(Placement.project_id, db.func.count())
+            .where(Placement.activity_id == world.activity_id)
+            .group_by(Placement.project_id)
+            .order_by(db.func.count().desc())
+        ).first()
+    assert "Showing 51–60 of 60 students." in page(teacher, world, "?page=99")
+    filtered = page(teacher, world, f"?project={project_id}")
+    assert f"of {placed} matching (60 in all) students." in filtered
+    # Only the displayed page is built: fifty rows, never the cohort.
+    assert page(teacher, world).count('<th scope="row">') == 50
+
+
+def test_csv_export_has_every_row_not_one_page(app: Flask, teacher: Any, world: World) -> None:
+    with app.app_context():
+        demo.add_cohort(world.activity_id, 70, 4)
+    text = teacher.get(f"/instructor/activities/{world.activity_id}/students.csv").get_data(
+        as_text=True
+    )
+    assert len(list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))) == 1 + 70
+
+
+def test_catalog_panel_lists_the_first_offers_and_counts_them_all(
+    app: Flask, teacher: Any, world: World
+) -> None:
+    with app.app_context():
+        for n in range(11):
+            offer(world, f"Project {n:02d}")
+    html = page(teacher, world)
+    panel = html[html.index('id="offers-panel-title"') :].split("</section>")[0]
+    assert "11 projects offered" in panel
+    assert "Project 07" in panel and "Project 08" not in panel
+    assert "and 3 more." in panel
