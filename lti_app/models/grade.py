@@ -30,6 +30,10 @@ class Grade(db.Model):  # type: ignore[name-defined,misc]
     passed: Mapped[bool | None] = mapped_column(Boolean)
     override_fraction: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
     override_reason: Mapped[str] = mapped_column(Text, default="")
+    # The points typed for an override and the maximum they were out of (migration 0005): used
+    # instead of the 6-place fraction while the maximum is unchanged, so 88 of 90 stays 88.
+    override_points: Mapped[Decimal | None] = mapped_column(Numeric(10, 4))
+    override_score_maximum: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
     approved_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )

@@ -221,7 +221,29 @@ def load_inputs(placements: Sequence[Placement]) -> dict[int, PlacementInputs]:
 def _override_of(grade: Grade | None) -> Override | None:
     if grade is None or grade.override_fraction is None:
         return None
-    return Override(Decimal(grade.override_fraction), grade.override_reason or "")
+    if grade.override_points is None or grade.override_score_maximum is None:
+        return Override(Decimal(grade.override_fraction), grade.override_reason or "")
+    return Override(
+        Decimal(grade.override_fraction),
+        grade.override_reason or "",
+        Decimal(grade.override_points),
+        Decimal(grade.override_score_maximum),
+    )
+
+
+# What Grade.override_points (Numeric(10, 4)) keeps; finer points are kept as the fraction only.
+_OVERRIDE_POINTS_STEP = Decimal("0.0001")
+
+
+def _store_override(grade: Grade, override: Override) -> None:
+    """Keep the typed points only if the column gives them back exactly; a rounded copy would
+    be used as if the instructor had typed it."""
+    grade.override_fraction = override.fraction
+    grade.override_reason = override.reason
+    points = override.points
+    exact = points is not None and points == points.quantize(_OVERRIDE_POINTS_STEP)
+    grade.override_points = points if exact else None
+    grade.override_score_maximum = override.score_maximum if exact else None
 
 
 def compute_for(activity: Activity, inputs: PlacementInputs, grade: Grade | None) -> GradeResult:
@@ -688,8 +710,7 @@ def set_override(
             "The override is not valid.", 400, [p.message for p in exc.problems]
         ) from exc
     grade = row.grade or _grade_of(row.placement)
-    grade.override_fraction = override.fraction
-    grade.override_reason = override.reason
+    _store_override(grade, override)
     result = compute_for(activity, row.inputs, grade)
     note = f"override: {points} of {activity.points_possible} points. Reason: {override.reason}"
     _regrade(activity, row, grade, result, actor_id, note)
@@ -703,6 +724,8 @@ def clear_override(activity: Activity, placement_id: int, actor_id: int) -> None
         raise GradingError("There is no override to remove.")
     grade.override_fraction = None
     grade.override_reason = ""
+    grade.override_points = None
+    grade.override_score_maximum = None
     result = compute_for(activity, row.inputs, grade)
     _regrade(activity, row, grade, result, actor_id, "override removed; computed score applies")
 
