@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from grading.ags import format_ags_timestamp, next_timestamp
 from grading.compute import (
@@ -55,6 +56,7 @@ from lti_app.models.base import utcnow
 from lti_app.services import certificates
 from lti_app.services import placements as placement_service
 from lti_app.services.ags import CANVAS_SUBMISSION_EXTENSION, is_canvas
+from lti_app.services.locks import lock_row
 from rubrics.io import from_json as rubric_from_json
 from rubrics.io import selections_from_json, selections_to_json
 from rubrics.model import Rubric as RubricModel
@@ -572,10 +574,26 @@ def _check_maximum(activity: Activity, grade: Grade) -> None:
 
 
 def _grade_of(placement: Placement) -> Grade:
-    grade = db.session.scalar(select(Grade).where(Grade.placement_id == placement.id))
-    if grade is None:
-        grade = Grade(placement_id=placement.id, computed={}, override_reason="")
-        db.session.add(grade)
+    """The placement's grade row as it is now, created if there is none yet.
+
+    Two requests at once (a double-clicked "Approve") would both find none and both insert.
+    The placement row is locked first, so the second waits for the first to commit and then
+    reads its grade (the caller re-checks its state, e.g. "already approved"). Should a grade
+    still be inserted meanwhile by a path that does not lock, the insert runs in a savepoint:
+    only it is undone on the unique placement_id, and the other request's row is read instead.
+    """
+    lock_row(Placement, placement.id)
+    query = select(Grade).where(Grade.placement_id == placement.id)
+    fresh = query.execution_options(populate_existing=True)
+    existing: Grade | None = db.session.scalar(fresh)
+    if existing is not None:
+        return existing
+    grade = Grade(placement_id=placement.id, computed={}, override_reason="")
+    try:
+        with db.session.begin_nested():
+            db.session.add(grade)
+    except IntegrityError:
+        grade = db.session.scalars(fresh).one()
     return grade
 
 
@@ -615,7 +633,10 @@ def approve(activity: Activity, placement_ids: Iterable[int], actor_id: int) -> 
         if row.fresh.status != "complete":
             outcome.skipped.append(f"{name}: {'; '.join(row.fresh.reasons)}")
             continue
-        grade = row.grade or _grade_of(row.placement)
+        grade = _grade_of(row.placement)  # locked and read again: a double submit waits here
+        if grade.approved_at is not None:  # by another request since the rows were read
+            outcome.skipped.append(f"{name}: already approved")
+            continue
         _store_result(grade, row.fresh)
         grade.approved_by_id = actor_id
         grade.approved_at = outbox.now
@@ -709,7 +730,7 @@ def set_override(
         raise GradingError(
             "The override is not valid.", 400, [p.message for p in exc.problems]
         ) from exc
-    grade = row.grade or _grade_of(row.placement)
+    grade = _grade_of(row.placement)
     _store_override(grade, override)
     result = compute_for(activity, row.inputs, grade)
     note = f"override: {points} of {activity.points_possible} points. Reason: {override.reason}"

@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from lti_app import matching
 from lti_app.extensions import db
@@ -42,6 +43,7 @@ from lti_app.models import (
 from lti_app.models.base import utcnow
 from lti_app.models.placement import PLACEMENT_STATUSES
 from lti_app.services.catalog import read_csv, taken_seats
+from lti_app.services.locks import lock_row
 from lti_app.services.submissions import deliverable_due
 
 # The normal path, in order; "withdrawn" sits outside it.
@@ -302,6 +304,14 @@ def _offer(activity: Activity, project_id: int) -> ActivityProject:
 
 
 def _check_seat(activity: Activity, offer: ActivityProject, extra: int = 1) -> None:
+    """Refuse a placement the project has no seat for.
+
+    The offer is locked before counting, so two requests filling the last seat at the same
+    moment are taken one after the other: the second counts the first's placement (and the
+    capacity as it is now) once the first has committed.
+    """
+    lock_row(ActivityProject, offer.id)
+    db.session.refresh(offer, ["capacity"])
     taken = taken_seats(activity.id).get(offer.project_id, 0)
     if taken + extra > offer.capacity:
         raise PlacementError(
@@ -317,6 +327,7 @@ def assign(
     """Place a student on a project by hand (or re-place a withdrawn student)."""
     user, _ = _learner(activity, user_id)
     offer = _offer(activity, project_id)
+    lock_row(ActivityProject, offer.id)  # before reading the student's placement (see below)
     existing = placement_of(activity, user.id)
     if existing is not None and existing.status != "withdrawn":
         raise PlacementError(
@@ -337,8 +348,17 @@ def assign(
     placement = Placement(
         activity_id=activity.id, user_id=user.id, project_id=offer.project_id, status="assigned"
     )
-    db.session.add(placement)
-    db.session.flush()
+    try:
+        # The lock above covers one project only: the same student placed on another project
+        # at the same moment meets this insert on the unique (activity, student) instead.
+        with db.session.begin_nested():
+            db.session.add(placement)
+    except IntegrityError as exc:
+        raise PlacementError(
+            f"{user.display_name} was already placed by someone else a moment ago. Reload the "
+            "page to see where.",
+            409,
+        ) from exc
     record_event(placement, actor, None, "assigned", note or "placed by hand")
     return placement
 

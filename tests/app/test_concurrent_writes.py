@@ -1,0 +1,171 @@
+"""Two requests at the same moment (review finding F13), against the suite's real database.
+
+Each thread has its own app context, so its own Flask-SQLAlchemy session and connection, as two
+web workers would. To make the race happen every time, the threads meet at a barrier right after
+reading what they will decide on (the grading rows, the seat count): the wrapped functions are
+the real ones, only held until the other request has read too. Once the fix serialises the seat
+check, the second request cannot reach the barrier while the first holds the lock, so the first
+stops waiting after a short timeout; no test asserts a duration.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from lti_app.extensions import db
+from lti_app.models import Activity, Grade, Placement, ScoreSync
+from lti_app.services import grading as grading_service
+from lti_app.services import placements as placement_service
+from lti_app.services.placements import PlacementError
+from tests.app.test_grading_helpers import only_activity, seed_placement, user_by_sub
+from tests.support.placements import activity_id, launch, make_project, platform_id, user_id
+
+# How long a request that got there first waits at the barrier for one that is (rightly) blocked.
+MEETING_TIMEOUT = 2.0
+
+
+def _meet_after(function: Callable[..., Any], barrier: threading.Barrier) -> Callable[..., Any]:
+    def read_then_meet(*args: Any, **kwargs: Any) -> Any:
+        result = function(*args, **kwargs)
+        # Broken: the other request is waiting for a lock this one holds, so go on alone.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=MEETING_TIMEOUT)
+        return result
+
+    return read_then_meet
+
+
+def _at_once(app, *jobs: Callable[[], Any]) -> list[Any]:
+    """Run each job in its own thread and app context; results (or the exception) in order."""
+    results: list[Any] = [None] * len(jobs)
+
+    def run(index: int, job: Callable[[], Any]) -> None:
+        with app.app_context():
+            try:
+                results[index] = job()
+                db.session.commit()
+            except Exception as exc:  # the test inspects whatever happened
+                db.session.rollback()
+                results[index] = exc
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+        assert not thread.is_alive(), "a request never finished (deadlock?)"
+    return results
+
+
+# --- (a) approving twice ------------------------------------------------------------------------
+
+
+def test_approving_the_same_grade_twice_at_once_makes_one_grade(app, platform, monkeypatch):
+    launch(app, platform, role="Instructor", sub="teacher-1")
+    launch(app, platform, sub="student-1")
+    with app.app_context():
+        activity = only_activity()
+        placement_id = seed_placement(activity, user_by_sub("student-1")).id
+        db.session.commit()
+        the_activity, teacher = activity.id, user_by_sub("teacher-1").id
+    barrier = threading.Barrier(2)
+    monkeypatch.setattr(
+        grading_service, "grading_rows", _meet_after(grading_service.grading_rows, barrier)
+    )
+
+    def approve() -> grading_service.BatchOutcome:
+        activity = db.session.get(Activity, the_activity)
+        return grading_service.approve(activity, [placement_id], teacher)
+
+    results = _at_once(app, approve, approve)
+
+    errors = [r for r in results if isinstance(r, Exception)]
+    assert errors == []
+    assert sorted(len(r.done) for r in results) == [0, 1]
+    skipped = [s for r in results for s in r.skipped]
+    assert len(skipped) == 1 and "already approved" in skipped[0]
+    with app.app_context():
+        grade = db.session.scalars(select(Grade)).one()
+        assert grade.approved_at is not None
+        assert db.session.get(Placement, placement_id).status == "graded"
+        assert db.session.scalar(select(func.count()).select_from(ScoreSync)) == 1
+
+
+# --- (b) two placements at once -----------------------------------------------------------------
+
+
+@pytest.fixture
+def course(app, platform):
+    launch(app, platform, role="Instructor", sub="teacher-1")
+    aid = activity_id(app)
+    for sub in ("s1", "s2"):
+        launch(app, platform, sub=sub, name=f"Student {sub}")
+    pk = platform_id(app, platform)
+    return {
+        "aid": aid,
+        "teacher": user_id(app, "teacher-1"),
+        "s1": user_id(app, "s1"),
+        "s2": user_id(app, "s2"),
+        "last_seat": make_project(app, pk, "Last seat", capacity=1, offer_in=aid),
+        "roomy": make_project(app, pk, "Roomy", capacity=5, offer_in=aid),
+    }
+
+
+def _assign_job(course: dict[str, int], student: str, project: str) -> Callable[[], Placement]:
+    def job() -> Placement:
+        activity = db.session.get(Activity, course["aid"])
+        return placement_service.assign(
+            activity, course[student], course[project], course["teacher"]
+        ).id
+
+    return job
+
+
+def _placements(app) -> list[tuple[int, int]]:
+    with app.app_context():
+        rows = db.session.execute(
+            select(Placement.user_id, Placement.project_id).where(Placement.status != "withdrawn")
+        )
+        return [(user, project) for user, project in rows]
+
+
+def test_two_students_on_the_last_seat_at_once_one_is_refused(app, course, monkeypatch):
+    barrier = threading.Barrier(2)
+    monkeypatch.setattr(
+        placement_service, "taken_seats", _meet_after(placement_service.taken_seats, barrier)
+    )
+
+    results = _at_once(
+        app, _assign_job(course, "s1", "last_seat"), _assign_job(course, "s2", "last_seat")
+    )
+
+    refused = [r for r in results if isinstance(r, Exception)]
+    assert len(refused) == 1, results
+    assert isinstance(refused[0], PlacementError) and refused[0].status == 409
+    assert "is full (1 of 1 seats taken)" in refused[0].message
+    assert len(_placements(app)) == 1
+
+
+def test_one_student_on_two_projects_at_once_gets_one_placement(app, course, monkeypatch):
+    barrier = threading.Barrier(2)
+    monkeypatch.setattr(
+        placement_service, "taken_seats", _meet_after(placement_service.taken_seats, barrier)
+    )
+
+    results = _at_once(
+        app, _assign_job(course, "s1", "last_seat"), _assign_job(course, "s1", "roomy")
+    )
+
+    refused = [r for r in results if isinstance(r, Exception)]
+    assert len(refused) == 1, results
+    assert isinstance(refused[0], PlacementError) and refused[0].status == 409
+    assert "already placed" in refused[0].message, refused[0].message
+    assert [user for user, _ in _placements(app)] == [course["s1"]]
