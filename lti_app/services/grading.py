@@ -137,20 +137,39 @@ def rubric_model(row: Rubric) -> RubricModel:
         return parse_rubric(row.definition)
 
 
+_rubric_models: dict[tuple[int, object], RubricModel] = {}
+
+
+def _cached_rubric_model(row: Rubric) -> RubricModel:
+    """Parse each rubric version once per process (a grading page reads one per student)."""
+    key = (row.id, row.updated_at)
+    model = _rubric_models.get(key)
+    if model is None:
+        if len(_rubric_models) > 256:
+            _rubric_models.clear()
+        model = _rubric_models[key] = rubric_model(row)
+    return model
+
+
 def evaluation_fraction(evaluation: Evaluation) -> Decimal | None:
-    """A submitted evaluation's score as a fraction; worked out from the rubric if not stored."""
+    """A submitted evaluation's score as a fraction, worked out exactly from its frozen rubric.
+
+    The stored ``fraction`` keeps six decimal places; 2/3 stored as 0.666667 times 30 points
+    would round "always up" to 20.01. The stored value is only the fallback for an evaluation
+    whose selections do not cover its rubric.
+    """
     if evaluation.status != "submitted":
         return None
-    if evaluation.fraction is not None:
-        return Decimal(evaluation.fraction)
     row = db.session.get(Rubric, evaluation.rubric_id)
-    if row is None:
-        return None
-    try:
-        model = rubric_model(row)
-        return rubric_fraction(model, selections_from_json(evaluation.selections))
-    except ProblemsError:
-        return None
+    if row is not None:
+        try:
+            model = _cached_rubric_model(row)
+            selections = selections_from_json(evaluation.selections)
+            if rubric_score(model, selections).complete:
+                return rubric_fraction(model, selections)
+        except ProblemsError:
+            pass
+    return Decimal(evaluation.fraction) if evaluation.fraction is not None else None
 
 
 @dataclass

@@ -108,3 +108,59 @@ def test_removing_the_override_forgets_the_points(app, client, placed):
             None,
             None,
         )
+
+
+def test_a_rubric_score_is_worked_out_exactly_not_from_the_six_place_column(app, placed):
+    """2/3 of the rubric is stored as 0.666667; 'always up' on 30 points must still give 20.00."""
+    from grading.compute import GradeInputs, compute_grade
+    from rubrics.io import selections_to_json, to_json
+    from rubrics.model import Criterion, Level, Selection
+    from rubrics.model import Rubric as RubricModel
+
+    model = RubricModel(
+        title="Thirds",
+        description="",
+        criteria=(
+            Criterion(
+                id="c1",
+                title="Work",
+                levels=tuple(
+                    Level(id=f"l{p}", title=f"{p}", description="", points=Decimal(p))
+                    for p in (3, 2, 1, 0)
+                ),
+            ),
+        ),
+        scoring_mode="canvas",
+    )
+    with app.app_context():
+        evaluation = db.session.scalars(
+            select(service.Evaluation).where(service.Evaluation.source == "supervisor")
+        ).one()
+        rubric = db.session.get(service.Rubric, evaluation.rubric_id)
+        rubric.definition = to_json(model)
+        evaluation.selections = selections_to_json(
+            [Selection(criterion_id="c1", level_id="l2", points=None)]
+        )
+        evaluation.fraction = Decimal("0.666667")
+        db.session.commit()
+        fraction = service.evaluation_fraction(evaluation)
+        assert fraction == Decimal(2) / Decimal(3)
+        policy = replace(DEFAULT_POLICY, rounding=Rounding("up", 2), required_hours=Decimal(0))
+        policy = replace(
+            policy,
+            weights={
+                c: (Decimal(1) if c.value == "supervisor" else Decimal(0)) for c in policy.weights
+            },
+        )
+        result = compute_grade(
+            policy,
+            GradeInputs(
+                supervisor_fraction=fraction,
+                instructor_fraction=None,
+                deliverables_submitted=1,
+                deliverables_required=1,
+                hours_confirmed=Decimal(50),
+            ),
+            score_maximum=Decimal(30),
+        )
+        assert result.points == Decimal("20.00")
