@@ -33,7 +33,13 @@ from lti_app.lti.keys import public_jwks
 from lti_app.lti.launch import StintMessageLaunch, StintOIDCLogin
 from lti_app.lti.tool_conf import StintRegistration
 from lti_app.models import Activity, Course, Platform, User
-from lti_app.security import forget_origins, known_frame_origins, origin_of
+from lti_app.security import (
+    forget_origins,
+    frame_for_platform,
+    known_frame_origins,
+    origin_of,
+    remember_course_platform,
+)
 from lti_app.services.launches import ACTIVITY_CUSTOM_PARAM, LaunchResult, record_launch
 from lti_app.services.roster import after_launch as roster_after_launch
 
@@ -87,6 +93,9 @@ def launch() -> Any:
         raise
     except (LtiException, OIDCException) as exc:
         raise from_library_exception(exc) from exc
+    registration = message._registration
+    assert isinstance(registration, StintRegistration)
+    frame_for_platform(registration.platform_id)  # its frame shows this response, errors too
     body = message.get_launch_data()
     claims = parse_claims(dict(body))
     if not claims.sub or not claims.context_id:
@@ -96,10 +105,9 @@ def launch() -> Any:
             "Stint needs the sub claim and the context claim; allow the tool to receive them "
             "(Moodle: privacy settings of the tool; Canvas: privacy level of the developer key).",
         )
-    registration = message._registration
-    assert isinstance(registration, StintRegistration)
     _remember_frame_origin(registration.platform_id, body)
     result = record_launch(registration.platform_id, claims)
+    remember_course_platform(result.course_id, registration.platform_id)
     roster_after_launch(result.course_id, result.is_instructor)
     start_session(result)
     if message.is_deep_link_launch():
@@ -113,7 +121,12 @@ def launch() -> Any:
     else:
         destination = url_for("student.home", activity_id=result.activity_id)
     ticket = _entry_signer().dumps(
-        {"result": asdict(result), "next": destination, "id": secrets.token_urlsafe(12)}
+        {
+            "result": asdict(result),
+            "next": destination,
+            "id": secrets.token_urlsafe(12),
+            "platform": registration.platform_id,  # who may frame /lti/enter (CSP)
+        }
     )
     return redirect(url_for("lti.enter", ticket=ticket), code=303)
 
@@ -141,6 +154,8 @@ def enter(ticket: str) -> Any:
     launch left a short-lived ticket; opened top-level (first-party) it starts the session.
     """
     entry = _read_entry(ticket)
+    if isinstance(entry.get("platform"), int):
+        frame_for_platform(entry["platform"])  # the launching LMS frames this page
     viewer = current_viewer()
     launched = entry["result"]
     if viewer and (viewer.user_id, viewer.course_id) == (
