@@ -17,7 +17,6 @@ from flask import (
     abort,
     flash,
     g,
-    redirect,
     render_template,
     request,
     url_for,
@@ -36,6 +35,7 @@ from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional,
 from lti_app.auth import Viewer, instructor_required
 from lti_app.extensions import db
 from lti_app.forms import EMAIL_PATTERN, FiniteDecimalField, parse_id
+from lti_app.instructor.confirm import confirm_page, done
 from lti_app.markdown import render_markdown
 from lti_app.models import Activity, Course, Partner, Project, Rubric
 from lti_app.models.catalog import INDUSTRIES, PROJECT_STATUSES
@@ -220,8 +220,11 @@ def _project_form_page(project: Project | None) -> Any:
         form.deliverables.data = service.format_deliverables(project.deliverables)
         form.rubric_id.data = str(project.rubric_id or "")
     if not form.partner_id.choices:
-        flash("Add the partner company first; every project belongs to one.", "error")
-        return redirect(url_for("catalog.partner_new", next="project"), code=303)
+        return done(
+            "Add the partner company first; every project belongs to one.",
+            url_for("catalog.partner_new", next="project"),
+            "error",
+        )
     status = 200
     if request.method == "POST":
         status = 400
@@ -237,8 +240,10 @@ def _project_form_page(project: Project | None) -> Any:
                     flash(exc.message, "error")
                 else:
                     db.session.commit()
-                    flash(f"Project “{saved.title}” saved.", "success")
-                    return redirect(url_for("catalog.project_view", project_id=saved.id), code=303)
+                    return done(
+                        f"Project “{saved.title}” saved.",
+                        url_for("catalog.project_view", project_id=saved.id),
+                    )
     return render_template(
         "instructor/catalog/project_form.html", form=form, project=project
     ), status
@@ -283,8 +288,10 @@ def project_duplicate(project_id: int) -> Any:
     except CatalogError as exc:
         return _refuse(exc)
     db.session.commit()
-    flash(f"Copied as a draft: “{copy.title}”. Edit it, then set it to open.", "success")
-    return redirect(url_for("catalog.project_edit", project_id=copy.id), code=303)
+    return done(
+        f"Copied as a draft: “{copy.title}”. Edit it, then set it to open.",
+        url_for("catalog.project_edit", project_id=copy.id),
+    )
 
 
 @bp.route("/projects/<int:project_id>/close", methods=["GET", "POST"])
@@ -292,8 +299,7 @@ def project_duplicate(project_id: int) -> Any:
 def project_close(project_id: int) -> Any:
     project = _project_or_404(project_id)
     if request.method == "GET":
-        return render_template(
-            "instructor/catalog/confirm.html",
+        return confirm_page(
             title=f"Close “{project.title}”?",
             explanation=(
                 "A closed project stays in the catalog and keeps the students already placed on "
@@ -309,8 +315,9 @@ def project_close(project_id: int) -> Any:
     except CatalogError as exc:
         return _refuse(exc)
     db.session.commit()
-    flash(f"“{project.title}” is closed.", "success")
-    return redirect(url_for("catalog.project_view", project_id=project.id), code=303)
+    return done(
+        f"“{project.title}” is closed.", url_for("catalog.project_view", project_id=project.id)
+    )
 
 
 @bp.post("/projects/<int:project_id>/reopen")
@@ -322,8 +329,9 @@ def project_reopen(project_id: int) -> Any:
     except CatalogError as exc:
         return _refuse(exc)
     db.session.commit()
-    flash(f"“{project.title}” is open again.", "success")
-    return redirect(url_for("catalog.project_view", project_id=project.id), code=303)
+    return done(
+        f"“{project.title}” is open again.", url_for("catalog.project_view", project_id=project.id)
+    )
 
 
 # --- partners ------------------------------------------------------------------------------
@@ -360,10 +368,9 @@ def _partner_form_page(partner: Partner | None) -> Any:
                 status = exc.status
             else:
                 db.session.commit()
-                flash(f"Partner “{saved.name}” saved.", "success")
-                if request.args.get("next") == "project":
-                    return redirect(url_for("catalog.project_new"), code=303)
-                return redirect(url_for("catalog.partners"), code=303)
+                wanted = request.args.get("next") == "project"
+                target = "catalog.project_new" if wanted else "catalog.partners"
+                return done(f"Partner “{saved.name}” saved.", url_for(target))
     return render_template(
         "instructor/catalog/partner_form.html", form=form, partner=partner
     ), status
@@ -400,8 +407,7 @@ def import_csv() -> Any:
             report = service.import_projects_csv(platform_id_of(g.viewer), g.viewer.course_id, data)
             if report.ok:
                 db.session.commit()
-                flash(f"Imported {report.imported} project(s).", "success")
-                return redirect(url_for("catalog.index"), code=303)
+                return done(f"Imported {report.imported} project(s).", url_for("catalog.index"))
             db.session.rollback()
             status = 422
     return render_template(
@@ -456,10 +462,10 @@ def offers(activity_id: int) -> Any:
             except CatalogError as exc:
                 return _refuse(exc)
             db.session.commit()
-            flash(
-                f"“{offer.project.title}” is now offered with {offer.capacity} seat(s).", "success"
+            return done(
+                f"“{offer.project.title}” is now offered with {offer.capacity} seat(s).",
+                url_for("catalog.offers", activity_id=activity.id),
             )
-            return redirect(url_for("catalog.offers", activity_id=activity.id), code=303)
     return render_template(
         "instructor/catalog/offers.html",
         activity=activity,
@@ -485,8 +491,10 @@ def offer_capacity(activity_id: int, offer_id: int) -> Any:
     except CatalogError as exc:
         return _refuse(exc)
     db.session.commit()
-    flash(f"“{offer.project.title}” now has {offer.capacity} seat(s) here.", "success")
-    return redirect(url_for("catalog.offers", activity_id=activity.id), code=303)
+    return done(
+        f"“{offer.project.title}” now has {offer.capacity} seat(s) here.",
+        url_for("catalog.offers", activity_id=activity.id),
+    )
 
 
 @bp.route("/activities/<int:activity_id>/offers/<int:offer_id>/remove", methods=["GET", "POST"])
@@ -497,8 +505,7 @@ def offer_remove(activity_id: int, offer_id: int) -> Any:
     if offer is None:
         abort(404)
     if request.method == "GET":
-        return render_template(
-            "instructor/catalog/confirm.html",
+        return confirm_page(
             title=f"Stop offering “{offer.project.title}” here?",
             explanation=(
                 "Students of this activity will no longer see or rank it, and rankings that "
@@ -514,8 +521,10 @@ def offer_remove(activity_id: int, offer_id: int) -> Any:
     except CatalogError as exc:
         return _refuse(exc)
     db.session.commit()
-    flash(f"“{title}” is no longer offered in this activity.", "success")
-    return redirect(url_for("catalog.offers", activity_id=activity.id), code=303)
+    return done(
+        f"“{title}” is no longer offered in this activity.",
+        url_for("catalog.offers", activity_id=activity.id),
+    )
 
 
 # Offers the dashboard panel lists by name (it counts them all).

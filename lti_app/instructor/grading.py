@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -21,6 +21,7 @@ from grading.policy import PolicyInvalid, RoundingMode
 from lti_app.auth import Viewer, instructor_required
 from lti_app.extensions import db
 from lti_app.forms import FiniteDecimalField, parse_id
+from lti_app.instructor.confirm import done, see_other
 from lti_app.models import Activity
 from lti_app.panels import register_panel
 from lti_app.scoping import activity_for
@@ -127,14 +128,20 @@ def _selected_ids() -> list[int]:
     return ids
 
 
-def _index(activity: Activity) -> Any:
-    return redirect(url_for("grading.index", activity_id=activity.id), code=303)
+def _index_url(activity: Activity) -> str:
+    return url_for("grading.index", activity_id=activity.id)
 
 
-def _student(activity: Activity, placement_id: int) -> Any:
-    return redirect(
-        url_for("grading.student", activity_id=activity.id, placement_id=placement_id), code=303
-    )
+def _student_url(activity: Activity, placement_id: int) -> str:
+    return url_for("grading.student", activity_id=activity.id, placement_id=placement_id)
+
+
+def _after_batch(activity: Activity, ids: list[int]) -> Any:
+    """Back to the student's page when the batch was that one student (its "back" field)."""
+    back = parse_id(request.form.get("back"))
+    if back is not None and len(ids) == 1:
+        return see_other(_student_url(activity, back))
+    return see_other(_index_url(activity))
 
 
 def _flash_outcome(verb: str, outcome: service.BatchOutcome) -> None:
@@ -211,8 +218,9 @@ def override(activity_id: int, placement_id: int) -> Any:
         )
     except GradingError as exc:
         return _refuse(exc)
-    flash("Override saved and recorded in the audit trail.", "success")
-    return _student(activity, placement_id)
+    return done(
+        "Override saved and recorded in the audit trail.", _student_url(activity, placement_id)
+    )
 
 
 @bp.post("/students/<int:placement_id>/override/remove")
@@ -225,8 +233,9 @@ def remove_override(activity_id: int, placement_id: int) -> Any:
         service.clear_override(activity, placement_id, g.viewer.user_id)
     except GradingError as exc:
         return _refuse(exc)
-    flash("Override removed; the computed score applies.", "success")
-    return _student(activity, placement_id)
+    return done(
+        "Override removed; the computed score applies.", _student_url(activity, placement_id)
+    )
 
 
 @bp.post("/students/<int:placement_id>/update")
@@ -239,8 +248,7 @@ def update(activity_id: int, placement_id: int) -> Any:
         service.update_from_evaluations(activity, placement_id, g.viewer.user_id)
     except GradingError as exc:
         return _refuse(exc)
-    flash("Grade updated from the latest evaluations.", "success")
-    return _student(activity, placement_id)
+    return done("Grade updated from the latest evaluations.", _student_url(activity, placement_id))
 
 
 @bp.post("/approve")
@@ -251,13 +259,9 @@ def approve(activity_id: int) -> Any:
     _checked_form()
     ids = _selected_ids()
     if not ids:
-        flash("Select at least one student to approve.", "error")
-        return _index(activity)
+        return done("Select at least one student to approve.", _index_url(activity), "error")
     _flash_outcome("Approved", service.approve(activity, ids, g.viewer.user_id))
-    back = parse_id(request.form.get("back"))
-    if back is not None and len(ids) == 1:
-        return _student(activity, back)
-    return _index(activity)
+    return _after_batch(activity, ids)
 
 
 @bp.route("/release", methods=["GET", "POST"])
@@ -275,10 +279,7 @@ def release(activity_id: int) -> Any:
     ids = _selected_ids()
     outcome = service.release(activity, ids or None, g.viewer.user_id)
     _flash_outcome("Released", outcome)
-    back = parse_id(request.form.get("back"))
-    if back is not None and len(ids) == 1:
-        return _student(activity, back)
-    return _index(activity)
+    return _after_batch(activity, ids)
 
 
 @bp.post("/syncs/<int:sync_id>/retry")
@@ -292,12 +293,12 @@ def retry(activity_id: int, sync_id: int) -> Any:
         return _refuse(exc)
     db.session.refresh(sync)
     if sync.state == "sent":
-        flash("The score reached the gradebook.", "success")
+        message, category = "The score reached the gradebook.", "success"
     elif sync.state == "failed":
-        flash(f"The LMS refused it again: {sync.last_error}", "error")
+        message, category = f"The LMS refused it again: {sync.last_error}", "error"
     else:
-        flash("The score is queued and will be sent shortly.", "success")
-    return _student(activity, sync.placement_id)
+        message, category = "The score is queued and will be sent shortly.", "success"
+    return done(message, _student_url(activity, sync.placement_id), category)
 
 
 @bp.post("/syncs/retry-failed")
@@ -306,8 +307,7 @@ def retry_failed(activity_id: int) -> Any:
     activity = _activity(activity_id)
     _checked_form()
     count = service.retry_all_failed(activity)
-    flash(f"{count} failed score(s) queued again.", "success")
-    return _index(activity)
+    return done(f"{count} failed score(s) queued again.", _index_url(activity))
 
 
 @bp.route("/policy", methods=["GET", "POST"])
@@ -349,8 +349,9 @@ def policy(activity_id: int) -> Any:
             db.session.rollback()
             problems = [_policy_problem(p.path, p.message) for p in exc.problems]
         else:
-            flash("Grading policy saved. Approved grades keep their numbers.", "success")
-            return _index(activity)
+            return done(
+                "Grading policy saved. Approved grades keep their numbers.", _index_url(activity)
+            )
     status = 400 if request.method == "POST" else 200
     return (
         render_template(
@@ -410,8 +411,10 @@ def evaluation(activity_id: int, placement_id: int) -> Any:
                 for s in selections
             }
         else:
-            flash("Evaluation submitted." if submit else "Draft saved.", "success")
-            return _student(activity, placement_id)
+            return done(
+                "Evaluation submitted." if submit else "Draft saved.",
+                _student_url(activity, placement_id),
+            )
     status = 400 if problems else 200
     return (
         render_template(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, g, render_template, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
@@ -20,6 +20,7 @@ from wtforms.validators import DataRequired, NumberRange, Optional
 from lti_app.auth import Viewer, instructor_required
 from lti_app.extensions import db
 from lti_app.forms import parse_id
+from lti_app.instructor.confirm import confirm_page, done
 from lti_app.models import Activity, Course, MatchRun, Placement, User
 from lti_app.panels import register_panel
 from lti_app.scoping import activity_for
@@ -79,8 +80,8 @@ def _int_field(name: str) -> int:
     return value
 
 
-def _back(activity: Activity) -> Any:
-    return redirect(url_for("placements.index", activity_id=activity.id), code=303)
+def _index_url(activity: Activity) -> str:
+    return url_for("placements.index", activity_id=activity.id)
 
 
 @bp.get("")
@@ -126,12 +127,11 @@ def sync_roster(activity_id: int) -> Any:
     except roster_service.RosterError as exc:
         db.session.rollback()
         abort(502 if exc.retryable else 409, description=exc.message)
-    flash(
+    return done(
         f"Roster synced: {result.members} member(s) in the LMS, {result.added} new, "
         f"{result.deactivated} marked as left, {result.reactivated} back.",
-        "success",
+        _index_url(activity),
     )
-    return _back(activity)
 
 
 @bp.post("/assign")
@@ -145,12 +145,11 @@ def assign(activity_id: int) -> Any:
     except PlacementError as exc:
         return _refuse(exc)
     db.session.commit()
-    flash(
+    return done(
         f"{placement.user.display_name} placed on “{placement.project.title}” (not yet "
         "visible to the student: publish when ready).",
-        "success",
+        _index_url(activity),
     )
-    return _back(activity)
 
 
 @bp.get("/<int:placement_id>")
@@ -185,9 +184,9 @@ def move(activity_id: int, placement_id: int) -> Any:
     except PlacementError as exc:
         return _refuse(exc)
     db.session.commit()
-    flash(f"{placement.user.display_name} moved to “{placement.project.title}”.", "success")
-    return redirect(
-        url_for("placements.detail", activity_id=activity.id, placement_id=placement.id), code=303
+    return done(
+        f"{placement.user.display_name} moved to “{placement.project.title}”.",
+        url_for("placements.detail", activity_id=activity.id, placement_id=placement.id),
     )
 
 
@@ -200,8 +199,7 @@ def status(activity_id: int, placement_id: int) -> Any:
     if request.method == "GET":
         if to != "withdrawn":
             abort(405)
-        return render_template(
-            "instructor/catalog/confirm.html",
+        return confirm_page(
             title=f"Withdraw {placement.user.display_name}?",
             explanation=(
                 "Use this when the student drops the micro-internship. Their seat is freed; "
@@ -219,9 +217,9 @@ def status(activity_id: int, placement_id: int) -> Any:
     except PlacementError as exc:
         return _refuse(exc)
     db.session.commit()
-    flash(f"Status is now {STATUS_LABELS[to].lower()}.", "success")
-    return redirect(
-        url_for("placements.detail", activity_id=activity.id, placement_id=placement.id), code=303
+    return done(
+        f"Status is now {STATUS_LABELS[to].lower()}.",
+        url_for("placements.detail", activity_id=activity.id, placement_id=placement.id),
     )
 
 
@@ -231,8 +229,7 @@ def unassign(activity_id: int, placement_id: int) -> Any:
     activity = _activity(activity_id)
     placement = _placement(activity, placement_id)
     if request.method == "GET":
-        return render_template(
-            "instructor/catalog/confirm.html",
+        return confirm_page(
             title=f"Remove {placement.user.display_name} from “{placement.project.title}”?",
             explanation=(
                 "The placement was not published yet, so the student never saw it. It stays in "
@@ -250,8 +247,7 @@ def unassign(activity_id: int, placement_id: int) -> Any:
     except PlacementError as exc:
         return _refuse(exc)
     db.session.commit()
-    flash(f"{name} is no longer placed.", "success")
-    return _back(activity)
+    return done(f"{name} is no longer placed.", _index_url(activity))
 
 
 @bp.post("/import")
@@ -270,8 +266,10 @@ def import_csv(activity_id: int) -> Any:
             "instructor/placements/import_report.html", activity=activity, report=report
         ), 422
     db.session.commit()
-    flash(f"Placed {report.placed} student(s) from the file. Publish when ready.", "success")
-    return _back(activity)
+    return done(
+        f"Placed {report.placed} student(s) from the file. Publish when ready.",
+        _index_url(activity),
+    )
 
 
 @bp.post("/selection")
@@ -281,10 +279,10 @@ def selection(activity_id: int) -> Any:
     if request.form.get("action") == "close":
         service.close_selection(activity)
         db.session.commit()
-        flash(
-            "Project selection is closed. Students can no longer change their ranking.", "success"
+        return done(
+            "Project selection is closed. Students can no longer change their ranking.",
+            _index_url(activity),
         )
-        return _back(activity)
     form = SelectionForm()
     if not form.validate_on_submit():
         problems = [e for errors in form.errors.values() for e in errors]
@@ -295,11 +293,10 @@ def selection(activity_id: int) -> Any:
     except PlacementError as exc:
         return _refuse(exc)
     db.session.commit()
-    flash(
+    return done(
         f"Project selection is open: students may rank up to {activity.max_choices} project(s).",
-        "success",
+        _index_url(activity),
     )
-    return _back(activity)
 
 
 @bp.post("/match")
@@ -314,8 +311,10 @@ def run_match(activity_id: int) -> Any:
     except PlacementError as exc:
         return _refuse(exc)
     db.session.commit()
-    flash(f"Matching run #{run.id} done with seed {run.seed}. Review it, then publish.", "success")
-    return redirect(url_for("placements.match", activity_id=activity.id, run_id=run.id), code=303)
+    return done(
+        f"Matching run #{run.id} done with seed {run.seed}. Review it, then publish.",
+        url_for("placements.match", activity_id=activity.id, run_id=run.id),
+    )
 
 
 def _run(activity: Activity, run_id: int) -> MatchRun:
@@ -371,8 +370,9 @@ def adjust(activity_id: int, run_id: int) -> Any:
     except PlacementError as exc:
         return _refuse(exc)
     db.session.commit()
-    flash("Matching adjusted.", "success")
-    return redirect(url_for("placements.match", activity_id=activity.id, run_id=run.id), code=303)
+    return done(
+        "Matching adjusted.", url_for("placements.match", activity_id=activity.id, run_id=run.id)
+    )
 
 
 @bp.route("/match/<int:run_id>/publish", methods=["GET", "POST"])
@@ -381,8 +381,7 @@ def publish_run(activity_id: int, run_id: int) -> Any:
     activity = _activity(activity_id)
     run = _run(activity, run_id)
     if request.method == "GET":
-        return render_template(
-            "instructor/catalog/confirm.html",
+        return confirm_page(
             title=f"Publish matching run #{run.id}?",
             explanation=(
                 f"{len(run.result['assignments'])} student(s) will be placed and will see their "
@@ -398,10 +397,10 @@ def publish_run(activity_id: int, run_id: int) -> Any:
     except PlacementError as exc:
         return _refuse(exc)
     db.session.commit()
-    flash(
-        f"Published: {made} student(s) placed by the matching can now see their project.", "success"
+    return done(
+        f"Published: {made} student(s) placed by the matching can now see their project.",
+        _index_url(activity),
     )
-    return _back(activity)
 
 
 @bp.route("/publish", methods=["GET", "POST"])
@@ -409,8 +408,7 @@ def publish_run(activity_id: int, run_id: int) -> Any:
 def publish(activity_id: int) -> Any:
     activity = _activity(activity_id)
     if request.method == "GET":
-        return render_template(
-            "instructor/catalog/confirm.html",
+        return confirm_page(
             title="Publish placements?",
             explanation=(
                 f"{service.unpublished_count(activity)} placement(s) will become visible to "
@@ -422,8 +420,9 @@ def publish(activity_id: int) -> Any:
         )
     count = service.publish(activity, g.viewer.user_id)
     db.session.commit()
-    flash(f"{count} placement(s) published; students can now see their project.", "success")
-    return _back(activity)
+    return done(
+        f"{count} placement(s) published; students can now see their project.", _index_url(activity)
+    )
 
 
 def _ordinal(n: int) -> str:
