@@ -329,6 +329,12 @@ def assign(
     offer = _offer(activity, project_id)
     lock_row(ActivityProject, offer.id)  # before reading the student's placement (see below)
     existing = placement_of(activity, user.id)
+    if existing is not None:
+        # Re-placing a withdrawn student onto another project takes another offer's lock, so
+        # lock the placement too (after the offer: the order every placing path takes) and
+        # read it again: a request that re-placed them meanwhile is seen, not overwritten.
+        lock_row(Placement, existing.id)
+        db.session.refresh(existing)
     if existing is not None and existing.status != "withdrawn":
         raise PlacementError(
             f"{user.display_name} is already placed on “{existing.project.title}”. Move them "

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import func, select
 
 from lti_app.extensions import db
-from lti_app.models import Activity, Grade, Placement, ScoreSync
+from lti_app.models import Activity, Grade, Placement, PlacementEvent, ScoreSync
 from lti_app.services import grading as grading_service
 from lti_app.services import placements as placement_service
 from lti_app.services.placements import PlacementError
@@ -169,3 +169,42 @@ def test_one_student_on_two_projects_at_once_gets_one_placement(app, course, mon
     assert isinstance(refused[0], PlacementError) and refused[0].status == 409
     assert "already placed" in refused[0].message, refused[0].message
     assert [user for user, _ in _placements(app)] == [course["s1"]]
+
+
+def test_re_placing_a_withdrawn_student_twice_at_once_the_second_sees_the_first(
+    app, course, monkeypatch
+):
+    """Both requests read "withdrawn"; the second must then wait and be told where the first put
+    the student, not overwrite it (which left the first request's "placed on …" untrue)."""
+    with app.app_context():
+        activity = db.session.get(Activity, course["aid"])
+        placement = placement_service.assign(
+            activity, course["s1"], course["roomy"], course["teacher"]
+        )
+        placement_service.change_status(placement, "withdrawn", course["teacher"])
+        db.session.commit()
+        the_placement = placement.id
+    barrier = threading.Barrier(2)
+    monkeypatch.setattr(
+        placement_service, "placement_of", _meet_after(placement_service.placement_of, barrier)
+    )
+
+    results = _at_once(
+        app, _assign_job(course, "s1", "last_seat"), _assign_job(course, "s1", "roomy")
+    )
+
+    refused = [r for r in results if isinstance(r, Exception)]
+    assert len(refused) == 1, results
+    placed = [p for p, r in zip(("last_seat", "roomy"), results, strict=True) if r == the_placement]
+    assert len(placed) == 1, results
+    title = {"last_seat": "Last seat", "roomy": "Roomy"}[placed[0]]
+    assert isinstance(refused[0], PlacementError) and refused[0].status == 409
+    assert f"already placed on “{title}”" in refused[0].message, refused[0].message
+    assert _placements(app) == [(course["s1"], course[placed[0]])]
+    with app.app_context():
+        notes = db.session.scalars(
+            select(PlacementEvent.note)
+            .where(PlacementEvent.placement_id == the_placement)
+            .order_by(PlacementEvent.id)
+        ).all()
+    assert len([n for n in notes if n.startswith("re-placed")]) == 1, notes
