@@ -10,7 +10,13 @@ session keys as ``lti_app.auth.start_session``. The floor is a page of the same 
 same decorator, that runs one query and renders the same template empty (no activity).
 Dashboard and floor requests alternate so machine noise hits both alike.
 
-Last line: p95 dashboard / p95 floor (goal: <= 5), after the query count (goal: <= 10).
+The dashboard's counts are cached while nothing is written to the course
+(``lti_app.services.change_stamps``), so two dashboards are measured: a repeat view, and the
+view right after a write (the course's stamp replaced before each request, as every commit
+does), which recomputes the counts. Both are reported; neither is hidden in the other.
+
+Last line: p95 dashboard / p95 floor, and after a write (goal: <= 5); the query count (goal:
+<= 10) is printed per database. Transaction control (SQLite's BEGIN) is not counted as a query.
 
     python -m bench.dashboard [--students 1000] [--projects 200] [--runs 60]
 """
@@ -35,7 +41,10 @@ from lti_app import create_app
 from lti_app.auth import SESSION_KEY, instructor_required
 from lti_app.extensions import db
 from lti_app.models import Activity, Course, Membership, Platform, User
-from lti_app.services import demo
+from lti_app.services import change_stamps, demo
+
+# Not queries: SQLite's explicit BEGIN (PostgreSQL's driver sends its own unseen).
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 
 
 def _floor_blueprint() -> Blueprint:
@@ -116,7 +125,8 @@ def counting_queries(app: Flask) -> Iterator[list[str]]:
     statements: list[str] = []
 
     def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
+        if not statement.lstrip().upper().startswith(TRANSACTION_CONTROL):
+            statements.append(statement)
 
     with app.app_context():
         engine = db.engine
@@ -132,7 +142,7 @@ def p95(samples: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-def measure(label: str, database_url: str, args: argparse.Namespace) -> float:
+def measure(label: str, database_url: str, args: argparse.Namespace) -> tuple[float, float]:
     print(f"== {label}")
     with tempfile.TemporaryDirectory() as instance:
         app = build_app(database_url, instance)
@@ -147,40 +157,59 @@ def measure(label: str, database_url: str, args: argparse.Namespace) -> float:
                 "l": False,
             }
         dashboard_url = f"/instructor/activities/{activity_id}"
+        with app.app_context():
+            cache = app.extensions["stint_cache"]
+
+        def after_a_write() -> None:
+            """What every commit to the course does: the cached counts are computed again."""
+            change_stamps.replace_stamps(cache, [course_id])
+
         for _ in range(args.warmup):  # caches, template compilation, CSP origins
             assert client.get(dashboard_url).status_code == 200
             assert client.get("/bench/floor").status_code == 200
         with counting_queries(app) as statements:
             client.get(dashboard_url)
-            dashboard_queries = len(statements)
+            warm_queries = len(statements)
+            after_a_write()
+            statements.clear()
+            client.get(dashboard_url)
+            cold_queries = len(statements)
             statements.clear()
             client.get("/bench/floor")
             floor_queries = len(statements)
-        page: list[float] = []
+        warm: list[float] = []
+        cold: list[float] = []
         floor: list[float] = []
         for _ in range(args.runs):
             started = time.perf_counter()
             client.get(dashboard_url)
-            page.append(time.perf_counter() - started)
+            warm.append(time.perf_counter() - started)
             started = time.perf_counter()
             client.get("/bench/floor")
             floor.append(time.perf_counter() - started)
+            after_a_write()
+            started = time.perf_counter()
+            client.get(dashboard_url)
+            cold.append(time.perf_counter() - started)
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
     ms = 1000
-    print(f"  dashboard: {dashboard_queries} SQL queries (goal <= 10)")
-    print(f"  floor:     {floor_queries} SQL query")
+    for name, samples in (("floor", floor), ("dashboard", warm), ("after a write", cold)):
+        print(
+            f"  {name + ':':14} median {statistics.median(samples) * ms:5.1f} ms,"
+            f" p95 {p95(samples) * ms:5.1f} ms"
+        )
     print(
-        f"  dashboard: median {statistics.median(page) * ms:.1f} ms, p95 {p95(page) * ms:.1f} ms"
-        f" ({args.runs} requests)"
+        f"  SQL queries: dashboard {warm_queries}, after a write {cold_queries}, floor"
+        f" {floor_queries} (goal <= 10)"
     )
+    ratio, cold_ratio = p95(warm) / p95(floor), p95(cold) / p95(floor)
     print(
-        f"  floor:     median {statistics.median(floor) * ms:.1f} ms, p95 {p95(floor) * ms:.1f} ms"
+        f"  {label}: p95 / floor p95 = {ratio:.1f} (after a write: {cold_ratio:.1f});"
+        f" {max(warm_queries, cold_queries)} queries at most"
     )
-    ratio = p95(page) / p95(floor)
-    print(f"  {label}: {dashboard_queries} queries; p95 dashboard / p95 floor = {ratio:.1f}")
-    return ratio
+    return ratio, cold_ratio
 
 
 @contextmanager
@@ -215,7 +244,11 @@ def main(argv: list[str] | None = None) -> int:
     if os.environ.get("TEST_DATABASE_URL"):
         with postgres_database(os.environ["TEST_DATABASE_URL"]) as url:
             ratios.append(measure("PostgreSQL", url, args))
-    print(f"p95 dashboard / p95 floor: {' / '.join(f'{r:.1f}' for r in ratios)} (goal <= 5)")
+    print(
+        "p95 dashboard / p95 floor: "
+        + " / ".join(f"{warm:.1f} (after a write {cold:.1f})" for warm, cold in ratios)
+        + " (goal <= 5)"
+    )
     return 0
 
 

@@ -77,6 +77,10 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
 
     app.extensions["stint_cache"] = make_cache(app.config["REDIS_URL"], app.config["CACHE_DIR"])
 
+    from lti_app.services import change_stamps
+
+    change_stamps.install()
+
     from lti_app import cli, errors, security
     from lti_app.instructor.views import bp as instructor_bp
     from lti_app.lti.views import bp as lti_bp

@@ -81,7 +81,11 @@ def _platform_cache() -> tuple[dict[int, tuple[str, ...]], tuple[str, ...]]:
     every = tuple(sorted({o for origins in by_platform.values() for o in origins}))
     with _lock:
         _cached = (now, by_platform, every)
-        _course_platform.clear()
+        # A course never changes platform; only courses of a removed platform are forgotten
+        # (their ids could be reused), so a refresh costs the next pages no query.
+        for course_id, platform_id in list(_course_platform.items()):
+            if platform_id not in by_platform:
+                del _course_platform[course_id]
     return by_platform, every
 
 

@@ -5,10 +5,11 @@ counting and the paging. Each student's state (review link, evaluation, grade, s
 certificate, late work) is a set of SQL expressions over the learner and their placement, used
 three ways: grouped and counted for the overview and the panels (one query whose rows are the
 distinct combinations of states, each with its number of students), filtered, ordered and cut to
-the displayed page for the table (one query), and filtered and ordered for the CSV export
-(streamed, every row). Python never builds a row for a student it does not show. The snapshot
-is kept on ``flask.g`` for the request, so panels on the same page read its counts instead of
-asking the database again.
+the displayed page for the table (the page's ids, then their states: two small statements), and
+filtered and ordered for the CSV export (the same, in batches). Python never builds a row for a
+student it does not show. The counts are cached across requests until a commit touches the
+course (``services.change_stamps``), and the snapshot is kept on ``flask.g`` for the request, so
+panels on the same page read its counts instead of asking again.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ from lti_app.models import (
     User,
 )
 from lti_app.models.base import UTCDateTime, utcnow
+from lti_app.services import change_stamps
 
 NOT_PLACED = "not_placed"
 # Every status a student can be in, in the order the dashboard lists them.
@@ -111,6 +113,7 @@ CERTIFICATE_LABELS = {
 }
 ATTENTION_FILTER = "attention"
 PAGE_SIZE = 50
+EXPORT_BATCH = 200  # rows read per statement by the CSV export
 
 # Characters that make a spreadsheet treat a cell as a formula (OWASP "CSV injection").
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -453,6 +456,7 @@ _ACTIVITY = bindparam("activity_id", type_=Integer)
 _COURSE = bindparam("course_id", type_=Integer)
 _NOW = bindparam("now", type_=UTCDateTime())
 _OVERDUE_BEFORE = bindparam("overdue_before", type_=UTCDateTime())
+_USER_IDS = bindparam("user_ids", expanding=True)
 
 
 def _params(activity: Activity, now: datetime, **more: Any) -> dict[str, Any]:
@@ -465,22 +469,17 @@ def _params(activity: Activity, now: datetime, **more: Any) -> dict[str, Any]:
     }
 
 
-def _students(chosen: Any = None, details: bool = False) -> Select[Any]:
-    """One row per learner of the course (or per ``chosen`` student) with their states.
+def _students(chosen: bool = False, details: bool = False) -> Select[Any]:
+    """One row per learner of the course (or per chosen learner) with their states.
 
-    The first columns are ``_STATES``; ``details`` adds what only the table shows.
-    ``chosen``: a subquery of (user_id, member_status, placement_id) to read only those.
+    The first columns are the states the counts group by; ``details`` adds what only the table
+    shows. ``chosen``: only the learners whose ids are bound as ``user_ids`` (one page).
     """
-    if chosen is None:
-        in_scope: ColumnElement[bool] = Placement.activity_id == _ACTIVITY
-        query = _learners(select(Membership.status.label("member_status")))
-    else:
-        in_scope = Placement.id.in_(select(chosen.c.placement_id))
-        query = (
-            select(chosen.c.member_status)
-            .select_from(chosen)
-            .outerjoin(Placement, Placement.id == chosen.c.placement_id)
-        )
+    in_scope: ColumnElement[bool] = Placement.activity_id == _ACTIVITY
+    query = _learners(select(Membership.status.label("member_status")))
+    if chosen:
+        query = query.where(Membership.user_id.in_(_USER_IDS))
+        in_scope = and_(in_scope, Placement.user_id.in_(_USER_IDS))
     work = (
         select(
             Submission.placement_id.label("placement_id"),
@@ -525,6 +524,11 @@ def _students(chosen: Any = None, details: bool = False) -> Select[Any]:
         ScoreSync.state.label("sync"),
         Certificate.state.label("certificate"),
     ]
+    if not chosen:  # when the link's state changes by time alone (the counts' expiry)
+        columns += [
+            ReviewInvitation.expires_at.label("link_expires_at"),
+            ReviewInvitation.created_at.label("link_created_at"),
+        ]
     if details:
         columns += [
             work.c.last_at,
@@ -533,11 +537,11 @@ def _students(chosen: Any = None, details: bool = False) -> Select[Any]:
             Grade.points,
             ScoreSync.last_error,
         ]
-    user_id = Membership.user_id if chosen is None else chosen.c.user_id
     return (
         query.add_columns(*columns)
         .outerjoin(
-            Preference, and_(Preference.user_id == user_id, Preference.activity_id == _ACTIVITY)
+            Preference,
+            and_(Preference.user_id == Membership.user_id, Preference.activity_id == _ACTIVITY),
         )
         .outerjoin(work, work.c.placement_id == Placement.id)
         .outerjoin(live_link, live_link.c.placement_id == Placement.id)
@@ -579,7 +583,13 @@ def _counts_query() -> Select[Any]:
         *(states.c[name] for name in ("status", "published", "ranked", "work", "link")),
         *(states.c[name] for name in ("evaluation", "grade", "sync", "certificate")),
     ]
-    return select(*keys, func.count()).group_by(*keys)
+    return select(
+        *keys,
+        func.count(),
+        # The first moment a counted link turns overdue or expires: the counts' expiry.
+        func.min(case((states.c.link_expires_at > _NOW, states.c.link_expires_at))),
+        func.min(case((states.c.link_created_at > _OVERDUE_BEFORE, states.c.link_created_at))),
+    ).group_by(*keys)
 
 
 def _display_name_sql() -> ColumnElement[str]:
@@ -634,35 +644,32 @@ def _matching(filters: _Shape) -> Any:
 
 
 @functools.cache
-def _rows_query(filters: _Shape, paged: bool) -> Select[Any]:
-    """The table's rows in order: choose the students first, then read their states.
+def _chosen_query(filters: _Shape, paged: bool) -> Select[Any]:
+    """The ids of the table's students that pass ``filters``, in the table's order.
 
-    Only the chosen students (one page) get the joins that read their work, review, grade,
-    score sync and certificate.
+    Only these (one page) are then read in detail (``_details_query``): two small statements
+    the databases plan well, where one with the page as a CTE made PostgreSQL hash-join whole
+    tables for fifty rows.
     """
     source, matches = _matching(filters)
-    order = [source.c.member_status != "active", func.lower(_display_name_sql()), User.id]
     chosen = (
-        select(
-            source.c.user_id,
-            source.c.member_status,
-            source.c.placement_id,
-            order[0].label("sort_left"),
-            order[1].label("sort_name"),
-        )
+        select(source.c.user_id)
         .join(User, User.id == source.c.user_id)
         .where(matches)
-        .order_by(*order)
+        .order_by(source.c.member_status != "active", func.lower(_display_name_sql()), User.id)
     )
     if paged:
         chosen = chosen.limit(bindparam("limit", type_=Integer)).offset(
             bindparam("offset", type_=Integer)
         )
-    # A CTE: the details' grouped subqueries read the chosen ids too, and the database should
-    # choose them once.
-    page = chosen.cte("chosen")
+    return chosen
+
+
+@functools.cache
+def _details_query() -> Select[Any]:
+    """Everything the table shows of the learners bound as ``user_ids`` (in no order)."""
     return (
-        _students(chosen=page, details=True)
+        _students(chosen=True, details=True)
         .add_columns(
             User.id,
             User.name,
@@ -673,10 +680,9 @@ def _rows_query(filters: _Shape, paged: bool) -> Select[Any]:
             Project.title,
             Partner.name,
         )
-        .join(User, User.id == page.c.user_id)
+        .join(User, User.id == Membership.user_id)
         .outerjoin(Project, Project.id == Placement.project_id)
         .outerjoin(Partner, Partner.id == Project.partner_id)
-        .order_by(page.c.sort_left, page.c.sort_name, page.c.user_id)
     )
 
 
@@ -743,8 +749,19 @@ def _fetch_rows(
     activity: Activity, now: datetime, filters: Filters, limit: int, offset: int
 ) -> list[StudentRow]:
     params = _filter_params(activity, now, filters) | {"limit": limit, "offset": offset}
-    result = db.session.execute(_rows_query(_Shape.of(filters), True), params)
-    return [_student_row(r) for r in result]
+    user_ids = list(db.session.scalars(_chosen_query(_Shape.of(filters), True), params))
+    return _read_rows(activity, now, user_ids)
+
+
+def _read_rows(activity: Activity, now: datetime, user_ids: list[int]) -> list[StudentRow]:
+    """The rows of these students, in the order of ``user_ids``."""
+    if not user_ids:
+        return []
+    params = _params(activity, now, user_ids=user_ids)
+    by_user = {
+        row.user_id: row for row in map(_student_row, db.session.execute(_details_query(), params))
+    }
+    return [by_user[user_id] for user_id in user_ids if user_id in by_user]
 
 
 @functools.cache
@@ -760,9 +777,13 @@ def _count_rows(activity: Activity, now: datetime, filters: Filters) -> int:
 
 def _iter_rows(activity: Activity, now: datetime, filters: Filters) -> Iterator[StudentRow]:
     """Every matching row, read in batches so a large export is streamed, not held."""
-    query = _rows_query(_Shape.of(filters), False).execution_options(yield_per=200)
-    for values in db.session.execute(query, _filter_params(activity, now, filters)):
-        yield _student_row(values)
+    user_ids = list(
+        db.session.scalars(
+            _chosen_query(_Shape.of(filters), False), _filter_params(activity, now, filters)
+        )
+    )
+    for start in range(0, len(user_ids), EXPORT_BATCH):
+        yield from _read_rows(activity, now, user_ids[start : start + EXPORT_BATCH])
 
 
 def _email_counts(activity: Activity) -> tuple[dict[str, int], dict[str, int]]:
@@ -780,12 +801,45 @@ def _email_counts(activity: Activity) -> tuple[dict[str, int], dict[str, int]]:
     return dict(everything), dict(reviews)
 
 
-def build_snapshot(activity: Activity, now: datetime | None = None) -> Snapshot:
-    now = now or utcnow()
-    counts = Counts()
-    for group in db.session.execute(_counts_query(), _params(activity, now)):
-        counts.add(group)
+class _Summary(NamedTuple):
+    """What the counts are made of: the grouped rows and the email counts (plain values)."""
+
+    groups: list[tuple[Any, ...]]
+    emails: dict[str, int]
+    review_emails: dict[str, int]
+
+
+def _summarise(activity: Activity, now: datetime) -> tuple[_Summary, float | None]:
+    """The summary, and when it would change with no write (a link turning overdue/expired)."""
+    groups: list[tuple[Any, ...]] = []
+    moments: list[datetime] = []
+    for *group, expires_at, created_at in db.session.execute(
+        _counts_query(), _params(activity, now)
+    ):
+        groups.append(tuple(group))
+        if expires_at is not None:
+            moments.append(expires_at)
+        if created_at is not None:
+            moments.append(created_at + REVIEW_OVERDUE_AFTER)
     emails, review_emails = _email_counts(activity)
+    changes_at = min(moments).timestamp() if moments else None
+    return _Summary(groups, emails, review_emails), changes_at
+
+
+def build_snapshot(activity: Activity, now: datetime | None = None) -> Snapshot:
+    """The counts of ``activity``: reused from the shared cache while no commit touched its
+    course (services.change_stamps) and no link has turned overdue or expired since."""
+    now = now or utcnow()
+    summary = change_stamps.cached_summary(
+        f"dashboard:v1:{activity.id}",
+        activity.course_id,
+        now.timestamp(),
+        lambda: _summarise(activity, now),
+    )
+    counts = Counts()
+    for group in summary.groups:
+        counts.add(group)
+    emails, review_emails = summary.emails, summary.review_emails
     return Snapshot(
         activity=activity, now=now, counts=counts, emails=emails, review_emails=review_emails
     )

@@ -18,12 +18,16 @@ from typing import Any
 from sqlalchemy import select, update
 
 from lti_app.extensions import db
+from lti_app.services.change_stamps import NOT_A_CHANGE
 
 
 def lock_row(model: Any, row_id: int) -> None:
     """Hold ``model``'s row ``row_id`` until this transaction ends (commit or rollback)."""
     table = model.__table__
     if db.session.get_bind().dialect.name == "sqlite":
-        db.session.execute(update(table).where(table.c.id == row_id).values(id=table.c.id))
+        db.session.execute(
+            update(table).where(table.c.id == row_id).values(id=table.c.id),
+            execution_options={NOT_A_CHANGE: True},  # cached summaries stay valid
+        )
     else:
         db.session.execute(select(table.c.id).where(table.c.id == row_id).with_for_update())

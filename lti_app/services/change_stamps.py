@@ -1,0 +1,234 @@
+"""Change stamps: has anything a course's summaries read changed since they were computed?
+
+The instructor dashboard's counts group the whole cohort (a thousand students is the largest
+query of the page), yet they change only when something is written to the course. So they are
+kept in the shared cache (files or Redis, the same store as the LTI state, so every web and
+worker process sees one truth) beside a *stamp* per course: a random token replaced after every
+commit that wrote a row the summaries read. A summary is reused only while the stamps it was
+computed under are still current.
+
+The stamps are kept by SQLAlchemy session events, not by the services, so no write path can
+forget them: ``before_flush`` notes the courses of the new, changed and deleted rows of the
+tracked models; ORM or Core bulk statements on a tracked table (whose rows are not known) change
+the global stamp; the end of the outermost transaction, if it committed, replaces the
+stamps. A rollback forgets the notes.
+
+Why random tokens and not counters: two processes replacing a stamp at once both leave a value
+nobody computed under, where a non-atomic increment (the file cache's) could lose one.
+
+Why the stamps are read before *and* after computing: a summary is stored only if no commit
+replaced a stamp meanwhile. With READ COMMITTED reads (PostgreSQL's default; SQLite, where a
+reader's transaction keeps writers from committing) a summary stored under a stamp therefore
+includes every commit made before that stamp was set.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from cachelib import BaseCache
+from flask import current_app, has_app_context
+from sqlalchemy import Delete, Insert, Update, event, select
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
+
+from lti_app.extensions import db
+from lti_app.models import (
+    Activity,
+    Certificate,
+    Evaluation,
+    Grade,
+    Membership,
+    OutboxEmail,
+    Placement,
+    Preference,
+    ReviewInvitation,
+    ScoreSync,
+    Submission,
+)
+
+T = TypeVar("T")
+
+# Execution option for statements that write nothing a summary reads (SQLite's row-lock update).
+NOT_A_CHANGE = "stint_not_a_change"
+
+# Bump the stamp of every course: bulk statements, whose rows are unknown.
+EVERY_COURSE = "*"
+_NOTES = "stint_changed_courses"
+_COMMITTED = "stint_committed"
+_STAMP = "stamp:{}"
+# Stamps and summaries are dropped after this long unused; a dropped stamp is a new token, so
+# anything computed under the old one is recomputed (never wrong, only a miss).
+STAMP_TTL = 24 * 3600
+
+# Rows whose course is found through their activity or placement.
+_BY_ACTIVITY = (Placement, Preference, ScoreSync)
+_BY_PLACEMENT = (Submission, ReviewInvitation, Evaluation, Grade, Certificate)
+_BY_COURSE = (Membership, OutboxEmail)
+TRACKED = (*_BY_ACTIVITY, *_BY_PLACEMENT, *_BY_COURSE)
+_TRACKED_TABLES = frozenset(model.__table__.name for model in TRACKED)
+
+
+def _cache() -> BaseCache | None:
+    if not has_app_context():
+        return None
+    cache: BaseCache = current_app.extensions["stint_cache"]
+    return cache
+
+
+def _new_token() -> str:
+    return os.urandom(8).hex()
+
+
+def current_stamps(cache: BaseCache, course_id: int) -> tuple[str, str]:
+    """(this course's stamp, the global stamp); missing ones are created."""
+    keys = [_STAMP.format(course_id), _STAMP.format(EVERY_COURSE)]
+    values = cache.get_many(*keys)
+    for index, value in enumerate(values):
+        if value is None:
+            cache.add(keys[index], _new_token(), timeout=STAMP_TTL)
+            values[index] = cache.get(keys[index])
+    return str(values[0]), str(values[1])
+
+
+def replace_stamps(cache: BaseCache, course_ids: Iterable[int | str]) -> None:
+    cache.set_many(
+        {_STAMP.format(course_id): _new_token() for course_id in course_ids}, timeout=STAMP_TTL
+    )
+
+
+@dataclass(frozen=True)
+class _Entry:
+    stamps: tuple[str, str]
+    valid_until: float  # epoch seconds: when the summary may change without a write
+    value: Any
+
+
+def cached_summary(
+    name: str,
+    course_id: int,
+    now: float,
+    compute: Callable[[], tuple[T, float | None]],
+    max_age: int = 600,
+) -> T:
+    """``compute()``'s value, reused while no commit touched the course and time allows.
+
+    ``compute`` returns the value and when it would change by time alone (epoch seconds, or
+    None: only a write changes it). Outside a Flask app (scripts, some tests) it just computes.
+    """
+    cache = _cache()
+    if cache is None or _writing(db.session()):
+        return compute()[0]
+    stamps = current_stamps(cache, course_id)
+    entry = cache.get(name)
+    if isinstance(entry, _Entry) and entry.stamps == stamps and now < entry.valid_until:
+        value: T = entry.value
+        return value
+    value, changes_at = compute()
+    valid_until = min(now + max_age, changes_at if changes_at is not None else now + max_age)
+    if valid_until > now and current_stamps(cache, course_id) == stamps:
+        cache.set(name, _Entry(stamps, valid_until, value), timeout=int(valid_until - now) + 1)
+    return value
+
+
+# --------------------------------------------------------------------------------- the events
+
+
+def _writing(session: Session) -> bool:
+    """This transaction changed (or is about to flush) rows: its own reads must see them."""
+    return bool(session.info.get(_NOTES) or session.new or session.dirty or session.deleted)
+
+
+def _notes(session: Session) -> set[int | str]:
+    notes: set[int | str] = session.info.setdefault(_NOTES, set())
+    return notes
+
+
+def _courses_of(session: Session, objects: Iterable[Any]) -> set[int | str]:
+    """The courses these rows belong to (from the identity map where it can, else one query)."""
+    courses: set[int | str] = set()
+    activity_ids: set[int] = set()
+    placement_ids: set[int] = set()
+    for obj in objects:
+        if isinstance(obj, _BY_COURSE):
+            if obj.course_id is not None:
+                courses.add(obj.course_id)
+        elif isinstance(obj, _BY_ACTIVITY):
+            activity_ids.add(obj.activity_id)
+        elif obj.placement_id is not None:
+            placement = session.identity_map.get((Placement, (obj.placement_id,), None))
+            if placement is not None:
+                activity_ids.add(placement.activity_id)
+            else:
+                placement_ids.add(obj.placement_id)
+    for activity_id in list(activity_ids):
+        activity = session.identity_map.get((Activity, (activity_id,), None))
+        if activity is not None:
+            courses.add(activity.course_id)
+            activity_ids.discard(activity_id)
+    if activity_ids or placement_ids:
+        connection = session.connection()
+        if placement_ids:
+            courses.update(
+                connection.scalars(
+                    select(Activity.course_id)
+                    .join(Placement, Placement.activity_id == Activity.id)
+                    .where(Placement.id.in_(placement_ids))
+                )
+            )
+        if activity_ids:
+            courses.update(
+                connection.scalars(select(Activity.course_id).where(Activity.id.in_(activity_ids)))
+            )
+    return courses
+
+
+def _before_flush(session: Session, flush_context: UOWTransaction, instances: Any) -> None:
+    changed = [obj for obj in (*session.new, *session.deleted) if isinstance(obj, TRACKED)]
+    changed += [
+        obj
+        for obj in session.dirty
+        if isinstance(obj, TRACKED) and session.is_modified(obj, include_collections=False)
+    ]
+    if changed:
+        _notes(session).update(_courses_of(session, changed))
+
+
+def _on_statement(state: ORMExecuteState) -> None:
+    """A bulk INSERT/UPDATE/DELETE on a tracked table: its rows are unknown, so every course."""
+    statement = state.statement
+    if not isinstance(statement, Insert | Update | Delete):
+        return
+    if state.execution_options.get(NOT_A_CHANGE):
+        return
+    table = getattr(statement, "table", None)
+    if getattr(table, "name", None) in _TRACKED_TABLES:
+        _notes(state.session).add(EVERY_COURSE)
+
+
+def _after_commit(session: Session) -> None:
+    # Also called when a savepoint is released: only the end of the outermost transaction
+    # (below) publishes, or a reader could see the new stamp before the data is committed.
+    session.info[_COMMITTED] = True
+
+
+def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is not None:
+        return
+    committed = session.info.pop(_COMMITTED, False)
+    notes = session.info.pop(_NOTES, None)
+    cache = _cache()
+    if committed and notes and cache is not None:
+        replace_stamps(cache, notes)
+
+
+def install() -> None:
+    """Listen on every SQLAlchemy session (Flask-SQLAlchemy's and the worker's); idempotent."""
+    if event.contains(Session, "before_flush", _before_flush):
+        return
+    event.listen(Session, "before_flush", _before_flush)
+    event.listen(Session, "do_orm_execute", _on_statement)
+    event.listen(Session, "after_commit", _after_commit)
+    event.listen(Session, "after_transaction_end", _after_transaction_end)

@@ -1,0 +1,245 @@
+"""Cached dashboard counts are never stale: every committed change to a course replaces its stamp.
+
+The counts are cached in the shared cache (a folder here, as in ``make run``). Each test first
+builds the counts (so they are cached), then changes the data the way the product does, and
+checks that the next counts see the change. "Another process" is a second app object with its
+own cache client on the same folder and the same database, as a second web worker would be.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select, update
+
+from lti_app import create_app
+from lti_app.extensions import db
+from lti_app.models import (
+    Activity,
+    Membership,
+    OutboxEmail,
+    Placement,
+    ReviewInvitation,
+    ScoreSync,
+)
+from lti_app.models.base import utcnow
+from lti_app.services import change_stamps
+from lti_app.services import dashboard as board
+from lti_app.services.locks import lock_row
+from tests.app.test_dashboard import World, add_student, make_course, offer
+
+
+def counts(world: World, now: Any = None) -> board.Snapshot:
+    return board.build_snapshot(db.session.get(Activity, world.activity_id), now)
+
+
+def stamps(app: Flask, course_id: int) -> tuple[str, str]:
+    return change_stamps.current_stamps(app.extensions["stint_cache"], course_id)
+
+
+@pytest.fixture
+def world(app: Flask) -> World:
+    with app.app_context():
+        return make_course()
+
+
+@pytest.fixture
+def placed(app: Flask, world: World) -> int:
+    """One student placed on one project; returns the placement id."""
+    with app.app_context():
+        project_id = offer(world, "Clinic onboarding")
+        user_id = add_student(world, "s1", "Ama Mensah", project_id)
+        placement_id = db.session.scalar(select(Placement.id).where(Placement.user_id == user_id))
+        assert placement_id is not None
+        return placement_id
+
+
+@pytest.fixture
+def other_worker(app: Flask, tmp_path: Any) -> Iterator[Flask]:
+    """A second process's app: same database, same cache folder, its own objects."""
+    config = dict(app.config)
+    worker = create_app(config, instance_path=str(tmp_path / "worker-instance"))
+    yield worker
+    with worker.app_context():
+        db.session.remove()
+
+
+def test_counts_are_reused_until_a_commit_touches_the_course(
+    app: Flask, world: World, placed: int
+) -> None:
+    with app.app_context():
+        assert counts(world).status_counts["assigned"] == 1
+    with app.app_context():
+        db.session.scalars(select(Placement)).one().status = "active"  # not committed yet...
+        db.session.rollback()  # ... and never: nothing to see, the stamp stays
+        before = stamps(app, world.course_id)
+        assert counts(world).status_counts["assigned"] == 1
+        assert stamps(app, world.course_id) == before
+        placement = db.session.get(Placement, placed)
+        assert placement is not None
+        placement.status = "active"
+        db.session.commit()
+        assert stamps(app, world.course_id)[0] != before[0]
+    with app.app_context():
+        snap = counts(world)
+    assert snap.status_counts["assigned"] == 0
+    assert snap.status_counts["active"] == 1
+
+
+def test_a_write_found_through_its_placement_replaces_the_stamp(
+    app: Flask, world: World, placed: int
+) -> None:
+    """A new review link names only its placement, which this session has not loaded."""
+    with app.app_context():
+        assert counts(world).counts.invited == 0
+    with app.app_context():
+        db.session.add(
+            ReviewInvitation(
+                placement_id=placed,
+                reviewer_email="sup@example.com",
+                token_hash="b" * 64,
+                created_at=utcnow(),
+                expires_at=utcnow() + timedelta(days=30),
+            )
+        )
+        db.session.commit()
+    with app.app_context():
+        assert counts(world).counts.invited == 1
+
+
+def test_another_process_commit_is_seen(
+    app: Flask, other_worker: Flask, world: World, placed: int
+) -> None:
+    with app.app_context():
+        assert counts(world).failed_syncs == 0
+    with other_worker.app_context():  # e.g. the job worker recording a failed grade delivery
+        db.session.add(
+            ScoreSync(
+                placement_id=placed,
+                activity_id=world.activity_id,
+                payload={},
+                score_timestamp=utcnow(),
+                state="failed",
+            )
+        )
+        db.session.commit()
+    with app.app_context():
+        assert counts(world).failed_syncs == 1
+
+
+def test_a_bulk_update_replaces_every_stamp(
+    app: Flask, other_worker: Flask, world: World, placed: int
+) -> None:
+    """The rows of ``update(...)`` are unknown, so every course's counts are recomputed."""
+    with app.app_context():
+        db.session.add(
+            ScoreSync(
+                placement_id=placed,
+                activity_id=world.activity_id,
+                payload={},
+                score_timestamp=utcnow(),
+                state="pending",
+            )
+        )
+        db.session.commit()
+        assert counts(world).failed_syncs == 0
+    with other_worker.app_context():
+        db.session.execute(update(ScoreSync).values(state="failed"))
+        db.session.commit()
+    with app.app_context():
+        assert counts(world).failed_syncs == 1
+
+
+def test_membership_and_email_changes_count(app: Flask, world: World, placed: int) -> None:
+    with app.app_context():
+        add_student(world, "s2", "Bo Lindqvist")
+        snap = counts(world)
+        assert (snap.learner_count, snap.failed_emails) == (2, 0)
+    with app.app_context():
+        member = db.session.scalars(
+            select(Membership).where(Membership.is_learner.is_(True)).order_by(Membership.id)
+        ).all()[-1]
+        member.status = "inactive"
+        db.session.add(
+            OutboxEmail(
+                course_id=world.course_id,
+                kind="review_invitation",
+                to_address="sup@example.com",
+                subject="Review",
+                text_body="...",
+                state="failed",
+            )
+        )
+        db.session.commit()
+    with app.app_context():
+        snap = counts(world)
+    assert (snap.learner_count, snap.failed_emails) == (1, 1)
+
+
+def test_a_savepoint_does_not_publish_before_the_outer_commit(
+    app: Flask, world: World, placed: int
+) -> None:
+    """Readers must not get a new stamp while the change is still uncommitted."""
+    with app.app_context():
+        before = stamps(app, world.course_id)
+        with db.session.begin_nested():
+            placement = db.session.get(Placement, placed)
+            assert placement is not None
+            placement.status = "active"
+        assert stamps(app, world.course_id) == before  # savepoint released, outer still open
+        db.session.commit()
+        assert stamps(app, world.course_id)[0] != before[0]
+
+
+def test_own_uncommitted_writes_are_read_not_the_cache(
+    app: Flask, world: World, placed: int
+) -> None:
+    with app.app_context():
+        assert counts(world).status_counts["assigned"] == 1
+        placement = db.session.get(Placement, placed)
+        assert placement is not None
+        placement.status = "active"
+        db.session.flush()
+        assert counts(world).status_counts["active"] == 1
+        db.session.rollback()
+        assert counts(world).status_counts["assigned"] == 1
+
+
+def test_a_row_lock_is_not_a_change(app: Flask, world: World, placed: int) -> None:
+    with app.app_context():
+        before = stamps(app, world.course_id)
+        lock_row(Placement, placed)
+        db.session.commit()
+        assert stamps(app, world.course_id) == before
+
+
+def test_a_link_turning_overdue_needs_no_write(app: Flask, world: World, placed: int) -> None:
+    """Overdue and expired depend on the clock: the cached counts end when the first link turns.
+
+    The link turns overdue two minutes from now and expires four minutes from now: well inside
+    the cache's ten-minute limit, so only the recorded moment of change can end the entry.
+    """
+    now = utcnow()
+    with app.app_context():
+        db.session.add(
+            ReviewInvitation(
+                placement_id=placed,
+                reviewer_email="sup@example.com",
+                token_hash="a" * 64,
+                created_at=now - board.REVIEW_OVERDUE_AFTER + timedelta(minutes=2),
+                expires_at=now + timedelta(minutes=4),
+            )
+        )
+        db.session.commit()
+    with app.app_context():  # nothing is written from here on
+        assert counts(world, now).overdue_reviews == 0
+        assert counts(world, now + timedelta(minutes=1)).overdue_reviews == 0
+        assert [r.review for r in counts(world, now + timedelta(minutes=3)).rows] == ["overdue"]
+        assert counts(world, now + timedelta(minutes=3)).overdue_reviews == 1
+        expired = counts(world, now + timedelta(minutes=5))
+        assert expired.overdue_reviews == 1
+        assert [r.review for r in expired.rows] == ["expired"]
