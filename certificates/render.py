@@ -1,4 +1,4 @@
-"""CertificateData -> HTML -> PDF/A-3b, with everything costly prepared once per batch.
+"""CertificateData -> HTML -> tagged PDF/A-3b, with everything costly prepared once per batch.
 
 Issuing runs in background jobs that render hundreds of certificates at the end of a
 term, so the Jinja template, the parsed CSS and WeasyPrint's FontConfiguration live on
@@ -34,6 +34,11 @@ TEMPLATE_NAME: Final = "certificate.html"
 STYLESHEET_NAME: Final = "certificate.css"
 ASSETS_FOLDER: Final = "assets"
 PDF_VARIANT: Final = "pdf/a-3b"
+# Tagged PDF (a structure tree, /MarkInfo, /Lang from <html lang>, the <title> shown as the
+# window title): a screen reader then reads headings, lists and the link, not just a stream of
+# glyphs. It keeps the PDF/A-3b mark rather than claiming PDF/A-3a or PDF/UA-1, which would need
+# a validator (veraPDF, PAC) that the tests do not run.
+PDF_TAGS: Final = True
 ATTACHMENT_NAME: Final = "certificate.json"
 
 # Landscape in both cases: the institution chooses the paper its registrar prints on.
@@ -127,6 +132,7 @@ class CertificateRenderer:
                 stylesheets=self.stylesheets_for(data.page_size),
                 font_config=self.font_config,
                 pdf_variant=PDF_VARIANT,
+                pdf_tags=PDF_TAGS,
                 attachments=[self._json_attachment(data)],
                 cache=self._image_cache,
                 finisher=_deduplicate_associated_files,
@@ -141,7 +147,7 @@ class CertificateRenderer:
         return pdf
 
     def render(self, data: CertificateData) -> bytes:
-        """PDF/A-3b bytes; identical data gives identical bytes, so the hash is stable."""
+        """Tagged PDF/A-3b bytes; identical data gives identical bytes, so the hash is stable."""
         return self.html_to_pdf(self.render_html(data), data)
 
     def render_many(self, certificates: Iterable[CertificateData]) -> Iterator[bytes]:

@@ -203,6 +203,66 @@ def test_is_marked_pdf_a_3b_with_an_associated_data_file(default_pdf):
     assert associated[0]["/AFRelationship"] == "/Data"
 
 
+def structure_elements(pdf_bytes):
+    """Every element of the PDF's structure tree, depth first, as (type, dictionary)."""
+    catalog = pypdf.PdfReader(io.BytesIO(pdf_bytes)).trailer["/Root"]
+    found = []
+
+    def walk(node):
+        node = node.get_object()
+        if isinstance(node, pypdf.generic.DictionaryObject) and "/S" in node:
+            found.append((str(node["/S"]), node))
+        kids = node.get("/K", []) if isinstance(node, pypdf.generic.DictionaryObject) else []
+        if not isinstance(kids, pypdf.generic.ArrayObject):
+            kids = [kids]
+        for kid in kids:
+            if isinstance(kid, pypdf.generic.IndirectObject | pypdf.generic.DictionaryObject):
+                walk(kid)
+
+    walk(catalog["/StructTreeRoot"])
+    return found
+
+
+def test_is_a_tagged_pdf_with_language_and_title(renderer):
+    """What a screen reader needs: marked content, a structure tree, a language, a title."""
+    logo = InstitutionLogo(content=tiny_png(), mime_type="image/png")
+    pdf = renderer.render(make_data(logo=logo))
+    catalog = pypdf.PdfReader(io.BytesIO(pdf)).trailer["/Root"]
+    yes = pypdf.generic.BooleanObject(True)
+    assert catalog["/MarkInfo"]["/Marked"] == yes
+    assert catalog["/Lang"] == "en"
+    assert catalog["/ViewerPreferences"]["/DisplayDocTitle"] == yes
+    elements = structure_elements(pdf)
+    kinds = [kind for kind, _ in elements]
+    assert kinds[0] == "/Document"
+    assert kinds.count("/H1") == 1 and "/H2" in kinds and "/Link" in kinds
+    # Every figure (the logo and the QR code) has alternate text; the seal is an artifact.
+    figures = [element for kind, element in elements if kind == "/Figure"]
+    assert len(figures) == 2
+    assert sorted(str(figure.get("/Alt")) for figure in figures) == [
+        "Logo of Northbridge State University",
+        "Verification QR code",
+    ]
+
+
+def test_tagging_reports_no_structure_error(renderer, caplog):
+    """WeasyPrint logs an error for an image without alt text or a page without lang."""
+    logo = InstitutionLogo(content=tiny_png(), mime_type="image/png")
+    with caplog.at_level("WARNING", logger="weasyprint"):
+        renderer.render(make_data(logo=logo))
+    assert [r.getMessage() for r in caplog.records if r.levelname in {"WARNING", "ERROR"}] == []
+
+
+@pytest.mark.skipif(shutil.which("pdfinfo") is None, reason="pdfinfo (poppler-utils) missing")
+def test_poppler_sees_a_tagged_pdf(default_pdf):
+    info = subprocess.run(
+        ["pdfinfo", "-"], input=default_pdf, capture_output=True, check=True
+    ).stdout.decode("utf-8")
+    fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
+    assert fields["Tagged"].strip() == "yes"
+    assert fields["Title"].strip() == "Certificate of micro-internship – Zoë Ødegård"
+
+
 def test_pdf_without_attachment_yields_no_embedded_json():
     writer = pypdf.PdfWriter()
     writer.add_blank_page(width=100, height=100)

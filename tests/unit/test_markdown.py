@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from html.parser import HTMLParser
+from itertools import pairwise
 
 import pytest
 from hypothesis import given, settings
@@ -44,10 +45,58 @@ def test_formatting_survives() -> None:
     assert "<li>one</li>" in html
 
 
-def test_headings_are_demoted_to_fit_the_page() -> None:
+def heading_levels(html: str) -> list[int]:
+    parser = _Elements()
+    parser.feed(html)
+    return [int(tag[1]) for tag, _ in parser.elements if tag in {f"h{n}" for n in range(1, 7)}]
+
+
+def test_headings_continue_the_outline_of_the_section_they_are_placed_in() -> None:
     html = render_markdown("# Top\n\n###### Deep", heading_offset=2)
     assert "<h3>Top</h3>" in html
-    assert "<h6>Deep</h6>" in html
+    assert "<h4>Deep</h4>" in html
+
+
+def test_a_brief_starting_at_h2_is_not_demoted_twice() -> None:
+    """The case axe reported: an author's ``## Goal`` under the page's h2 became an h4."""
+    html = render_markdown("## Goal\n\nText.\n\n### Scope\n\n## Timeline", heading_offset=2)
+    assert heading_levels(html) == [3, 4, 3]
+
+
+def test_skipped_levels_are_closed_up_and_siblings_stay_siblings() -> None:
+    source = "# Brief\n\n### Goal\n\n##### Detail\n\n### Scope\n\n## Contacts\n\n# Annex"
+    assert heading_levels(render_markdown(source, heading_offset=2)) == [3, 4, 5, 4, 4, 3]
+
+
+def test_a_heading_higher_than_the_first_stays_inside_the_section() -> None:
+    assert heading_levels(render_markdown("### Goal\n\n# Annex", heading_offset=3)) == [4, 4]
+
+
+def test_headings_never_go_past_h6() -> None:
+    source = "# a\n## b\n### c\n#### d\n##### e"
+    assert heading_levels(render_markdown(source, heading_offset=3)) == [4, 5, 6, 6, 6]
+
+
+@settings(max_examples=200)
+@given(
+    levels=st.lists(st.integers(min_value=1, max_value=6), min_size=1, max_size=12),
+    offset=st.integers(min_value=0, max_value=5),
+)
+def test_any_headings_follow_the_page_without_skipping(levels: list[int], offset: int) -> None:
+    source = "\n\n".join(f"{'#' * level} Heading {index}" for index, level in enumerate(levels))
+    result = heading_levels(render_markdown(source, heading_offset=offset))
+    assert len(result) == len(levels)
+    assert result[0] == offset + 1
+    for before, after in pairwise([offset, *result]):
+        assert offset < after <= min(before + 1, 6)
+    # The nesting the author wrote is kept: deeper stays deeper, shallower stays shallower.
+    for (written_a, written_b), (new_a, new_b) in zip(
+        pairwise(levels), pairwise(result), strict=True
+    ):
+        if written_b > written_a:
+            assert new_b >= new_a
+        if written_b < written_a:
+            assert new_b <= new_a
 
 
 def test_links_keep_safe_schemes_and_get_rel() -> None:
