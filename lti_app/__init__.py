@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from lti_app.config import settings_from_env
-from lti_app.extensions import csrf, db, limiter, migrate
+from lti_app.extensions import configure_engine, csrf, db, limiter, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -69,6 +69,9 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     # Ids in URLs are capped to the int4 range: larger numbers are a 404, not a driver overflow.
     app.url_map.converters["int"] = BoundedIntConverter
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            configure_engine(engine)  # SQLite: foreign keys on, transactions begun explicitly
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)

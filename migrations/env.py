@@ -4,6 +4,7 @@ from logging.config import fileConfig
 from flask import current_app
 
 from alembic import context
+from lti_app.extensions import check_foreign_keys, sqlite_foreign_keys_off
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -88,11 +89,17 @@ def run_migrations_online():
 
     connectable = get_engine()
 
-    with connectable.connect() as connection:
+    # On SQLite the engine emits BEGIN itself (lti_app.extensions.configure_engine), so DDL is
+    # transactional there too: the whole upgrade is one transaction, run with foreign keys off
+    # (a batch table rebuild must not cascade-delete child rows) and checked before it commits.
+    with connectable.connect() as connection, sqlite_foreign_keys_off(connection):
+        if connection.dialect.name == "sqlite":
+            conf_args.setdefault("transactional_ddl", True)
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():
             context.run_migrations()
+            check_foreign_keys(connection)
 
 
 if context.is_offline_mode():

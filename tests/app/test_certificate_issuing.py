@@ -202,6 +202,9 @@ def test_sweep_renders_certificates_whose_job_was_lost(app):
         db.session.commit()
         assert db.session.get(Certificate, certificate_id).state == "pending"
         assert service.stuck_certificate_ids() == [certificate_id]
+        # The sweep is a worker of its own: end this test's read transaction first (on SQLite an
+        # open transaction keeps every other one from writing).
+        db.session.commit()
 
         sweep_pending_certificates.call_local()
         db.session.expire_all()
