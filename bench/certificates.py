@@ -120,7 +120,8 @@ def floor_render(
     pdf: bytes = weasyprint.HTML(string=html, url_fetcher=renderer.fetcher).write_pdf(
         stylesheets=renderer.stylesheets_for(data.page_size),
         font_config=renderer.font_config,
-        pdf_variant="pdf/a-3b",
+        pdf_variant=render_module.PDF_VARIANT,
+        pdf_tags=render_module.PDF_TAGS,  # the same tagged output as Stint's, not a lighter one
         attachments=[attachment],
         cache=FLOOR_IMAGE_CACHE,
     )

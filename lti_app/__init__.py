@@ -89,7 +89,9 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     from lti_app.lti.views import bp as lti_bp
     from lti_app.public.views import bp as public_bp
     from lti_app.student.views import bp as student_bp
+    from lti_app.urls import url_maker
 
+    app.jinja_env.globals["url_maker"] = url_maker
     app.register_blueprint(lti_bp)
     app.register_blueprint(instructor_bp)
     app.register_blueprint(student_bp)

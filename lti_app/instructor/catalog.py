@@ -534,13 +534,13 @@ PANEL_OFFERS = 8
 @register_panel("instructor", "catalog", 20)
 def offers_panel(viewer: Viewer, activity: Activity) -> str:
     """The first offers by title and the totals; the full list is on the offers page."""
-    offered, seats, taken = service.offer_totals(activity.id)
+    glance = service.offers_at_a_glance(activity, PANEL_OFFERS)
     return render_template(
         "instructor/catalog/_panel.html",
         activity=activity,
-        offers=service.offers_of(activity.id, limit=PANEL_OFFERS),
-        offered=offered,
-        seats=seats,
-        taken=taken,
+        offers=glance.first,
+        offered=glance.offered,
+        seats=glance.seats,
+        taken=glance.taken,
         statuses=STATUS_LABELS,
     )

@@ -11,11 +11,12 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import contains_eager
@@ -23,6 +24,7 @@ from sqlalchemy.orm import contains_eager
 from lti_app.extensions import db
 from lti_app.forms import is_email
 from lti_app.models import (
+    Activity,
     ActivityProject,
     Partner,
     Placement,
@@ -31,6 +33,7 @@ from lti_app.models import (
     Submission,
 )
 from lti_app.models.catalog import INDUSTRIES, PROJECT_STATUSES
+from lti_app.services import change_stamps
 
 MAX_DURATION_DAYS = 120
 MAX_CSV_BYTES = 1_000_000
@@ -684,6 +687,45 @@ def offers_of(activity_id: int, limit: int | None = None) -> list[ActivityProjec
             .order_by(func.lower(Project.title), Project.id)
             .limit(limit)
         ).all()
+    )
+
+
+class OfferLine(NamedTuple):
+    """One offer as a short list shows it (plain values, so it can be cached)."""
+
+    project_id: int
+    title: str
+    partner: str
+    capacity: int
+    status: str
+
+
+class OffersAtAGlance(NamedTuple):
+    offered: int
+    seats: int
+    taken: int
+    first: list[OfferLine]
+
+
+def offers_at_a_glance(activity: Activity, limit: int) -> OffersAtAGlance:
+    """Totals and the first ``limit`` offers by title, for the dashboard's panel.
+
+    Reused from the shared cache until a commit touches the course's placements or offers, or
+    the catalog (``services.change_stamps``): the panel is on every view of the dashboard.
+    """
+
+    def compute() -> tuple[OffersAtAGlance, None]:
+        offered, seats, taken = offer_totals(activity.id)
+        first = [
+            OfferLine(
+                o.project_id, o.project.title, o.project.partner.name, o.capacity, o.project.status
+            )
+            for o in offers_of(activity.id, limit=limit)
+        ]
+        return OffersAtAGlance(offered, seats, taken, first), None
+
+    return change_stamps.cached_summary(
+        f"catalog:v1:{activity.id}:glance:{limit}", activity.course_id, time.time(), compute
     )
 
 

@@ -1,17 +1,18 @@
 """Change stamps: has anything a course's summaries read changed since they were computed?
 
 The instructor dashboard's counts group the whole cohort (a thousand students is the largest
-query of the page), yet they change only when something is written to the course. So they are
-kept in the shared cache (files or Redis, the same store as the LTI state, so every web and
-worker process sees one truth) beside a *stamp* per course: a random token replaced after every
-commit that wrote a row the summaries read. A summary is reused only while the stamps it was
-computed under are still current.
+query of the page), and its table page, project filter and offers panel are read again on every
+view, yet all of them change only when something is written to the course. So they are kept in
+the shared cache (files or Redis, the same store as the LTI state, so every web and worker
+process sees one truth) beside a *stamp* per course: a random token replaced after every commit
+that wrote a row the summaries read. A summary is reused only while the stamps it was computed
+under are still current.
 
 The stamps are kept by SQLAlchemy session events, not by the services, so no write path can
 forget them: ``before_flush`` notes the courses of the new, changed and deleted rows of the
-tracked models; ORM or Core bulk statements on a tracked table (whose rows are not known) change
-the global stamp; the end of the outermost transaction, if it committed, replaces the
-stamps. A rollback forgets the notes.
+tracked models; catalog rows (shared by a platform's courses) and ORM or Core bulk statements on
+a tracked table (whose rows are not known) change the global stamp; the end of the outermost
+transaction, if it committed, replaces the stamps. A rollback forgets the notes.
 
 Why random tokens and not counters: two processes replacing a stamp at once both leave a value
 nobody computed under, where a non-atomic increment (the file cache's) could lose one.
@@ -31,22 +32,26 @@ from typing import Any, TypeVar
 
 from cachelib import BaseCache
 from flask import current_app, has_app_context
-from sqlalchemy import Delete, Insert, Update, event, select
+from sqlalchemy import Delete, Insert, Update, event, inspect, select
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
 
 from lti_app.extensions import db
 from lti_app.models import (
     Activity,
+    ActivityProject,
     Certificate,
     Evaluation,
     Grade,
     Membership,
     OutboxEmail,
+    Partner,
     Placement,
     Preference,
+    Project,
     ReviewInvitation,
     ScoreSync,
     Submission,
+    User,
 )
 
 T = TypeVar("T")
@@ -63,12 +68,17 @@ _STAMP = "stamp:{}"
 # anything computed under the old one is recomputed (never wrong, only a miss).
 STAMP_TTL = 24 * 3600
 
-# Rows whose course is found through their activity or placement.
-_BY_ACTIVITY = (Placement, Preference, ScoreSync)
+# Rows whose course is found through their activity, their placement, their course, or their
+# memberships; rows shared by every course of a platform (the catalog) stamp every course.
+_BY_ACTIVITY = (Placement, Preference, ScoreSync, ActivityProject)
 _BY_PLACEMENT = (Submission, ReviewInvitation, Evaluation, Grade, Certificate)
 _BY_COURSE = (Membership, OutboxEmail)
-TRACKED = (*_BY_ACTIVITY, *_BY_PLACEMENT, *_BY_COURSE)
+_BY_MEMBERSHIPS = (User,)
+_SHARED = (Project, Partner)
+TRACKED = (*_BY_ACTIVITY, *_BY_PLACEMENT, *_BY_COURSE, *_BY_MEMBERSHIPS, *_SHARED)
 _TRACKED_TABLES = frozenset(model.__table__.name for model in TRACKED)
+# Of a user, only what the dashboard shows; a launch records ``last_launch_at`` every hour.
+_USER_SHOWN = ("name", "given_name", "family_name", "email", "sub")
 
 
 def _cache() -> BaseCache | None:
@@ -146,29 +156,62 @@ def _notes(session: Session) -> set[int | str]:
     return notes
 
 
+def _loaded(obj: Any, relationship: str) -> Any:
+    """A related object set on ``obj`` in Python (its key may not be synced before the flush)."""
+    return obj.__dict__.get(relationship)
+
+
 def _courses_of(session: Session, objects: Iterable[Any]) -> set[int | str]:
-    """The courses these rows belong to (from the identity map where it can, else one query)."""
+    """The courses these rows belong to (from the identity map where it can, else one query).
+
+    A row whose course cannot be told (a new row linked only through a new parent) stamps
+    every course: a needless recount, never a stale one.
+    """
     courses: set[int | str] = set()
     activity_ids: set[int] = set()
     placement_ids: set[int] = set()
+    user_ids: set[int] = set()
     for obj in objects:
-        if isinstance(obj, _BY_COURSE):
-            if obj.course_id is not None:
-                courses.add(obj.course_id)
+        if isinstance(obj, _SHARED):
+            courses.add(EVERY_COURSE)
+        elif isinstance(obj, _BY_MEMBERSHIPS):
+            if obj.id is not None:  # a new user has no membership yet; theirs will stamp
+                user_ids.add(obj.id)
+        elif isinstance(obj, _BY_COURSE):
+            course = _loaded(obj, "course")
+            course_id = obj.course_id if obj.course_id is not None else getattr(course, "id", None)
+            if course_id is not None:
+                courses.add(course_id)
+            elif isinstance(obj, Membership):
+                courses.add(EVERY_COURSE)
         elif isinstance(obj, _BY_ACTIVITY):
-            activity_ids.add(obj.activity_id)
-        elif obj.placement_id is not None:
-            placement = session.identity_map.get((Placement, (obj.placement_id,), None))
-            if placement is not None:
-                activity_ids.add(placement.activity_id)
+            activity = _loaded(obj, "activity")
+            activity_id = obj.activity_id or getattr(activity, "id", None)
+            if activity_id is not None:
+                activity_ids.add(activity_id)
+            elif activity is not None and activity.course_id is not None:
+                courses.add(activity.course_id)
             else:
-                placement_ids.add(obj.placement_id)
+                courses.add(EVERY_COURSE)
+        else:
+            placement = _loaded(obj, "placement")
+            placement_id = obj.placement_id or getattr(placement, "id", None)
+            if placement_id is not None:
+                placement = placement or session.identity_map.get(
+                    (Placement, (placement_id,), None)
+                )
+            if placement is not None and placement.activity_id is not None:
+                activity_ids.add(placement.activity_id)
+            elif placement_id is not None:
+                placement_ids.add(placement_id)
+            else:
+                courses.add(EVERY_COURSE)
     for activity_id in list(activity_ids):
         activity = session.identity_map.get((Activity, (activity_id,), None))
         if activity is not None:
             courses.add(activity.course_id)
             activity_ids.discard(activity_id)
-    if activity_ids or placement_ids:
+    if activity_ids or placement_ids or user_ids:
         connection = session.connection()
         if placement_ids:
             courses.update(
@@ -182,16 +225,25 @@ def _courses_of(session: Session, objects: Iterable[Any]) -> set[int | str]:
             courses.update(
                 connection.scalars(select(Activity.course_id).where(Activity.id.in_(activity_ids)))
             )
+        if user_ids:
+            courses.update(
+                connection.scalars(
+                    select(Membership.course_id).where(Membership.user_id.in_(user_ids))
+                )
+            )
     return courses
+
+
+def _changed(session: Session, obj: Any) -> bool:
+    if isinstance(obj, User):
+        attrs = inspect(obj).attrs
+        return any(attrs[name].history.has_changes() for name in _USER_SHOWN)
+    return session.is_modified(obj, include_collections=False)
 
 
 def _before_flush(session: Session, flush_context: UOWTransaction, instances: Any) -> None:
     changed = [obj for obj in (*session.new, *session.deleted) if isinstance(obj, TRACKED)]
-    changed += [
-        obj
-        for obj in session.dirty
-        if isinstance(obj, TRACKED) and session.is_modified(obj, include_collections=False)
-    ]
+    changed += [obj for obj in session.dirty if isinstance(obj, TRACKED) and _changed(session, obj)]
     if changed:
         _notes(session).update(_courses_of(session, changed))
 

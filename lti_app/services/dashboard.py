@@ -18,11 +18,11 @@ import csv
 import functools
 import io
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from flask import g, has_app_context
 from sqlalchemy import (
@@ -113,6 +113,9 @@ CERTIFICATE_LABELS = {
 }
 ATTENTION_FILTER = "attention"
 PAGE_SIZE = 50
+# Prefix of what the dashboard keeps in the shared cache; a new layout of the values, a new key.
+_CACHE_KEY = "dashboard:v2"
+T = TypeVar("T")
 EXPORT_BATCH = 200  # rows read per statement by the CSV export
 
 # Characters that make a spreadsheet treat a cell as a formula (OWASP "CSV injection").
@@ -273,6 +276,8 @@ class Snapshot:
     counts: Counts
     emails: dict[str, int]
     review_emails: dict[str, int]
+    # When a counted review link next turns overdue or expires (epoch seconds; None: never).
+    changes_at: float | None = None
 
     @property
     def activity_id(self) -> int:
@@ -335,6 +340,28 @@ class Snapshot:
         )
 
     def page(self, filters: Filters, size: int = PAGE_SIZE) -> Page:
+        """One page of the filtered table, reused like the counts (``cached``)."""
+        key = (
+            f"page:{filters.status}:{filters.project_id}:{int(filters.attention)}"
+            f":{filters.page}:{size}"
+        )
+        return self.cached(key, lambda: self.read_page(filters, size))
+
+    def cached(self, name: str, compute: Callable[[], T]) -> T:
+        """``compute()``, reused until a commit touches the course or a link changes state.
+
+        For what the page shows besides the counts; it ends with the counts' time limit, the
+        earliest moment any link of the activity changes state, so it is never later than
+        the values' own.
+        """
+        return change_stamps.cached_summary(
+            f"{_CACHE_KEY}:{self.activity.id}:{name}",
+            self.activity.course_id,
+            self.now.timestamp(),
+            lambda: (compute(), self.changes_at),
+        )
+
+    def read_page(self, filters: Filters, size: int = PAGE_SIZE) -> Page:
         """One page of the filtered table, read with LIMIT/OFFSET: never the whole cohort."""
         total = self.matching(filters)
         pages = max(1, -(-total // size))
@@ -807,6 +834,7 @@ class _Summary(NamedTuple):
     groups: list[tuple[Any, ...]]
     emails: dict[str, int]
     review_emails: dict[str, int]
+    changes_at: float | None
 
 
 def _summarise(activity: Activity, now: datetime) -> tuple[_Summary, float | None]:
@@ -823,7 +851,7 @@ def _summarise(activity: Activity, now: datetime) -> tuple[_Summary, float | Non
             moments.append(created_at + REVIEW_OVERDUE_AFTER)
     emails, review_emails = _email_counts(activity)
     changes_at = min(moments).timestamp() if moments else None
-    return _Summary(groups, emails, review_emails), changes_at
+    return _Summary(groups, emails, review_emails, changes_at), changes_at
 
 
 def build_snapshot(activity: Activity, now: datetime | None = None) -> Snapshot:
@@ -831,7 +859,7 @@ def build_snapshot(activity: Activity, now: datetime | None = None) -> Snapshot:
     course (services.change_stamps) and no link has turned overdue or expired since."""
     now = now or utcnow()
     summary = change_stamps.cached_summary(
-        f"dashboard:v1:{activity.id}",
+        f"{_CACHE_KEY}:{activity.id}:counts",
         activity.course_id,
         now.timestamp(),
         lambda: _summarise(activity, now),
@@ -839,9 +867,13 @@ def build_snapshot(activity: Activity, now: datetime | None = None) -> Snapshot:
     counts = Counts()
     for group in summary.groups:
         counts.add(group)
-    emails, review_emails = summary.emails, summary.review_emails
     return Snapshot(
-        activity=activity, now=now, counts=counts, emails=emails, review_emails=review_emails
+        activity=activity,
+        now=now,
+        counts=counts,
+        emails=summary.emails,
+        review_emails=summary.review_emails,
+        changes_at=summary.changes_at,
     )
 
 
@@ -868,6 +900,10 @@ def forget_snapshot() -> None:
 
 def project_options(activity: Activity) -> Sequence[tuple[int, str]]:
     """Projects to filter by: those offered, plus any a student is still placed on."""
+    return snapshot(activity).cached("projects", lambda: _project_options(activity))
+
+
+def _project_options(activity: Activity) -> list[tuple[int, str]]:
     offered = select(ActivityProject.project_id).where(ActivityProject.activity_id == activity.id)
     placed = select(Placement.project_id).where(Placement.activity_id == activity.id)
     return [

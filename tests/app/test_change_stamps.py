@@ -23,11 +23,13 @@ from lti_app.models import (
     Membership,
     OutboxEmail,
     Placement,
+    Project,
     ReviewInvitation,
     ScoreSync,
+    User,
 )
 from lti_app.models.base import utcnow
-from lti_app.services import change_stamps
+from lti_app.services import catalog, change_stamps
 from lti_app.services import dashboard as board
 from lti_app.services.locks import lock_row
 from tests.app.test_dashboard import World, add_student, make_course, offer
@@ -243,3 +245,57 @@ def test_a_link_turning_overdue_needs_no_write(app: Flask, world: World, placed:
         expired = counts(world, now + timedelta(minutes=5))
         assert expired.overdue_reviews == 1
         assert [r.review for r in expired.rows] == ["expired"]
+
+
+def test_what_the_table_shows_of_people_and_projects_is_current(
+    app: Flask, world: World, placed: int
+) -> None:
+    """The cached table page, project filter and offers panel follow renames in the catalog and
+    the roster; a launch recording its time (every hour) is not a change."""
+    with app.app_context():
+        activity = db.session.get(Activity, world.activity_id)
+        assert activity is not None
+        snap = counts(world)
+        assert [r.name for r in snap.page(board.Filters()).rows] == ["Ama Mensah"]
+        assert [t for _, t in board.project_options(activity)] == ["Clinic onboarding"]
+        assert [o.title for o in catalog.offers_at_a_glance(activity, 8).first] == [
+            "Clinic onboarding"
+        ]
+    with app.app_context():
+        before = stamps(app, world.course_id)
+        student = db.session.scalars(select(User).where(User.sub == "s1")).one()
+        student.last_launch_at = utcnow()
+        db.session.commit()
+        assert stamps(app, world.course_id) == before
+        student.name = "Ama Mensah-Owusu"
+        db.session.commit()
+    with app.app_context():
+        assert [r.name for r in counts(world).page(board.Filters()).rows] == ["Ama Mensah-Owusu"]
+        project = db.session.scalars(select(Project)).one()
+        project.title = "Clinic onboarding (phase 2)"
+        db.session.commit()
+    with app.app_context():
+        activity = db.session.get(Activity, world.activity_id)
+        assert activity is not None
+        snap = counts(world)
+        assert [r.project_title for r in snap.page(board.Filters()).rows] == [
+            "Clinic onboarding (phase 2)"
+        ]
+        assert [t for _, t in board.project_options(activity)] == ["Clinic onboarding (phase 2)"]
+        glance = catalog.offers_at_a_glance(activity, 8)
+        assert [o.title for o in glance.first] == ["Clinic onboarding (phase 2)"]
+
+
+def test_a_row_linked_only_through_its_parent_object_still_stamps(app: Flask, world: World) -> None:
+    """Before the flush, a new placement made with ``activity=`` has no ``activity_id`` yet."""
+    with app.app_context():
+        project_id = offer(world, "Bakery dashboard")
+        user_id = add_student(world, "s9", "Wei Chen")
+        assert counts(world).status_counts["not_placed"] == 1
+    with app.app_context():
+        activity = db.session.get(Activity, world.activity_id)
+        db.session.add(Placement(activity=activity, user_id=user_id, project_id=project_id))
+        db.session.commit()
+    with app.app_context():
+        snap = counts(world)
+    assert (snap.status_counts["not_placed"], snap.status_counts["assigned"]) == (0, 1)
