@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from cachelib import BaseCache
-from flask import current_app, has_app_context
+from flask import current_app, g, has_app_context
 from sqlalchemy import Delete, Insert, Update, event, inspect, select
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
 
@@ -63,6 +63,7 @@ NOT_A_CHANGE = "stint_not_a_change"
 EVERY_COURSE = "*"
 _NOTES = "stint_changed_courses"
 _COMMITTED = "stint_committed"
+_REQUEST_STAMPS = "stint_change_stamps"
 _STAMP = "stamp:{}"
 # Stamps and summaries are dropped after this long unused; a dropped stamp is a new token, so
 # anything computed under the old one is recomputed (never wrong, only a miss).
@@ -109,6 +110,18 @@ def replace_stamps(cache: BaseCache, course_ids: Iterable[int | str]) -> None:
     )
 
 
+def _request_stamps(cache: BaseCache, course_id: int) -> tuple[str, str]:
+    """The stamps as this request first read them (a page asks for several summaries).
+
+    Forgotten when this process commits a change (``_after_transaction_end``), so a request
+    reads its own writes; another process's commit during the request shows on the next one.
+    """
+    known: dict[int, tuple[str, str]] = g.setdefault(_REQUEST_STAMPS, {})
+    if course_id not in known:
+        known[course_id] = current_stamps(cache, course_id)
+    return known[course_id]
+
+
 @dataclass(frozen=True)
 class _Entry:
     stamps: tuple[str, str]
@@ -131,7 +144,7 @@ def cached_summary(
     cache = _cache()
     if cache is None or _writing(db.session()):
         return compute()[0]
-    stamps = current_stamps(cache, course_id)
+    stamps = _request_stamps(cache, course_id)
     entry = cache.get(name)
     if isinstance(entry, _Entry) and entry.stamps == stamps and now < entry.valid_until:
         value: T = entry.value
@@ -274,6 +287,7 @@ def _after_transaction_end(session: Session, transaction: SessionTransaction) ->
     cache = _cache()
     if committed and notes and cache is not None:
         replace_stamps(cache, notes)
+        g.pop(_REQUEST_STAMPS, None)
 
 
 def install() -> None:
