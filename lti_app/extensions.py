@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -43,33 +41,36 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
+# Execution option: begin this connection's transaction at once (the migrations' single one).
+BEGIN_AT_ONCE = "stint_begin_at_once"
+
+
 def configure_engine(engine: Engine) -> None:
-    """Make an SQLite engine enforce and isolate what PostgreSQL does; other engines are left as is.
+    """Make an SQLite engine enforce what PostgreSQL does; other engines are left as is.
 
-    pysqlite's default ("legacy") transaction handling sends ``BEGIN`` only before an INSERT,
-    UPDATE or DELETE, so reads before the first write run outside the transaction, and a
-    SAVEPOINT opened before any write starts a transaction of its own that its RELEASE commits:
-    ``begin_nested()`` would commit the outer work early. SQLAlchemy's documented recipe for
-    pysqlite takes transaction control away from the driver (``isolation_level = None``) and
-    emits ``BEGIN`` itself when SQLAlchemy begins, so every transaction, savepoints included,
-    behaves as on PostgreSQL. SQLite also ignores foreign keys unless each connection turns them
-    on. The journal stays in the default rollback mode (no WAL): a transaction that has read
-    keeps its snapshot until it ends, because no writer can commit under its lock.
+    SQLite ignores foreign keys unless each connection turns them on.
 
-    The BEGIN is IMMEDIATE (the write lock is taken at once): with a deferred BEGIN, two
-    transactions that read and then write (``lock_row`` after a read, as the services do) cannot
-    both upgrade their shared lock, and SQLite fails the second at once with "database is locked"
-    rather than let it wait, where PostgreSQL makes it wait for the row lock. Taken up front, the
-    lock is waited for (busy timeout), so transactions run one after another on SQLite: the price
-    of an embedded database, paid only on a laptop. SQLite has one writer: while a thread's
-    transaction is open, another session of the same thread can read but not write.
+    Transactions keep pysqlite's own handling, which behaves like PostgreSQL's READ COMMITTED
+    where it matters: a read sees what was committed before it, holds no lock once it has run,
+    and the transaction begins (``BEGIN``) at the first write, whose lock others wait for
+    (busy timeout). Taking the lock earlier would not be closer to PostgreSQL: a deferred BEGIN
+    makes two transactions that read and then write fail the second at once ("database is
+    locked", where PostgreSQL would make it wait), and BEGIN IMMEDIATE on every transaction
+    makes a request that has only read block every writer while it lasts, including the job
+    worker's reads before an HTTP call to an LMS that calls back (or to the development LMS in
+    the same process, which then waits for itself).
+
+    What pysqlite gets wrong is the savepoint: one opened before any write (``begin_nested()``
+    after reads, as ``publish_run`` does) started a transaction of its own, and its RELEASE
+    committed everything, out of reach of the caller's later rollback. So a savepoint opened
+    outside a transaction begins one first (IMMEDIATE: it is there to write). Migrations ask for
+    their transaction at once (``BEGIN_AT_ONCE``) so a whole upgrade commits or not at all.
     """
     if engine.dialect.name != "sqlite":
         return
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # the driver no longer BEGINs or COMMITs
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute("PRAGMA foreign_keys = ON")
@@ -79,38 +80,15 @@ def configure_engine(engine: Engine) -> None:
         finally:
             cursor.close()
 
-    # Driver connections this thread has begun a transaction on and not yet given back.
-    begun = threading.local()
-
-    def _mine() -> dict[int, Any]:
-        if not hasattr(begun, "connections"):
-            begun.connections = {}
-        connections: dict[int, Any] = begun.connections
-        return connections
+    @event.listens_for(engine, "savepoint")
+    def _on_savepoint(connection: Connection, _name: str | None) -> None:
+        if not connection.connection.driver_connection.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        driver = connection.connection.driver_connection
-        mine = _mine()
-        # A thread that opens a second session while its first is in a transaction (a nested
-        # app context) would wait for itself: that one begins deferred, so it can read, and a
-        # write it tries fails at once instead of after the busy timeout.
-        nested = any(other is not driver and _in_transaction(other) for other in mine.values())
-        mine[id(driver)] = driver
-        connection.exec_driver_sql("BEGIN" if nested else "BEGIN IMMEDIATE")
-
-    def _given_back(dbapi_connection: Any, *_: Any) -> None:
-        _mine().pop(id(dbapi_connection), None)
-
-    event.listen(engine, "checkin", _given_back)
-    event.listen(engine, "invalidate", _given_back)
-
-
-def _in_transaction(driver_connection: Any) -> bool:
-    try:
-        return bool(driver_connection.in_transaction)
-    except sqlite3.ProgrammingError:  # closed meanwhile
-        return False
+        if connection.get_execution_options().get(BEGIN_AT_ONCE):
+            connection.exec_driver_sql("BEGIN")
 
 
 @contextmanager

@@ -4,7 +4,7 @@ from logging.config import fileConfig
 from flask import current_app
 
 from alembic import context
-from lti_app.extensions import check_foreign_keys, sqlite_foreign_keys_off
+from lti_app.extensions import BEGIN_AT_ONCE, check_foreign_keys, sqlite_foreign_keys_off
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -89,11 +89,13 @@ def run_migrations_online():
 
     connectable = get_engine()
 
-    # On SQLite the engine emits BEGIN itself (lti_app.extensions.configure_engine), so DDL is
-    # transactional there too: the whole upgrade is one transaction, run with foreign keys off
-    # (a batch table rebuild must not cascade-delete child rows) and checked before it commits.
+    # On SQLite the upgrade's transaction is begun at once (lti_app.extensions.BEGIN_AT_ONCE),
+    # so DDL is transactional there too: the whole upgrade is one transaction, run with foreign
+    # keys off (a batch table rebuild must not cascade-delete child rows) and checked before it
+    # commits.
     with connectable.connect() as connection, sqlite_foreign_keys_off(connection):
         if connection.dialect.name == "sqlite":
+            connection.execution_options(**{BEGIN_AT_ONCE: True})
             conf_args.setdefault("transactional_ddl", True)
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 

@@ -18,9 +18,9 @@ Why random tokens and not counters: two processes replacing a stamp at once both
 nobody computed under, where a non-atomic increment (the file cache's) could lose one.
 
 Why the stamps are read before *and* after computing: a summary is stored only if no commit
-replaced a stamp meanwhile. With READ COMMITTED reads (PostgreSQL's default; SQLite, where a
-reader's transaction keeps writers from committing) a summary stored under a stamp therefore
-includes every commit made before that stamp was set.
+replaced a stamp meanwhile. With READ COMMITTED reads (PostgreSQL's default, and SQLite as
+``lti_app.extensions.configure_engine`` leaves it: a read sees every commit made before it) a
+summary stored under a stamp therefore includes every commit made before that stamp was set.
 """
 
 from __future__ import annotations

@@ -4,11 +4,13 @@ Before ``lti_app.extensions.configure_engine``, SQLite ignored foreign keys, and
 transaction handling let a SAVEPOINT opened before any write start a transaction of its own,
 which the savepoint's RELEASE committed: work the caller later rolled back stayed in the database.
 The foreign-key and savepoint tests failed on SQLite then; all pass on PostgreSQL with the same
-assertions.
+assertions. Reads keep PostgreSQL's READ COMMITTED behaviour on SQLite too: they hold up no
+writer.
 """
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -161,6 +163,54 @@ def test_publish_run_refused_keeps_the_callers_later_writes_and_nothing_else(app
         assert _count(Placement) == 0
         assert db.session.get(MatchRun, run_id).published_at is None
         assert db.session.get(Activity, aid).title == "Refused once"
+
+
+# --- readers and writers ------------------------------------------------------------------------
+
+
+def test_a_request_that_has_only_read_does_not_hold_up_a_writer(app, platform):
+    """As on PostgreSQL: the job worker reading before an HTTP call to an LMS, or a page being
+    rendered, must not keep another request from writing (on SQLite a transaction that took
+    the write lock at its start would, until it ended)."""
+    pk = platform_id(app, platform)
+    reading, written, finish = threading.Event(), threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def reader() -> None:
+        try:
+            with app.app_context():
+                assert db.session.get(Platform, pk) is not None  # then keeps its session open
+                reading.set()
+                finish.wait(30)
+                db.session.rollback()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+            reading.set()
+
+    def writer() -> None:
+        try:
+            with app.app_context():
+                db.session.add(Course(platform_id=pk, context_id="w", title="Written"))
+                db.session.commit()
+                written.set()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=reader)]
+    threads[0].start()
+    assert reading.wait(10)
+    threads.append(threading.Thread(target=writer))
+    threads[1].start()
+    try:
+        # The write lands while the reader's session is still open (the reader waits for us).
+        assert written.wait(10), "the write waited for a transaction that had only read"
+    finally:
+        finish.set()
+        for thread in threads:
+            thread.join(40)
+    assert errors == []
+    with app.app_context():
+        assert _course_titles() == {"Written"}
 
 
 # --- migrations ---------------------------------------------------------------------------------
