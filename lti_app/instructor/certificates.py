@@ -12,10 +12,8 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    flash,
     g,
     jsonify,
-    redirect,
     render_template,
     send_file,
     stream_with_context,
@@ -29,6 +27,7 @@ from wtforms.validators import DataRequired, Length
 from certificates import format_code
 from lti_app.auth import Viewer, instructor_required
 from lti_app.extensions import db
+from lti_app.instructor.confirm import done
 from lti_app.models import Activity, Placement
 from lti_app.panels import register_panel
 from lti_app.scoping import activity_for
@@ -90,11 +89,12 @@ def issue_missing(activity_id: int) -> Any:
         abort(400, description="The form has expired. Reload the page and try again.")
     created = service.issue_missing(activity, actor_user_id=g.viewer.user_id)
     db.session.commit()
-    if created:
-        flash(f"{created} certificate(s) are being prepared.", "success")
-    else:
-        flash("Every released, passing student already has a certificate.", "success")
-    return redirect(url_for(".index", activity_id=activity.id), code=303)
+    return done(
+        f"{created} certificate(s) are being prepared."
+        if created
+        else "Every released, passing student already has a certificate.",
+        _index_url(activity),
+    )
 
 
 @bp.get("/<int:certificate_id>/download")
@@ -141,14 +141,12 @@ def revoke(activity_id: int, certificate_id: int) -> Any:
         abort(404)
     _require_of_record(activity)
     if certificate.revoked_at is not None:
-        flash("That certificate was already revoked.", "error")
-        return redirect(url_for(".index", activity_id=activity.id), code=303)
+        return done("That certificate was already revoked.", _index_url(activity), "error")
     form = ReasonForm()
     if form.validate_on_submit():
         service.revoke_by_instructor(certificate, form.reason.data, actor_user_id=g.viewer.user_id)
         db.session.commit()
-        flash(f"Certificate {format_code(certificate.code)} revoked.", "success")
-        return redirect(url_for(".index", activity_id=activity.id), code=303)
+        return done(f"Certificate {format_code(certificate.code)} revoked.", _index_url(activity))
     return render_template(
         "instructor/certificates/confirm.html",
         activity=activity,
@@ -175,8 +173,10 @@ def reissue(activity_id: int, placement_id: int) -> Any:
         except service.CertificateError as error:
             abort(409, description=str(error))
         db.session.commit()
-        flash(f"A new certificate for {placement.user.display_name} is being prepared.", "success")
-        return redirect(url_for(".index", activity_id=activity.id), code=303)
+        return done(
+            f"A new certificate for {placement.user.display_name} is being prepared.",
+            _index_url(activity),
+        )
     return render_template(
         "instructor/certificates/confirm.html",
         activity=activity,
@@ -186,6 +186,10 @@ def reissue(activity_id: int, placement_id: int) -> Any:
         placement=placement,
         format_code=format_code,
     ), (400 if form.is_submitted() else 200)
+
+
+def _index_url(activity: Activity) -> str:
+    return url_for(".index", activity_id=activity.id)
 
 
 def _require_of_record(activity: Activity) -> None:

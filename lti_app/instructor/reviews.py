@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, g, render_template, url_for
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import select
@@ -20,6 +20,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 from lti_app.auth import Viewer, instructor_required
 from lti_app.extensions import db
 from lti_app.forms import EMAIL_PATTERN
+from lti_app.instructor.confirm import done, see_other
 from lti_app.markdown import render_markdown
 from lti_app.models import Activity, Placement, ReviewInvitation
 from lti_app.panels import register_panel
@@ -65,6 +66,14 @@ def _invitation(activity: Activity, invitation_id: int) -> ReviewInvitation:
         abort(404)
     _placement(activity, invitation.placement_id)
     return invitation
+
+
+def _placement_url(activity: Activity, placement_id: int) -> str:
+    return url_for("reviews.placement", activity_id=activity.id, placement_id=placement_id)
+
+
+def _emails_url(activity: Activity) -> str:
+    return url_for("reviews.index", activity_id=activity.id) + "#emails"
 
 
 def _rows(activity: Activity) -> list[dict[str, Any]]:
@@ -167,12 +176,9 @@ def invite(activity_id: int, placement_id: int) -> Any:
         except reviews.ReviewRefused as exc:
             form.form_errors.append(str(exc))
         else:
-            flash(
-                f"Review link sent to {form.email.data}. Earlier links stopped working.", "success"
-            )
-            return redirect(
-                url_for("reviews.placement", activity_id=activity.id, placement_id=placement.id),
-                code=303,
+            return done(
+                f"Review link sent to {form.email.data}. Earlier links stopped working.",
+                _placement_url(activity, placement.id),
             )
     return _placement_page(activity, placement, invite_form=form), 400
 
@@ -190,7 +196,7 @@ def invite_all(activity_id: int) -> Any:
         flash("No one to invite: every student who submitted already has a live link.", "success")
     for placement, reason in result.skipped:
         flash(f"Not sent for {placement.user.display_name}: {reason}.", "error")
-    return redirect(url_for("reviews.index", activity_id=activity.id), code=303)
+    return see_other(url_for("reviews.index", activity_id=activity.id))
 
 
 @bp.post("/invitations/<int:invitation_id>/revoke")
@@ -201,10 +207,9 @@ def revoke(activity_id: int, invitation_id: int) -> Any:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     reviews.revoke(invitation)
-    flash(f"The link sent to {invitation.reviewer_email} no longer works.", "success")
-    return redirect(
-        url_for("reviews.placement", activity_id=activity.id, placement_id=invitation.placement_id),
-        code=303,
+    return done(
+        f"The link sent to {invitation.reviewer_email} no longer works.",
+        _placement_url(activity, invitation.placement_id),
     )
 
 
@@ -215,18 +220,13 @@ def resend(activity_id: int, invitation_id: int) -> Any:
     invitation = _invitation(activity, invitation_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
+    back = _placement_url(activity, invitation.placement_id)
     try:
         reviews.resend(invitation, g.viewer.user_id)
     except reviews.ReviewRefused as exc:
-        flash(str(exc), "error")
-    else:
-        flash(
-            f"A new link was sent to {invitation.reviewer_email}; the old one stopped working.",
-            "success",
-        )
-    return redirect(
-        url_for("reviews.placement", activity_id=activity.id, placement_id=invitation.placement_id),
-        code=303,
+        return done(str(exc), back, "error")
+    return done(
+        f"A new link was sent to {invitation.reviewer_email}; the old one stopped working.", back
     )
 
 
@@ -237,18 +237,15 @@ def reopen(activity_id: int, placement_id: int) -> Any:
     placement = _placement(activity, placement_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
+    back = _placement_url(activity, placement.id)
     try:
         reviews.reopen(placement, g.viewer.user_id)
     except reviews.ReviewRefused as exc:
-        flash(str(exc), "error")
-    else:
-        flash(
-            "The evaluation is open again. The supervisor can change it through a live link "
-            "(re-send one if theirs expired).",
-            "success",
-        )
-    return redirect(
-        url_for("reviews.placement", activity_id=activity.id, placement_id=placement.id), code=303
+        return done(str(exc), back, "error")
+    return done(
+        "The evaluation is open again. The supervisor can change it through a live link "
+        "(re-send one if theirs expired).",
+        back,
     )
 
 
@@ -262,15 +259,14 @@ def retry_email(activity_id: int, email_id: int) -> Any:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     if not outbox.retry_now(email):
-        flash(
+        return done(
             f"The email to {email.to_address} cannot be sent again: its review link is no longer "
             "kept. Send the supervisor a new link instead.",
+            _emails_url(activity),
             "error",
         )
-        return redirect(url_for("reviews.index", activity_id=activity.id) + "#emails", code=303)
     db.session.commit()
-    flash(f"Email to {email.to_address} queued again.", "success")
-    return redirect(url_for("reviews.index", activity_id=activity.id) + "#emails", code=303)
+    return done(f"Email to {email.to_address} queued again.", _emails_url(activity))
 
 
 @bp.get("/placements/<int:placement_id>/files/<int:file_id>")

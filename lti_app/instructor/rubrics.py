@@ -12,7 +12,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, g, render_template, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from markupsafe import Markup
@@ -31,6 +31,7 @@ from wtforms import (
 from lti_app.auth import Viewer, instructor_required
 from lti_app.extensions import db
 from lti_app.forms import parse_id
+from lti_app.instructor.confirm import done
 from lti_app.models import Activity, Course
 from lti_app.models import Rubric as RubricRow
 from lti_app.panels import register_panel
@@ -232,8 +233,11 @@ def edit(rubric_id: int) -> Any:
     row = _own(rubric_id)
     if row.id != rubric_id:
         # An older version was asked for: edit the current one (older ones never change).
-        flash(f"You are editing the current version ({row.version}) of this rubric.", "info")
-        return redirect(url_for(".edit", rubric_id=row.id), code=303)
+        return done(
+            f"You are editing the current version ({row.version}) of this rubric.",
+            url_for(".edit", rubric_id=row.id),
+            "info",
+        )
     return _builder(row, service.draft_from_row(row))
 
 
@@ -278,19 +282,17 @@ def _save(row: RubricRow | None, rubric: Rubric) -> Any:
     viewer = _viewer()
     if row is None:
         saved = service.create_rubric(viewer.course_id, rubric)
-        flash(f"Rubric “{saved.title}” created.", "success")
+        message = f"Rubric “{saved.title}” created."
     else:
         result = service.save_rubric(viewer.course_id, row.id, rubric)
         saved = result.row
-        if result.new_version:
-            flash(
-                f"Saved as version {saved.version}. Evaluations already submitted keep "
-                f"version {saved.version - 1}, the one their supervisors filled in.",
-                "success",
-            )
-        else:
-            flash("Rubric saved.", "success")
-    return redirect(url_for(".show", rubric_id=saved.id), code=303)
+        message = (
+            f"Saved as version {saved.version}. Evaluations already submitted keep "
+            f"version {saved.version - 1}, the one their supervisors filled in."
+            if result.new_version
+            else "Rubric saved."
+        )
+    return done(message, url_for(".show", rubric_id=saved.id))
 
 
 @bp.get("/<int:rubric_id>")
@@ -325,8 +327,10 @@ def duplicate(rubric_id: int) -> Any:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     copy = service.copy_rubric(viewer.course_id, rubric_id)
-    flash(f"Copied as “{copy.title}”. It belongs to this course; change it as you like.", "success")
-    return redirect(url_for(".show", rubric_id=copy.id), code=303)
+    return done(
+        f"Copied as “{copy.title}”. It belongs to this course; change it as you like.",
+        url_for(".show", rubric_id=copy.id),
+    )
 
 
 @bp.post("/<int:rubric_id>/share")
@@ -339,13 +343,12 @@ def share(rubric_id: int) -> Any:
     if wanted not in ("1", "0"):
         abort(400, description="Say whether to share the rubric or stop sharing it.")
     row = service.set_shared(_viewer().course_id, row.id, wanted == "1")
-    flash(
+    return done(
         "Shared with your institution: other courses can see and copy it, never change it."
         if row.shared
         else "No longer shared. Courses that already copied it keep their copies.",
-        "success",
+        url_for(".show", rubric_id=row.id),
     )
-    return redirect(url_for(".show", rubric_id=row.id), code=303)
 
 
 @bp.route("/<int:rubric_id>/delete", methods=["GET", "POST"])
@@ -362,8 +365,7 @@ def delete(rubric_id: int) -> Any:
     if form.validate_on_submit():
         title = row.title
         service.delete_rubric(_viewer().course_id, row.id)
-        flash(f"Rubric “{title}” deleted.", "success")
-        return redirect(url_for(".index"), code=303)
+        return done(f"Rubric “{title}” deleted.", url_for(".index"))
     return render_template("instructor/rubrics/delete.html", row=row, form=form)
 
 
@@ -395,8 +397,10 @@ def import_file() -> Any:
         row = service.import_rubric(_viewer().course_id, upload.filename or "", data)
     except service.RubricFileInvalid as error:
         return _render_index(form, problems=error.problems, status=400)
-    flash(f"Imported “{row.title}”. Check the preview, then edit or use it.", "success")
-    return redirect(url_for(".show", rubric_id=row.id), code=303)
+    return done(
+        f"Imported “{row.title}”. Check the preview, then edit or use it.",
+        url_for(".show", rubric_id=row.id),
+    )
 
 
 @bp.post("/activities/<int:activity_id>/rubric")
@@ -417,11 +421,10 @@ def choose(activity_id: int) -> Any:
         abort(404)
     except service.RubricReadOnly:
         abort(403, description="Copy a shared rubric to this course before using it.")
-    flash(
+    return done(
         "Rubric chosen for this activity." if raw else "This activity has no rubric now.",
-        "success",
+        url_for("instructor.dashboard", activity_id=activity.id),
     )
-    return redirect(url_for("instructor.dashboard", activity_id=activity.id), code=303)
 
 
 # ------------------------------------------------------------------------------------ panel

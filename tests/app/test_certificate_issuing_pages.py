@@ -10,10 +10,12 @@ import zipfile
 import pytest
 from sqlalchemy import select
 
+from certificates import format_code
 from lti_app.extensions import db
 from lti_app.models import Activity, Certificate
 from lti_app.services import certificates as service
 from tests.app.certificate_world import World, build_world, csrf_token, launch_as
+from tests.support.flashes import flashes_after
 
 
 def _issue(app, platform, **kwargs) -> tuple[World, Certificate]:
@@ -105,7 +107,17 @@ def test_revoke_needs_confirmation_and_a_reason(app, platform, issued):
         assert db.session.get(Certificate, certificate.id).revoked_at is None
 
     done = teacher.post(url, data={"csrf_token": token, "reason": "Issued by mistake"})
-    assert done.status_code == 303
+    assert flashes_after(teacher, done) == (
+        303,
+        _base(world) + "/",
+        [("success", f"Certificate {format_code(certificate.code)} revoked.")],
+    )
+    again = teacher.post(url, data={"csrf_token": token, "reason": "Twice"})
+    assert flashes_after(teacher, again) == (
+        303,
+        _base(world) + "/",
+        [("error", "That certificate was already revoked.")],
+    )
     with app.app_context():
         revoked = db.session.get(Certificate, certificate.id)
         assert revoked.revoked_at is not None
@@ -148,9 +160,17 @@ def test_issue_missing_button(app, platform):
     token = csrf_token(teacher, _base(world) + "/")
     response = teacher.post(_base(world) + "/issue", data={"csrf_token": token})
     assert response.status_code == 303
-    assert "being prepared" in teacher.get(_base(world) + "/").get_data(as_text=True)
+    assert flashes_after(teacher, response) == (
+        303,
+        _base(world) + "/",
+        [("success", "1 certificate(s) are being prepared.")],
+    )
     with app.app_context():
         assert service.current_certificate(world.placement_id).state == "issued"
+    again = teacher.post(_base(world) + "/issue", data={"csrf_token": token})
+    assert flashes_after(teacher, again)[2] == [
+        ("success", "Every released, passing student already has a certificate.")
+    ]
     assert teacher.post(_base(world) + "/issue", data={}).status_code == 400
 
 

@@ -19,6 +19,7 @@ from lti_app.models import (
 )
 from lti_app.models.base import utcnow
 from lti_app.services import reviews
+from tests.support.flashes import flashes_after
 from tests.support.reviews_world import build_world, csrf, reviews_url, submit_work
 from tests.support.smtp import smtp, smtp_server  # noqa: F401  (fixtures)
 
@@ -85,7 +86,12 @@ def test_revoked_link_is_410(app, platform, smtp):
         reviews_url(world, f"/invitations/{invitation_id}/revoke"),
         data={"csrf_token": csrf(page.data)},
     )
-    assert revoke.status_code == 303
+    placement_page = reviews_url(world, f"/placements/{world.placements['student-1']}")
+    assert flashes_after(world.instructor, revoke) == (
+        303,
+        placement_page,
+        [("success", "The link sent to ana@partner.example no longer works.")],
+    )
     response = app.test_client().get(path)
     assert response.status_code == 410
     assert "withdrawn" in response.get_data(as_text=True)
@@ -105,7 +111,16 @@ def test_resend_makes_the_old_link_stop_working(app, platform, smtp):
         reviews_url(world, f"/invitations/{invitation_id}/resend"),
         data={"csrf_token": csrf(page.data)},
     )
-    assert resend.status_code == 303
+    assert flashes_after(world.instructor, resend) == (
+        303,
+        reviews_url(world, f"/placements/{world.placements['student-1']}"),
+        [
+            (
+                "success",
+                "A new link was sent to ana@partner.example; the old one stopped working.",
+            )
+        ],
+    )
     assert len(smtp.messages) == 2
     new = link_path(smtp)
     assert new != old

@@ -21,6 +21,7 @@ from lti_app.services import rubrics as service
 from rubrics import io as rubric_io
 from rubrics.templates import BUILTIN_TEMPLATES
 from tests.conftest import make_platform
+from tests.support.flashes import flashes_after
 from tests.support.platform import default_claims
 
 CONTEXT = "https://purl.imsglobal.org/spec/lti/claim/context"
@@ -490,6 +491,17 @@ def test_duplicate_makes_an_independent_private_copy(app, teacher):
     )
     assert response.status_code == 303
     copy_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
+    assert flashes_after(teacher, response) == (
+        303,
+        f"/instructor/rubrics/{copy_id}",
+        [
+            (
+                "success",
+                "Copied as “Copy of Human skills”. It belongs to this course; "
+                "change it as you like.",
+            )
+        ],
+    )
     with app.app_context():
         copy = db.session.get(RubricRow, copy_id)
         assert (copy.title, copy.version, copy.lineage_id, copy.frozen, copy.shared) == (
@@ -511,8 +523,36 @@ def test_delete_asks_first_then_removes_every_version(app, teacher):
         f"/instructor/rubrics/{rubric_id}/delete",
         data={"csrf_token": csrf(confirm.get_data(as_text=True))},
     )
-    assert response.status_code == 303
+    assert flashes_after(teacher, response) == (
+        303,
+        "/instructor/rubrics/",
+        [("success", "Rubric “Human skills” deleted.")],
+    )
     assert rubric_count(app) == 0
+
+
+def test_share_and_unshare_say_what_changed(app, teacher):
+    rubric_id = create_from_template(teacher)
+    page = teacher.get(f"/instructor/rubrics/{rubric_id}").get_data(as_text=True)
+    url = f"/instructor/rubrics/{rubric_id}/share"
+    shared = teacher.post(url, data={"csrf_token": csrf(page), "shared": "1"})
+    assert flashes_after(teacher, shared) == (
+        303,
+        f"/instructor/rubrics/{rubric_id}",
+        [
+            (
+                "success",
+                "Shared with your institution: other courses can see and copy it, never change it.",
+            )
+        ],
+    )
+    unshared = teacher.post(url, data={"csrf_token": csrf(page), "shared": "0"})
+    assert flashes_after(teacher, unshared)[2] == [
+        ("success", "No longer shared. Courses that already copied it keep their copies.")
+    ]
+    assert teacher.post(url, data={"csrf_token": csrf(page), "shared": "2"}).status_code == 400
+    with app.app_context():
+        assert db.session.get(RubricRow, rubric_id).shared is False
 
 
 # ------------------------------------------------------------------ the activity's rubric
