@@ -120,27 +120,50 @@ def change_status_by_hand(
     """``change_status`` for the instructor's placement page, within ``manual_transitions``.
 
     Re-joining from withdrawn takes a seat again, so the project's capacity is checked (under
-    the same lock as any other placing).
+    the same lock as any other placing). ``placement`` was read before this request held any
+    lock, and another request may have re-placed the student since (``assign``): so the offer
+    and then the placement are locked, in the order every placing path takes, and the placement
+    is read again before anything is checked. The second of two such requests thus waits for
+    the first and is answered from what the first left, instead of writing over it.
     """
+    seen_project_id = placement.project_id
+    offer = db.session.scalar(
+        select(ActivityProject).where(
+            ActivityProject.activity_id == placement.activity_id,
+            ActivityProject.project_id == seen_project_id,
+        )
+    )
+    if offer is not None:
+        lock_row(ActivityProject, offer.id)
+    lock_row(Placement, placement.id)
+    db.session.refresh(placement)
     current = placement.status
     if to in GRADED or current in GRADED:
         raise PlacementError(
             "Grades decide this status: approve, release or update the grade on the grading page.",
             409,
         )
-    if to in PLACEMENT_STATUSES and to != current and to not in manual_transitions(current):
+    if to == current:
+        raise PlacementError(
+            f"{placement.user.display_name} is already {STATUS_LABELS[to].lower()} on "
+            f"“{placement.project.title}”, so nothing was changed. Reload the page to see it.",
+            409,
+        )
+    if to in PLACEMENT_STATUSES and to not in manual_transitions(current):
         raise PlacementError(
             f"A placement cannot be moved by hand from {STATUS_LABELS[current].lower()} to "
             f"{STATUS_LABELS[to].lower()}; it follows the student's work and reviews.",
             409,
         )
     if current == "withdrawn" and to == "assigned":
-        offer = db.session.scalar(
-            select(ActivityProject).where(
-                ActivityProject.activity_id == placement.activity_id,
-                ActivityProject.project_id == placement.project_id,
+        if placement.project_id != seen_project_id:
+            # Its project's offer is not the one locked above, and taking that lock now (after
+            # the placement's) could deadlock with a request placing the student there.
+            raise PlacementError(
+                f"{placement.user.display_name}'s placement changed a moment ago (it is now on "
+                f"“{placement.project.title}”). Reload the page and try again.",
+                409,
             )
-        )
         if offer is None:
             raise PlacementError(
                 "The project is no longer offered in this activity; place the student again.", 409

@@ -171,11 +171,7 @@ def test_one_student_on_two_projects_at_once_gets_one_placement(app, course, mon
     assert [user for user, _ in _placements(app)] == [course["s1"]]
 
 
-def test_re_placing_a_withdrawn_student_twice_at_once_the_second_sees_the_first(
-    app, course, monkeypatch
-):
-    """Both requests read "withdrawn"; the second must then wait and be told where the first put
-    the student, not overwrite it (which left the first request's "placed on …" untrue)."""
+def _withdrawn_on_roomy(app, course: dict[str, int]) -> int:
     with app.app_context():
         activity = db.session.get(Activity, course["aid"])
         placement = placement_service.assign(
@@ -183,7 +179,15 @@ def test_re_placing_a_withdrawn_student_twice_at_once_the_second_sees_the_first(
         )
         placement_service.change_status(placement, "withdrawn", course["teacher"])
         db.session.commit()
-        the_placement = placement.id
+        return placement.id
+
+
+def test_re_placing_a_withdrawn_student_twice_at_once_the_second_sees_the_first(
+    app, course, monkeypatch
+):
+    """Both requests read "withdrawn"; the second must then wait and be told where the first put
+    the student, not overwrite it (which left the first request's "placed on …" untrue)."""
+    the_placement = _withdrawn_on_roomy(app, course)
     barrier = threading.Barrier(2)
     monkeypatch.setattr(
         placement_service, "placement_of", _meet_after(placement_service.placement_of, barrier)
@@ -208,3 +212,85 @@ def test_re_placing_a_withdrawn_student_twice_at_once_the_second_sees_the_first(
             .order_by(PlacementEvent.id)
         ).all()
     assert len([n for n in notes if n.startswith("re-placed")]) == 1, notes
+
+
+@pytest.mark.parametrize("re_join_meets", ["after reading", "holding its locks"])
+def test_re_joining_by_hand_while_re_placing_the_same_student_the_second_sees_the_first(
+    app, course, monkeypatch, re_join_meets
+):
+    """The instructor re-joins a withdrawn student on their project (withdrawn -> assigned) while
+    another request re-places them on another project. Both read "withdrawn"; whichever goes
+    second must see the first's result and say so (409), not write over it.
+
+    The re-placing request meets the other once it has read the placement. The re-joining one
+    meets it right after loading the placement (the re-placing one then goes first here), or
+    once it holds its locks and is about to count seats (the re-joining one then goes first).
+    Which goes first is up to the database and the timing; the test checks the answer of both.
+    """
+    the_placement = _withdrawn_on_roomy(app, course)
+    barrier = threading.Barrier(2)
+    monkeypatch.setattr(
+        placement_service, "placement_of", _meet_after(placement_service.placement_of, barrier)
+    )
+    if re_join_meets == "holding its locks":
+        monkeypatch.setattr(
+            placement_service, "_check_seat", _meet_after(placement_service._check_seat, barrier)
+        )
+
+    def re_join() -> int:
+        # As the placement page's view does: load the placement, then change its status.
+        placement = db.session.get(Placement, the_placement)
+        assert placement.status == "withdrawn"
+        if re_join_meets == "after reading":
+            with contextlib.suppress(threading.BrokenBarrierError):
+                barrier.wait(timeout=MEETING_TIMEOUT)
+        placement_service.change_status_by_hand(placement, "assigned", course["teacher"])
+        return placement.id
+
+    results = _at_once(app, re_join, _assign_job(course, "s1", "last_seat"))
+
+    refused = [r for r in results if isinstance(r, Exception)]
+    assert len(refused) == 1, results
+    assert isinstance(refused[0], PlacementError) and refused[0].status == 409
+    if isinstance(results[0], PlacementError):  # the re-placing went first
+        won = "last_seat"
+        assert "Student s1 is already assigned on “Last seat”" in refused[0].message, refused[0]
+    else:  # the re-joining went first
+        won = "roomy"
+        assert results[0] == the_placement
+        assert "already placed on “Roomy”" in refused[0].message, refused[0].message
+    assert _placements(app) == [(course["s1"], course[won])]
+    with app.app_context():
+        moves = db.session.execute(
+            select(PlacementEvent.from_status, PlacementEvent.to_status)
+            .where(PlacementEvent.placement_id == the_placement)
+            .order_by(PlacementEvent.id)
+        ).all()
+    assert [tuple(m) for m in moves] == [
+        (None, "assigned"),
+        ("assigned", "withdrawn"),
+        ("withdrawn", "assigned"),
+    ]
+
+
+def test_re_joining_by_hand_after_the_placement_moved_elsewhere_is_refused(app, course):
+    """The page's placement was withdrawn from Roomy; meanwhile it was re-placed on Last seat and
+    withdrawn again. Re-joining then would take Last seat's seat while checking Roomy's: refused,
+    and nothing changes."""
+    the_placement = _withdrawn_on_roomy(app, course)
+    with app.app_context():
+        stale = db.session.get(Placement, the_placement)
+        assert stale.project_id == course["roomy"]
+        with app.app_context():  # another request, with its own session
+            activity = db.session.get(Activity, course["aid"])
+            moved = placement_service.assign(
+                activity, course["s1"], course["last_seat"], course["teacher"]
+            )
+            placement_service.change_status(moved, "withdrawn", course["teacher"])
+            db.session.commit()
+        with pytest.raises(PlacementError) as refused:
+            placement_service.change_status_by_hand(stale, "assigned", course["teacher"])
+        db.session.rollback()
+    assert refused.value.status == 409
+    assert "changed a moment ago" in refused.value.message, refused.value.message
+    assert _placements(app) == []
