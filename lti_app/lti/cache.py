@@ -1,8 +1,9 @@
-"""Server-side store for OIDC state, nonces and launch data.
+"""Server-side store for spent OIDC states and deep-linking launch data.
 
-pylti1p3 keeps these in Flask's cookie session by default and never removes them; the cookie
-outgrows the browser's 4 KB limit after a few launches and relies on third-party cookies. Here they
-live in cachelib (files by default, Redis in production) and are shared by every app server.
+pylti1p3 keeps state, nonces and launch data in Flask's cookie session by default and never removes
+them; the cookie outgrows the browser's 4 KB limit after a few launches and relies on third-party
+cookies. Here they live in cachelib (files by default, Redis in production) and are shared by every
+app server. The OIDC state itself is signed, not stored (``oidc_state``): only its use is recorded.
 """
 
 from __future__ import annotations
@@ -49,6 +50,31 @@ def consume(cache: BaseCache, key: str) -> Any:
     if value is not None:
         cache.delete(key)
     return value
+
+
+def claim(cache: BaseCache, key: str, timeout: int) -> bool:
+    """Mark ``key`` used for ``timeout`` seconds; true only for the first caller, ever.
+
+    Used to spend an OIDC state: of several launches presenting it, one wins. Atomic on both
+    backends (Redis ``SET NX EX``, an ``O_EXCL`` file create); cachelib's own ``add`` is not on
+    files (it checks, then writes). Keys must be single use: an expired marker not yet swept
+    still answers false.
+    """
+    if isinstance(cache, RedisCache):
+        value = cache.serializer.dumps(True)
+        name = cache._get_prefix() + key
+        return bool(cache._write_client.set(name, value, ex=timeout, nx=True))
+    if isinstance(cache, FileSystemCache):
+        try:
+            fd = os.open(cache._get_filename(key), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return False
+        # cachelib's file format (expiry, then the value), so get() and the sweep read it.
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(struct.pack("I", int(time.time()) + timeout))
+            cache.serializer.dump(True, handle)
+        return True
+    return bool(cache.add(key, True, timeout=timeout))  # other backends: best effort
 
 
 def sweep_expired_files(cache: BaseCache) -> int:

@@ -1,8 +1,10 @@
 """pylti1p3 extended for Stint: server-side state, single-use nonces, leeway, cached keys.
 
 The library is kept and extended by subclassing rather than forked (see docs/architecture.md):
-- OIDC state and nonces live in the shared cache, so a launch needs no third-party cookie;
-- each state, and the nonce it holds, is consumed on first use: a replayed id_token fails;
+- OIDC state is signed rather than stored, and the nonce derived from it (``oidc_state``), so a
+  launch needs no third-party cookie and a login writes nothing;
+- each state, and so the nonce bound to it, is spent on first use (an atomic marker in the
+  shared cache): a replayed id_token fails;
 - ``exp``/``iat`` are checked with a small leeway, ``aud``/``azp`` against the registration;
 - platform keys are cached as key objects with a TTL, refetched once on an unknown kid.
 """
@@ -10,7 +12,7 @@ The library is kept and extended by subclassing rather than forked (see docs/arc
 from __future__ import annotations
 
 import hmac
-import secrets
+import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,7 +25,8 @@ from pylti1p3.exception import LtiException
 from pylti1p3.launch_data_storage.base import LaunchDataStorage
 from pylti1p3.session import SessionService
 
-from lti_app.lti.cache import consume
+from lti_app.lti import oidc_state
+from lti_app.lti.cache import claim, consume
 from lti_app.lti.errors import LtiError
 from lti_app.lti.http import http_session
 from lti_app.lti.platform_keys import ALLOWED_ALGORITHMS, PlatformKeyCache
@@ -64,6 +67,9 @@ class SharedCacheStorage(LaunchDataStorage[Any]):
     def consume(self, key: str) -> Any:
         return consume(self.cache, self._prepare_key(key))
 
+    def claim(self, key: str, timeout: int) -> bool:
+        return claim(self.cache, self._prepare_key(key), timeout)
+
 
 class ServerSideSessionService(SessionService):
     """pylti1p3's session service writing to the shared cache instead of Flask's session."""
@@ -74,14 +80,23 @@ class ServerSideSessionService(SessionService):
         self.data_storage = storage
         self._launch_data_lifetime = LAUNCH_DATA_TTL
 
-    def save_state(self, state: str, nonce: str) -> None:
-        """One entry per login: the state, holding the nonce the id_token must carry."""
-        self.storage.set_value(self._get_key("state", state), nonce, STATE_TTL)
+    def new_state(self) -> tuple[str, str]:
+        """A signed (state, nonce) pair for a login; nothing is stored until it is used."""
+        return oidc_state.issue(current_app.config["SECRET_KEY"], time.time())
 
     def consume_state(self, state: str) -> str | None:
-        """Remove the state and return its nonce; only the first caller gets it."""
-        nonce = self.storage.consume(self._get_key("state", state))
-        return nonce if isinstance(nonce, str) else None
+        """Spend the state and return its nonce; only the first caller of a genuine, unexpired
+        state gets it. Forged or expired states are refused without writing anything."""
+        nonce = oidc_state.expected_nonce(
+            current_app.config["SECRET_KEY"], state, time.time(), STATE_TTL
+        )
+        if nonce is None:
+            return None
+        # The marker outlives the state's validity, so a spent state never becomes usable again.
+        spent_for = STATE_TTL + 2 * oidc_state.CLOCK_SKEW
+        if not self.storage.claim(self._get_key("state", state), spent_for):
+            return None
+        return nonce
 
 
 class NoCookies(CookieService):
@@ -105,7 +120,7 @@ def _services(cache: BaseCache) -> tuple[FlaskRequest, ServerSideSessionService,
 
 
 class StintOIDCLogin(FlaskOIDCLogin):
-    """OIDC third-party initiated login with state and nonce kept in the shared cache."""
+    """OIDC third-party initiated login with a signed state and the nonce derived from it."""
 
     def __init__(self, cache: BaseCache) -> None:
         request, session_service, cookies = _services(cache)
@@ -116,9 +131,7 @@ class StintOIDCLogin(FlaskOIDCLogin):
 
     def _prepare_redirect_url(self, launch_url: str) -> str:
         self._registration = self.validate_oidc_login()
-        state = "state-" + secrets.token_urlsafe(24)
-        nonce = secrets.token_urlsafe(24)
-        self.session_service.save_state(state, nonce)
+        state, nonce = self.session_service.new_state()
         params = {
             "scope": "openid",
             "response_type": "id_token",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import asdict
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -132,7 +133,13 @@ def launch() -> Any:
 
 
 def _entry_signer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="stint-launch-entry")
+    return _entry_serializer(current_app.config["SECRET_KEY"])
+
+
+@lru_cache(maxsize=4)
+def _entry_serializer(secret: str | bytes) -> URLSafeTimedSerializer:
+    """Built once per secret, not on every launch (it is immutable once made)."""
+    return URLSafeTimedSerializer(secret, salt="stint-launch-entry")
 
 
 def _read_entry(ticket: str) -> dict[str, Any]:

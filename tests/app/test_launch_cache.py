@@ -9,7 +9,9 @@ import time
 import pytest
 from cachelib import FileSystemCache
 
-from lti_app.lti.cache import consume, make_cache, sweep_expired_files
+from lti_app.lti import oidc_state
+from lti_app.lti.cache import claim, consume, make_cache, sweep_expired_files
+from lti_app.lti.launch import STATE_TTL
 
 
 def test_file_cache_value_is_consumed_by_exactly_one_of_many_threads(tmp_path):
@@ -38,6 +40,99 @@ def test_expired_file_entries_are_swept_and_live_ones_kept(tmp_path):
     assert sweep_expired_files(cache) == 1
     assert cache.get("live") == 1
     assert len([e for e in os.scandir(tmp_path) if e.is_file()]) == 1
+
+
+def test_file_cache_claim_is_won_by_exactly_one_of_many_threads(tmp_path):
+    cache = make_cache(None, str(tmp_path))
+    for round_ in range(20):
+        winners: list[bool] = []
+
+        def take(key: str = f"spent-{round_}", out: list[bool] = winners) -> None:
+            out.append(claim(cache, key, 60))
+
+        threads = [threading.Thread(target=take) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(winners) == [False] * 7 + [True]
+
+
+def test_claim_markers_are_cache_entries_and_swept_once_expired(tmp_path):
+    cache = make_cache(None, str(tmp_path))
+    assert claim(cache, "kept", 600) and claim(cache, "dying", 1)
+    assert cache.get("kept") is True
+    assert not claim(cache, "kept", 600)
+    time.sleep(1.2)
+    assert sweep_expired_files(cache) == 1
+    assert cache.get("kept") is True
+    assert len([e for e in os.scandir(tmp_path) if e.is_file()]) == 1
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"), reason="TEST_REDIS_URL not set")
+def test_redis_claim_is_won_once_and_expires():
+    cache = make_cache(os.environ["TEST_REDIS_URL"], "/nonexistent")
+    key = f"spent-{time.time_ns()}"
+    assert claim(cache, key, 60)
+    assert not claim(cache, key, 60)
+    assert 0 < cache._read_client.ttl(cache._get_prefix() + key) <= 60
+
+
+def _cache_files(app) -> set[str]:
+    return {e.name for e in os.scandir(app.config["CACHE_DIR"]) if e.is_file()}
+
+
+def test_login_stores_nothing_and_the_launch_spends_its_state(app, client, platform):
+    assert platform.launch(client).status_code == 303  # rows and stamps of a first launch
+    before = _cache_files(app)
+    state, nonce = platform.login(client)
+    assert _cache_files(app) == before  # abandoned logins cost no storage
+    claims = platform.claims()
+    claims["nonce"] = nonce
+    token = platform.sign(claims)
+    assert client.post("/lti/launch", data={"id_token": token, "state": state}).status_code == 303
+    assert len(_cache_files(app) - before) == 1  # the spent-state marker
+    spent = _cache_files(app)
+    replay = client.post("/lti/launch", data={"id_token": token, "state": state})
+    assert replay.status_code == 400 and b"state" in replay.data
+    assert _cache_files(app) == spent
+
+
+def _launch_with_state(client, platform, state: str, nonce: str):
+    claims = platform.claims()
+    claims["nonce"] = nonce
+    return client.post("/lti/launch", data={"id_token": platform.sign(claims), "state": state})
+
+
+def test_forged_or_expired_states_are_refused_and_write_nothing(app, client, platform):
+    before = _cache_files(app)
+    secret = app.config["SECRET_KEY"]
+    cases = {
+        "other secret": oidc_state.issue("not-" + secret, time.time()),
+        "expired": oidc_state.issue(secret, time.time() - STATE_TTL - 5),
+        "made up": ("state-made-up", "nonce"),
+    }
+    for case, (state, nonce) in cases.items():
+        response = _launch_with_state(client, platform, state, nonce)
+        assert response.status_code == 400, case
+        assert b"state" in response.data, case
+    assert _cache_files(app) == before
+    # The same construction with the app's secret and a fresh time is accepted: the refusals
+    # above are for the signature and the age, not for how the state was made.
+    assert (
+        _launch_with_state(client, platform, *oidc_state.issue(secret, time.time())).status_code
+        == 303
+    )
+
+
+def test_a_state_spent_by_a_forged_token_cannot_be_used_by_the_genuine_one(app, client, platform):
+    state, nonce = platform.login(client)
+    claims = platform.claims()
+    claims["nonce"] = "not-" + nonce
+    forged = client.post("/lti/launch", data={"id_token": platform.sign(claims), "state": state})
+    assert forged.status_code == 400
+    genuine = _launch_with_state(client, platform, state, nonce)
+    assert genuine.status_code == 400 and b"state" in genuine.data
 
 
 @pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"), reason="TEST_REDIS_URL not set")
