@@ -32,21 +32,28 @@ from lti_app.models.base import utcnow
 from lti_app.services import catalog, change_stamps
 from lti_app.services import dashboard as board
 from lti_app.services.locks import lock_row
-from tests.app.test_dashboard import World, add_student, make_course, offer
+from tests.app.test_dashboard import World, add_student, offer
+from tests.app.test_dashboard import world as world  # the fixture, shared
 
 
 def counts(world: World, now: Any = None) -> board.Snapshot:
     return board.build_snapshot(db.session.get(Activity, world.activity_id), now)
 
 
+def add_score_sync(world: World, placement_id: int, state: str) -> None:
+    db.session.add(
+        ScoreSync(
+            placement_id=placement_id,
+            activity_id=world.activity_id,
+            payload={},
+            score_timestamp=utcnow(),
+            state=state,
+        )
+    )
+
+
 def stamps(app: Flask, course_id: int) -> tuple[str, str]:
     return change_stamps.current_stamps(app.extensions["stint_cache"], course_id)
-
-
-@pytest.fixture
-def world(app: Flask) -> World:
-    with app.app_context():
-        return make_course()
 
 
 @pytest.fixture
@@ -120,15 +127,7 @@ def test_another_process_commit_is_seen(
     with app.app_context():
         assert counts(world).failed_syncs == 0
     with other_worker.app_context():  # e.g. the job worker recording a failed grade delivery
-        db.session.add(
-            ScoreSync(
-                placement_id=placed,
-                activity_id=world.activity_id,
-                payload={},
-                score_timestamp=utcnow(),
-                state="failed",
-            )
-        )
+        add_score_sync(world, placed, "failed")
         db.session.commit()
     with app.app_context():
         assert counts(world).failed_syncs == 1
@@ -139,15 +138,7 @@ def test_a_bulk_update_replaces_every_stamp(
 ) -> None:
     """The rows of ``update(...)`` are unknown, so every course's counts are recomputed."""
     with app.app_context():
-        db.session.add(
-            ScoreSync(
-                placement_id=placed,
-                activity_id=world.activity_id,
-                payload={},
-                score_timestamp=utcnow(),
-                state="pending",
-            )
-        )
+        add_score_sync(world, placed, "pending")
         db.session.commit()
         assert counts(world).failed_syncs == 0
     with other_worker.app_context():
