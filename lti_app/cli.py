@@ -155,6 +155,19 @@ def worker(workers: int) -> None:
     run_worker(workers)
 
 
+@stint.command("refresh-summaries")
+def refresh_summaries() -> None:
+    """Recompute every dashboard's cached counts on its next view (after a restore or SQL edit).
+
+    Stint's own writes replace the stamps themselves (services.change_stamps); a change made to
+    the database by other means does not, and would otherwise show within ten minutes.
+    """
+    from lti_app.services.change_stamps import EVERY_COURSE, replace_stamps
+
+    replace_stamps(current_app.extensions["stint_cache"], [EVERY_COURSE])
+    click.echo("Every course's cached summaries will be recomputed on their next view.")
+
+
 @demo_group.command("seed")
 @click.option(
     "--cohort",

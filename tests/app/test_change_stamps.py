@@ -8,11 +8,14 @@ own cache client on the same folder and the same database, as a second web worke
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
+import redis
+from cachelib import RedisCache
 from flask import Flask
 from sqlalchemy import select, update
 
@@ -291,3 +294,48 @@ def test_a_row_linked_only_through_its_parent_object_still_stamps(app: Flask, wo
     with app.app_context():
         snap = counts(world)
     assert (snap.status_counts["not_placed"], snap.status_counts["assigned"]) == (0, 1)
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"), reason="TEST_REDIS_URL not set")
+def test_with_redis_a_worker_commit_shows_on_the_next_view(
+    app: Flask, world: World, placed: int, tmp_path: Any
+) -> None:
+    """Production keeps the stamps in Redis: two app objects (a web and a worker process)."""
+    url = os.environ["TEST_REDIS_URL"]
+    redis.Redis.from_url(url).flushdb()  # the tests' own database: no stamps of earlier runs
+    web, worker = (
+        create_app(dict(app.config, REDIS_URL=url), instance_path=str(tmp_path / name))
+        for name in ("web", "worker")
+    )
+    try:
+        with web.app_context():
+            assert isinstance(web.extensions["stint_cache"], RedisCache)
+            assert counts(world).failed_syncs == 0
+            assert counts(world).failed_syncs == 0  # from the cache
+        with worker.app_context():
+            add_score_sync(world, placed, "failed")
+            db.session.commit()
+        with web.app_context():
+            assert counts(world).failed_syncs == 1
+    finally:
+        for each in (web, worker):
+            with each.app_context():
+                db.session.remove()
+
+
+def test_refresh_summaries_recomputes_after_a_change_made_outside_stint(
+    app: Flask, world: World, placed: int
+) -> None:
+    """A restore or an SQL edit replaces no stamp; the admin command does, for every course."""
+    with app.app_context():
+        assert counts(world).status_counts["assigned"] == 1
+        connection = db.engine.connect()  # raw SQL on a connection: no session, no events
+        connection.exec_driver_sql("UPDATE placement SET status = 'active'")
+        connection.commit()
+        connection.close()
+    with app.app_context():
+        assert counts(world).status_counts["assigned"] == 1  # still the cached counts
+    result = app.test_cli_runner().invoke(args=["stint", "refresh-summaries"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert counts(world).status_counts["active"] == 1
