@@ -62,12 +62,15 @@ def origin_of(url: str) -> str | None:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def _platform_cache() -> tuple[dict[int, tuple[str, ...]], tuple[str, ...]]:
-    """Each platform's origins and all of them together, reloaded at most every 30 seconds."""
+def _platform_cache(
+    reload: bool = False,
+) -> tuple[dict[int, tuple[str, ...]], tuple[str, ...]]:
+    """Each platform's origins and all of them together, reloaded at most every 30 seconds
+    (and when ``reload`` asks)."""
     global _cached
     now = time.monotonic()
     with _lock:
-        if _cached and now - _cached[0] < _CACHE_SECONDS:
+        if _cached and now - _cached[0] < _CACHE_SECONDS and not reload:
             return _cached[1], _cached[2]
     by_platform: dict[int, tuple[str, ...]] = {}
     for platform in db.session.scalars(select(Platform)):
@@ -94,6 +97,10 @@ def platform_origins(platform_id: int | None = None) -> str:
     by_platform, every = _platform_cache()
     if platform_id is None:
         return " ".join(every)
+    if platform_id not in by_platform:
+        # Registered since this process last loaded the list (by the CLI or another worker):
+        # its launch must be framed now, not after the next reload.
+        by_platform, every = _platform_cache(reload=True)
     return " ".join(by_platform.get(platform_id, ()))
 
 

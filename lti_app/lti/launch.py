@@ -12,6 +12,7 @@ The library is kept and extended by subclassing rather than forked (see docs/arc
 from __future__ import annotations
 
 import hmac
+import re
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -36,6 +37,12 @@ STATE_TTL = 600
 LAUNCH_DATA_TTL = 4 * 3600
 
 platform_keys = PlatformKeyCache(ttl_seconds=3600)
+
+
+# The ids pylti1p3 gives validated launches (``MessageLaunch.__init__``).
+_LAUNCH_ID = re.compile(
+    r"lti1p3-launch-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+)
 
 
 class SharedCacheStorage(LaunchDataStorage[Any]):
@@ -171,8 +178,14 @@ class StintMessageLaunch(FlaskMessageLaunch):
     def restore(cls, cache: BaseCache, launch_id: str) -> StintMessageLaunch:
         """Reload a validated launch (e.g. to answer a deep-linking request)."""
         launch = cls(cache)
-        data = launch.session_service.get_launch_data(launch_id)
-        if not data:
+        # Only ids this class made ("lti1p3-launch-<uuid4>"): the id comes from a URL, and any
+        # other cache key (a spent state's marker, say) is not launch data.
+        data = (
+            launch.session_service.get_launch_data(launch_id)
+            if _LAUNCH_ID.fullmatch(launch_id)
+            else None
+        )
+        if not isinstance(data, dict) or not data:
             raise LtiError(
                 "launch_expired",
                 "This LMS launch has expired.",
@@ -213,7 +226,9 @@ class StintMessageLaunch(FlaskMessageLaunch):
             self.validate_registration()
             self.validate_jwt_signature()
             nonce = self._get_jwt_body().get("nonce")
-            if not isinstance(nonce, str) or not hmac.compare_digest(nonce, expected_nonce):
+            if not isinstance(nonce, str) or not hmac.compare_digest(
+                nonce.encode(), expected_nonce.encode()
+            ):
                 raise LtiError(
                     "replayed_nonce",
                     "This launch was already used, or its nonce is unknown.",

@@ -28,6 +28,7 @@ from sqlalchemy import select
 from lti_app.auth import current_viewer, start_session
 from lti_app.extensions import csrf, db
 from lti_app.forms import ActivitySettingsForm
+from lti_app.lti.cache import claim
 from lti_app.lti.claims import DEEP_LINKING_SETTINGS, parse_claims
 from lti_app.lti.errors import LtiError, from_library_exception
 from lti_app.lti.keys import public_jwks
@@ -186,7 +187,8 @@ def resume(ticket: str) -> Any:
 
 def _spend(entry: dict[str, Any]) -> bool:
     """Mark a ticket used; false if it already was."""
-    return bool(_cache().add(ENTRY_PREFIX + str(entry.get("id")), True, timeout=ENTRY_TTL + 60))
+    # ``claim`` is atomic on both cache backends (cachelib's ``add`` is not on files).
+    return claim(_cache(), ENTRY_PREFIX + str(entry.get("id")), ENTRY_TTL + 60)
 
 
 def _expired_entry() -> LtiError:

@@ -12,6 +12,8 @@ from cachelib import FileSystemCache
 from lti_app.lti import oidc_state
 from lti_app.lti.cache import claim, consume, make_cache, sweep_expired_files
 from lti_app.lti.launch import STATE_TTL
+from tests.conftest import make_platform
+from tests.support.platform import default_claims
 
 
 def test_file_cache_value_is_consumed_by_exactly_one_of_many_threads(tmp_path):
@@ -166,3 +168,29 @@ def test_launches_work_and_replays_fail_with_the_redis_cache(
     token = platform.sign(claims)
     assert client.post("/lti/launch", data={"id_token": token, "state": state}).status_code == 303
     assert client.post("/lti/launch", data={"id_token": token, "state": state}).status_code == 400
+
+
+def test_an_entry_ticket_starts_one_session_however_many_requests_race(app, jwks_server):
+    """The "open in a new window" ticket is single use even when presented at the same moment."""
+    platform = make_platform(app, jwks_server, "race", issuer="https://race.example.edu")
+    for round_ in range(6):
+        posted = platform.launch(
+            app.test_client(use_cookies=False), default_claims(sub=f"s{round_}"), enter=False
+        )
+        ticket = posted.headers["Location"].rsplit("/", 1)[1]
+        barrier = threading.Barrier(4)
+        codes: list[int] = []
+
+        def resume(
+            ticket: str = ticket, out: list[int] = codes, barrier: threading.Barrier = barrier
+        ) -> None:
+            client = app.test_client()
+            barrier.wait()
+            out.append(client.get(f"/lti/resume/{ticket}").status_code)
+
+        threads = [threading.Thread(target=resume) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(codes) == [303, 410, 410, 410]
