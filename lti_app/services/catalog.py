@@ -9,6 +9,7 @@ nothing when they do; the caller commits.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
 import time
@@ -707,6 +708,12 @@ class OffersAtAGlance(NamedTuple):
     first: list[OfferLine]
 
 
+# In the cache key: a deploy that changes these fields never reads a value of the older shape.
+_GLANCE_LAYOUT = hashlib.sha256(
+    repr((OfferLine._fields, OffersAtAGlance._fields)).encode()
+).hexdigest()[:12]
+
+
 def offers_at_a_glance(activity: Activity, limit: int) -> OffersAtAGlance:
     """Totals and the first ``limit`` offers by title, for the dashboard's panel.
 
@@ -716,16 +723,30 @@ def offers_at_a_glance(activity: Activity, limit: int) -> OffersAtAGlance:
 
     def compute() -> tuple[OffersAtAGlance, None]:
         offered, seats, taken = offer_totals(activity.id)
-        first = [
-            OfferLine(
-                o.project_id, o.project.title, o.project.partner.name, o.capacity, o.project.status
+        # Columns, not ORM objects: an object this session loaded earlier is not refreshed by a
+        # later SELECT, and a cached value must hold what the database holds now.
+        rows = db.session.execute(
+            select(
+                ActivityProject.project_id,
+                Project.title,
+                Partner.name,
+                ActivityProject.capacity,
+                Project.status,
             )
-            for o in offers_of(activity.id, limit=limit)
-        ]
+            .join(Project, Project.id == ActivityProject.project_id)
+            .join(Partner, Partner.id == Project.partner_id)
+            .where(ActivityProject.activity_id == activity.id)
+            .order_by(func.lower(Project.title), Project.id)
+            .limit(limit)
+        )
+        first = [OfferLine(*row) for row in rows]
         return OffersAtAGlance(offered, seats, taken, first), None
 
     return change_stamps.cached_summary(
-        f"catalog:v1:{activity.id}:glance:{limit}", activity.course_id, time.time(), compute
+        f"catalog:{_GLANCE_LAYOUT}:{activity.id}:glance:{limit}",
+        activity.course_id,
+        time.time(),
+        compute,
     )
 
 

@@ -25,6 +25,7 @@ summary stored under a stamp therefore includes every commit made before that st
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from typing import Any, TypeVar
 
 from cachelib import BaseCache
 from flask import current_app, g, has_app_context
-from sqlalchemy import Delete, Insert, Update, event, inspect, select
+from sqlalchemy import Delete, Insert, Result, Update, event, inspect, select
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
 
 from lti_app.extensions import db
@@ -55,6 +56,7 @@ from lti_app.models import (
 )
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 # Execution option for statements that write nothing a summary reads (SQLite's row-lock update).
 NOT_A_CHANGE = "stint_not_a_change"
@@ -99,8 +101,13 @@ def current_stamps(cache: BaseCache, course_id: int) -> tuple[str, str]:
     values = cache.get_many(*keys)
     for index, value in enumerate(values):
         if value is None:
+            # ``add`` keeps a token another process set meanwhile; it also refuses while an
+            # expired stamp's file is still on disk, and then a new token is set outright.
             cache.add(keys[index], _new_token(), timeout=STAMP_TTL)
             values[index] = cache.get(keys[index])
+            if values[index] is None:
+                values[index] = _new_token()
+                cache.set(keys[index], values[index], timeout=STAMP_TTL)
     return str(values[0]), str(values[1])
 
 
@@ -144,15 +151,22 @@ def cached_summary(
     cache = _cache()
     if cache is None or _writing(db.session()):
         return compute()[0]
-    stamps = _request_stamps(cache, course_id)
-    entry = cache.get(name)
+    try:
+        stamps = _request_stamps(cache, course_id)
+        entry = cache.get(name)
+    except Exception:  # the cache is down, or an entry of an older layout: compute instead
+        logger.warning("cached summary %s unreadable; computing it", name, exc_info=True)
+        return compute()[0]
     if isinstance(entry, _Entry) and entry.stamps == stamps and now < entry.valid_until:
         value: T = entry.value
         return value
     value, changes_at = compute()
     valid_until = min(now + max_age, changes_at if changes_at is not None else now + max_age)
-    if valid_until > now and current_stamps(cache, course_id) == stamps:
-        cache.set(name, _Entry(stamps, valid_until, value), timeout=int(valid_until - now) + 1)
+    try:
+        if valid_until > now and current_stamps(cache, course_id) == stamps:
+            cache.set(name, _Entry(stamps, valid_until, value), timeout=int(valid_until - now) + 1)
+    except Exception:  # not kept: the next view computes again
+        logger.warning("cached summary %s not stored", name, exc_info=True)
     return value
 
 
@@ -261,16 +275,24 @@ def _before_flush(session: Session, flush_context: UOWTransaction, instances: An
         _notes(session).update(_courses_of(session, changed))
 
 
-def _on_statement(state: ORMExecuteState) -> None:
-    """A bulk INSERT/UPDATE/DELETE on a tracked table: its rows are unknown, so every course."""
+def _on_statement(state: ORMExecuteState) -> Result[Any] | None:
+    """A bulk INSERT/UPDATE/DELETE on a tracked table: its rows are unknown, so every course.
+
+    Only if it changed a row: the worker's periodic sweeps run such UPDATEs every minute and
+    mostly match nothing, and each would otherwise make every dashboard compute again.
+    """
     statement = state.statement
     if not isinstance(statement, Insert | Update | Delete):
-        return
+        return None
     if state.execution_options.get(NOT_A_CHANGE):
-        return
+        return None
     table = getattr(statement, "table", None)
-    if getattr(table, "name", None) in _TRACKED_TABLES:
+    if getattr(table, "name", None) not in _TRACKED_TABLES:
+        return None
+    result = state.invoke_statement()
+    if getattr(result, "rowcount", -1) != 0:  # -1: the driver cannot tell, so assume it did
         _notes(state.session).add(EVERY_COURSE)
+    return result
 
 
 def _after_commit(session: Session) -> None:
@@ -286,8 +308,11 @@ def _after_transaction_end(session: Session, transaction: SessionTransaction) ->
     notes = session.info.pop(_NOTES, None)
     cache = _cache()
     if committed and notes and cache is not None:
-        replace_stamps(cache, notes)
         g.pop(_REQUEST_STAMPS, None)
+        try:
+            replace_stamps(cache, notes)
+        except Exception:  # the data is committed; its summaries catch up within max_age
+            logger.error("change stamps of %s not replaced", sorted(map(str, notes)), exc_info=True)
 
 
 def install() -> None:

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import csv
 import functools
+import hashlib
 import io
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple, TypeVar
@@ -113,8 +114,6 @@ CERTIFICATE_LABELS = {
 }
 ATTENTION_FILTER = "attention"
 PAGE_SIZE = 50
-# Prefix of what the dashboard keeps in the shared cache; a new layout of the values, a new key.
-_CACHE_KEY = "dashboard:v2"
 T = TypeVar("T")
 EXPORT_BATCH = 200  # rows read per statement by the CSV export
 
@@ -355,7 +354,7 @@ class Snapshot:
         the values' own.
         """
         return change_stamps.cached_summary(
-            f"{_CACHE_KEY}:{self.activity.id}:{name}",
+            f"{_cache_prefix()}:{self.activity.id}:{name}",
             self.activity.course_id,
             self.now.timestamp(),
             lambda: (compute(), self.changes_at),
@@ -854,12 +853,30 @@ def _summarise(activity: Activity, now: datetime) -> tuple[_Summary, float | Non
     return _Summary(groups, emails, review_emails, changes_at), changes_at
 
 
+@functools.cache
+def _cache_prefix() -> str:
+    """Prefix of what the dashboard keeps in the shared cache, made from what those values are
+    (their fields and the SQL that computes them): a deploy that changes either never reads a
+    value cached by the code before it."""
+    layout = repr(
+        (
+            StudentRow._fields,
+            _Summary._fields,
+            [f.name for f in fields(Page)],
+            str(_counts_query()),
+            str(_details_query()),
+            str(_chosen_query(_Shape("", False, False), True)),
+        )
+    )
+    return "dashboard:" + hashlib.sha256(layout.encode()).hexdigest()[:16]
+
+
 def build_snapshot(activity: Activity, now: datetime | None = None) -> Snapshot:
     """The counts of ``activity``: reused from the shared cache while no commit touched its
     course (services.change_stamps) and no link has turned overdue or expired since."""
     now = now or utcnow()
     summary = change_stamps.cached_summary(
-        f"{_CACHE_KEY}:{activity.id}:counts",
+        f"{_cache_prefix()}:{activity.id}:counts",
         activity.course_id,
         now.timestamp(),
         lambda: _summarise(activity, now),

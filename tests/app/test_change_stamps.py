@@ -9,6 +9,7 @@ own cache client on the same folder and the same database, as a second web worke
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -32,7 +33,7 @@ from lti_app.models import (
     User,
 )
 from lti_app.models.base import utcnow
-from lti_app.services import catalog, change_stamps
+from lti_app.services import ags, catalog, change_stamps
 from lti_app.services import dashboard as board
 from lti_app.services.locks import lock_row
 from tests.app.test_dashboard import World, add_student, offer
@@ -339,3 +340,67 @@ def test_refresh_summaries_recomputes_after_a_change_made_outside_stint(
     assert result.exit_code == 0, result.output
     with app.app_context():
         assert counts(world).status_counts["active"] == 1
+
+
+def test_a_periodic_sweep_that_changes_nothing_replaces_no_stamp(
+    app: Flask, world: World, placed: int
+) -> None:
+    """The worker's sweeps run bulk UPDATEs every minute; matching no row, they are no change."""
+    with app.app_context():
+        before = stamps(app, world.course_id)
+        assert ags.requeue_stuck() == 0
+        db.session.commit()
+        assert stamps(app, world.course_id) == before
+
+
+def test_an_expired_stamp_is_replaced_by_a_real_token(app: Flask, world: World) -> None:
+    with app.app_context():
+        cache = app.extensions["stint_cache"]
+        cache.set(f"stamp:{world.course_id}", "old", timeout=1)
+        time.sleep(1.1)  # expired, its file still on disk
+        course_stamp, _ = stamps(app, world.course_id)
+        assert course_stamp not in ("old", "None")
+        assert stamps(app, world.course_id)[0] == course_stamp
+
+
+def test_with_the_cache_down_the_dashboard_computes_and_writes_commit(
+    app: Flask, world: World, placed: int, tmp_path: Any
+) -> None:
+    """A Redis that refuses connections (a real closed port): nothing is cached, nothing fails."""
+    down = create_app(
+        dict(app.config, REDIS_URL="redis://127.0.0.1:9/0"), instance_path=str(tmp_path / "d")
+    )
+    try:
+        with down.app_context():
+            assert counts(world).status_counts["assigned"] == 1
+            placement = db.session.get(Placement, placed)
+            assert placement is not None
+            placement.status = "active"
+            db.session.commit()  # the stamp cannot be replaced; the write still stands
+            assert counts(world).status_counts["active"] == 1
+    finally:
+        with down.app_context():
+            db.session.remove()
+    with app.app_context():
+        assert db.session.get(Placement, placed).status == "active"
+
+
+def test_the_offers_panel_caches_what_the_database_holds_not_a_loaded_object(
+    app: Flask, other_worker: Flask, world: World, placed: int
+) -> None:
+    """A Project this session loaded earlier is not refreshed by a later query; the panel's
+    cached lines must still be the committed title."""
+    with app.app_context():
+        activity = db.session.get(Activity, world.activity_id)
+        loaded = db.session.scalars(select(Project)).one()  # held by this request's session
+        with other_worker.app_context():
+            db.session.scalars(select(Project)).one().title = "Renamed meanwhile"
+            db.session.commit()
+        glance = catalog.offers_at_a_glance(activity, 8)
+        assert [o.title for o in glance.first] == ["Renamed meanwhile"]
+        assert loaded.title == "Clinic onboarding"  # the stale object, as the ORM keeps it
+    with app.app_context():
+        activity = db.session.get(Activity, world.activity_id)
+        assert [o.title for o in catalog.offers_at_a_glance(activity, 8).first] == [
+            "Renamed meanwhile"
+        ]
