@@ -87,23 +87,34 @@ class ServerSideSessionService(SessionService):
         self.data_storage = storage
         self._launch_data_lifetime = LAUNCH_DATA_TTL
 
-    def new_state(self) -> tuple[str, str]:
-        """A signed (state, nonce) pair for a login; nothing is stored until it is used."""
-        return oidc_state.issue(current_app.config["SECRET_KEY"], time.time())
+    def new_state(self, registration: Any) -> tuple[str, str]:
+        """A signed (state, nonce) pair for a login to ``registration``; nothing is stored."""
+        return oidc_state.issue(
+            current_app.config["SECRET_KEY"], time.time(), _audience(registration)
+        )
 
-    def consume_state(self, state: str) -> str | None:
-        """Spend the state and return its nonce; only the first caller of a genuine, unexpired
-        state gets it. Forged or expired states are refused without writing anything."""
-        nonce = oidc_state.expected_nonce(
+    def consume_state(self, state: str) -> bool:
+        """Spend the state; true only for the first caller of a genuine, unexpired state.
+        Forged or expired states are refused without writing anything."""
+        genuine = oidc_state.expected_nonce(
             current_app.config["SECRET_KEY"], state, time.time(), STATE_TTL
         )
-        if nonce is None:
-            return None
+        if genuine is None:
+            return False
         # The marker outlives the state's validity, so a spent state never becomes usable again.
         spent_for = STATE_TTL + 2 * oidc_state.CLOCK_SKEW
-        if not self.storage.claim(self._get_key("state", state), spent_for):
-            return None
-        return nonce
+        return self.storage.claim(self._get_key("state", state), spent_for)
+
+    def nonce_for(self, state: str, registration: Any) -> str:
+        """The nonce a token from ``registration`` must carry for this (spent, genuine) state."""
+        return oidc_state.nonce_for(
+            current_app.config["SECRET_KEY"], state, _audience(registration)
+        )
+
+
+def _audience(registration: Any) -> str:
+    """Who a login was for: the registration's issuer and client id."""
+    return f"{registration.get_issuer()}\x00{registration.get_client_id()}"
 
 
 class NoCookies(CookieService):
@@ -138,7 +149,7 @@ class StintOIDCLogin(FlaskOIDCLogin):
 
     def _prepare_redirect_url(self, launch_url: str) -> str:
         self._registration = self.validate_oidc_login()
-        state, nonce = self.session_service.new_state()
+        state, nonce = self.session_service.new_state(self._registration)
         params = {
             "scope": "openid",
             "response_type": "id_token",
@@ -214,8 +225,7 @@ class StintMessageLaunch(FlaskMessageLaunch):
                 )
             # The state is spent on first presentation, valid or not: each login yields at most
             # one launch attempt, and a replayed id_token finds no state.
-            expected_nonce = self.session_service.consume_state(state)
-            if expected_nonce is None:
+            if not self.session_service.consume_state(state):
                 raise LtiError(
                     "state_mismatch",
                     "This launch's login state is unknown, expired or already used.",
@@ -225,6 +235,8 @@ class StintMessageLaunch(FlaskMessageLaunch):
             self.validate_jwt_format()
             self.validate_registration()
             self.validate_jwt_signature()
+            # Bound to the registration the login was for: another LMS's token cannot carry it.
+            expected_nonce = self.session_service.nonce_for(state, self._registration)
             nonce = self._get_jwt_body().get("nonce")
             if not isinstance(nonce, str) or not hmac.compare_digest(
                 nonce.encode(), expected_nonce.encode()

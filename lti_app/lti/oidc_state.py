@@ -27,14 +27,25 @@ def _mac(secret: str | bytes, purpose: str, message: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def issue(secret: str | bytes, now: float) -> tuple[str, str]:
+def nonce_for(secret: str | bytes, state: str, audience: str = "") -> str:
+    """The nonce bound to ``state`` and to the registration (``audience``) the login was for.
+
+    An id_token signed by another registered platform cannot carry it, so a state issued for
+    one LMS's login is no use with another's token.
+    """
+    return _mac(secret, "nonce", f"{state}\x00{audience}")
+
+
+def issue(secret: str | bytes, now: float, audience: str = "") -> tuple[str, str]:
     """A new (state, nonce) pair for a login at ``now`` (seconds since the epoch)."""
     body = f"{secrets.token_urlsafe(24)}.{int(now)}"
     state = f"{PREFIX}{body}.{_mac(secret, 'state', body)}"
-    return state, _mac(secret, "nonce", state)
+    return state, nonce_for(secret, state, audience)
 
 
-def expected_nonce(secret: str | bytes, state: str, now: float, ttl: int) -> str | None:
+def expected_nonce(
+    secret: str | bytes, state: str, now: float, ttl: int, audience: str = ""
+) -> str | None:
     """The nonce a launch with this state must carry, or None for a forged or expired state.
 
     This says nothing about reuse: the caller spends the state (``claim``) before trusting it.
@@ -47,4 +58,4 @@ def expected_nonce(secret: str | bytes, state: str, now: float, ttl: int) -> str
         return None
     if not (issued.isascii() and issued.isdigit()) or not -CLOCK_SKEW <= now - int(issued) <= ttl:
         return None
-    return _mac(secret, "nonce", state)
+    return nonce_for(secret, state, audience)

@@ -121,10 +121,22 @@ def test_forged_or_expired_states_are_refused_and_write_nothing(app, client, pla
     assert _cache_files(app) == before
     # The same construction with the app's secret and a fresh time is accepted: the refusals
     # above are for the signature and the age, not for how the state was made.
-    assert (
-        _launch_with_state(client, platform, *oidc_state.issue(secret, time.time())).status_code
-        == 303
-    )
+    audience = f"{platform.issuer}\x00{platform.client_id}"
+    genuine = oidc_state.issue(secret, time.time(), audience)
+    assert _launch_with_state(client, platform, *genuine).status_code == 303
+
+
+def test_a_state_from_one_lms_login_is_no_use_with_another_lms_token(app, jwks_server):
+    """The nonce is bound to the registration the login was for (issuer and client id)."""
+    first = make_platform(app, jwks_server, "lms-a", issuer="https://a.example.edu")
+    second = make_platform(app, jwks_server, "lms-b", issuer="https://b.example.edu")
+    client = app.test_client()
+    state, nonce = first.login(client)
+    refused = _launch_with_state(client, second, state, nonce)
+    assert refused.status_code == 400
+    assert b"nonce" in refused.data
+    state, nonce = second.login(client)
+    assert _launch_with_state(client, second, state, nonce).status_code == 303
 
 
 def test_a_state_spent_by_a_forged_token_cannot_be_used_by_the_genuine_one(app, client, platform):
