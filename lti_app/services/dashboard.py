@@ -60,32 +60,15 @@ from lti_app.models import (
     User,
 )
 from lti_app.models.base import UTCDateTime, utcnow
+from lti_app.models.placement import PLACEMENT_STATUSES
 from lti_app.services import change_stamps
+from lti_app.services.placements import STATUS_LABELS as PLACEMENT_STATUS_LABELS
 
 NOT_PLACED = "not_placed"
-# Every status a student can be in, in the order the dashboard lists them.
-STATUS_ORDER = (
-    "assigned",
-    "active",
-    "submitted",
-    "under_review",
-    "evaluated",
-    "graded",
-    "released",
-    "withdrawn",
-    NOT_PLACED,
-)
-STATUS_LABELS = {
-    "assigned": "Assigned",
-    "active": "Active",
-    "submitted": "Submitted",
-    "under_review": "Under review",
-    "evaluated": "Evaluated",
-    "graded": "Graded",
-    "released": "Released",
-    "withdrawn": "Withdrawn",
-    NOT_PLACED: "Not placed",
-}
+# Every status a student can be in, in the order the dashboard lists them: a placement's (one
+# list, in the model) and, for learners with none, "not placed".
+STATUS_ORDER = (*PLACEMENT_STATUSES, NOT_PLACED)
+STATUS_LABELS = {**PLACEMENT_STATUS_LABELS, NOT_PLACED: "Not placed"}
 # A review link is overdue once this long has passed without an evaluation: the reminders at 3
 # and 7 days (services.reviews.REMINDER_AFTER_DAYS) went unanswered, so a person should call.
 REVIEW_OVERDUE_AFTER = timedelta(days=14)

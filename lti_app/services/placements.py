@@ -47,7 +47,7 @@ from lti_app.services.locks import lock_row
 from lti_app.services.submissions import deliverable_due
 
 # The normal path, in order; "withdrawn" sits outside it.
-PIPELINE = ("assigned", "active", "submitted", "under_review", "evaluated", "graded", "released")
+PIPELINE = tuple(status for status in PLACEMENT_STATUSES if status != "withdrawn")
 STATUS_LABELS = {
     "assigned": "Assigned",
     "active": "Active",
