@@ -15,7 +15,6 @@ from flask import (
     g,
     jsonify,
     render_template,
-    send_file,
     stream_with_context,
     url_for,
 )
@@ -104,16 +103,7 @@ def download(activity_id: int, certificate_id: int) -> Any:
     certificate = service.certificate_in_activity(activity, certificate_id)
     if certificate is None:
         abort(404)
-    try:
-        stream = service.open_pdf(certificate)
-    except service.CertificateError as error:
-        abort(409, description=str(error))
-    return send_file(
-        stream,
-        mimetype="application/pdf",
-        as_attachment=True,
-        download_name=service.download_name(certificate),
-    )
+    return service.pdf_download(certificate)
 
 
 @bp.get("/cohort.zip")

@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import quote
 
-from flask import current_app
+from flask import Response, abort, current_app, send_file
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import CursorResult, event, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -525,6 +525,21 @@ def _file_code(code: str) -> str:
 
 def download_name(certificate: Certificate) -> str:
     return f"certificate-{_file_code(certificate.code)}.pdf"
+
+
+def pdf_download(certificate: Certificate) -> Response:
+    """The PDF as an attachment, for the student's and the instructor's download alike; a
+    certificate that cannot be prepared is a 409 (the student sees why, nothing changes)."""
+    try:
+        stream = open_pdf(certificate)
+    except CertificateError as error:
+        abort(409, description=str(error))
+    return send_file(
+        stream,
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=download_name(certificate),
+    )
 
 
 # --- Instructor views' queries -------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, send_file, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import RadioField
@@ -56,16 +56,7 @@ def _own_certificate(certificate_id: int) -> Certificate:
 @learner_required
 def download(certificate_id: int) -> Any:
     certificate = _own_certificate(certificate_id)
-    try:
-        stream = service.open_pdf(certificate)
-    except service.CertificateError as error:
-        abort(409, description=str(error))
-    return send_file(
-        stream,
-        mimetype="application/pdf",
-        as_attachment=True,
-        download_name=service.download_name(certificate),
-    )
+    return service.pdf_download(certificate)
 
 
 @bp.post("/<int:certificate_id>/visibility")
