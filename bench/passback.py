@@ -115,7 +115,6 @@ def seed(app: Any, base: str, grades: int, line_items: int) -> dict[str, Any]:
     """Students in the LMS, activities with line items, approved grades, then the release."""
     from lti_app import grade_tasks
     from lti_app.dev_platform import constants as c
-    from lti_app.dev_platform import dev_registration
     from lti_app.dev_platform.admin import DevPlatformAdmin
     from lti_app.extensions import db
     from lti_app.lti.keys import ensure_active_key
@@ -131,19 +130,9 @@ def seed(app: Any, base: str, grades: int, line_items: int) -> dict[str, Any]:
     from lti_app.models.base import utcnow
     from lti_app.services import grading
     from lti_app.services.ags import SCOPE_LINEITEM, SCOPE_SCORE
-    from lti_app.services.platforms import PlatformSpec, register_platform
+    from lti_app.services.platforms import dev_platform_spec, register_platform
 
-    reg = dev_registration(base)
-    platform = register_platform(
-        PlatformSpec(
-            issuer=reg.issuer,
-            client_id=reg.client_id,
-            auth_login_url=reg.auth_login_url,
-            auth_token_url=reg.auth_token_url,
-            key_set_url=reg.key_set_url,
-            deployment_ids=(reg.deployment_id,),
-        )
-    )
+    platform = register_platform(dev_platform_spec(base))
     ensure_active_key()
     admin = DevPlatformAdmin(str(Path(app.instance_path) / "dev_platform.sqlite"), base)
     subs = [admin.add_student("Bench", f"Student {i}", f"b{i}@example.edu") for i in range(grades)]

@@ -11,6 +11,7 @@ from lti_app.services.platforms import (
     CANVAS_CLOUD,
     PlatformInputError,
     PlatformSpec,
+    dev_platform_spec,
     list_platforms,
     register_platform,
     remove_platform,
@@ -126,21 +127,7 @@ def dev_register() -> None:
     if not current_app.config["STINT_DEV_PLATFORM"]:
         click.echo("error: STINT_DEV_PLATFORM is not enabled", err=True)
         raise SystemExit(2)
-    from lti_app.dev_platform import dev_registration
-
-    reg = dev_registration(current_app.config["STINT_BASE_URL"])
-    platform = register_platform(
-        PlatformSpec(
-            issuer=reg.issuer,
-            client_id=reg.client_id,
-            auth_login_url=reg.auth_login_url,
-            auth_token_url=reg.auth_token_url,
-            key_set_url=reg.key_set_url,
-            deployment_ids=(reg.deployment_id,),
-            name=reg.name,
-            lms="other",
-        )
-    )
+    platform = register_platform(dev_platform_spec(current_app.config["STINT_BASE_URL"]))
     ensure_active_key()
     click.echo(f"Development LMS registered as platform {platform.id}")
 

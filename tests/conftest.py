@@ -25,7 +25,7 @@ from lti_app.lti.services import token_cache
 from lti_app.lti.tool_conf import tool_conf
 from lti_app.security import forget_origins
 from lti_app.services.launches import recent_launches
-from lti_app.services.platforms import PlatformSpec, register_platform
+from lti_app.services.platforms import PlatformSpec, dev_platform_spec, register_platform
 from tests.support.jwks_server import JwksServer
 from tests.support.platform import TestPlatform
 
@@ -180,8 +180,6 @@ def live_server(
 ) -> Iterator[LiveServer]:
     from werkzeug.serving import make_server
 
-    from lti_app.dev_platform import dev_registration
-
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -202,18 +200,7 @@ def live_server(
     application = create_app(config, instance_path=str(root))
     with application.app_context():
         upgrade()
-        reg = dev_registration(base_url)
-        register_platform(
-            PlatformSpec(
-                issuer=reg.issuer,
-                client_id=reg.client_id,
-                auth_login_url=reg.auth_login_url,
-                auth_token_url=reg.auth_token_url,
-                key_set_url=reg.key_set_url,
-                deployment_ids=(reg.deployment_id,),
-                name=reg.name,
-            )
-        )
+        register_platform(dev_platform_spec(base_url))
     server = make_server("127.0.0.1", port, application, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

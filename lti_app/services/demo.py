@@ -51,7 +51,7 @@ from lti_app.models import (
 )
 from lti_app.models.base import utcnow
 from lti_app.services import catalog
-from lti_app.services.platforms import PlatformSpec, register_platform
+from lti_app.services.platforms import dev_platform_spec, register_platform
 from rubrics import io as rubric_io
 from rubrics.templates import BUILTIN_TEMPLATES
 
@@ -173,29 +173,17 @@ def _demo_people(app_config: dict[str, Any], instance_path: str) -> list[Any]:
 def seed_demo(base_url: str, app_config: dict[str, Any], instance_path: str) -> SeedReport:
     """Write the demo (see the module docstring); commits. Safe to run again."""
     from lti_app.dev_platform import constants as c
-    from lti_app.dev_platform import dev_registration
     from lti_app.lti.keys import ensure_active_key
-
-    report = SeedReport()
-    reg = dev_registration(base_url)
     from lti_app.models import Platform
 
+    report = SeedReport()
+    spec = dev_platform_spec(base_url)
     platform = db.session.scalar(
-        select(Platform).where(Platform.issuer == reg.issuer, Platform.client_id == reg.client_id)
+        select(Platform).where(Platform.issuer == spec.issuer, Platform.client_id == spec.client_id)
     )
-    if platform is None or reg.deployment_id not in {d.deployment_id for d in platform.deployments}:
-        platform = register_platform(
-            PlatformSpec(
-                issuer=reg.issuer,
-                client_id=reg.client_id,
-                auth_login_url=reg.auth_login_url,
-                auth_token_url=reg.auth_token_url,
-                key_set_url=reg.key_set_url,
-                deployment_ids=(reg.deployment_id,),
-                name=reg.name,
-                lms="other",
-            )
-        )
+    known = set() if platform is None else {d.deployment_id for d in platform.deployments}
+    if platform is None or not known.issuperset(spec.deployment_ids):
+        platform = register_platform(spec)
         report.add("platforms")
     report.platform_id = platform.id
     ensure_active_key()
