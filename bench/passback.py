@@ -3,7 +3,7 @@
 Stint with the development LMS runs under gunicorn on loopback (separate processes, so the LMS
 side does not share this process's CPU). This script seeds 1,000 students and their approved
 grades over several line items, releases them (the ScoreSync rows are written, delivery held
-back), then times ``grade_tasks.run_delivery``: the real outbox path (claims, line item
+back), then times ``lti_app.jobs.scores.run_delivery``: the real outbox path (claims, line item
 resolution, score JSON, one token, per-batch bookkeeping) with the configured concurrency across
 line items and one request at a time within each.
 
@@ -113,10 +113,10 @@ def main() -> None:
 
 def seed(app: Any, base: str, grades: int, line_items: int) -> dict[str, Any]:
     """Students in the LMS, activities with line items, approved grades, then the release."""
-    from lti_app import grade_tasks
     from lti_app.dev_platform import constants as c
     from lti_app.dev_platform.admin import DevPlatformAdmin
     from lti_app.extensions import db
+    from lti_app.jobs import scores as score_jobs
     from lti_app.lti.keys import ensure_active_key
     from lti_app.models import (
         Activity,
@@ -201,13 +201,13 @@ def seed(app: Any, base: str, grades: int, line_items: int) -> dict[str, Any]:
         issuing["seconds"] += time.perf_counter() - began
 
     certificates.issue_if_eligible = timed_issue  # type: ignore[assignment]
-    original = grade_tasks.schedule_delivery
-    grade_tasks.schedule_delivery = held.append  # type: ignore[assignment]
+    original = score_jobs.deliver_scores
+    score_jobs.deliver_scores = held.append  # type: ignore[assignment]
     started = time.perf_counter()
     for activity in activities:
         grading.release(activity, None, teacher.id)
     release_seconds = time.perf_counter() - started
-    grade_tasks.schedule_delivery = original  # type: ignore[assignment]
+    score_jobs.deliver_scores = original  # type: ignore[assignment]
     certificates.issue_if_eligible = issue  # type: ignore[assignment]
     return {
         "certificate_seconds": issuing["seconds"],
@@ -224,8 +224,8 @@ def run(app: Any, base: str, setup: dict[str, Any], args: argparse.Namespace) ->
     from sqlalchemy import func, select
 
     from grading.ags import format_ags_timestamp
-    from lti_app import grade_tasks
     from lti_app.extensions import db
+    from lti_app.jobs import scores as score_jobs
     from lti_app.lti.http import http_session
     from lti_app.lti.services import token_cache
     from lti_app.models import Platform, ScoreSync
@@ -275,7 +275,7 @@ def run(app: Any, base: str, setup: dict[str, Any], args: argparse.Namespace) ->
         requests.post(f"{stats_url}/reset", timeout=5)
         counted["requests"] = 0
         started = time.perf_counter()
-        report = grade_tasks.run_delivery(setup["activity_ids"])
+        report = score_jobs.run_delivery(setup["activity_ids"])
         delivery_seconds = time.perf_counter() - started
         stats = requests.get(stats_url, timeout=5).json()
         delivery_requests = counted["requests"]

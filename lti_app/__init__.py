@@ -84,6 +84,10 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
 
     change_stamps.install()
 
+    from lti_app.jobs import queue
+
+    queue.init_app(app)
+
     from lti_app import cli, errors, security
     from lti_app.instructor.views import bp as instructor_bp
     from lti_app.lti.views import bp as lti_bp

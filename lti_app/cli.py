@@ -6,6 +6,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from lti_app.jobs import queue
 from lti_app.lti.keys import ensure_active_key, rotate_keys
 from lti_app.services.platforms import (
     CANVAS_CLOUD,
@@ -136,10 +137,7 @@ def dev_register() -> None:
 @click.option("--workers", default=2, show_default=True, help="Worker threads.")
 def worker(workers: int) -> None:
     """Run the background job consumer (email, grade sync, certificates, reminders)."""
-    from lti_app.jobs import bind_app, run_worker
-
-    bind_app(current_app._get_current_object())  # type: ignore[attr-defined]
-    run_worker(workers)
+    queue.run_worker(workers)
 
 
 @stint.command("refresh-summaries")

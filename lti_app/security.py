@@ -32,6 +32,7 @@ from sqlalchemy import select
 
 from lti_app.auth import current_viewer
 from lti_app.extensions import db
+from lti_app.lms.registry import adapter_for_kind
 from lti_app.models import Course, Platform
 
 _CACHE_SECONDS = 30.0
@@ -46,7 +47,6 @@ _course_platform: dict[int, int] = {}
 known_frame_origins: set[tuple[int, str]] = set()
 
 # Canvas serves each school from its own host, not from the issuer's.
-LMS_EXTRA_ORIGINS = {"canvas": ("https://*.instructure.com",)}
 
 # Shown in the LMS frame before Stint knows the platform (see the module docstring).
 _ANY_PLATFORM_ENDPOINTS = frozenset({"lti.login", "lti.launch", "lti.enter"})
@@ -79,7 +79,7 @@ def _platform_cache(
             origin = origin_of(url)
             if origin:
                 origins.add(origin)
-        origins.update(LMS_EXTRA_ORIGINS.get(platform.lms, ()))
+        origins.update(adapter_for_kind(platform.lms).extra_frame_origins)
         by_platform[platform.id] = tuple(sorted(origins))
     every = tuple(sorted({o for origins in by_platform.values() for o in origins}))
     with _lock:

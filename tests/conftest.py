@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 
 from lti_app import create_app
 from lti_app.extensions import db
-from lti_app.jobs import huey
+from lti_app.jobs.queue import huey
 from lti_app.lti.keys import forget_cached_keys
 from lti_app.lti.launch import platform_keys
 from lti_app.lti.services import token_cache

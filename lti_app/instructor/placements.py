@@ -127,6 +127,7 @@ def sync_roster(activity_id: int) -> Any:
     except roster_service.RosterError as exc:
         db.session.rollback()
         abort(502 if exc.retryable else 409, description=exc.message)
+    db.session.commit()
     return done(
         f"Roster synced: {result.members} member(s) in the LMS, {result.added} new, "
         f"{result.deactivated} marked as left, {result.reactivated} back.",

@@ -109,8 +109,10 @@ def launch() -> Any:
         )
     _remember_frame_origin(registration.platform_id, body)
     result = record_launch(registration.platform_id, claims)
+    db.session.commit()
     remember_course_platform(result.course_id, registration.platform_id)
-    roster_after_launch(result.course_id, result.is_instructor)
+    if roster_after_launch(result.course_id, result.is_instructor):
+        db.session.commit()  # hands the queued roster sync to the worker
     start_session(result)
     if message.is_deep_link_launch():
         if not claims.is_instructor:

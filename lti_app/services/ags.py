@@ -49,7 +49,6 @@ SCOPE_SCORE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
 MEDIA_SCORE = "application/vnd.ims.lis.v1.score+json"
 MEDIA_LINEITEM = "application/vnd.ims.lis.v2.lineitem+json"
 MEDIA_LINEITEM_CONTAINER = "application/vnd.ims.lis.v2.lineitemcontainer+json"
-CANVAS_SUBMISSION_EXTENSION = "https://canvas.instructure.com/lti/submission"
 # Score fields that are Decimals stored as strings in ScoreSync.payload and sent as JSON numbers.
 NUMERIC_SCORE_FIELDS = ("scoreGiven", "scoreMaximum")
 
@@ -177,11 +176,6 @@ def client_for(platform: Platform) -> AgsClient:
         audience=platform.auth_audience,
     )
     return AgsClient(target, timeout=timeout)
-
-
-def is_canvas(platform: Platform) -> bool:
-    """Canvas gets the submission extension; its cloud issuer is shared by every school."""
-    return platform.lms == "canvas" or "instructure.com" in platform.issuer
 
 
 def _classify(exc: ServiceError) -> Exception:

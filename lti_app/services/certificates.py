@@ -22,9 +22,8 @@ from urllib.parse import quote
 
 from flask import Response, abort, current_app, send_file
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import CursorResult, event, func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from certificates import (
     CertificateData,
@@ -36,6 +35,8 @@ from certificates import (
 )
 from grading.compute import credits_for_hours
 from lti_app.extensions import db
+from lti_app.intents import Work, after_commit
+from lti_app.lms.registry import adapter_for
 from lti_app.models import (
     Activity,
     Certificate,
@@ -50,7 +51,6 @@ from lti_app.models import (
     User,
 )
 from lti_app.models.base import utcnow
-from lti_app.services.ags import is_canvas
 from lti_app.storage import storage
 
 if TYPE_CHECKING:
@@ -66,8 +66,6 @@ STUCK_AFTER = timedelta(minutes=15)
 MAX_SKILLS = 12
 REASON_GRADE_CHANGED = "grade changed"
 REASON_NOT_PASSED = "grade changed: no longer a released pass"
-_RENDER_QUEUE = "stint.certificates_to_render"
-_RESEND_QUEUE = "stint.scores_to_resend"
 
 
 class CertificateError(Exception):
@@ -132,7 +130,7 @@ def reconcile(placement: Placement, *, actor_user_id: int | None = None) -> Cert
         if current is not None:
             reason = REASON_NOT_PASSED if current.state in VALID_STATES else "not eligible"
             revoke(current, reason, actor_user_id=actor_user_id)
-            _after_commit(_RESEND_QUEUE, placement.id)
+            after_commit(Work.RESEND_SCORE, placement.id)
         return None
     assert grade is not None
     snapshot = _grade_snapshot(placement, grade)
@@ -201,7 +199,7 @@ def revoke(certificate: Certificate, reason: str, *, actor_user_id: int | None =
 def revoke_by_instructor(certificate: Certificate, reason: str, *, actor_user_id: int) -> None:
     """Revoke without a replacement; the gradebook then gets the score without the link."""
     revoke(certificate, reason, actor_user_id=actor_user_id)
-    _after_commit(_RESEND_QUEUE, certificate.placement_id)
+    after_commit(Work.RESEND_SCORE, certificate.placement_id)
 
 
 def set_visibility(certificate: Certificate, *, public: bool, show_details: bool) -> None:
@@ -266,7 +264,7 @@ def _new_certificate(
         )
     )
     if certificate.state == "pending":
-        _after_commit(_RENDER_QUEUE, certificate.id)
+        after_commit(Work.RENDER_CERTIFICATE, certificate.id)
     return certificate
 
 
@@ -398,37 +396,6 @@ def build_certificate_data(placement: Placement, grade: Grade, code: str) -> Cer
 
 
 # --- Rendering (background) ----------------------------------------------------------------
-
-
-def _after_commit(queue: str, item_id: int) -> None:
-    db.session.info.setdefault(queue, []).append(item_id)
-
-
-@event.listens_for(Session, "after_commit")
-def _enqueue_committed(session: Session) -> None:
-    """Enqueue jobs only once the rows they read are visible to a worker."""
-    renders = session.info.pop(_RENDER_QUEUE, None)
-    resends = session.info.pop(_RESEND_QUEUE, None)
-    if not renders and not resends:
-        return
-    from lti_app.certificate_tasks import render_certificate_task, resend_score_task
-
-    for certificate_id in renders or ():
-        try:
-            render_certificate_task(certificate_id)
-        except Exception:  # a queue outage: the sweep picks the row up later
-            log.exception("could not enqueue certificate %s; the sweep will retry", certificate_id)
-    for placement_id in resends or ():
-        try:
-            resend_score_task(placement_id)
-        except Exception:
-            log.exception("could not enqueue the score resend of placement %s", placement_id)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_rolled_back(session: Session) -> None:
-    session.info.pop(_RENDER_QUEUE, None)
-    session.info.pop(_RESEND_QUEUE, None)
 
 
 def resend_score(placement_id: int) -> None:
@@ -816,16 +783,8 @@ def passback_extras(placement_id: int) -> PassbackExtras:
     assert placement is not None
     comment = f"Certificate: {verification_url(certificate.code)}"
     items: list[dict[str, Any]] = []
-    if is_canvas(placement.activity.course.platform):
-        url = file_link_url(certificate)
-        items.append(
-            {
-                "type": "file",
-                "url": url,
-                "title": download_name(certificate),
-                "mediaType": "application/pdf",
-                # Canvas's score documentation spells it media_type; send both spellings.
-                "media_type": "application/pdf",
-            }
-        )
+    lms = adapter_for(placement.activity.course.platform)
+    item = lms.certificate_file_item(file_link_url(certificate), download_name(certificate))
+    if item is not None:
+        items.append(item)
     return PassbackExtras(comment=comment, content_items=items)

@@ -4,7 +4,7 @@ Stint proposes, the instructor of record approves, the LMS gradebook receives. T
 from the pure ``grading`` package; this module gathers its inputs from the database (supervisor
 and instructor evaluations, deliverables handed in, hours confirmed), keeps the ``Grade`` row and
 the audit trail, and writes each score the LMS must receive as a ``ScoreSync`` row *in the same
-transaction* as the grade change. Delivery happens after the commit (``lti_app.grade_tasks``).
+transaction* as the grade change. Delivery happens after the commit (``lti_app.jobs.scores``).
 
 Approved numbers are frozen: a late evaluation never changes an approved or released grade
 silently. The page shows "changed since approval" and the instructor chooses to update it.
@@ -38,6 +38,9 @@ from grading.policy import (
     policy_to_dict,
 )
 from lti_app.extensions import db
+from lti_app.intents import Work, after_commit
+from lti_app.lms.base import ScoreSubmission
+from lti_app.lms.registry import adapter_for
 from lti_app.lti import claims
 from lti_app.models import (
     Activity,
@@ -55,7 +58,6 @@ from lti_app.models import (
 from lti_app.models.base import utcnow
 from lti_app.services import certificates
 from lti_app.services import placements as placement_service
-from lti_app.services.ags import CANVAS_SUBMISSION_EXTENSION, is_canvas
 from lti_app.services.locks import lock_row
 from rubrics.io import from_json as rubric_from_json
 from rubrics.io import selections_from_json, selections_to_json
@@ -510,13 +512,10 @@ class _Outbox:
         )
         db.session.add(sync)
         self.queued += 1
+        after_commit(Work.DELIVER_SCORES, self.activity.id)
         return sync
 
     def after_commit(self) -> None:
-        if self.queued:
-            from lti_app import grade_tasks
-
-            grade_tasks.schedule_delivery([self.activity.id])
         for placement_id in self.released:
             certificates.issue_if_eligible(placement_id)
 
@@ -532,18 +531,14 @@ def _submitted_at(placement: Placement, now: datetime) -> datetime:
     return min(latest, now) if latest else now
 
 
-def _canvas_extension(
+def _submission(
     outbox: _Outbox, placement: Placement, content_items: list[dict[str, Any]]
-) -> dict[str, Any]:
-    extension: dict[str, Any] = {
-        # The first score creates the Canvas submission; later ones re-grade it rather than
-        # adding an attempt for every correction.
-        "new_submission": placement.id not in outbox.ever_sent,
-        "submitted_at": format_ags_timestamp(_submitted_at(placement, outbox.now)),
-    }
-    if content_items:
-        extension["content_items"] = content_items
-    return extension
+) -> ScoreSubmission:
+    return ScoreSubmission(
+        first_score=placement.id not in outbox.ever_sent,
+        submitted_at=_submitted_at(placement, outbox.now),
+        content_items=tuple(content_items),
+    )
 
 
 def _final_payload(
@@ -566,17 +561,15 @@ def _final_payload(
     }
     if comments:
         payload["comment"] = "\n\n".join(comments)
-    if is_canvas(_platform_of(activity)):
-        payload[CANVAS_SUBMISSION_EXTENSION] = _canvas_extension(
-            outbox, placement, list(extras.content_items)
-        )
+    lms = adapter_for(_platform_of(activity))
+    payload.update(lms.score_extensions(_submission(outbox, placement, list(extras.content_items))))
     return payload
 
 
 def _pending_payload(outbox: _Outbox, placement: Placement) -> dict[str, Any]:
     payload: dict[str, Any] = {"activityProgress": "Submitted", "gradingProgress": "PendingManual"}
-    if is_canvas(_platform_of(outbox.activity)):
-        payload[CANVAS_SUBMISSION_EXTENSION] = _canvas_extension(outbox, placement, [])
+    lms = adapter_for(_platform_of(outbox.activity))
+    payload.update(lms.score_extensions(_submission(outbox, placement, [])))
     return payload
 
 
@@ -797,10 +790,8 @@ def retry_sync(activity: Activity, sync_id: int) -> ScoreSync:
     sync.state = "pending"
     sync.next_attempt_at = utcnow()
     sync.last_error = ""
+    after_commit(Work.DELIVER_SCORES, activity.id)
     db.session.commit()
-    from lti_app import grade_tasks
-
-    grade_tasks.schedule_delivery([activity.id])
     return sync
 
 
@@ -814,11 +805,9 @@ def retry_all_failed(activity: Activity) -> int:
         sync.state = "pending"
         sync.next_attempt_at = utcnow()
         sync.last_error = ""
-    db.session.commit()
     if failed:
-        from lti_app import grade_tasks
-
-        grade_tasks.schedule_delivery([activity.id])
+        after_commit(Work.DELIVER_SCORES, activity.id)
+    db.session.commit()
     return len(failed)
 
 
@@ -837,10 +826,6 @@ def requeue_released_score(placement_id: int) -> ScoreSync | None:
     outbox.supersede([placement_id])
     sync = outbox.add(placement, row.user, _final_payload(outbox, placement, row.grade, row.inputs))
     db.session.commit()
-    if outbox.queued:
-        from lti_app import grade_tasks
-
-        grade_tasks.schedule_delivery([activity.id])
     return sync
 
 

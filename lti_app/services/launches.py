@@ -301,13 +301,12 @@ recent_launches = RecentLaunches()
 
 
 def record_launch(platform_id: int, claims: LaunchClaims) -> LaunchResult:
-    """Apply a validated launch to the database and commit."""
+    """Apply a validated launch to the database (flushed; the caller commits)."""
     remembered = recent_launches.get(platform_id, claims)
     if remembered is not None:
         return remembered
     repeat = _unchanged_repeat_launch(platform_id, claims)
     if repeat is not None:
-        db.session.rollback()  # end the read transaction; nothing to write
         recent_launches.put(platform_id, claims, repeat)
         return repeat
     course = upsert_course(platform_id, claims)
@@ -323,5 +322,4 @@ def record_launch(platform_id: int, claims: LaunchClaims) -> LaunchResult:
         is_learner=claims.is_learner,
         activity_configured=activity.configured if activity else True,
     )
-    db.session.commit()
     return result

@@ -22,31 +22,21 @@ from __future__ import annotations
 import base64
 import logging
 import re
-import smtplib
-from datetime import datetime, timedelta
-from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 from markupsafe import escape
-from sqlalchemy import event, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import update
 
-from lti_app import mail
 from lti_app.extensions import db
-from lti_app.jobs import every_minutes, huey, periodic, task
+from lti_app.intents import Work, after_commit
 from lti_app.models import OutboxEmail
 from lti_app.models.base import utcnow
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
-FIRST_RETRY_SECONDS = 60
-MAX_RETRY_SECONDS = 6 * 3600
-CLAIM_SECONDS = 300
-_PENDING_KEY = "stint_outbox_pending"
 LINK_PLACEHOLDER = "{REVIEW_LINK}"
 LINK_GONE = "The review link in this email is no longer kept; send the supervisor a new link."
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]+")
@@ -74,7 +64,7 @@ def open_link(sealed: str) -> str:
     return _fernet().decrypt(sealed.encode("ascii")).decode("utf-8")
 
 
-def _with_link(row: OutboxEmail) -> tuple[str, str]:
+def bodies_with_link(row: OutboxEmail) -> tuple[str, str]:
     """The bodies as they go out: the placeholder replaced by the decrypted link.
 
     Raises ``LookupError`` when the body needs a link that is no longer kept (or cannot be read).
@@ -125,144 +115,8 @@ def queue_email(
     )
     db.session.add(row)
     db.session.flush()
-    db.session.info.setdefault(_PENDING_KEY, []).append(row.id)
+    after_commit(Work.SEND_EMAIL, row.id)
     return row
-
-
-@event.listens_for(Session, "after_commit")
-def _enqueue_after_commit(session: Session) -> None:
-    """Hand committed messages to the queue; never before commit, so a rollback sends nothing."""
-    pending = session.info.pop(_PENDING_KEY, None)
-    for email_id in pending or ():
-        enqueue(email_id)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_after_rollback(session: Session) -> None:
-    session.info.pop(_PENDING_KEY, None)
-
-
-def enqueue(email_id: int) -> None:
-    """Put one delivery on the queue; a failure here is not fatal (the sweep catches up)."""
-    try:
-        deliver_email(email_id)
-    except Exception:  # the row is safe; the periodic sweep will pick it up
-        log.exception("could not enqueue outbox email %s", email_id)
-
-
-def backoff_seconds(attempts: int) -> int:
-    """1 min, 2, 4, 8 ... capped at 6 hours: quick recovery from a blip, no hammering."""
-    return int(min(FIRST_RETRY_SECONDS * 2 ** max(attempts - 1, 0), MAX_RETRY_SECONDS))
-
-
-def is_permanent(exc: BaseException) -> bool:
-    """A 5xx answer about the recipient or the message will not change on a retry."""
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        codes = [code for code, _ in exc.recipients.values()]
-        return bool(codes) and all(500 <= code < 600 for code in codes)
-    if isinstance(exc, smtplib.SMTPResponseException):
-        return 500 <= exc.smtp_code < 600 and exc.smtp_code not in (421, 554)
-    return False
-
-
-def deliver_now(email_id: int, *, now: datetime | None = None) -> str:
-    """Try to send one message; returns its new state. Works in its own session.
-
-    Its own session (not ``db.session``) because it may run inside another session's
-    ``after_commit`` hook (immediate mode) where that session cannot run SQL.
-    """
-    now = now or utcnow()
-    config: dict[str, Any] = dict(current_app.config)
-    with Session(db.engine, expire_on_commit=False) as session:
-        claimed = session.execute(
-            update(OutboxEmail)
-            .where(
-                OutboxEmail.id == email_id,
-                OutboxEmail.state.in_(("pending", "sending")),
-                OutboxEmail.next_attempt_at <= now,
-            )
-            .values(
-                state="sending",
-                attempts=OutboxEmail.attempts + 1,
-                next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS),
-            )
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        session.commit()
-        if claimed != 1:
-            return "skipped"  # already sent, given up, or claimed by another worker
-        row = session.get(OutboxEmail, email_id)
-        assert row is not None
-        try:
-            text, html = _with_link(row)
-        except LookupError as exc:
-            row.state = "failed"
-            row.last_error = str(exc)
-            row.secret_link = None
-            session.commit()
-            return row.state
-        message = mail.Message(row.to_address, clean_subject(row.subject), text, html)
-        try:
-            mail.send(message, config)
-        except Exception as exc:  # every failure is recorded on the row, then retried or dropped
-            row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            if is_permanent(exc) or row.attempts >= MAX_ATTEMPTS:
-                row.state = "failed"
-                row.secret_link = None
-            else:
-                row.state = "pending"
-                delay = backoff_seconds(row.attempts)
-                row.next_attempt_at = now + timedelta(seconds=delay)
-                _schedule_retry(email_id, delay)
-            log.warning("email %s to %s failed: %s", email_id, row.to_address, row.last_error)
-        else:
-            row.state = "sent"
-            row.sent_at = utcnow()
-            row.last_error = ""
-            row.secret_link = None
-        session.commit()
-        return row.state
-
-
-def _schedule_retry(email_id: int, delay: int) -> None:
-    if huey.immediate:
-        return  # tests drive retries through sweep_outbox; no background clock to wait for
-    try:
-        deliver_email.schedule(args=(email_id,), delay=delay)
-    except Exception:
-        log.exception("could not schedule a retry of email %s; the sweep will", email_id)
-
-
-@task()
-def deliver_email(email_id: int) -> str:
-    """Huey task: one delivery attempt, recorded on the row."""
-    return deliver_now(email_id)
-
-
-def sweep_outbox(now: datetime | None = None, limit: int = 200) -> int:
-    """Re-enqueue messages whose next attempt is due (lost jobs, retries, crashed workers)."""
-    now = now or utcnow()
-    with Session(db.engine) as session:
-        due = session.scalars(
-            select(OutboxEmail.id)
-            .where(
-                OutboxEmail.state.in_(("pending", "sending")),
-                OutboxEmail.next_attempt_at <= now,
-            )
-            .order_by(OutboxEmail.next_attempt_at)
-            .limit(limit)
-        ).all()
-    for email_id in due:
-        if huey.immediate:
-            deliver_now(email_id, now=now)
-        else:
-            enqueue(email_id)
-    return len(due)
-
-
-@periodic(every_minutes(5))
-def sweep_outbox_task() -> int:
-    return sweep_outbox()
 
 
 def can_retry(email: OutboxEmail) -> bool:
@@ -282,7 +136,7 @@ def retry_now(email: OutboxEmail) -> bool:
         return False
     email.state = "pending"
     email.next_attempt_at = utcnow()
-    db.session.info.setdefault(_PENDING_KEY, []).append(email.id)
+    after_commit(Work.SEND_EMAIL, email.id)
     return True
 
 

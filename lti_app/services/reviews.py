@@ -30,13 +30,11 @@ from decimal import Decimal
 from typing import Any
 
 from flask import current_app, render_template
-from huey import crontab
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from lti_app.extensions import db
 from lti_app.forms import is_email
-from lti_app.jobs import periodic
 from lti_app.models import (
     Activity,
     Course,
@@ -561,51 +559,50 @@ def reminder_due(
     return passed
 
 
-def send_reminders(now: datetime | None = None) -> int:
-    """Remind supervisors who have not submitted; returns how many mails were queued."""
-    now = now or utcnow()
-    sent = 0
-    candidates = db.session.scalars(
-        select(ReviewInvitation).where(
-            ReviewInvitation.revoked_at.is_(None), ReviewInvitation.expires_at > now
-        )
-    ).all()
-    for invitation in candidates:
-        evaluation = supervisor_evaluation(invitation.placement_id)
-        if evaluation is not None and evaluation.status == "submitted":
-            continue
-        last_activity = db.session.scalar(
-            select(DisclosureEvent.at)
-            .where(DisclosureEvent.invitation_id == invitation.id)
-            .order_by(DisclosureEvent.at.desc())
-            .limit(1)
-        )
-        stage = reminder_due(invitation, now, last_activity)
-        if stage is None:
-            continue
-        placement = db.session.get(Placement, invitation.placement_id)
-        if placement is None or placement.status == "withdrawn":
-            continue
-        token, token_hash = new_token()
-        db.session.add(
-            ReplacedReviewToken(
-                token_hash=invitation.token_hash, invitation_id=invitation.id, replaced_at=now
+def reminder_candidates(now: datetime) -> list[int]:
+    """Invitations whose link is still usable: the ones a reminder may be due for."""
+    return list(
+        db.session.scalars(
+            select(ReviewInvitation.id).where(
+                ReviewInvitation.revoked_at.is_(None), ReviewInvitation.expires_at > now
             )
+        ).all()
+    )
+
+
+def remind_if_due(invitation_id: int, now: datetime) -> bool:
+    """Queue the reminder due now for one invitation, with a fresh link (flushed); True if so."""
+    invitation = db.session.get(ReviewInvitation, invitation_id)
+    if invitation is None:
+        return False
+    evaluation = supervisor_evaluation(invitation.placement_id)
+    if evaluation is not None and evaluation.status == "submitted":
+        return False
+    last_activity = db.session.scalar(
+        select(DisclosureEvent.at)
+        .where(DisclosureEvent.invitation_id == invitation.id)
+        .order_by(DisclosureEvent.at.desc())
+        .limit(1)
+    )
+    stage = reminder_due(invitation, now, last_activity)
+    if stage is None:
+        return False
+    placement = db.session.get(Placement, invitation.placement_id)
+    if placement is None or placement.status == "withdrawn":
+        return False
+    token, token_hash = new_token()
+    db.session.add(
+        ReplacedReviewToken(
+            token_hash=invitation.token_hash, invitation_id=invitation.id, replaced_at=now
         )
-        outbox.supersede_link_emails(invitation.id)
-        invitation.token_hash = token_hash
-        invitation.reminders_sent = stage
-        invitation.last_reminded_at = now
-        _queue_link_email(invitation, placement, token, reminder=True)
-        db.session.commit()
-        sent += 1
-    return sent
-
-
-@periodic(crontab(minute="17"))
-def send_review_reminders() -> int:
-    """Hourly; the once-a-day rule lives in ``reminder_due``."""
-    return send_reminders()
+    )
+    outbox.supersede_link_emails(invitation.id)
+    invitation.token_hash = token_hash
+    invitation.reminders_sent = stage
+    invitation.last_reminded_at = now
+    _queue_link_email(invitation, placement, token, reminder=True)
+    db.session.flush()
+    return True
 
 
 # ------------------------------------------------------------------------ the review page

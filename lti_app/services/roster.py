@@ -23,7 +23,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from lti_app.extensions import db
-from lti_app.jobs import task
+from lti_app.intents import Work, after_commit
 from lti_app.lti.claims import classify_roles
 from lti_app.lti.services import LtiServiceClient, ServiceError, ServiceTarget
 from lti_app.models import Course, Membership, Platform, User
@@ -138,13 +138,13 @@ def fetch_members(course: Course) -> tuple[list[RosterMember], int]:
 
 
 def sync_roster(course_id: int) -> SyncResult:
-    """Fetch every page, then apply the roster in one transaction and commit."""
+    """Fetch every page, then apply the roster in one transaction (flushed; the caller commits)."""
     course = db.session.get(Course, course_id)
     if course is None:
         raise RosterError("That course no longer exists.")
     members, pages = fetch_members(course)
     result = apply_roster(course, members, pages)
-    db.session.commit()
+    db.session.flush()
     return result
 
 
@@ -217,36 +217,20 @@ def maybe_sync_roster(course_id: int) -> bool:
     cache = current_app.extensions.get("stint_cache")
     if cache is not None and not cache.add(f"roster-sync:{course_id}", 1, ATTEMPT_GUARD_SECONDS):
         return False
-    sync_roster_task(course_id)
+    after_commit(Work.SYNC_ROSTER, course_id)
     return True
 
 
-@task(retries=3, retry_delay=60)
-def sync_roster_task(course_id: int) -> None:
-    """Background sync; retried by Huey when the LMS is temporarily unavailable."""
-    try:
-        result = sync_roster(course_id)
-    except RosterError as exc:
-        db.session.rollback()
-        if exc.retryable:
-            raise
-        log.warning("Roster sync of course %s gave up: %s", course_id, exc.message)
-        return
-    log.info(
-        "Roster of course %s synced: %s members, %s added, %s left",
-        course_id,
-        result.members,
-        result.added,
-        result.deactivated,
-    )
+def after_launch(course_id: int, is_instructor: bool) -> bool:
+    """Launch hook: instructors' launches keep the roster fresh; never breaks the launch.
 
-
-def after_launch(course_id: int, is_instructor: bool) -> None:
-    """Launch hook: instructors' launches keep the roster fresh; never breaks the launch."""
+    True when a sync was asked for: the caller commits to hand it to the queue.
+    """
     if not is_instructor:
-        return
+        return False
     try:
-        maybe_sync_roster(course_id)
+        return maybe_sync_roster(course_id)
     except Exception:
         log.exception("Could not queue the roster sync of course %s", course_id)
         db.session.rollback()
+        return False

@@ -18,8 +18,9 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from certificates import format_code
-from lti_app.certificate_tasks import sweep_pending_certificates
 from lti_app.extensions import db
+from lti_app.intents import take_pending
+from lti_app.jobs.certificates import sweep_pending_certificates
 from lti_app.models import Certificate, Placement, PlacementEvent, Project
 from lti_app.services import certificates as service
 from lti_app.storage import storage
@@ -197,7 +198,7 @@ def test_sweep_renders_certificates_whose_job_was_lost(app):
         certificate = service.reconcile(placement)
         certificate_id = certificate.id
         # Simulate a lost job: forget the enqueue, age the row past the sweep's threshold.
-        db.session.info.pop("stint.certificates_to_render", None)
+        take_pending(db.session)
         certificate.created_at = datetime.now(UTC) - timedelta(hours=1)
         db.session.commit()
         assert db.session.get(Certificate, certificate_id).state == "pending"
@@ -277,7 +278,7 @@ def test_pending_certificate_is_rendered_on_download(app):
         world = build_world()
         placement = db.session.get(Placement, world.placement_id)
         certificate = service.reconcile(placement)
-        db.session.info.pop("stint.certificates_to_render", None)
+        take_pending(db.session)
         db.session.commit()
         with service.open_pdf(certificate) as stream:
             assert stream.read(5) == b"%PDF-"

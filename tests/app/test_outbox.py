@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from lti_app.extensions import db
+from lti_app.jobs import email as email_jobs
 from lti_app.models import OutboxEmail
 from lti_app.models.base import utcnow
 from lti_app.services import outbox
@@ -58,14 +59,14 @@ def test_transient_failure_is_recorded_and_retried_with_backoff(app, smtp):
     assert timedelta(seconds=30) < first_wait <= timedelta(seconds=60)
 
     with app.app_context():
-        assert outbox.sweep_outbox() == 0  # not due yet
-        assert outbox.sweep_outbox(now=row.next_attempt_at) == 1
+        assert email_jobs.sweep_outbox() == 0  # not due yet
+        assert email_jobs.sweep_outbox(now=row.next_attempt_at) == 1
     row = _row(app, email_id)
     assert (row.state, row.attempts) == ("pending", 2)
-    assert outbox.backoff_seconds(2) == 2 * outbox.backoff_seconds(1)
+    assert email_jobs.backoff_seconds(2) == 2 * email_jobs.backoff_seconds(1)
 
     with app.app_context():
-        outbox.sweep_outbox(now=row.next_attempt_at)
+        email_jobs.sweep_outbox(now=row.next_attempt_at)
     row = _row(app, email_id)
     assert (row.state, row.attempts, row.last_error) == ("sent", 3, "")
     assert [m["Subject"] for m in smtp.messages] == ["Retry me"]
@@ -91,7 +92,7 @@ def test_server_down_keeps_the_message_pending(app, smtp):
     assert "Connection" in row.last_error or "refused" in row.last_error.lower()
     smtp.configure(app)
     with app.app_context():
-        outbox.sweep_outbox(now=row.next_attempt_at)
+        email_jobs.sweep_outbox(now=row.next_attempt_at)
     assert _row(app, email_id).state == "sent"
 
 
@@ -99,8 +100,8 @@ def test_a_sent_message_is_not_sent_twice(app, smtp):
     with app.app_context():
         email_id = outbox.queue_email("test", "ana@partner.example", "Once", "Body").id
         db.session.commit()
-        assert outbox.deliver_now(email_id) == "skipped"
-        outbox.sweep_outbox(now=utcnow() + timedelta(days=1))
+        assert email_jobs.deliver_now(email_id) == "skipped"
+        email_jobs.sweep_outbox(now=utcnow() + timedelta(days=1))
     assert len(smtp.messages) == 1
 
 

@@ -9,8 +9,10 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from lti_app.extensions import db
+from lti_app.jobs import email as email_jobs
+from lti_app.jobs import reminders
 from lti_app.models import OutboxEmail, Placement, ReviewInvitation
-from lti_app.services import outbox, reviews
+from lti_app.services import outbox
 from tests.support.reviews_world import build_world, csrf, reviews_url, submit_work
 from tests.support.smtp import free_port, smtp, smtp_server  # noqa: F401  (fixtures)
 
@@ -67,7 +69,7 @@ def test_a_waiting_email_keeps_the_link_encrypted_until_it_is_sent(app, platform
         retry_at = email.next_attempt_at
     smtp.configure(app)
     with app.app_context():
-        outbox.sweep_outbox(now=retry_at)
+        email_jobs.sweep_outbox(now=retry_at)
     token = link_path(smtp).rsplit("/", 1)[1]
     assert token not in stored_text(app)
     with app.app_context():
@@ -112,14 +114,14 @@ def test_a_reminder_keeps_old_links_explained_and_supersedes_waiting_emails(app,
         waiting.next_attempt_at = sent_at + timedelta(days=30)
         db.session.commit()
         waiting_id = waiting.id
-        assert reviews.send_reminders(now=sent_at + timedelta(days=3, hours=1)) == 1
+        assert reminders.send_reminders(now=sent_at + timedelta(days=3, hours=1)) == 1
         old = db.session.get(OutboxEmail, waiting_id)
         db.session.refresh(old)
         assert old.state == "superseded" and old.secret_link is None
         # The sweep is a worker of its own: end this test's read transaction first (on SQLite an
         # open transaction keeps every other one from writing).
         db.session.commit()
-        outbox.sweep_outbox(now=sent_at + timedelta(days=31))
+        email_jobs.sweep_outbox(now=sent_at + timedelta(days=31))
     assert len(smtp.messages) == 2  # the superseded email did not go out again
     browser = app.test_client()
     gone = browser.get(first)
@@ -142,7 +144,7 @@ def test_a_withdrawn_students_review_link_stops_working(app, platform, smtp):
     assert response.status_code == 410
     assert "withdrawn" in response.get_data(as_text=True)
     with app.app_context():
-        assert reviews.send_reminders() == 0
+        assert reminders.send_reminders() == 0
 
 
 def test_a_newline_in_a_subject_does_not_stop_the_email(app, smtp):

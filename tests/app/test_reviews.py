@@ -10,6 +10,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from lti_app.extensions import db
+from lti_app.jobs import reminders
 from lti_app.models import (
     DisclosureEvent,
     OutboxEmail,
@@ -18,7 +19,6 @@ from lti_app.models import (
     ReviewInvitation,
 )
 from lti_app.models.base import utcnow
-from lti_app.services import reviews
 from tests.support.flashes import flashes_after
 from tests.support.reviews_world import build_world, csrf, reviews_url, submit_work
 from tests.support.smtp import smtp, smtp_server  # noqa: F401  (fixtures)
@@ -186,14 +186,14 @@ def test_reminders_after_3_and_7_days_and_before_expiry_at_most_daily(app, platf
     first_link = link_path(smtp)
     with app.app_context():
         sent_at = db.session.scalars(select(ReviewInvitation.created_at)).one()
-        assert reviews.send_reminders(now=sent_at + timedelta(days=2)) == 0
-        assert reviews.send_reminders(now=sent_at + timedelta(days=3, hours=1)) == 1
-        assert reviews.send_reminders(now=sent_at + timedelta(days=3, hours=5)) == 0  # same day
-        assert reviews.send_reminders(now=sent_at + timedelta(days=5)) == 0  # nothing due
-        assert reviews.send_reminders(now=sent_at + timedelta(days=7, hours=1)) == 1
-        assert reviews.send_reminders(now=sent_at + timedelta(days=20)) == 0
-        assert reviews.send_reminders(now=sent_at + timedelta(days=28, hours=1)) == 1
-        assert reviews.send_reminders(now=sent_at + timedelta(days=29, hours=2)) == 0
+        assert reminders.send_reminders(now=sent_at + timedelta(days=2)) == 0
+        assert reminders.send_reminders(now=sent_at + timedelta(days=3, hours=1)) == 1
+        assert reminders.send_reminders(now=sent_at + timedelta(days=3, hours=5)) == 0  # same day
+        assert reminders.send_reminders(now=sent_at + timedelta(days=5)) == 0  # nothing due
+        assert reminders.send_reminders(now=sent_at + timedelta(days=7, hours=1)) == 1
+        assert reminders.send_reminders(now=sent_at + timedelta(days=20)) == 0
+        assert reminders.send_reminders(now=sent_at + timedelta(days=28, hours=1)) == 1
+        assert reminders.send_reminders(now=sent_at + timedelta(days=29, hours=2)) == 0
     subjects = [m["Subject"] for m in smtp.messages]
     assert len(subjects) == 4 and all(s.startswith("Reminder:") for s in subjects[1:])
     # Each reminder carries a working link; earlier ones stop working.
@@ -216,8 +216,8 @@ def test_no_reminder_while_the_supervisor_is_using_the_link_or_after_submitting(
             )
         )
         db.session.commit()
-        assert reviews.send_reminders(now=sent_at + timedelta(days=3, hours=2)) == 0
-        assert reviews.send_reminders(now=sent_at + timedelta(days=4, hours=1)) == 1
+        assert reminders.send_reminders(now=sent_at + timedelta(days=3, hours=2)) == 0
+        assert reminders.send_reminders(now=sent_at + timedelta(days=4, hours=1)) == 1
 
 
 def test_other_course_instructor_and_learners_are_refused(app, platform, smtp):

@@ -20,11 +20,11 @@ import pytest
 import requests
 from sqlalchemy import select, update
 
-from lti_app import grade_tasks
 from lti_app.dev_platform import constants as c
 from lti_app.dev_platform.admin import DevPlatformAdmin
 from lti_app.dev_platform.browser import FormFollowingBrowser
 from lti_app.extensions import db
+from lti_app.jobs import scores as score_jobs
 from lti_app.models import Activity, Placement, ScoreSync, User
 from lti_app.models.base import utcnow
 from lti_app.services import ags
@@ -115,7 +115,7 @@ def sweep_until_settled(live_server, rounds: int = 12) -> None:
                 return
         time_passes(live_server)
         with ctx(live_server):
-            grade_tasks.sweep()
+            score_jobs.sweep()
     raise AssertionError("scores still waiting after the sweeps")
 
 
@@ -241,7 +241,7 @@ def test_an_hour_of_outage_and_two_changes_deliver_only_the_last_value(live_serv
     for _ in range(8):  # an hour of back-off: 30 s, 1, 2, 4, 8, 16, 30, 30 minutes
         time_passes(live_server)
         with ctx(live_server):
-            grade_tasks.sweep()
+            score_jobs.sweep()
     rows = syncs_of(live_server, placement)
     assert [r.state for r in rows] == ["superseded", "superseded", "superseded", "pending"]
     assert rows[-1].attempts >= 8 and "HTTP 500" in rows[-1].last_error
@@ -253,7 +253,7 @@ def test_an_hour_of_outage_and_two_changes_deliver_only_the_last_value(live_serv
 
 def _release_without_delivery(live_server, course: Course, placement: int, monkeypatch) -> None:
     # Simulates the job being lost between commit and delivery (a crash, not a network fault).
-    monkeypatch.setattr(grade_tasks, "schedule_delivery", lambda ids: None)
+    monkeypatch.setattr(score_jobs, "deliver_scores", lambda ids: None)
     approve_and_release(live_server, course, [placement])
     monkeypatch.undo()
 
@@ -266,7 +266,7 @@ def test_worker_killed_after_claiming_resumes_through_the_sweep(live_server, mon
         claimed = ags._claim_due(course.activity_id, utcnow(), 50)  # the worker then dies
         assert [s.state for s in claimed] == ["sending"]
     with ctx(live_server):
-        assert grade_tasks.sweep().sent == 0  # the lease has not run out: nothing is re-sent
+        assert score_jobs.sweep().sent == 0  # the lease has not run out: nothing is re-sent
     sweep_until_settled(live_server)
     assert [s.score_given for s in graded_scores(course, c.DEMO_STUDENT_SUBS[0])] == [
         Decimal("88.00")

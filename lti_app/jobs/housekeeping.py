@@ -1,4 +1,4 @@
-"""Periodic housekeeping of the LTI launch cache."""
+"""Periodic housekeeping: expired entries of the LTI launch cache."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 from flask import current_app
 from huey import crontab
 
-from lti_app.jobs import periodic
+from lti_app.jobs.queue import periodic
 from lti_app.lti.cache import sweep_expired_files
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,9 @@ from contextlib import contextmanager
 
 from flask import current_app
 
-from lti_app.jobs import every_minutes, periodic, task
+from lti_app.intents import Work
+from lti_app.jobs.queue import every_minutes, handles, periodic, task
+from lti_app.services.certificates import render_certificate, resend_score, stuck_certificate_ids
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +30,6 @@ def _own_session() -> Iterator[None]:
 @task(retries=3, retry_delay=60)
 def render_certificate_task(certificate_id: int) -> None:
     """Render one certificate; rendering errors are recorded on the row, others are retried."""
-    from lti_app.services.certificates import render_certificate
-
     with _own_session():
         render_certificate(certificate_id)
 
@@ -37,8 +37,6 @@ def render_certificate_task(certificate_id: int) -> None:
 @periodic(every_minutes(10))
 def sweep_pending_certificates() -> None:
     """Re-queue certificates whose rendering job was lost (crash, queue outage)."""
-    from lti_app.services.certificates import stuck_certificate_ids
-
     with _own_session():
         ids = stuck_certificate_ids()
     for certificate_id in ids:
@@ -49,7 +47,17 @@ def sweep_pending_certificates() -> None:
 @task(retries=3, retry_delay=60)
 def resend_score_task(placement_id: int) -> None:
     """Pass the score back again after a certificate was revoked without a replacement."""
-    from lti_app.services.certificates import resend_score
-
     with _own_session():
         resend_score(placement_id)
+
+
+@handles(Work.RENDER_CERTIFICATE)
+def enqueue_renders(certificate_ids: list[int]) -> None:
+    for certificate_id in certificate_ids:
+        render_certificate_task(certificate_id)
+
+
+@handles(Work.RESEND_SCORE)
+def enqueue_score_resends(placement_ids: list[int]) -> None:
+    for placement_id in placement_ids:
+        resend_score_task(placement_id)

@@ -17,7 +17,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from lti_app.jobs import every_minutes, huey, periodic, task
+from lti_app.intents import Work
+from lti_app.jobs.queue import every_minutes, handles, huey, periodic, task
 from lti_app.services import ags
 
 log = logging.getLogger(__name__)
@@ -86,9 +87,7 @@ def sweep_score_syncs() -> None:
     sweep()
 
 
+@handles(Work.DELIVER_SCORES)
 def schedule_delivery(activity_ids: list[int]) -> None:
-    """Called after the commit that wrote the rows; the sweep covers a failed enqueue."""
-    try:
-        deliver_scores(list(activity_ids))
-    except Exception:  # the rows are committed; the next sweep sends them
-        log.exception("could not enqueue score delivery for %s", activity_ids)
+    """Enqueued once the transaction that wrote the rows commits; the sweep covers a lost one."""
+    deliver_scores(list(activity_ids))

@@ -1,0 +1,32 @@
+"""The adapter interface and the behaviour every LMS shares (plain LTI Advantage)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class ScoreSubmission:
+    """What a score says about the student's submission, for LMSs that show submissions."""
+
+    first_score: bool
+    submitted_at: datetime
+    content_items: tuple[dict[str, Any], ...] = ()
+
+
+class LmsAdapter:
+    """Plain LTI 1.3 Advantage: what every LMS gets unless its adapter says otherwise."""
+
+    kind: ClassVar[str] = "other"
+    # Origins beyond the issuer and login URL that may frame Stint (the LMS serves pages there).
+    extra_frame_origins: ClassVar[tuple[str, ...]] = ()
+
+    def score_extensions(self, submission: ScoreSubmission) -> dict[str, Any]:
+        """Vendor fields added to an AGS score; none for an LMS that defines none."""
+        return {}
+
+    def certificate_file_item(self, url: str, title: str) -> dict[str, Any] | None:
+        """A file the LMS attaches to the submission with the score, where it can."""
+        return None
