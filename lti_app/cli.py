@@ -6,12 +6,12 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from lti_app.dev_platform.registration import dev_platform_spec
 from lti_app.lti.keys import ensure_active_key, rotate_keys
 from lti_app.services.platforms import (
     CANVAS_CLOUD,
     PlatformInputError,
     PlatformSpec,
-    dev_platform_spec,
     list_platforms,
     register_platform,
     remove_platform,

@@ -8,8 +8,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from . import DevRegistration
 from . import constants as c
+from .registration import DevRegistration
 from .store import Context, Member, ResourceLink
 
 ID_TOKEN_LIFETIME_SECONDS = 300

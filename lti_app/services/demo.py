@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
+from lti_app.dev_platform.registration import dev_platform_spec
 from lti_app.extensions import db
 from lti_app.lti.claims import classify_roles
 from lti_app.models import (
@@ -51,7 +52,7 @@ from lti_app.models import (
 )
 from lti_app.models.base import utcnow
 from lti_app.services import catalog
-from lti_app.services.platforms import dev_platform_spec, register_platform
+from lti_app.services.platforms import register_platform
 from rubrics import io as rubric_io
 from rubrics.templates import BUILTIN_TEMPLATES
 
