@@ -9,8 +9,8 @@ import time
 from typing import Any
 
 from . import constants as c
+from .records import Context, Member, ResourceLink
 from .registration import DevRegistration
-from .store import Context, Member, ResourceLink
 
 ID_TOKEN_LIFETIME_SECONDS = 300
 

@@ -15,8 +15,8 @@ from flask import Blueprint, Response, render_template, request, url_for
 
 from . import constants as c
 from .messages import id_token_claims
+from .records import LineItemFields
 from .services import iso_datetime, take_fault_response
-from .store import LineItemFields
 from .tokens import ToolJwtError, sign_platform_jwt, verify_tool_jwt
 from .web import (
     base_url,
