@@ -2,8 +2,9 @@
 
 Builds an activity with 1,000 students on 200 projects, with their submissions, review links,
 evaluations, grades, score syncs, certificates and emails (bulk INSERTs through
-``lti_app.services.demo.add_cohort``) in a temporary SQLite database, and in PostgreSQL too when
-TEST_DATABASE_URL is set (in a database of its own, ``<name>_bench``, created and dropped here).
+``lti_app.dev_platform.demo.cohort.add_cohort``) in a temporary SQLite database, and in
+PostgreSQL too when TEST_DATABASE_URL is set (in a database of its own, ``<name>_bench``,
+created and dropped here).
 
 The dashboard is requested in-process with the Flask test client, logged in by writing the same
 session keys as ``lti_app.auth.start_session``. The floor is a page of the same app, behind the
@@ -39,9 +40,10 @@ from sqlalchemy import create_engine, event, select, text
 
 from lti_app import create_app
 from lti_app.auth import SESSION_KEY, instructor_required
+from lti_app.dev_platform.demo.cohort import add_cohort
 from lti_app.extensions import db
 from lti_app.models import Activity, Course, Membership, Platform, User
-from lti_app.services import change_stamps, demo
+from lti_app.services import change_stamps
 
 # Not queries: SQLite's explicit BEGIN (PostgreSQL's driver sends its own unseen).
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
@@ -106,7 +108,7 @@ def populate(app: Flask, students: int, projects: int) -> tuple[int, int, int]:
         )
         db.session.commit()
         started = time.perf_counter()
-        report = demo.add_cohort(activity.id, students, projects)
+        report = add_cohort(activity.id, students, projects)
         print(
             f"  cohort: {report.students} students, {report.projects} projects, "
             f"{report.placements} placements in {time.perf_counter() - started:.1f} s"

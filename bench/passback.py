@@ -115,6 +115,7 @@ def seed(app: Any, base: str, grades: int, line_items: int) -> dict[str, Any]:
     """Students in the LMS, activities with line items, approved grades, then the release."""
     from lti_app.dev_platform import constants as c
     from lti_app.dev_platform.admin import DevPlatformAdmin
+    from lti_app.dev_platform.registration import dev_platform_spec
     from lti_app.extensions import db
     from lti_app.jobs import scores as score_jobs
     from lti_app.lti.keys import ensure_active_key
@@ -130,7 +131,7 @@ def seed(app: Any, base: str, grades: int, line_items: int) -> dict[str, Any]:
     from lti_app.models.base import utcnow
     from lti_app.services import grading
     from lti_app.services.ags import SCOPE_LINEITEM, SCOPE_SCORE
-    from lti_app.services.platforms import dev_platform_spec, register_platform
+    from lti_app.services.platforms import register_platform
 
     platform = register_platform(dev_platform_spec(base))
     ensure_active_key()

@@ -31,10 +31,12 @@ from werkzeug.serving import make_server
 
 from lti_app import create_app
 from lti_app.dev_platform import constants as c
+from lti_app.dev_platform.demo.cohort import add_cohort
+from lti_app.dev_platform.demo.seed import seed_demo
 from lti_app.extensions import db
 from lti_app.models import Evaluation, Placement, ReviewInvitation
 from lti_app.models.base import utcnow
-from lti_app.services import demo, reviews
+from lti_app.services import reviews
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_BYTES = 300_000
@@ -62,8 +64,8 @@ def serve(instance: str) -> tuple[str, Flask]:
     )
     with app.app_context():
         upgrade()
-        report = demo.seed_demo(base_url, app.config, app.instance_path)
-        demo.add_cohort(report.activity_id, 18, 3, prefix="demo-cohort")
+        report = seed_demo(base_url, app.config, app.instance_path)
+        add_cohort(report.activity_id, 18, 3, prefix="demo-cohort")
     server = make_server("127.0.0.1", port, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return base_url, app

@@ -107,7 +107,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     cli.init_cli(app)
 
     if app.config["STINT_DEV_PLATFORM"]:
-        from lti_app.dev_platform import init_dev_platform
+        from lti_app.dev_platform.blueprint import init_dev_platform
 
         init_dev_platform(app)
         app.logger.warning("Development LMS enabled at /dev-lms: never use this in production")

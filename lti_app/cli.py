@@ -6,13 +6,15 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from lti_app.dev_platform.demo.cohort import add_cohort
+from lti_app.dev_platform.demo.seed import seed_demo
+from lti_app.dev_platform.registration import dev_platform_spec
 from lti_app.jobs import queue
 from lti_app.lti.keys import ensure_active_key, rotate_keys
 from lti_app.services.platforms import (
     CANVAS_CLOUD,
     PlatformInputError,
     PlatformSpec,
-    dev_platform_spec,
     list_platforms,
     register_platform,
     remove_platform,
@@ -165,8 +167,6 @@ def demo_seed(cohort: int) -> None:
     if not current_app.config["STINT_DEV_PLATFORM"]:
         click.echo("error: STINT_DEV_PLATFORM is not enabled", err=True)
         raise SystemExit(2)
-    from lti_app.services.demo import add_cohort, seed_demo
-
     report = seed_demo(
         current_app.config["STINT_BASE_URL"], current_app.config, current_app.instance_path
     )

@@ -14,7 +14,8 @@ from urllib.parse import urlencode
 from flask import Flask
 
 from . import constants as c
-from .store import DevStore, LineItem, LineItemFields, Member, Score
+from .records import LineItem, LineItemFields, Member, Score
+from .store import DevStore
 
 
 class DevPlatformAdmin:

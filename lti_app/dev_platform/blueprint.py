@@ -1,23 +1,17 @@
-"""The Flask glue shared by the platform's pages, protocol endpoints and services."""
+"""Mounting the development LMS on a Flask app: one blueprint made of pages, protocol, services."""
 
 from __future__ import annotations
 
-import json
-import os
-from decimal import Decimal
+from flask import Blueprint, Flask
 
-from flask import Blueprint, Response, current_app, g, render_template, request
-
-from . import DevRegistration, dev_registration
-from .store import DevStore
+from .pages import register_pages
+from .protocol import register_protocol
+from .services import register_services
+from .web import close_store
 
 
 def make_blueprint() -> Blueprint:
     """A fresh blueprint per app, so several test apps in one process each get their own."""
-    from .pages import register_pages
-    from .protocol import register_protocol
-    from .services import register_services
-
     bp = Blueprint(
         "dev_platform",
         __name__,
@@ -28,65 +22,14 @@ def make_blueprint() -> Blueprint:
     register_pages(bp)
     register_protocol(bp)
     register_services(bp)
-    bp.teardown_request(_close_store)
+    bp.teardown_request(close_store)
     return bp
 
 
-def store() -> DevStore:
-    """The request's connection to the platform's SQLite file, opened on first use."""
-    if "dev_platform_store" not in g:
-        path = current_app.config.get("DEV_PLATFORM_DB") or os.path.join(
-            current_app.instance_path, "dev_platform.sqlite"
-        )
-        g.dev_platform_store = DevStore(path)
-    opened: DevStore = g.dev_platform_store
-    return opened
-
-
-def _close_store(_error: BaseException | None) -> None:
-    opened = g.pop("dev_platform_store", None)
-    if opened is not None:
-        opened.close()
-
-
-def base_url() -> str:
-    configured = current_app.config.get("STINT_BASE_URL")
-    return str(configured).rstrip("/") if configured else request.url_root.rstrip("/")
-
-
-def registration() -> DevRegistration:
-    return dev_registration(base_url())
-
-
-def http_timeout() -> float:
-    return float(current_app.config.get("HTTP_TIMEOUT", 10))
-
-
-def mailbox_dir() -> str:
-    configured = current_app.config.get("DEV_MAILBOX_DIR")
-    return str(configured) if configured else os.path.join(current_app.instance_path, "mailbox")
-
-
-def _json_default(value: object) -> object:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def json_response(
-    body: object,
-    status: int = 200,
-    *,
-    mimetype: str = "application/json",
-    headers: dict[str, str] | None = None,
-) -> Response:
-    """JSON with Decimal scores written as numbers (Flask's provider would write strings)."""
-    text = json.dumps(body, ensure_ascii=False, default=_json_default)
-    response = Response(text, status=status, mimetype=mimetype, headers=headers)
-    if mimetype != "application/json":
-        response.headers["Content-Type"] = f"{mimetype}; charset=utf-8"
-    return response
-
-
-def error_page(message: str, status: int = 400) -> tuple[str, int]:
-    return render_template("dev_platform/error.html", message=message, status=status), status
+def init_dev_platform(app: Flask) -> None:
+    """Mount the platform; LTI form posts and service calls carry no CSRF token, so exempt it."""
+    bp = make_blueprint()
+    app.register_blueprint(bp, url_prefix="/dev-lms")
+    csrf = app.extensions.get("csrf")
+    if csrf is not None:
+        csrf.exempt(bp)

@@ -8,9 +8,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from . import DevRegistration
 from . import constants as c
-from .store import Context, Member, ResourceLink
+from .records import Context, Member, ResourceLink
+from .registration import DevRegistration
 
 ID_TOKEN_LIFETIME_SECONDS = 300
 

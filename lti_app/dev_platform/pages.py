@@ -8,8 +8,8 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from werkzeug.wrappers import Response as BaseResponse
 
 from . import constants as c
-from .blueprint import error_page, mailbox_dir, store
 from .mailbox import linkify, list_messages, read_message
+from .web import error_page, mailbox_dir, store
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 

@@ -14,7 +14,11 @@ from typing import Any
 from flask import Blueprint, Response, render_template, request, url_for
 
 from . import constants as c
-from .blueprint import (
+from .messages import id_token_claims
+from .records import LineItemFields
+from .services import iso_datetime, take_fault_response
+from .tokens import ToolJwtError, sign_platform_jwt, verify_tool_jwt
+from .web import (
     base_url,
     error_page,
     http_timeout,
@@ -22,10 +26,6 @@ from .blueprint import (
     registration,
     store,
 )
-from .messages import id_token_claims
-from .services import iso_datetime, take_fault_response
-from .store import LineItemFields
-from .tokens import ToolJwtError, sign_platform_jwt, verify_tool_jwt
 
 ASSERTION_MAX_LIFETIME_SECONDS = 3600
 

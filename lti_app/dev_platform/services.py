@@ -19,9 +19,10 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, current_app, request
 
 from . import constants as c
-from .blueprint import base_url, json_response, store
 from .messages import line_item_url, service_urls
-from .store import DevStore, LineItem, LineItemFields, Score
+from .records import LineItem, LineItemFields, Score
+from .store import DevStore
+from .web import base_url, json_response, store
 
 MAX_PAGE_SIZE = 1000
 

@@ -19,162 +19,43 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
-from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwcrypto.jwk import JWK
 
 from . import constants as c
+from .database import (
+    SCHEMA,
+    bump,
+    connect,
+    create_key_if_missing,
+    insert_line_item,
+    insert_member,
+    insert_resource_link,
+    to_json,
+)
+from .demo.lms_course import seed_demo_course
+from .records import (
+    Context,
+    DeepLinkRequest,
+    LineItem,
+    LineItemFields,
+    Member,
+    MessageHint,
+    ResourceLink,
+    Score,
+    hint_from_row,
+    line_item_from_row,
+    member_from_row,
+    resource_link_from_row,
+    score_from_row,
+)
 
 HINT_LIFETIME_SECONDS = 600
 DEEP_LINK_LIFETIME_SECONDS = 3600
 ACCESS_TOKEN_LIFETIME_SECONDS = 3600
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS contexts (
-    id TEXT PRIMARY KEY, label TEXT NOT NULL, title TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS users (
-    sub TEXT PRIMARY KEY, given_name TEXT NOT NULL, family_name TEXT NOT NULL,
-    name TEXT NOT NULL, email TEXT NOT NULL, institution_roles TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS enrolments (
-    context_id TEXT NOT NULL REFERENCES contexts(id), user_sub TEXT NOT NULL REFERENCES users(sub),
-    roles TEXT NOT NULL, status TEXT NOT NULL, position INTEGER NOT NULL,
-    PRIMARY KEY (context_id, user_sub));
-CREATE TABLE IF NOT EXISTS resource_links (
-    id TEXT PRIMARY KEY, context_id TEXT NOT NULL REFERENCES contexts(id), title TEXT NOT NULL,
-    text TEXT NOT NULL, url TEXT, custom TEXT NOT NULL, created_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS line_items (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, context_id TEXT NOT NULL REFERENCES contexts(id),
-    resource_link_id TEXT, label TEXT NOT NULL, score_maximum TEXT NOT NULL,
-    resource_id TEXT, tag TEXT, start_date_time TEXT, end_date_time TEXT);
-CREATE TABLE IF NOT EXISTS scores (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, line_item_id INTEGER NOT NULL, user_id TEXT NOT NULL,
-    score_given TEXT, score_maximum TEXT, comment TEXT, activity_progress TEXT NOT NULL,
-    grading_progress TEXT NOT NULL, timestamp TEXT NOT NULL, timestamp_us INTEGER NOT NULL,
-    submission_extension TEXT, received_at REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS scores_by_item_user ON scores (line_item_id, user_id, id);
-CREATE TABLE IF NOT EXISTS message_hints (
-    token TEXT PRIMARY KEY, user_sub TEXT NOT NULL, context_id TEXT NOT NULL,
-    resource_link_id TEXT, deep_link_data TEXT, created_at REAL NOT NULL, used_at REAL);
-CREATE TABLE IF NOT EXISTS deep_link_requests (
-    data TEXT PRIMARY KEY, user_sub TEXT NOT NULL, context_id TEXT NOT NULL,
-    created_at REAL NOT NULL, consumed_at REAL);
-CREATE TABLE IF NOT EXISTS used_once (
-    kind TEXT NOT NULL, value TEXT NOT NULL, expires_at REAL NOT NULL,
-    PRIMARY KEY (kind, value));
-CREATE TABLE IF NOT EXISTS access_tokens (
-    token_hash TEXT PRIMARY KEY, client_id TEXT NOT NULL, scopes TEXT NOT NULL,
-    expires_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS faults (
-    id INTEGER PRIMARY KEY CHECK (id = 1), kind TEXT NOT NULL, remaining INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-"""
-
-
-@dataclass(frozen=True)
-class Context:
-    id: str
-    label: str
-    title: str
-
-
-@dataclass(frozen=True)
-class Member:
-    sub: str
-    given_name: str
-    family_name: str
-    name: str
-    email: str
-    roles: tuple[str, ...]
-    institution_roles: tuple[str, ...]
-    status: str
-
-    @property
-    def is_instructor(self) -> bool:
-        return c.ROLE_INSTRUCTOR in self.roles
-
-    @property
-    def role_label(self) -> str:
-        if c.ROLE_INSTRUCTOR in self.roles:
-            return "Instructor"
-        if c.ROLE_TEACHING_ASSISTANT in self.roles:
-            return "Teaching assistant"
-        return "Learner"
-
-
-@dataclass(frozen=True)
-class ResourceLink:
-    id: str
-    context_id: str
-    title: str
-    text: str
-    url: str | None
-    custom: dict[str, str]
-
-
-@dataclass(frozen=True)
-class LineItem:
-    id: int
-    context_id: str
-    resource_link_id: str | None
-    label: str
-    score_maximum: Decimal
-    resource_id: str | None
-    tag: str | None
-    start_date_time: str | None
-    end_date_time: str | None
-
-
-@dataclass(frozen=True)
-class LineItemFields:
-    """What a tool may set on a line item (AGS 2.0 §3.2), validated before it reaches the store."""
-
-    label: str
-    score_maximum: Decimal
-    resource_link_id: str | None = None
-    resource_id: str | None = None
-    tag: str | None = None
-    start_date_time: str | None = None
-    end_date_time: str | None = None
-
-
-@dataclass(frozen=True)
-class Score:
-    line_item_id: int
-    user_id: str
-    score_given: Decimal | None
-    score_maximum: Decimal | None
-    comment: str | None
-    activity_progress: str
-    grading_progress: str
-    timestamp: str
-    timestamp_parsed: datetime
-    submission_extension: dict[str, Any] | None = field(default=None)
-
-
-@dataclass(frozen=True)
-class MessageHint:
-    token: str
-    user_sub: str
-    context_id: str
-    resource_link_id: str | None
-    deep_link_data: str | None
-
-
-@dataclass(frozen=True)
-class DeepLinkRequest:
-    data: str
-    user_sub: str
-    context_id: str
-
-
-def _json(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 def _timestamp_us(moment: datetime) -> int:
@@ -194,18 +75,7 @@ class DevStore:
     def __init__(self, path: str) -> None:
         self.path = path
         self._ensure_ready()
-        self.connection = self._connect(path)
-
-    @staticmethod
-    def _connect(path: str) -> sqlite3.Connection:
-        connection = sqlite3.connect(path, timeout=30, isolation_level=None)
-        connection.row_factory = sqlite3.Row
-        connection.execute("PRAGMA busy_timeout = 30000")
-        connection.execute("PRAGMA foreign_keys = ON")
-        # WAL with NORMAL sync never corrupts the file; a power cut may lose the last commits,
-        # which is fine for a development LMS and saves an fsync per request.
-        connection.execute("PRAGMA synchronous = NORMAL")
-        return connection
+        self.connection = connect(path)
 
     def close(self) -> None:
         self.connection.close()
@@ -235,15 +105,15 @@ class DevStore:
                 return
             directory = os.path.dirname(os.path.abspath(self.path))
             os.makedirs(directory, exist_ok=True)
-            connection = self._connect(self.path)
+            connection = connect(self.path)
             try:
                 connection.execute("PRAGMA journal_mode = WAL")
-                connection.executescript(_SCHEMA)
+                connection.executescript(SCHEMA)
                 connection.execute("BEGIN IMMEDIATE")
                 try:
-                    _create_key_if_missing(connection)
+                    create_key_if_missing(connection)
                     if connection.execute("SELECT COUNT(*) FROM contexts").fetchone()[0] == 0:
-                        _seed_demo_course(connection)
+                        seed_demo_course(connection)
                     connection.execute("COMMIT")
                 except BaseException:
                     connection.execute("ROLLBACK")
@@ -302,7 +172,7 @@ class DevStore:
             " WHERE e.context_id = ? ORDER BY e.position",
             (context_id,),
         )
-        return [_member(row) for row in rows]
+        return [member_from_row(row) for row in rows]
 
     def member(self, context_id: str, sub: str) -> Member | None:
         row = self.connection.execute(
@@ -310,12 +180,12 @@ class DevStore:
             " WHERE e.context_id = ? AND e.user_sub = ?",
             (context_id, sub),
         ).fetchone()
-        return _member(row) if row else None
+        return member_from_row(row) if row else None
 
     def add_student(self, context_id: str, given_name: str, family_name: str, email: str) -> str:
         sub = str(uuid.uuid4())
         with self.transaction() as db:
-            _insert_member(
+            insert_member(
                 db,
                 context_id,
                 sub,
@@ -343,13 +213,13 @@ class DevStore:
             "SELECT * FROM resource_links WHERE context_id = ? ORDER BY created_at, rowid",
             (context_id,),
         )
-        return [_resource_link(row) for row in rows]
+        return [resource_link_from_row(row) for row in rows]
 
     def resource_link(self, link_id: str) -> ResourceLink | None:
         row = self.connection.execute(
             "SELECT * FROM resource_links WHERE id = ?", (link_id,)
         ).fetchone()
-        return _resource_link(row) if row else None
+        return resource_link_from_row(row) if row else None
 
     def create_resource_link(
         self,
@@ -364,7 +234,7 @@ class DevStore:
     ) -> str:
         link_id = link_id or uuid.uuid4().hex
         with self.transaction() as db:
-            _insert_resource_link(db, link_id, context_id, title, text, url, custom or {})
+            insert_resource_link(db, link_id, context_id, title, text, url, custom or {})
             if line_item is not None:
                 bound = LineItemFields(
                     label=line_item.label,
@@ -375,7 +245,7 @@ class DevStore:
                     start_date_time=line_item.start_date_time,
                     end_date_time=line_item.end_date_time,
                 )
-                _insert_line_item(db, context_id, bound)
+                insert_line_item(db, context_id, bound)
         return link_id
 
     # --- line items --------------------------------------------------------------------------
@@ -401,7 +271,7 @@ class DevStore:
                 clauses.append(f"{column} = ?")
                 params.append(value)
         sql = f"SELECT * FROM line_items WHERE {' AND '.join(clauses)} ORDER BY id"  # noqa: S608
-        rows = [_line_item(row) for row in self.connection.execute(sql, params)]
+        rows = [line_item_from_row(row) for row in self.connection.execute(sql, params)]
         if limit is None:
             return rows[offset:], False
         return rows[offset : offset + limit], offset + limit < len(rows)
@@ -410,11 +280,11 @@ class DevStore:
         row = self.connection.execute(
             "SELECT * FROM line_items WHERE context_id = ? AND id = ?", (context_id, line_item_id)
         ).fetchone()
-        return _line_item(row) if row else None
+        return line_item_from_row(row) if row else None
 
     def create_line_item(self, context_id: str, fields: LineItemFields) -> LineItem:
         with self.transaction() as db:
-            new_id = _insert_line_item(db, context_id, fields)
+            new_id = insert_line_item(db, context_id, fields)
         created = self.line_item(context_id, new_id)
         assert created is not None
         return created
@@ -482,7 +352,7 @@ class DevStore:
                     moment,
                     None
                     if score.submission_extension is None
-                    else _json(score.submission_extension),
+                    else to_json(score.submission_extension),
                     time.time(),
                 ),
             )
@@ -495,14 +365,14 @@ class DevStore:
             " GROUP BY user_id)",
             (line_item_id,),
         )
-        return {row["user_id"]: _score(row) for row in rows}
+        return {row["user_id"]: score_from_row(row) for row in rows}
 
     def score_history(self, line_item_id: int, user_id: str) -> list[Score]:
         rows = self.connection.execute(
             "SELECT * FROM scores WHERE line_item_id = ? AND user_id = ? ORDER BY id",
             (line_item_id, user_id),
         )
-        return [_score(row) for row in rows]
+        return [score_from_row(row) for row in rows]
 
     # --- launches ----------------------------------------------------------------------------
 
@@ -532,7 +402,7 @@ class DevStore:
             "SELECT * FROM message_hints WHERE token = ? AND used_at IS NULL AND created_at > ?",
             (token, time.time() - HINT_LIFETIME_SECONDS),
         ).fetchone()
-        return _hint(row) if row else None
+        return hint_from_row(row) if row else None
 
     def consume_hint(self, token: str) -> MessageHint | None:
         """One id_token per hint: a replayed authorization request finds nothing."""
@@ -545,7 +415,7 @@ class DevStore:
             if row is None:
                 return None
             db.execute("UPDATE message_hints SET used_at = ? WHERE token = ?", (time.time(), token))
-        return _hint(row)
+        return hint_from_row(row)
 
     def consume_deep_link_request(self, data: str) -> DeepLinkRequest | None:
         with self.transaction() as db:
@@ -625,11 +495,11 @@ class DevStore:
             if row is None or row["remaining"] <= 0:
                 return None
             db.execute("UPDATE faults SET remaining = remaining - 1 WHERE id = 1")
-            _bump(db, "faults_injected", 1)
+            bump(db, "faults_injected", 1)
         return str(row["kind"])
 
     def bump(self, name: str, amount: int = 1) -> None:
-        _bump(self.connection, name, amount)
+        bump(self.connection, name, amount)
 
     def counters(self) -> dict[str, int]:
         values = dict.fromkeys(c.COUNTER_NAMES, 0)
@@ -641,232 +511,5 @@ class DevStore:
         self.connection.execute("DELETE FROM counters")
 
 
-def _bump(db: sqlite3.Connection, name: str, amount: int) -> None:
-    if name not in c.COUNTER_NAMES:
-        raise ValueError(f"unknown counter {name!r}")
-    db.execute(
-        "INSERT INTO counters (name, value) VALUES (?, ?)"
-        " ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
-        (name, amount),
-    )
-
-
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def _member(row: sqlite3.Row) -> Member:
-    return Member(
-        sub=row["sub"],
-        given_name=row["given_name"],
-        family_name=row["family_name"],
-        name=row["name"],
-        email=row["email"],
-        roles=tuple(json.loads(row["roles"])),
-        institution_roles=tuple(json.loads(row["institution_roles"])),
-        status=row["status"],
-    )
-
-
-def _resource_link(row: sqlite3.Row) -> ResourceLink:
-    return ResourceLink(
-        id=row["id"],
-        context_id=row["context_id"],
-        title=row["title"],
-        text=row["text"],
-        url=row["url"],
-        custom=json.loads(row["custom"]),
-    )
-
-
-def _line_item(row: sqlite3.Row) -> LineItem:
-    return LineItem(
-        id=row["id"],
-        context_id=row["context_id"],
-        resource_link_id=row["resource_link_id"],
-        label=row["label"],
-        score_maximum=Decimal(row["score_maximum"]),
-        resource_id=row["resource_id"],
-        tag=row["tag"],
-        start_date_time=row["start_date_time"],
-        end_date_time=row["end_date_time"],
-    )
-
-
-def _score(row: sqlite3.Row) -> Score:
-    return Score(
-        line_item_id=row["line_item_id"],
-        user_id=row["user_id"],
-        score_given=None if row["score_given"] is None else Decimal(row["score_given"]),
-        score_maximum=None if row["score_maximum"] is None else Decimal(row["score_maximum"]),
-        comment=row["comment"],
-        activity_progress=row["activity_progress"],
-        grading_progress=row["grading_progress"],
-        timestamp=row["timestamp"],
-        timestamp_parsed=datetime.fromisoformat(row["timestamp"]),
-        submission_extension=(
-            None if row["submission_extension"] is None else json.loads(row["submission_extension"])
-        ),
-    )
-
-
-def _hint(row: sqlite3.Row) -> MessageHint:
-    return MessageHint(
-        row["token"], row["user_sub"], row["context_id"], row["resource_link_id"],
-        row["deep_link_data"],
-    )  # fmt: skip
-
-
-def _insert_member(
-    db: sqlite3.Connection,
-    context_id: str,
-    sub: str,
-    given_name: str,
-    family_name: str,
-    email: str,
-    roles: tuple[str, ...],
-    institution_roles: tuple[str, ...],
-    *,
-    name: str | None = None,
-) -> None:
-    db.execute(
-        "INSERT INTO users (sub, given_name, family_name, name, email, institution_roles)"
-        " VALUES (?,?,?,?,?,?)",
-        (
-            sub,
-            given_name,
-            family_name,
-            name or f"{given_name} {family_name}",
-            email,
-            _json(list(institution_roles)),
-        ),
-    )
-    position = db.execute(
-        "SELECT COALESCE(MAX(position), 0) + 1 FROM enrolments WHERE context_id = ?", (context_id,)
-    ).fetchone()[0]
-    db.execute(
-        "INSERT INTO enrolments (context_id, user_sub, roles, status, position)"
-        " VALUES (?,?,?,'Active',?)",
-        (context_id, sub, _json(list(roles)), position),
-    )
-
-
-def _insert_resource_link(
-    db: sqlite3.Connection,
-    link_id: str,
-    context_id: str,
-    title: str,
-    text: str,
-    url: str | None,
-    custom: dict[str, str],
-) -> None:
-    db.execute(
-        "INSERT INTO resource_links (id, context_id, title, text, url, custom, created_at)"
-        " VALUES (?,?,?,?,?,?,?)",
-        (link_id, context_id, title, text, url, _json(custom), time.time()),
-    )
-
-
-def _insert_line_item(db: sqlite3.Connection, context_id: str, fields: LineItemFields) -> int:
-    cursor = db.execute(
-        "INSERT INTO line_items (context_id, resource_link_id, label, score_maximum, resource_id,"
-        " tag, start_date_time, end_date_time) VALUES (?,?,?,?,?,?,?,?)",
-        (
-            context_id,
-            fields.resource_link_id,
-            fields.label,
-            str(fields.score_maximum),
-            fields.resource_id,
-            fields.tag,
-            fields.start_date_time,
-            fields.end_date_time,
-        ),
-    )
-    _bump(db, "line_item_creates", 1)
-    assert cursor.lastrowid is not None
-    return cursor.lastrowid
-
-
-def _create_key_if_missing(db: sqlite3.Connection) -> None:
-    if db.execute("SELECT 1 FROM meta WHERE key = 'kid'").fetchone():
-        return
-    private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = private_key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    kid = JWK.from_pem(pem).thumbprint()
-    db.executemany(
-        "INSERT INTO meta (key, value) VALUES (?, ?)",
-        [
-            ("private_key_pem", pem.decode("ascii")),
-            ("kid", kid),
-            ("platform_guid", uuid.uuid4().hex),
-        ],
-    )
-
-
-_DEMO_PEOPLE = (
-    # sub, given, family, display name, email, context roles, institution roles
-    (
-        c.DEMO_INSTRUCTOR_SUB, "Ada", "Lovelace", None, "ada.lovelace@example.edu",
-        (c.ROLE_INSTRUCTOR,), (c.INSTITUTION_FACULTY,),
-    ),
-    (
-        c.DEMO_TA_SUB, "Kwame", "Mensah", None, "kwame.mensah@example.edu",
-        (c.ROLE_TEACHING_ASSISTANT,), (c.INSTITUTION_STAFF, c.INSTITUTION_STUDENT),
-    ),
-    (
-        c.DEMO_STUDENT_SUBS[0], "Zoë", "Ångström", None, "zoe.angstrom@example.edu",
-        (c.ROLE_LEARNER,), (c.INSTITUTION_STUDENT,),
-    ),
-    (
-        c.DEMO_STUDENT_SUBS[1], "Дмитрий", "Иванов", None, "dmitry.ivanov@example.edu",
-        (c.ROLE_LEARNER,), (c.INSTITUTION_STUDENT,),
-    ),
-    (
-        c.DEMO_STUDENT_SUBS[2], "Wei", "Chen", "Chen Wei", "chen.wei@example.edu",
-        (c.ROLE_LEARNER,), (c.INSTITUTION_STUDENT,),
-    ),
-    (
-        c.DEMO_STUDENT_SUBS[3], "Aoife", "Ní Bhriain", None, "aoife.nibhriain@example.edu",
-        (c.ROLE_LEARNER,), (c.INSTITUTION_STUDENT,),
-    ),
-    (
-        c.DEMO_STUDENT_SUBS[4], "José María", "Álvarez-Núñez", None, "jm.alvarez@example.edu",
-        (c.ROLE_LEARNER,), (c.INSTITUTION_STUDENT,),
-    ),
-)  # fmt: skip
-
-
-def _seed_demo_course(db: sqlite3.Connection) -> None:
-    db.execute(
-        "INSERT INTO contexts (id, label, title) VALUES (?,?,?)",
-        (c.DEMO_CONTEXT_ID, c.DEMO_CONTEXT_LABEL, c.DEMO_CONTEXT_TITLE),
-    )
-    for sub, given, family, name, email, roles, institution_roles in _DEMO_PEOPLE:
-        _insert_member(
-            db, c.DEMO_CONTEXT_ID, sub, given, family, email, roles, institution_roles, name=name
-        )
-    # An assignment-style link already in the course, as an LMS admin would add by hand, so the
-    # very first click works; deep linking adds more.
-    _insert_resource_link(
-        db,
-        c.DEMO_LINK_ID,
-        c.DEMO_CONTEXT_ID,
-        "Spring micro-internship",
-        "A four-week project with a partner company.",
-        None,
-        {},
-    )
-    _insert_line_item(
-        db,
-        c.DEMO_CONTEXT_ID,
-        LineItemFields(
-            label="Spring micro-internship",
-            score_maximum=Decimal(100),
-            resource_link_id=c.DEMO_LINK_ID,
-        ),
-    )
-    db.execute("DELETE FROM counters")

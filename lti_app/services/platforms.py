@@ -40,23 +40,6 @@ class PlatformSpec:
     auth_audience: str | None = None
 
 
-def dev_platform_spec(base_url: str) -> PlatformSpec:
-    """The development LMS served at ``base_url`` as a registration (``stint dev register``,
-    the demo seed, the tests' and benchmarks' live servers)."""
-    from lti_app.dev_platform import dev_registration
-
-    reg = dev_registration(base_url)
-    return PlatformSpec(
-        issuer=reg.issuer,
-        client_id=reg.client_id,
-        auth_login_url=reg.auth_login_url,
-        auth_token_url=reg.auth_token_url,
-        key_set_url=reg.key_set_url,
-        deployment_ids=(reg.deployment_id,),
-        name=reg.name,
-    )
-
-
 def _check(spec: PlatformSpec) -> list[str]:
     problems = []
     for field in ("issuer", "auth_login_url", "auth_token_url", "key_set_url"):

@@ -1,7 +1,7 @@
 """The instructor dashboard: where every student stands, filters, CSV export, query budget.
 
-Rows are written directly (and in bulk by ``services.demo.add_cohort``); the session is set with
-the same keys as ``lti_app.auth.start_session``, as a launch would leave it.
+Rows are written directly (and in bulk by ``dev_platform.demo.cohort.add_cohort``); the session
+is set with the same keys as ``lti_app.auth.start_session``, as a launch would leave it.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from flask import Flask
 from sqlalchemy import event, select
 
 from lti_app.auth import SESSION_KEY
+from lti_app.dev_platform.demo.cohort import add_cohort
 from lti_app.extensions import db
 from lti_app.models import (
     Activity,
@@ -36,7 +37,7 @@ from lti_app.models import (
     User,
 )
 from lti_app.models.base import utcnow
-from lti_app.services import change_stamps, demo
+from lti_app.services import change_stamps
 from lti_app.services import dashboard as board
 
 
@@ -150,7 +151,7 @@ def test_empty_activity_says_what_to_do_next(teacher: Any, world: World) -> None
 
 def test_counts_per_status_match_the_database(app: Flask, teacher: Any, world: World) -> None:
     with app.app_context():
-        demo.add_cohort(world.activity_id, 60, 6)
+        add_cohort(world.activity_id, 60, 6)
         expected = Counter(
             db.session.scalars(
                 select(Placement.status).where(Placement.activity_id == world.activity_id)
@@ -388,10 +389,10 @@ def dashboard_queries(app: Flask, client: Any, world: World) -> int:
 
 def test_query_count_does_not_grow_with_the_cohort(app: Flask, teacher: Any, world: World) -> None:
     with app.app_context():
-        demo.add_cohort(world.activity_id, 5, 3)
+        add_cohort(world.activity_id, 5, 3)
     small = dashboard_queries(app, teacher, world)
     with app.app_context():
-        demo.add_cohort(world.activity_id, 50, 12, prefix="more")
+        add_cohort(world.activity_id, 50, 12, prefix="more")
     large = dashboard_queries(app, teacher, world)
     assert large == small
     assert large <= 10
@@ -408,7 +409,7 @@ def test_sql_counts_agree_with_the_rows_they_summarise(
 ) -> None:
     """The overview and panels are counted in SQL; the rows are built one by one in Python."""
     with app.app_context():
-        demo.add_cohort(world.activity_id, 80, 8)
+        add_cohort(world.activity_id, 80, 8)
         activity = db.session.get(Activity, world.activity_id)
         snap = board.build_snapshot(activity)
         rows = snap.rows
@@ -447,7 +448,7 @@ def test_page_past_the_end_shows_the_last_page_and_project_filter_counts(
     app: Flask, teacher: Any, world: World
 ) -> None:
     with app.app_context():
-        demo.add_cohort(world.activity_id, 60, 3)
+        add_cohort(world.activity_id, 60, 3)
         project_id, placed = db.session.execute(
             select(Placement.project_id, db.func.count())
             .where(Placement.activity_id == world.activity_id)
@@ -463,7 +464,7 @@ def test_page_past_the_end_shows_the_last_page_and_project_filter_counts(
 
 def test_csv_export_has_every_row_not_one_page(app: Flask, teacher: Any, world: World) -> None:
     with app.app_context():
-        demo.add_cohort(world.activity_id, 70, 4)
+        add_cohort(world.activity_id, 70, 4)
     text = teacher.get(f"/instructor/activities/{world.activity_id}/students.csv").get_data(
         as_text=True
     )

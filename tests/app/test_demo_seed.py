@@ -14,7 +14,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from lti_app.dev_platform import constants as c
-from lti_app.dev_platform import dev_registration
+from lti_app.dev_platform.registration import dev_registration
 from lti_app.extensions import db
 from lti_app.models import (
     Activity,

@@ -26,9 +26,10 @@ from jwcrypto.jwk import JWK
 from werkzeug.serving import make_server
 
 from lti_app.dev_platform import constants as c
-from lti_app.dev_platform import dev_registration, init_dev_platform
 from lti_app.dev_platform.admin import DevPlatformAdmin
+from lti_app.dev_platform.blueprint import init_dev_platform
 from lti_app.dev_platform.browser import FormFollowingBrowser
+from lti_app.dev_platform.registration import dev_registration
 
 _loaded_keys: dict[str, Any] = {}
 

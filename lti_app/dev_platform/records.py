@@ -1,0 +1,174 @@
+"""The plain records the platform's store hands out, and how each is read from its SQLite row.
+
+Pages, protocol endpoints and services work with these frozen dataclasses and never see a row.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from . import constants as c
+
+
+@dataclass(frozen=True)
+class Context:
+    id: str
+    label: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Member:
+    sub: str
+    given_name: str
+    family_name: str
+    name: str
+    email: str
+    roles: tuple[str, ...]
+    institution_roles: tuple[str, ...]
+    status: str
+
+    @property
+    def is_instructor(self) -> bool:
+        return c.ROLE_INSTRUCTOR in self.roles
+
+    @property
+    def role_label(self) -> str:
+        if c.ROLE_INSTRUCTOR in self.roles:
+            return "Instructor"
+        if c.ROLE_TEACHING_ASSISTANT in self.roles:
+            return "Teaching assistant"
+        return "Learner"
+
+
+@dataclass(frozen=True)
+class ResourceLink:
+    id: str
+    context_id: str
+    title: str
+    text: str
+    url: str | None
+    custom: dict[str, str]
+
+
+@dataclass(frozen=True)
+class LineItem:
+    id: int
+    context_id: str
+    resource_link_id: str | None
+    label: str
+    score_maximum: Decimal
+    resource_id: str | None
+    tag: str | None
+    start_date_time: str | None
+    end_date_time: str | None
+
+
+@dataclass(frozen=True)
+class LineItemFields:
+    """What a tool may set on a line item (AGS 2.0 §3.2), validated before it reaches the store."""
+
+    label: str
+    score_maximum: Decimal
+    resource_link_id: str | None = None
+    resource_id: str | None = None
+    tag: str | None = None
+    start_date_time: str | None = None
+    end_date_time: str | None = None
+
+
+@dataclass(frozen=True)
+class Score:
+    line_item_id: int
+    user_id: str
+    score_given: Decimal | None
+    score_maximum: Decimal | None
+    comment: str | None
+    activity_progress: str
+    grading_progress: str
+    timestamp: str
+    timestamp_parsed: datetime
+    submission_extension: dict[str, Any] | None = field(default=None)
+
+
+@dataclass(frozen=True)
+class MessageHint:
+    token: str
+    user_sub: str
+    context_id: str
+    resource_link_id: str | None
+    deep_link_data: str | None
+
+
+@dataclass(frozen=True)
+class DeepLinkRequest:
+    data: str
+    user_sub: str
+    context_id: str
+
+
+def member_from_row(row: sqlite3.Row) -> Member:
+    return Member(
+        sub=row["sub"],
+        given_name=row["given_name"],
+        family_name=row["family_name"],
+        name=row["name"],
+        email=row["email"],
+        roles=tuple(json.loads(row["roles"])),
+        institution_roles=tuple(json.loads(row["institution_roles"])),
+        status=row["status"],
+    )
+
+
+def resource_link_from_row(row: sqlite3.Row) -> ResourceLink:
+    return ResourceLink(
+        id=row["id"],
+        context_id=row["context_id"],
+        title=row["title"],
+        text=row["text"],
+        url=row["url"],
+        custom=json.loads(row["custom"]),
+    )
+
+
+def line_item_from_row(row: sqlite3.Row) -> LineItem:
+    return LineItem(
+        id=row["id"],
+        context_id=row["context_id"],
+        resource_link_id=row["resource_link_id"],
+        label=row["label"],
+        score_maximum=Decimal(row["score_maximum"]),
+        resource_id=row["resource_id"],
+        tag=row["tag"],
+        start_date_time=row["start_date_time"],
+        end_date_time=row["end_date_time"],
+    )
+
+
+def score_from_row(row: sqlite3.Row) -> Score:
+    return Score(
+        line_item_id=row["line_item_id"],
+        user_id=row["user_id"],
+        score_given=None if row["score_given"] is None else Decimal(row["score_given"]),
+        score_maximum=None if row["score_maximum"] is None else Decimal(row["score_maximum"]),
+        comment=row["comment"],
+        activity_progress=row["activity_progress"],
+        grading_progress=row["grading_progress"],
+        timestamp=row["timestamp"],
+        timestamp_parsed=datetime.fromisoformat(row["timestamp"]),
+        submission_extension=(
+            None if row["submission_extension"] is None else json.loads(row["submission_extension"])
+        ),
+    )
+
+
+def hint_from_row(row: sqlite3.Row) -> MessageHint:
+    return MessageHint(
+        row["token"], row["user_sub"], row["context_id"], row["resource_link_id"],
+        row["deep_link_data"],
+    )  # fmt: skip
