@@ -8,8 +8,8 @@ distinct combinations of states, each with its number of students), filtered, or
 the displayed page for the table (the page's ids, then their states: two small statements), and
 filtered and ordered for the CSV export (the same, in batches). Python never builds a row for a
 student it does not show. The counts are cached across requests until a commit touches the
-course (``services.change_stamps``), and the snapshot is kept on ``flask.g`` for the request, so
-panels on the same page read its counts instead of asking again.
+course (``read_models.change_stamps``), and the snapshot is kept on ``flask.g`` for the request,
+so panels on the same page read its counts instead of asking again.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ from lti_app.models import (
 )
 from lti_app.models.base import UTCDateTime, utcnow
 from lti_app.models.placement import PLACEMENT_STATUSES
-from lti_app.services import change_stamps
+from lti_app.read_models import change_stamps
 from lti_app.services.placements import STATUS_LABELS as PLACEMENT_STATUS_LABELS
 
 NOT_PLACED = "not_placed"
@@ -856,7 +856,7 @@ def _cache_prefix() -> str:
 
 def build_snapshot(activity: Activity, now: datetime | None = None) -> Snapshot:
     """The counts of ``activity``: reused from the shared cache while no commit touched its
-    course (services.change_stamps) and no link has turned overdue or expired since."""
+    course (read_models.change_stamps) and no link has turned overdue or expired since."""
     now = now or utcnow()
     summary = change_stamps.cached_summary(
         f"{_cache_prefix()}:{activity.id}:counts",

@@ -33,7 +33,8 @@ from lti_app.models import (
     User,
 )
 from lti_app.models.base import utcnow
-from lti_app.services import ags, catalog, change_stamps
+from lti_app.read_models import change_stamps
+from lti_app.services import ags, catalog
 from lti_app.services import dashboard as board
 from lti_app.services.locks import lock_row
 from tests.app.test_dashboard import World, add_student, offer

@@ -36,8 +36,9 @@ from lti_app.models import (
     User,
 )
 from lti_app.models.base import utcnow
-from lti_app.services import change_stamps, demo
+from lti_app.read_models import change_stamps
 from lti_app.services import dashboard as board
+from lti_app.services import demo
 
 
 @dataclass(frozen=True)
