@@ -12,7 +12,7 @@ same decorator, that runs one query and renders the same template empty (no acti
 Dashboard and floor requests alternate so machine noise hits both alike.
 
 The dashboard's counts are cached while nothing is written to the course
-(``lti_app.services.change_stamps``), so two dashboards are measured: a repeat view, and the
+(``lti_app.read_models.change_stamps``), so two dashboards are measured: a repeat view, and the
 view right after a write (the course's stamp replaced before each request, as every commit
 does), which recomputes the counts. Both are reported; neither is hidden in the other.
 
@@ -43,7 +43,7 @@ from lti_app.auth import SESSION_KEY, instructor_required
 from lti_app.dev_platform.demo.cohort import add_cohort
 from lti_app.extensions import db
 from lti_app.models import Activity, Course, Membership, Platform, User
-from lti_app.services import change_stamps
+from lti_app.read_models import change_stamps
 
 # Not queries: SQLite's explicit BEGIN (PostgreSQL's driver sends its own unseen).
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")

@@ -80,7 +80,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
 
     app.extensions["stint_cache"] = make_cache(app.config["REDIS_URL"], app.config["CACHE_DIR"])
 
-    from lti_app.services import change_stamps
+    from lti_app.read_models import change_stamps
 
     change_stamps.install()
 

@@ -146,10 +146,10 @@ def worker(workers: int) -> None:
 def refresh_summaries() -> None:
     """Recompute every dashboard's cached counts on its next view (after a restore or SQL edit).
 
-    Stint's own writes replace the stamps themselves (services.change_stamps); a change made to
-    the database by other means does not, and would otherwise show within ten minutes.
+    Stint's own writes replace the stamps themselves (read_models.change_stamps); a change made
+    to the database by other means does not, and would otherwise show within ten minutes.
     """
-    from lti_app.services.change_stamps import EVERY_COURSE, replace_stamps
+    from lti_app.read_models.change_stamps import EVERY_COURSE, replace_stamps
 
     replace_stamps(current_app.extensions["stint_cache"], [EVERY_COURSE])
     click.echo("Every course's cached summaries will be recomputed on their next view.")

@@ -5,7 +5,7 @@ from flask import current_app
 
 from alembic import context
 from lti_app.extensions import BEGIN_AT_ONCE, check_foreign_keys, sqlite_foreign_keys_off
-from lti_app.services.change_stamps import EVERY_COURSE, replace_stamps
+from lti_app.read_models.change_stamps import EVERY_COURSE, replace_stamps
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -105,7 +105,7 @@ def run_migrations_online():
             check_foreign_keys(connection)
 
     # Alembic writes through its own connection, unseen by the change stamps: every cached
-    # summary (services/change_stamps.py) is computed again on its next view.
+    # summary (read_models/change_stamps.py) is computed again on its next view.
     replace_stamps(current_app.extensions["stint_cache"], [EVERY_COURSE])
 
 

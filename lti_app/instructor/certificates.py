@@ -29,9 +29,9 @@ from lti_app.extensions import db
 from lti_app.instructor.confirm import done
 from lti_app.models import Activity, Placement
 from lti_app.panels import register_panel
+from lti_app.read_models.dashboard.snapshot import snapshot as dashboard_snapshot
 from lti_app.scoping import activity_for
 from lti_app.services import certificates as service
-from lti_app.services import dashboard as board
 from lti_app.services import grading
 
 bp = Blueprint(
@@ -203,7 +203,7 @@ def _placement_in(activity: Activity, placement_id: int) -> Placement:
 @register_panel("instructor", "certificates", 70)
 def certificates_panel(viewer: Viewer, activity: Activity) -> str:
     """Progress from the dashboard's snapshot: valid certificates of the activity by state."""
-    counts = board.snapshot(activity).certificates
+    counts = dashboard_snapshot(activity).certificates
     return render_template(
         "instructor/certificates/_panel.html",
         activity=activity,

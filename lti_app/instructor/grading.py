@@ -24,8 +24,8 @@ from lti_app.forms import FiniteDecimalField, parse_id
 from lti_app.instructor.confirm import done, see_other
 from lti_app.models import Activity
 from lti_app.panels import register_panel
+from lti_app.read_models.dashboard.snapshot import snapshot as dashboard_snapshot
 from lti_app.scoping import activity_for
-from lti_app.services import dashboard as board
 from lti_app.services import grading as service
 from lti_app.services.grading import GradingError
 from rubrics.model import Selection
@@ -455,7 +455,7 @@ def _selections_from_form(rubric: Any) -> list[Selection]:
 @register_panel("instructor", "grading", 60)
 def grading_panel(viewer: Viewer, activity: Activity) -> str:
     """Counts from the dashboard's snapshot (the same definitions as activity_summary)."""
-    placed = board.snapshot(activity).counts  # on placements that are not withdrawn
+    placed = dashboard_snapshot(activity).counts  # on placements that are not withdrawn
     counts = {
         "students": placed.placed_current,
         "approved": placed.grades["approved"],

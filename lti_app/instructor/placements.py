@@ -23,8 +23,8 @@ from lti_app.forms import parse_id
 from lti_app.instructor.confirm import confirm_page, done
 from lti_app.models import Activity, Course, MatchRun, Placement, User
 from lti_app.panels import register_panel
+from lti_app.read_models.dashboard.snapshot import snapshot as dashboard_snapshot
 from lti_app.scoping import activity_for
-from lti_app.services import dashboard as board
 from lti_app.services import placements as service
 from lti_app.services import roster as roster_service
 from lti_app.services.catalog import MAX_CSV_BYTES
@@ -434,7 +434,7 @@ def _ordinal(n: int) -> str:
 @register_panel("instructor", "placements", 30)
 def placements_panel(viewer: Viewer, activity: Activity) -> str:
     """Counts from the dashboard's snapshot (counted per learner in SQL, as ``service.roster``)."""
-    counts = board.snapshot(activity).counts
+    counts = dashboard_snapshot(activity).counts
     course = db.session.get(Course, activity.course_id)
     return render_template(
         "instructor/placements/_panel.html",

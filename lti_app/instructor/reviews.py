@@ -24,8 +24,8 @@ from lti_app.instructor.confirm import done, see_other
 from lti_app.markdown import render_markdown
 from lti_app.models import Activity, Placement, ReviewInvitation
 from lti_app.panels import register_panel
+from lti_app.read_models.dashboard.snapshot import snapshot as dashboard_snapshot
 from lti_app.scoping import activity_for
-from lti_app.services import dashboard as board
 from lti_app.services import outbox, reviews
 from lti_app.services import submissions as work
 
@@ -286,7 +286,7 @@ def reviews_panel(viewer: Viewer, activity: Activity) -> Markup | str | None:
 
     Read from the dashboard's snapshot (counted in SQL for the whole page), not per placement.
     """
-    snap = board.snapshot(activity)
+    snap = dashboard_snapshot(activity)
     return render_template(
         "instructor/reviews/panel.html",
         activity=activity,

@@ -24,8 +24,11 @@ from lti_app.forms import ActivitySettingsForm
 from lti_app.models import Activity, Course
 from lti_app.models.base import utcnow
 from lti_app.panels import render_panels
+from lti_app.read_models.dashboard.export import csv_lines, export_rows
+from lti_app.read_models.dashboard.filters import Filters
+from lti_app.read_models.dashboard.snapshot import project_options, snapshot
+from lti_app.read_models.dashboard.states import STATUS_LABELS, STATUS_ORDER
 from lti_app.scoping import activity_for
-from lti_app.services import dashboard as board
 
 bp = Blueprint("instructor", __name__, url_prefix="/instructor")
 
@@ -37,7 +40,7 @@ def dashboard(activity_id: int | None) -> Any:
     """Where every student stands, with filters, then each feature's panel.
 
     The query count does not depend on the cohort: the activity, the course's activities and
-    the course, then the dashboard snapshot's counts (services.dashboard), which panels reuse,
+    the course, then the dashboard snapshot's counts (read_models.dashboard), which panels reuse,
     the displayed page of the table and the projects to filter by.
     """
     viewer = g.viewer
@@ -50,8 +53,8 @@ def dashboard(activity_id: int | None) -> Any:
         return render_template(
             "instructor/dashboard.html", course=course, activity=None, activities=activities
         )
-    snap = board.snapshot(activity)
-    filters = board.Filters.parse(request.args)
+    snap = snapshot(activity)
+    filters = Filters.parse(request.args)
     return render_template(
         "instructor/dashboard.html",
         course=course,
@@ -60,9 +63,9 @@ def dashboard(activity_id: int | None) -> Any:
         snap=snap,
         filters=filters,
         page=snap.page(filters),
-        projects=board.project_options(activity),
-        statuses=board.STATUS_ORDER,
-        status_labels=board.STATUS_LABELS,
+        projects=project_options(activity),
+        statuses=STATUS_ORDER,
+        status_labels=STATUS_LABELS,
         learner_count=snap.learner_count,
         panels=render_panels("instructor", viewer, activity),
     )
@@ -74,11 +77,11 @@ def export_students(activity_id: int) -> Any:
     """The dashboard table (with the same filters, every page) as CSV, safe for a spreadsheet."""
     activity = activity_for(g.viewer, activity_id)
     now = utcnow()
-    rows = board.export_rows(activity, board.Filters.parse(request.args), now)
+    rows = export_rows(activity, Filters.parse(request.args), now)
     slug = re.sub(r"[^A-Za-z0-9]+", "-", activity.title).strip("-").lower() or "activity"
     filename = f"stint-{slug}-{now:%Y%m%d}.csv"
     return Response(
-        stream_with_context(board.csv_lines(rows)),
+        stream_with_context(csv_lines(rows)),
         mimetype="text/csv",
         headers={
             "Content-Disposition": f'attachment; filename="{filename}"',

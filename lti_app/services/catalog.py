@@ -34,7 +34,7 @@ from lti_app.models import (
     Submission,
 )
 from lti_app.models.catalog import INDUSTRIES, PROJECT_STATUSES
-from lti_app.services import change_stamps
+from lti_app.read_models import change_stamps
 
 MAX_DURATION_DAYS = 120
 MAX_CSV_BYTES = 1_000_000

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from lti_app.extensions import db
-from lti_app.services.change_stamps import NOT_A_CHANGE
+from lti_app.read_models.change_stamps import NOT_A_CHANGE
 
 
 def lock_row(model: Any, row_id: int) -> None:

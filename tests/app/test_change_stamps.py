@@ -33,15 +33,18 @@ from lti_app.models import (
     User,
 )
 from lti_app.models.base import utcnow
-from lti_app.services import ags, catalog, change_stamps
-from lti_app.services import dashboard as board
+from lti_app.read_models import change_stamps
+from lti_app.read_models.dashboard.filters import Filters
+from lti_app.read_models.dashboard.snapshot import Snapshot, build_snapshot, project_options
+from lti_app.read_models.dashboard.states import REVIEW_OVERDUE_AFTER
+from lti_app.services import ags, catalog
 from lti_app.services.locks import lock_row
 from tests.app.test_dashboard import World, add_student, offer
 from tests.app.test_dashboard import world as world  # the fixture, shared
 
 
-def counts(world: World, now: Any = None) -> board.Snapshot:
-    return board.build_snapshot(db.session.get(Activity, world.activity_id), now)
+def counts(world: World, now: Any = None) -> Snapshot:
+    return build_snapshot(db.session.get(Activity, world.activity_id), now)
 
 
 def add_score_sync(world: World, placement_id: int, state: str) -> None:
@@ -228,7 +231,7 @@ def test_a_link_turning_overdue_needs_no_write(app: Flask, world: World, placed:
                 placement_id=placed,
                 reviewer_email="sup@example.com",
                 token_hash="a" * 64,
-                created_at=now - board.REVIEW_OVERDUE_AFTER + timedelta(minutes=2),
+                created_at=now - REVIEW_OVERDUE_AFTER + timedelta(minutes=2),
                 expires_at=now + timedelta(minutes=4),
             )
         )
@@ -252,8 +255,8 @@ def test_what_the_table_shows_of_people_and_projects_is_current(
         activity = db.session.get(Activity, world.activity_id)
         assert activity is not None
         snap = counts(world)
-        assert [r.name for r in snap.page(board.Filters()).rows] == ["Ama Mensah"]
-        assert [t for _, t in board.project_options(activity)] == ["Clinic onboarding"]
+        assert [r.name for r in snap.page(Filters()).rows] == ["Ama Mensah"]
+        assert [t for _, t in project_options(activity)] == ["Clinic onboarding"]
         assert [o.title for o in catalog.offers_at_a_glance(activity, 8).first] == [
             "Clinic onboarding"
         ]
@@ -266,7 +269,7 @@ def test_what_the_table_shows_of_people_and_projects_is_current(
         student.name = "Ama Mensah-Owusu"
         db.session.commit()
     with app.app_context():
-        assert [r.name for r in counts(world).page(board.Filters()).rows] == ["Ama Mensah-Owusu"]
+        assert [r.name for r in counts(world).page(Filters()).rows] == ["Ama Mensah-Owusu"]
         project = db.session.scalars(select(Project)).one()
         project.title = "Clinic onboarding (phase 2)"
         db.session.commit()
@@ -274,10 +277,10 @@ def test_what_the_table_shows_of_people_and_projects_is_current(
         activity = db.session.get(Activity, world.activity_id)
         assert activity is not None
         snap = counts(world)
-        assert [r.project_title for r in snap.page(board.Filters()).rows] == [
+        assert [r.project_title for r in snap.page(Filters()).rows] == [
             "Clinic onboarding (phase 2)"
         ]
-        assert [t for _, t in board.project_options(activity)] == ["Clinic onboarding (phase 2)"]
+        assert [t for _, t in project_options(activity)] == ["Clinic onboarding (phase 2)"]
         glance = catalog.offers_at_a_glance(activity, 8)
         assert [o.title for o in glance.first] == ["Clinic onboarding (phase 2)"]
 

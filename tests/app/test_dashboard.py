@@ -37,8 +37,11 @@ from lti_app.models import (
     User,
 )
 from lti_app.models.base import utcnow
-from lti_app.services import change_stamps
-from lti_app.services import dashboard as board
+from lti_app.read_models import change_stamps
+from lti_app.read_models.dashboard.export import CSV_COLUMNS, safe_cell
+from lti_app.read_models.dashboard.filters import Filters
+from lti_app.read_models.dashboard.snapshot import build_snapshot
+from lti_app.read_models.dashboard.states import STATUS_LABELS, STATUS_ORDER
 
 
 @dataclass(frozen=True)
@@ -162,7 +165,7 @@ def test_counts_per_status_match_the_database(app: Flask, teacher: Any, world: W
                 Membership.course_id == world.course_id, Membership.is_learner.is_(True)
             )
         )
-        snap = board.build_snapshot(db.session.get(Activity, world.activity_id))
+        snap = build_snapshot(db.session.get(Activity, world.activity_id))
     expected["not_placed"] = learners - sum(expected.values())
     assert {s: n for s, n in snap.status_counts.items() if n} == {
         s: n for s, n in expected.items() if n
@@ -171,7 +174,7 @@ def test_counts_per_status_match_the_database(app: Flask, teacher: Any, world: W
     for status, count in snap.status_counts.items():
         assert (
             f'<span class="tile-count">{count}</span>\n        '
-            f'<span class="badge status-{status}">{board.STATUS_LABELS[status]}</span>'
+            f'<span class="badge status-{status}">{STATUS_LABELS[status]}</span>'
         ) in html
     assert 'data-testid="learner-count">60<' in html
     assert "Showing 1–50 of 60 students." in html
@@ -205,10 +208,7 @@ def test_overdue_and_expired_review_links_need_attention(
                 )
             )
         db.session.commit()
-        rows = {
-            r.name: r
-            for r in board.build_snapshot(db.session.get(Activity, world.activity_id)).rows
-        }
+        rows = {r.name: r for r in build_snapshot(db.session.get(Activity, world.activity_id)).rows}
     assert rows["Student fresh"].review == "invited"
     assert rows["Student late"].review == "overdue"
     assert rows["Student gone"].review == "expired"
@@ -237,7 +237,7 @@ def test_failed_score_sync_is_counted_and_linked_to_grading(
                 )
             )
         db.session.commit()
-        assert board.build_snapshot(db.session.get(Activity, world.activity_id)).failed_syncs == 0
+        assert build_snapshot(db.session.get(Activity, world.activity_id)).failed_syncs == 0
         db.session.add(
             ScoreSync(
                 placement_id=placement_id,
@@ -294,7 +294,7 @@ def test_csv_export_is_injection_safe_and_follows_filters(
     text = response.get_data(as_text=True)
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
-    assert rows[0] == list(board.CSV_COLUMNS)
+    assert rows[0] == list(CSV_COLUMNS)
     names = {row[0] for row in rows[1:]}
     assert names == {
         '\'=HYPERLINK("http://evil")',
@@ -313,11 +313,11 @@ def test_csv_export_is_injection_safe_and_follows_filters(
 
 
 def test_safe_cell_quotes_formula_starts_only() -> None:
-    assert board.safe_cell("=1+1") == "'=1+1"
-    assert board.safe_cell("\t=1") == "'\t=1"
-    assert board.safe_cell("a=1") == "a=1"
-    assert board.safe_cell(None) == ""
-    assert board.safe_cell(42) == "42"
+    assert safe_cell("=1+1") == "'=1+1"
+    assert safe_cell("\t=1") == "'\t=1"
+    assert safe_cell("a=1") == "a=1"
+    assert safe_cell(None) == ""
+    assert safe_cell(42) == "42"
 
 
 # ------------------------------------------------------------------------------ scoping
@@ -411,13 +411,11 @@ def test_sql_counts_agree_with_the_rows_they_summarise(
     with app.app_context():
         add_cohort(world.activity_id, 80, 8)
         activity = db.session.get(Activity, world.activity_id)
-        snap = board.build_snapshot(activity)
+        snap = build_snapshot(activity)
         rows = snap.rows
         counts = snap.counts
     assert counts.students == len(rows) == 80
-    assert snap.status_counts == {
-        s: sum(1 for r in rows if r.status == s) for s in board.STATUS_ORDER
-    }
+    assert snap.status_counts == {s: sum(1 for r in rows if r.status == s) for s in STATUS_ORDER}
     assert counts.needs_attention == sum(1 for r in rows if r.attention) > 0
     assert counts.overdue_reviews == sum(1 for r in rows if r.review in ("overdue", "expired"))
     assert counts.evaluated == sum(1 for r in rows if r.review == "submitted")
@@ -434,10 +432,10 @@ def test_sql_counts_agree_with_the_rows_they_summarise(
     assert snap.failed_syncs == sum(1 for r in rows if r.sync == "failed")
     # The attention filter (SQL) picks exactly the rows whose reasons (Python) are not empty.
     flagged = [r.user_id for r in rows if r.attention]
-    attention = board.Filters(attention=True)
+    attention = Filters(attention=True)
     with app.app_context():
         activity = db.session.get(Activity, world.activity_id)
-        snap = board.build_snapshot(activity)
+        snap = build_snapshot(activity)
         assert [r.user_id for r in snap.iter_rows(attention)] == flagged
         page = snap.page(attention, size=10)
     assert page.total == len(flagged) and len(page.rows) == min(10, len(flagged))

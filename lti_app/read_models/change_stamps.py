@@ -34,7 +34,13 @@ from typing import Any, TypeVar
 from cachelib import BaseCache
 from flask import current_app, g, has_app_context
 from sqlalchemy import Delete, Insert, Result, Update, event, inspect, select
-from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
+from sqlalchemy.orm import (
+    InstanceState,
+    ORMExecuteState,
+    Session,
+    SessionTransaction,
+    UOWTransaction,
+)
 
 from lti_app.extensions import db
 from lti_app.models import (
@@ -263,8 +269,8 @@ def _courses_of(session: Session, objects: Iterable[Any]) -> set[int | str]:
 
 def _changed(session: Session, obj: Any) -> bool:
     if isinstance(obj, User):
-        attrs = inspect(obj).attrs
-        return any(attrs[name].history.has_changes() for name in _USER_SHOWN)
+        state: InstanceState[User] = inspect(obj)
+        return any(state.attrs[name].history.has_changes() for name in _USER_SHOWN)
     return session.is_modified(obj, include_collections=False)
 
 

@@ -1,0 +1,313 @@
+"""The dashboard's SQL: each student's states as expressions, and the statements built on them.
+
+The counts (``counts``), the table page and the CSV export (``table``) all read students
+through ``_students``, so a state is defined once, in SQL, for every use. The statements here
+change with the schema and with the database's plans; what the values mean is decided in
+``states`` and ``attention``.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+)
+
+from lti_app.models import (
+    Activity,
+    Certificate,
+    Evaluation,
+    Grade,
+    Membership,
+    Partner,
+    Placement,
+    Preference,
+    Project,
+    ReviewInvitation,
+    ScoreSync,
+    Submission,
+    User,
+)
+from lti_app.models.base import UTCDateTime
+from lti_app.read_models.dashboard.attention import attention_sql
+from lti_app.read_models.dashboard.filters import FilterShape
+from lti_app.read_models.dashboard.states import NOT_PLACED, REVIEW_OVERDUE_AFTER
+
+# -------------------------------------------------------------------------------- link states
+
+
+def _link_state(invitation: Any) -> ColumnElement[str]:
+    """expired / overdue (sent REVIEW_OVERDUE_AFTER ago, no answer) / active, of one link row."""
+    return case(
+        (invitation.expires_at <= _NOW, "expired"),
+        (invitation.created_at <= _OVERDUE_BEFORE, "overdue"),
+        else_="active",
+    )
+
+
+def _grade_state(grade: Any) -> ColumnElement[str]:
+    """none / proposed / approved / released: a grade counts once it has a value or override."""
+    return case(
+        (
+            and_(grade.points.is_(None), grade.fraction.is_(None)),
+            case((grade.override_fraction.is_not(None), "proposed"), else_="none"),
+        ),
+        (grade.released_at.is_not(None), "released"),
+        (grade.approved_at.is_not(None), "approved"),
+        else_="proposed",
+    )
+
+
+# ------------------------------------------------------------------------------------ queries
+#
+# One shape for every query: LEFT JOINs on per-activity grouped subqueries (newest live review
+# link, newest score sync, submissions), never a subquery per student. PostgreSQL hash-joins
+# it; SQLite walks the indexes. (Correlated subqueries per student were as fast on SQLite and
+# ten times slower on PostgreSQL.)
+#
+# The statements are built once per process (per shape of filters) with bound parameters:
+# building these SELECTs costs more than running them, and a reused statement also reuses
+# SQLAlchemy's compiled SQL.
+
+_ACTIVITY = bindparam("activity_id", type_=Integer)
+_COURSE = bindparam("course_id", type_=Integer)
+_NOW = bindparam("now", type_=UTCDateTime())
+_OVERDUE_BEFORE = bindparam("overdue_before", type_=UTCDateTime())
+_USER_IDS: BindParameter[Any] = bindparam("user_ids", expanding=True)
+
+
+def params(activity: Activity, now: datetime, **more: Any) -> dict[str, Any]:
+    return {
+        "activity_id": activity.id,
+        "course_id": activity.course_id,
+        "now": now,
+        "overdue_before": now - REVIEW_OVERDUE_AFTER,
+        **more,
+    }
+
+
+def _students(chosen: bool = False, details: bool = False) -> Select[Any]:
+    """One row per learner of the course (or per chosen learner) with their states.
+
+    The first columns are the states the counts group by; ``details`` adds what only the table
+    shows. ``chosen``: only the learners whose ids are bound as ``user_ids`` (one page).
+    """
+    in_scope: ColumnElement[bool] = Placement.activity_id == _ACTIVITY
+    query = _learners(select(Membership.status.label("member_status")))
+    if chosen:
+        query = query.where(Membership.user_id.in_(_USER_IDS))
+        in_scope = and_(in_scope, Placement.user_id.in_(_USER_IDS))
+    work = (
+        select(
+            Submission.placement_id.label("placement_id"),
+            func.max(case((Submission.late.is_(True), 1), else_=0)).label("late"),
+            func.max(Submission.submitted_at).label("last_at"),
+            func.count().label("versions"),
+        )
+        .join(Placement, Placement.id == Submission.placement_id)
+        .where(in_scope)
+        .group_by(Submission.placement_id)
+        .subquery("work")
+    )
+    live_link = (
+        select(
+            ReviewInvitation.placement_id.label("placement_id"),
+            func.max(ReviewInvitation.id).label("id"),
+        )
+        .join(Placement, Placement.id == ReviewInvitation.placement_id)
+        .where(in_scope, ReviewInvitation.revoked_at.is_(None))
+        .group_by(ReviewInvitation.placement_id)
+        .subquery("live_link")
+    )
+    newest_sync = (
+        select(ScoreSync.placement_id.label("placement_id"), func.max(ScoreSync.id).label("id"))
+        .join(Placement, Placement.id == ScoreSync.placement_id)
+        .where(ScoreSync.activity_id == _ACTIVITY, in_scope)
+        .group_by(ScoreSync.placement_id)
+        .subquery("newest_sync")
+    )
+    columns: list[Any] = [
+        Placement.id.label("placement_id"),
+        Placement.project_id.label("project_id"),
+        Placement.status.label("status"),
+        Placement.published.label("published"),
+        Preference.id.is_not(None).label("ranked"),
+        work.c.late.label("work"),  # NULL: nothing submitted; 0: on time; 1: something late
+        case((ReviewInvitation.id.is_(None), null()), else_=_link_state(ReviewInvitation)).label(
+            "link"
+        ),
+        Evaluation.status.label("evaluation"),
+        case((Grade.id.is_(None), null()), else_=_grade_state(Grade)).label("grade"),
+        ScoreSync.state.label("sync"),
+        Certificate.state.label("certificate"),
+    ]
+    if not chosen:  # when the link's state changes by time alone (the counts' expiry)
+        columns += [
+            ReviewInvitation.expires_at.label("link_expires_at"),
+            ReviewInvitation.created_at.label("link_created_at"),
+        ]
+    if details:
+        columns += [
+            work.c.last_at,
+            work.c.versions,
+            ReviewInvitation.reviewer_email,
+            Grade.points,
+            ScoreSync.last_error,
+        ]
+    return (
+        query.add_columns(*columns)
+        .outerjoin(
+            Preference,
+            and_(Preference.user_id == Membership.user_id, Preference.activity_id == _ACTIVITY),
+        )
+        .outerjoin(work, work.c.placement_id == Placement.id)
+        .outerjoin(live_link, live_link.c.placement_id == Placement.id)
+        .outerjoin(ReviewInvitation, ReviewInvitation.id == live_link.c.id)
+        .outerjoin(
+            Evaluation,
+            and_(Evaluation.placement_id == Placement.id, Evaluation.source == "supervisor"),
+        )
+        .outerjoin(Grade, Grade.placement_id == Placement.id)
+        .outerjoin(newest_sync, newest_sync.c.placement_id == Placement.id)
+        .outerjoin(ScoreSync, ScoreSync.id == newest_sync.c.id)
+        .outerjoin(
+            Certificate,
+            and_(Certificate.placement_id == Placement.id, Certificate.revoked_at.is_(None)),
+        )
+    )
+
+
+def _learners(query: Any) -> Select[Any]:
+    """``query`` over the course's learners, each with their placement in the activity if any."""
+    select_: Select[Any] = query
+    return (
+        select_.select_from(Membership)
+        .outerjoin(
+            Placement,
+            and_(Placement.user_id == Membership.user_id, Placement.activity_id == _ACTIVITY),
+        )
+        .where(Membership.course_id == _COURSE, Membership.is_learner.is_(True))
+    )
+
+
+@functools.cache
+def counts_query() -> Select[Any]:
+    """Students grouped by their combination of states: a few dozen rows, whatever the cohort."""
+    states = _students().subquery("states")
+    keys = [
+        (states.c.member_status == "active").label("active"),
+        states.c.placement_id.is_not(None).label("placed"),
+        *(states.c[name] for name in ("status", "published", "ranked", "work", "link")),
+        *(states.c[name] for name in ("evaluation", "grade", "sync", "certificate")),
+    ]
+    return select(
+        *keys,
+        func.count(),
+        # The first moment a counted link turns overdue or expires: the counts' expiry.
+        func.min(case((states.c.link_expires_at > _NOW, states.c.link_expires_at))),
+        func.min(case((states.c.link_created_at > _OVERDUE_BEFORE, states.c.link_created_at))),
+    ).group_by(*keys)
+
+
+def _display_name_sql() -> ColumnElement[str]:
+    """``User.display_name`` in SQL, to order the table by it."""
+    return func.coalesce(
+        func.nullif(User.name, ""),
+        func.nullif(func.trim(User.given_name + literal(" ") + User.family_name), ""),
+        func.nullif(User.email, ""),
+        literal("User ") + User.sub,
+    )
+
+
+def _matching(filters: FilterShape) -> Any:
+    """The table's students that pass ``filters``: (user_id, member_status, placement_id, ...).
+
+    Only the "needs attention" filter needs every student's states; the others read the
+    learners and their placements.
+    """
+    if filters.attention:
+        source = _students().add_columns(Membership.user_id).subquery("states")
+    else:
+        source = _learners(
+            select(
+                Membership.user_id,
+                Membership.status.label("member_status"),
+                Placement.id.label("placement_id"),
+                Placement.project_id.label("project_id"),
+                Placement.status.label("status"),
+            ),
+        ).subquery("learners")
+    conditions = [or_(source.c.member_status == "active", source.c.placement_id.is_not(None))]
+    if filters.status == NOT_PLACED:
+        conditions.append(source.c.placement_id.is_(None))
+    elif filters.status:
+        conditions.append(source.c.status == bindparam("status", type_=String))
+    if filters.project:
+        conditions.append(source.c.project_id == bindparam("project_id", type_=Integer))
+    if filters.attention:
+        conditions.append(attention_sql(source))
+    return source, and_(*conditions)
+
+
+@functools.cache
+def chosen_query(filters: FilterShape, paged: bool) -> Select[Any]:
+    """The ids of the table's students that pass ``filters``, in the table's order.
+
+    Only these (one page) are then read in detail (``details_query``): the cohort is ordered
+    on ids and names alone, and the joins that read work, reviews, grades, syncs and
+    certificates run for fifty students, in a statement short enough to plan quickly.
+    """
+    source, matches = _matching(filters)
+    chosen = (
+        select(source.c.user_id)
+        .join(User, User.id == source.c.user_id)
+        .where(matches)
+        .order_by(source.c.member_status != "active", func.lower(_display_name_sql()), User.id)
+    )
+    if paged:
+        chosen = chosen.limit(bindparam("limit", type_=Integer)).offset(
+            bindparam("offset", type_=Integer)
+        )
+    return chosen
+
+
+@functools.cache
+def details_query() -> Select[Any]:
+    """Everything the table shows of the learners bound as ``user_ids`` (in no order)."""
+    return (
+        _students(chosen=True, details=True)
+        .add_columns(
+            User.id,
+            User.name,
+            User.given_name,
+            User.family_name,
+            User.email,
+            User.sub,
+            Project.title,
+            Partner.name,
+        )
+        .join(User, User.id == Membership.user_id)
+        .outerjoin(Project, Project.id == Placement.project_id)
+        .outerjoin(Partner, Partner.id == Project.partner_id)
+    )
+
+
+@functools.cache
+def count_query(filters: FilterShape) -> Select[Any]:
+    source, matches = _matching(filters)
+    return select(func.count()).select_from(source).where(matches)

@@ -1,0 +1,225 @@
+"""The dashboard of one activity for one request: its counts, and what else it shows, cached.
+
+``snapshot`` builds the counts once per request (panels on the same page reuse them), and
+``build_snapshot`` takes them from the shared cache while the course's change stamps say nothing
+they read has changed (``lti_app.read_models.change_stamps``). The displayed page of the table
+and the project filter's options are kept the same way (``Snapshot.cached``). How long a value
+may be reused, and under which key, changes here.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import TypeVar
+
+from flask import g, has_app_context
+
+from lti_app.models import Activity
+from lti_app.models.base import utcnow
+from lti_app.read_models import change_stamps
+from lti_app.read_models.dashboard.counts import Counts, Summary, summarise
+from lti_app.read_models.dashboard.filters import Filters, FilterShape
+from lti_app.read_models.dashboard.queries import chosen_query, counts_query, details_query
+from lti_app.read_models.dashboard.states import NOT_PLACED, REVIEW_OVERDUE_AFTER
+from lti_app.read_models.dashboard.table import (
+    PAGE_SIZE,
+    Page,
+    StudentRow,
+    count_rows,
+    fetch_rows,
+    read_project_options,
+)
+from lti_app.read_models.dashboard.table import (
+    iter_rows as iter_table_rows,
+)
+
+T = TypeVar("T")
+
+
+@dataclass
+class Snapshot:
+    """What the dashboard shows about one activity: counts now, rows when asked for."""
+
+    activity: Activity
+    now: datetime
+    counts: Counts
+    emails: dict[str, int]
+    review_emails: dict[str, int]
+    # When a counted review link next turns overdue or expires (epoch seconds; None: never).
+    changes_at: float | None = None
+
+    @property
+    def activity_id(self) -> int:
+        return self.activity.id
+
+    @property
+    def status_counts(self) -> dict[str, int]:
+        return self.counts.status_counts
+
+    @property
+    def student_count(self) -> int:
+        return self.counts.students
+
+    @property
+    def learner_count(self) -> int:
+        return self.counts.learners
+
+    @property
+    def overdue_reviews(self) -> int:
+        return self.counts.overdue_reviews
+
+    @property
+    def failed_syncs(self) -> int:
+        return self.counts.syncs["failed"]
+
+    @property
+    def waiting_syncs(self) -> int:
+        return self.counts.syncs["pending"] + self.counts.syncs["sending"]
+
+    @property
+    def synced_syncs(self) -> int:
+        return self.counts.syncs["sent"]
+
+    @property
+    def overdue_days(self) -> int:
+        return REVIEW_OVERDUE_AFTER.days
+
+    @property
+    def failed_emails(self) -> int:
+        return self.emails.get("failed", 0)
+
+    @property
+    def certificates(self) -> dict[str, int]:
+        counted = self.counts.certificates
+        return {state: counted[state] for state in ("issued", "pending", "failed")}
+
+    @property
+    def needs_attention(self) -> int:
+        return self.counts.needs_attention
+
+    @property
+    def has_alerts(self) -> bool:
+        """Anything the "Needs attention" list would show."""
+        return bool(
+            self.status_counts[NOT_PLACED]
+            or self.overdue_reviews
+            or self.failed_syncs
+            or self.failed_emails
+            or self.certificates["failed"]
+        )
+
+    def page(self, filters: Filters, size: int = PAGE_SIZE) -> Page:
+        """One page of the filtered table, reused like the counts (``cached``)."""
+        key = (
+            f"page:{filters.status}:{filters.project_id}:{int(filters.attention)}"
+            f":{filters.page}:{size}"
+        )
+        return self.cached(key, lambda: self.read_page(filters, size))
+
+    def cached(self, name: str, compute: Callable[[], T]) -> T:
+        """``compute()``, reused until a commit touches the course or a link changes state.
+
+        For what the page shows besides the counts; it ends with the counts' time limit, the
+        earliest moment any link of the activity changes state, so it is never later than
+        the values' own.
+        """
+        return change_stamps.cached_summary(
+            f"{_cache_prefix()}:{self.activity.id}:{name}",
+            self.activity.course_id,
+            self.now.timestamp(),
+            lambda: (compute(), self.changes_at),
+        )
+
+    def read_page(self, filters: Filters, size: int = PAGE_SIZE) -> Page:
+        """One page of the filtered table, read with LIMIT/OFFSET: never the whole cohort."""
+        total = self.matching(filters)
+        pages = max(1, -(-total // size))
+        number = min(filters.page, pages)  # past the end (an old link): the last page
+        start = (number - 1) * size
+        rows = fetch_rows(self.activity, self.now, filters, size, start) if total else []
+        return Page(rows, number, pages, total, start)
+
+    def matching(self, filters: Filters) -> int:
+        """How many rows pass ``filters``: from the counts when they say, else counted in SQL."""
+        if filters.project_id is None and not filters.attention:
+            return self.status_counts[filters.status] if filters.status else self.student_count
+        if filters.project_id is None and not filters.status:
+            return self.needs_attention
+        return count_rows(self.activity, self.now, filters)
+
+    def iter_rows(self, filters: Filters) -> Iterator[StudentRow]:
+        """Every row of the filtered table, in order, read in batches (the CSV export)."""
+        yield from iter_table_rows(self.activity, self.now, filters)
+
+    @property
+    def rows(self) -> list[StudentRow]:
+        """The whole table; for the export and tests, never for the page."""
+        return list(self.iter_rows(Filters()))
+
+
+@functools.cache
+def _cache_prefix() -> str:
+    """Prefix of what the dashboard keeps in the shared cache, made from what those values are
+    (their classes, fields and the SQL that computes them): a deploy that changes any of them
+    never reads a value cached by the code before it."""
+    layout = repr(
+        (
+            StudentRow._fields,
+            Summary._fields,
+            [f.name for f in fields(Page)],
+            # A pickled value names its classes' modules: moving them is a change of layout.
+            [f"{cls.__module__}.{cls.__qualname__}" for cls in (StudentRow, Summary, Page)],
+            str(counts_query()),
+            str(details_query()),
+            str(chosen_query(FilterShape("", False, False), True)),
+        )
+    )
+    return "dashboard:" + hashlib.sha256(layout.encode()).hexdigest()[:16]
+
+
+def build_snapshot(activity: Activity, now: datetime | None = None) -> Snapshot:
+    """The counts of ``activity``: reused from the shared cache while no commit touched its
+    course (read_models.change_stamps) and no link has turned overdue or expired since."""
+    now = now or utcnow()
+    summary = change_stamps.cached_summary(
+        f"{_cache_prefix()}:{activity.id}:counts",
+        activity.course_id,
+        now.timestamp(),
+        lambda: summarise(activity, now),
+    )
+    counts = Counts()
+    for group in summary.groups:
+        counts.add(group)
+    return Snapshot(
+        activity=activity,
+        now=now,
+        counts=counts,
+        emails=summary.emails,
+        review_emails=summary.review_emails,
+        changes_at=summary.changes_at,
+    )
+
+
+def snapshot(activity: Activity) -> Snapshot:
+    """The request's snapshot of ``activity`` (built on first use, then reused)."""
+    if not has_app_context():
+        return build_snapshot(activity)
+    cache: dict[int, Snapshot] = g.setdefault("_dashboard_snapshots", {})
+    if activity.id not in cache:
+        cache[activity.id] = build_snapshot(activity)
+    return cache[activity.id]
+
+
+def forget_snapshot() -> None:
+    """Drop the request's snapshot after a change, so the next read sees it."""
+    if has_app_context():
+        g.pop("_dashboard_snapshots", None)
+
+
+def project_options(activity: Activity) -> Sequence[tuple[int, str]]:
+    """Projects to filter by: those offered, plus any a student is still placed on."""
+    return snapshot(activity).cached("projects", lambda: read_project_options(activity))

@@ -1,0 +1,59 @@
+"""The states a student can be in on the dashboard, and the words the page and the CSV use.
+
+One vocabulary for the counts, the table and the export: a status list or a label changes here
+only. The SQL that computes these states is in ``queries``; how a review's state follows from
+its newest live link and its evaluation is ``review_state`` (the same for counts and rows).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from lti_app.models.placement import PLACEMENT_STATUSES
+from lti_app.services.placements import STATUS_LABELS as PLACEMENT_STATUS_LABELS
+
+NOT_PLACED = "not_placed"
+# Every status a student can be in, in the order the dashboard lists them: a placement's (one
+# list, in the model) and, for learners with none, "not placed".
+STATUS_ORDER = (*PLACEMENT_STATUSES, NOT_PLACED)
+STATUS_LABELS = {**PLACEMENT_STATUS_LABELS, NOT_PLACED: "Not placed"}
+# A review link is overdue once this long has passed without an evaluation: the reminders at 3
+# and 7 days (services.reviews.REMINDER_AFTER_DAYS) went unanswered, so a person should call.
+REVIEW_OVERDUE_AFTER = timedelta(days=14)
+
+REVIEW_LABELS = {
+    "none": "Not invited",
+    "invited": "Invited",
+    "draft": "Draft saved",
+    "overdue": "Overdue",
+    "expired": "Link expired",
+    "submitted": "Submitted",
+}
+SYNC_LABELS = {
+    "none": "—",
+    "pending": "Waiting",
+    "sending": "Sending",
+    "sent": "In gradebook",
+    "failed": "Failed",
+    "superseded": "Replaced",
+}
+CERTIFICATE_LABELS = {
+    "none": "—",
+    "pending": "Being prepared",
+    "issued": "Issued",
+    "failed": "Failed",
+}
+
+# The newest live review link of a placement is one of these (SQL: queries._link_state).
+LIVE_LINKS = ("active", "overdue")
+
+
+def review_state(link: str | None, evaluation: str | None) -> str:
+    """The supervisor review's state from the newest live link's and the evaluation's."""
+    if evaluation == "submitted":
+        return "submitted"
+    if link in ("expired", "overdue"):
+        return link
+    if evaluation == "draft":
+        return "draft"
+    return "none" if link is None else "invited"
