@@ -62,7 +62,7 @@ from lti_app.models import (
 from lti_app.models.base import UTCDateTime, utcnow
 from lti_app.models.placement import PLACEMENT_STATUSES
 from lti_app.services import change_stamps
-from lti_app.services.placements import STATUS_LABELS as PLACEMENT_STATUS_LABELS
+from lti_app.services.placements.status import STATUS_LABELS as PLACEMENT_STATUS_LABELS
 
 NOT_PLACED = "not_placed"
 # Every status a student can be in, in the order the dashboard lists them: a placement's (one

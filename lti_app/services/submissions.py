@@ -22,15 +22,16 @@ from sqlalchemy.exc import IntegrityError
 from lti_app.extensions import db
 from lti_app.models import (
     Activity,
+    Evaluation,
     HoursEntry,
     Placement,
-    PlacementEvent,
     ProjectDeliverable,
     Submission,
     SubmissionFile,
     SubmissionLink,
 )
 from lti_app.models.base import utcnow
+from lti_app.services.placements.status import advance
 from lti_app.storage import storage
 from lti_app.uploads import CheckedUpload
 
@@ -65,48 +66,6 @@ def placement_for_student(activity: Activity, user_id: int) -> Placement | None:
     return placement
 
 
-def move_placement(
-    placement: Placement,
-    to_status: str,
-    *,
-    allowed_from: tuple[str, ...],
-    actor_user_id: int | None = None,
-    actor_label: str = "",
-    note: str = "",
-) -> bool:
-    """Advance a placement's status if it is in one of ``allowed_from``; audited.
-
-    Work never moves a placement backwards past grading (a late re-submission does not undo a
-    grade), hence the explicit ``allowed_from``. Uses the placements service when it offers
-    ``change_status``, so there is one audit trail format.
-    """
-    if placement.status not in allowed_from or placement.status == to_status:
-        return False
-    try:
-        from lti_app.services import placements as placement_service
-    except ImportError:  # the placements feature is optional for this module
-        placement_service = None  # type: ignore[assignment]
-    if placement_service is not None and hasattr(placement_service, "change_status"):
-        actor: int | str | None = actor_user_id if actor_user_id is not None else actor_label
-        try:
-            placement_service.change_status(placement, to_status, actor, note)
-        except placement_service.PlacementError:
-            return False  # the status machine refused; the work itself is still saved
-        return True
-    db.session.add(
-        PlacementEvent(
-            placement_id=placement.id,
-            actor_user_id=actor_user_id,
-            actor_label=actor_label,
-            from_status=placement.status,
-            to_status=to_status,
-            note=note,
-        )
-    )
-    placement.status = to_status
-    return True
-
-
 # ------------------------------------------------------------------------------ deliverables
 
 
@@ -118,6 +77,25 @@ def deliverable_due(placement: Placement, deliverable: ProjectDeliverable) -> da
         start = placement.started_at or placement.activity.starts_at or placement.created_at
         return start + timedelta(days=deliverable.due_offset_days)
     return placement.activity.due_at
+
+
+@dataclass(frozen=True)
+class DueDate:
+    title: str
+    description: str
+    due_at: datetime | None
+    offset_days: int | None
+    required: bool
+
+
+def deliverable_due_dates(placement: Placement) -> list[DueDate]:
+    """Deliverable due dates, by the same rule submissions are judged late against."""
+    return [
+        DueDate(
+            d.title, d.description, deliverable_due(placement, d), d.due_offset_days, d.required
+        )
+        for d in placement.project.deliverables
+    ]
 
 
 def deliverable_of(placement: Placement, deliverable_id: int) -> ProjectDeliverable | None:
@@ -322,7 +300,7 @@ def submit_deliverable(
                 continue
         else:
             raise WorkRefused("Another submission was being saved at the same time; try again.")
-        move_placement(
+        advance(
             placement,
             "submitted",
             allowed_from=("assigned", "active"),
@@ -447,8 +425,6 @@ def add_hours(
 
 def hours_confirmed(placement_id: int) -> bool:
     """The supervisor's submitted evaluation confirmed the hours: the log is closed."""
-    from lti_app.models import Evaluation
-
     return (
         db.session.scalar(
             select(Evaluation.id).where(
