@@ -15,7 +15,6 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Response, send_file
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -327,21 +326,6 @@ def file_of_placement(placement_id: int, file_id: int) -> SubmissionFile | None:
         .join(Submission, Submission.id == SubmissionFile.submission_id)
         .where(SubmissionFile.id == file_id, Submission.placement_id == placement_id)
     )
-
-
-def file_response(file: SubmissionFile) -> Response:
-    """Serve a stored file as an attachment with the type read at upload, never inline."""
-    response = send_file(
-        storage().open(file.storage_key),
-        mimetype=file.content_type,
-        as_attachment=True,
-        download_name=file.original_name,
-        max_age=0,
-    )
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
 
 
 # -------------------------------------------------------------------------------- hours

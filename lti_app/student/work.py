@@ -25,6 +25,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from lti_app.auth import Viewer, learner_required
+from lti_app.downloads import submission_file
 from lti_app.extensions import db
 from lti_app.forms import FiniteDecimalField
 from lti_app.markdown import render_markdown
@@ -191,7 +192,7 @@ def download(activity_id: int, file_id: int) -> Any:
     file = work.file_of_placement(placement.id, file_id)
     if file is None:
         abort(404)
-    return work.file_response(file)
+    return submission_file(file)
 
 
 @bp.post("/hours")
