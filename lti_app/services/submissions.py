@@ -3,7 +3,8 @@
 Every submission is a new version (earlier ones stay readable) with a timestamp, the due date it
 was judged against and a late flag, and a receipt code the student can quote. Files are stored
 under generated names through ``lti_app.storage`` and only ever served as attachments by views
-that have checked who is asking.
+that have checked who is asking (``lti_app.downloads``). Functions flush and never commit: the
+calling view commits, once per request.
 """
 
 from __future__ import annotations
@@ -307,13 +308,22 @@ def submit_deliverable(
             actor_label="student",
             note=f"Submitted “{deliverable.title}” (version {submission.version})",
         )
-        db.session.commit()
+        db.session.flush()
     except BaseException:
-        db.session.rollback()
-        for _upload, saved in stored:
-            store.delete(saved.key)
+        discard_files([saved.key for _upload, saved in stored])
         raise
     return submission
+
+
+def discard_files(storage_keys: list[str]) -> None:
+    """Remove stored files whose submission is not kept (its transaction failed or was undone).
+
+    ``submit_deliverable`` does this itself when it fails; the caller does it when the commit
+    after it fails, so nothing is half-kept: a version with its files, or neither.
+    """
+    store = storage()
+    for key in storage_keys:
+        store.delete(key)
 
 
 # -------------------------------------------------------------------------------- files
@@ -403,7 +413,7 @@ def add_hours(
         description=description.strip()[:2000],
     )
     db.session.add(entry)
-    db.session.commit()
+    db.session.flush()
     return entry
 
 
@@ -429,7 +439,7 @@ def delete_hours(placement: Placement, entry_id: int) -> bool:
     if hours_confirmed(placement.id):
         raise WorkRefused(HOURS_CONFIRMED)
     db.session.delete(entry)
-    db.session.commit()
+    db.session.flush()
     return True
 
 
