@@ -25,10 +25,24 @@ from lti_app.models import Activity, Course, MatchRun, Placement, User
 from lti_app.panels import register_panel
 from lti_app.read_models.dashboard.snapshot import snapshot as dashboard_snapshot
 from lti_app.scoping import activity_for
-from lti_app.services import placements as service
 from lti_app.services import roster as roster_service
 from lti_app.services.catalog import MAX_CSV_BYTES
-from lti_app.services.placements import STATUS_LABELS, PlacementError
+from lti_app.services.placements import (
+    csv_import,
+    matching_runs,
+    placing,
+    publishing,
+    queries,
+    ranking,
+)
+from lti_app.services.placements.status import (
+    MOVABLE,
+    STATUS_LABELS,
+    PlacementError,
+    history,
+    manual_transitions,
+)
+from lti_app.services.submissions import deliverable_due_dates
 
 bp = Blueprint(
     "placements", __name__, url_prefix="/instructor/activities/<int:activity_id>/placements"
@@ -67,7 +81,7 @@ def _activity(activity_id: int) -> Activity:
 
 
 def _placement(activity: Activity, placement_id: int) -> Placement:
-    placement = service.get_placement(activity, placement_id)
+    placement = queries.get_placement(activity, placement_id)
     if placement is None:
         abort(404)
     return placement
@@ -92,8 +106,8 @@ def index(activity_id: int) -> Any:
     selection_form = SelectionForm(max_choices=activity.max_choices)
     if activity.selection_deadline:
         selection_form.deadline.data = activity.selection_deadline.replace(tzinfo=None)
-    rows = service.roster(activity)
-    offers = service.offered_projects(activity)
+    rows = queries.roster(activity)
+    offers = queries.offered_projects(activity)
     latest_run = db.session.scalar(
         select(MatchRun)
         .where(MatchRun.activity_id == activity.id)
@@ -111,9 +125,9 @@ def index(activity_id: int) -> Any:
         selection_form=selection_form,
         csv_form=PlacementCsvForm(),
         match_form=MatchForm(),
-        selection_open=service.selection_is_open(activity),
+        selection_open=ranking.selection_is_open(activity),
         latest_run=latest_run,
-        unpublished=service.unpublished_count(activity),
+        unpublished=publishing.unpublished_count(activity),
         ranked=sum(1 for r in rows if r.preference and r.membership.status == "active"),
     )
 
@@ -140,7 +154,7 @@ def sync_roster(activity_id: int) -> Any:
 def assign(activity_id: int) -> Any:
     activity = _activity(activity_id)
     try:
-        placement = service.assign(
+        placement = placing.assign(
             activity, _int_field("user_id"), _int_field("project_id"), g.viewer.user_id
         )
     except PlacementError as exc:
@@ -162,16 +176,16 @@ def detail(activity_id: int, placement_id: int) -> Any:
         "instructor/placements/detail.html",
         activity=activity,
         placement=placement,
-        events=service.history(placement),
+        events=history(placement),
         statuses=STATUS_LABELS,
-        next_statuses=service.manual_transitions(placement.status),
-        movable=placement.status in service.MOVABLE,
+        next_statuses=manual_transitions(placement.status),
+        movable=placement.status in MOVABLE,
         offers=[
             o
-            for o in service.offered_projects(activity, open_only=True)
+            for o in queries.offered_projects(activity, open_only=True)
             if o.project_id != placement.project_id
         ],
-        due_dates=service.deliverable_due_dates(placement),
+        due_dates=deliverable_due_dates(placement),
     )
 
 
@@ -181,7 +195,7 @@ def move(activity_id: int, placement_id: int) -> Any:
     activity = _activity(activity_id)
     placement = _placement(activity, placement_id)
     try:
-        service.move(placement, _int_field("project_id"), g.viewer.user_id)
+        placing.move(placement, _int_field("project_id"), g.viewer.user_id)
     except PlacementError as exc:
         return _refuse(exc)
     db.session.commit()
@@ -212,7 +226,7 @@ def status(activity_id: int, placement_id: int) -> Any:
             back=url_for("placements.detail", activity_id=activity.id, placement_id=placement.id),
         )
     try:
-        service.change_status_by_hand(
+        placing.change_status_by_hand(
             placement, to, g.viewer.user_id, request.form.get("note", "").strip()
         )
     except PlacementError as exc:
@@ -244,7 +258,7 @@ def unassign(activity_id: int, placement_id: int) -> Any:
         )
     name = placement.user.display_name
     try:
-        service.unassign(placement, g.viewer.user_id)
+        placing.unassign(placement, g.viewer.user_id)
     except PlacementError as exc:
         return _refuse(exc)
     db.session.commit()
@@ -258,7 +272,7 @@ def import_csv(activity_id: int) -> Any:
     form = PlacementCsvForm()
     if not form.validate_on_submit():
         abort(400, description="Choose a CSV file to upload.")
-    report = service.import_placements_csv(
+    report = csv_import.import_placements_csv(
         activity, form.file.data.read(MAX_CSV_BYTES + 1), g.viewer.user_id
     )
     if not report.ok:
@@ -278,7 +292,7 @@ def import_csv(activity_id: int) -> Any:
 def selection(activity_id: int) -> Any:
     activity = _activity(activity_id)
     if request.form.get("action") == "close":
-        service.close_selection(activity)
+        ranking.close_selection(activity)
         db.session.commit()
         return done(
             "Project selection is closed. Students can no longer change their ranking.",
@@ -290,7 +304,7 @@ def selection(activity_id: int) -> Any:
         abort(400, description=" ".join(str(p) for p in problems) or "Check the selection form.")
     deadline = form.deadline.data.replace(tzinfo=UTC) if form.deadline.data else None
     try:
-        service.open_selection(activity, deadline, form.max_choices.data or 3)
+        ranking.open_selection(activity, deadline, form.max_choices.data or 3)
     except PlacementError as exc:
         return _refuse(exc)
     db.session.commit()
@@ -308,7 +322,7 @@ def run_match(activity_id: int) -> Any:
     if not form.validate_on_submit():
         abort(400, description="The seed must be a whole number between 0 and 2147483647.")
     try:
-        run = service.run_matching(activity, g.viewer.user_id, form.seed.data)
+        run = matching_runs.run_matching(activity, g.viewer.user_id, form.seed.data)
     except PlacementError as exc:
         return _refuse(exc)
     db.session.commit()
@@ -319,7 +333,7 @@ def run_match(activity_id: int) -> Any:
 
 
 def _run(activity: Activity, run_id: int) -> MatchRun:
-    run = service.get_run(activity, run_id)
+    run = matching_runs.get_run(activity, run_id)
     if run is None:
         abort(404)
     return run
@@ -333,7 +347,7 @@ def match(activity_id: int, run_id: int) -> Any:
     data = run.result
     ids = {int(s) for s in data["preferences"]}
     users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids or {0})))}
-    offers = service.offered_projects(activity)
+    offers = queries.offered_projects(activity)
     titles = {str(o.project_id): o.project.title for o in offers}
     return render_template(
         "instructor/placements/match.html",
@@ -344,7 +358,7 @@ def match(activity_id: int, run_id: int) -> Any:
         titles=titles,
         seats=data["seats"],
         placed_counts={pid: list(data["assignments"].values()).count(pid) for pid in data["seats"]},
-        blocking=service.blocking_pairs(run),
+        blocking=matching_runs.blocking_pairs(run),
         ordinal=_ordinal,
         latest=run.id
         == db.session.scalar(
@@ -367,7 +381,7 @@ def adjust(activity_id: int, run_id: int) -> Any:
     if raw and project_id is None:
         abort(400, description="Choose a project from the list.")
     try:
-        service.adjust_run(run, {student: project_id}, g.viewer.user_id)
+        matching_runs.adjust_run(run, {student: project_id}, g.viewer.user_id)
     except PlacementError as exc:
         return _refuse(exc)
     db.session.commit()
@@ -394,7 +408,7 @@ def publish_run(activity_id: int, run_id: int) -> Any:
             back=url_for("placements.match", activity_id=activity.id, run_id=run.id),
         )
     try:
-        made = service.publish_run(activity, run, g.viewer.user_id)
+        made = matching_runs.publish_run(activity, run, g.viewer.user_id)
     except PlacementError as exc:
         return _refuse(exc)
     db.session.commit()
@@ -412,14 +426,14 @@ def publish(activity_id: int) -> Any:
         return confirm_page(
             title="Publish placements?",
             explanation=(
-                f"{service.unpublished_count(activity)} placement(s) will become visible to "
+                f"{publishing.unpublished_count(activity)} placement(s) will become visible to "
                 "their students."
             ),
             action=url_for("placements.publish", activity_id=activity.id),
             button="Publish placements",
             back=url_for("placements.index", activity_id=activity.id),
         )
-    count = service.publish(activity, g.viewer.user_id)
+    count = publishing.publish(activity, g.viewer.user_id)
     db.session.commit()
     return done(
         f"{count} placement(s) published; students can now see their project.", _index_url(activity)
@@ -433,7 +447,7 @@ def _ordinal(n: int) -> str:
 
 @register_panel("instructor", "placements", 30)
 def placements_panel(viewer: Viewer, activity: Activity) -> str:
-    """Counts from the dashboard's snapshot (counted per learner in SQL, as ``service.roster``)."""
+    """Counts from the dashboard's snapshot (counted per learner in SQL, as ``queries.roster``)."""
     counts = dashboard_snapshot(activity).counts
     course = db.session.get(Course, activity.course_id)
     return render_template(
@@ -444,6 +458,6 @@ def placements_panel(viewer: Viewer, activity: Activity) -> str:
         placed=counts.placed_active,
         left=counts.left,
         unpublished=counts.unpublished,
-        selection_open=service.selection_is_open(activity),
+        selection_open=ranking.selection_is_open(activity),
         ranked=counts.ranked,
     )

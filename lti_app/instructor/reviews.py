@@ -18,6 +18,7 @@ from wtforms import IntegerField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from lti_app.auth import Viewer, instructor_required
+from lti_app.downloads import submission_file
 from lti_app.extensions import db
 from lti_app.forms import EMAIL_PATTERN
 from lti_app.instructor.confirm import done, see_other
@@ -277,7 +278,7 @@ def download(activity_id: int, placement_id: int, file_id: int) -> Any:
     file = work.file_of_placement(placement.id, file_id)
     if file is None:
         abort(404)
-    return work.file_response(file)
+    return submission_file(file)
 
 
 @register_panel("instructor", "reviews", order=50)

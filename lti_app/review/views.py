@@ -21,6 +21,7 @@ from flask import (
 )
 from flask_wtf import FlaskForm
 
+from lti_app.downloads import submission_file
 from lti_app.extensions import db, limiter
 from lti_app.markdown import render_markdown
 from lti_app.models import ReviewInvitation
@@ -201,4 +202,4 @@ def download(token: str, file_id: int) -> Any:
         abort(404, description="There is no such file for this review.")
     reviews.log_disclosure(invitation, "downloaded", file.original_name)
     db.session.commit()
-    return work.file_response(file)
+    return submission_file(file)

@@ -57,8 +57,8 @@ from lti_app.models import (
 )
 from lti_app.models.base import utcnow
 from lti_app.services import certificates
-from lti_app.services import placements as placement_service
 from lti_app.services.locks import lock_row
+from lti_app.services.placements import status as placement_service
 from rubrics.io import from_json as rubric_from_json
 from rubrics.io import selections_from_json, selections_to_json
 from rubrics.model import Rubric as RubricModel

@@ -50,6 +50,7 @@ from lti_app.models import Rubric as RubricRow
 from lti_app.models.base import utcnow
 from lti_app.services import outbox
 from lti_app.services import submissions as work
+from lti_app.services.placements import status as placement_status
 from rubrics import io as rubric_io
 from rubrics.model import Rubric, Selection
 from rubrics.scoring import fraction as rubric_fraction
@@ -436,7 +437,7 @@ def invite(
     db.session.add(invitation)
     db.session.flush()
     _queue_link_email(invitation, placement, token, reminder=False)
-    work.move_placement(
+    placement_status.advance(
         placement,
         "under_review",
         allowed_from=("submitted",),
@@ -520,7 +521,7 @@ def reopen(placement: Placement, actor_user_id: int | None) -> Evaluation:
     evaluation.status = "draft"
     evaluation.reopened = True
     evaluation.submitted_at = None
-    work.move_placement(
+    placement_status.advance(
         placement,
         "under_review",
         allowed_from=("evaluated",),
@@ -763,7 +764,7 @@ def submit(invitation: ReviewInvitation) -> Evaluation:
         db.session.rollback()
         raise AlreadySubmitted()
     _freeze(view.rubric_row.id)
-    work.move_placement(
+    placement_status.advance(
         view.placement,
         "evaluated",
         allowed_from=("assigned", "active", "submitted", "under_review"),

@@ -3,7 +3,8 @@
 Every submission is a new version (earlier ones stay readable) with a timestamp, the due date it
 was judged against and a late flag, and a receipt code the student can quote. Files are stored
 under generated names through ``lti_app.storage`` and only ever served as attachments by views
-that have checked who is asking.
+that have checked who is asking (``lti_app.downloads``). Functions flush and never commit: the
+calling view commits, once per request.
 """
 
 from __future__ import annotations
@@ -15,22 +16,22 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Response, send_file
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from lti_app.extensions import db
 from lti_app.models import (
     Activity,
+    Evaluation,
     HoursEntry,
     Placement,
-    PlacementEvent,
     ProjectDeliverable,
     Submission,
     SubmissionFile,
     SubmissionLink,
 )
 from lti_app.models.base import utcnow
+from lti_app.services.placements.status import advance
 from lti_app.storage import storage
 from lti_app.uploads import CheckedUpload
 
@@ -65,48 +66,6 @@ def placement_for_student(activity: Activity, user_id: int) -> Placement | None:
     return placement
 
 
-def move_placement(
-    placement: Placement,
-    to_status: str,
-    *,
-    allowed_from: tuple[str, ...],
-    actor_user_id: int | None = None,
-    actor_label: str = "",
-    note: str = "",
-) -> bool:
-    """Advance a placement's status if it is in one of ``allowed_from``; audited.
-
-    Work never moves a placement backwards past grading (a late re-submission does not undo a
-    grade), hence the explicit ``allowed_from``. Uses the placements service when it offers
-    ``change_status``, so there is one audit trail format.
-    """
-    if placement.status not in allowed_from or placement.status == to_status:
-        return False
-    try:
-        from lti_app.services import placements as placement_service
-    except ImportError:  # the placements feature is optional for this module
-        placement_service = None  # type: ignore[assignment]
-    if placement_service is not None and hasattr(placement_service, "change_status"):
-        actor: int | str | None = actor_user_id if actor_user_id is not None else actor_label
-        try:
-            placement_service.change_status(placement, to_status, actor, note)
-        except placement_service.PlacementError:
-            return False  # the status machine refused; the work itself is still saved
-        return True
-    db.session.add(
-        PlacementEvent(
-            placement_id=placement.id,
-            actor_user_id=actor_user_id,
-            actor_label=actor_label,
-            from_status=placement.status,
-            to_status=to_status,
-            note=note,
-        )
-    )
-    placement.status = to_status
-    return True
-
-
 # ------------------------------------------------------------------------------ deliverables
 
 
@@ -118,6 +77,25 @@ def deliverable_due(placement: Placement, deliverable: ProjectDeliverable) -> da
         start = placement.started_at or placement.activity.starts_at or placement.created_at
         return start + timedelta(days=deliverable.due_offset_days)
     return placement.activity.due_at
+
+
+@dataclass(frozen=True)
+class DueDate:
+    title: str
+    description: str
+    due_at: datetime | None
+    offset_days: int | None
+    required: bool
+
+
+def deliverable_due_dates(placement: Placement) -> list[DueDate]:
+    """Deliverable due dates, by the same rule submissions are judged late against."""
+    return [
+        DueDate(
+            d.title, d.description, deliverable_due(placement, d), d.due_offset_days, d.required
+        )
+        for d in placement.project.deliverables
+    ]
 
 
 def deliverable_of(placement: Placement, deliverable_id: int) -> ProjectDeliverable | None:
@@ -322,7 +300,7 @@ def submit_deliverable(
                 continue
         else:
             raise WorkRefused("Another submission was being saved at the same time; try again.")
-        move_placement(
+        advance(
             placement,
             "submitted",
             allowed_from=("assigned", "active"),
@@ -330,13 +308,22 @@ def submit_deliverable(
             actor_label="student",
             note=f"Submitted “{deliverable.title}” (version {submission.version})",
         )
-        db.session.commit()
+        db.session.flush()
     except BaseException:
-        db.session.rollback()
-        for _upload, saved in stored:
-            store.delete(saved.key)
+        discard_files([saved.key for _upload, saved in stored])
         raise
     return submission
+
+
+def discard_files(storage_keys: list[str]) -> None:
+    """Remove stored files whose submission is not kept (its transaction failed or was undone).
+
+    ``submit_deliverable`` does this itself when it fails; the caller does it when the commit
+    after it fails, so nothing is half-kept: a version with its files, or neither.
+    """
+    store = storage()
+    for key in storage_keys:
+        store.delete(key)
 
 
 # -------------------------------------------------------------------------------- files
@@ -349,21 +336,6 @@ def file_of_placement(placement_id: int, file_id: int) -> SubmissionFile | None:
         .join(Submission, Submission.id == SubmissionFile.submission_id)
         .where(SubmissionFile.id == file_id, Submission.placement_id == placement_id)
     )
-
-
-def file_response(file: SubmissionFile) -> Response:
-    """Serve a stored file as an attachment with the type read at upload, never inline."""
-    response = send_file(
-        storage().open(file.storage_key),
-        mimetype=file.content_type,
-        as_attachment=True,
-        download_name=file.original_name,
-        max_age=0,
-    )
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
 
 
 # -------------------------------------------------------------------------------- hours
@@ -441,14 +413,12 @@ def add_hours(
         description=description.strip()[:2000],
     )
     db.session.add(entry)
-    db.session.commit()
+    db.session.flush()
     return entry
 
 
 def hours_confirmed(placement_id: int) -> bool:
     """The supervisor's submitted evaluation confirmed the hours: the log is closed."""
-    from lti_app.models import Evaluation
-
     return (
         db.session.scalar(
             select(Evaluation.id).where(
@@ -469,7 +439,7 @@ def delete_hours(placement: Placement, entry_id: int) -> bool:
     if hours_confirmed(placement.id):
         raise WorkRefused(HOURS_CONFIRMED)
     db.session.delete(entry)
-    db.session.commit()
+    db.session.flush()
     return True
 
 

@@ -17,8 +17,9 @@ from lti_app.markdown import render_markdown
 from lti_app.models import Activity, ActivityProject, Preference
 from lti_app.panels import register_panel
 from lti_app.scoping import activity_for
-from lti_app.services import placements as service
-from lti_app.services.placements import STATUS_LABELS, PlacementError
+from lti_app.services.placements import queries, ranking
+from lti_app.services.placements.status import STATUS_LABELS, PlacementError
+from lti_app.services.submissions import deliverable_due_dates
 
 bp = Blueprint("selection", __name__, url_prefix="/student/activities/<int:activity_id>/projects")
 
@@ -33,8 +34,8 @@ def _preference(activity: Activity, user_id: int) -> Preference | None:
 
 def _visible_offer(activity: Activity, project_id: int) -> ActivityProject:
     """An offered project the student may read: open ones, or the one they are placed on."""
-    placement = service.placement_of(activity, g.viewer.user_id)
-    for offer in service.offered_projects(activity):
+    placement = queries.placement_of(activity, g.viewer.user_id)
+    for offer in queries.offered_projects(activity):
         if offer.project_id != project_id:
             continue
         mine = placement is not None and placement.published and placement.project_id == project_id
@@ -47,10 +48,10 @@ def _visible_offer(activity: Activity, project_id: int) -> ActivityProject:
 @learner_required
 def index(activity_id: int) -> Any:
     activity = activity_for(g.viewer, activity_id)
-    offers = service.offered_projects(activity, open_only=True)
+    offers = queries.offered_projects(activity, open_only=True)
     preference = _preference(activity, g.viewer.user_id)
     ranked = list(preference.ranked_project_ids) if preference else []
-    placement = service.placement_of(activity, g.viewer.user_id)
+    placement = queries.placement_of(activity, g.viewer.user_id)
     has_project = placement is not None and placement.published and placement.status != "withdrawn"
     return render_template(
         "student/selection/index.html",
@@ -59,7 +60,7 @@ def index(activity_id: int) -> Any:
         preference=preference,
         ranked=ranked,
         choices=range(activity.max_choices),
-        selection_open=service.selection_is_open(activity) and not has_project,
+        selection_open=ranking.selection_is_open(activity) and not has_project,
         has_project=has_project,
         ordinal=_ordinal,
     )
@@ -80,7 +81,7 @@ def save_ranking(activity_id: int) -> Any:
     if any(request.form.get(f"choice_{i + 1}") for i in range(activity.max_choices, 40)):
         abort(400, description=f"Rank at most {activity.max_choices} projects.")
     try:
-        service.save_ranking(activity, g.viewer.user_id, ranked, request.form.get("statement", ""))
+        ranking.save_ranking(activity, g.viewer.user_id, ranked, request.form.get("statement", ""))
     except PlacementError as exc:
         db.session.rollback()
         abort(exc.status, description=exc.message)
@@ -114,7 +115,7 @@ def _ordinal(n: int) -> str:
 @register_panel("student", "placement", 10)
 def placement_panel(viewer: Viewer, activity: Activity) -> str:
     """The student's project once published; before that, selection status or a waiting note."""
-    placement = service.placement_of(activity, viewer.user_id)
+    placement = queries.placement_of(activity, viewer.user_id)
     visible = placement is not None and placement.published
     preference = _preference(activity, viewer.user_id) if not visible else None
     return render_template(
@@ -124,9 +125,9 @@ def placement_panel(viewer: Viewer, activity: Activity) -> str:
         brief=render_markdown(placement.project.brief_md, heading_offset=2)
         if visible and placement
         else "",
-        due_dates=service.deliverable_due_dates(placement) if visible and placement else [],
+        due_dates=deliverable_due_dates(placement) if visible and placement else [],
         statuses=STATUS_LABELS,
-        selection_open=service.selection_is_open(activity),
+        selection_open=ranking.selection_is_open(activity),
         preference=preference,
-        offered=len(service.offered_projects(activity, open_only=True)),
+        offered=len(queries.offered_projects(activity, open_only=True)),
     )

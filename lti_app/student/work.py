@@ -1,7 +1,8 @@
 """Students submit deliverables (files, links, text) and keep their hours log.
 
 Every route is scoped twice: the activity must be in the viewer's course (``activity_for``) and
-the placement must be the viewer's own published one; anything else is a 404.
+the placement must be the viewer's own published one; anything else is a 404. The services
+flush; each route that changes something commits here, once.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from lti_app.auth import Viewer, learner_required
+from lti_app.downloads import submission_file
 from lti_app.extensions import db
 from lti_app.forms import FiniteDecimalField
 from lti_app.markdown import render_markdown
@@ -77,6 +79,17 @@ def _placement(activity_id: int) -> tuple[Activity, Placement]:
     if placement is None:
         abort(404, description="You have no published placement in this activity yet.")
     return activity, placement
+
+
+def _commit_submission(submission: Submission) -> None:
+    """Commit a new version; if the commit fails, its stored files go too (nothing half-kept)."""
+    stored_keys = [file.storage_key for file in submission.files]
+    try:
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        work.discard_files(stored_keys)
+        raise
 
 
 def _page(activity: Activity, placement: Placement, hours_form: HoursForm | None = None) -> str:
@@ -135,9 +148,14 @@ def submit(activity_id: int, deliverable_id: int) -> Any:
             form.files.errors = [exc.message]
             status = 413 if exc.too_large else 400
         except work.WorkRefused as exc:
+            db.session.rollback()
             form.form_errors.append(str(exc))
             status = 400
+        except BaseException:
+            db.session.rollback()  # the error page must not meet a half-written version
+            raise
         else:
+            _commit_submission(submission)
             flash(
                 f"Version {submission.version} of “{deliverable.title}” received "
                 f"(receipt {submission.receipt_code}).",
@@ -191,7 +209,7 @@ def download(activity_id: int, file_id: int) -> Any:
     file = work.file_of_placement(placement.id, file_id)
     if file is None:
         abort(404)
-    return work.file_response(file)
+    return submission_file(file)
 
 
 @bp.post("/hours")
@@ -211,6 +229,7 @@ def add_hours(activity_id: int) -> Any:
         except work.WorkRefused as exc:
             form.form_errors.append(str(exc))
         else:
+            db.session.commit()
             flash(
                 f"{form.hours.data.normalize()} hours on {form.worked_on.data} logged.", "success"
             )
@@ -231,6 +250,7 @@ def delete_hours(activity_id: int, entry_id: int) -> Any:
     except work.WorkRefused as exc:
         flash(str(exc), "error")
     else:
+        db.session.commit()
         flash("The hours entry was removed.", "success")
     return redirect(url_for("work.index", activity_id=activity.id) + "#hours-log", code=303)
 

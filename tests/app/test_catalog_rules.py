@@ -140,7 +140,7 @@ def test_due_dates_shown_and_lateness_use_one_rule(app, platform):
 
     from lti_app.models import Activity, Placement, ProjectDeliverable
     from lti_app.models.base import utcnow
-    from lti_app.services import placements, submissions
+    from lti_app.services import submissions
     from tests.support.reviews_world import build_world
 
     world = build_world(app, platform)
@@ -155,7 +155,7 @@ def test_due_dates_shown_and_lateness_use_one_rule(app, platform):
         placement = db.session.get(Placement, world.placements["student-1"])
         placement.started_at = None
         db.session.commit()
-        shown = [d.due_at for d in placements.deliverable_due_dates(placement)]
+        shown = [d.due_at for d in submissions.deliverable_due_dates(placement)]
         judged = [submissions.deliverable_due(placement, d) for d in placement.project.deliverables]
         assert shown == judged
         assert None not in shown

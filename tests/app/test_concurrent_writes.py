@@ -21,8 +21,9 @@ from sqlalchemy import func, select
 from lti_app.extensions import db
 from lti_app.models import Activity, Grade, Placement, PlacementEvent, ScoreSync
 from lti_app.services import grading as grading_service
-from lti_app.services import placements as placement_service
-from lti_app.services.placements import PlacementError
+from lti_app.services.placements import placing
+from lti_app.services.placements import status as placement_status
+from lti_app.services.placements.status import PlacementError
 from tests.app.test_grading_helpers import only_activity, seed_placement, user_by_sub
 from tests.support.placements import activity_id, launch, make_project, platform_id, user_id
 
@@ -122,9 +123,7 @@ def course(app, platform):
 def _assign_job(course: dict[str, int], student: str, project: str) -> Callable[[], Placement]:
     def job() -> Placement:
         activity = db.session.get(Activity, course["aid"])
-        return placement_service.assign(
-            activity, course[student], course[project], course["teacher"]
-        ).id
+        return placing.assign(activity, course[student], course[project], course["teacher"]).id
 
     return job
 
@@ -139,9 +138,7 @@ def _placements(app) -> list[tuple[int, int]]:
 
 def test_two_students_on_the_last_seat_at_once_one_is_refused(app, course, monkeypatch):
     barrier = threading.Barrier(2)
-    monkeypatch.setattr(
-        placement_service, "taken_seats", _meet_after(placement_service.taken_seats, barrier)
-    )
+    monkeypatch.setattr(placing, "taken_seats", _meet_after(placing.taken_seats, barrier))
 
     results = _at_once(
         app, _assign_job(course, "s1", "last_seat"), _assign_job(course, "s2", "last_seat")
@@ -156,9 +153,7 @@ def test_two_students_on_the_last_seat_at_once_one_is_refused(app, course, monke
 
 def test_one_student_on_two_projects_at_once_gets_one_placement(app, course, monkeypatch):
     barrier = threading.Barrier(2)
-    monkeypatch.setattr(
-        placement_service, "taken_seats", _meet_after(placement_service.taken_seats, barrier)
-    )
+    monkeypatch.setattr(placing, "taken_seats", _meet_after(placing.taken_seats, barrier))
 
     results = _at_once(
         app, _assign_job(course, "s1", "last_seat"), _assign_job(course, "s1", "roomy")
@@ -174,10 +169,8 @@ def test_one_student_on_two_projects_at_once_gets_one_placement(app, course, mon
 def _withdrawn_on_roomy(app, course: dict[str, int]) -> int:
     with app.app_context():
         activity = db.session.get(Activity, course["aid"])
-        placement = placement_service.assign(
-            activity, course["s1"], course["roomy"], course["teacher"]
-        )
-        placement_service.change_status(placement, "withdrawn", course["teacher"])
+        placement = placing.assign(activity, course["s1"], course["roomy"], course["teacher"])
+        placement_status.change_status(placement, "withdrawn", course["teacher"])
         db.session.commit()
         return placement.id
 
@@ -189,9 +182,7 @@ def test_re_placing_a_withdrawn_student_twice_at_once_the_second_sees_the_first(
     the student, not overwrite it (which left the first request's "placed on …" untrue)."""
     the_placement = _withdrawn_on_roomy(app, course)
     barrier = threading.Barrier(2)
-    monkeypatch.setattr(
-        placement_service, "placement_of", _meet_after(placement_service.placement_of, barrier)
-    )
+    monkeypatch.setattr(placing, "placement_of", _meet_after(placing.placement_of, barrier))
 
     results = _at_once(
         app, _assign_job(course, "s1", "last_seat"), _assign_job(course, "s1", "roomy")
@@ -229,13 +220,9 @@ def test_re_joining_by_hand_while_re_placing_the_same_student_the_second_sees_th
     """
     the_placement = _withdrawn_on_roomy(app, course)
     barrier = threading.Barrier(2)
-    monkeypatch.setattr(
-        placement_service, "placement_of", _meet_after(placement_service.placement_of, barrier)
-    )
+    monkeypatch.setattr(placing, "placement_of", _meet_after(placing.placement_of, barrier))
     if re_join_meets == "holding its locks":
-        monkeypatch.setattr(
-            placement_service, "_check_seat", _meet_after(placement_service._check_seat, barrier)
-        )
+        monkeypatch.setattr(placing, "_check_seat", _meet_after(placing._check_seat, barrier))
 
     def re_join() -> int:
         # As the placement page's view does: load the placement, then change its status.
@@ -244,7 +231,7 @@ def test_re_joining_by_hand_while_re_placing_the_same_student_the_second_sees_th
         if re_join_meets == "after reading":
             with contextlib.suppress(threading.BrokenBarrierError):
                 barrier.wait(timeout=MEETING_TIMEOUT)
-        placement_service.change_status_by_hand(placement, "assigned", course["teacher"])
+        placing.change_status_by_hand(placement, "assigned", course["teacher"])
         return placement.id
 
     results = _at_once(app, re_join, _assign_job(course, "s1", "last_seat"))
@@ -283,13 +270,11 @@ def test_re_joining_by_hand_after_the_placement_moved_elsewhere_is_refused(app, 
         assert stale.project_id == course["roomy"]
         with app.app_context():  # another request, with its own session
             activity = db.session.get(Activity, course["aid"])
-            moved = placement_service.assign(
-                activity, course["s1"], course["last_seat"], course["teacher"]
-            )
-            placement_service.change_status(moved, "withdrawn", course["teacher"])
+            moved = placing.assign(activity, course["s1"], course["last_seat"], course["teacher"])
+            placement_status.change_status(moved, "withdrawn", course["teacher"])
             db.session.commit()
         with pytest.raises(PlacementError) as refused:
-            placement_service.change_status_by_hand(stale, "assigned", course["teacher"])
+            placing.change_status_by_hand(stale, "assigned", course["teacher"])
         db.session.rollback()
     assert refused.value.status == 409
     assert "changed a moment ago" in refused.value.message, refused.value.message

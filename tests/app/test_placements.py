@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from lti_app.extensions import db
 from lti_app.models import Activity, Membership, Placement, PlacementEvent, Project
-from lti_app.services import placements as service
-from lti_app.services.placements import PlacementError
+from lti_app.services.placements import status as service
+from lti_app.services.placements.status import PlacementError
 from tests.conftest import make_platform
 from tests.support.placements import (
     activity_id,

@@ -27,7 +27,8 @@ from lti_app.extensions import (
     sqlite_foreign_keys_off,
 )
 from lti_app.models import Activity, Course, MatchRun, Partner, Placement, Platform, Project
-from lti_app.services import placements as service
+from lti_app.services.placements import matching_runs, ranking
+from lti_app.services.placements.status import PlacementError
 from tests.support.placements import activity_id, launch, make_project, platform_id, user_id
 
 
@@ -119,10 +120,10 @@ def matched(app, platform):
     teacher, s1, s2 = (user_id(app, sub) for sub in ("teacher-1", "s1", "s2"))
     with app.app_context():
         activity = db.session.get(Activity, aid)
-        service.open_selection(activity, None, 2)
-        service.save_ranking(activity, s1, [web, data], "")
-        service.save_ranking(activity, s2, [web, data], "")
-        run = service.run_matching(activity, teacher, seed=7)
+        ranking.open_selection(activity, None, 2)
+        ranking.save_ranking(activity, s1, [web, data], "")
+        ranking.save_ranking(activity, s2, [web, data], "")
+        run = matching_runs.run_matching(activity, teacher, seed=7)
         db.session.commit()
         return aid, run.id, teacher
 
@@ -133,14 +134,14 @@ def test_publish_run_rolled_back_by_its_caller_places_nobody(app, matched):
     with app.app_context():
         activity = db.session.get(Activity, aid)
         run = db.session.get(MatchRun, run_id)
-        assert service.publish_run(activity, run, teacher) == 2
+        assert matching_runs.publish_run(activity, run, teacher) == 2
         db.session.rollback()  # e.g. a later step of the request failed
         assert _count(Placement) == 0
         assert db.session.get(MatchRun, run_id).published_at is None
         assert db.session.get(Activity, aid).selection_open
 
         activity = db.session.get(Activity, aid)
-        assert service.publish_run(activity, db.session.get(MatchRun, run_id), teacher) == 2
+        assert matching_runs.publish_run(activity, db.session.get(MatchRun, run_id), teacher) == 2
         db.session.commit()
         assert _count(Placement) == 2
         assert db.session.get(MatchRun, run_id).published_at is not None
@@ -156,8 +157,8 @@ def test_publish_run_refused_keeps_the_callers_later_writes_and_nothing_else(app
         db.session.commit()
 
         activity = db.session.get(Activity, aid)
-        with pytest.raises(service.PlacementError):
-            service.publish_run(activity, db.session.get(MatchRun, run_id), teacher)
+        with pytest.raises(PlacementError):
+            matching_runs.publish_run(activity, db.session.get(MatchRun, run_id), teacher)
         activity.title = "Refused once"  # the caller's later write
         db.session.commit()
         assert _count(Placement) == 0

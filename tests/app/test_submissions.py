@@ -120,6 +120,29 @@ def test_oversize_upload_is_refused_with_413(app, platform):
     assert _count(app, Submission) == 0
 
 
+def test_a_version_whose_commit_fails_keeps_neither_row_nor_files(app, platform, monkeypatch):
+    """The service stores the files and flushes; the view commits. If that commit fails, the
+    files the version stored are removed too: a version with its files, or neither."""
+    world = build_world(app, platform)
+    before = set(_stored_keys(app))
+    real_commit = db.session.commit
+    stored_at_commit: list[int] = []
+
+    def commit_fails_for_a_new_version() -> None:
+        if any(isinstance(row, Submission) for row in db.session.identity_map.values()):
+            stored_at_commit.append(len(set(_stored_keys(app)) - before))
+            raise RuntimeError("the database went away")
+        real_commit()
+
+    monkeypatch.setattr(db.session, "commit", commit_fails_for_a_new_version)
+    response = submit_work(world, "student-1", files=[(PDF, "report.pdf")])
+    monkeypatch.undo()
+    assert response.status_code == 500  # the error page; nothing was received
+    assert stored_at_commit == [1]  # the file was stored before the commit was tried
+    assert _count(app, Submission) == 0
+    assert set(_stored_keys(app)) == before
+
+
 def test_file_name_with_path_separators_is_reduced_to_its_last_part(app, platform):
     world = build_world(app, platform)
     response = submit_work(world, "student-1", files=[(PDF, "../../etc/passwd.pdf")])

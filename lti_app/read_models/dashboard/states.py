@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from lti_app.models.placement import PLACEMENT_STATUSES
-from lti_app.services.placements import STATUS_LABELS as PLACEMENT_STATUS_LABELS
+from lti_app.services.placements.status import STATUS_LABELS as PLACEMENT_STATUS_LABELS
 
 NOT_PLACED = "not_placed"
 # Every status a student can be in, in the order the dashboard lists them: a placement's (one

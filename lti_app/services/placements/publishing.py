@@ -1,0 +1,41 @@
+"""Publishing: students see their placement only once the instructor publishes it."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from lti_app.extensions import db
+from lti_app.models import Activity, Placement
+from lti_app.models.base import utcnow
+from lti_app.services.placements.status import Actor, record_event
+
+
+def publish(activity: Activity, actor: Actor, note: str = "published") -> int:
+    """Show every unpublished placement to its student; returns how many became visible."""
+    pending = list(
+        db.session.scalars(
+            select(Placement).where(
+                Placement.activity_id == activity.id,
+                Placement.published.is_(False),
+                Placement.status != "withdrawn",
+            )
+        )
+    )
+    for placement in pending:
+        placement.published = True
+        record_event(placement, actor, placement.status, placement.status, note)
+    activity.placements_published_at = utcnow()
+    return len(pending)
+
+
+def unpublished_count(activity: Activity) -> int:
+    return int(
+        db.session.scalar(
+            select(func.count()).where(
+                Placement.activity_id == activity.id,
+                Placement.published.is_(False),
+                Placement.status != "withdrawn",
+            )
+        )
+        or 0
+    )

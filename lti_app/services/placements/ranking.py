@@ -1,0 +1,75 @@
+"""Project selection: the window in which students rank the offered projects, and their rankings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+
+from lti_app.extensions import db
+from lti_app.models import Activity, Preference
+from lti_app.models.base import utcnow
+from lti_app.services.placements.queries import active_learner, offered_projects, placement_of
+from lti_app.services.placements.status import PlacementError
+
+MAX_STATEMENT = 2000
+
+
+def open_selection(activity: Activity, deadline: datetime | None, max_choices: int) -> None:
+    if not 1 <= max_choices <= 20:
+        raise PlacementError("Students may rank between 1 and 20 projects.", 400)
+    if deadline is not None and deadline <= utcnow():
+        raise PlacementError("The deadline must be in the future.", 400)
+    if not offered_projects(activity, open_only=True):
+        raise PlacementError(
+            "Offer at least one open project in this activity before opening selection.", 409
+        )
+    activity.selection_open = True
+    activity.selection_deadline = deadline
+    activity.max_choices = max_choices
+
+
+def close_selection(activity: Activity) -> None:
+    activity.selection_open = False
+
+
+def selection_is_open(activity: Activity) -> bool:
+    deadline = activity.selection_deadline
+    return activity.selection_open and (deadline is None or utcnow() < deadline)
+
+
+def save_ranking(
+    activity: Activity, user_id: int, ranked_project_ids: Sequence[int], statement: str
+) -> Preference:
+    """Record a student's ranking (replacing an earlier one) while selection is open."""
+    if not selection_is_open(activity):
+        raise PlacementError("Project selection is closed for this activity.", 409)
+    user, _ = active_learner(activity, user_id)
+    current = placement_of(activity, user.id)
+    if current is not None and current.status != "withdrawn" and current.published:
+        raise PlacementError("You already have a project in this activity.", 409)
+    ranked = [pid for pid in ranked_project_ids if pid]
+    if not ranked:
+        raise PlacementError("Choose at least your first choice.", 400)
+    if len(ranked) != len(set(ranked)):
+        raise PlacementError("Each project can appear only once in your ranking.", 400)
+    if len(ranked) > activity.max_choices:
+        raise PlacementError(f"Rank at most {activity.max_choices} projects.", 400)
+    offered = {o.project_id for o in offered_projects(activity, open_only=True)}
+    if any(pid not in offered for pid in ranked):
+        raise PlacementError("Rank only projects offered in this activity.", 400)
+    if len(statement) > MAX_STATEMENT:
+        raise PlacementError(f"Keep the statement under {MAX_STATEMENT} characters.", 400)
+    preference = db.session.scalar(
+        select(Preference).where(
+            Preference.activity_id == activity.id, Preference.user_id == user.id
+        )
+    )
+    if preference is None:
+        preference = Preference(activity_id=activity.id, user_id=user.id)
+        db.session.add(preference)
+    preference.ranked_project_ids = list(ranked)
+    preference.statement = statement.strip()
+    preference.submitted_at = utcnow()
+    return preference
