@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import PurePath
 from typing import Any, Final, Literal
 
@@ -33,7 +33,7 @@ from lti_app.models import Activity, Course, Evaluation, Project
 from lti_app.models import Rubric as RubricRow
 from rubrics import io as rubric_io
 from rubrics.codec import rubric_to_data
-from rubrics.model import Rubric, Selection
+from rubrics.model import Rubric
 from rubrics.scoring import ScoreResult, score
 from rubrics.templates import BUILTIN_TEMPLATES
 from rubrics.validation import Problem, RubricInvalid, parse_rubric, validate_rubric_data
@@ -388,33 +388,6 @@ def rubric_for_evaluation(
     if row is None:
         return None
     return row, definition(row)
-
-
-def selections_from_form(
-    rubric: Rubric, form: Mapping[str, str], prefix: str = "rubric"
-) -> tuple[Selection, ...]:
-    """Read what `templates/rubrics/_form_preview.html` posts back into Selections.
-
-    Field names are ``{prefix}-{criterion id}-level``, ``-points`` and ``-comment``. Unreadable
-    points are kept out rather than guessed; validate the result with
-    `rubrics.validation.validate_selections` before storing it.
-    """
-    selections = []
-    for criterion in rubric.criteria:
-        base = f"{prefix}-{criterion.id}"
-        level_id = (form.get(f"{base}-level") or "").strip() or None
-        points_text = (form.get(f"{base}-points") or "").strip()
-        points: Decimal | None = None
-        if criterion.use_range and points_text:
-            try:
-                points = Decimal(points_text)
-            except InvalidOperation:
-                points = None
-        comment = (form.get(f"{base}-comment") or "").strip() if criterion.allow_comment else ""
-        if level_id is None and points is None and not comment:
-            continue
-        selections.append(Selection(criterion.id, level_id, points, comment))
-    return tuple(selections)
 
 
 # ---------------------------------------------------------------------------- files in/out

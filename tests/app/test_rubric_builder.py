@@ -19,6 +19,7 @@ from lti_app.models import Activity, Evaluation, Partner, Placement, Project, Us
 from lti_app.models import Rubric as RubricRow
 from lti_app.services import rubrics as service
 from rubrics import io as rubric_io
+from rubrics.form import selections_from_form
 from rubrics.templates import BUILTIN_TEMPLATES
 from tests.conftest import make_platform
 from tests.support.flashes import flashes_after
@@ -695,7 +696,7 @@ def test_a_shared_rubric_stays_inside_its_platform(app, jwks_server, platform, t
 
 def test_selections_from_form_reads_what_the_preview_posts(app):
     rubric = BUILTIN_TEMPLATES["human-skills"]
-    selections = service.selections_from_form(
+    selections = selections_from_form(
         rubric,
         {
             "rubric-adaptability-level": "proficient",
