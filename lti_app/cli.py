@@ -6,6 +6,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from lti_app.cli_rubrics import rubric_group
 from lti_app.lti.keys import ensure_active_key, rotate_keys
 from lti_app.services.platforms import (
     CANVAS_CLOUD,
@@ -16,7 +17,6 @@ from lti_app.services.platforms import (
     register_platform,
     remove_platform,
 )
-from lti_app.services.rubrics_cli import rubric_group
 
 stint = AppGroup("stint", help="Administer Stint.")
 platform_group = AppGroup("platform", help="LMS registrations.")

@@ -31,10 +31,12 @@ from lti_app.models import (
     Placement,
     Project,
     ProjectDeliverable,
+    Rubric,
     Submission,
 )
 from lti_app.models.catalog import INDUSTRIES, PROJECT_STATUSES
 from lti_app.services import change_stamps
+from lti_app.services.rubrics.access import RubricNotFound, rubric_for_course
 
 MAX_DURATION_DAYS = 120
 MAX_CSV_BYTES = 1_000_000
@@ -254,9 +256,6 @@ def project_problems(
 
 
 def _rubric_usable(platform_id: int, course_id: int | None, rubric_id: int) -> bool:
-    from lti_app.models import Rubric
-    from lti_app.services.rubrics import RubricNotFound, rubric_for_course
-
     rubric = db.session.get(Rubric, rubric_id)
     if rubric is None or rubric.platform_id != platform_id:
         return False
@@ -306,8 +305,6 @@ def save_project(
 
 def _placed_elsewhere(project: Project, course_id: int | None) -> bool:
     """Students of another course are placed on this (shared) project."""
-    from lti_app.models import Activity
-
     query = (
         select(Placement.id)
         .join(Activity, Activity.id == Placement.activity_id)

@@ -52,6 +52,7 @@ from lti_app.models import Rubric as RubricRow
 from lti_app.models.base import utcnow
 from lti_app.services import outbox
 from lti_app.services import submissions as work
+from lti_app.services.rubrics.editing import freeze_rubric
 from rubrics import form as rubric_form
 from rubrics import io as rubric_io
 from rubrics.model import Rubric, Selection
@@ -733,7 +734,7 @@ def submit(invitation: ReviewInvitation) -> Evaluation:
     if won != 1:
         db.session.rollback()
         raise AlreadySubmitted()
-    _freeze(view.rubric_row.id)
+    freeze_rubric(view.rubric_row.id)
     work.move_placement(
         view.placement,
         "evaluated",
@@ -747,17 +748,6 @@ def submit(invitation: ReviewInvitation) -> Evaluation:
     assert evaluation is not None
     db.session.refresh(evaluation)
     return evaluation
-
-
-def _freeze(rubric_id: int) -> None:
-    try:
-        from lti_app.services.rubrics import freeze_rubric
-    except ImportError:
-        row = db.session.get(RubricRow, rubric_id)
-        if row is not None:
-            row.frozen = True
-        return
-    freeze_rubric(rubric_id)
 
 
 def score_percent(evaluation: Evaluation | None) -> str:
