@@ -27,7 +27,7 @@ from lti_app.scoping import activity_for
 from lti_app.services import dashboard as board
 from lti_app.services import placements as service
 from lti_app.services import roster as roster_service
-from lti_app.services.catalog import MAX_CSV_BYTES
+from lti_app.services.catalog.csv_import import MAX_CSV_BYTES
 from lti_app.services.placements import STATUS_LABELS, PlacementError
 
 bp = Blueprint(

@@ -42,7 +42,8 @@ from lti_app.models import (
 )
 from lti_app.models.base import utcnow
 from lti_app.models.placement import PLACEMENT_STATUSES
-from lti_app.services.catalog import read_csv, taken_seats
+from lti_app.services.catalog.csv_import import read_csv
+from lti_app.services.catalog.offers import taken_seats
 from lti_app.services.locks import lock_row
 from lti_app.services.submissions import deliverable_due
 
