@@ -6,6 +6,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from lti_app.cli_rubrics import rubric_group
 from lti_app.dev_platform.demo.cohort import add_cohort
 from lti_app.dev_platform.demo.seed import seed_demo
 from lti_app.dev_platform.registration import dev_platform_spec
@@ -19,7 +20,6 @@ from lti_app.services.platforms import (
     register_platform,
     remove_platform,
 )
-from lti_app.services.rubrics_cli import rubric_group
 
 stint = AppGroup("stint", help="Administer Stint.")
 platform_group = AppGroup("platform", help="LMS registrations.")

@@ -41,8 +41,12 @@ from lti_app.models import Activity, Course, Partner, Project, Rubric
 from lti_app.models.catalog import INDUSTRIES, PROJECT_STATUSES
 from lti_app.panels import register_panel
 from lti_app.scoping import activity_for
-from lti_app.services import catalog as service
-from lti_app.services.catalog import CatalogError
+from lti_app.services.catalog import csv_import as catalog_csv
+from lti_app.services.catalog import offers as catalog_offers
+from lti_app.services.catalog import partners as catalog_partners
+from lti_app.services.catalog import projects as catalog_projects
+from lti_app.services.catalog import search as catalog_search
+from lti_app.services.catalog.errors import CatalogError
 
 bp = Blueprint("catalog", __name__, url_prefix="/instructor/catalog")
 
@@ -80,7 +84,7 @@ class ProjectForm(FlaskForm):
     duration_days = IntegerField(
         "Duration (days)",
         default=14,
-        validators=[DataRequired(), NumberRange(min=1, max=service.MAX_DURATION_DAYS)],
+        validators=[DataRequired(), NumberRange(min=1, max=catalog_projects.MAX_DURATION_DAYS)],
     )
     estimated_hours = FiniteDecimalField(
         "Estimated hours",
@@ -106,15 +110,15 @@ class ProjectForm(FlaskForm):
         "Status", choices=[(s, STATUS_LABELS[s]) for s in PROJECT_STATUSES], default="draft"
     )
 
-    def spec(self) -> tuple[service.ProjectSpec | None, list[str]]:
-        deliverables, problems = service.parse_deliverables(self.deliverables.data or "")
+    def spec(self) -> tuple[catalog_projects.ProjectSpec | None, list[str]]:
+        deliverables, problems = catalog_projects.parse_deliverables(self.deliverables.data or "")
         rubric = self.rubric_id.data or ""
-        spec = service.ProjectSpec(
+        spec = catalog_projects.ProjectSpec(
             partner_id=self.partner_id.data or 0,
             title=self.title.data or "",
             summary=self.summary.data or "",
             brief_md=self.brief_md.data or "",
-            skills=service.parse_skills(self.skills.data or ""),
+            skills=catalog_projects.parse_skills(self.skills.data or ""),
             industry=self.industry.data or "Other",
             duration_days=self.duration_days.data or 0,
             estimated_hours=self.estimated_hours.data or Decimal("0"),
@@ -153,14 +157,14 @@ def platform_id_of(viewer: Viewer) -> int:
 
 
 def _project_or_404(project_id: int) -> Project:
-    project = service.get_project(platform_id_of(g.viewer), project_id)
+    project = catalog_projects.get_project(platform_id_of(g.viewer), project_id)
     if project is None:
         abort(404)
     return project
 
 
 def _partner_choices(platform_id: int) -> list[tuple[int, str]]:
-    return [(p.id, p.name) for p in service.list_partners(platform_id)]
+    return [(p.id, p.name) for p in catalog_partners.list_partners(platform_id)]
 
 
 def _rubric_choices(viewer: Viewer, platform_id: int) -> list[tuple[str, str]]:
@@ -187,23 +191,23 @@ def _refuse(exc: CatalogError) -> Any:
 @instructor_required
 def index() -> Any:
     platform_id = platform_id_of(g.viewer)
-    filters = service.ProjectFilters(
+    filters = catalog_search.ProjectFilters(
         query=request.args.get("q", "")[:200],
         skill=request.args.get("skill", "")[:60],
         industry=request.args.get("industry", ""),
         duration=request.args.get("duration", ""),
         status=request.args.get("status", ""),
     )
-    projects = service.list_projects(platform_id, filters)
+    projects = catalog_search.list_projects(platform_id, filters)
     return render_template(
         "instructor/catalog/index.html",
         projects=projects,
         filters=filters,
-        skills=service.all_skills(platform_id),
+        skills=catalog_search.all_skills(platform_id),
         industries=INDUSTRIES,
         statuses=STATUS_LABELS,
-        durations=service.DURATION_BUCKETS,
-        partners=service.list_partners(platform_id),
+        durations=catalog_search.DURATION_BUCKETS,
+        partners=catalog_partners.list_partners(platform_id),
         filtered=any(filters.__dict__.values()),
         activity_id=g.viewer.activity_id,
     )
@@ -217,7 +221,7 @@ def _project_form_page(project: Project | None) -> Any:
     form.rubric_id.choices = _rubric_choices(viewer, platform_id)
     if request.method == "GET" and project is not None:
         form.skills.data = ", ".join(project.skills or [])
-        form.deliverables.data = service.format_deliverables(project.deliverables)
+        form.deliverables.data = catalog_projects.format_deliverables(project.deliverables)
         form.rubric_id.data = str(project.rubric_id or "")
     if not form.partner_id.choices:
         return done(
@@ -235,7 +239,9 @@ def _project_form_page(project: Project | None) -> Any:
             else:
                 assert spec is not None
                 try:
-                    saved = service.save_project(platform_id, viewer.course_id, project, spec)
+                    saved = catalog_projects.save_project(
+                        platform_id, viewer.course_id, project, spec
+                    )
                 except CatalogError as exc:
                     flash(exc.message, "error")
                 else:
@@ -268,7 +274,7 @@ def project_view(project_id: int) -> Any:
     activity = activity_for(g.viewer, None) if g.viewer.activity_id is not None else None
     offered = False
     if activity is not None:
-        offered = any(o.project_id == project.id for o in service.offers_of(activity.id))
+        offered = any(o.project_id == project.id for o in catalog_offers.offers_of(activity.id))
     return render_template(
         "instructor/catalog/project.html",
         project=project,
@@ -284,7 +290,9 @@ def project_view(project_id: int) -> Any:
 def project_duplicate(project_id: int) -> Any:
     project = _project_or_404(project_id)
     try:
-        copy = service.duplicate_project(platform_id_of(g.viewer), g.viewer.course_id, project)
+        copy = catalog_projects.duplicate_project(
+            platform_id_of(g.viewer), g.viewer.course_id, project
+        )
     except CatalogError as exc:
         return _refuse(exc)
     db.session.commit()
@@ -311,7 +319,7 @@ def project_close(project_id: int) -> Any:
             back=url_for("catalog.project_view", project_id=project.id),
         )
     try:
-        service.close_project(project)
+        catalog_projects.close_project(project)
     except CatalogError as exc:
         return _refuse(exc)
     db.session.commit()
@@ -325,7 +333,7 @@ def project_close(project_id: int) -> Any:
 def project_reopen(project_id: int) -> Any:
     project = _project_or_404(project_id)
     try:
-        service.reopen_project(project)
+        catalog_projects.reopen_project(project)
     except CatalogError as exc:
         return _refuse(exc)
     db.session.commit()
@@ -342,7 +350,7 @@ def project_reopen(project_id: int) -> Any:
 def partners() -> Any:
     return render_template(
         "instructor/catalog/partners.html",
-        partners=service.list_partners(platform_id_of(g.viewer)),
+        partners=catalog_partners.list_partners(platform_id_of(g.viewer)),
     )
 
 
@@ -354,7 +362,7 @@ def _partner_form_page(partner: Partner | None) -> Any:
         status = 400
         if form.validate_on_submit():
             try:
-                saved = service.save_partner(
+                saved = catalog_partners.save_partner(
                     platform_id,
                     partner,
                     name=form.name.data or "",
@@ -385,7 +393,7 @@ def partner_new() -> Any:
 @bp.route("/partners/<int:partner_id>/edit", methods=["GET", "POST"])
 @instructor_required
 def partner_edit(partner_id: int) -> Any:
-    partner = service.get_partner(platform_id_of(g.viewer), partner_id)
+    partner = catalog_partners.get_partner(platform_id_of(g.viewer), partner_id)
     if partner is None:
         abort(404)
     return _partner_form_page(partner)
@@ -403,8 +411,10 @@ def import_csv() -> Any:
     if request.method == "POST":
         status = 400
         if form.validate_on_submit():
-            data = form.file.data.read(service.MAX_CSV_BYTES + 1)
-            report = service.import_projects_csv(platform_id_of(g.viewer), g.viewer.course_id, data)
+            data = form.file.data.read(catalog_csv.MAX_CSV_BYTES + 1)
+            report = catalog_csv.import_projects_csv(
+                platform_id_of(g.viewer), g.viewer.course_id, data
+            )
             if report.ok:
                 db.session.commit()
                 return done(f"Imported {report.imported} project(s).", url_for("catalog.index"))
@@ -414,7 +424,7 @@ def import_csv() -> Any:
         "instructor/catalog/import.html",
         form=form,
         report=report,
-        columns=service.CSV_COLUMNS,
+        columns=catalog_csv.CSV_COLUMNS,
         industries=INDUSTRIES,
     ), status
 
@@ -423,7 +433,7 @@ def import_csv() -> Any:
 @instructor_required
 def import_example() -> Response:
     rows = [
-        ",".join(service.CSV_COLUMNS),
+        ",".join(catalog_csv.CSV_COLUMNS),
         "Acme Robotics,Landing page refresh,Redesign the product landing page,"
         '"# Goal\n\nA faster, clearer landing page.",HTML; CSS; Figma,Creative,21,40,2,'
         'Grace Hopper,grace@acme.example,,open,"Wireframes | 7; Final site | 21 | Live URL"',
@@ -443,12 +453,14 @@ def import_example() -> Response:
 def offers(activity_id: int) -> Any:
     activity = activity_for(g.viewer, activity_id)
     platform_id = platform_id_of(g.viewer)
-    current = service.offers_of(activity.id)
+    current = catalog_offers.offers_of(activity.id)
     offered_ids = {o.project_id for o in current}
     form = OfferForm()
     form.project_id.choices = [
         (p.id, f"{p.title} — {p.partner.name}")
-        for p in service.list_projects(platform_id, service.ProjectFilters(status="open"))
+        for p in catalog_search.list_projects(
+            platform_id, catalog_search.ProjectFilters(status="open")
+        )
         if p.id not in offered_ids
     ]
     status = 200
@@ -456,7 +468,7 @@ def offers(activity_id: int) -> Any:
         status = 400
         if form.validate_on_submit():
             try:
-                offer = service.offer_project(
+                offer = catalog_offers.offer_project(
                     platform_id, activity.id, form.project_id.data, form.capacity.data
                 )
             except CatalogError as exc:
@@ -470,7 +482,7 @@ def offers(activity_id: int) -> Any:
         "instructor/catalog/offers.html",
         activity=activity,
         offers=current,
-        taken=service.taken_seats(activity.id),
+        taken=catalog_offers.taken_seats(activity.id),
         form=form,
         statuses=STATUS_LABELS,
     ), status
@@ -480,14 +492,14 @@ def offers(activity_id: int) -> Any:
 @instructor_required
 def offer_capacity(activity_id: int, offer_id: int) -> Any:
     activity = activity_for(g.viewer, activity_id)
-    offer = service.get_offer(activity.id, offer_id)
+    offer = catalog_offers.get_offer(activity.id, offer_id)
     if offer is None:
         abort(404)
     raw = request.form.get("capacity", "").strip()
     if not re.fullmatch(r"[0-9]{1,3}", raw):
         abort(400, description="Seats must be a whole number between 0 and 500.")
     try:
-        service.set_offer_capacity(offer, int(raw))
+        catalog_offers.set_offer_capacity(offer, int(raw))
     except CatalogError as exc:
         return _refuse(exc)
     db.session.commit()
@@ -501,7 +513,7 @@ def offer_capacity(activity_id: int, offer_id: int) -> Any:
 @instructor_required
 def offer_remove(activity_id: int, offer_id: int) -> Any:
     activity = activity_for(g.viewer, activity_id)
-    offer = service.get_offer(activity.id, offer_id)
+    offer = catalog_offers.get_offer(activity.id, offer_id)
     if offer is None:
         abort(404)
     if request.method == "GET":
@@ -517,7 +529,7 @@ def offer_remove(activity_id: int, offer_id: int) -> Any:
         )
     title = offer.project.title
     try:
-        service.withdraw_offer(offer)
+        catalog_offers.withdraw_offer(offer)
     except CatalogError as exc:
         return _refuse(exc)
     db.session.commit()
@@ -534,7 +546,7 @@ PANEL_OFFERS = 8
 @register_panel("instructor", "catalog", 20)
 def offers_panel(viewer: Viewer, activity: Activity) -> str:
     """The first offers by title and the totals; the full list is on the offers page."""
-    glance = service.offers_at_a_glance(activity, PANEL_OFFERS)
+    glance = catalog_offers.offers_at_a_glance(activity, PANEL_OFFERS)
     return render_template(
         "instructor/catalog/_panel.html",
         activity=activity,

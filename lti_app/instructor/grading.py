@@ -22,13 +22,16 @@ from lti_app.auth import Viewer, instructor_required
 from lti_app.extensions import db
 from lti_app.forms import FiniteDecimalField, parse_id
 from lti_app.instructor.confirm import done, see_other
-from lti_app.models import Activity
+from lti_app.models import Activity, Evaluation
 from lti_app.panels import register_panel
 from lti_app.read_models.dashboard.snapshot import snapshot as dashboard_snapshot
 from lti_app.scoping import activity_for
 from lti_app.services import grading as service
 from lti_app.services.grading import GradingError
+from rubrics.form import FormInvalid, selections_from_form
+from rubrics.io import selections_from_json
 from rubrics.model import Selection
+from rubrics.validation import ProblemsError
 
 bp = Blueprint("grading", __name__, url_prefix="/instructor/activities/<int:activity_id>/grading")
 
@@ -378,19 +381,15 @@ def evaluation(activity_id: int, placement_id: int) -> Any:
     rubric_row = service.rubric_for(activity, row)
     rubric = service.rubric_model(rubric_row) if rubric_row is not None else None
     form = ActionForm()
-    chosen: dict[str, dict[str, Any]] = {}
-    if row.inputs.instructor is not None:
-        for item in row.inputs.instructor.selections or []:
-            chosen[str(item.get("criterion_id"))] = item
     problems: list[str] = []
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400, description="The form has expired; reload the page and try again.")
         if rubric is None:
             abort(409, description="This activity has no rubric yet.")
-        selections = _selections_from_form(rubric)
         submit = request.form.get("action") == "submit"
         try:
+            selections = selections_from_form(rubric, request.form)
             service.save_instructor_evaluation(
                 activity,
                 placement_id,
@@ -399,17 +398,11 @@ def evaluation(activity_id: int, placement_id: int) -> Any:
                 request.form.get("overall_comment", "")[:5000],
                 submit=submit,
             )
+        except FormInvalid as exc:
+            problems = ["Some ratings are not valid.", *(str(p) for p in exc.problems)]
         except GradingError as exc:
             db.session.rollback()
             problems = [exc.message, *exc.problems]
-            chosen = {
-                s.criterion_id: {
-                    "level_id": s.level_id,
-                    "points": None if s.points is None else str(s.points),
-                    "comment": s.comment,
-                }
-                for s in selections
-            }
         else:
             return done(
                 "Evaluation submitted." if submit else "Draft saved.",
@@ -422,7 +415,9 @@ def evaluation(activity_id: int, placement_id: int) -> Any:
             activity=activity,
             row=row,
             rubric=rubric,
-            chosen=chosen,
+            selections=_saved_selections(row.inputs.instructor),
+            # Shown again after a refusal: what was typed, so nothing is lost.
+            values=request.form if problems else None,
             form=form,
             problems=problems,
             overall_comment=request.form.get("overall_comment")
@@ -433,23 +428,14 @@ def evaluation(activity_id: int, placement_id: int) -> Any:
     )
 
 
-def _selections_from_form(rubric: Any) -> list[Selection]:
-    selections = []
-    for criterion in rubric.criteria:
-        level_id = request.form.get(f"level-{criterion.id}") or None
-        raw_points = (request.form.get(f"points-{criterion.id}") or "").strip()
-        comment = (request.form.get(f"comment-{criterion.id}") or "").strip()[:2000]
-        points = None
-        if raw_points:
-            try:
-                points = Decimal(raw_points)
-            except ArithmeticError:
-                abort(400, description=f"Points for “{criterion.title}” must be a number.")
-            if not points.is_finite():
-                abort(400, description=f"Points for “{criterion.title}” must be a number.")
-        if level_id or points is not None or comment:
-            selections.append(Selection(criterion.id, level_id, points, comment))
-    return selections
+def _saved_selections(evaluation: Evaluation | None) -> dict[str, Selection]:
+    """The instructor's saved ratings by criterion, to prefill the form (none if unreadable)."""
+    if evaluation is None or not evaluation.selections:
+        return {}
+    try:
+        return {s.criterion_id: s for s in selections_from_json(evaluation.selections)}
+    except ProblemsError:
+        return {}
 
 
 @register_panel("instructor", "grading", 60)

@@ -26,7 +26,7 @@ from lti_app.panels import register_panel
 from lti_app.read_models.dashboard.snapshot import snapshot as dashboard_snapshot
 from lti_app.scoping import activity_for
 from lti_app.services import roster as roster_service
-from lti_app.services.catalog import MAX_CSV_BYTES
+from lti_app.services.catalog.csv_import import MAX_CSV_BYTES
 from lti_app.services.placements import (
     csv_import,
     matching_runs,

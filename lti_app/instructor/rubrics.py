@@ -36,7 +36,7 @@ from lti_app.models import Activity, Course
 from lti_app.models import Rubric as RubricRow
 from lti_app.panels import register_panel
 from lti_app.scoping import activity_for
-from lti_app.services import rubrics as service
+from lti_app.services.rubrics import access, builder, editing, files
 from rubrics.codec import points_to_text
 from rubrics.model import Rubric
 from rubrics.templates import BUILTIN_TEMPLATES
@@ -70,7 +70,7 @@ class CriterionForm(Form):
     use_range = BooleanField("Points as a range (the supervisor types points)")
     ignore_for_scoring = BooleanField("Leave out of the score (feedback only)")
     allow_comment = BooleanField("The supervisor may add a comment", default=True)
-    levels = FieldList(FormField(LevelForm), max_entries=service.MAX_LEVELS)
+    levels = FieldList(FormField(LevelForm), max_entries=builder.MAX_LEVELS)
 
 
 class RubricBuilderForm(FlaskForm):
@@ -84,7 +84,7 @@ class RubricBuilderForm(FlaskForm):
         "possible total; when off, the lowest possible total gives the lowest grade",
         default=True,
     )
-    criteria = FieldList(FormField(CriterionForm), max_entries=service.MAX_CRITERIA)
+    criteria = FieldList(FormField(CriterionForm), max_entries=builder.MAX_CRITERIA)
 
 
 class ImportForm(FlaskForm):
@@ -139,17 +139,17 @@ def _viewer() -> Viewer:
 
 def _visible(rubric_id: int) -> RubricRow:
     try:
-        return service.rubric_for_course(_viewer().course_id, rubric_id)
-    except service.RubricNotFound:
+        return access.rubric_for_course(_viewer().course_id, rubric_id)
+    except access.RubricNotFound:
         abort(404)
 
 
 def _own(rubric_id: int) -> RubricRow:
     try:
-        return service.editable_rubric(_viewer().course_id, rubric_id)
-    except service.RubricNotFound:
+        return access.editable_rubric(_viewer().course_id, rubric_id)
+    except access.RubricNotFound:
         abort(404)
-    except service.RubricReadOnly:
+    except access.RubricReadOnly:
         abort(403, description="This rubric belongs to another course. Copy it to change it.")
 
 
@@ -161,13 +161,13 @@ def _current_activity() -> Activity | None:
 def _problem_map(problems: list[Problem]) -> dict[str, list[str]]:
     by_field: dict[str, list[str]] = {}
     for problem in problems:
-        by_field.setdefault(service.field_id(problem.path), []).append(problem.message)
+        by_field.setdefault(builder.field_id(problem.path), []).append(problem.message)
     return by_field
 
 
 def _anchor(path: str) -> str:
     """Where a problem's link goes: ids are hidden inputs, so point at their criterion/level."""
-    return service.field_id(path.removesuffix(".id") if path.endswith(".id") else path)
+    return builder.field_id(path.removesuffix(".id") if path.endswith(".id") else path)
 
 
 @bp.app_template_filter("rubric_points")
@@ -186,13 +186,13 @@ def index() -> Any:
 
 
 def _render_index(
-    import_form: ImportForm, problems: tuple[service.FileProblem, ...], status: int
+    import_form: ImportForm, problems: tuple[files.FileProblem, ...], status: int
 ) -> Any:
     viewer = _viewer()
     course = db.session.get(Course, viewer.course_id)
     activity = _current_activity()
-    own = service.course_rubrics(viewer.course_id)
-    shared = service.shared_rubrics(viewer.course_id)
+    own = access.course_rubrics(viewer.course_id)
+    shared = access.shared_rubrics(viewer.course_id)
     courses = {
         c.id: c
         for c in db.session.query(Course).filter(
@@ -221,8 +221,8 @@ def _render_index(
 def new() -> Any:
     slug = request.args.get("template") or None
     try:
-        draft = service.template_draft(slug)
-    except service.RubricNotFound:
+        draft = builder.template_draft(slug)
+    except access.RubricNotFound:
         abort(404, description="There is no built-in template by that name.")
     return _builder(None, draft)
 
@@ -238,7 +238,7 @@ def edit(rubric_id: int) -> Any:
             url_for(".edit", rubric_id=row.id),
             "info",
         )
-    return _builder(row, service.draft_from_row(row))
+    return _builder(row, builder.draft_from_row(row))
 
 
 def _builder(row: RubricRow | None, initial: dict[str, Any]) -> Any:
@@ -251,29 +251,29 @@ def _builder(row: RubricRow | None, initial: dict[str, Any]) -> Any:
         action = request.form.get("action", "save")
         draft = _draft_from_form(form)
         if action in ("save", "preview"):
-            rubric, problems = service.check_draft(draft)
+            rubric, problems = builder.check_draft(draft)
             if rubric is not None and action == "save":
                 return _save(row, rubric)
             preview = rubric
         else:
             try:
-                form = _builder_form(service.apply_builder_action(draft, action))
-            except service.UnknownAction:
+                form = _builder_form(builder.apply_builder_action(draft, action))
+            except builder.UnknownAction:
                 abort(400, description="That button does not belong to this rubric.")
     else:
         form = _builder_form(initial)
-    frozen = row is not None and service.is_frozen(row)
+    frozen = row is not None and editing.is_frozen(row)
     page = render_template(
         "instructor/rubrics/builder.html",
         form=form,
         row=row,
         frozen=frozen,
-        problems=[(service.describe_path(p.path), _anchor(p.path), p) for p in problems],
+        problems=[(builder.describe_path(p.path), _anchor(p.path), p) for p in problems],
         errors=_problem_map(problems),
-        max_criteria=service.MAX_CRITERIA,
-        max_levels=service.MAX_LEVELS,
+        max_criteria=builder.MAX_CRITERIA,
+        max_levels=builder.MAX_LEVELS,
         preview=preview,
-        summary=service.summarise(preview) if preview else None,
+        summary=builder.summarise(preview) if preview else None,
     )
     return page, 400 if problems else 200
 
@@ -281,10 +281,10 @@ def _builder(row: RubricRow | None, initial: dict[str, Any]) -> Any:
 def _save(row: RubricRow | None, rubric: Rubric) -> Any:
     viewer = _viewer()
     if row is None:
-        saved = service.create_rubric(viewer.course_id, rubric)
+        saved = editing.create_rubric(viewer.course_id, rubric)
         message = f"Rubric “{saved.title}” created."
     else:
-        result = service.save_rubric(viewer.course_id, row.id, rubric)
+        result = editing.save_rubric(viewer.course_id, row.id, rubric)
         saved = result.row
         message = (
             f"Saved as version {saved.version}. Evaluations already submitted keep "
@@ -292,6 +292,7 @@ def _save(row: RubricRow | None, rubric: Rubric) -> Any:
             if result.new_version
             else "Rubric saved."
         )
+    db.session.commit()
     return done(message, url_for(".show", rubric_id=saved.id))
 
 
@@ -300,7 +301,7 @@ def _save(row: RubricRow | None, rubric: Rubric) -> Any:
 def show(rubric_id: int) -> Any:
     viewer = _viewer()
     row = _visible(rubric_id)
-    rubric = service.definition(row)
+    rubric = access.definition(row)
     own = row.course_id == viewer.course_id
     activity = _current_activity()
     owner = db.session.get(Course, row.course_id) if row.course_id else None
@@ -311,10 +312,10 @@ def show(rubric_id: int) -> Any:
         own=own,
         owner=owner,
         activity=activity,
-        summary=service.summarise(rubric),
-        frozen=service.is_frozen(row),
-        versions=service.versions(row) if own else [],
-        in_use=service.lineage_in_use(row) if own else False,
+        summary=builder.summarise(rubric),
+        frozen=editing.is_frozen(row),
+        versions=access.versions(row) if own else [],
+        in_use=editing.lineage_in_use(row) if own else False,
         confirm_form=ConfirmForm(),
     )
 
@@ -326,7 +327,8 @@ def duplicate(rubric_id: int) -> Any:
     _visible(rubric_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    copy = service.copy_rubric(viewer.course_id, rubric_id)
+    copy = editing.copy_rubric(viewer.course_id, rubric_id)
+    db.session.commit()
     return done(
         f"Copied as “{copy.title}”. It belongs to this course; change it as you like.",
         url_for(".show", rubric_id=copy.id),
@@ -342,7 +344,8 @@ def share(rubric_id: int) -> Any:
     wanted = request.form.get("shared")
     if wanted not in ("1", "0"):
         abort(400, description="Say whether to share the rubric or stop sharing it.")
-    row = service.set_shared(_viewer().course_id, row.id, wanted == "1")
+    row = editing.set_shared(_viewer().course_id, row.id, wanted == "1")
+    db.session.commit()
     return done(
         "Shared with your institution: other courses can see and copy it, never change it."
         if row.shared
@@ -356,7 +359,7 @@ def share(rubric_id: int) -> Any:
 def delete(rubric_id: int) -> Any:
     row = _own(rubric_id)
     form = ConfirmForm()
-    if service.lineage_in_use(row):
+    if editing.lineage_in_use(row):
         abort(
             409,
             description="Evaluations use this rubric, so it stays. Stop using it for new "
@@ -364,7 +367,8 @@ def delete(rubric_id: int) -> Any:
         )
     if form.validate_on_submit():
         title = row.title
-        service.delete_rubric(_viewer().course_id, row.id)
+        editing.delete_rubric(_viewer().course_id, row.id)
+        db.session.commit()
         return done(f"Rubric “{title}” deleted.", url_for(".index"))
     return render_template("instructor/rubrics/delete.html", row=row, form=form)
 
@@ -374,10 +378,10 @@ def delete(rubric_id: int) -> Any:
 def export(rubric_id: int) -> Any:
     row = _visible(rubric_id)
     asked = request.args.get("format", "json")
-    file_format = next((known for known in service.FILE_FORMATS if known == asked), None)
+    file_format = next((known for known in files.FILE_FORMATS if known == asked), None)
     if file_format is None:
         abort(400, description="Export as json or csv.")
-    exported = service.export_rubric(row, file_format)
+    exported = files.export_rubric(row, file_format)
     return Response(
         exported.content,
         mimetype=exported.mimetype,
@@ -392,11 +396,12 @@ def import_file() -> Any:
     if not form.validate_on_submit():
         return _render_index(form, problems=(), status=400)
     upload = form.file.data
-    data = upload.read(service.MAX_FILE_BYTES + 1)
+    data = upload.read(files.MAX_FILE_BYTES + 1)
     try:
-        row = service.import_rubric(_viewer().course_id, upload.filename or "", data)
-    except service.RubricFileInvalid as error:
+        row = files.import_rubric(_viewer().course_id, upload.filename or "", data)
+    except files.RubricFileInvalid as error:
         return _render_index(form, problems=error.problems, status=400)
+    db.session.commit()
     return done(
         f"Imported “{row.title}”. Check the preview, then edit or use it.",
         url_for(".show", rubric_id=row.id),
@@ -416,11 +421,12 @@ def choose(activity_id: int) -> Any:
     if raw and rubric_id is None:
         abort(400, description="Choose a rubric from the list.")
     try:
-        service.choose_for_activity(viewer, activity, rubric_id)
-    except service.RubricNotFound:
+        editing.choose_for_activity(viewer.course_id, activity, rubric_id)
+    except access.RubricNotFound:
         abort(404)
-    except service.RubricReadOnly:
+    except access.RubricReadOnly:
         abort(403, description="Copy a shared rubric to this course before using it.")
+    db.session.commit()
     return done(
         "Rubric chosen for this activity." if raw else "This activity has no rubric now.",
         url_for("instructor.dashboard", activity_id=activity.id),
@@ -432,7 +438,7 @@ def choose(activity_id: int) -> Any:
 
 @register_panel("instructor", "rubrics", 25)
 def rubrics_panel(viewer: Viewer, activity: Activity) -> Markup | str:
-    rubrics = service.course_rubrics(viewer.course_id)
+    rubrics = access.course_rubrics(viewer.course_id)
     chosen = db.session.get(RubricRow, activity.rubric_id) if activity.rubric_id else None
     form = ChooseRubricForm(formdata=None)
     form.rubric_id.choices = [SelectChoice("", "No rubric")] + [

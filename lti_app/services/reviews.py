@@ -51,6 +51,8 @@ from lti_app.models.base import utcnow
 from lti_app.services import outbox
 from lti_app.services import submissions as work
 from lti_app.services.placements import status as placement_status
+from lti_app.services.rubrics.editing import freeze_rubric
+from rubrics import form as rubric_form
 from rubrics import io as rubric_io
 from rubrics.model import Rubric, Selection
 from rubrics.scoring import fraction as rubric_fraction
@@ -298,42 +300,6 @@ def selections_of(evaluation: Evaluation | None) -> dict[str, Selection]:
         return {s.criterion_id: s for s in rubric_io.selections_from_json(evaluation.selections)}
     except ValueError:
         return {}
-
-
-def selections_from_form(rubric: Rubric, form: Any) -> list[Selection]:
-    """Fields ``rubric-<criterion>-level``, ``-points`` and ``-comment`` (as the rubric form
-    preview names them); unreadable points are reported, not guessed."""
-    selections = []
-    problems: list[Problem] = []
-    for index, criterion in enumerate(rubric.criteria):
-        base = f"rubric-{criterion.id}"
-        level_id = (form.get(f"{base}-level") or "").strip() or None
-        points_text = (form.get(f"{base}-points") or "").strip()
-        points = None
-        if criterion.use_range and points_text:
-            try:
-                points = Decimal(points_text.replace(",", "."))
-                if not points.is_finite():
-                    raise ValueError
-            except (ArithmeticError, ValueError):
-                problems.append(
-                    Problem(f"selections[{index}].points", f"'{criterion.title}': not a number")
-                )
-                points = None
-        if criterion.use_range and points is not None and level_id is None:
-            from rubrics.validation import level_for_points
-
-            level = level_for_points(criterion, points)
-            level_id = level.id if level else None
-        comment = (form.get(f"{base}-comment") or "").strip()[:MAX_COMMENT]
-        if not criterion.allow_comment:
-            comment = ""
-        if level_id is None and points is None and not comment:
-            continue
-        selections.append(Selection(criterion.id, level_id, points, comment))
-    if problems:
-        raise SelectionProblems(problems)
-    return selections
 
 
 # ------------------------------------------------------------------------------ inviting
@@ -681,7 +647,10 @@ def save_draft(invitation: ReviewInvitation, form: Any) -> Evaluation:
         raise ReviewRefused("This review has no rubric yet; the instructor has been told.")
     if view.evaluation is not None and view.evaluation.status == "submitted":
         raise AlreadySubmitted()
-    selections = selections_from_form(view.rubric, form)
+    try:
+        selections = rubric_form.selections_from_form(view.rubric, form)
+    except rubric_form.FormInvalid as exc:
+        raise SelectionProblems(list(exc.problems)) from None
     problems = validate_selections(view.rubric, selections)
     if problems:
         raise SelectionProblems(problems)
@@ -763,7 +732,7 @@ def submit(invitation: ReviewInvitation) -> Evaluation:
     if won != 1:
         db.session.rollback()
         raise AlreadySubmitted()
-    _freeze(view.rubric_row.id)
+    freeze_rubric(view.rubric_row.id)
     placement_status.advance(
         view.placement,
         "evaluated",
@@ -777,17 +746,6 @@ def submit(invitation: ReviewInvitation) -> Evaluation:
     assert evaluation is not None
     db.session.refresh(evaluation)
     return evaluation
-
-
-def _freeze(rubric_id: int) -> None:
-    try:
-        from lti_app.services.rubrics import freeze_rubric
-    except ImportError:
-        row = db.session.get(RubricRow, rubric_id)
-        if row is not None:
-            row.frozen = True
-        return
-    freeze_rubric(rubric_id)
 
 
 def score_percent(evaluation: Evaluation | None) -> str:

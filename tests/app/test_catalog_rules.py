@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from lti_app.extensions import db
 from lti_app.models import Course, Partner, Project, Rubric
-from lti_app.services import catalog as service
+from lti_app.services.catalog import errors, partners, search
 from rubrics.io import to_json
 from rubrics.templates import BUILTIN_TEMPLATES
 from tests.support.placements import activity_id, csrf_of, launch, platform_id
@@ -110,7 +110,7 @@ def test_search_treats_percent_and_underscore_literally(app, platform, teacher):
         pid = platform_id(app, platform)
 
         def titles(query):
-            found = service.list_projects(pid, service.ProjectFilters(query=query))
+            found = search.list_projects(pid, search.ProjectFilters(query=query))
             return sorted(p.title for p in found)
 
         assert titles("%") == ["100% remote survey"]
@@ -129,8 +129,8 @@ def test_one_email_rule_for_partners_and_supervisors(app, platform, teacher, ema
         data=_form(teacher, partner_id, supervisor_email=email),
     )
     assert project.status_code == 400
-    with app.app_context(), pytest.raises(service.CatalogError):
-        service.save_partner(platform_id(app, platform), None, name="X", contact_email=email)
+    with app.app_context(), pytest.raises(errors.CatalogError):
+        partners.save_partner(platform_id(app, platform), None, name="X", contact_email=email)
 
 
 def test_due_dates_shown_and_lateness_use_one_rule(app, platform):

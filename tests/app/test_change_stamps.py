@@ -37,7 +37,8 @@ from lti_app.read_models import change_stamps
 from lti_app.read_models.dashboard.filters import Filters
 from lti_app.read_models.dashboard.snapshot import Snapshot, build_snapshot, project_options
 from lti_app.read_models.dashboard.states import REVIEW_OVERDUE_AFTER
-from lti_app.services import ags, catalog
+from lti_app.services import ags
+from lti_app.services.catalog import offers
 from lti_app.services.locks import lock_row
 from tests.app.test_dashboard import World, add_student, offer
 from tests.app.test_dashboard import world as world  # the fixture, shared
@@ -257,7 +258,7 @@ def test_what_the_table_shows_of_people_and_projects_is_current(
         snap = counts(world)
         assert [r.name for r in snap.page(Filters()).rows] == ["Ama Mensah"]
         assert [t for _, t in project_options(activity)] == ["Clinic onboarding"]
-        assert [o.title for o in catalog.offers_at_a_glance(activity, 8).first] == [
+        assert [o.title for o in offers.offers_at_a_glance(activity, 8).first] == [
             "Clinic onboarding"
         ]
     with app.app_context():
@@ -281,7 +282,7 @@ def test_what_the_table_shows_of_people_and_projects_is_current(
             "Clinic onboarding (phase 2)"
         ]
         assert [t for _, t in project_options(activity)] == ["Clinic onboarding (phase 2)"]
-        glance = catalog.offers_at_a_glance(activity, 8)
+        glance = offers.offers_at_a_glance(activity, 8)
         assert [o.title for o in glance.first] == ["Clinic onboarding (phase 2)"]
 
 
@@ -399,11 +400,11 @@ def test_the_offers_panel_caches_what_the_database_holds_not_a_loaded_object(
         with other_worker.app_context():
             db.session.scalars(select(Project)).one().title = "Renamed meanwhile"
             db.session.commit()
-        glance = catalog.offers_at_a_glance(activity, 8)
+        glance = offers.offers_at_a_glance(activity, 8)
         assert [o.title for o in glance.first] == ["Renamed meanwhile"]
         assert loaded.title == "Clinic onboarding"  # the stale object, as the ORM keeps it
     with app.app_context():
         activity = db.session.get(Activity, world.activity_id)
-        assert [o.title for o in catalog.offers_at_a_glance(activity, 8).first] == [
+        assert [o.title for o in offers.offers_at_a_glance(activity, 8).first] == [
             "Renamed meanwhile"
         ]

@@ -7,13 +7,23 @@ delivery fails permanently with a clear message; tests/http/test_passback*.py de
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
 from lti_app.extensions import db
-from lti_app.models import Activity, Grade, Placement, PlacementEvent, ScoreSync
+from lti_app.models import (
+    Activity,
+    Evaluation,
+    Grade,
+    Placement,
+    PlacementEvent,
+    Rubric,
+    ScoreSync,
+)
+from rubrics.io import from_json, to_json
 from tests.app.test_grading_helpers import only_activity, seed_placement, user_by_sub
 from tests.support.platform import default_claims
 
@@ -234,18 +244,111 @@ def test_instructor_evaluation_feeds_the_grade(app, client, graded):
     path = f"/students/{placement_id}/evaluation"
     form = _page(client, activity_id, path)
     assert form.status_code == 200
-    criteria = re.findall(rb'name="level-([a-z_-]+)" value="exemplary"', form.data)
+    criteria = re.findall(rb'name="rubric-([a-z_-]+)-level" value="exemplary"', form.data)
     assert criteria
     data = {"csrf_token": _csrf(form.data), "action": "submit", "overall_comment": "Solid."}
     incomplete = client.post(f"/instructor/activities/{activity_id}/grading{path}", data=data)
     assert incomplete.status_code == 400
     assert b"Rate every criterion" in incomplete.data
     for criterion in criteria:
-        data[f"level-{criterion.decode()}"] = "exemplary"
+        data[f"rubric-{criterion.decode()}-level"] = "exemplary"
     done = client.post(f"/instructor/activities/{activity_id}/grading{path}", data=data)
     assert done.status_code == 303
     page = _page(client, activity_id, f"/students/{placement_id}")
     assert b"100.00%" in page.data
+
+
+def _range_and_no_comments(app, activity_id: int) -> None:
+    """The activity's rubric, changed: Productivity is a range (2.5 to 10 points) and
+    Communication takes no comments."""
+    with app.app_context():
+        row = db.session.get(Rubric, db.session.get(Activity, activity_id).rubric_id)
+        model = from_json(row.definition)
+        first, second, *rest = model.criteria
+        levels = tuple(replace(lv, points=lv.points * Decimal("2.5")) for lv in first.levels)
+        criteria = (
+            replace(first, use_range=True, levels=levels),
+            replace(second, allow_comment=False),
+            *rest,
+        )
+        row.definition = to_json(replace(model, criteria=criteria))
+        db.session.commit()
+
+
+def _instructor_selections(app, placement_id: int) -> dict:
+    with app.app_context():
+        evaluation = db.session.scalars(
+            select(Evaluation).where(
+                Evaluation.placement_id == placement_id, Evaluation.source == "instructor"
+            )
+        ).one_or_none()
+        if evaluation is None:
+            return {}
+        return {s["criterion_id"]: s for s in evaluation.selections}
+
+
+def test_instructor_evaluation_reads_a_decimal_comma_and_infers_the_level(app, client, graded):
+    """The supervisor's rules, from the one form reader: 7,5 is 7.5 points, in Proficient."""
+    activity_id, placement_id = graded
+    _range_and_no_comments(app, activity_id)
+    path = f"/students/{placement_id}/evaluation"
+    form = _page(client, activity_id, path)
+    assert b'name="rubric-productivity-points"' in form.data
+    data = {
+        "csrf_token": _csrf(form.data),
+        "action": "draft",
+        "rubric-productivity-points": "7,5",
+    }
+    saved = client.post(f"/instructor/activities/{activity_id}/grading{path}", data=data)
+    assert saved.status_code == 303
+    selection = _instructor_selections(app, placement_id)["productivity"]
+    assert Decimal(selection["points"]) == Decimal("7.5")
+    assert selection["level_id"] == "proficient"
+    again = _page(client, activity_id, path).get_data(as_text=True)
+    assert 'name="rubric-productivity-points" value="7.5"' in again
+
+
+def test_instructor_evaluation_honours_allow_comment(app, client, graded):
+    activity_id, placement_id = graded
+    _range_and_no_comments(app, activity_id)
+    path = f"/students/{placement_id}/evaluation"
+    form = _page(client, activity_id, path)
+    assert b'name="rubric-communication-comment"' not in form.data
+    assert b'name="rubric-creativity-comment"' in form.data
+    data = {
+        "csrf_token": _csrf(form.data),
+        "action": "draft",
+        "rubric-communication-level": "exemplary",
+        "rubric-communication-comment": "posted by hand",
+        "rubric-creativity-comment": "Kept.",
+    }
+    saved = client.post(f"/instructor/activities/{activity_id}/grading{path}", data=data)
+    assert saved.status_code == 303  # dropped, not refused (it was a 400 before)
+    selections = _instructor_selections(app, placement_id)
+    assert selections["communication"]["level_id"] == "exemplary"
+    assert selections["communication"]["comment"] == ""
+    assert selections["creativity"]["comment"] == "Kept."
+
+
+def test_instructor_evaluation_reports_points_that_are_not_a_number(app, client, graded):
+    activity_id, placement_id = graded
+    _range_and_no_comments(app, activity_id)
+    path = f"/students/{placement_id}/evaluation"
+    form = _page(client, activity_id, path)
+    data = {
+        "csrf_token": _csrf(form.data),
+        "action": "draft",
+        "rubric-productivity-points": "seven",
+        "rubric-creativity-level": "exemplary",
+        "overall_comment": "Typed text stays.",
+    }
+    refused = client.post(f"/instructor/activities/{activity_id}/grading{path}", data=data)
+    assert refused.status_code == 400
+    text = refused.get_data(as_text=True)
+    assert "Productivity&#39;: not a number" in text
+    assert 'name="rubric-productivity-points" value="seven"' in text  # what was typed stays
+    assert 'value="exemplary" checked' in text and "Typed text stays." in text
+    assert _instructor_selections(app, placement_id) == {}
 
 
 def test_teaching_assistant_cannot_approve(app, client, graded, platform):

@@ -17,8 +17,9 @@ from sqlalchemy import func, select
 from lti_app.extensions import db
 from lti_app.models import Activity, Evaluation, Partner, Placement, Project, User
 from lti_app.models import Rubric as RubricRow
-from lti_app.services import rubrics as service
+from lti_app.services.rubrics import access, editing
 from rubrics import io as rubric_io
+from rubrics.form import selections_from_form
 from rubrics.templates import BUILTIN_TEMPLATES
 from tests.conftest import make_platform
 from tests.support.flashes import flashes_after
@@ -158,7 +159,7 @@ def submitted_evaluation(app: Any, rubric_id: int) -> int:
             placement_id=placement.id, source="supervisor", rubric_id=rubric_id, status="submitted"
         )
         db.session.add(evaluation)
-        service.freeze_rubric(rubric_id)
+        editing.freeze_rubric(rubric_id)
         db.session.commit()
         return evaluation.id
 
@@ -275,7 +276,7 @@ def test_builder_buttons_reshape_the_draft_and_save_validates_everything_at_once
     assert status == 303
     with app.app_context():
         row = db.session.scalars(select(RubricRow)).one()
-        rubric = service.definition(row)
+        rubric = access.definition(row)
         assert (rubric.title, rubric.scoring_mode, rubric.lock_zero_points) == (
             "Team skills",
             "moodle",
@@ -366,13 +367,13 @@ def test_editing_a_frozen_rubric_makes_a_new_version_and_old_evaluations_keep_th
         assert (old.version, old.is_latest, old.frozen) == (1, False, True)
         assert (new.version, new.is_latest, new.frozen) == (2, True, False)
         assert new.lineage_id == old.lineage_id == rubric_id
-        assert service.definition(old).criteria[0].levels[0].points == 4
-        assert service.definition(new).criteria[0].levels[0].points == 5
+        assert access.definition(old).criteria[0].levels[0].points == 4
+        assert access.definition(new).criteria[0].levels[0].points == 5
         evaluation = db.session.get(Evaluation, evaluation_id)
         assert evaluation.rubric_id == rubric_id
         activity = db.session.get(Activity, activity_id)
         assert activity.rubric_id == new_id  # new evaluations use the new version
-        found = service.rubric_for_evaluation(activity, evaluation)
+        found = editing.rubric_for_evaluation(activity, evaluation)
         assert found is not None and found[0].id == rubric_id
         draft = Evaluation(
             placement_id=evaluation.placement_id,
@@ -380,7 +381,7 @@ def test_editing_a_frozen_rubric_makes_a_new_version_and_old_evaluations_keep_th
             rubric_id=rubric_id,
             status="draft",
         )
-        found = service.rubric_for_evaluation(activity, draft)
+        found = editing.rubric_for_evaluation(activity, draft)
         assert found is not None and found[0].id == new_id
 
     # The old version stays readable and can no longer be edited: edit goes to the current one.
@@ -396,10 +397,10 @@ def test_editing_a_frozen_rubric_makes_a_new_version_and_old_evaluations_keep_th
 def test_freeze_rubric_is_idempotent_and_unknown_ids_raise(app, teacher):
     rubric_id = create_from_template(teacher)
     with app.app_context():
-        assert service.freeze_rubric(rubric_id).frozen
-        assert service.freeze_rubric(rubric_id).frozen
-        with pytest.raises(service.RubricNotFound):
-            service.freeze_rubric(rubric_id + 1000)
+        assert editing.freeze_rubric(rubric_id).frozen
+        assert editing.freeze_rubric(rubric_id).frozen
+        with pytest.raises(access.RubricNotFound):
+            editing.freeze_rubric(rubric_id + 1000)
 
 
 # ------------------------------------------------------------------------- import/export
@@ -684,7 +685,8 @@ def test_other_course_cannot_see_a_private_rubric_but_can_copy_a_shared_one(app,
 def test_a_shared_rubric_stays_inside_its_platform(app, jwks_server, platform, teacher):
     rubric_id = create_from_template(teacher)
     with app.app_context():
-        service.set_shared(db.session.get(RubricRow, rubric_id).course_id, rubric_id, True)
+        editing.set_shared(db.session.get(RubricRow, rubric_id).course_id, rubric_id, True)
+        db.session.commit()
     elsewhere = make_platform(app, jwks_server, "lms-elsewhere")
     stranger = app.test_client()
     launch(elsewhere, stranger)  # same context id, another institution
@@ -695,7 +697,7 @@ def test_a_shared_rubric_stays_inside_its_platform(app, jwks_server, platform, t
 
 def test_selections_from_form_reads_what_the_preview_posts(app):
     rubric = BUILTIN_TEMPLATES["human-skills"]
-    selections = service.selections_from_form(
+    selections = selections_from_form(
         rubric,
         {
             "rubric-adaptability-level": "proficient",

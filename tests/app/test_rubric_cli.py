@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from lti_app.extensions import db
 from lti_app.models import Course
-from lti_app.services import rubrics as service
+from lti_app.services.rubrics import editing
 from rubrics import io as rubric_io
 from rubrics.templates import BUILTIN_TEMPLATES
 from tests.support.platform import default_claims
@@ -83,7 +83,8 @@ def test_export_writes_json_or_csv_of_a_stored_rubric(app, client, platform, run
     platform.launch(client, default_claims(role="Instructor", sub="teacher-1"))
     with app.app_context():
         course_id = db.session.scalars(select(Course.id)).one()
-        rubric_id = service.create_rubric(course_id, BUILTIN_TEMPLATES["human-skills"]).id
+        rubric_id = editing.create_rubric(course_id, BUILTIN_TEMPLATES["human-skills"]).id
+        db.session.commit()
     result = runner.invoke(args=["stint", "rubric", "export", str(rubric_id)])
     assert result.exit_code == 0, result.output
     assert rubric_io.loads(result.output) == BUILTIN_TEMPLATES["human-skills"]

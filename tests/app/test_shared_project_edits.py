@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from lti_app.extensions import db
 from lti_app.models import Course, Project, ProjectDeliverable, Submission
-from lti_app.services import catalog
+from lti_app.services.catalog import errors, projects
 from tests.support.reviews_world import build_world, submit_work
 
 
@@ -25,10 +25,10 @@ def test_a_deliverable_with_submissions_is_kept_and_others_keep_their_ids(app, p
     assert submit_work(world, "student-1", text="Done").status_code == 303  # "Final design"
     with app.app_context():
         project = db.session.get(Project, world.project_id)
-        spec = catalog.spec_of(project)
+        spec = projects.spec_of(project)
         notes, final = spec.deliverables
-        with pytest.raises(catalog.CatalogError, match="cannot be removed"):
-            catalog.save_project(
+        with pytest.raises(errors.CatalogError, match="cannot be removed"):
+            projects.save_project(
                 project.platform_id, world.course_id, project, replace(spec, deliverables=(notes,))
             )
         db.session.rollback()
@@ -40,10 +40,10 @@ def test_a_deliverable_with_submissions_is_kept_and_others_keep_their_ids(app, p
             deliverables=(
                 notes,
                 replace(final, description="Figma link"),
-                catalog.DeliverableSpec("Retrospective", 30, None, ""),
+                projects.DeliverableSpec("Retrospective", 30, None, ""),
             ),
         )
-        catalog.save_project(project.platform_id, world.course_id, project, edited)
+        projects.save_project(project.platform_id, world.course_id, project, edited)
         db.session.commit()
         rows = db.session.scalars(
             select(ProjectDeliverable)
@@ -61,23 +61,23 @@ def test_another_course_cannot_change_deliverables_or_rubric_under_placed_studen
     other_course = _course_id(app, "course-2")
     with app.app_context():
         project = db.session.get(Project, world.project_id)
-        spec = catalog.spec_of(project)
+        spec = projects.spec_of(project)
         for change in (
             {"deliverables": spec.deliverables[:1]},
             {"rubric_id": other.rubric_id},
         ):
-            with pytest.raises(catalog.CatalogError, match="Duplicate the project") as refused:
-                catalog.save_project(
+            with pytest.raises(errors.CatalogError, match="Duplicate the project") as refused:
+                projects.save_project(
                     project.platform_id, other_course, project, replace(spec, **change)
                 )
             assert refused.value.status == 409
             db.session.rollback()
             project = db.session.get(Project, world.project_id)
         # A wording change is fine; and the owning course may still restructure.
-        catalog.save_project(
+        projects.save_project(
             project.platform_id, other_course, project, replace(spec, summary="Clearer summary")
         )
-        catalog.save_project(
+        projects.save_project(
             project.platform_id, world.course_id, project, replace(spec, summary="Clearer summary")
         )
         db.session.commit()

@@ -36,7 +36,8 @@ from lti_app.models import (
     User,
 )
 from lti_app.models.base import utcnow
-from lti_app.services import catalog
+from lti_app.services.catalog.offers import offer_project
+from lti_app.services.catalog.projects import DeliverableSpec, ProjectSpec, save_project
 from lti_app.services.platforms import register_platform
 from rubrics import io as rubric_io
 from rubrics.templates import BUILTIN_TEMPLATES
@@ -117,7 +118,7 @@ def seed_demo(base_url: str, app_config: dict[str, Any], instance_path: str) -> 
     )
     for project in projects:
         if project.id not in offered:
-            catalog.offer_project(platform.id, activity.id, project.id, None)
+            offer_project(platform.id, activity.id, project.id, None)
             report.add("offers")
     if report.created.get("activities"):
         # A fresh demo starts with students ranking projects; later runs leave selection alone.
@@ -235,11 +236,11 @@ def _seed_catalog(platform_id: int, course_id: int, report: SeedReport) -> list[
             )
         )
         if project is None:
-            project = catalog.save_project(
+            project = save_project(
                 platform_id,
                 course_id,
                 None,
-                catalog.ProjectSpec(
+                ProjectSpec(
                     partner_id=partners[data["partner"]].id,
                     title=data["title"],
                     summary=data["summary"],
@@ -253,7 +254,7 @@ def _seed_catalog(platform_id: int, course_id: int, report: SeedReport) -> list[
                     supervisor_email=data["supervisor"][1],
                     status="open",
                     deliverables=tuple(
-                        catalog.DeliverableSpec(title, due_offset_days=days, description=text)
+                        DeliverableSpec(title, due_offset_days=days, description=text)
                         for title, days, text in data["deliverables"]
                     ),
                 ),

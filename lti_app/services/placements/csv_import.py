@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from lti_app.extensions import db
 from lti_app.models import Activity, ActivityProject, Membership, Placement, User
-from lti_app.services.catalog import read_csv, taken_seats
+from lti_app.services.catalog.csv_import import read_csv
+from lti_app.services.catalog.offers import taken_seats
 from lti_app.services.placements.placing import assign
 from lti_app.services.placements.queries import offered_projects
 from lti_app.services.placements.status import Actor

@@ -17,7 +17,7 @@ from lti_app import matching
 from lti_app.extensions import db
 from lti_app.models import Activity, MatchRun, Membership, Placement, Preference
 from lti_app.models.base import utcnow
-from lti_app.services.catalog import taken_seats
+from lti_app.services.catalog.offers import taken_seats
 from lti_app.services.placements.placing import assign
 from lti_app.services.placements.publishing import publish
 from lti_app.services.placements.queries import offered_projects

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from lti_app.extensions import db
 from lti_app.models import Activity, ActivityProject, Placement, PlacementEvent
 from lti_app.models.placement import PLACEMENT_STATUSES
-from lti_app.services.catalog import taken_seats
+from lti_app.services.catalog.offers import taken_seats
 from lti_app.services.locks import lock_row
 from lti_app.services.placements.queries import active_learner, placement_of
 from lti_app.services.placements.status import (

@@ -13,7 +13,7 @@ from flask.cli import AppGroup
 
 from lti_app.extensions import db
 from lti_app.models import Rubric as RubricRow
-from lti_app.services.rubrics import (
+from lti_app.services.rubrics.files import (
     FILE_FORMATS,
     MAX_FILE_BYTES,
     RubricFileInvalid,

@@ -1,0 +1,179 @@
+"""Offers: the catalog projects one activity offers, with the seats each has there."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import NamedTuple
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import contains_eager
+
+from lti_app.extensions import db
+from lti_app.models import Activity, ActivityProject, Partner, Placement, Project
+from lti_app.read_models import change_stamps
+from lti_app.services.catalog.errors import CatalogError
+from lti_app.services.catalog.projects import get_project
+
+
+def offers_of(activity_id: int, limit: int | None = None) -> list[ActivityProject]:
+    """The activity's offers by title; ``limit``: only the first ones (a panel's short list)."""
+    return list(
+        db.session.scalars(
+            select(ActivityProject)
+            .join(Project, Project.id == ActivityProject.project_id)
+            .join(Partner, Partner.id == Project.partner_id)
+            # Pages list each offer's project and partner: load them in the same query.
+            .options(contains_eager(ActivityProject.project).contains_eager(Project.partner))
+            .where(ActivityProject.activity_id == activity_id)
+            .order_by(func.lower(Project.title), Project.id)
+            .limit(limit)
+        ).all()
+    )
+
+
+class OfferLine(NamedTuple):
+    """One offer as a short list shows it (plain values, so it can be cached)."""
+
+    project_id: int
+    title: str
+    partner: str
+    capacity: int
+    status: str
+
+
+class OffersAtAGlance(NamedTuple):
+    offered: int
+    seats: int
+    taken: int
+    first: list[OfferLine]
+
+
+# In the cache key: a deploy that changes these fields never reads a value of the older shape.
+_GLANCE_LAYOUT = hashlib.sha256(
+    repr((OfferLine._fields, OffersAtAGlance._fields)).encode()
+).hexdigest()[:12]
+
+
+def offers_at_a_glance(activity: Activity, limit: int) -> OffersAtAGlance:
+    """Totals and the first ``limit`` offers by title, for the dashboard's panel.
+
+    Reused from the shared cache until a commit touches the course's placements or offers, or
+    the catalog (``read_models.change_stamps``): the panel is on every view of the dashboard.
+    """
+
+    def compute() -> tuple[OffersAtAGlance, None]:
+        offered, seats, taken = offer_totals(activity.id)
+        # Columns, not ORM objects: an object this session loaded earlier is not refreshed by a
+        # later SELECT, and a cached value must hold what the database holds now.
+        rows = db.session.execute(
+            select(
+                ActivityProject.project_id,
+                Project.title,
+                Partner.name,
+                ActivityProject.capacity,
+                Project.status,
+            )
+            .join(Project, Project.id == ActivityProject.project_id)
+            .join(Partner, Partner.id == Project.partner_id)
+            .where(ActivityProject.activity_id == activity.id)
+            .order_by(func.lower(Project.title), Project.id)
+            .limit(limit)
+        )
+        first = [OfferLine(*row) for row in rows]
+        return OffersAtAGlance(offered, seats, taken, first), None
+
+    return change_stamps.cached_summary(
+        f"catalog:{_GLANCE_LAYOUT}:{activity.id}:glance:{limit}",
+        activity.course_id,
+        time.time(),
+        compute,
+    )
+
+
+def offer_totals(activity_id: int) -> tuple[int, int, int]:
+    """(offers, seats, seats taken) of the activity, counted in SQL rather than per offer."""
+    offered = select(ActivityProject.project_id).where(ActivityProject.activity_id == activity_id)
+    taken = (
+        select(func.count())
+        .select_from(Placement)
+        .where(
+            Placement.activity_id == activity_id,
+            Placement.status != "withdrawn",
+            Placement.project_id.in_(offered),
+        )
+        .scalar_subquery()
+    )
+    offers, seats, taken_seats = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(ActivityProject.capacity), 0), taken).where(
+            ActivityProject.activity_id == activity_id
+        )
+    ).one()
+    return int(offers), int(seats), int(taken_seats)
+
+
+def taken_seats(activity_id: int) -> dict[int, int]:
+    """Placements (withdrawn ones excluded) per project in the activity."""
+    return dict(
+        db.session.execute(
+            select(Placement.project_id, func.count())
+            .where(Placement.activity_id == activity_id, Placement.status != "withdrawn")
+            .group_by(Placement.project_id)
+        ).all()
+    )
+
+
+def offer_project(
+    platform_id: int, activity_id: int, project_id: int, capacity: int | None
+) -> ActivityProject:
+    """Offer a catalog project in the activity; its capacity defaults to the project's."""
+    project = get_project(platform_id, project_id)
+    if project is None:
+        raise CatalogError("That project is not in this institution's catalog.", 404)
+    if project.status != "open":
+        raise CatalogError(
+            f"“{project.title}” is {project.status}; only open projects can be offered.", 409
+        )
+    existing = db.session.scalar(
+        select(ActivityProject).where(
+            ActivityProject.activity_id == activity_id, ActivityProject.project_id == project.id
+        )
+    )
+    if existing is not None:
+        raise CatalogError(f"“{project.title}” is already offered in this activity.", 409)
+    seats = project.capacity if capacity is None else capacity
+    if not 1 <= seats <= 500:
+        raise CatalogError("Capacity must be between 1 and 500 students.")
+    offer = ActivityProject(activity_id=activity_id, project_id=project.id, capacity=seats)
+    db.session.add(offer)
+    db.session.flush()
+    return offer
+
+
+def get_offer(activity_id: int, offer_id: int) -> ActivityProject | None:
+    offer = db.session.get(ActivityProject, offer_id)
+    return offer if offer is not None and offer.activity_id == activity_id else None
+
+
+def set_offer_capacity(offer: ActivityProject, capacity: int) -> None:
+    taken = taken_seats(offer.activity_id).get(offer.project_id, 0)
+    if not 0 <= capacity <= 500:
+        raise CatalogError("Capacity must be between 0 and 500 students.")
+    if capacity < taken:
+        raise CatalogError(
+            f"{taken} student(s) are already placed on “{offer.project.title}”; the capacity "
+            f"cannot go below {taken}. Move or withdraw students first.",
+            409,
+        )
+    offer.capacity = capacity
+
+
+def withdraw_offer(offer: ActivityProject) -> None:
+    taken = taken_seats(offer.activity_id).get(offer.project_id, 0)
+    if taken:
+        raise CatalogError(
+            f"{taken} student(s) are placed on “{offer.project.title}”; move them before "
+            "removing the project from this activity.",
+            409,
+        )
+    db.session.delete(offer)

@@ -1,0 +1,107 @@
+"""Which stored rubrics a course may see and edit, and the versions of a rubric.
+
+The visibility rule (see `lti_app.services.rubrics`): a course sees every version of its own
+rubrics and edits the latest one; it sees the latest version of rubrics that other courses of
+the same platform shared, and may only copy them; anything else is `RubricNotFound`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, or_, select
+
+from lti_app.extensions import db
+from lti_app.models import Course
+from lti_app.models import Rubric as RubricRow
+from rubrics import io as rubric_io
+from rubrics.model import Rubric
+
+
+class RubricNotFound(LookupError):  # noqa: N818 -- reads as what the view answers (404)
+    """No such rubric for this course: missing, private to another course, or another platform."""
+
+
+class RubricReadOnly(PermissionError):  # noqa: N818 -- pairs with RubricNotFound
+    """The course may look at (and copy) this rubric but it belongs to another course."""
+
+
+def platform_of_course(course_id: int) -> int:
+    course = db.session.get(Course, course_id)
+    if course is None:
+        raise RubricNotFound(course_id)
+    return course.platform_id
+
+
+def definition(row: RubricRow) -> Rubric:
+    """The rubric a row stores. Rows are only written from valid rubrics, so this does not fail
+    unless the database was edited by hand (then RubricInvalid says where)."""
+    return rubric_io.from_json(row.definition)
+
+
+def course_rubrics(course_id: int) -> list[RubricRow]:
+    """The latest version of each of the course's rubrics, by title."""
+    return list(
+        db.session.scalars(
+            select(RubricRow)
+            .where(RubricRow.course_id == course_id, RubricRow.is_latest.is_(True))
+            .order_by(func.lower(RubricRow.title), RubricRow.id)
+        )
+    )
+
+
+def shared_rubrics(course_id: int) -> list[RubricRow]:
+    """Rubrics other courses of the same platform shared with the institution (latest only)."""
+    platform_id = platform_of_course(course_id)
+    return list(
+        db.session.scalars(
+            select(RubricRow)
+            .where(
+                RubricRow.platform_id == platform_id,
+                RubricRow.shared.is_(True),
+                RubricRow.is_latest.is_(True),
+                or_(RubricRow.course_id.is_(None), RubricRow.course_id != course_id),
+            )
+            .order_by(func.lower(RubricRow.title), RubricRow.id)
+        )
+    )
+
+
+def rubric_for_course(course_id: int, rubric_id: int) -> RubricRow:
+    """A rubric this course may look at, else RubricNotFound (see the module docstring)."""
+    row = db.session.get(RubricRow, rubric_id)
+    if row is None:
+        raise RubricNotFound(rubric_id)
+    if row.course_id == course_id:
+        return row
+    if row.shared and row.is_latest and row.platform_id == platform_of_course(course_id):
+        return row
+    raise RubricNotFound(rubric_id)
+
+
+def editable_rubric(course_id: int, rubric_id: int) -> RubricRow:
+    """The latest version of one of the course's own rubrics; shared ones are read-only."""
+    row = rubric_for_course(course_id, rubric_id)
+    if row.course_id != course_id:
+        raise RubricReadOnly(rubric_id)
+    return latest_version(row)
+
+
+def latest_version(row: RubricRow) -> RubricRow:
+    if row.is_latest:
+        return row
+    latest = db.session.scalar(
+        select(RubricRow).where(
+            RubricRow.lineage_id == row.lineage_id, RubricRow.is_latest.is_(True)
+        )
+    )
+    return latest or row
+
+
+def versions(row: RubricRow) -> list[RubricRow]:
+    """Every version of the rubric, newest first."""
+    return list(
+        db.session.scalars(
+            select(RubricRow)
+            .where(RubricRow.lineage_id == row.lineage_id)
+            .order_by(RubricRow.version.desc())
+        )
+    )

@@ -1,0 +1,125 @@
+"""Rubric files in and out: Stint's JSON format and Canvas's rubric CSV.
+
+Reading a file never stores anything until every problem is gone (`RubricFileInvalid` lists
+them all, each with its place in the file); `import_rubric` then stores it as a new rubric.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import Final, Literal
+
+from lti_app.models import Rubric as RubricRow
+from lti_app.services.rubrics.access import definition
+from lti_app.services.rubrics.editing import create_rubric
+from rubrics import io as rubric_io
+from rubrics.model import Rubric
+from rubrics.validation import RubricInvalid
+
+FileFormat = Literal["json", "csv"]
+
+
+FILE_FORMATS: Final[tuple[FileFormat, ...]] = ("json", "csv")
+
+
+MAX_FILE_BYTES: Final = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class FileProblem:
+    """One problem in an uploaded file; ``location`` is a JSON path or "row R, column 'C'"."""
+
+    location: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}"
+
+
+class RubricFileInvalid(Exception):  # noqa: N818 -- pairs with rubrics.validation.RubricInvalid
+    """The file cannot become a rubric; ``problems`` lists everything wrong with it."""
+
+    def __init__(self, problems: Sequence[FileProblem]) -> None:
+        self.problems: tuple[FileProblem, ...] = tuple(problems)
+        super().__init__("; ".join(str(problem) for problem in self.problems))
+
+
+def detect_format(filename: str, data: bytes) -> FileFormat:
+    """By extension when it says, else by content (a JSON object starts with "{")."""
+    suffix = PurePath(filename or "").suffix.lower()
+    if suffix == ".json":
+        return "json"
+    if suffix in (".csv", ".tsv", ".txt"):
+        return "csv"
+    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    return "json" if head in (b"{", b"[") else "csv"
+
+
+def read_rubric_files(filename: str, data: bytes) -> tuple[Rubric, ...]:
+    """Every rubric in a Stint JSON file or Canvas CSV; RubricFileInvalid lists all problems."""
+    if len(data) > MAX_FILE_BYTES:
+        raise RubricFileInvalid(
+            [FileProblem("(file)", f"is larger than {MAX_FILE_BYTES // 1024} KB")]
+        )
+    if not data.strip():
+        raise RubricFileInvalid([FileProblem("(file)", "is empty")])
+    if detect_format(filename, data) == "json":
+        try:
+            return (rubric_io.loads(data),)
+        except RubricInvalid as error:
+            raise RubricFileInvalid(
+                [FileProblem(p.path or "(file)", p.message) for p in error.problems]
+            ) from None
+    try:
+        return rubric_io.rubrics_from_canvas_csv(rubric_io.decode_csv_bytes(data))
+    except rubric_io.ImportProblems as error:
+        raise RubricFileInvalid(
+            [
+                FileProblem(
+                    f"row {p.row}" + (f", column '{p.column}'" if p.column else ""), p.message
+                )
+                for p in error.problems
+            ]
+        ) from None
+
+
+def read_rubric_file(filename: str, data: bytes) -> Rubric:
+    """The one rubric in an uploaded file (a Canvas CSV may hold several: one at a time)."""
+    found = read_rubric_files(filename, data)
+    if len(found) > 1:
+        names = ", ".join(repr(rubric.title) for rubric in found)
+        raise RubricFileInvalid(
+            [
+                FileProblem(
+                    "column 'Rubric Name'",
+                    f"the file holds {len(found)} rubrics ({names}); import one at a time",
+                )
+            ]
+        )
+    return found[0]
+
+
+def import_rubric(course_id: int, filename: str, data: bytes) -> RubricRow:
+    """Create a rubric from an uploaded file, or raise RubricFileInvalid and store nothing."""
+    return create_rubric(course_id, read_rubric_file(filename, data))
+
+
+@dataclass(frozen=True)
+class ExportedFile:
+    filename: str
+    mimetype: str
+    content: bytes
+
+
+def export_rubric(row: RubricRow, file_format: FileFormat) -> ExportedFile:
+    rubric = definition(row)
+    stem = re.sub(r"[^A-Za-z0-9]+", "-", rubric.title).strip("-").lower()[:60] or "rubric"
+    stem = f"{stem}-v{row.version}"
+    if file_format == "csv":
+        return ExportedFile(
+            f"{stem}.csv", "text/csv", rubric_io.to_canvas_csv(rubric).encode("utf-8")
+        )
+    return ExportedFile(f"{stem}.json", "application/json", rubric_io.dumps(rubric).encode())
