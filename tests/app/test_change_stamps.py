@@ -33,8 +33,9 @@ from lti_app.models import (
     User,
 )
 from lti_app.models.base import utcnow
-from lti_app.services import ags, catalog, change_stamps
+from lti_app.services import catalog, change_stamps
 from lti_app.services import dashboard as board
+from lti_app.services.ags import outbox as score_outbox
 from lti_app.services.locks import lock_row
 from tests.app.test_dashboard import World, add_student, offer
 from tests.app.test_dashboard import world as world  # the fixture, shared
@@ -348,7 +349,7 @@ def test_a_periodic_sweep_that_changes_nothing_replaces_no_stamp(
     """The worker's sweeps run bulk UPDATEs every minute; matching no row, they are no change."""
     with app.app_context():
         before = stamps(app, world.course_id)
-        assert ags.requeue_stuck() == 0
+        assert score_outbox.requeue_stuck() == 0
         db.session.commit()
         assert stamps(app, world.course_id) == before
 
