@@ -32,7 +32,7 @@ from lti_app.panels import register_panel
 from lti_app.read_models.dashboard.snapshot import snapshot as dashboard_snapshot
 from lti_app.scoping import activity_for
 from lti_app.services import certificates as service
-from lti_app.services import grading
+from lti_app.services.grading.authority import is_instructor_of_record
 
 bp = Blueprint(
     "instructor_certificates",
@@ -184,7 +184,7 @@ def _index_url(activity: Activity) -> str:
 
 def _require_of_record(activity: Activity) -> None:
     """Certificates state credit: a teaching assistant may look and download, not revoke."""
-    if not grading.is_instructor_of_record(g.viewer.user_id, activity.course_id):
+    if not is_instructor_of_record(g.viewer.user_id, activity.course_id):
         abort(
             403,
             description="Only the instructor of record can revoke or re-issue certificates.",
