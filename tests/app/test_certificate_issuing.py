@@ -22,6 +22,7 @@ from lti_app.extensions import db
 from lti_app.intents import take_pending
 from lti_app.jobs.certificates import sweep_pending_certificates
 from lti_app.models import Certificate, Placement, PlacementEvent, Project
+from lti_app.services.certificates import issue as issuing
 from lti_app.services.certificates import passback
 from lti_app.services.certificates.files import open_pdf
 from lti_app.services.certificates.issue import issue_missing, reconcile, reissue, revoke
@@ -340,8 +341,6 @@ def test_a_concurrent_issue_leaves_its_certificate_and_the_batch_goes_on(app, mo
     """If another worker issued for a placement between this batch's read and its insert, the
     unique index refuses the second certificate: only that placement's savepoint is rolled
     back, the other placements of the batch are issued, and the caller's commit succeeds."""
-    from lti_app.services.certificates import issue as issuing
-
     with app.app_context():
         raced = build_world()
         other = build_world(
