@@ -129,8 +129,9 @@ def seed(app: Any, base: str, grades: int, line_items: int) -> dict[str, Any]:
         User,
     )
     from lti_app.models.base import utcnow
-    from lti_app.services import certificates
     from lti_app.services.ags.client import SCOPE_LINEITEM, SCOPE_SCORE
+    from lti_app.services.certificates.issue import issue_after_grade_change
+    from lti_app.services.certificates.passback import passback_extras
     from lti_app.services.grading import approve_release
     from lti_app.services.platforms import register_platform
 
@@ -198,13 +199,11 @@ def seed(app: Any, base: str, grades: int, line_items: int) -> dict[str, Any]:
     started = time.perf_counter()
     for activity in activities:
         # What the grading page's Release does: the service, one commit, then certificates.
-        outcome = approve_release.release(
-            activity, None, teacher.id, extras_for=certificates.passback_extras
-        )
+        outcome = approve_release.release(activity, None, teacher.id, extras_for=passback_extras)
         db.session.commit()
         began = time.perf_counter()
-        for placement_id in outcome.released:
-            certificates.issue_if_eligible(placement_id)
+        issue_after_grade_change(outcome.released)
+        db.session.commit()
         issuing["seconds"] += time.perf_counter() - began
     release_seconds = time.perf_counter() - started
     score_jobs.deliver_scores = original  # type: ignore[assignment]

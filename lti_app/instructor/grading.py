@@ -26,7 +26,8 @@ from lti_app.models import Activity, Evaluation
 from lti_app.panels import register_panel
 from lti_app.read_models.dashboard.snapshot import snapshot as dashboard_snapshot
 from lti_app.scoping import activity_for
-from lti_app.services import certificates
+from lti_app.services.certificates.issue import issue_after_grade_change
+from lti_app.services.certificates.passback import passback_extras
 from lti_app.services.grading import (
     approve_release,
     instructor_evaluation,
@@ -159,9 +160,10 @@ def _after_batch(activity: Activity, ids: list[int]) -> Any:
 
 def _reconcile_certificates(placement_ids: list[int]) -> None:
     """After the grade's commit: issue, re-issue or revoke the certificates of the placements
-    whose released score was just written (the certificates service commits each one)."""
-    for placement_id in placement_ids:
-        certificates.issue_if_eligible(placement_id)
+    whose released score was just written, in a transaction of their own."""
+    if placement_ids:
+        issue_after_grade_change(placement_ids)
+        db.session.commit()
 
 
 def _flash_outcome(verb: str, outcome: approve_release.BatchOutcome) -> None:
@@ -239,7 +241,7 @@ def override(activity_id: int, placement_id: int) -> Any:
             g.viewer.user_id,
             form.points.data,
             form.reason.data or "",
-            extras_for=certificates.passback_extras,
+            extras_for=passback_extras,
         )
     except GradingError as exc:
         return _refuse(exc)
@@ -258,7 +260,7 @@ def remove_override(activity_id: int, placement_id: int) -> Any:
     _checked_form()
     try:
         released = overrides.clear_override(
-            activity, placement_id, g.viewer.user_id, extras_for=certificates.passback_extras
+            activity, placement_id, g.viewer.user_id, extras_for=passback_extras
         )
     except GradingError as exc:
         return _refuse(exc)
@@ -277,7 +279,7 @@ def update(activity_id: int, placement_id: int) -> Any:
     _checked_form()
     try:
         released = overrides.update_from_evaluations(
-            activity, placement_id, g.viewer.user_id, extras_for=certificates.passback_extras
+            activity, placement_id, g.viewer.user_id, extras_for=passback_extras
         )
     except GradingError as exc:
         return _refuse(exc)
@@ -315,7 +317,7 @@ def release(activity_id: int) -> Any:
     _checked_form()
     ids = _selected_ids()
     outcome = approve_release.release(
-        activity, ids or None, g.viewer.user_id, extras_for=certificates.passback_extras
+        activity, ids or None, g.viewer.user_id, extras_for=passback_extras
     )
     db.session.commit()
     _reconcile_certificates(outcome.released)

@@ -27,7 +27,8 @@ from lti_app.models import (
     User,
 )
 from lti_app.models.base import utcnow
-from lti_app.services import certificates
+from lti_app.services.certificates.issue import issue_after_grade_change
+from lti_app.services.certificates.passback import passback_extras
 from lti_app.services.grading import approve_release, overrides
 from lti_app.services.grading.approve_release import BatchOutcome
 from rubrics.io import to_json
@@ -125,12 +126,10 @@ def approve_like_the_page(
 def release_like_the_page(
     activity: Activity, placement_ids: Iterable[int] | None, actor_id: int
 ) -> BatchOutcome:
-    outcome = approve_release.release(
-        activity, placement_ids, actor_id, extras_for=certificates.passback_extras
-    )
+    outcome = approve_release.release(activity, placement_ids, actor_id, extras_for=passback_extras)
     db.session.commit()
-    for placement_id in outcome.released:
-        certificates.issue_if_eligible(placement_id)
+    issue_after_grade_change(outcome.released)
+    db.session.commit()
     return outcome
 
 
@@ -138,9 +137,9 @@ def override_like_the_page(
     activity: Activity, placement_id: int, actor_id: int, points: Decimal, reason: str
 ) -> list[int]:
     released = overrides.set_override(
-        activity, placement_id, actor_id, points, reason, extras_for=certificates.passback_extras
+        activity, placement_id, actor_id, points, reason, extras_for=passback_extras
     )
     db.session.commit()
-    for released_id in released:
-        certificates.issue_if_eligible(released_id)
+    issue_after_grade_change(released)
+    db.session.commit()
     return released
