@@ -12,12 +12,12 @@ from decimal import Decimal
 from grading.compute import GradeInputError, GradeResult, Override
 from lti_app.extensions import db
 from lti_app.models import Activity, Grade
-from lti_app.services import placements as placement_service
 from lti_app.services.grading.errors import GradingError
 from lti_app.services.grading.grade_records import describe, grade_of, store_override, store_result
 from lti_app.services.grading.inputs import compute_for
 from lti_app.services.grading.outbox import ExtrasFor, ScoreOutbox, final_payload
 from lti_app.services.grading.rows import GradingRow, row_or_404
+from lti_app.services.placements import status as placement_service
 
 
 def _regrade(
