@@ -20,7 +20,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 from grading.policy import PolicyInvalid, RoundingMode
 from lti_app.auth import Viewer, instructor_required
 from lti_app.extensions import db
-from lti_app.forms import FiniteDecimalField, parse_id
+from lti_app.forms import FiniteDecimalField
 from lti_app.instructor.confirm import done, see_other
 from lti_app.models import Activity, Evaluation
 from lti_app.panels import register_panel
@@ -28,6 +28,7 @@ from lti_app.read_models.dashboard.snapshot import snapshot as dashboard_snapsho
 from lti_app.scoping import activity_for
 from lti_app.services import grading as service
 from lti_app.services.grading import GradingError
+from lti_app.validation import parse_id
 from rubrics.form import FormInvalid, selections_from_form
 from rubrics.io import selections_from_json
 from rubrics.model import Selection

@@ -20,7 +20,6 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 from lti_app.auth import Viewer, instructor_required
 from lti_app.downloads import submission_file
 from lti_app.extensions import db
-from lti_app.forms import EMAIL_PATTERN
 from lti_app.instructor.confirm import done, see_other
 from lti_app.markdown import render_markdown
 from lti_app.models import Activity, Placement, ReviewInvitation
@@ -29,6 +28,7 @@ from lti_app.read_models.dashboard.snapshot import snapshot as dashboard_snapsho
 from lti_app.scoping import activity_for
 from lti_app.services import outbox, reviews
 from lti_app.services import submissions as work
+from lti_app.validation import EMAIL_PATTERN
 
 bp = Blueprint("reviews", __name__, url_prefix="/instructor/activities/<int:activity_id>/reviews")
 

@@ -34,7 +34,6 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from lti_app.extensions import db
-from lti_app.forms import is_email
 from lti_app.models import (
     Activity,
     Course,
@@ -52,6 +51,7 @@ from lti_app.services import outbox
 from lti_app.services import submissions as work
 from lti_app.services.placements import status as placement_status
 from lti_app.services.rubrics.editing import freeze_rubric
+from lti_app.validation import is_email
 from rubrics import form as rubric_form
 from rubrics import io as rubric_io
 from rubrics.model import Rubric, Selection
