@@ -13,7 +13,7 @@ from lti_app.models import Evaluation, Placement
 from lti_app.models import Rubric as RubricRow
 from rubrics import io as rubric_io
 from rubrics.model import Rubric, Selection
-from rubrics.validation import parse_rubric
+from rubrics.validation import SelectionsInvalid, parse_rubric
 
 
 def _latest(row: RubricRow) -> RubricRow:
@@ -55,9 +55,11 @@ def rubric_for(
 
 
 def selections_of(evaluation: Evaluation | None) -> dict[str, Selection]:
+    """The saved selections by criterion; none when the stored JSON is not a valid list of them
+    (the page then shows an empty form rather than failing)."""
     if evaluation is None or not evaluation.selections:
         return {}
     try:
         return {s.criterion_id: s for s in rubric_io.selections_from_json(evaluation.selections)}
-    except ValueError:
+    except SelectionsInvalid:
         return {}
