@@ -36,7 +36,7 @@ from lti_app.dev_platform.demo.seed import seed_demo
 from lti_app.extensions import db
 from lti_app.models import Evaluation, Placement, ReviewInvitation
 from lti_app.models.base import utcnow
-from lti_app.services import reviews
+from lti_app.services.reviews.links import new_token
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_BYTES = 300_000
@@ -81,7 +81,7 @@ def review_token(app: Flask) -> str:
             .order_by(Placement.id)
             .limit(1)
         ).one()
-        token, token_hash = reviews.new_token()
+        token, token_hash = new_token()
         db.session.add(
             ReviewInvitation(
                 placement_id=placement_id,

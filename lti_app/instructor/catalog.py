@@ -34,7 +34,7 @@ from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional,
 
 from lti_app.auth import Viewer, instructor_required
 from lti_app.extensions import db
-from lti_app.forms import EMAIL_PATTERN, FiniteDecimalField, parse_id
+from lti_app.forms import FiniteDecimalField
 from lti_app.instructor.confirm import confirm_page, done
 from lti_app.markdown import render_markdown
 from lti_app.models import Activity, Course, Partner, Project, Rubric
@@ -47,6 +47,7 @@ from lti_app.services.catalog import partners as catalog_partners
 from lti_app.services.catalog import projects as catalog_projects
 from lti_app.services.catalog import search as catalog_search
 from lti_app.services.catalog.errors import CatalogError
+from lti_app.validation import EMAIL_PATTERN, parse_id
 
 bp = Blueprint("catalog", __name__, url_prefix="/instructor/catalog")
 

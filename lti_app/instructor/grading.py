@@ -20,7 +20,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 from grading.policy import PolicyInvalid, RoundingMode
 from lti_app.auth import Viewer, instructor_required
 from lti_app.extensions import db
-from lti_app.forms import FiniteDecimalField, parse_id
+from lti_app.forms import FiniteDecimalField
 from lti_app.instructor.confirm import done, see_other
 from lti_app.models import Activity, Evaluation
 from lti_app.panels import register_panel
@@ -39,6 +39,7 @@ from lti_app.services.grading import rows as grading_table
 from lti_app.services.grading.authority import is_instructor_of_record
 from lti_app.services.grading.errors import GradingError
 from lti_app.services.grading.inputs import rubric_model
+from lti_app.validation import parse_id
 from rubrics.form import FormInvalid, selections_from_form
 from rubrics.io import selections_from_json
 from rubrics.model import Selection

@@ -19,7 +19,6 @@ from wtforms.validators import DataRequired, NumberRange, Optional
 
 from lti_app.auth import Viewer, instructor_required
 from lti_app.extensions import db
-from lti_app.forms import parse_id
 from lti_app.instructor.confirm import confirm_page, done
 from lti_app.models import Activity, Course, MatchRun, Placement, User
 from lti_app.panels import register_panel
@@ -43,6 +42,7 @@ from lti_app.services.placements.status import (
     manual_transitions,
 )
 from lti_app.services.submissions import deliverable_due_dates
+from lti_app.validation import parse_id
 
 bp = Blueprint(
     "placements", __name__, url_prefix="/instructor/activities/<int:activity_id>/placements"

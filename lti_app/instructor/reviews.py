@@ -20,15 +20,20 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 from lti_app.auth import Viewer, instructor_required
 from lti_app.downloads import submission_file
 from lti_app.extensions import db
-from lti_app.forms import EMAIL_PATTERN
 from lti_app.instructor.confirm import done, see_other
 from lti_app.markdown import render_markdown
 from lti_app.models import Activity, Placement, ReviewInvitation
 from lti_app.panels import register_panel
 from lti_app.read_models.dashboard.snapshot import snapshot as dashboard_snapshot
 from lti_app.scoping import activity_for
-from lti_app.services import outbox, reviews
+from lti_app.services import outbox
 from lti_app.services import submissions as work
+from lti_app.services.reviews import evaluation as evaluations
+from lti_app.services.reviews import invitations, lookups
+from lti_app.services.reviews.errors import ReviewRefused
+from lti_app.services.reviews.links import link_state
+from lti_app.services.reviews.rubric import rubric_for, selections_of
+from lti_app.validation import EMAIL_PATTERN
 
 bp = Blueprint("reviews", __name__, url_prefix="/instructor/activities/<int:activity_id>/reviews")
 
@@ -45,8 +50,8 @@ class InviteForm(FlaskForm):
     )
     valid_days = IntegerField(
         "Link valid for (days)",
-        default=reviews.DEFAULT_VALID_DAYS,
-        validators=[DataRequired(), NumberRange(min=1, max=reviews.MAX_VALID_DAYS)],
+        default=invitations.DEFAULT_VALID_DAYS,
+        validators=[DataRequired(), NumberRange(min=1, max=invitations.MAX_VALID_DAYS)],
     )
 
 
@@ -55,14 +60,14 @@ class ConfirmForm(FlaskForm):
 
 
 def _placement(activity: Activity, placement_id: int) -> Placement:
-    placement = reviews.placement_in_course(g.viewer.course_id, placement_id)
+    placement = lookups.placement_in_course(g.viewer.course_id, placement_id)
     if placement is None or placement.activity_id != activity.id:
         abort(404)
     return placement
 
 
 def _invitation(activity: Activity, invitation_id: int) -> ReviewInvitation:
-    invitation = reviews.invitation_in_course(g.viewer.course_id, invitation_id)
+    invitation = lookups.invitation_in_course(g.viewer.course_id, invitation_id)
     if invitation is None:
         abort(404)
     _placement(activity, invitation.placement_id)
@@ -84,7 +89,7 @@ def _rows(activity: Activity) -> list[dict[str, Any]]:
     rows = []
     for placement in placements:
         latest = work.latest_by_deliverable(placement.id)
-        invitation = reviews.current_invitation(placement.id)
+        invitation = lookups.current_invitation(placement.id)
         rows.append(
             {
                 "placement": placement,
@@ -92,8 +97,8 @@ def _rows(activity: Activity) -> list[dict[str, Any]]:
                 "deliverables": len(placement.project.deliverables),
                 "last_submitted": max((s.submitted_at for s in latest.values()), default=None),
                 "invitation": invitation,
-                "link_state": reviews.link_state(invitation) if invitation else None,
-                "evaluation": reviews.supervisor_evaluation(placement.id),
+                "link_state": link_state(invitation) if invitation else None,
+                "evaluation": lookups.supervisor_evaluation(placement.id),
             }
         )
     return rows
@@ -107,7 +112,7 @@ def index(activity_id: int) -> Any:
         "instructor/reviews/index.html",
         activity=activity,
         rows=_rows(activity),
-        emails=reviews.emails_of_course(g.viewer.course_id),
+        emails=lookups.emails_of_course(g.viewer.course_id),
         form=ConfirmForm(),
     )
 
@@ -124,14 +129,14 @@ def _placement_page(
 ) -> Any:
     project = placement.project
     if invite_form is None:
-        current = reviews.current_invitation(placement.id)
+        current = lookups.current_invitation(placement.id)
         invite_form = InviteForm(
             formdata=None,
             name=current.reviewer_name if current else project.supervisor_name,
             email=current.reviewer_email if current else project.supervisor_email,
         )
-    evaluation = reviews.supervisor_evaluation(placement.id)
-    found = reviews.rubric_for(placement, evaluation)
+    evaluation = lookups.supervisor_evaluation(placement.id)
+    found = rubric_for(placement, evaluation)
     submissions = work.submissions_of(placement.id)
     titles = {d.id: d.title for d in project.deliverables}
     return render_template(
@@ -144,18 +149,18 @@ def _placement_page(
         texts={s.id: render_markdown(s.text_md, heading_offset=3) for s in submissions},
         hours=work.hours_summary(placement),
         entries=work.hours_entries(placement.id),
-        invitations=reviews.invitations_of(placement.id),
-        link_state=reviews.link_state,
+        invitations=lookups.invitations_of(placement.id),
+        link_state=link_state,
         evaluation=evaluation,
         rubric=found[1] if found else None,
         rubric_row=found[0] if found else None,
-        selections=reviews.selections_of(evaluation),
-        score=reviews.score_percent(evaluation),
-        disclosures=reviews.disclosure_log(placement.id),
-        emails=reviews.emails_of_course(g.viewer.course_id, placement.id),
+        selections=selections_of(evaluation),
+        score=evaluations.score_percent(evaluation),
+        disclosures=lookups.disclosure_log(placement.id),
+        emails=lookups.emails_of_course(g.viewer.course_id, placement.id),
         invite_form=invite_form,
         form=ConfirmForm(),
-        would_offer=dict(reviews.WOULD_OFFER_CHOICES),
+        would_offer=dict(evaluations.WOULD_OFFER_CHOICES),
     )
 
 
@@ -167,16 +172,17 @@ def invite(activity_id: int, placement_id: int) -> Any:
     form = InviteForm()
     if form.validate_on_submit():
         try:
-            reviews.invite(
+            invitations.invite(
                 placement,
                 name=form.name.data or "",
                 email=form.email.data,
                 actor_user_id=g.viewer.user_id,
                 valid_days=form.valid_days.data,
             )
-        except reviews.ReviewRefused as exc:
+        except ReviewRefused as exc:
             form.form_errors.append(str(exc))
         else:
+            db.session.commit()
             return done(
                 f"Review link sent to {form.email.data}. Earlier links stopped working.",
                 _placement_url(activity, placement.id),
@@ -190,7 +196,8 @@ def invite_all(activity_id: int) -> Any:
     activity = activity_for(g.viewer, activity_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    result = reviews.invite_all_submitted(activity, g.viewer.user_id)
+    result = invitations.invite_all_submitted(activity, g.viewer.user_id)
+    db.session.commit()
     if result.invited:
         flash(f"Review links sent for {len(result.invited)} student(s).", "success")
     else:
@@ -207,7 +214,8 @@ def revoke(activity_id: int, invitation_id: int) -> Any:
     invitation = _invitation(activity, invitation_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    reviews.revoke(invitation)
+    invitations.revoke(invitation)
+    db.session.commit()
     return done(
         f"The link sent to {invitation.reviewer_email} no longer works.",
         _placement_url(activity, invitation.placement_id),
@@ -223,9 +231,10 @@ def resend(activity_id: int, invitation_id: int) -> Any:
         abort(400)
     back = _placement_url(activity, invitation.placement_id)
     try:
-        reviews.resend(invitation, g.viewer.user_id)
-    except reviews.ReviewRefused as exc:
+        invitations.resend(invitation, g.viewer.user_id)
+    except ReviewRefused as exc:
         return done(str(exc), back, "error")
+    db.session.commit()
     return done(
         f"A new link was sent to {invitation.reviewer_email}; the old one stopped working.", back
     )
@@ -240,9 +249,10 @@ def reopen(activity_id: int, placement_id: int) -> Any:
         abort(400)
     back = _placement_url(activity, placement.id)
     try:
-        reviews.reopen(placement, g.viewer.user_id)
-    except reviews.ReviewRefused as exc:
+        evaluations.reopen(placement, g.viewer.user_id)
+    except ReviewRefused as exc:
         return done(str(exc), back, "error")
+    db.session.commit()
     return done(
         "The evaluation is open again. The supervisor can change it through a live link "
         "(re-send one if theirs expired).",
@@ -254,7 +264,7 @@ def reopen(activity_id: int, placement_id: int) -> Any:
 @instructor_required
 def retry_email(activity_id: int, email_id: int) -> Any:
     activity = activity_for(g.viewer, activity_id)
-    email = reviews.email_in_course(g.viewer.course_id, email_id)
+    email = lookups.email_in_course(g.viewer.course_id, email_id)
     if email is None:
         abort(404)
     if not ConfirmForm().validate_on_submit():

@@ -30,13 +30,13 @@ from wtforms import (
 
 from lti_app.auth import Viewer, instructor_required
 from lti_app.extensions import db
-from lti_app.forms import parse_id
 from lti_app.instructor.confirm import done
 from lti_app.models import Activity, Course
 from lti_app.models import Rubric as RubricRow
 from lti_app.panels import register_panel
 from lti_app.scoping import activity_for
 from lti_app.services.rubrics import access, builder, editing, files
+from lti_app.validation import parse_id
 from rubrics.codec import points_to_text
 from rubrics.model import Rubric
 from rubrics.templates import BUILTIN_TEMPLATES

@@ -9,7 +9,7 @@ from huey import crontab
 from lti_app.extensions import db
 from lti_app.jobs.queue import periodic
 from lti_app.models.base import utcnow
-from lti_app.services import reviews
+from lti_app.services.reviews import reminders as review_reminders
 
 
 def send_reminders(now: datetime | None = None) -> int:
@@ -19,8 +19,8 @@ def send_reminders(now: datetime | None = None) -> int:
     """
     now = now or utcnow()
     sent = 0
-    for invitation_id in reviews.reminder_candidates(now):
-        if reviews.remind_if_due(invitation_id, now):
+    for invitation_id in review_reminders.reminder_candidates(now):
+        if review_reminders.remind_if_due(invitation_id, now):
             db.session.commit()
             sent += 1
     return sent
@@ -28,5 +28,5 @@ def send_reminders(now: datetime | None = None) -> int:
 
 @periodic(crontab(minute="17"))
 def send_review_reminders() -> int:
-    """Hourly; the once-a-day rule lives in ``reviews.reminder_due``."""
+    """Hourly; the once-a-day rule lives in ``services.reviews.reminders.reminder_due``."""
     return send_reminders()

@@ -25,8 +25,15 @@ from lti_app.downloads import submission_file
 from lti_app.extensions import db, limiter
 from lti_app.markdown import render_markdown
 from lti_app.models import ReviewInvitation
-from lti_app.services import reviews
 from lti_app.services import submissions as work
+from lti_app.services.reviews import evaluation as evaluations
+from lti_app.services.reviews import links
+from lti_app.services.reviews.errors import (
+    AlreadySubmitted,
+    EvaluationIncomplete,
+    LinkInvalid,
+    ReviewRefused,
+)
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
@@ -54,10 +61,10 @@ def private_headers(response: Response) -> Response:
 
 def _open(token: str) -> ReviewInvitation:
     try:
-        return reviews.resolve(token)
-    except reviews.LinkInvalid as exc:
+        return links.resolve(token)
+    except LinkInvalid as exc:
         if exc.invitation is not None:
-            reviews.log_disclosure(exc.invitation, "refused", f"link {exc.reason}")
+            links.log_disclosure(exc.invitation, "refused", f"link {exc.reason}")
             db.session.commit()
         response = render_template(
             "review/link_invalid.html",
@@ -76,7 +83,7 @@ def _render_page(
     form_values: Any = None,
     status: int = 200,
 ) -> Any:
-    view = reviews.review_view(invitation)
+    view = evaluations.review_view(invitation)
     placement = view.placement
     latest = work.latest_by_deliverable(placement.id)
     deliverables = [
@@ -100,8 +107,8 @@ def _render_page(
             form=ReviewForm(),
             problems=problems or [],
             values=form_values,
-            would_offer_choices=reviews.WOULD_OFFER_CHOICES,
-            score=reviews.score_percent(view.evaluation),
+            would_offer_choices=evaluations.WOULD_OFFER_CHOICES,
+            score=evaluations.score_percent(view.evaluation),
         ),
         status,
     )
@@ -112,7 +119,7 @@ def _render_page(
 @use_limit
 def page(token: str) -> Any:
     invitation = _open(token)
-    reviews.log_disclosure(invitation, "viewed")
+    links.log_disclosure(invitation, "viewed")
     db.session.commit()
     return _render_page(invitation, token)
 
@@ -129,17 +136,20 @@ def save(token: str) -> Any:
     if action not in ("draft", "review"):
         abort(400, description="Use the Save draft or Review and submit buttons.")
     try:
-        reviews.save_draft(invitation, request.form)
-    except reviews.AlreadySubmitted:
+        evaluations.save_draft(invitation, request.form)
+    except AlreadySubmitted:
+        # A racing submit may have won after this request wrote the draft row: keep nothing.
+        db.session.rollback()
         flash("This evaluation was already submitted; it is shown below.", "error")
         return redirect(url_for("review.page", token=token), code=303)
-    except reviews.ReviewRefused as exc:
+    except ReviewRefused as exc:
         problems = [str(p) for p in getattr(exc, "problems", [])] or [str(exc)]
         return _render_page(
             invitation, token, problems=problems, form_values=request.form, status=400
         )
+    db.session.commit()
     if action == "review":
-        problems = reviews.completeness_problems(reviews.review_view(invitation))
+        problems = evaluations.completeness_problems(evaluations.review_view(invitation))
         if problems:
             return _render_page(
                 invitation,
@@ -157,10 +167,10 @@ def save(token: str) -> Any:
 @use_limit
 def confirm(token: str) -> Any:
     invitation = _open(token)
-    view = reviews.review_view(invitation)
+    view = evaluations.review_view(invitation)
     if view.evaluation is not None and view.evaluation.status == "submitted":
         return redirect(url_for("review.page", token=token), code=303)
-    problems = reviews.completeness_problems(view)
+    problems = evaluations.completeness_problems(view)
     if problems:
         flash("Some answers are still missing; see below.", "error")
         return redirect(url_for("review.page", token=token) + "#evaluation", code=303)
@@ -169,7 +179,7 @@ def confirm(token: str) -> Any:
         token=token,
         view=view,
         form=ReviewForm(),
-        would_offer=dict(reviews.WOULD_OFFER_CHOICES),
+        would_offer=dict(evaluations.WOULD_OFFER_CHOICES),
     )
 
 
@@ -182,13 +192,16 @@ def submit(token: str) -> Any:
     if not form.validate_on_submit():
         abort(400)
     try:
-        reviews.submit(invitation)
-    except reviews.AlreadySubmitted:
+        evaluations.submit(invitation)
+    except AlreadySubmitted:
+        # Another submission won the conditional update: this one keeps nothing.
+        db.session.rollback()
         flash("This evaluation had already been submitted; nothing was changed.", "error")
         return redirect(url_for("review.page", token=token), code=303)
-    except reviews.EvaluationIncomplete as exc:
+    except EvaluationIncomplete as exc:
         flash(" ".join(exc.problems), "error")
         return redirect(url_for("review.page", token=token) + "#evaluation", code=303)
+    db.session.commit()
     return redirect(url_for("review.page", token=token), code=303)
 
 
@@ -200,6 +213,6 @@ def download(token: str, file_id: int) -> Any:
     file = work.file_of_placement(invitation.placement_id, file_id)
     if file is None:
         abort(404, description="There is no such file for this review.")
-    reviews.log_disclosure(invitation, "downloaded", file.original_name)
+    links.log_disclosure(invitation, "downloaded", file.original_name)
     db.session.commit()
     return submission_file(file)

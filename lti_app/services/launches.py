@@ -12,10 +12,10 @@ from sqlalchemy import and_, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from lti_app.extensions import db
-from lti_app.forms import parse_id
 from lti_app.lti.claims import LaunchClaims
 from lti_app.models import Activity, Course, Membership, User
 from lti_app.models.base import utcnow
+from lti_app.validation import parse_id
 
 ACTIVITY_CUSTOM_PARAM = "stint_activity"
 

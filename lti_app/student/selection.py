@@ -12,7 +12,6 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 
 from lti_app.auth import Viewer, learner_required
 from lti_app.extensions import db
-from lti_app.forms import parse_id
 from lti_app.markdown import render_markdown
 from lti_app.models import Activity, ActivityProject, Preference
 from lti_app.panels import register_panel
@@ -20,6 +19,7 @@ from lti_app.scoping import activity_for
 from lti_app.services.placements import queries, ranking
 from lti_app.services.placements.status import STATUS_LABELS, PlacementError
 from lti_app.services.submissions import deliverable_due_dates
+from lti_app.validation import parse_id
 
 bp = Blueprint("selection", __name__, url_prefix="/student/activities/<int:activity_id>/projects")
 

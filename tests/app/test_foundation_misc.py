@@ -204,7 +204,7 @@ def test_huge_ids_in_urls_are_404_not_500(client, platform):
 
 
 def test_parse_id_refuses_unicode_digits_and_overflow():
-    from lti_app.forms import parse_id
+    from lti_app.validation import parse_id
 
     assert parse_id("42") == 42
     assert parse_id("²") is None

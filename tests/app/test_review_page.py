@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from decimal import Decimal
 
@@ -17,6 +18,7 @@ from lti_app.models import (
     Rubric,
     SubmissionFile,
 )
+from lti_app.services.reviews import evaluation as evaluations
 from rubrics.templates import BUILTIN_TEMPLATES
 from tests.support.reviews_world import PDF, build_world, csrf, reviews_url, submit_work
 from tests.support.smtp import smtp, smtp_server  # noqa: F401  (fixtures)
@@ -245,3 +247,55 @@ def test_rubric_on_the_project_wins_over_the_activity(app, platform, smtp):
     path = invite(world, smtp)
     text = app.test_client().get(path).get_data(as_text=True)
     assert "Productivity" in text and 'name="rubric-productivity-level"' in text
+
+
+def test_a_corrupt_saved_selection_shows_an_empty_form(app, platform, smtp):
+    """Selections that no longer parse are dropped from the form, not a 500."""
+    world = build_world(app, platform)
+    path = invite(world, smtp)
+    browser = app.test_client()
+    token = csrf(browser.get(path).data)
+    half = {f"rubric-{CRITERIA[0]}-level": "exemplary", "overall_comment": "So far good"}
+    assert browser.post(path, data={"csrf_token": token, "action": "draft", **half}).status_code
+    chosen = f'name="rubric-{CRITERIA[0]}-level" value="exemplary" checked'
+    assert chosen in browser.get(path).get_data(as_text=True)
+    with app.app_context():
+        evaluation = db.session.scalars(select(Evaluation)).one()
+        evaluation.selections = [{"criterion_id": 7, "level_id": ["x"]}]
+        db.session.commit()
+    page = browser.get(path)
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "So far good" in text and chosen not in text
+    detail = world.instructor.get(
+        reviews_url(world, f"/placements/{world.placements['student-1']}")
+    )
+    assert detail.status_code == 200
+
+
+def test_a_draft_saved_after_a_racing_submit_keeps_nothing(app, platform, smtp, monkeypatch):
+    """The draft's conditional update loses to a submit that won in between: the request is
+    rolled back (no disclosure, no change) and the supervisor sees the submitted evaluation."""
+    world = build_world(app, platform)
+    path = invite(world, smtp)
+    browser = app.test_client()
+    token = csrf(browser.get(path).data)
+    browser.post(path, data={"csrf_token": token, "action": "draft", **rubric_answers()})
+    assert browser.post(path + "/submit", data={"csrf_token": token}).status_code == 303
+    saved = count(app, DisclosureEvent, DisclosureEvent.action == "draft_saved")
+
+    real_view = evaluations.review_view
+
+    def stale_view(invitation):  # what the request read before the submit committed
+        return dataclasses.replace(real_view(invitation), evaluation=None)
+
+    monkeypatch.setattr(evaluations, "review_view", stale_view)
+    late = browser.post(
+        path,
+        data={"csrf_token": token, "action": "draft", **rubric_answers(level="exemplary")},
+    )
+    assert late.status_code == 303 and late.headers["Location"].endswith(path)
+    assert count(app, DisclosureEvent, DisclosureEvent.action == "draft_saved") == saved
+    with app.app_context():
+        evaluation = db.session.scalars(select(Evaluation)).one()
+        assert evaluation.status == "submitted" and evaluation.fraction != Decimal("1")

@@ -18,7 +18,8 @@ NOT_PLACED = "not_placed"
 STATUS_ORDER = (*PLACEMENT_STATUSES, NOT_PLACED)
 STATUS_LABELS = {**PLACEMENT_STATUS_LABELS, NOT_PLACED: "Not placed"}
 # A review link is overdue once this long has passed without an evaluation: the reminders at 3
-# and 7 days (services.reviews.REMINDER_AFTER_DAYS) went unanswered, so a person should call.
+# and 7 days (services.reviews.reminders.REMINDER_AFTER_DAYS) went unanswered, so a person
+# should call.
 REVIEW_OVERDUE_AFTER = timedelta(days=14)
 
 REVIEW_LABELS = {

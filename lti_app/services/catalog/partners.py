@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 
 from lti_app.extensions import db
-from lti_app.forms import is_email
 from lti_app.models import Partner
 from lti_app.services.catalog.errors import CatalogError
+from lti_app.validation import is_email
 
 
 def get_partner(platform_id: int, partner_id: int) -> Partner | None:

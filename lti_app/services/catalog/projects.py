@@ -16,7 +16,6 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from lti_app.extensions import db
-from lti_app.forms import is_email
 from lti_app.models import (
     Activity,
     Placement,
@@ -29,6 +28,7 @@ from lti_app.models.catalog import INDUSTRIES, PROJECT_STATUSES
 from lti_app.services.catalog.errors import CatalogError
 from lti_app.services.catalog.partners import get_partner
 from lti_app.services.rubrics.access import RubricNotFound, rubric_for_course
+from lti_app.validation import is_email
 
 MAX_DURATION_DAYS = 120
 

@@ -1,0 +1,45 @@
+"""What the review use cases raise: refusals meant for a person, and links that do not open."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from lti_app.models import ReviewInvitation
+from rubrics.validation import Problem
+
+
+class ReviewRefused(ValueError):  # noqa: N818 -- reads as what happened
+    """An action the rules do not allow; the message is for the person who asked."""
+
+
+class AlreadySubmitted(ReviewRefused):
+    """The evaluation is final; raised after a lost race too, when the caller must roll back."""
+
+    def __init__(self) -> None:
+        super().__init__("This evaluation has already been submitted; it can no longer change.")
+
+
+class EvaluationIncomplete(ReviewRefused):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(" ".join(problems))
+        self.problems = problems
+
+
+class SelectionProblems(ReviewRefused):
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+
+@dataclass
+class LinkInvalid(Exception):  # noqa: N818 -- reads as what the page says
+    """A review link that does not open: unknown (404), or expired/revoked/replaced (410)."""
+
+    reason: str
+    invitation: ReviewInvitation | None = None
+    replaced_at: datetime | None = None
+
+    @property
+    def status(self) -> int:
+        return 404 if self.reason == "unknown" else 410
