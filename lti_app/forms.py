@@ -42,7 +42,8 @@ class FiniteDecimalField(DecimalField):
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         super().process_formdata(valuelist)
-        if self.data is not None and not self.data.is_finite():
+        value: Decimal | None = getattr(self, "data", None)
+        if value is not None and not value.is_finite():
             self.data = None
             raise ValueError("Enter a number.")
 

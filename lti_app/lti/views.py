@@ -63,7 +63,7 @@ def _cache() -> Any:
 
 
 def launch_url() -> str:
-    return current_app.config["STINT_BASE_URL"] + "/lti/launch"
+    return str(current_app.config["STINT_BASE_URL"]) + "/lti/launch"
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -291,7 +291,8 @@ def deep_link(launch_id: str) -> Any:
             payload.pop("https://purl.imsglobal.org/spec/lti-dl/claim/data", None)
         jwt_value = deep_link.encode_jwt(payload)
         message.forget()  # one response per request: a second POST cannot add a duplicate
-        settings = message.get_launch_data().get(DEEP_LINKING_SETTINGS) or {}
+        launch_data: dict[str, Any] = dict(message.get_launch_data())
+        settings: dict[str, Any] = launch_data.get(DEEP_LINKING_SETTINGS) or {}
         return render_template(
             "lti/autopost.html",
             action=settings.get("deep_link_return_url", ""),
