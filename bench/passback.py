@@ -129,8 +129,10 @@ def seed(app: Any, base: str, grades: int, line_items: int) -> dict[str, Any]:
         User,
     )
     from lti_app.models.base import utcnow
-    from lti_app.services import grading
-    from lti_app.services.ags import SCOPE_LINEITEM, SCOPE_SCORE
+    from lti_app.services.ags.client import SCOPE_LINEITEM, SCOPE_SCORE
+    from lti_app.services.certificates.issue import issue_after_grade_change
+    from lti_app.services.certificates.passback import passback_extras
+    from lti_app.services.grading import approve_release
     from lti_app.services.platforms import register_platform
 
     platform = register_platform(dev_platform_spec(base))
@@ -190,26 +192,21 @@ def seed(app: Any, base: str, grades: int, line_items: int) -> dict[str, Any]:
         )
     db.session.commit()
     floor_items = [new_line_item(f"Floor {i}")[1] for i in range(line_items)]
-    from lti_app.services import certificates
-
     held: list[list[int]] = []
-    issue = certificates.issue_if_eligible
     issuing = {"seconds": 0.0}
-
-    def timed_issue(placement_id: int) -> None:
-        began = time.perf_counter()
-        issue(placement_id)
-        issuing["seconds"] += time.perf_counter() - began
-
-    certificates.issue_if_eligible = timed_issue  # type: ignore[assignment]
     original = score_jobs.deliver_scores
     score_jobs.deliver_scores = held.append  # type: ignore[assignment]
     started = time.perf_counter()
     for activity in activities:
-        grading.release(activity, None, teacher.id)
+        # What the grading page's Release does: the service, one commit, then certificates.
+        outcome = approve_release.release(activity, None, teacher.id, extras_for=passback_extras)
+        db.session.commit()
+        began = time.perf_counter()
+        issue_after_grade_change(outcome.released)
+        db.session.commit()
+        issuing["seconds"] += time.perf_counter() - began
     release_seconds = time.perf_counter() - started
     score_jobs.deliver_scores = original  # type: ignore[assignment]
-    certificates.issue_if_eligible = issue  # type: ignore[assignment]
     return {
         "certificate_seconds": issuing["seconds"],
         "activity_ids": [a.id for a in activities],
@@ -231,7 +228,8 @@ def run(app: Any, base: str, setup: dict[str, Any], args: argparse.Namespace) ->
     from lti_app.lti.services import token_cache
     from lti_app.models import Platform, ScoreSync
     from lti_app.models.base import utcnow
-    from lti_app.services import ags
+    from lti_app.services.ags import client as ags_client
+    from lti_app.services.ags.wire import MEDIA_SCORE, scores_url
 
     counted = {"requests": 0}
 
@@ -243,8 +241,8 @@ def run(app: Any, base: str, setup: dict[str, Any], args: argparse.Namespace) ->
     stats_url = f"{base}/dev-lms/api/stats"
     with app.app_context():
         platform = db.session.get(Platform, setup["platform_id"])
-        client = ags.client_for(platform)
-        scopes = (ags.SCOPE_LINEITEM, ags.SCOPE_SCORE)
+        client = ags_client.client_for(platform)
+        scopes = (ags_client.SCOPE_LINEITEM, ags_client.SCOPE_SCORE)
         subs = setup["subs"]
         per_item = [subs[i :: args.line_items] for i in range(args.line_items)]
 
@@ -254,7 +252,7 @@ def run(app: Any, base: str, setup: dict[str, Any], args: argparse.Namespace) ->
             moment = utcnow()
 
             def bare(index: int) -> int:
-                url = ags.scores_url(f"{setup['api']}/{setup['floor_items'][index]}")
+                url = scores_url(f"{setup['api']}/{setup['floor_items'][index]}")
                 ok = 0
                 for sub in per_item[index]:
                     body = (
@@ -262,7 +260,7 @@ def run(app: Any, base: str, setup: dict[str, Any], args: argparse.Namespace) ->
                         f'"activityProgress":"Completed","gradingProgress":"FullyGraded",'
                         f'"timestamp":"{format_ags_timestamp(moment)}"}}'
                     )
-                    ok += client.send_text("POST", url, scopes, body, ags.MEDIA_SCORE).ok
+                    ok += client.send_text("POST", url, scopes, body, MEDIA_SCORE).ok
                 return ok
 
             began = time.perf_counter()

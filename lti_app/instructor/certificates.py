@@ -25,14 +25,24 @@ from wtforms.validators import DataRequired, Length
 
 from certificates import format_code
 from lti_app.auth import Viewer, instructor_required
+from lti_app.certificate_downloads import pdf_download
 from lti_app.extensions import db
 from lti_app.instructor.confirm import done
 from lti_app.models import Activity, Placement
 from lti_app.panels import register_panel
 from lti_app.read_models.dashboard.snapshot import snapshot as dashboard_snapshot
 from lti_app.scoping import activity_for
-from lti_app.services import certificates as service
-from lti_app.services import grading
+from lti_app.services.certificates import issue as issuing
+from lti_app.services.certificates.files import stream_zip
+from lti_app.services.certificates.queries import (
+    Progress,
+    activity_progress,
+    activity_rows,
+    certificate_in_activity,
+    issued_in_activity,
+)
+from lti_app.services.certificates.rules import CertificateError, current_certificate
+from lti_app.services.grading.authority import is_instructor_of_record
 
 bp = Blueprint(
     "instructor_certificates",
@@ -61,8 +71,8 @@ def index(activity_id: int) -> Any:
     return render_template(
         "instructor/certificates/index.html",
         activity=activity,
-        rows=service.activity_rows(activity.id),
-        progress=service.activity_progress(activity.id),
+        rows=activity_rows(activity.id),
+        progress=activity_progress(activity.id),
         issue_form=ConfirmForm(),
         format_code=format_code,
     )
@@ -73,7 +83,7 @@ def index(activity_id: int) -> Any:
 def progress(activity_id: int) -> Any:
     """Polled by the progress bar while a batch renders."""
     activity = activity_for(g.viewer, activity_id)
-    counts = service.activity_progress(activity.id)
+    counts = activity_progress(activity.id)
     return jsonify(
         issued=counts.issued, pending=counts.pending, failed=counts.failed, total=counts.total
     )
@@ -86,7 +96,7 @@ def issue_missing(activity_id: int) -> Any:
     activity = activity_for(g.viewer, activity_id)
     if not ConfirmForm().validate_on_submit():
         abort(400, description="The form has expired. Reload the page and try again.")
-    created = service.issue_missing(activity, actor_user_id=g.viewer.user_id)
+    created = issuing.issue_missing(activity, actor_user_id=g.viewer.user_id)
     db.session.commit()
     return done(
         f"{created} certificate(s) are being prepared."
@@ -100,10 +110,10 @@ def issue_missing(activity_id: int) -> Any:
 @instructor_required
 def download(activity_id: int, certificate_id: int) -> Any:
     activity = activity_for(g.viewer, activity_id)
-    certificate = service.certificate_in_activity(activity, certificate_id)
+    certificate = certificate_in_activity(activity, certificate_id)
     if certificate is None:
         abort(404)
-    return service.pdf_download(certificate)
+    return pdf_download(certificate)
 
 
 @bp.get("/cohort.zip")
@@ -111,10 +121,10 @@ def download(activity_id: int, certificate_id: int) -> Any:
 def cohort_zip(activity_id: int) -> Any:
     """Every valid, issued certificate of the activity, streamed as it is written."""
     activity = activity_for(g.viewer, activity_id)
-    issued = service.issued_in_activity(activity.id)
+    issued = issued_in_activity(activity.id)
     if not issued:
         abort(404, description="No certificate has been issued in this activity yet.")
-    response = Response(stream_with_context(service.stream_zip(issued)), mimetype="application/zip")
+    response = Response(stream_with_context(stream_zip(issued)), mimetype="application/zip")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="certificates-activity-{activity.id}.zip"'
     )
@@ -126,7 +136,7 @@ def cohort_zip(activity_id: int) -> Any:
 def revoke(activity_id: int, certificate_id: int) -> Any:
     """Confirm, then revoke: the code keeps answering "revoked" to anyone who checks it."""
     activity = activity_for(g.viewer, activity_id)
-    certificate = service.certificate_in_activity(activity, certificate_id)
+    certificate = certificate_in_activity(activity, certificate_id)
     if certificate is None:
         abort(404)
     _require_of_record(activity)
@@ -134,7 +144,7 @@ def revoke(activity_id: int, certificate_id: int) -> Any:
         return done("That certificate was already revoked.", _index_url(activity), "error")
     form = ReasonForm()
     if form.validate_on_submit():
-        service.revoke_by_instructor(certificate, form.reason.data, actor_user_id=g.viewer.user_id)
+        issuing.revoke_by_instructor(certificate, form.reason.data, actor_user_id=g.viewer.user_id)
         db.session.commit()
         return done(f"Certificate {format_code(certificate.code)} revoked.", _index_url(activity))
     return render_template(
@@ -155,12 +165,12 @@ def reissue(activity_id: int, placement_id: int) -> Any:
     activity = activity_for(g.viewer, activity_id)
     placement = _placement_in(activity, placement_id)
     _require_of_record(activity)
-    current = service.current_certificate(placement.id)
+    current = current_certificate(placement.id)
     form = ReasonForm()
     if form.validate_on_submit():
         try:
-            service.reissue(placement, form.reason.data, actor_user_id=g.viewer.user_id)
-        except service.CertificateError as error:
+            issuing.reissue(placement, form.reason.data, actor_user_id=g.viewer.user_id)
+        except CertificateError as error:
             abort(409, description=str(error))
         db.session.commit()
         return done(
@@ -184,7 +194,7 @@ def _index_url(activity: Activity) -> str:
 
 def _require_of_record(activity: Activity) -> None:
     """Certificates state credit: a teaching assistant may look and download, not revoke."""
-    if not grading.is_instructor_of_record(g.viewer.user_id, activity.course_id):
+    if not is_instructor_of_record(g.viewer.user_id, activity.course_id):
         abort(
             403,
             description="Only the instructor of record can revoke or re-issue certificates.",
@@ -207,7 +217,7 @@ def certificates_panel(viewer: Viewer, activity: Activity) -> str:
     return render_template(
         "instructor/certificates/_panel.html",
         activity=activity,
-        progress=service.Progress(
+        progress=Progress(
             issued=counts["issued"], pending=counts["pending"], failed=counts["failed"]
         ),
     )

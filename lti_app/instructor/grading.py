@@ -26,8 +26,19 @@ from lti_app.models import Activity, Evaluation
 from lti_app.panels import register_panel
 from lti_app.read_models.dashboard.snapshot import snapshot as dashboard_snapshot
 from lti_app.scoping import activity_for
-from lti_app.services import grading as service
-from lti_app.services.grading import GradingError
+from lti_app.services.certificates.issue import issue_after_grade_change
+from lti_app.services.certificates.passback import passback_extras
+from lti_app.services.grading import (
+    approve_release,
+    instructor_evaluation,
+    overrides,
+    policy_settings,
+    resends,
+)
+from lti_app.services.grading import rows as grading_table
+from lti_app.services.grading.authority import is_instructor_of_record
+from lti_app.services.grading.errors import GradingError
+from lti_app.services.grading.inputs import rubric_model
 from rubrics.form import FormInvalid, selections_from_form
 from rubrics.io import selections_from_json
 from rubrics.model import Selection
@@ -96,7 +107,7 @@ def _activity(activity_id: int) -> Activity:
 
 
 def _is_of_record(activity: Activity) -> bool:
-    return service.is_instructor_of_record(g.viewer.user_id, activity.course_id)
+    return is_instructor_of_record(g.viewer.user_id, activity.course_id)
 
 
 def _require_of_record(activity: Activity) -> None:
@@ -147,7 +158,15 @@ def _after_batch(activity: Activity, ids: list[int]) -> Any:
     return see_other(_index_url(activity))
 
 
-def _flash_outcome(verb: str, outcome: service.BatchOutcome) -> None:
+def _reconcile_certificates(placement_ids: list[int]) -> None:
+    """After the grade's commit: issue, re-issue or revoke the certificates of the placements
+    whose released score was just written, in a transaction of their own."""
+    if placement_ids:
+        issue_after_grade_change(placement_ids)
+        db.session.commit()
+
+
+def _flash_outcome(verb: str, outcome: approve_release.BatchOutcome) -> None:
     if outcome.done:
         flash(f"{verb} {len(outcome.done)} grade(s): {', '.join(outcome.done)}.", "success")
     if outcome.skipped:
@@ -160,14 +179,14 @@ def _flash_outcome(verb: str, outcome: service.BatchOutcome) -> None:
 @instructor_required
 def index(activity_id: int) -> Any:
     activity = _activity(activity_id)
-    rows = service.grading_rows(activity)
+    rows = grading_table.grading_rows(activity)
     return render_template(
         "instructor/grading/index.html",
         activity=activity,
         rows=rows,
         form=ActionForm(),
         of_record=_is_of_record(activity),
-        policy=service.effective_policy(activity),
+        policy=policy_settings.effective_policy(activity),
         ready=[r for r in rows if r.state == "ready"],
         approved=[r for r in rows if r.state == "approved"],
         failed=[r for r in rows if r.sync is not None and r.sync.state == "failed"],
@@ -178,7 +197,7 @@ def index(activity_id: int) -> Any:
 @instructor_required
 def student(activity_id: int, placement_id: int) -> Any:
     activity = _activity(activity_id)
-    row = service.grading_row(activity, placement_id)
+    row = grading_table.grading_row(activity, placement_id)
     if row is None:
         abort(404)
     override = OverrideForm()
@@ -194,14 +213,14 @@ def student(activity_id: int, placement_id: int) -> Any:
         form=ActionForm(),
         override=override,
         of_record=_is_of_record(activity),
-        history=service.sync_history(activity, placement_id),
+        history=grading_table.sync_history(activity, placement_id),
         rubric=_rubric_view(activity, row),
     )
 
 
-def _rubric_view(activity: Activity, row: service.GradingRow) -> Any:
-    rubric_row = service.rubric_for(activity, row)
-    return service.rubric_model(rubric_row) if rubric_row is not None else None
+def _rubric_view(activity: Activity, row: grading_table.GradingRow) -> Any:
+    rubric_row = instructor_evaluation.rubric_for(activity, row)
+    return rubric_model(rubric_row) if rubric_row is not None else None
 
 
 @bp.post("/students/<int:placement_id>/override")
@@ -216,11 +235,18 @@ def override(activity_id: int, placement_id: int) -> Any:
         )
         abort(400, description=f"The override was not saved. {problems}")
     try:
-        service.set_override(
-            activity, placement_id, g.viewer.user_id, form.points.data, form.reason.data or ""
+        released = overrides.set_override(
+            activity,
+            placement_id,
+            g.viewer.user_id,
+            form.points.data,
+            form.reason.data or "",
+            extras_for=passback_extras,
         )
     except GradingError as exc:
         return _refuse(exc)
+    db.session.commit()
+    _reconcile_certificates(released)
     return done(
         "Override saved and recorded in the audit trail.", _student_url(activity, placement_id)
     )
@@ -233,9 +259,13 @@ def remove_override(activity_id: int, placement_id: int) -> Any:
     _require_of_record(activity)
     _checked_form()
     try:
-        service.clear_override(activity, placement_id, g.viewer.user_id)
+        released = overrides.clear_override(
+            activity, placement_id, g.viewer.user_id, extras_for=passback_extras
+        )
     except GradingError as exc:
         return _refuse(exc)
+    db.session.commit()
+    _reconcile_certificates(released)
     return done(
         "Override removed; the computed score applies.", _student_url(activity, placement_id)
     )
@@ -248,9 +278,13 @@ def update(activity_id: int, placement_id: int) -> Any:
     _require_of_record(activity)
     _checked_form()
     try:
-        service.update_from_evaluations(activity, placement_id, g.viewer.user_id)
+        released = overrides.update_from_evaluations(
+            activity, placement_id, g.viewer.user_id, extras_for=passback_extras
+        )
     except GradingError as exc:
         return _refuse(exc)
+    db.session.commit()
+    _reconcile_certificates(released)
     return done("Grade updated from the latest evaluations.", _student_url(activity, placement_id))
 
 
@@ -263,7 +297,9 @@ def approve(activity_id: int) -> Any:
     ids = _selected_ids()
     if not ids:
         return done("Select at least one student to approve.", _index_url(activity), "error")
-    _flash_outcome("Approved", service.approve(activity, ids, g.viewer.user_id))
+    outcome = approve_release.approve(activity, ids, g.viewer.user_id)
+    db.session.commit()
+    _flash_outcome("Approved", outcome)
     return _after_batch(activity, ids)
 
 
@@ -274,13 +310,17 @@ def release(activity_id: int) -> Any:
     activity = _activity(activity_id)
     _require_of_record(activity)
     if request.method == "GET":
-        rows = [r for r in service.grading_rows(activity) if r.state == "approved"]
+        rows = [r for r in grading_table.grading_rows(activity) if r.state == "approved"]
         return render_template(
             "instructor/grading/release.html", activity=activity, rows=rows, form=ActionForm()
         )
     _checked_form()
     ids = _selected_ids()
-    outcome = service.release(activity, ids or None, g.viewer.user_id)
+    outcome = approve_release.release(
+        activity, ids or None, g.viewer.user_id, extras_for=passback_extras
+    )
+    db.session.commit()
+    _reconcile_certificates(outcome.released)
     _flash_outcome("Released", outcome)
     return _after_batch(activity, ids)
 
@@ -291,9 +331,10 @@ def retry(activity_id: int, sync_id: int) -> Any:
     activity = _activity(activity_id)
     _checked_form()
     try:
-        sync = service.retry_sync(activity, sync_id)
+        sync = resends.retry_sync(activity, sync_id)
     except GradingError as exc:
         return _refuse(exc)
+    db.session.commit()
     db.session.refresh(sync)
     if sync.state == "sent":
         message, category = "The score reached the gradebook.", "success"
@@ -309,7 +350,8 @@ def retry(activity_id: int, sync_id: int) -> Any:
 def retry_failed(activity_id: int) -> Any:
     activity = _activity(activity_id)
     _checked_form()
-    count = service.retry_all_failed(activity)
+    count = resends.retry_all_failed(activity)
+    db.session.commit()
     return done(f"{count} failed score(s) queued again.", _index_url(activity))
 
 
@@ -319,7 +361,7 @@ def policy(activity_id: int) -> Any:
     activity = _activity(activity_id)
     _require_of_record(activity)
     form = PolicyForm()
-    current = service.effective_policy(activity)
+    current = policy_settings.effective_policy(activity)
     if request.method == "GET":
         weights = {str(k): v for k, v in current.weights.items()}
         form.supervisor.data = weights["supervisor"] * HUNDRED
@@ -347,11 +389,12 @@ def policy(activity_id: int) -> Any:
             "max_credits": None if current.max_credits is None else str(current.max_credits),
         }
         try:
-            service.save_policy(activity, data, bool(form.share_supervisor_comment.data))
+            policy_settings.save_policy(activity, data, bool(form.share_supervisor_comment.data))
         except PolicyInvalid as exc:
             db.session.rollback()
             problems = [_policy_problem(p.path, p.message) for p in exc.problems]
         else:
+            db.session.commit()
             return done(
                 "Grading policy saved. Approved grades keep their numbers.", _index_url(activity)
             )
@@ -375,11 +418,11 @@ def _policy_problem(path: str, message: str) -> str:
 def evaluation(activity_id: int, placement_id: int) -> Any:
     """The instructor's own rubric evaluation of a student (the instructor component)."""
     activity = _activity(activity_id)
-    row = service.grading_row(activity, placement_id)
+    row = grading_table.grading_row(activity, placement_id)
     if row is None:
         abort(404)
-    rubric_row = service.rubric_for(activity, row)
-    rubric = service.rubric_model(rubric_row) if rubric_row is not None else None
+    rubric_row = instructor_evaluation.rubric_for(activity, row)
+    rubric = rubric_model(rubric_row) if rubric_row is not None else None
     form = ActionForm()
     problems: list[str] = []
     if request.method == "POST":
@@ -390,7 +433,7 @@ def evaluation(activity_id: int, placement_id: int) -> Any:
         submit = request.form.get("action") == "submit"
         try:
             selections = selections_from_form(rubric, request.form)
-            service.save_instructor_evaluation(
+            instructor_evaluation.save_instructor_evaluation(
                 activity,
                 placement_id,
                 g.viewer.user_id,
@@ -404,6 +447,7 @@ def evaluation(activity_id: int, placement_id: int) -> Any:
             db.session.rollback()
             problems = [exc.message, *exc.problems]
         else:
+            db.session.commit()
             return done(
                 "Evaluation submitted." if submit else "Draft saved.",
                 _student_url(activity, placement_id),

@@ -1,4 +1,6 @@
-"""Background jobs of the certificates feature: render pending PDFs, re-queue stuck ones."""
+"""Background jobs of the certificates feature: render pending PDFs, re-queue stuck ones, and
+send a score again when its certificate appears or is revoked. Each job commits its own work:
+one rendering outcome per transaction, one score row per transaction."""
 
 from __future__ import annotations
 
@@ -8,9 +10,11 @@ from contextlib import contextmanager
 
 from flask import current_app
 
+from lti_app.extensions import db
 from lti_app.intents import Work
 from lti_app.jobs.queue import every_minutes, handles, periodic, task
-from lti_app.services.certificates import render_certificate, resend_score, stuck_certificate_ids
+from lti_app.services.certificates.passback import resend_score
+from lti_app.services.certificates.render import render_certificate, stuck_certificate_ids
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +33,14 @@ def _own_session() -> Iterator[None]:
 
 @task(retries=3, retry_delay=60)
 def render_certificate_task(certificate_id: int) -> None:
-    """Render one certificate; rendering errors are recorded on the row, others are retried."""
+    """Render one certificate; rendering errors are recorded on the row, others are retried.
+
+    The commit records the outcome and, once the certificate is issued, hands over the score's
+    resend (``Work.RESEND_SCORE``), which then commits on its own.
+    """
     with _own_session():
         render_certificate(certificate_id)
+        db.session.commit()
 
 
 @periodic(every_minutes(10))
@@ -46,9 +55,11 @@ def sweep_pending_certificates() -> None:
 
 @task(retries=3, retry_delay=60)
 def resend_score_task(placement_id: int) -> None:
-    """Pass the score back again after a certificate was revoked without a replacement."""
+    """Pass the score back again once a certificate was issued, or revoked without a
+    replacement, so the gradebook carries the current link (or none)."""
     with _own_session():
         resend_score(placement_id)
+        db.session.commit()
 
 
 @handles(Work.RENDER_CERTIFICATE)

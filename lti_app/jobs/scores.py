@@ -6,7 +6,8 @@ puts rows abandoned by a killed worker back in the queue and hands every due row
 
 Each line item is drained by one worker at a time (a lock in Huey's storage that expires, so a
 killed worker's lock does not block it forever); a run that finds the lock taken leaves its
-rows to the holder or the next sweep.
+rows to the holder or the next sweep. The draining itself, and its transactions, are in
+``lti_app.jobs.score_delivery``.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
+from lti_app.extensions import db
 from lti_app.intents import Work
 from lti_app.jobs.queue import every_minutes, handles, huey, periodic, task
-from lti_app.services import ags
+from lti_app.jobs.score_delivery import DeliveryReport, deliver_line_item, deliver_many
+from lti_app.services.ags import outbox as score_outbox
 
 log = logging.getLogger(__name__)
 
@@ -49,17 +52,17 @@ def line_item_lock(activity_id: int) -> Iterator[bool]:
             huey.delete(key)
 
 
-def deliver_locked(activity_id: int) -> ags.DeliveryReport:
+def deliver_locked(activity_id: int) -> DeliveryReport:
     """Drain one line item unless another worker is already draining it."""
     with line_item_lock(activity_id) as acquired:
         if not acquired:
             log.info("line item of activity %s is being delivered by another worker", activity_id)
-            return ags.DeliveryReport()
-        return ags.deliver_line_item(activity_id)
+            return DeliveryReport()
+        return deliver_line_item(activity_id)
 
 
-def run_delivery(activity_ids: Iterable[int]) -> ags.DeliveryReport:
-    report = ags.deliver_many(activity_ids, deliver_locked)
+def run_delivery(activity_ids: Iterable[int]) -> DeliveryReport:
+    report = deliver_many(activity_ids, deliver_locked)
     if report.errors:
         log.warning(
             "score delivery: %s sent, %s failed, %s deferred; last error: %s",
@@ -76,10 +79,11 @@ def deliver_scores(activity_ids: list[int]) -> None:
     run_delivery(activity_ids)
 
 
-def sweep(now: datetime | None = None) -> ags.DeliveryReport:
+def sweep(now: datetime | None = None) -> DeliveryReport:
     """Re-queue stuck rows and deliver everything due (the periodic job's body, callable)."""
-    ags.requeue_stuck(now)
-    return run_delivery(ags.due_activity_ids(now))
+    score_outbox.requeue_stuck(now)
+    db.session.commit()
+    return run_delivery(score_outbox.due_activity_ids(now))
 
 
 @periodic(every_minutes(1))

@@ -18,7 +18,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_wtf import FlaskForm
@@ -26,9 +25,12 @@ from flask_wtf.file import FileField, FileRequired
 from werkzeug.wrappers import Response
 
 from certificates import normalize_code
+from lti_app.certificate_downloads import pdf_download
 from lti_app.extensions import limiter
 from lti_app.models import Certificate
-from lti_app.services import certificates as service
+from lti_app.services.certificates.passback import FILE_LINK_PATH, certificate_from_file_token
+from lti_app.services.certificates.rules import CertificateError
+from lti_app.services.certificates.verify import find_by_code, find_by_pdf, public_record
 
 bp = Blueprint("verify", __name__)
 
@@ -99,12 +101,12 @@ def upload() -> Any:
             typed="",
             error="That file is not a certificate PDF (at most 10 MB, starting with %PDF-).",
         ), 400
-    certificate = service.find_by_pdf(content)
+    certificate = find_by_pdf(content)
     return _no_store(
         make_response(
             render_template(
                 "public/verify/file_result.html",
-                record=service.public_record(certificate) if certificate else None,
+                record=public_record(certificate) if certificate else None,
                 filename=form.pdf.data.filename or "the file",
             )
         )
@@ -115,14 +117,14 @@ def upload() -> Any:
 @limiter.limit(_lookup_limit)
 def show_json(code: str) -> Any:
     certificate = _visible_or_404(code)
-    return _no_store(jsonify(service.public_record(certificate)))
+    return _no_store(jsonify(public_record(certificate)))
 
 
 @bp.get("/verify/<code>")
 @limiter.limit(_lookup_limit)
 def show(code: str) -> Any:
     certificate = _visible_or_404(code)
-    record = service.public_record(certificate)
+    record = public_record(certificate)
     return _no_store(
         make_response(
             render_template(
@@ -134,27 +136,20 @@ def show(code: str) -> Any:
     )
 
 
-@bp.get(service.FILE_LINK_PATH + "<token>")
+@bp.get(FILE_LINK_PATH + "<token>")
 def certificate_file(token: str) -> Any:
     """The signed, expiring link an LMS (Canvas) fetches the PDF from; no session needed."""
     try:
-        certificate = service.certificate_from_file_token(token)
-        stream = service.open_pdf(certificate)
-    except service.CertificateError as error:
+        certificate = certificate_from_file_token(token)
+    except CertificateError as error:
         abort(error.status, description=str(error))
-    return send_file(
-        stream,
-        mimetype="application/pdf",
-        as_attachment=True,
-        download_name=service.download_name(certificate),
-        max_age=0,
-    )
+    return pdf_download(certificate, max_age=0)
 
 
 def _visible_or_404(code: str) -> Certificate:
     if normalize_code(code) is None:
         abort(404, description=TYPO)
-    certificate = service.find_by_code(code)
+    certificate = find_by_code(code)
     if certificate is None:
         abort(404, description=NOT_FOUND)
     return certificate

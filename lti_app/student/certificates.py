@@ -16,10 +16,18 @@ from wtforms.validators import InputRequired
 
 from certificates import format_code
 from lti_app.auth import Viewer, learner_required
+from lti_app.certificate_downloads import pdf_download
 from lti_app.extensions import db
 from lti_app.models import Activity, Certificate
 from lti_app.panels import register_panel
-from lti_app.services import certificates as service
+from lti_app.services.certificates.content import verification_url
+from lti_app.services.certificates.queries import (
+    certificate_for_learner,
+    latest_revoked,
+    placement_of,
+)
+from lti_app.services.certificates.rules import VALID_STATES, current_certificate
+from lti_app.services.certificates.verify import set_visibility
 
 bp = Blueprint("student_certificates", __name__, url_prefix="/student/certificates")
 
@@ -46,7 +54,7 @@ def _visibility_of(certificate: Certificate) -> str:
 
 def _own_certificate(certificate_id: int) -> Certificate:
     viewer: Viewer = g.viewer
-    certificate = service.certificate_for_learner(viewer.user_id, viewer.course_id, certificate_id)
+    certificate = certificate_for_learner(viewer.user_id, viewer.course_id, certificate_id)
     if certificate is None:
         abort(404)
     return certificate
@@ -56,7 +64,7 @@ def _own_certificate(certificate_id: int) -> Certificate:
 @learner_required
 def download(certificate_id: int) -> Any:
     certificate = _own_certificate(certificate_id)
-    return service.pdf_download(certificate)
+    return pdf_download(certificate)
 
 
 @bp.post("/<int:certificate_id>/visibility")
@@ -67,7 +75,7 @@ def visibility(certificate_id: int) -> Any:
     if not form.validate_on_submit():
         abort(400, description="Choose what people checking your certificate may see.")
     choice = form.visibility.data
-    service.set_visibility(certificate, public=choice != "hidden", show_details=choice == "details")
+    set_visibility(certificate, public=choice != "hidden", show_details=choice == "details")
     db.session.commit()
     messages = {
         "hidden": "Your certificate is now hidden from public verification.",
@@ -84,19 +92,19 @@ def visibility(certificate_id: int) -> Any:
 @register_panel("student", "certificate", 30)
 def certificate_panel(viewer: Viewer, activity: Activity) -> Markup | str | None:
     """The student's certificate on their activity page, once they have a placement."""
-    placement = service.placement_of(viewer.user_id, activity.id)
+    placement = placement_of(viewer.user_id, activity.id)
     if placement is None:
         return None
-    certificate = service.current_certificate(placement.id)
+    certificate = current_certificate(placement.id)
     form = None
-    if certificate is not None and certificate.state in service.VALID_STATES:
+    if certificate is not None and certificate.state in VALID_STATES:
         form = VisibilityForm(formdata=None, visibility=_visibility_of(certificate))
     return render_template(
         "student/panels/certificate.html",
         certificate=certificate,
-        revoked=service.latest_revoked(placement.id) if certificate is None else None,
+        revoked=latest_revoked(placement.id) if certificate is None else None,
         form=form,
-        verification_url=service.verification_url(certificate.code) if certificate else None,
+        verification_url=verification_url(certificate.code) if certificate else None,
         display_code=format_code(certificate.code) if certificate else None,
         format_code=format_code,
     )

@@ -35,6 +35,7 @@ from lti_app.models import (
     Rubric,
     User,
 )
+from lti_app.services.certificates.issue import issue_after_grade_change
 
 
 @dataclass(frozen=True)
@@ -203,6 +204,13 @@ def build_world(
         placement_id=placement.id,
         project_id=project_id,
     )
+
+
+def issue(placement_id: int) -> None:
+    """What a caller does once a grade change has committed: reconcile the placement's
+    certificate, then commit (rendering runs after that commit, inline in tests)."""
+    issue_after_grade_change([placement_id])
+    db.session.commit()
 
 
 def grade_of(placement_id: int) -> Grade:

@@ -10,9 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from lti_app.extensions import db
+from lti_app.jobs.score_delivery import claim_due
 from lti_app.models import ScoreSync
 from lti_app.models.base import utcnow
-from lti_app.services import ags
+from lti_app.services.ags import outbox as score_outbox
+from lti_app.services.ags import wire
 from tests.app.test_grading_helpers import only_activity, seed_placement, user_by_sub
 from tests.support.platform import default_claims
 
@@ -32,31 +34,31 @@ from tests.support.platform import default_claims
     ],
 )
 def test_scores_url_extends_the_path_and_keeps_the_query(lineitem, expected):
-    assert ags.scores_url(lineitem) == expected
+    assert wire.scores_url(lineitem) == expected
 
 
 def test_with_query_keeps_existing_parameters():
-    url = ags.with_query("https://m.example/lineitems?type_id=1", resource_link_id="r 1")
+    url = wire.with_query("https://m.example/lineitems?type_id=1", resource_link_id="r 1")
     assert url == "https://m.example/lineitems?type_id=1&resource_link_id=r+1"
 
 
 def test_score_body_writes_decimals_as_exact_json_numbers():
-    body = ags.score_body(
+    body = wire.score_body(
         {"userId": "u", "scoreGiven": "19.58", "scoreMaximum": "25", "comment": "Ünïcode"}
     )
     assert '"scoreGiven":19.58' in body and '"scoreMaximum":25' in body
     parsed = json.loads(body, parse_float=Decimal)
     assert parsed["scoreGiven"] == Decimal("19.58") and parsed["comment"] == "Ünïcode"
-    assert json.loads(ags.score_body({"gradingProgress": "PendingManual"})) == {
+    assert json.loads(wire.score_body({"gradingProgress": "PendingManual"})) == {
         "gradingProgress": "PendingManual"
     }
-    assert ags.decimal_json_number(Decimal("1E+2")) == "100"
+    assert wire.decimal_json_number(Decimal("1E+2")) == "100"
     with pytest.raises(ValueError):
-        ags.decimal_json_number(Decimal("NaN"))
+        wire.decimal_json_number(Decimal("NaN"))
 
 
 def test_backoff_grows_and_is_capped():
-    waits = [ags.backoff(n) for n in range(1, 12)]
+    waits = [score_outbox.backoff(n) for n in range(1, 12)]
     assert waits[0] == timedelta(seconds=30)
     assert waits == sorted(waits)
     assert waits[-1] == timedelta(minutes=30)
@@ -92,20 +94,21 @@ def activity_with_rows(app, client, platform):
 def test_only_the_newest_row_of_a_placement_is_claimed(app, activity_with_rows):
     activity_id, ids = activity_with_rows
     with app.app_context():
-        claimed = ags._claim_due(activity_id, utcnow(), 10)
+        claimed = claim_due(activity_id, utcnow(), 10)
         assert [s.id for s in claimed] == [ids[-1]]
         states = db.session.scalars(select(ScoreSync.state).order_by(ScoreSync.id)).all()
         assert states == ["superseded", "superseded", "sending"]
         # A second worker finds nothing to claim.
-        assert ags._claim_due(activity_id, utcnow(), 10) == []
+        assert claim_due(activity_id, utcnow(), 10) == []
 
 
 def test_sweep_requeues_only_rows_whose_lease_ran_out(app, activity_with_rows):
     activity_id, ids = activity_with_rows
     with app.app_context():
-        ags._claim_due(activity_id, utcnow(), 10)
-        assert ags.requeue_stuck(utcnow()) == 0
-        later = utcnow() + ags.DEFAULT_SENDING_LEASE + timedelta(seconds=1)
-        assert ags.requeue_stuck(later) == 1
+        claim_due(activity_id, utcnow(), 10)
+        assert score_outbox.requeue_stuck(utcnow()) == 0
+        later = utcnow() + score_outbox.DEFAULT_SENDING_LEASE + timedelta(seconds=1)
+        assert score_outbox.requeue_stuck(later) == 1
+        db.session.commit()  # as the sweep does
         row = db.session.get(ScoreSync, ids[-1])
         assert row.state == "pending" and "stopped while sending" in row.last_error

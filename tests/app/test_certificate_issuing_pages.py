@@ -13,16 +13,16 @@ from sqlalchemy import select
 from certificates import format_code
 from lti_app.extensions import db
 from lti_app.models import Activity, Certificate
-from lti_app.services import certificates as service
-from tests.app.certificate_world import World, build_world, csrf_token, launch_as
+from lti_app.services.certificates.rules import current_certificate
+from tests.app.certificate_world import World, build_world, csrf_token, issue, launch_as
 from tests.support.flashes import flashes_after
 
 
 def _issue(app, platform, **kwargs) -> tuple[World, Certificate]:
     with app.app_context():
         world = build_world(issuer=platform.issuer, **kwargs)
-        service.issue_if_eligible(world.placement_id)
-        certificate = service.current_certificate(world.placement_id)
+        issue(world.placement_id)
+        certificate = current_certificate(world.placement_id)
         db.session.expunge(certificate)
     return world, certificate
 
@@ -136,7 +136,7 @@ def test_reissue_revokes_and_prepares_a_new_code(app, platform, issued):
     assert response.status_code == 303
     with app.app_context():
         old = db.session.get(Certificate, certificate.id)
-        new = service.current_certificate(world.placement_id)
+        new = current_certificate(world.placement_id)
         assert old.revoked_at is not None and old.revoke_reason == "Name corrected"
         assert new.id != old.id and new.state == "issued"
 
@@ -166,7 +166,7 @@ def test_issue_missing_button(app, platform):
         [("success", "1 certificate(s) are being prepared.")],
     )
     with app.app_context():
-        assert service.current_certificate(world.placement_id).state == "issued"
+        assert current_certificate(world.placement_id).state == "issued"
     again = teacher.post(_base(world) + "/issue", data={"csrf_token": token})
     assert flashes_after(teacher, again)[2] == [
         ("success", "Every released, passing student already has a certificate.")

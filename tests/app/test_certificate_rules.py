@@ -7,8 +7,9 @@ from decimal import Decimal
 from certificates.codes import new_code
 from lti_app.extensions import db
 from lti_app.models import Activity, Placement, Platform
-from lti_app.services import certificates as service
-from tests.app.certificate_world import build_world, grade_of
+from lti_app.services.certificates.content import build_certificate_data
+from lti_app.services.certificates.passback import passback_extras
+from tests.app.certificate_world import build_world, grade_of, issue
 
 
 def _platform(issuer: str, lms: str) -> int:
@@ -30,8 +31,8 @@ def test_cloud_canvas_issuer_gets_the_pdf_file_item(app):
     """Canvas Cloud's issuer is shared by every school; it is Canvas even when nobody set lms."""
     with app.app_context():
         world = build_world(platform_id=_platform("https://canvas.instructure.com", "other"))
-        service.issue_if_eligible(world.placement_id)
-        extras = service.passback_extras(world.placement_id)
+        issue(world.placement_id)
+        extras = passback_extras(world.placement_id)
         assert [item["type"] for item in extras.content_items] == ["file"]
 
 
@@ -43,7 +44,7 @@ def test_credits_use_the_activitys_hours_per_credit(app):
         activity.hours_per_credit = Decimal("20")
         db.session.commit()
         placement = db.session.get(Placement, world.placement_id)
-        data = service.build_certificate_data(placement, grade_of(world.placement_id), new_code())
+        data = build_certificate_data(placement, grade_of(world.placement_id), new_code())
         assert data.credits == Decimal("2")  # 42.5 h at 20 h per credit, 0.5 steps
 
 
@@ -54,5 +55,5 @@ def test_credits_are_the_approved_grades(app):
         grade.computed = {"credits": "1.5"}
         db.session.commit()
         placement = db.session.get(Placement, world.placement_id)
-        data = service.build_certificate_data(placement, grade, new_code())
+        data = build_certificate_data(placement, grade, new_code())
         assert data.credits == Decimal("1.5")

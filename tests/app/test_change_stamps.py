@@ -37,7 +37,7 @@ from lti_app.read_models import change_stamps
 from lti_app.read_models.dashboard.filters import Filters
 from lti_app.read_models.dashboard.snapshot import Snapshot, build_snapshot, project_options
 from lti_app.read_models.dashboard.states import REVIEW_OVERDUE_AFTER
-from lti_app.services import ags
+from lti_app.services.ags import outbox as score_outbox
 from lti_app.services.catalog import offers
 from lti_app.services.locks import lock_row
 from tests.app.test_dashboard import World, add_student, offer
@@ -352,7 +352,7 @@ def test_a_periodic_sweep_that_changes_nothing_replaces_no_stamp(
     """The worker's sweeps run bulk UPDATEs every minute; matching no row, they are no change."""
     with app.app_context():
         before = stamps(app, world.course_id)
-        assert ags.requeue_stuck() == 0
+        assert score_outbox.requeue_stuck() == 0
         db.session.commit()
         assert stamps(app, world.course_id) == before
 

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from lti_app.extensions import db
 from lti_app.models import Activity, Grade, Placement, PlacementEvent, ScoreSync
-from lti_app.services import grading as grading_service
+from lti_app.services.grading import approve_release
 from lti_app.services.placements import placing
 from lti_app.services.placements import status as placement_status
 from lti_app.services.placements.status import PlacementError
@@ -79,12 +79,12 @@ def test_approving_the_same_grade_twice_at_once_makes_one_grade(app, platform, m
         the_activity, teacher = activity.id, user_by_sub("teacher-1").id
     barrier = threading.Barrier(2)
     monkeypatch.setattr(
-        grading_service, "grading_rows", _meet_after(grading_service.grading_rows, barrier)
+        approve_release, "grading_rows", _meet_after(approve_release.grading_rows, barrier)
     )
 
-    def approve() -> grading_service.BatchOutcome:
+    def approve() -> approve_release.BatchOutcome:
         activity = db.session.get(Activity, the_activity)
-        return grading_service.approve(activity, [placement_id], teacher)
+        return approve_release.approve(activity, [placement_id], teacher)
 
     results = _at_once(app, approve, approve)
 

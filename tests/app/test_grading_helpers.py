@@ -1,7 +1,14 @@
-"""Seeding helpers shared by the grading, AGS and pass-back tests (no tests here)."""
+"""Seeding helpers shared by the grading, AGS and pass-back tests (no tests here).
+
+``approve_like_the_page``, ``release_like_the_page`` and ``override_like_the_page`` make the
+calls the grading page makes:
+the service (which only flushes), one commit, then, for a release, the certificates of the
+released placements.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -20,6 +27,10 @@ from lti_app.models import (
     User,
 )
 from lti_app.models.base import utcnow
+from lti_app.services.certificates.issue import issue_after_grade_change
+from lti_app.services.certificates.passback import passback_extras
+from lti_app.services.grading import approve_release, overrides
+from lti_app.services.grading.approve_release import BatchOutcome
 from rubrics.io import to_json
 from rubrics.templates import BUILTIN_TEMPLATES
 
@@ -102,3 +113,33 @@ def user_by_sub(sub: str) -> User:
 
 def only_activity() -> Activity:
     return db.session.scalars(select(Activity)).one()
+
+
+def approve_like_the_page(
+    activity: Activity, placement_ids: Iterable[int], actor_id: int
+) -> BatchOutcome:
+    outcome = approve_release.approve(activity, placement_ids, actor_id)
+    db.session.commit()
+    return outcome
+
+
+def release_like_the_page(
+    activity: Activity, placement_ids: Iterable[int] | None, actor_id: int
+) -> BatchOutcome:
+    outcome = approve_release.release(activity, placement_ids, actor_id, extras_for=passback_extras)
+    db.session.commit()
+    issue_after_grade_change(outcome.released)
+    db.session.commit()
+    return outcome
+
+
+def override_like_the_page(
+    activity: Activity, placement_id: int, actor_id: int, points: Decimal, reason: str
+) -> list[int]:
+    released = overrides.set_override(
+        activity, placement_id, actor_id, points, reason, extras_for=passback_extras
+    )
+    db.session.commit()
+    issue_after_grade_change(released)
+    db.session.commit()
+    return released

@@ -14,8 +14,9 @@ from sqlalchemy import select
 
 from grading.policy import DEFAULT_POLICY, Rounding, policy_to_dict
 from lti_app.extensions import db
-from lti_app.models import Activity, Grade, ScoreSync
-from lti_app.services import grading as service
+from lti_app.models import Activity, Evaluation, Grade, Rubric, ScoreSync
+from lti_app.services.grading.inputs import evaluation_fraction
+from lti_app.services.grading.rows import grading_rows, stored_points
 from tests.app.test_grading import _launch_instructor, _page, _post
 from tests.app.test_grading_helpers import only_activity, seed_placement, user_by_sub
 
@@ -62,9 +63,9 @@ def test_an_override_reaches_the_gradebook_as_typed(app, client, placed, mode, p
         db.session.expire_all()
         grade = db.session.scalars(select(Grade)).one()
         assert grade.released_at is not None
-        assert service.stored_points(grade) == Decimal(f"{points}.00")
+        assert stored_points(grade) == Decimal(f"{points}.00")
         # Computed again from what the database holds now, it is still the typed points.
-        row = service.grading_rows(only_activity(), [placement_id])[0]
+        row = grading_rows(only_activity(), [placement_id])[0]
         assert str(row.fresh.points) == f"{points}.00"
         final = db.session.scalars(select(ScoreSync).order_by(ScoreSync.id.desc())).first()
         assert final.payload["scoreGiven"] == f"{points}.00"
@@ -82,7 +83,7 @@ def test_an_override_follows_a_changed_maximum(app, client, placed):
     )
     _set_rounding(app, activity_id, "half_up", "60")
     with app.app_context():
-        row = service.grading_rows(only_activity(), [placement_id])[0]
+        row = grading_rows(only_activity(), [placement_id])[0]
         assert row.fresh.points == Decimal("40.00")
 
 
@@ -134,16 +135,16 @@ def test_a_rubric_score_is_worked_out_exactly_not_from_the_six_place_column(app,
     )
     with app.app_context():
         evaluation = db.session.scalars(
-            select(service.Evaluation).where(service.Evaluation.source == "supervisor")
+            select(Evaluation).where(Evaluation.source == "supervisor")
         ).one()
-        rubric = db.session.get(service.Rubric, evaluation.rubric_id)
+        rubric = db.session.get(Rubric, evaluation.rubric_id)
         rubric.definition = to_json(model)
         evaluation.selections = selections_to_json(
             [Selection(criterion_id="c1", level_id="l2", points=None)]
         )
         evaluation.fraction = Decimal("0.666667")
         db.session.commit()
-        fraction = service.evaluation_fraction(evaluation)
+        fraction = evaluation_fraction(evaluation)
         assert fraction == Decimal(2) / Decimal(3)
         policy = replace(DEFAULT_POLICY, rounding=Rounding("up", 2), required_hours=Decimal(0))
         policy = replace(

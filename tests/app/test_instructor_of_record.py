@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from lti_app.extensions import db
 from lti_app.models import Certificate, Grade
-from lti_app.services import certificates as certificate_service
-from tests.app.certificate_world import build_world
+from lti_app.services.certificates.rules import current_certificate
+from tests.app.certificate_world import build_world, issue
 from tests.app.test_grading_helpers import only_activity, seed_placement, user_by_sub
 from tests.support.platform import default_claims
 
@@ -73,8 +73,8 @@ def test_teaching_assistant_with_instructor_role_cannot_approve(app, platform):
 def test_teaching_assistant_cannot_revoke_or_reissue_certificates(app, platform):
     with app.app_context():
         world = build_world(issuer=platform.issuer)
-        certificate_service.issue_if_eligible(world.placement_id)
-        certificate_id = certificate_service.current_certificate(world.placement_id).id
+        issue(world.placement_id)
+        certificate_id = current_certificate(world.placement_id).id
     ta = _launch(app, platform, "ta-1", TA_ROLES, context="course-1", link="link-1")
     base = f"/instructor/activities/{world.activity_id}/certificates"
     listing = ta.get(base + "/")

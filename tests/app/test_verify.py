@@ -11,17 +11,19 @@ import pytest
 from certificates import format_code, new_code
 from lti_app.extensions import db
 from lti_app.models import Certificate
-from lti_app.services import certificates as service
+from lti_app.services.certificates.issue import revoke
+from lti_app.services.certificates.rules import current_certificate
+from lti_app.services.certificates.verify import set_visibility
 from lti_app.storage import storage
-from tests.app.certificate_world import build_world
+from tests.app.certificate_world import build_world, issue
 
 
 @pytest.fixture
 def issued(app) -> Certificate:
     with app.app_context():
         world = build_world()
-        service.issue_if_eligible(world.placement_id)
-        certificate = service.current_certificate(world.placement_id)
+        issue(world.placement_id)
+        certificate = current_certificate(world.placement_id)
         db.session.expunge(certificate)
     return certificate
 
@@ -80,7 +82,7 @@ def test_json_record(client, issued):
 def test_details_appear_with_consent(app, client, issued):
     with app.app_context():
         certificate = db.session.get(Certificate, issued.id)
-        service.set_visibility(certificate, public=True, show_details=True)
+        set_visibility(certificate, public=True, show_details=True)
         db.session.commit()
     text = client.get(_url(issued.code)).get_data(as_text=True)
     for shown in ("Harbor Health Co-op", "42.5", "María José Núñez", "User research"):
@@ -92,7 +94,7 @@ def test_details_appear_with_consent(app, client, issued):
 def test_revoked_code_says_revoked_with_its_date(app, client, issued):
     with app.app_context():
         certificate = db.session.get(Certificate, issued.id)
-        service.revoke(certificate, "issued by mistake")
+        revoke(certificate, "issued by mistake")
         db.session.commit()
         revoked_on = certificate.revoked_at.date().isoformat()
     page = client.get(_url(issued.code))
@@ -126,7 +128,7 @@ def test_mistyped_code_is_404_and_says_so(client, issued):
 def test_hidden_certificate_is_not_found(app, client, issued):
     with app.app_context():
         certificate = db.session.get(Certificate, issued.id)
-        service.set_visibility(certificate, public=False, show_details=True)
+        set_visibility(certificate, public=False, show_details=True)
         db.session.commit()
     page = client.get(_url(issued.code))
     assert page.status_code == 404
@@ -173,7 +175,7 @@ def test_upload_of_a_hidden_certificate_is_not_confirmed(app, client, issued):
     pdf = _pdf(app, issued)
     with app.app_context():
         certificate = db.session.get(Certificate, issued.id)
-        service.set_visibility(certificate, public=False, show_details=False)
+        set_visibility(certificate, public=False, show_details=False)
         db.session.commit()
     response = client.post(
         "/verify",

@@ -1,7 +1,8 @@
 """Grade pass-back to the development LMS over real HTTP: the gradebook gets the right grade.
 
 Stint and the development LMS run in one live server on loopback (``live_server``); grades are
-approved and released through the grading service (the same calls the page makes), delivery
+approved and released through the grading service with the calls the page makes (the service,
+one commit, then the certificates: ``tests.app.test_grading_helpers``), delivery
 runs inline (Huey immediate mode) and the sweep is called by hand where a real deployment would
 wait for the periodic job. "Time passes" is simulated by moving ``next_attempt_at`` back; no test
 waits for a back-off or asserts a duration.
@@ -24,12 +25,19 @@ from lti_app.dev_platform import constants as c
 from lti_app.dev_platform.admin import DevPlatformAdmin
 from lti_app.dev_platform.browser import FormFollowingBrowser
 from lti_app.extensions import db
+from lti_app.jobs import score_delivery
 from lti_app.jobs import scores as score_jobs
 from lti_app.models import Activity, Placement, ScoreSync, User
 from lti_app.models.base import utcnow
-from lti_app.services import ags
-from lti_app.services import grading as service
-from tests.app.test_grading_helpers import seed_placement
+from lti_app.services.ags.client import client_for, post_score, scopes_for
+from lti_app.services.grading import resends
+from lti_app.services.grading.errors import GradingError
+from tests.app.test_grading_helpers import (
+    approve_like_the_page,
+    override_like_the_page,
+    release_like_the_page,
+    seed_placement,
+)
 
 pytestmark = pytest.mark.http
 
@@ -88,10 +96,10 @@ def place(live_server, course: Course, sub: str, **kwargs) -> int:
 def approve_and_release(live_server, course: Course, placement_ids: list[int]) -> None:
     with ctx(live_server):
         activity = db.session.get(Activity, course.activity_id)
-        assert service.approve(activity, placement_ids, course.instructor_id).done
+        assert approve_like_the_page(activity, placement_ids, course.instructor_id).done
     with ctx(live_server):
         activity = db.session.get(Activity, course.activity_id)
-        assert service.release(activity, placement_ids, course.instructor_id).done
+        assert release_like_the_page(activity, placement_ids, course.instructor_id).done
 
 
 def time_passes(live_server) -> None:
@@ -215,11 +223,11 @@ def test_faults_delay_but_the_grade_arrives_exactly_once(live_server, kind, coun
     placement = place(live_server, course, c.DEMO_STUDENT_SUBS[0])
     with ctx(live_server):
         activity = db.session.get(Activity, course.activity_id)
-        service.approve(activity, [placement], course.instructor_id)
+        approve_like_the_page(activity, [placement], course.instructor_id)
     course.admin.set_faults(kind, count)
     with ctx(live_server):
         activity = db.session.get(Activity, course.activity_id)
-        service.release(activity, [placement], course.instructor_id)
+        release_like_the_page(activity, [placement], course.instructor_id)
     sweep_until_settled(live_server)
     scores = graded_scores(course, c.DEMO_STUDENT_SUBS[0])
     assert [s.score_given for s in scores] == [Decimal("88.00")]
@@ -235,7 +243,7 @@ def test_an_hour_of_outage_and_two_changes_deliver_only_the_last_value(live_serv
     for points in ("70", "75.5"):
         with ctx(live_server):
             activity = db.session.get(Activity, course.activity_id)
-            service.set_override(
+            override_like_the_page(
                 activity, placement, course.instructor_id, Decimal(points), "agreed with partner"
             )
     for _ in range(8):  # an hour of back-off: 30 s, 1, 2, 4, 8, 16, 30, 30 minutes
@@ -263,7 +271,7 @@ def test_worker_killed_after_claiming_resumes_through_the_sweep(live_server, mon
     placement = place(live_server, course, c.DEMO_STUDENT_SUBS[0])
     _release_without_delivery(live_server, course, placement, monkeypatch)
     with ctx(live_server):
-        claimed = ags._claim_due(course.activity_id, utcnow(), 50)  # the worker then dies
+        claimed = score_delivery.claim_due(course.activity_id, utcnow(), 50)  # the worker then dies
         assert [s.state for s in claimed] == ["sending"]
     with ctx(live_server):
         assert score_jobs.sweep().sent == 0  # the lease has not run out: nothing is re-sent
@@ -279,11 +287,11 @@ def test_worker_killed_after_the_post_landed_does_not_record_twice(live_server, 
     _release_without_delivery(live_server, course, placement, monkeypatch)
     with ctx(live_server):
         activity = db.session.get(Activity, course.activity_id)
-        claimed = ags._claim_due(course.activity_id, utcnow(), 50)
-        client = ags.client_for(activity.course.platform)
+        claimed = score_delivery.claim_due(course.activity_id, utcnow(), 50)
+        client = client_for(activity.course.platform)
         for sync in claimed:  # the POSTs land, then the worker dies before recording them
-            scopes = ags._scopes_for(activity)
-            ags.post_score(client, activity.lineitem_url, scopes, sync.payload)
+            scopes = scopes_for(activity)
+            post_score(client, activity.lineitem_url, scopes, sync.payload)
     sweep_until_settled(live_server)
     final = syncs_of(live_server, placement)[-1]
     assert final.state == "sent" and "already had this score" in final.last_error
@@ -307,11 +315,12 @@ def test_permanent_refusal_is_failed_with_the_lms_message_and_can_be_retried(liv
     assert "not a member of this course" in final.last_error
     with ctx(live_server):
         activity = db.session.get(Activity, course.activity_id)
-        retried = service.retry_sync(activity, final.id)
+        retried = resends.retry_sync(activity, final.id)
+        db.session.commit()
         db.session.refresh(retried)
         assert retried.state == "failed"
-        with pytest.raises(service.GradingError):
-            service.retry_sync(activity, syncs_of(live_server, placement)[0].id)
+        with pytest.raises(GradingError):
+            resends.retry_sync(activity, syncs_of(live_server, placement)[0].id)
 
 
 def test_token_is_fetched_once_for_many_scores(live_server):

@@ -20,7 +20,11 @@ from lti_app.dev_platform.admin import DevPlatformAdmin
 from lti_app.extensions import db
 from lti_app.models import Activity, User
 from lti_app.services.platforms import PlatformSpec, register_platform
-from tests.app.test_grading_helpers import seed_placement
+from tests.app.test_grading_helpers import (
+    approve_like_the_page,
+    release_like_the_page,
+    seed_placement,
+)
 from tests.http.test_passback import ctx
 from tests.support.platform import TestPlatform, load_sample
 
@@ -110,8 +114,6 @@ def test_sample_shaped_launches_pass_grades_back(
     _launch(live_server, platform, sample, c.DEMO_INSTRUCTOR_SUB, INSTRUCTOR)
     _launch(live_server, platform, sample, student, None)
 
-    from lti_app.services import grading as service
-
     with ctx(live_server):
         activity = db.session.scalars(
             select(Activity).where(Activity.resource_link_id == link_id)
@@ -128,10 +130,10 @@ def test_sample_shaped_launches_pass_grades_back(
         placement = seed_placement(activity, users[student]).id
         instructor_id = users[c.DEMO_INSTRUCTOR_SUB].id
         activity_id = activity.id
-        service.approve(activity, [placement], instructor_id)
+        approve_like_the_page(activity, [placement], instructor_id)
     with ctx(live_server):
         activity = db.session.get(Activity, activity_id)
-        service.release(activity, [placement], instructor_id)
+        release_like_the_page(activity, [placement], instructor_id)
 
     history = admin.score_history(line_item_id, student)
     assert [s.grading_progress for s in history] == ["PendingManual", "FullyGraded"]

@@ -1,0 +1,118 @@
+"""The AGS HTTP client: one token per scope set, bodies sent as written, and what a reply means.
+
+A failure is either transient (worth trying again later: the LMS or the network is having a bad
+time) or permanent (the LMS refused for a reason that repeats until a person acts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from flask import current_app
+
+from lti_app.lti.services import LtiServiceClient, ServiceError, ServiceTarget, token_cache
+from lti_app.models import Activity, Platform
+from lti_app.services.ags.wire import MEDIA_SCORE, score_body, scores_url
+
+SCOPE_LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
+SCOPE_LINEITEM_READONLY = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly"
+SCOPE_SCORE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
+
+
+class TransientDeliveryError(Exception):
+    """Worth trying again later: the LMS or the network is having a bad time."""
+
+
+class PermanentDeliveryError(Exception):
+    """The LMS refused for a reason that repeats until a person acts; carries its message."""
+
+
+class AgsClient(LtiServiceClient):
+    """The shared service client, plus sending a body that is already serialised.
+
+    Scores carry Decimals as JSON numbers, which ``json.dumps`` cannot write without a float
+    detour; the 401 → new token → retry-once rule is the same as ``request``'s.
+    """
+
+    def send_text(
+        self, method: str, url: str, scopes: tuple[str, ...], body: str, content_type: str
+    ) -> requests.Response:
+        scopes = tuple(sorted(set(scopes)))
+        data = body.encode("utf-8")
+        for attempt in (1, 2):
+            headers = {
+                "Authorization": f"Bearer {self.access_token(scopes)}",
+                "Accept": "application/json",
+                "Content-Type": content_type,
+            }
+            try:
+                response = self.session.request(method, url, headers=headers, data=data)
+            except requests.RequestException as exc:
+                raise ServiceError(f"{method} {url} failed: {exc}") from exc
+            self.requests_sent += 1
+            if response.status_code == 401 and attempt == 1:
+                token_cache.drop(self._key(scopes))
+                continue
+            return response
+        return response
+
+
+def scopes_for(activity: Activity) -> tuple[str, ...]:
+    """One scope set for every AGS call of an activity, so one token serves them all.
+
+    Only scopes the launch granted are asked for (a token request for more is refused); an
+    activity whose launch listed none asks for what delivery needs.
+    """
+    wanted = {SCOPE_SCORE, SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY}
+    granted = set(activity.ags_scopes or ())
+    chosen = wanted & granted if granted else {SCOPE_SCORE, SCOPE_LINEITEM}
+    return tuple(sorted(chosen))
+
+
+def client_for(platform: Platform) -> AgsClient:
+    timeout = float(current_app.config.get("HTTP_TIMEOUT", 10.0))
+    target = ServiceTarget(
+        platform_id=platform.id,
+        client_id=platform.client_id,
+        token_url=platform.auth_token_url,
+        audience=platform.auth_audience,
+    )
+    return AgsClient(target, timeout=timeout)
+
+
+def classify(exc: ServiceError) -> Exception:
+    if exc.permanent:
+        return PermanentDeliveryError(str(exc))
+    return TransientDeliveryError(str(exc))
+
+
+@dataclass(frozen=True)
+class PostOutcome:
+    delivered: bool
+    note: str = ""
+
+
+def post_score(
+    client: AgsClient, lineitem_url: str, scopes: tuple[str, ...], payload: Mapping[str, Any]
+) -> PostOutcome:
+    """POST one score; raise Transient/PermanentDeliveryError when it did not land."""
+    try:
+        response = client.send_text(
+            "POST", scores_url(lineitem_url), scopes, score_body(payload), MEDIA_SCORE
+        )
+    except ServiceError as exc:
+        raise classify(exc) from exc
+    if response.ok:
+        return PostOutcome(True)
+    detail = f"HTTP {response.status_code} {response.text[:400].strip()}"
+    if response.status_code == 409:
+        # The LMS already holds a score at least this new for the student: an earlier attempt
+        # of this very row landed (its response was lost), or a newer grade did. Either way this
+        # value must not be sent again.
+        return PostOutcome(True, f"the LMS already had this score or a newer one ({detail})")
+    if response.status_code in (401, 408, 425, 429) or response.status_code >= 500:
+        raise TransientDeliveryError(detail)
+    raise PermanentDeliveryError(f"The LMS refused the score: {detail}")

@@ -1,0 +1,127 @@
+"""Approving proposed grades and releasing approved ones to the gradebook.
+
+Approval freezes the numbers on the ``Grade`` row and tells the LMS "pending manual"; release
+sends the final score. Both write their score rows in the caller's transaction; the caller
+commits, then reconciles the certificates of ``BatchOutcome.released``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from lti_app.extensions import db
+from lti_app.models import Activity, Grade
+from lti_app.services.grading.errors import GradingError
+from lti_app.services.grading.grade_records import describe, grade_of, move, store_result
+from lti_app.services.grading.outbox import (
+    ExtrasFor,
+    ScoreOutbox,
+    final_payload,
+    pending_payload,
+)
+from lti_app.services.grading.rows import grading_rows
+
+
+def _check_maximum(activity: Activity, grade: Grade) -> None:
+    computed_for = grade.computed.get("score_maximum")
+    if computed_for is not None and Decimal(computed_for) != Decimal(activity.points_possible):
+        raise GradingError(
+            f"The points possible changed from {computed_for} to {activity.points_possible} "
+            "since this grade was approved; update the grade first."
+        )
+
+
+@dataclass
+class BatchOutcome:
+    """Who was done and who was skipped (with why), for the page; ``released`` lists the
+    placements whose released score was written, for the caller's certificates step."""
+
+    done: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    released: list[int] = field(default_factory=list)
+
+
+def approve(activity: Activity, placement_ids: Iterable[int], actor_id: int) -> BatchOutcome:
+    """Approve complete proposals; each becomes "graded" and the LMS hears "pending manual".
+
+    Flushes; the caller commits (approval releases nothing, so no certificate is due)."""
+    outcome = BatchOutcome()
+    outbox = ScoreOutbox(activity)
+    rows = grading_rows(activity, placement_ids)
+    outbox.load([row.placement.id for row in rows])
+    to_notify = []
+    for row in rows:
+        name = row.user.display_name
+        if row.approved:
+            outcome.skipped.append(f"{name}: already approved")
+            continue
+        if row.fresh.status != "complete":
+            outcome.skipped.append(f"{name}: {'; '.join(row.fresh.reasons)}")
+            continue
+        grade = grade_of(row.placement)  # locked and read again: a double submit waits here
+        if grade.approved_at is not None:  # by another request since the rows were read
+            outcome.skipped.append(f"{name}: already approved")
+            continue
+        store_result(grade, row.fresh)
+        grade.approved_by_id = actor_id
+        grade.approved_at = outbox.now
+        move(row.placement, "graded", actor_id, f"grade approved: {describe(grade, activity)}")
+        if grade.released_at is None:
+            to_notify.append(row)
+        outcome.done.append(name)
+    outbox.supersede([row.placement.id for row in to_notify])
+    for row in to_notify:
+        outbox.add(row.placement, row.user, pending_payload(outbox, row.placement))
+    db.session.flush()
+    return outcome
+
+
+def release(
+    activity: Activity,
+    placement_ids: Iterable[int] | None,
+    actor_id: int,
+    *,
+    extras_for: ExtrasFor,
+) -> BatchOutcome:
+    """Release approved grades (all of them when ``placement_ids`` is None) to the gradebook.
+
+    ``extras_for`` gives each released score its certificate extras. Flushes; the caller
+    commits, then reconciles the certificates of ``outcome.released``."""
+    outcome = BatchOutcome()
+    outbox = ScoreOutbox(activity)
+    rows = [row for row in grading_rows(activity, placement_ids)]
+    ready = []
+    for row in rows:
+        name = row.user.display_name
+        if row.released:
+            outcome.skipped.append(f"{name}: already released")
+        elif not row.approved or row.grade is None:
+            outcome.skipped.append(f"{name}: not approved yet")
+        else:
+            try:
+                _check_maximum(activity, row.grade)
+            except GradingError as exc:
+                outcome.skipped.append(f"{name}: {exc.message}")
+                continue
+            ready.append(row)
+    pids = [row.placement.id for row in ready]
+    outbox.load(pids)
+    outbox.supersede(pids)
+    for row in ready:
+        assert row.grade is not None
+        row.grade.released_at = outbox.now
+        move(
+            row.placement, "released", actor_id, f"grade released: {describe(row.grade, activity)}"
+        )
+        outbox.add(
+            row.placement,
+            row.user,
+            final_payload(outbox, row.placement, row.grade, row.inputs, extras_for),
+        )
+        outbox.released.append(row.placement.id)
+        outcome.done.append(row.user.display_name)
+    db.session.flush()
+    outcome.released = list(outbox.released)
+    return outcome

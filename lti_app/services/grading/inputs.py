@@ -1,0 +1,187 @@
+"""What the grading policy is fed for each placement, and what it computes from it.
+
+Evaluations (worked out exactly from their frozen rubric), deliverables handed in and hours
+confirmed are loaded in bulk for a whole activity; ``compute_for`` runs the pure ``grading``
+package on them under the activity's effective policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from grading.compute import GradeInputs, GradeResult, Override, compute_grade
+from lti_app.extensions import db
+from lti_app.models import (
+    Activity,
+    Evaluation,
+    Grade,
+    Placement,
+    ProjectDeliverable,
+    Rubric,
+    Submission,
+)
+from lti_app.services.grading.policy_settings import effective_policy
+from rubrics.io import from_json as rubric_from_json
+from rubrics.io import selections_from_json
+from rubrics.model import Rubric as RubricModel
+from rubrics.scoring import fraction as rubric_fraction
+from rubrics.scoring import score as rubric_score
+from rubrics.validation import ProblemsError, parse_rubric
+
+
+def rubric_model(row: Rubric) -> RubricModel:
+    """A stored rubric's definition, with or without the file envelope."""
+    try:
+        return rubric_from_json(row.definition)
+    except ProblemsError:
+        return parse_rubric(row.definition)
+
+
+_rubric_models: dict[tuple[int, object], RubricModel] = {}
+
+
+def _cached_rubric_model(row: Rubric) -> RubricModel:
+    """Parse each rubric version once per process (a grading page reads one per student)."""
+    key = (row.id, row.updated_at)
+    model = _rubric_models.get(key)
+    if model is None:
+        if len(_rubric_models) > 256:
+            _rubric_models.clear()
+        model = _rubric_models[key] = rubric_model(row)
+    return model
+
+
+def evaluation_fraction(evaluation: Evaluation) -> Decimal | None:
+    """A submitted evaluation's score as a fraction, worked out exactly from its frozen rubric.
+
+    The stored ``fraction`` keeps six decimal places; 2/3 stored as 0.666667 times 30 points
+    would round "always up" to 20.01. The stored value is only the fallback for an evaluation
+    whose selections do not cover its rubric.
+    """
+    if evaluation.status != "submitted":
+        return None
+    row = db.session.get(Rubric, evaluation.rubric_id)
+    if row is not None:
+        try:
+            model = _cached_rubric_model(row)
+            selections = selections_from_json(evaluation.selections)
+            if rubric_score(model, selections).complete:
+                return rubric_fraction(model, selections)
+        except ProblemsError:
+            pass
+    return Decimal(evaluation.fraction) if evaluation.fraction is not None else None
+
+
+@dataclass
+class PlacementInputs:
+    """Everything the policy needs about one placement, loaded in bulk for a whole activity."""
+
+    supervisor: Evaluation | None = None
+    instructor: Evaluation | None = None
+    deliverables_required: int = 0
+    deliverables_submitted: int = 0
+
+    @property
+    def supervisor_fraction(self) -> Decimal | None:
+        return evaluation_fraction(self.supervisor) if self.supervisor else None
+
+    @property
+    def instructor_fraction(self) -> Decimal | None:
+        return evaluation_fraction(self.instructor) if self.instructor else None
+
+    def grade_inputs(self) -> GradeInputs:
+        hours = None
+        if self.supervisor is not None and self.supervisor.status == "submitted":
+            hours = self.supervisor.hours_confirmed
+        return GradeInputs(
+            supervisor_fraction=self.supervisor_fraction,
+            instructor_fraction=self.instructor_fraction,
+            deliverables_submitted=self.deliverables_submitted,
+            deliverables_required=self.deliverables_required,
+            hours_confirmed=None if hours is None else Decimal(hours),
+        )
+
+
+def load_inputs(placements: Sequence[Placement]) -> dict[int, PlacementInputs]:
+    ids = [p.id for p in placements]
+    inputs = {pid: PlacementInputs() for pid in ids}
+    if not ids:
+        return inputs
+    for evaluation in db.session.scalars(
+        select(Evaluation).where(Evaluation.placement_id.in_(ids))
+    ):
+        if evaluation.source == "supervisor":
+            inputs[evaluation.placement_id].supervisor = evaluation
+        elif evaluation.source == "instructor":
+            inputs[evaluation.placement_id].instructor = evaluation
+    project_ids = {p.project_id for p in placements}
+    required: dict[int, set[int]] = {}
+    for deliverable_id, project_id in db.session.execute(
+        select(ProjectDeliverable.id, ProjectDeliverable.project_id).where(
+            ProjectDeliverable.project_id.in_(project_ids),
+            ProjectDeliverable.required.is_(True),
+        )
+    ):
+        required.setdefault(project_id, set()).add(deliverable_id)
+    handed_in: dict[int, set[int]] = {}
+    for placement_id, deliverable_id in db.session.execute(
+        select(Submission.placement_id, Submission.deliverable_id)
+        .where(Submission.placement_id.in_(ids))
+        .distinct()
+    ):
+        handed_in.setdefault(placement_id, set()).add(deliverable_id)
+    for placement in placements:
+        wanted = required.get(placement.project_id, set())
+        inputs[placement.id].deliverables_required = len(wanted)
+        inputs[placement.id].deliverables_submitted = len(
+            wanted & handed_in.get(placement.id, set())
+        )
+    return inputs
+
+
+def override_of(grade: Grade | None) -> Override | None:
+    if grade is None or grade.override_fraction is None:
+        return None
+    if grade.override_points is None or grade.override_score_maximum is None:
+        return Override(Decimal(grade.override_fraction), grade.override_reason or "")
+    return Override(
+        Decimal(grade.override_fraction),
+        grade.override_reason or "",
+        Decimal(grade.override_points),
+        Decimal(grade.override_score_maximum),
+    )
+
+
+def compute_for(activity: Activity, inputs: PlacementInputs, grade: Grade | None) -> GradeResult:
+    return compute_grade(
+        effective_policy(activity),
+        inputs.grade_inputs(),
+        score_maximum=Decimal(activity.points_possible),
+        override=override_of(grade),
+    )
+
+
+def result_to_json(result: GradeResult) -> dict[str, Any]:
+    """The computed result as stored on the grade (numbers as strings, nothing lost)."""
+
+    def text(value: Decimal | None) -> str | None:
+        return None if value is None else str(value)
+
+    return {
+        "status": result.status,
+        "fraction": text(result.fraction),
+        "computed_fraction": text(result.computed_fraction),
+        "points": text(result.points),
+        "score_maximum": str(result.score_maximum),
+        "passed": result.passed,
+        "reasons": list(result.reasons),
+        "missing": [str(component) for component in result.missing],
+        "overridden": result.overridden,
+        "override_reason": result.override_reason,
+        "credits": str(result.credits),
+    }

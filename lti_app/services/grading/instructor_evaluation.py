@@ -1,0 +1,84 @@
+"""The instructor's own rubric evaluation of a student (the policy's instructor component)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from lti_app.extensions import db
+from lti_app.models import Activity, Evaluation, Rubric
+from lti_app.models.base import utcnow
+from lti_app.services.grading.errors import GradingError
+from lti_app.services.grading.inputs import rubric_model
+from lti_app.services.grading.rows import GradingRow, row_or_404
+from lti_app.services.placements import status as placement_service
+from rubrics.io import selections_to_json
+from rubrics.model import Selection
+from rubrics.scoring import fraction as rubric_fraction
+from rubrics.scoring import score as rubric_score
+from rubrics.validation import validate_selections
+
+
+def rubric_for(activity: Activity, row: GradingRow) -> Rubric | None:
+    """The rubric the instructor fills: the activity's, else the one the supervisor used, else
+    the project's."""
+    candidates = [activity.rubric_id]
+    if row.inputs.supervisor is not None:
+        candidates.append(row.inputs.supervisor.rubric_id)
+    candidates.append(row.placement.project.rubric_id)
+    if row.inputs.instructor is not None:
+        candidates.insert(0, row.inputs.instructor.rubric_id)
+    for rubric_id in candidates:
+        if rubric_id is not None:
+            rubric = db.session.get(Rubric, rubric_id)
+            if rubric is not None:
+                return rubric
+    return None
+
+
+def save_instructor_evaluation(
+    activity: Activity,
+    placement_id: int,
+    actor_id: int,
+    selections: Sequence[Selection],
+    overall_comment: str,
+    *,
+    submit: bool,
+) -> Evaluation:
+    """Save a draft or submit the instructor's ratings; a submission freezes the rubric.
+
+    Flushes; the caller commits."""
+    row = row_or_404(activity, placement_id)
+    rubric_row = rubric_for(activity, row)
+    if rubric_row is None:
+        raise GradingError("This activity has no rubric yet: choose one in the rubric settings.")
+    model = rubric_model(rubric_row)
+    problems = validate_selections(model, selections)
+    if problems:
+        raise GradingError(
+            "Some ratings are not valid.", 400, [f"{p.path}: {p.message}" for p in problems]
+        )
+    result = rubric_score(model, selections)
+    if submit and not result.complete:
+        missing = ", ".join(c.title for c in model.criteria if c.id in set(result.missing_criteria))
+        raise GradingError(f"Rate every criterion before submitting (missing: {missing}).", 400)
+    evaluation = row.inputs.instructor
+    if evaluation is None:
+        evaluation = Evaluation(placement_id=row.placement.id, source="instructor")
+        db.session.add(evaluation)
+    evaluation.rubric_id = rubric_row.id
+    evaluation.selections = selections_to_json(selections)
+    evaluation.overall_comment = overall_comment.strip()
+    evaluation.status = "submitted" if submit else "draft"
+    evaluation.fraction = rubric_fraction(model, selections) if submit else None
+    evaluation.submitted_at = utcnow() if submit else None
+    if submit:
+        rubric_row.frozen = True
+        placement_service.record_event(
+            row.placement,
+            actor_id,
+            row.placement.status,
+            row.placement.status,
+            f"instructor evaluation submitted ({result.percentage.normalize():f}%)",
+        )
+    db.session.flush()
+    return evaluation
