@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, DecimalField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+
+T = TypeVar("T")
 
 MAX_ID = 2**31 - 1
 _ID_PATTERN = re.compile(r"[0-9]{1,10}")
@@ -40,10 +42,11 @@ def parse_id(raw: object) -> int | None:
 class FiniteDecimalField(DecimalField):
     """A DecimalField that refuses NaN and infinities with a form error instead of a crash."""
 
+    data: Decimal | None
+
     def process_formdata(self, valuelist: list[Any]) -> None:
         super().process_formdata(valuelist)
-        value: Decimal | None = getattr(self, "data", None)
-        if value is not None and not value.is_finite():
+        if self.data is not None and not self.data.is_finite():
             self.data = None
             raise ValueError("Enter a number.")
 
@@ -75,3 +78,10 @@ class ActivitySettingsForm(FlaskForm):
     def aware(self, value: datetime | None) -> datetime | None:
         """Form dates are entered in UTC (labelled so); store them timezone-aware."""
         return value.replace(tzinfo=UTC) if value else None
+
+
+def validated(value: T | None) -> T:
+    """The value of a field whose validators (DataRequired, InputRequired) refuse emptiness."""
+    if value is None:
+        raise ValueError("a required field had no value after validation")
+    return value
