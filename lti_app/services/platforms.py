@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from lti_app.extensions import db
+from lti_app.lti.frame_origins import forget_origins
 from lti_app.models import Deployment, Platform
 from lti_app.models.platform import LMS_KINDS
-from lti_app.security import forget_origins
 
 CANVAS_CLOUD = {
     "issuer": "https://canvas.instructure.com",
