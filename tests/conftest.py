@@ -143,6 +143,7 @@ def make_platform(app: Flask, jwks_server: JwksServer, name: str, **kwargs: Any)
                 name=name,
             )
         )
+        db.session.commit()
     return platform
 
 
@@ -202,6 +203,7 @@ def live_server(
     with application.app_context():
         upgrade()
         register_platform(dev_platform_spec(base_url))
+        db.session.commit()
     server = make_server("127.0.0.1", port, application, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

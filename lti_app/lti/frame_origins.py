@@ -11,7 +11,8 @@ import threading
 import time
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from lti_app.extensions import db
 from lti_app.lms.registry import adapter_for_kind
@@ -103,3 +104,26 @@ def forget_origins() -> None:
         _cached = None
         _course_platform.clear()
         known_frame_origins.clear()
+
+
+_FORGET_KEY = "stint_forget_frame_origins"
+
+
+def forget_after_transaction() -> None:
+    """Forget the memo once the current transaction ends (a platform was added or changed).
+
+    Forgetting earlier would let a request of this process reload the old list before the
+    change is committed and keep it for 30 seconds; forgetting after a rollback costs a query.
+    """
+    db.session.info[_FORGET_KEY] = True
+
+
+def _on_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None and session.info.pop(_FORGET_KEY, False):
+        forget_origins()
+
+
+def install() -> None:
+    """Listen on every session's transaction end (idempotent); called by create_app."""
+    if not event.contains(Session, "after_transaction_end", _on_transaction_end):
+        event.listen(Session, "after_transaction_end", _on_transaction_end)

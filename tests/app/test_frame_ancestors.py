@@ -159,6 +159,8 @@ def test_a_platform_registered_by_another_process_is_framed_at_once(app, jwks_se
     assert first.launch(app.test_client()).status_code == 303  # this process loads the list
     loaded = frame_origins._cached
     later = make_platform(app, jwks_server, "csp-later", issuer="https://later.example.edu")
-    frame_origins._cached = loaded  # as a web worker still holds it after the CLI registered `later`
+    frame_origins._cached = (
+        loaded  # as a web worker still holds it after the CLI registered `later`
+    )
     response = later.launch(app.test_client(), default_claims(), enter=False)
     assert "https://later.example.edu" in frame_ancestors(response)
