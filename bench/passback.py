@@ -136,6 +136,7 @@ def seed(app: Any, base: str, grades: int, line_items: int) -> dict[str, Any]:
     from lti_app.services.platforms import register_platform
 
     platform = register_platform(dev_platform_spec(base))
+    db.session.commit()
     ensure_active_key()
     admin = DevPlatformAdmin(str(Path(app.instance_path) / "dev_platform.sqlite"), base)
     subs = [admin.add_student("Bench", f"Student {i}", f"b{i}@example.edu") for i in range(grades)]

@@ -85,8 +85,10 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     change_stamps.install()
 
     from lti_app.jobs import queue
+    from lti_app.lti import frame_origins
 
     queue.init_app(app)
+    frame_origins.install()
 
     from lti_app import cli, errors, security
     from lti_app.instructor.views import bp as instructor_bp

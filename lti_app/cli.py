@@ -10,6 +10,7 @@ from lti_app.cli_rubrics import rubric_group
 from lti_app.dev_platform.demo.cohort import add_cohort
 from lti_app.dev_platform.demo.seed import seed_demo
 from lti_app.dev_platform.registration import dev_platform_spec
+from lti_app.extensions import db
 from lti_app.jobs import queue
 from lti_app.lti.keys import ensure_active_key, rotate_keys
 from lti_app.services.platforms import (
@@ -77,6 +78,7 @@ def platform_add(
         for problem in exc.problems:
             click.echo(f"error: {problem}", err=True)
         raise SystemExit(2) from exc
+    db.session.commit()
     click.echo(
         f"Registered platform {platform.id}: {platform.issuer} (client id {platform.client_id})"
     )
@@ -108,6 +110,7 @@ def platform_remove(platform_id: int, yes: bool) -> None:
     if not remove_platform(platform_id):
         click.echo(f"error: no platform {platform_id}", err=True)
         raise SystemExit(2)
+    db.session.commit()
     click.echo(f"Removed platform {platform_id}")
 
 
@@ -131,6 +134,7 @@ def dev_register() -> None:
         click.echo("error: STINT_DEV_PLATFORM is not enabled", err=True)
         raise SystemExit(2)
     platform = register_platform(dev_platform_spec(current_app.config["STINT_BASE_URL"]))
+    db.session.commit()
     ensure_active_key()
     click.echo(f"Development LMS registered as platform {platform.id}")
 

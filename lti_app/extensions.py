@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import Connection, Engine, MetaData, event
+from sqlalchemy import Connection, CursorResult, Engine, MetaData, Result, event
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -82,7 +82,8 @@ def configure_engine(engine: Engine) -> None:
 
     @event.listens_for(engine, "savepoint")
     def _on_savepoint(connection: Connection, _name: str | None) -> None:
-        if not connection.connection.driver_connection.in_transaction:
+        driver = connection.connection.driver_connection
+        if driver is not None and not driver.in_transaction:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     @event.listens_for(engine, "begin")
@@ -133,3 +134,8 @@ def check_foreign_keys(connection: Connection) -> None:
             "the migration would leave rows whose foreign key points nowhere "
             f"(table, rowid, parent, key): {[tuple(row) for row in broken[:10]]}"
         )
+
+
+def rows_changed(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE changed: ``execute`` is typed as returning a plain ``Result``."""
+    return int(cast("CursorResult[Any]", result).rowcount or 0)

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, DecimalField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+T = TypeVar("T")
+
 
 class FiniteDecimalField(DecimalField):
     """A DecimalField that refuses NaN and infinities with a form error instead of a crash."""
+
+    data: Decimal | None
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         super().process_formdata(valuelist)
@@ -48,3 +52,10 @@ class ActivitySettingsForm(FlaskForm):
     def aware(self, value: datetime | None) -> datetime | None:
         """Form dates are entered in UTC (labelled so); store them timezone-aware."""
         return value.replace(tzinfo=UTC) if value else None
+
+
+def validated(value: T | None) -> T:
+    """The value of a field whose validators (DataRequired, InputRequired) refuse emptiness."""
+    if value is None:
+        raise ValueError("a required field had no value after validation")
+    return value

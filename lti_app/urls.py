@@ -19,7 +19,7 @@ _PLACEHOLDER = 2_147_483_646
 
 def url_maker(endpoint: str, slot: str, **values: Any) -> Callable[[int], str]:
     """A function of an id that returns ``url_for(endpoint, **values, <slot>=id)``."""
-    template = url_for(endpoint, **values, **{slot: _PLACEHOLDER})
+    template = url_for(endpoint, **{**values, slot: _PLACEHOLDER})
     marker = str(_PLACEHOLDER)
     if template.count(marker) != 1:
         raise ValueError(f"{endpoint}: {slot} does not appear exactly once in {template}")

@@ -20,11 +20,11 @@ from lti_app import create_app
 from lti_app.dev_platform.registration import dev_platform_spec
 from lti_app.extensions import db
 from lti_app.jobs.queue import huey
+from lti_app.lti.frame_origins import forget_origins
 from lti_app.lti.keys import forget_cached_keys
 from lti_app.lti.launch import platform_keys
 from lti_app.lti.services import token_cache
 from lti_app.lti.tool_conf import tool_conf
-from lti_app.security import forget_origins
 from lti_app.services.launches import recent_launches
 from lti_app.services.platforms import PlatformSpec, register_platform
 from tests.support.jwks_server import JwksServer
@@ -143,6 +143,7 @@ def make_platform(app: Flask, jwks_server: JwksServer, name: str, **kwargs: Any)
                 name=name,
             )
         )
+        db.session.commit()
     return platform
 
 
@@ -202,6 +203,7 @@ def live_server(
     with application.app_context():
         upgrade()
         register_platform(dev_platform_spec(base_url))
+        db.session.commit()
     server = make_server("127.0.0.1", port, application, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -20,7 +20,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 from grading.policy import PolicyInvalid, RoundingMode
 from lti_app.auth import Viewer, instructor_required
 from lti_app.extensions import db
-from lti_app.forms import FiniteDecimalField
+from lti_app.forms import FiniteDecimalField, validated
 from lti_app.instructor.confirm import done, see_other
 from lti_app.models import Activity, Evaluation
 from lti_app.panels import register_panel
@@ -240,7 +240,7 @@ def override(activity_id: int, placement_id: int) -> Any:
             activity,
             placement_id,
             g.viewer.user_id,
-            form.points.data,
+            validated(form.points.data),
             form.reason.data or "",
             extras_for=passback_extras,
         )
@@ -378,11 +378,11 @@ def policy(activity_id: int) -> Any:
     if form.validate_on_submit():
         data = {
             "weights": {
-                "supervisor": str(form.supervisor.data / HUNDRED),
-                "instructor": str(form.instructor.data / HUNDRED),
-                "deliverables": str(form.deliverables.data / HUNDRED),
+                "supervisor": str(validated(form.supervisor.data) / HUNDRED),
+                "instructor": str(validated(form.instructor.data) / HUNDRED),
+                "deliverables": str(validated(form.deliverables.data) / HUNDRED),
             },
-            "pass_threshold": str(form.pass_threshold.data / HUNDRED),
+            "pass_threshold": str(validated(form.pass_threshold.data) / HUNDRED),
             "required_hours": str(form.required_hours.data),
             "hours_per_credit": str(form.hours_per_credit.data),
             "rounding": {"mode": form.rounding_mode.data, "places": form.rounding_places.data},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any
 
 from flask import (
@@ -20,7 +21,7 @@ from sqlalchemy import select
 
 from lti_app.auth import instructor_required
 from lti_app.extensions import db
-from lti_app.forms import ActivitySettingsForm
+from lti_app.forms import ActivitySettingsForm, validated
 from lti_app.models import Activity, Course
 from lti_app.models.base import utcnow
 from lti_app.panels import render_panels
@@ -81,7 +82,7 @@ def export_students(activity_id: int) -> Any:
     slug = re.sub(r"[^A-Za-z0-9]+", "-", activity.title).strip("-").lower() or "activity"
     filename = f"stint-{slug}-{now:%Y%m%d}.csv"
     return Response(
-        stream_with_context(csv_lines(rows)),
+        stream_with_context(iter(csv_lines(rows))),
         mimetype="text/csv",
         headers={
             "Content-Disposition": f'attachment; filename="{filename}"',
@@ -99,10 +100,10 @@ def configure(activity_id: int) -> Any:
     if form.validate_on_submit():
         activity.title = form.title.data
         activity.description = form.description.data or ""
-        activity.points_possible = form.points_possible.data
+        activity.points_possible = validated(form.points_possible.data)
         activity.starts_at = form.aware(form.starts_at.data)
         activity.due_at = form.aware(form.due_at.data)
-        activity.required_hours = form.required_hours.data or 0
+        activity.required_hours = form.required_hours.data or Decimal(0)
         activity.configured = True
         db.session.commit()
         flash("Activity settings saved.", "success")

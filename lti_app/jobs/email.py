@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from lti_app import mail
-from lti_app.extensions import db
+from lti_app.extensions import db, rows_changed
 from lti_app.intents import Work
 from lti_app.jobs.queue import every_minutes, handles, huey, periodic, task
 from lti_app.models import OutboxEmail
@@ -72,20 +72,22 @@ def deliver_now(email_id: int, *, now: datetime | None = None) -> str:
     now = now or utcnow()
     config: dict[str, Any] = dict(current_app.config)
     with Session(db.engine, expire_on_commit=False) as session:
-        claimed = session.execute(
-            update(OutboxEmail)
-            .where(
-                OutboxEmail.id == email_id,
-                OutboxEmail.state.in_(("pending", "sending")),
-                OutboxEmail.next_attempt_at <= now,
+        claimed = rows_changed(
+            session.execute(
+                update(OutboxEmail)
+                .where(
+                    OutboxEmail.id == email_id,
+                    OutboxEmail.state.in_(("pending", "sending")),
+                    OutboxEmail.next_attempt_at <= now,
+                )
+                .values(
+                    state="sending",
+                    attempts=OutboxEmail.attempts + 1,
+                    next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS),
+                )
+                .execution_options(synchronize_session=False)
             )
-            .values(
-                state="sending",
-                attempts=OutboxEmail.attempts + 1,
-                next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS),
-            )
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        )
         session.commit()
         if claimed != 1:
             return "skipped"  # already sent, given up, or claimed by another worker

@@ -134,7 +134,8 @@ def parse_claims(body: dict[str, Any]) -> LaunchClaims:
     ags = _mapping(body.get(AGS_ENDPOINT))
     nrps = _mapping(body.get(NRPS))
     custom = {str(k): str(v) for k, v in _mapping(body.get(CUSTOM)).items()}
-    scopes = ags.get("scope") if isinstance(ags.get("scope"), list) else []
+    raw_scopes = ags.get("scope")
+    scopes: list[Any] = raw_scopes if isinstance(raw_scopes, list) else []
     return LaunchClaims(
         message_type=_text(body.get(MESSAGE_TYPE)),
         sub=_text(body.get("sub")),

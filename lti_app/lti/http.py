@@ -27,7 +27,8 @@ class TimeoutSession(requests.Session):
 
     def request(self, method: str | bytes, url: str | bytes, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         kwargs.setdefault("timeout", self.default_timeout)
-        return super().request(method, url, **kwargs)
+        verb = method.decode() if isinstance(method, bytes) else method
+        return super().request(verb, url, **kwargs)
 
 
 _sessions: dict[float, TimeoutSession] = {}

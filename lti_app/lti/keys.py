@@ -61,7 +61,7 @@ def ensure_active_key() -> ToolKey:
     is retired at once, so every process signs with the same key.
     """
     oldest_active = select(ToolKey).where(ToolKey.active.is_(True)).order_by(ToolKey.id).limit(1)
-    row = db.session.scalar(oldest_active)
+    row: ToolKey | None = db.session.scalar(oldest_active)
     if row is not None:
         return row
     db.session.add(_new_key_row())

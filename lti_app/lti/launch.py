@@ -14,13 +14,15 @@ from __future__ import annotations
 import hmac
 import re
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlencode
 
 import jwt
 from cachelib import BaseCache
 from flask import current_app
-from pylti1p3.contrib.flask import FlaskMessageLaunch, FlaskOIDCLogin, FlaskRequest
+from pylti1p3.contrib.flask.message_launch import FlaskMessageLaunch
+from pylti1p3.contrib.flask.oidc_login import FlaskOIDCLogin
+from pylti1p3.contrib.flask.request import FlaskRequest
 from pylti1p3.cookie import CookieService
 from pylti1p3.exception import LtiException
 from pylti1p3.launch_data_storage.base import LaunchDataStorage
@@ -32,6 +34,9 @@ from lti_app.lti.errors import LtiError
 from lti_app.lti.http import http_session
 from lti_app.lti.platform_keys import ALLOWED_ALGORITHMS, PlatformKeyCache
 from lti_app.lti.tool_conf import StintRegistration, tool_conf
+
+if TYPE_CHECKING:
+    from pylti1p3.message_launch import TLaunchData
 
 STATE_TTL = 600
 LAUNCH_DATA_TTL = 4 * 3600
@@ -143,7 +148,11 @@ class StintOIDCLogin(FlaskOIDCLogin):
     def __init__(self, cache: BaseCache) -> None:
         request, session_service, cookies = _services(cache)
         super().__init__(
-            request, tool_conf, session_service=session_service, cookie_service=cookies
+            request,
+            tool_conf,
+            # pylti1p3 annotates its Flask services; ours keep state in the shared cache instead.
+            session_service=session_service,  # type: ignore[arg-type]
+            cookie_service=cookies,  # type: ignore[arg-type]
         )
         self.session_service: ServerSideSessionService = session_service
 
@@ -203,7 +212,7 @@ class StintMessageLaunch(FlaskMessageLaunch):
                 "Open the activity again from the LMS.",
             )
         launch.set_launch_id(launch_id).set_auto_validation(enable=False)
-        launch.set_jwt({"body": data}).set_restored()
+        launch.set_jwt({"body": cast("TLaunchData", data)}).set_restored()
         launch.validate_registration()
         return launch
 

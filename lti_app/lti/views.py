@@ -31,17 +31,17 @@ from lti_app.forms import ActivitySettingsForm
 from lti_app.lti.cache import claim
 from lti_app.lti.claims import DEEP_LINKING_SETTINGS, parse_claims
 from lti_app.lti.errors import LtiError, from_library_exception
-from lti_app.lti.keys import public_jwks
-from lti_app.lti.launch import StintMessageLaunch, StintOIDCLogin
-from lti_app.lti.tool_conf import StintRegistration
-from lti_app.models import Activity, Course, Platform, User
-from lti_app.security import (
+from lti_app.lti.frame_origins import (
     forget_origins,
-    frame_for_platform,
     known_frame_origins,
     origin_of,
     remember_course_platform,
 )
+from lti_app.lti.keys import public_jwks
+from lti_app.lti.launch import StintMessageLaunch, StintOIDCLogin
+from lti_app.lti.tool_conf import StintRegistration
+from lti_app.models import Activity, Course, Platform, User
+from lti_app.security import frame_for_platform
 from lti_app.services.launches import ACTIVITY_CUSTOM_PARAM, LaunchResult, record_launch
 from lti_app.services.roster import after_launch as roster_after_launch
 
@@ -63,7 +63,7 @@ def _cache() -> Any:
 
 
 def launch_url() -> str:
-    return current_app.config["STINT_BASE_URL"] + "/lti/launch"
+    return str(current_app.config["STINT_BASE_URL"]) + "/lti/launch"
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -291,7 +291,8 @@ def deep_link(launch_id: str) -> Any:
             payload.pop("https://purl.imsglobal.org/spec/lti-dl/claim/data", None)
         jwt_value = deep_link.encode_jwt(payload)
         message.forget()  # one response per request: a second POST cannot add a duplicate
-        settings = message.get_launch_data().get(DEEP_LINKING_SETTINGS) or {}
+        launch_data: dict[str, Any] = dict(message.get_launch_data())
+        settings: dict[str, Any] = launch_data.get(DEEP_LINKING_SETTINGS) or {}
         return render_template(
             "lti/autopost.html",
             action=settings.get("deep_link_return_url", ""),

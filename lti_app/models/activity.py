@@ -14,7 +14,7 @@ from lti_app.models.base import UTCDateTime, utcnow
 from lti_app.models.course import Course
 
 
-class Activity(db.Model):  # type: ignore[name-defined,misc]
+class Activity(db.Model):  # type: ignore[name-defined]
     """The micro-internship activity an instructor placed in the course.
 
     Created by deep linking (``resource_link_id`` is filled on its first launch) or on the first

@@ -15,7 +15,7 @@ INDUSTRIES = ("Technology", "Creative", "Business & Marketing", "Finance & Data"
 PROJECT_STATUSES = ("draft", "open", "closed")
 
 
-class Partner(db.Model):  # type: ignore[name-defined,misc]
+class Partner(db.Model):  # type: ignore[name-defined]
     """A company offering projects; one catalog per platform (institution)."""
 
     __tablename__ = "partner"
@@ -32,7 +32,7 @@ class Partner(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class Project(db.Model):  # type: ignore[name-defined,misc]
+class Project(db.Model):  # type: ignore[name-defined]
     """A partner's project brief with its deliverables, capacity and supervisor."""
 
     __tablename__ = "project"
@@ -71,7 +71,7 @@ class Project(db.Model):  # type: ignore[name-defined,misc]
     )
 
 
-class ProjectDeliverable(db.Model):  # type: ignore[name-defined,misc]
+class ProjectDeliverable(db.Model):  # type: ignore[name-defined]
     """Something the student hands in; due on a date or a number of days after the start."""
 
     __tablename__ = "project_deliverable"

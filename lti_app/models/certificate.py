@@ -12,7 +12,7 @@ from lti_app.extensions import db
 from lti_app.models.base import UTCDateTime, utcnow
 
 
-class Certificate(db.Model):  # type: ignore[name-defined,misc]
+class Certificate(db.Model):  # type: ignore[name-defined]
     """A certificate for one placement; at most one is valid (not revoked) at a time."""
 
     __tablename__ = "certificate"

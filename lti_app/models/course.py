@@ -12,7 +12,7 @@ from lti_app.models.base import UTCDateTime, utcnow
 from lti_app.models.platform import Platform
 
 
-class Course(db.Model):  # type: ignore[name-defined,misc]
+class Course(db.Model):  # type: ignore[name-defined]
     """An LMS context. Context ids are only unique within one platform."""
 
     __tablename__ = "course"
@@ -30,7 +30,7 @@ class Course(db.Model):  # type: ignore[name-defined,misc]
     platform: Mapped[Platform] = relationship()
 
 
-class User(db.Model):  # type: ignore[name-defined,misc]
+class User(db.Model):  # type: ignore[name-defined]
     """A person as one platform knows them (``sub`` is only unique per issuer)."""
 
     __tablename__ = "user_account"
@@ -53,7 +53,7 @@ class User(db.Model):  # type: ignore[name-defined,misc]
         return full or self.email or f"User {self.sub}"
 
 
-class Membership(db.Model):  # type: ignore[name-defined,misc]
+class Membership(db.Model):  # type: ignore[name-defined]
     """A user's roles in one course, from launches and from roster syncs (NRPS).
 
     Members who leave are marked ``inactive``, never deleted, so their work stays attached.

@@ -15,7 +15,7 @@ from lti_app.models.base import UTCDateTime, utcnow
 SYNC_STATES = ("pending", "sending", "sent", "failed", "superseded")
 
 
-class Grade(db.Model):  # type: ignore[name-defined,misc]
+class Grade(db.Model):  # type: ignore[name-defined]
     """The grade of one placement: computed, possibly overridden, approved, released."""
 
     __tablename__ = "grade"
@@ -42,7 +42,7 @@ class Grade(db.Model):  # type: ignore[name-defined,misc]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
-class ScoreSync(db.Model):  # type: ignore[name-defined,misc]
+class ScoreSync(db.Model):  # type: ignore[name-defined]
     """One score the LMS must receive; written in the same transaction as the grade change.
 
     Latest wins: a newer row for the same placement supersedes older pending ones, and

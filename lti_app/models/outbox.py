@@ -13,7 +13,7 @@ from lti_app.models.base import UTCDateTime, utcnow
 EMAIL_STATES = ("pending", "sending", "sent", "failed", "superseded")
 
 
-class OutboxEmail(db.Model):  # type: ignore[name-defined,misc]
+class OutboxEmail(db.Model):  # type: ignore[name-defined]
     """A message Stint owes someone; a job delivers it and records every attempt's outcome."""
 
     __tablename__ = "outbox_email"

@@ -26,7 +26,7 @@ PLACEMENT_STATUSES = (
 )
 
 
-class ActivityProject(db.Model):  # type: ignore[name-defined,misc]
+class ActivityProject(db.Model):  # type: ignore[name-defined]
     """A catalog project offered in one activity, with this course's capacity."""
 
     __tablename__ = "activity_project"
@@ -42,7 +42,7 @@ class ActivityProject(db.Model):  # type: ignore[name-defined,misc]
     project: Mapped[Project] = relationship()
 
 
-class Preference(db.Model):  # type: ignore[name-defined,misc]
+class Preference(db.Model):  # type: ignore[name-defined]
     """A student's ranking of offered projects while selection is open."""
 
     __tablename__ = "preference"
@@ -58,7 +58,7 @@ class Preference(db.Model):  # type: ignore[name-defined,misc]
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
-class MatchRun(db.Model):  # type: ignore[name-defined,misc]
+class MatchRun(db.Model):  # type: ignore[name-defined]
     """One run of the matching: its seed, inputs' priority order and result, kept for audit."""
 
     __tablename__ = "match_run"
@@ -76,7 +76,7 @@ class MatchRun(db.Model):  # type: ignore[name-defined,misc]
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class Placement(db.Model):  # type: ignore[name-defined,misc]
+class Placement(db.Model):  # type: ignore[name-defined]
     """A student's project in an activity; the unit that is reviewed, graded and certified."""
 
     __tablename__ = "placement"
@@ -101,7 +101,7 @@ class Placement(db.Model):  # type: ignore[name-defined,misc]
     project: Mapped[Project] = relationship()
 
 
-class PlacementEvent(db.Model):  # type: ignore[name-defined,misc]
+class PlacementEvent(db.Model):  # type: ignore[name-defined]
     """Audit trail: every status change and override (who, when, from, to, why)."""
 
     __tablename__ = "placement_event"

@@ -13,7 +13,7 @@ from lti_app.models.base import UTCDateTime, utcnow
 LMS_KINDS = ("canvas", "moodle", "other")
 
 
-class Platform(db.Model):  # type: ignore[name-defined,misc]
+class Platform(db.Model):  # type: ignore[name-defined]
     """One registration of Stint in an LMS: an (issuer, client id) pair.
 
     Canvas cloud uses one issuer for every school, so the client id is part of the identity.
@@ -40,7 +40,7 @@ class Platform(db.Model):  # type: ignore[name-defined,misc]
     )
 
 
-class Deployment(db.Model):  # type: ignore[name-defined,misc]
+class Deployment(db.Model):  # type: ignore[name-defined]
     """A deployment id the platform announced; launches from unknown deployments are refused."""
 
     __tablename__ = "deployment"
@@ -54,7 +54,7 @@ class Deployment(db.Model):  # type: ignore[name-defined,misc]
     platform: Mapped[Platform] = relationship(back_populates="deployments")
 
 
-class ToolKey(db.Model):  # type: ignore[name-defined,misc]
+class ToolKey(db.Model):  # type: ignore[name-defined]
     """An RSA key pair Stint signs with; several are published during a rotation.
 
     Exactly one key is ``active`` (signs new messages); retired keys stay in the JWKS for a grace

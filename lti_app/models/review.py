@@ -13,7 +13,7 @@ from lti_app.extensions import db
 from lti_app.models.base import UTCDateTime, utcnow
 
 
-class ReviewInvitation(db.Model):  # type: ignore[name-defined,misc]
+class ReviewInvitation(db.Model):  # type: ignore[name-defined]
     """A review link for one placement. Only the SHA-256 of the token is stored.
 
     Re-sending creates a new invitation and revokes the previous one, so old links stop working.
@@ -38,7 +38,7 @@ class ReviewInvitation(db.Model):  # type: ignore[name-defined,misc]
     )
 
 
-class ReplacedReviewToken(db.Model):  # type: ignore[name-defined,misc]
+class ReplacedReviewToken(db.Model):  # type: ignore[name-defined]
     """The hash of a token a reminder replaced: an older email's link then says "replaced, use the
     newest email" instead of an unexplained 404."""
 
@@ -51,7 +51,7 @@ class ReplacedReviewToken(db.Model):  # type: ignore[name-defined,misc]
     replaced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class Evaluation(db.Model):  # type: ignore[name-defined,misc]
+class Evaluation(db.Model):  # type: ignore[name-defined]
     """A rubric evaluation by the supervisor or the instructor, frozen to its rubric version."""
 
     __tablename__ = "evaluation"
@@ -77,7 +77,7 @@ class Evaluation(db.Model):  # type: ignore[name-defined,misc]
     reopened: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-class DisclosureEvent(db.Model):  # type: ignore[name-defined,misc]
+class DisclosureEvent(db.Model):  # type: ignore[name-defined]
     """Each time a review link showed or changed student data (FERPA disclosure log)."""
 
     __tablename__ = "disclosure_event"

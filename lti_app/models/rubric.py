@@ -12,7 +12,7 @@ from lti_app.extensions import db
 from lti_app.models.base import UTCDateTime, utcnow
 
 
-class Rubric(db.Model):  # type: ignore[name-defined,misc]
+class Rubric(db.Model):  # type: ignore[name-defined]
     """One version of a rubric, owned by a course and optionally shared with the institution.
 
     Once a submitted evaluation uses a version it is ``frozen``: editing creates the next version

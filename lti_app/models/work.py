@@ -12,7 +12,7 @@ from lti_app.extensions import db
 from lti_app.models.base import UTCDateTime, utcnow
 
 
-class Submission(db.Model):  # type: ignore[name-defined,misc]
+class Submission(db.Model):  # type: ignore[name-defined]
     """One version of a deliverable; earlier versions stay readable."""
 
     __tablename__ = "submission"
@@ -36,7 +36,7 @@ class Submission(db.Model):  # type: ignore[name-defined,misc]
     links: Mapped[list[SubmissionLink]] = relationship(cascade="all, delete-orphan")
 
 
-class SubmissionFile(db.Model):  # type: ignore[name-defined,misc]
+class SubmissionFile(db.Model):  # type: ignore[name-defined]
     """An uploaded file, stored under a generated name outside the web root."""
 
     __tablename__ = "submission_file"
@@ -52,7 +52,7 @@ class SubmissionFile(db.Model):  # type: ignore[name-defined,misc]
     sha256: Mapped[str] = mapped_column(String(64))
 
 
-class SubmissionLink(db.Model):  # type: ignore[name-defined,misc]
+class SubmissionLink(db.Model):  # type: ignore[name-defined]
     """A link handed in (GitHub repository, live site, design file...)."""
 
     __tablename__ = "submission_link"
@@ -66,7 +66,7 @@ class SubmissionLink(db.Model):  # type: ignore[name-defined,misc]
     label: Mapped[str] = mapped_column(String(300), default="")
 
 
-class HoursEntry(db.Model):  # type: ignore[name-defined,misc]
+class HoursEntry(db.Model):  # type: ignore[name-defined]
     """A line of the student's hours log."""
 
     __tablename__ = "hours_entry"

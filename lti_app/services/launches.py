@@ -8,7 +8,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from lti_app.extensions import db
@@ -44,7 +44,7 @@ class LaunchResult:
 
 def _get_or_create(model: type, defaults: dict[str, object], **keys: object) -> object:
     """Fetch a row by its natural key or insert it; a concurrent insert is re-read."""
-    query = select(model).filter_by(**keys)
+    query: Select[tuple[object]] = select(model).filter_by(**keys)
     row = db.session.scalar(query)
     if row is not None:
         return row

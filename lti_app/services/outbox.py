@@ -30,7 +30,7 @@ from flask import current_app
 from markupsafe import escape
 from sqlalchemy import update
 
-from lti_app.extensions import db
+from lti_app.extensions import db, rows_changed
 from lti_app.intents import Work, after_commit
 from lti_app.models import OutboxEmail
 from lti_app.models.base import utcnow
@@ -142,14 +142,16 @@ def retry_now(email: OutboxEmail) -> bool:
 
 def supersede_link_emails(invitation_id: int) -> int:
     """Earlier emails of an invitation whose link changed: not sent any more, link forgotten."""
-    superseded: int = db.session.execute(
-        update(OutboxEmail)
-        .where(
-            OutboxEmail.review_invitation_id == invitation_id,
-            # A failed one stays "failed" (its link is already forgotten, so it cannot be retried).
-            OutboxEmail.state.in_(("pending", "sending")),
+    superseded = rows_changed(
+        db.session.execute(
+            update(OutboxEmail)
+            .where(
+                OutboxEmail.review_invitation_id == invitation_id,
+                # A failed one stays "failed": its link is already forgotten, it cannot be retried.
+                OutboxEmail.state.in_(("pending", "sending")),
+            )
+            .values(state="superseded", secret_link=None)
+            .execution_options(synchronize_session=False)
         )
-        .values(state="superseded", secret_link=None)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     return superseded

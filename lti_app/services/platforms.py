@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from lti_app.extensions import db
+from lti_app.lti.frame_origins import forget_after_transaction
 from lti_app.models import Deployment, Platform
 from lti_app.models.platform import LMS_KINDS
-from lti_app.security import forget_origins
 
 CANVAS_CLOUD = {
     "issuer": "https://canvas.instructure.com",
@@ -76,8 +76,8 @@ def register_platform(spec: PlatformSpec) -> Platform:
     for deployment_id in spec.deployment_ids:
         if deployment_id not in known:
             platform.deployments.append(Deployment(deployment_id=deployment_id))
-    db.session.commit()
-    forget_origins()
+    db.session.flush()
+    forget_after_transaction()
     return platform
 
 
@@ -90,6 +90,6 @@ def remove_platform(platform_id: int) -> bool:
     if platform is None:
         return False
     db.session.delete(platform)
-    db.session.commit()
-    forget_origins()
+    db.session.flush()
+    forget_after_transaction()
     return True

@@ -25,11 +25,12 @@ bp = Blueprint("selection", __name__, url_prefix="/student/activities/<int:activ
 
 
 def _preference(activity: Activity, user_id: int) -> Preference | None:
-    return db.session.scalar(
+    preference: Preference | None = db.session.scalar(
         db.select(Preference).where(
             Preference.activity_id == activity.id, Preference.user_id == user_id
         )
     )
+    return preference
 
 
 def _visible_offer(activity: Activity, project_id: int) -> ActivityProject:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
@@ -28,7 +28,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from lti_app.auth import Viewer, learner_required
 from lti_app.downloads import submission_file
 from lti_app.extensions import db
-from lti_app.forms import FiniteDecimalField
+from lti_app.forms import FiniteDecimalField, validated
 from lti_app.markdown import render_markdown
 from lti_app.models import Activity, Placement, Submission
 from lti_app.panels import register_panel
@@ -131,7 +131,7 @@ def submit(activity_id: int, deliverable_id: int) -> Any:
         try:
             for upload in request.files.getlist(form.files.name):
                 if upload and upload.filename:
-                    uploads.append(check_upload(upload.filename, upload.stream))
+                    uploads.append(check_upload(upload.filename, cast(BinaryIO, upload.stream)))
             links = [
                 work.LinkInput(entry.url.data or "", entry.caption.data or "")
                 for entry in form.links
@@ -219,10 +219,11 @@ def add_hours(activity_id: int) -> Any:
     form = HoursForm()
     if form.validate_on_submit():
         try:
+            hours = validated(form.hours.data)
             work.add_hours(
                 placement,
                 worked_on=form.worked_on.data,
-                hours=form.hours.data,
+                hours=hours,
                 description=form.description.data or "",
                 today=datetime.now(UTC).date(),
             )
@@ -230,9 +231,7 @@ def add_hours(activity_id: int) -> Any:
             form.form_errors.append(str(exc))
         else:
             db.session.commit()
-            flash(
-                f"{form.hours.data.normalize()} hours on {form.worked_on.data} logged.", "success"
-            )
+            flash(f"{hours.normalize()} hours on {form.worked_on.data} logged.", "success")
             return redirect(url_for("work.index", activity_id=activity.id) + "#hours-log", code=303)
     return _page(activity, placement, hours_form=form), 400
 

@@ -153,12 +153,14 @@ def test_repeat_pages_of_a_viewer_ask_the_database_nothing_for_the_policy(app, p
 
 def test_a_platform_registered_by_another_process_is_framed_at_once(app, jwks_server):
     """`stint platform add` runs in another process: this one's 30 s list does not know it yet."""
-    import lti_app.security as security
+    import lti_app.lti.frame_origins as frame_origins
 
     first = make_platform(app, jwks_server, "csp-first", issuer="https://first.example.edu")
     assert first.launch(app.test_client()).status_code == 303  # this process loads the list
-    loaded = security._cached
+    loaded = frame_origins._cached
     later = make_platform(app, jwks_server, "csp-later", issuer="https://later.example.edu")
-    security._cached = loaded  # as a web worker still holds it after the CLI registered `later`
+    frame_origins._cached = (
+        loaded  # as a web worker still holds it after the CLI registered `later`
+    )
     response = later.launch(app.test_client(), default_claims(), enter=False)
     assert "https://later.example.edu" in frame_ancestors(response)

@@ -30,8 +30,8 @@ from sqlalchemy import select
 from lti_app.dev_platform import constants as c
 from lti_app.dev_platform.admin import DevPlatformAdmin
 from lti_app.extensions import db
+from lti_app.lti.frame_origins import forget_origins
 from lti_app.models import Platform
-from lti_app.security import forget_origins
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, assert_accessible
 
 ZOE, DMITRY, CHEN = c.DEMO_STUDENT_SUBS[:3]

@@ -66,6 +66,7 @@ def _platform(live_server, jwks_server, lms: str, issuer: str) -> TestPlatform:
                 lms=lms,
             )
         )
+        db.session.commit()
     return platform
 
 

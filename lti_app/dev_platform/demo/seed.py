@@ -229,10 +229,10 @@ def _seed_catalog(platform_id: int, course_id: int, report: SeedReport) -> list[
             report.add("partners")
         partners.append(partner)
     projects = []
-    for data in PROJECTS:
+    for spec in PROJECTS:
         project = db.session.scalar(
             select(Project).where(
-                Project.platform_id == platform_id, Project.title == data["title"]
+                Project.platform_id == platform_id, Project.title == spec["title"]
             )
         )
         if project is None:
@@ -241,21 +241,21 @@ def _seed_catalog(platform_id: int, course_id: int, report: SeedReport) -> list[
                 course_id,
                 None,
                 ProjectSpec(
-                    partner_id=partners[data["partner"]].id,
-                    title=data["title"],
-                    summary=data["summary"],
-                    brief_md=data["brief_md"],
-                    skills=data["skills"],
-                    industry=data["industry"],
-                    duration_days=data["duration_days"],
-                    estimated_hours=Decimal(data["hours"]),
-                    capacity=data["capacity"],
-                    supervisor_name=data["supervisor"][0],
-                    supervisor_email=data["supervisor"][1],
+                    partner_id=partners[spec["partner"]].id,
+                    title=spec["title"],
+                    summary=spec["summary"],
+                    brief_md=spec["brief_md"],
+                    skills=spec["skills"],
+                    industry=spec["industry"],
+                    duration_days=spec["duration_days"],
+                    estimated_hours=Decimal(spec["hours"]),
+                    capacity=spec["capacity"],
+                    supervisor_name=spec["supervisor"][0],
+                    supervisor_email=spec["supervisor"][1],
                     status="open",
                     deliverables=tuple(
                         DeliverableSpec(title, due_offset_days=days, description=text)
-                        for title, days, text in data["deliverables"]
+                        for title, days, text in spec["deliverables"]
                     ),
                 ),
             )

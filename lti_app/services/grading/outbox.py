@@ -107,6 +107,7 @@ class ScoreOutbox:
         db.session.add(sync)
         self.queued += 1
         after_commit(Work.DELIVER_SCORES, self.activity.id)
+        return sync
 
 
 def _platform_of(activity: Activity) -> Platform:

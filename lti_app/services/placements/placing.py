@@ -28,7 +28,7 @@ from lti_app.services.placements.status import (
 
 
 def _offer(activity: Activity, project_id: int) -> ActivityProject:
-    offer = db.session.scalar(
+    offer: ActivityProject | None = db.session.scalar(
         select(ActivityProject).where(
             ActivityProject.activity_id == activity.id, ActivityProject.project_id == project_id
         )

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
-from lti_app.extensions import db
+from lti_app.extensions import db, rows_changed
 from lti_app.models import Evaluation, Placement, ReviewInvitation
 from lti_app.models import Rubric as RubricRow
 from lti_app.models.base import utcnow
@@ -140,20 +140,22 @@ def save_draft(invitation: ReviewInvitation, form: Any) -> Evaluation:
         raise ReviewRefused("Choose yes, maybe or no for further work, or leave it empty.")
     overall = (form.get("overall_comment") or "").strip()[:MAX_COMMENT]
     evaluation_id = _draft_row(view.placement, view.rubric_row, invitation)
-    changed = db.session.execute(
-        update(Evaluation)
-        .where(Evaluation.id == evaluation_id, Evaluation.status == "draft")
-        .values(
-            selections=rubric_io.selections_to_json(selections),
-            rubric_id=view.rubric_row.id,
-            invitation_id=invitation.id,
-            overall_comment=overall,
-            hours_confirmed=hours,
-            would_offer=would_offer,
-            updated_at=utcnow(),
+    changed = rows_changed(
+        db.session.execute(
+            update(Evaluation)
+            .where(Evaluation.id == evaluation_id, Evaluation.status == "draft")
+            .values(
+                selections=rubric_io.selections_to_json(selections),
+                rubric_id=view.rubric_row.id,
+                invitation_id=invitation.id,
+                overall_comment=overall,
+                hours_confirmed=hours,
+                would_offer=would_offer,
+                updated_at=utcnow(),
+            )
+            .execution_options(synchronize_session=False)
         )
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if changed != 1:
         raise AlreadySubmitted()
     log_disclosure(invitation, "draft_saved")
@@ -193,19 +195,21 @@ def submit(invitation: ReviewInvitation) -> Evaluation:
     selections = list(view.selections.values())
     result = rubric_fraction(view.rubric, selections).quantize(Decimal("0.000001"))
     now = utcnow()
-    won = db.session.execute(
-        update(Evaluation)
-        .where(Evaluation.id == view.evaluation.id, Evaluation.status == "draft")
-        .values(
-            status="submitted",
-            submitted_at=now,
-            fraction=result,
-            rubric_id=view.rubric_row.id,
-            invitation_id=invitation.id,
-            updated_at=now,
+    won = rows_changed(
+        db.session.execute(
+            update(Evaluation)
+            .where(Evaluation.id == view.evaluation.id, Evaluation.status == "draft")
+            .values(
+                status="submitted",
+                submitted_at=now,
+                fraction=result,
+                rubric_id=view.rubric_row.id,
+                invitation_id=invitation.id,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
         )
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if won != 1:
         raise AlreadySubmitted()
     freeze_rubric(view.rubric_row.id)
