@@ -13,6 +13,7 @@ from lti_app.dev_platform.registration import dev_platform_spec
 from lti_app.extensions import db
 from lti_app.jobs import queue
 from lti_app.lti.keys import ensure_active_key, rotate_keys
+from lti_app.read_models.change_stamps import EVERY_COURSE, replace_stamps
 from lti_app.services.platforms import (
     CANVAS_CLOUD,
     PlatformInputError,
@@ -153,8 +154,6 @@ def refresh_summaries() -> None:
     Stint's own writes replace the stamps themselves (read_models.change_stamps); a change made
     to the database by other means does not, and would otherwise show within ten minutes.
     """
-    from lti_app.read_models.change_stamps import EVERY_COURSE, replace_stamps
-
     replace_stamps(current_app.extensions["stint_cache"], [EVERY_COURSE])
     click.echo("Every course's cached summaries will be recomputed on their next view.")
 

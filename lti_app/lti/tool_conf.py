@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from lti_app.extensions import db
 from lti_app.lti.errors import LtiError
-from lti_app.lti.keys import signing_key
+from lti_app.lti.keys import public_jwks, signing_key
 from lti_app.models import Deployment, Platform
 
 _CACHE_SECONDS = 30.0
@@ -34,8 +34,6 @@ class StintRegistration(Registration):
         return self._kid
 
     def get_jwks(self) -> list[Any]:
-        from lti_app.lti.keys import public_jwks
-
         return public_jwks()["keys"]
 
 
