@@ -1,6 +1,6 @@
 """Canvas- and Moodle-shaped launches (the recorded samples) whose grades go to the development LMS.
 
-The samples from ../shared/data/lti/ are signed by a test platform registered as Canvas or Moodle
+The samples from tests/data/lti/ are signed by a test platform registered as Canvas or Moodle
 whose token endpoint is the development LMS's, and whose AGS claim points at the development LMS
 (with Moodle's ``?type_id=1`` on the line item URLs), so the whole pass-back runs over HTTP.
 """
