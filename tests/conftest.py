@@ -13,6 +13,7 @@ import os
 import re
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ import pytest
 from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, make_url, text
+from werkzeug.serving import make_server
 
 from lti_app import create_app
 from lti_app.extensions import db
@@ -220,25 +222,24 @@ class LiveServer:
     database_url: str
 
 
-def _live_database_url(url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+def _live_database_url(url: str, tmp_path_factory: pytest.TempPathFactory, name: str) -> str:
     """A database of its own, so per-test table cleaning never wipes the live server's data."""
     if not url.startswith("postgresql"):
-        return f"sqlite:///{tmp_path_factory.mktemp('live') / 'live.sqlite'}"
-    return _fresh_postgresql_database(url, f"{make_url(url).database}_live")
+        return f"sqlite:///{tmp_path_factory.mktemp(name) / 'live.sqlite'}"
+    return _fresh_postgresql_database(url, f"{make_url(url).database}_{name}")
 
 
-@pytest.fixture(scope="session")
-def live_server(
-    base_config: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+@contextmanager
+def serve_live(
+    base_config: dict[str, Any], tmp_path_factory: pytest.TempPathFactory, name: str = "live"
 ) -> Iterator[LiveServer]:
-    from werkzeug.serving import make_server
-
+    """Serve Stint and a fresh development LMS; ``name`` tells its database and folders apart."""
     # Bound to a port the kernel picks, before the app exists (its config needs the URL), so no
     # other worker or process can take the port between choosing and binding it.
     server = make_server("127.0.0.1", 0, Flask("placeholder"), threaded=True)
     base_url = f"http://127.0.0.1:{server.server_port}"
-    root = tmp_path_factory.mktemp("live-instance")
-    url = _live_database_url(base_config["SQLALCHEMY_DATABASE_URI"], tmp_path_factory)
+    root = tmp_path_factory.mktemp(f"{name}-instance")
+    url = _live_database_url(base_config["SQLALCHEMY_DATABASE_URI"], tmp_path_factory, name)
     config = dict(
         base_config,
         SQLALCHEMY_DATABASE_URI=url,
@@ -256,5 +257,16 @@ def live_server(
     server.app = application
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield LiveServer(base_url=base_url, app=application, database_url=url)
-    server.shutdown()
+    try:
+        yield LiveServer(base_url=base_url, app=application, database_url=url)
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    base_config: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """One live server for the worker's live tests, which therefore must not depend on order."""
+    with serve_live(base_config, tmp_path_factory) as server:
+        yield server
