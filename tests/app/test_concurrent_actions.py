@@ -23,6 +23,7 @@ from sqlalchemy import select
 from lti_app.extensions import db
 from lti_app.models import (
     Activity,
+    Certificate,
     Evaluation,
     Grade,
     Placement,
@@ -31,6 +32,7 @@ from lti_app.models import (
     ScoreSync,
     User,
 )
+from lti_app.services.certificates import issue as issuing
 from lti_app.services.certificates.passback import passback_extras
 from lti_app.services.grading import approve_release, instructor_evaluation, overrides
 from lti_app.services.grading import rows as grading_rows_module
@@ -39,6 +41,7 @@ from lti_app.services.placements import publishing
 from lti_app.services.reviews import evaluation as evaluations
 from lti_app.services.reviews import invitations
 from lti_app.services.reviews.errors import ReviewRefused
+from tests.app import certificate_world
 from tests.app.test_concurrent_writes import MEETING_TIMEOUT, _at_once, _meet_after
 from tests.app.test_grading_helpers import (
     approve_like_the_page,
@@ -409,3 +412,58 @@ def _meet_once(function, barrier: threading.Barrier):
         return function(*args, **kwargs)
 
     return meet_then_call
+
+
+# --- certificates -------------------------------------------------------------------------------
+
+
+def _released_pass(app) -> tuple[int, int, int]:
+    """(activity, instructor, placement) of a released pass without a certificate yet."""
+    with app.app_context():
+        world = certificate_world.build_world()
+        db.session.commit()
+        return world.activity_id, world.instructor_id, world.placement_id
+
+
+def test_issuing_missing_certificates_twice_at_once_issues_one(app, monkeypatch):
+    """Before the lock, the second insert met the partial unique index: a 500."""
+    the_activity, instructor, placement_id = _released_pass(app)
+    barrier = threading.Barrier(2)
+    monkeypatch.setattr(
+        issuing, "current_certificate", _meet_once(issuing.current_certificate, barrier)
+    )
+
+    def issue_missing() -> int:
+        activity = db.session.get(Activity, the_activity)
+        return issuing.issue_missing(activity, actor_user_id=instructor)
+
+    results = _at_once(app, issue_missing, issue_missing)
+
+    assert _errors(results) == []
+    assert sorted(results) == [0, 1]
+    with app.app_context():
+        certificates = db.session.scalars(select(Certificate)).all()
+        assert [(c.placement_id, c.revoked_at) for c in certificates] == [(placement_id, None)]
+
+
+def test_revoking_a_certificate_twice_at_once_revokes_it_once(app, monkeypatch):
+    _, instructor, placement_id = _released_pass(app)
+    with app.app_context():
+        certificate_world.issue(placement_id)
+        the_certificate = db.session.scalars(select(Certificate.id)).one()
+        scores_before = len(db.session.scalars(select(ScoreSync.id)).all())
+    barrier = threading.Barrier(2)
+    monkeypatch.setattr(issuing, "revoke", _meet_once(issuing.revoke, barrier))
+
+    def revoke() -> None:
+        certificate = db.session.get(Certificate, the_certificate)
+        issuing.revoke_by_instructor(certificate, "issued in error", actor_user_id=instructor)
+
+    results = _at_once(app, revoke, revoke)
+
+    assert _errors(results) == []
+    with app.app_context():
+        notes = db.session.scalars(select(PlacementEvent.note)).all()
+        scores_after = len(db.session.scalars(select(ScoreSync.id)).all())
+    assert len([n for n in notes if n.endswith("revoked: issued in error")]) == 1, notes
+    assert scores_after == scores_before + 1  # the score goes again once, without the link

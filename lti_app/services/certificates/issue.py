@@ -122,6 +122,7 @@ def issue_missing(activity: Activity, *, actor_user_id: int | None = None) -> in
     ).all()
     created = 0
     for placement in placements:
+        lock_row(Placement, placement.id)  # before "before": a concurrent issue is not counted
         before = current_certificate(placement.id)
         after = reconcile(placement, actor_user_id=actor_user_id)
         if after is not None and (before is None or after.id != before.id):
