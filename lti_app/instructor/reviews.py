@@ -14,7 +14,7 @@ from flask import Blueprint, abort, flash, g, render_template, url_for
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import select
-from wtforms import IntegerField, StringField
+from wtforms import HiddenField, IntegerField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from lti_app.auth import Viewer, instructor_required
@@ -53,6 +53,15 @@ class InviteForm(FlaskForm):
         default=invitations.DEFAULT_VALID_DAYS,
         validators=[DataRequired(), NumberRange(min=1, max=invitations.MAX_VALID_DAYS)],
     )
+    # The newest link the page showed ("none" or its id): a link sent after that is not replaced.
+    seen = HiddenField()
+
+    def seen_link(self) -> invitations.SeenLink | None:
+        """What the page showed; None (no re-check) for a form from before this field."""
+        raw = (self.seen.data or "").strip()
+        if raw == "none":
+            return invitations.SeenLink(None)
+        return invitations.SeenLink(int(raw)) if raw.isdigit() and len(raw) < 19 else None
 
 
 class ConfirmForm(FlaskForm):
@@ -135,6 +144,8 @@ def _placement_page(
             name=current.reviewer_name if current else project.supervisor_name,
             email=current.reviewer_email if current else project.supervisor_email,
         )
+    shown = lookups.invitations_of(placement.id)
+    invite_form.seen.data = str(shown[0].id) if shown else "none"
     evaluation = lookups.supervisor_evaluation(placement.id)
     found = rubric_for(placement, evaluation)
     submissions = work.submissions_of(placement.id)
@@ -149,7 +160,7 @@ def _placement_page(
         texts={s.id: render_markdown(s.text_md, heading_offset=3) for s in submissions},
         hours=work.hours_summary(placement),
         entries=work.hours_entries(placement.id),
-        invitations=lookups.invitations_of(placement.id),
+        invitations=shown,
         link_state=link_state,
         evaluation=evaluation,
         rubric=found[1] if found else None,
@@ -178,6 +189,7 @@ def invite(activity_id: int, placement_id: int) -> Any:
                 email=form.email.data,
                 actor_user_id=g.viewer.user_id,
                 valid_days=form.valid_days.data,
+                seen=form.seen_link(),
             )
         except ReviewRefused as exc:
             form.form_errors.append(str(exc))
