@@ -79,18 +79,21 @@ def current_viewer() -> Viewer | None:
 def _still_member(viewer: Viewer) -> Standing:
     """The viewer's membership as it is now; refuse the request if the session outlived it."""
     found = standing(viewer.user_id, viewer.course_id)
-    now = found[0] if found else None
-    if (
-        found is None
-        or now is None
-        or not now.active
-        or now.is_instructor != viewer.is_instructor
-        or now.is_learner != viewer.is_learner
-    ):
+    if found is None or not _matches(viewer, found[0]):
         session.clear()  # the cookie is dead: only a new launch opens Stint again
         abort(403, description=LAUNCH_AGAIN)
-    g.course = found[1]  # held for the request: the session answers later gets of the course
+    now, g.course = found  # the course is held for the request: later gets come from the session
     return now
+
+
+def _matches(viewer: Viewer, now: Standing) -> bool:
+    """Active, and the rights the launch gave are still the ones recorded (a later launch or
+    roster sync with other roles makes the old session's rights stale)."""
+    return (
+        now.active
+        and now.is_instructor == viewer.is_instructor
+        and now.is_learner == viewer.is_learner
+    )
 
 
 def _signed_in(predicate: Callable[[Viewer], bool]) -> Standing:

@@ -203,7 +203,10 @@ def test_a_teaching_assistant_cannot_withdraw_a_student(app, platform):
     ta = _launch(app, platform, TA, sub="ta-1")
     base = f"/instructor/activities/{world.activity_id}/placements/{placement_id}"
     token = csrf(ta.get(f"/instructor/activities/{world.activity_id}/reviews/").data)
-    assert ta.get(base).status_code == 200  # may look
+    detail = ta.get(base)
+    assert detail.status_code == 200  # may look
+    assert "Withdraw student" not in detail.get_data(as_text=True)  # not offered what is refused
+    assert "Withdraw student" in world.instructor.get(base).get_data(as_text=True)
     confirm = ta.get(base + "/status?to=withdrawn")
     assert confirm.status_code == 403
     refused = _withdraw(ta, world.activity_id, placement_id, token)
