@@ -98,6 +98,8 @@ ACTIONS: dict[str, Action] = {
         _action("certificates.issue", "issue certificates", IR),
         _action("certificates.revoke", "revoke certificates", IR),
         _action("certificates.reissue", "re-issue certificates", IR),
+        # The record of who did what (grades, placements, reviews, exports, certificates).
+        _action("audit.view", "read or export the audit log", IR),
     )
 }
 

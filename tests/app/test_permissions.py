@@ -72,6 +72,7 @@ EXPECTED: dict[str, set[str]] = {
     "certificates.issue": {IR},
     "certificates.revoke": {IR},
     "certificates.reissue": {IR},
+    "audit.view": {IR},
 }
 
 
