@@ -17,7 +17,7 @@ from sqlalchemy import select
 from wtforms import HiddenField, IntegerField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
-from lti_app.auth import Viewer, instructor_required
+from lti_app.auth import Viewer, requires
 from lti_app.downloads import submission_file
 from lti_app.extensions import db
 from lti_app.instructor.confirm import done, see_other
@@ -114,7 +114,7 @@ def _rows(activity: Activity) -> list[dict[str, Any]]:
 
 
 @bp.get("/")
-@instructor_required
+@requires("view")
 def index(activity_id: int) -> Any:
     activity = activity_for(g.viewer, activity_id)
     return render_template(
@@ -127,7 +127,7 @@ def index(activity_id: int) -> Any:
 
 
 @bp.get("/placements/<int:placement_id>")
-@instructor_required
+@requires("view")
 def placement(activity_id: int, placement_id: int) -> Any:
     activity = activity_for(g.viewer, activity_id)
     return _placement_page(activity, _placement(activity, placement_id))
@@ -176,7 +176,7 @@ def _placement_page(
 
 
 @bp.post("/placements/<int:placement_id>/invite")
-@instructor_required
+@requires("reviews.invite")
 def invite(activity_id: int, placement_id: int) -> Any:
     activity = activity_for(g.viewer, activity_id)
     placement = _placement(activity, placement_id)
@@ -203,7 +203,7 @@ def invite(activity_id: int, placement_id: int) -> Any:
 
 
 @bp.post("/invite-all")
-@instructor_required
+@requires("reviews.invite")
 def invite_all(activity_id: int) -> Any:
     activity = activity_for(g.viewer, activity_id)
     if not ConfirmForm().validate_on_submit():
@@ -220,7 +220,7 @@ def invite_all(activity_id: int) -> Any:
 
 
 @bp.post("/invitations/<int:invitation_id>/revoke")
-@instructor_required
+@requires("reviews.revoke")
 def revoke(activity_id: int, invitation_id: int) -> Any:
     activity = activity_for(g.viewer, activity_id)
     invitation = _invitation(activity, invitation_id)
@@ -235,7 +235,7 @@ def revoke(activity_id: int, invitation_id: int) -> Any:
 
 
 @bp.post("/invitations/<int:invitation_id>/resend")
-@instructor_required
+@requires("reviews.resend")
 def resend(activity_id: int, invitation_id: int) -> Any:
     activity = activity_for(g.viewer, activity_id)
     invitation = _invitation(activity, invitation_id)
@@ -253,7 +253,7 @@ def resend(activity_id: int, invitation_id: int) -> Any:
 
 
 @bp.post("/placements/<int:placement_id>/reopen")
-@instructor_required
+@requires("reviews.reopen")
 def reopen(activity_id: int, placement_id: int) -> Any:
     activity = activity_for(g.viewer, activity_id)
     placement = _placement(activity, placement_id)
@@ -273,7 +273,7 @@ def reopen(activity_id: int, placement_id: int) -> Any:
 
 
 @bp.post("/emails/<int:email_id>/retry")
-@instructor_required
+@requires("emails.retry")
 def retry_email(activity_id: int, email_id: int) -> Any:
     activity = activity_for(g.viewer, activity_id)
     email = lookups.email_in_course(g.viewer.course_id, email_id)
@@ -293,7 +293,7 @@ def retry_email(activity_id: int, email_id: int) -> Any:
 
 
 @bp.get("/placements/<int:placement_id>/files/<int:file_id>")
-@instructor_required
+@requires("view")
 def download(activity_id: int, placement_id: int, file_id: int) -> Any:
     activity = activity_for(g.viewer, activity_id)
     placement = _placement(activity, placement_id)
