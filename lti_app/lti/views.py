@@ -28,7 +28,6 @@ from sqlalchemy import select
 from lti_app.auth import current_viewer, start_session
 from lti_app.extensions import csrf, db
 from lti_app.forms import ActivitySettingsForm
-from lti_app.lti.cache import claim
 from lti_app.lti.claims import DEEP_LINKING_SETTINGS, parse_claims
 from lti_app.lti.errors import LtiError, from_library_exception
 from lti_app.lti.frame_origins import (
@@ -39,6 +38,7 @@ from lti_app.lti.frame_origins import (
 )
 from lti_app.lti.keys import public_jwks
 from lti_app.lti.launch import StintMessageLaunch, StintOIDCLogin
+from lti_app.lti.single_use import spend
 from lti_app.lti.tool_conf import StintRegistration
 from lti_app.models import Activity, Course, Platform, User
 from lti_app.security import frame_for_platform
@@ -188,9 +188,8 @@ def resume(ticket: str) -> Any:
 
 
 def _spend(entry: dict[str, Any]) -> bool:
-    """Mark a ticket used; false if it already was."""
-    # ``claim`` is atomic on both cache backends (cachelib's ``add`` is not on files).
-    return claim(_cache(), ENTRY_PREFIX + str(entry.get("id")), ENTRY_TTL + 60)
+    """Mark a ticket used; false if it already was (a database row: no cache restart forgets it)."""
+    return spend(ENTRY_PREFIX + str(entry.get("id")), ENTRY_TTL + 60)
 
 
 def _expired_entry() -> LtiError:
