@@ -91,7 +91,8 @@ def init_error_handlers(app: Flask) -> None:
         return response
 
     # Raised by the cache module; Redis's own errors reach here from Flask-Limiter's storage.
-    for cache_error in (CacheUnavailableError, *REDIS_DOWN):
+    cache_errors: tuple[type[Exception], ...] = (CacheUnavailableError, *REDIS_DOWN)
+    for cache_error in cache_errors:
         app.register_error_handler(cache_error, cache_unavailable)
 
     @app.errorhandler(HTTPException)
