@@ -13,6 +13,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from lti_app.mail import MAIL_BACKENDS
+
 log = logging.getLogger(__name__)
 
 TRUE_VALUES = {"1", "true", "yes", "on"}
@@ -47,6 +49,24 @@ def load_or_create_secret_key(instance_path: Path) -> str:
     return key
 
 
+class ConfigError(ValueError):
+    """A setting has a value Stint cannot use; raised at startup, before any request."""
+
+
+def mail_backend(value: str) -> str:
+    """The ``MAIL_BACKEND`` named, refusing a typo rather than falling back to the console.
+
+    A silent fallback would write every email, review links included, to the log and send none.
+    """
+    backend = value.strip().lower()
+    if backend not in MAIL_BACKENDS:
+        raise ConfigError(
+            f"MAIL_BACKEND={value!r} is not a mail backend Stint knows. Use 'smtp' (send through "
+            "MAIL_SERVER) or 'console' (write emails to the log, review links masked)."
+        )
+    return backend
+
+
 def settings_from_env(instance_path: Path, *, need_secret: bool = True) -> dict[str, Any]:
     """Build the Flask config mapping from environment variables."""
     base_url = os.environ.get("STINT_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
@@ -70,7 +90,7 @@ def settings_from_env(instance_path: Path, *, need_secret: bool = True) -> dict[
         "CACHE_DIR": os.environ.get("STINT_CACHE_DIR", str(instance_path / "cache")),
         "UPLOAD_DIR": os.environ.get("STINT_UPLOAD_DIR", str(instance_path / "uploads")),
         "HUEY_SQLITE_PATH": os.environ.get("HUEY_SQLITE_PATH", str(instance_path / "huey.sqlite")),
-        "MAIL_BACKEND": os.environ.get("MAIL_BACKEND", "console"),
+        "MAIL_BACKEND": mail_backend(os.environ.get("MAIL_BACKEND", "console")),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", "localhost"),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,

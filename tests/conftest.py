@@ -148,18 +148,23 @@ def _clear_tables() -> None:
     db.session.commit()
 
 
+def reset_process_memos() -> None:
+    """Forget what earlier tests' apps left in this process's memos (keys, origins, tokens)."""
+    forget_cached_keys()
+    forget_origins()
+    tool_conf.clear()
+    platform_keys.clear()
+    token_cache.clear()
+    recent_launches.clear()
+
+
 @pytest.fixture
 def app(base_config: dict[str, Any], _migrated: None, tmp_path: Path) -> Iterator[Flask]:
     config = dict(base_config, CACHE_DIR=str(tmp_path / "cache"))
     application = create_app(config, instance_path=str(tmp_path / "instance"))
     with application.app_context():
         _clear_tables()
-        forget_cached_keys()
-        forget_origins()
-        tool_conf.clear()
-        platform_keys.clear()
-        token_cache.clear()
-        recent_launches.clear()
+        reset_process_memos()
     yield application
     with application.app_context():
         db.session.remove()
