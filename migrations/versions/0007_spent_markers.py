@@ -1,7 +1,7 @@
 """single-use markers (OIDC states, launch tickets) kept in the database across cache restarts
 
-Revision ID: 0006_spent_markers
-Revises: 0005_override_points
+Revision ID: 0007_spent_markers
+Revises: 0006_platform_permissions
 Create Date: 2026-12-01 10:00:00
 
 """
@@ -9,8 +9,8 @@ Create Date: 2026-12-01 10:00:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_spent_markers"
-down_revision = "0005_override_points"
+revision = "0007_spent_markers"
+down_revision = "0006_platform_permissions"
 branch_labels = None
 depends_on = None
 
