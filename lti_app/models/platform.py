@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lti_app.extensions import db
@@ -33,6 +33,8 @@ class Platform(db.Model):  # type: ignore[name-defined]
     lms: Mapped[str] = mapped_column(String(20), default="other")
     # Origins seen in launches (return URLs): the LMS pages that frame Stint.
     frame_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Retention policy: student data is purged this many days after a course ends (stint purge).
+    retention_days: Mapped[int] = mapped_column(Integer, default=1825, server_default="1825")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     deployments: Mapped[list[Deployment]] = relationship(
