@@ -269,7 +269,9 @@ def _rows(events: Sequence[AuditEvent]) -> list[AuditRow]:
         student_of = dict(
             db.session.execute(
                 select(Placement.id, Placement.user_id).where(Placement.id.in_(placement_ids))
-            ).tuples()
+            )
+            .tuples()
+            .all()
         )
     user_ids |= set(student_of.values())
     names: dict[int, str] = {}

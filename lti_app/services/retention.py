@@ -75,13 +75,15 @@ def course_ends(course_ids: Iterable[int] | None = None) -> dict[int, CourseEnd]
     courses = select(Course.id, Course.created_at)
     if course_ids is not None:
         courses = courses.where(Course.id.in_(list(course_ids)))
-    created = dict(db.session.execute(courses).tuples())
+    created = dict(db.session.execute(courses).tuples().all())
     due = dict(
         db.session.execute(
             select(Activity.course_id, func.max(Activity.due_at))
             .where(Activity.course_id.in_(created), Activity.due_at.is_not(None))
             .group_by(Activity.course_id)
-        ).tuples()
+        )
+        .tuples()
+        .all()
     )
     launched = dict(
         db.session.execute(
@@ -89,7 +91,9 @@ def course_ends(course_ids: Iterable[int] | None = None) -> dict[int, CourseEnd]
             .join(User, User.id == Membership.user_id)
             .where(Membership.course_id.in_(created), User.last_launch_at.is_not(None))
             .group_by(Membership.course_id)
-        ).tuples()
+        )
+        .tuples()
+        .all()
     )
     ends = {}
     for course_id, created_at in created.items():
@@ -143,7 +147,7 @@ def due_for_purge(now: datetime, platform_id: int | None = None) -> list[CourseP
     )
     if platform_id is not None:
         query = query.where(Course.platform_id == platform_id)
-    retention = dict(db.session.execute(query).tuples())
+    retention = dict(db.session.execute(query).tuples().all())
     ends = course_ends(retention)
     due = [
         course_id
