@@ -7,7 +7,6 @@ from __future__ import annotations
 import ast
 import csv
 import io
-import re
 from pathlib import Path
 from typing import Any
 
@@ -17,15 +16,15 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
 from lti_app.extensions import db
-from lti_app.models import Activity, AuditEvent, Placement, ScoreSync, User
+from lti_app.models import Activity, AuditEvent, Placement, ReviewInvitation, ScoreSync, User
 from lti_app.services import audit
+from lti_app.services.certificates.rules import current_certificate
 from tests.app.certificate_world import csrf_token, launch_as
 from tests.app.test_certificate_issuing_pages import _base as certificates_base
 from tests.app.test_certificate_issuing_pages import _issue
-from tests.app.test_grading import ROLE, _csrf, _launch_instructor, _page, _post, graded
+from tests.app.test_grading import ROLE, _launch_instructor, _post
 from tests.app.test_review_page import invite, rubric_answers
 from tests.app.test_selection import _open, _rank, _run
-from tests.app.test_selection import course as selection_course
 from tests.support.placements import activity_id as configured_activity
 from tests.support.placements import csrf_of, launch, make_project, platform_id, user_id
 from tests.support.reviews_world import build_world, csrf, reviews_url, submit_work
@@ -177,8 +176,6 @@ def test_review_actions_are_recorded_and_the_supervisor_is_the_actor(app, platfo
     path = invite(world, smtp)
     page = world.instructor.get(reviews_url(world, f"/placements/{pid}"))
     with app.app_context():
-        from lti_app.models import ReviewInvitation
-
         first = db.session.scalars(select(ReviewInvitation.id)).one()
     token = csrf(page.data)
     assert (
@@ -270,8 +267,6 @@ def test_certificate_and_export_actions_are_recorded(app, platform):
     assert teacher.post(base + "/issue", data={"csrf_token": token}).status_code == 303
     student = launch_as(app, platform, role="Learner", sub="student-1")
     with app.app_context():
-        from lti_app.services.certificates.rules import current_certificate
-
         fresh = current_certificate(world.placement_id)
         assert fresh is not None
         fresh_id = fresh.id
@@ -358,7 +353,7 @@ def _seed(app: Flask, activity_id: int, actor: int, count: int, action: str) -> 
 
 
 def test_page_filters_paginates_and_refuses_other_roles(app, client, graded, platform):
-    activity_id, placement_id = graded
+    activity_id, _ = graded
     teacher = user_id(app, "teacher-1")
     _seed(app, activity_id, teacher, 60, "grade.release")
     _seed(app, activity_id, teacher, 3, "placement.move")
