@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from lti_app.extensions import db
 from lti_app.models.base import utcnow
@@ -22,6 +22,7 @@ student_group = AppGroup("student", help="Data-subject requests: export or erase
 
 
 @click.command("retention")
+@with_appcontext
 @click.argument("platform_id", type=int)
 @click.argument("days", type=int)
 def platform_retention(platform_id: int, days: int) -> None:
@@ -36,6 +37,7 @@ def platform_retention(platform_id: int, days: int) -> None:
 
 
 @click.command("purge")
+@with_appcontext
 @click.option("--platform", "platform_id", type=int, default=None, help="Only this platform.")
 @click.option("--yes", is_flag=True, help="Delete for real (without it, a dry run).")
 @click.option("--dry-run", is_flag=True, help="Only show what would be deleted (the default).")

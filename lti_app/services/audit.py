@@ -269,9 +269,7 @@ def _rows(events: Sequence[AuditEvent]) -> list[AuditRow]:
         student_of = dict(
             db.session.execute(
                 select(Placement.id, Placement.user_id).where(Placement.id.in_(placement_ids))
-            )
-            .tuples()
-            .all()
+            ).all()
         )
     user_ids |= set(student_of.values())
     names: dict[int, str] = {}

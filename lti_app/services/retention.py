@@ -75,15 +75,13 @@ def course_ends(course_ids: Iterable[int] | None = None) -> dict[int, CourseEnd]
     courses = select(Course.id, Course.created_at)
     if course_ids is not None:
         courses = courses.where(Course.id.in_(list(course_ids)))
-    created = dict(db.session.execute(courses).tuples().all())
+    created = dict(db.session.execute(courses).all())
     due = dict(
         db.session.execute(
             select(Activity.course_id, func.max(Activity.due_at))
             .where(Activity.course_id.in_(created), Activity.due_at.is_not(None))
             .group_by(Activity.course_id)
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     launched = dict(
         db.session.execute(
@@ -91,9 +89,7 @@ def course_ends(course_ids: Iterable[int] | None = None) -> dict[int, CourseEnd]
             .join(User, User.id == Membership.user_id)
             .where(Membership.course_id.in_(created), User.last_launch_at.is_not(None))
             .group_by(Membership.course_id)
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     ends = {}
     for course_id, created_at in created.items():
@@ -147,7 +143,7 @@ def due_for_purge(now: datetime, platform_id: int | None = None) -> list[CourseP
     )
     if platform_id is not None:
         query = query.where(Course.platform_id == platform_id)
-    retention = dict(db.session.execute(query).tuples().all())
+    retention = dict(db.session.execute(query).all())
     ends = course_ends(retention)
     due = [
         course_id

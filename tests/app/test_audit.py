@@ -23,8 +23,10 @@ from tests.app.certificate_world import csrf_token, launch_as
 from tests.app.test_certificate_issuing_pages import _base as certificates_base
 from tests.app.test_certificate_issuing_pages import _issue
 from tests.app.test_grading import ROLE, _launch_instructor, _post
+from tests.app.test_grading import graded  # noqa: F401  (fixture)
 from tests.app.test_review_page import invite, rubric_answers
 from tests.app.test_selection import _open, _rank, _run
+from tests.app.test_selection import course as selection_course  # noqa: F401  (fixture)
 from tests.support.placements import activity_id as configured_activity
 from tests.support.placements import csrf_of, launch, make_project, platform_id, user_id
 from tests.support.reviews_world import build_world, csrf, reviews_url, submit_work
