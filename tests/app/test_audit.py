@@ -22,8 +22,12 @@ from lti_app.services.certificates.rules import current_certificate
 from tests.app.certificate_world import csrf_token, launch_as
 from tests.app.test_certificate_issuing_pages import _base as certificates_base
 from tests.app.test_certificate_issuing_pages import _issue
-from tests.app.test_grading import ROLE, _launch_instructor, _post
-from tests.app.test_grading import graded  # noqa: F401  (fixture)
+from tests.app.test_grading import (
+    ROLE,
+    _launch_instructor,
+    _post,
+    graded,  # noqa: F401  (fixture)
+)
 from tests.app.test_review_page import invite, rubric_answers
 from tests.app.test_selection import _open, _rank, _run
 from tests.app.test_selection import course as selection_course  # noqa: F401  (fixture)
