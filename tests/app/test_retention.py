@@ -19,8 +19,10 @@ from lti_app.models import (
     Submission,
     User,
 )
+from lti_app.services import audit
 from lti_app.services.retention import course_ends
 from lti_app.storage import storage
+from tests.app.certificate_world import make_platform_row
 from tests.app.data_world import Stored, course_with_data
 
 NOW = datetime.now(UTC)
@@ -159,3 +161,24 @@ def test_course_end_is_the_last_due_date_else_the_last_launch_else_creation(app,
         db.session.commit()
         end = course_ends([course_id])[course_id]
         assert (end.rule, end.ended_at) == ("due date", due)
+
+
+def test_removing_a_platform_takes_its_audit_entries_with_it(app, runner):
+    with app.app_context():
+        gone = make_platform_row("Closing College")
+        kept = make_platform_row("Staying University")
+        for platform_id in (gone, kept):
+            course = Course(platform_id=platform_id, context_id="c1")
+            db.session.add(course)
+            db.session.flush()
+            activity = Activity(course_id=course.id, title="Internship")
+            db.session.add(activity)
+            db.session.flush()
+            audit.record(activity, None, "placement.publish", "activity", activity.id)
+            audit.record_platform(platform_id, None, "student.erase", "user", 1)
+        db.session.commit()
+    result = runner.invoke(args=["stint", "platform", "remove", str(gone), "--yes"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        left = db.session.scalars(select(AuditEvent.platform_id)).all()
+        assert left == [kept, kept]
