@@ -37,6 +37,7 @@ FEATURE_MODULES = (
     "lti_app.instructor.grading",
     "lti_app.instructor.certificates",
     "lti_app.student.certificates",
+    "lti_app.instructor.audit",
     "lti_app.public.verify",
 )
 

@@ -6,6 +6,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from lti_app.cli_data import platform_retention, purge, student_group
 from lti_app.cli_rubrics import rubric_group
 from lti_app.dev_platform.demo.cohort import add_cohort
 from lti_app.dev_platform.demo.seed import seed_demo
@@ -15,6 +16,7 @@ from lti_app.jobs import queue
 from lti_app.lti.keys import ensure_active_key, rotate_keys
 from lti_app.read_models.change_stamps import EVERY_COURSE, replace_stamps
 from lti_app.services import permissions
+from lti_app.services.audit import forget_deleted_courses
 from lti_app.services.platforms import (
     CANVAS_CLOUD,
     PlatformInputError,
@@ -32,6 +34,9 @@ stint.add_command(platform_group)
 stint.add_command(keys_group)
 stint.add_command(dev_group)
 stint.add_command(rubric_group)
+stint.add_command(purge)
+stint.add_command(student_group)
+platform_group.add_command(platform_retention)
 demo_group = AppGroup("demo", help="A demo course to click through (STINT_DEV_PLATFORM=1 only).")
 stint.add_command(demo_group)
 
@@ -112,6 +117,7 @@ def platform_remove(platform_id: int, yes: bool) -> None:
     if not remove_platform(platform_id):
         click.echo(f"error: no platform {platform_id}", err=True)
         raise SystemExit(2)
+    forget_deleted_courses()
     db.session.commit()
     click.echo(f"Removed platform {platform_id}")
 

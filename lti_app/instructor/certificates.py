@@ -32,6 +32,7 @@ from lti_app.models import Activity, Placement
 from lti_app.panels import register_panel
 from lti_app.read_models.dashboard.snapshot import snapshot as dashboard_snapshot
 from lti_app.scoping import activity_for
+from lti_app.services import audit
 from lti_app.services.certificates import issue as issuing
 from lti_app.services.certificates.files import stream_zip
 from lti_app.services.certificates.queries import (
@@ -96,6 +97,9 @@ def issue_missing(activity_id: int) -> Any:
     if not ConfirmForm().validate_on_submit():
         abort(400, description="The form has expired. Reload the page and try again.")
     created = issuing.issue_missing(activity, actor_user_id=g.viewer.user_id)
+    audit.record(
+        activity, g.viewer.user_id, "certificate.issue", "activity", activity.id, {"count": created}
+    )
     db.session.commit()
     return done(
         f"{created} certificate(s) are being prepared."
@@ -123,6 +127,16 @@ def cohort_zip(activity_id: int) -> Any:
     issued = issued_in_activity(activity.id)
     if not issued:
         abort(404, description="No certificate has been issued in this activity yet.")
+    audit.record(
+        activity,
+        g.viewer.user_id,
+        "export.certificates_zip",
+        "activity",
+        activity.id,
+        {"certificates": len(issued)},
+    )
+    db.session.commit()
+    issued = issued_in_activity(activity.id)  # read again: the commit expired the rows
     response = Response(stream_with_context(stream_zip(issued)), mimetype="application/zip")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="certificates-activity-{activity.id}.zip"'
@@ -143,6 +157,14 @@ def revoke(activity_id: int, certificate_id: int) -> Any:
     form = ReasonForm()
     if form.validate_on_submit():
         issuing.revoke_by_instructor(certificate, form.reason.data, actor_user_id=g.viewer.user_id)
+        audit.record(
+            activity,
+            g.viewer.user_id,
+            "certificate.revoke",
+            "certificate",
+            certificate.id,
+            {"placement": certificate.placement_id},
+        )
         db.session.commit()
         return done(f"Certificate {format_code(certificate.code)} revoked.", _index_url(activity))
     return render_template(
@@ -166,9 +188,17 @@ def reissue(activity_id: int, placement_id: int) -> Any:
     form = ReasonForm()
     if form.validate_on_submit():
         try:
-            issuing.reissue(placement, form.reason.data, actor_user_id=g.viewer.user_id)
+            fresh = issuing.reissue(placement, form.reason.data, actor_user_id=g.viewer.user_id)
         except CertificateError as error:
             abort(409, description=str(error))
+        audit.record(
+            activity,
+            g.viewer.user_id,
+            "certificate.reissue",
+            "certificate",
+            fresh.id,
+            {"placement": placement.id},
+        )
         db.session.commit()
         return done(
             f"A new certificate for {placement.user.display_name} is being prepared.",

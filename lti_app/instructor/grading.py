@@ -27,6 +27,7 @@ from lti_app.models import Activity, Evaluation
 from lti_app.panels import register_panel
 from lti_app.read_models.dashboard.snapshot import snapshot as dashboard_snapshot
 from lti_app.scoping import activity_for
+from lti_app.services import audit
 from lti_app.services.certificates.issue import issue_after_grade_change
 from lti_app.services.certificates.passback import passback_extras
 from lti_app.services.grading import (
@@ -233,6 +234,14 @@ def override(activity_id: int, placement_id: int) -> Any:
         )
     except GradingError as exc:
         return _refuse(exc)
+    audit.record(
+        activity,
+        g.viewer.user_id,
+        "grade.override",
+        "placement",
+        placement_id,
+        {"points": str(form.points.data)},
+    )
     db.session.commit()
     _reconcile_certificates(released)
     return done(
@@ -251,6 +260,7 @@ def remove_override(activity_id: int, placement_id: int) -> Any:
         )
     except GradingError as exc:
         return _refuse(exc)
+    audit.record(activity, g.viewer.user_id, "grade.override_clear", "placement", placement_id)
     db.session.commit()
     _reconcile_certificates(released)
     return done(
@@ -269,6 +279,7 @@ def update(activity_id: int, placement_id: int) -> Any:
         )
     except GradingError as exc:
         return _refuse(exc)
+    audit.record(activity, g.viewer.user_id, "grade.update", "placement", placement_id)
     db.session.commit()
     _reconcile_certificates(released)
     return done("Grade updated from the latest evaluations.", _student_url(activity, placement_id))
@@ -282,7 +293,15 @@ def approve(activity_id: int) -> Any:
     ids = _selected_ids()
     if not ids:
         return done("Select at least one student to approve.", _index_url(activity), "error")
+    approved_before = audit.approved_ids(ids)
     outcome = approve_release.approve(activity, ids, g.viewer.user_id)
+    audit.record(
+        activity,
+        g.viewer.user_id,
+        "grade.approve",
+        "placement",
+        audit.approved_ids(ids) - approved_before,
+    )
     db.session.commit()
     _flash_outcome("Approved", outcome)
     return _after_batch(activity, ids)
@@ -303,6 +322,7 @@ def release(activity_id: int) -> Any:
     outcome = approve_release.release(
         activity, ids or None, g.viewer.user_id, extras_for=passback_extras
     )
+    audit.record(activity, g.viewer.user_id, "grade.release", "placement", outcome.released)
     db.session.commit()
     _reconcile_certificates(outcome.released)
     _flash_outcome("Released", outcome)
@@ -318,6 +338,14 @@ def retry(activity_id: int, sync_id: int) -> Any:
         sync = resends.retry_sync(activity, sync_id)
     except GradingError as exc:
         return _refuse(exc)
+    audit.record(
+        activity,
+        g.viewer.user_id,
+        "grade.retry",
+        "placement",
+        sync.placement_id,
+        {"score_sync": sync_id},
+    )
     db.session.commit()
     db.session.refresh(sync)
     if sync.state == "sent":
@@ -335,6 +363,9 @@ def retry_failed(activity_id: int) -> Any:
     activity = _activity(activity_id)
     _checked_form()
     count = resends.retry_all_failed(activity)
+    audit.record(
+        activity, g.viewer.user_id, "grade.retry_failed", "activity", activity.id, {"count": count}
+    )
     db.session.commit()
     return done(f"{count} failed score(s) queued again.", _index_url(activity))
 
@@ -377,6 +408,7 @@ def policy(activity_id: int) -> Any:
             db.session.rollback()
             problems = [_policy_problem(p.path, p.message) for p in exc.problems]
         else:
+            audit.record(activity, g.viewer.user_id, "grade.policy", "activity", activity.id)
             db.session.commit()
             return done(
                 "Grading policy saved. Approved grades keep their numbers.", _index_url(activity)

@@ -24,6 +24,7 @@ from lti_app.models import Activity, Course, MatchRun, Placement, User
 from lti_app.panels import register_panel
 from lti_app.read_models.dashboard.snapshot import snapshot as dashboard_snapshot
 from lti_app.scoping import activity_for
+from lti_app.services import audit
 from lti_app.services import roster as roster_service
 from lti_app.services.catalog.csv_import import MAX_CSV_BYTES
 from lti_app.services.placements import (
@@ -159,6 +160,14 @@ def assign(activity_id: int) -> Any:
         )
     except PlacementError as exc:
         return _refuse(exc)
+    audit.record(
+        activity,
+        g.viewer.user_id,
+        "placement.assign",
+        "placement",
+        placement.id,
+        {"project": placement.project_id},
+    )
     db.session.commit()
     return done(
         f"{placement.user.display_name} placed on “{placement.project.title}” (not yet "
@@ -198,6 +207,14 @@ def move(activity_id: int, placement_id: int) -> Any:
         placing.move(placement, _int_field("project_id"), g.viewer.user_id)
     except PlacementError as exc:
         return _refuse(exc)
+    audit.record(
+        activity,
+        g.viewer.user_id,
+        "placement.move",
+        "placement",
+        placement.id,
+        {"project": placement.project_id},
+    )
     db.session.commit()
     return done(
         f"{placement.user.display_name} moved to “{placement.project.title}”.",
@@ -227,12 +244,21 @@ def status(activity_id: int, placement_id: int) -> Any:
             button="Withdraw student",
             back=url_for("placements.detail", activity_id=activity.id, placement_id=placement.id),
         )
+    before = placement.status
     try:
         placing.change_status_by_hand(
             placement, to, g.viewer.user_id, request.form.get("note", "").strip()
         )
     except PlacementError as exc:
         return _refuse(exc)
+    audit.record(
+        activity,
+        g.viewer.user_id,
+        "placement.status",
+        "placement",
+        placement.id,
+        {"from": before, "to": to},
+    )
     db.session.commit()
     return done(
         f"Status is now {STATUS_LABELS[to].lower()}.",
@@ -263,6 +289,7 @@ def unassign(activity_id: int, placement_id: int) -> Any:
         placing.unassign(placement, g.viewer.user_id)
     except PlacementError as exc:
         return _refuse(exc)
+    audit.record(activity, g.viewer.user_id, "placement.unassign", "placement", placement.id)
     db.session.commit()
     return done(f"{name} is no longer placed.", _index_url(activity))
 
@@ -282,6 +309,14 @@ def import_csv(activity_id: int) -> Any:
         return render_template(
             "instructor/placements/import_report.html", activity=activity, report=report
         ), 422
+    audit.record(
+        activity,
+        g.viewer.user_id,
+        "placement.import",
+        "activity",
+        activity.id,
+        {"placed": report.placed},
+    )
     db.session.commit()
     return done(
         f"Placed {report.placed} student(s) from the file. Publish when ready.",
@@ -327,6 +362,9 @@ def run_match(activity_id: int) -> Any:
         run = matching_runs.run_matching(activity, g.viewer.user_id, form.seed.data)
     except PlacementError as exc:
         return _refuse(exc)
+    audit.record(
+        activity, g.viewer.user_id, "placement.match_run", "match_run", run.id, {"seed": run.seed}
+    )
     db.session.commit()
     return done(
         f"Matching run #{run.id} done with seed {run.seed}. Review it, then publish.",
@@ -386,6 +424,14 @@ def adjust(activity_id: int, run_id: int) -> Any:
         matching_runs.adjust_run(run, {student: project_id}, g.viewer.user_id)
     except PlacementError as exc:
         return _refuse(exc)
+    audit.record(
+        activity,
+        g.viewer.user_id,
+        "placement.match_adjust",
+        "match_run",
+        run.id,
+        {"student": student, "project": project_id},
+    )
     db.session.commit()
     return done(
         "Matching adjusted.", url_for("placements.match", activity_id=activity.id, run_id=run.id)
@@ -413,6 +459,9 @@ def publish_run(activity_id: int, run_id: int) -> Any:
         made = matching_runs.publish_run(activity, run, g.viewer.user_id)
     except PlacementError as exc:
         return _refuse(exc)
+    audit.record(
+        activity, g.viewer.user_id, "placement.match_publish", "match_run", run.id, {"placed": made}
+    )
     db.session.commit()
     return done(
         f"Published: {made} student(s) placed by the matching can now see their project.",
@@ -436,6 +485,9 @@ def publish(activity_id: int) -> Any:
             back=url_for("placements.index", activity_id=activity.id),
         )
     count = publishing.publish(activity, g.viewer.user_id)
+    audit.record(
+        activity, g.viewer.user_id, "placement.publish", "activity", activity.id, {"count": count}
+    )
     db.session.commit()
     return done(
         f"{count} placement(s) published; students can now see their project.", _index_url(activity)

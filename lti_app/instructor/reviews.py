@@ -26,7 +26,7 @@ from lti_app.models import Activity, Placement, ReviewInvitation
 from lti_app.panels import register_panel
 from lti_app.read_models.dashboard.snapshot import snapshot as dashboard_snapshot
 from lti_app.scoping import activity_for
-from lti_app.services import outbox
+from lti_app.services import audit, outbox
 from lti_app.services import submissions as work
 from lti_app.services.reviews import evaluation as evaluations
 from lti_app.services.reviews import invitations, lookups
@@ -183,7 +183,7 @@ def invite(activity_id: int, placement_id: int) -> Any:
     form = InviteForm()
     if form.validate_on_submit():
         try:
-            invitations.invite(
+            invitation = invitations.invite(
                 placement,
                 name=form.name.data or "",
                 email=form.email.data,
@@ -194,6 +194,14 @@ def invite(activity_id: int, placement_id: int) -> Any:
         except ReviewRefused as exc:
             form.form_errors.append(str(exc))
         else:
+            audit.record(
+                activity,
+                g.viewer.user_id,
+                "review.invite",
+                "placement",
+                placement.id,
+                {"invitation": invitation.id},
+            )
             db.session.commit()
             return done(
                 f"Review link sent to {form.email.data}. Earlier links stopped working.",
@@ -209,6 +217,9 @@ def invite_all(activity_id: int) -> Any:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     result = invitations.invite_all_submitted(activity, g.viewer.user_id)
+    audit.record(
+        activity, g.viewer.user_id, "review.invite_all", "placement", [p.id for p in result.invited]
+    )
     db.session.commit()
     if result.invited:
         flash(f"Review links sent for {len(result.invited)} student(s).", "success")
@@ -227,6 +238,14 @@ def revoke(activity_id: int, invitation_id: int) -> Any:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     invitations.revoke(invitation)
+    audit.record(
+        activity,
+        g.viewer.user_id,
+        "review.revoke",
+        "placement",
+        invitation.placement_id,
+        {"invitation": invitation.id},
+    )
     db.session.commit()
     return done(
         f"The link sent to {invitation.reviewer_email} no longer works.",
@@ -243,9 +262,17 @@ def resend(activity_id: int, invitation_id: int) -> Any:
         abort(400)
     back = _placement_url(activity, invitation.placement_id)
     try:
-        invitations.resend(invitation, g.viewer.user_id)
+        fresh = invitations.resend(invitation, g.viewer.user_id)
     except ReviewRefused as exc:
         return done(str(exc), back, "error")
+    audit.record(
+        activity,
+        g.viewer.user_id,
+        "review.resend",
+        "placement",
+        invitation.placement_id,
+        {"invitation": fresh.id, "replaces": invitation.id},
+    )
     db.session.commit()
     return done(
         f"A new link was sent to {invitation.reviewer_email}; the old one stopped working.", back
@@ -264,6 +291,7 @@ def reopen(activity_id: int, placement_id: int) -> Any:
         evaluations.reopen(placement, g.viewer.user_id)
     except ReviewRefused as exc:
         return done(str(exc), back, "error")
+    audit.record(activity, g.viewer.user_id, "review.reopen", "placement", placement.id)
     db.session.commit()
     return done(
         "The evaluation is open again. The supervisor can change it through a live link "

@@ -30,6 +30,7 @@ from lti_app.read_models.dashboard.filters import Filters
 from lti_app.read_models.dashboard.snapshot import project_options, snapshot
 from lti_app.read_models.dashboard.states import STATUS_LABELS, STATUS_ORDER
 from lti_app.scoping import activity_for
+from lti_app.services import audit
 
 bp = Blueprint("instructor", __name__, url_prefix="/instructor")
 bp.add_app_template_global(allowed, "may")  # templates show only what the viewer may do
@@ -78,6 +79,15 @@ def dashboard(activity_id: int | None) -> Any:
 def export_students(activity_id: int) -> Any:
     """The dashboard table (with the same filters, every page) as CSV, safe for a spreadsheet."""
     activity = activity_for(g.viewer, activity_id)
+    audit.record(
+        activity,
+        g.viewer.user_id,
+        "export.students_csv",
+        "activity",
+        activity.id,
+        {"filtered": bool(request.args)},
+    )
+    db.session.commit()
     now = utcnow()
     rows = export_rows(activity, Filters.parse(request.args), now)
     slug = re.sub(r"[^A-Za-z0-9]+", "-", activity.title).strip("-").lower() or "activity"

@@ -13,6 +13,7 @@ from flask import current_app
 from lti_app.extensions import db
 from lti_app.intents import Work
 from lti_app.jobs.queue import every_minutes, handles, periodic, task
+from lti_app.services import audit
 from lti_app.services.certificates.passback import resend_score
 from lti_app.services.certificates.render import render_certificate, stuck_certificate_ids
 
@@ -39,7 +40,9 @@ def render_certificate_task(certificate_id: int) -> None:
     resend (``Work.RESEND_SCORE``), which then commits on its own.
     """
     with _own_session():
+        was_pending = audit.certificate_pending(certificate_id)
         render_certificate(certificate_id)
+        audit.record_certificate_issued(certificate_id, was_pending)
         db.session.commit()
 
 

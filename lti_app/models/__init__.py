@@ -1,6 +1,7 @@
 """SQLAlchemy 2 typed models, one module per aggregate; imported here so Alembic sees them all."""
 
 from lti_app.models.activity import Activity
+from lti_app.models.audit import AuditEvent
 from lti_app.models.catalog import Partner, Project, ProjectDeliverable
 from lti_app.models.certificate import Certificate
 from lti_app.models.course import Course, Membership, User
@@ -27,6 +28,7 @@ from lti_app.models.work import HoursEntry, Submission, SubmissionFile, Submissi
 __all__ = [
     "Activity",
     "ActivityProject",
+    "AuditEvent",
     "Certificate",
     "Course",
     "Deployment",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lti_app.extensions import db
@@ -36,6 +36,8 @@ class Platform(db.Model):  # type: ignore[name-defined]
     # What this institution lets teaching assistants and designers do beyond the defaults:
     # {"teaching_assistant": ["placements.withdraw", ...]} (lti_app/services/permissions.py).
     permissions: Mapped[dict[str, list[str]] | None] = mapped_column(JSON)
+    # Retention policy: student data is purged this many days after a course ends (stint purge).
+    retention_days: Mapped[int] = mapped_column(Integer, default=1825, server_default="1825")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     deployments: Mapped[list[Deployment]] = relationship(

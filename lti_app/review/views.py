@@ -25,6 +25,7 @@ from lti_app.downloads import submission_file
 from lti_app.extensions import db, limiter
 from lti_app.markdown import render_markdown
 from lti_app.models import ReviewInvitation
+from lti_app.services import audit
 from lti_app.services import submissions as work
 from lti_app.services.reviews import evaluation as evaluations
 from lti_app.services.reviews import links
@@ -201,6 +202,14 @@ def submit(token: str) -> Any:
     except EvaluationIncomplete as exc:
         flash(" ".join(exc.problems), "error")
         return redirect(url_for("review.page", token=token) + "#evaluation", code=303)
+    audit.record(
+        audit.activity_of_placement(invitation.placement_id),
+        "supervisor",
+        "review.submit",
+        "placement",
+        invitation.placement_id,
+        {"invitation": invitation.id},
+    )
     db.session.commit()
     return redirect(url_for("review.page", token=token), code=303)
 

@@ -20,6 +20,7 @@ from lti_app.certificate_downloads import pdf_download
 from lti_app.extensions import db
 from lti_app.models import Activity, Certificate
 from lti_app.panels import register_panel
+from lti_app.services import audit
 from lti_app.services.certificates.content import verification_url
 from lti_app.services.certificates.queries import (
     certificate_for_learner,
@@ -76,6 +77,14 @@ def visibility(certificate_id: int) -> Any:
         abort(400, description="Choose what people checking your certificate may see.")
     choice = form.visibility.data
     set_visibility(certificate, public=choice != "hidden", show_details=choice == "details")
+    audit.record(
+        audit.activity_of_placement(certificate.placement_id),
+        g.viewer.user_id,
+        "certificate.visibility",
+        "certificate",
+        certificate.id,
+        {"visibility": choice},
+    )
     db.session.commit()
     messages = {
         "hidden": "Your certificate is now hidden from public verification.",

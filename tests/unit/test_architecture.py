@@ -48,6 +48,7 @@ LAYERS: dict[str, int] = {
     "lti_app.jobs": EDGE,
     "lti_app.cli": EDGE,
     "lti_app.cli_rubrics": EDGE,
+    "lti_app.cli_data": EDGE,
     "lti_app.auth": EDGE,
     "lti_app.scoping": EDGE,
     "lti_app.security": EDGE,
