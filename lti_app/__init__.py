@@ -36,6 +36,7 @@ FEATURE_MODULES = (
     "lti_app.instructor.grading",
     "lti_app.instructor.certificates",
     "lti_app.student.certificates",
+    "lti_app.student.result",
     "lti_app.public.verify",
 )
 
