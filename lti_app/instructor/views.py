@@ -29,6 +29,7 @@ from lti_app.read_models.dashboard.export import csv_lines, export_rows
 from lti_app.read_models.dashboard.filters import Filters
 from lti_app.read_models.dashboard.snapshot import project_options, snapshot
 from lti_app.read_models.dashboard.states import STATUS_LABELS, STATUS_ORDER
+from lti_app.read_models.registrar import registrar_csv, registrar_rows
 from lti_app.scoping import activity_for
 
 bp = Blueprint("instructor", __name__, url_prefix="/instructor")
@@ -83,6 +84,24 @@ def export_students(activity_id: int) -> Any:
     filename = f"stint-{slug}-{now:%Y%m%d}.csv"
     return Response(
         stream_with_context(iter(csv_lines(rows))),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@bp.get("/activities/<int:activity_id>/registrar.csv")
+@instructor_required
+def export_registrar(activity_id: int) -> Any:
+    """One row per placed student for the registrar: SIS id, result, credits, certificate."""
+    activity = activity_for(g.viewer, activity_id)
+    rows = registrar_rows(activity)
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", activity.title).strip("-").lower() or "activity"
+    filename = f"stint-{slug}-registrar-{utcnow():%Y%m%d}.csv"
+    return Response(
+        "".join(registrar_csv(rows)),
         mimetype="text/csv",
         headers={
             "Content-Disposition": f'attachment; filename="{filename}"',
