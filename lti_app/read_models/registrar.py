@@ -129,7 +129,7 @@ def registrar_rows(activity: Activity) -> list[RegistrarRow]:
         for grade in db.session.scalars(select(Grade).where(Grade.placement_id.in_(ids)))
     }
     evaluations: dict[int, tuple[Evaluation, str]] = {}
-    for evaluation, reviewer in db.session.execute(
+    for submitted, reviewer_name in db.session.execute(
         select(Evaluation, ReviewInvitation.reviewer_name)
         .outerjoin(ReviewInvitation, ReviewInvitation.id == Evaluation.invitation_id)
         .where(
@@ -138,7 +138,7 @@ def registrar_rows(activity: Activity) -> list[RegistrarRow]:
             Evaluation.status == "submitted",
         )
     ):
-        evaluations[evaluation.placement_id] = (evaluation, reviewer or "")
+        evaluations[submitted.placement_id] = (submitted, reviewer_name or "")
     certificates = {
         certificate.placement_id: certificate
         for certificate in db.session.scalars(
@@ -153,8 +153,10 @@ def registrar_rows(activity: Activity) -> list[RegistrarRow]:
     for placement, user, project, partner in placed:
         grade = grades.get(placement.id)
         released = grade is not None and grade.released_at is not None
-        found = evaluations.get(placement.id)
-        evaluation, reviewer = found if found is not None else (None, "")
+        evaluation: Evaluation | None = None
+        reviewer = ""
+        if placement.id in evaluations:
+            evaluation, reviewer = evaluations[placement.id]
         hours = (
             Decimal(evaluation.hours_confirmed)
             if evaluation is not None and evaluation.hours_confirmed is not None
