@@ -18,9 +18,10 @@ from sqlalchemy import select
 
 from certificates import format_code
 from lti_app.extensions import db
-from lti_app.models import Activity, Certificate, Evaluation, Rubric, User
+from lti_app.models import Activity, Certificate, Course, Evaluation, Rubric, User
 from lti_app.services.grading.inputs import rubric_model
 from lti_app.services.grading.policy_settings import save_policy
+from lti_app.services.roster import apply_roster, parse_members
 from lti_app.storage import storage
 from rubrics.io import selections_to_json
 from rubrics.model import Selection
@@ -249,3 +250,25 @@ def test_student_is_emailed_when_the_result_is_released_and_the_certificate_issu
         code = db.session.scalars(select(Certificate)).one().code
     assert format_code(code) in smtp.text_of(issued)
     assert len(smtp.messages) == 2
+
+
+def test_the_roster_keeps_the_sis_id_nrps_gives(app, world):
+    members, _ = parse_members(
+        [
+            {
+                "members": [
+                    {
+                        "user_id": "student-2",
+                        "roles": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"],
+                        "lis_person_sourcedid": "SIS-000456",
+                        "name": "Noor Haddad",
+                    }
+                ]
+            }
+        ]
+    )
+    with app.app_context():
+        course = db.session.scalars(select(Course)).one()
+        apply_roster(course, members)
+        db.session.commit()
+        assert user_by_sub("student-2").sis_person_id == "SIS-000456"
