@@ -272,3 +272,58 @@ def test_the_roster_keeps_the_sis_id_nrps_gives(app, world):
         apply_roster(course, members)
         db.session.commit()
         assert user_by_sub("student-2").sis_person_id == "SIS-000456"
+
+
+def _policy_form(client, activity_id: int, **changes: str) -> tuple[str, dict]:
+    page = client.get(f"/instructor/activities/{activity_id}/grading/policy")
+    assert page.status_code == 200
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)
+    assert token is not None
+    data = {
+        "csrf_token": token.group(1),
+        "supervisor": "80",
+        "instructor": "0",
+        "deliverables": "20",
+        "pass_threshold": "50",
+        "required_hours": "20",
+        "hours_per_credit": "45",
+        "rounding_mode": "half_up",
+        "rounding_places": "2",
+        "credit_step": "0.5",
+        "credit_rounding": "nearest",
+        "max_credits": "3",
+        "show_comments_to_students": "y",
+        **changes,
+    }
+    return page.text, data
+
+
+def test_policy_page_sets_the_credit_rule_the_cap_and_the_comments(app, client, world):
+    url = f"/instructor/activities/{world['activity_id']}/grading/policy"
+    page, data = _policy_form(client, world["activity_id"], cap_on_failed_requirement="y")
+    assert "earns 0.4 credits" in page  # the default rule, said before anyone is graded
+    refused = client.post(url, data=data)  # the cap ticked but not given
+    assert refused.status_code == 400
+    assert "enter the cap" in refused.text, refused.text[refused.text.find("<main") :]
+    assert 'selected value="nearest"' in refused.text  # what was typed is kept
+    data["failed_requirement_cap"] = "60"  # above the 50% pass mark
+    refused = client.post(url, data=data)
+    assert refused.status_code == 400 and "must be below the pass mark" in refused.text
+    with app.app_context():
+        assert (
+            db.session.get(Activity, world["activity_id"]).grading_policy.get(
+                "failed_requirement_cap"
+            )
+            is None
+        )
+    data["failed_requirement_cap"] = "49"
+    del data["show_comments_to_students"]
+    assert client.post(url, data=data).status_code == 303
+    with app.app_context():
+        activity = db.session.get(Activity, world["activity_id"])
+        assert activity.grading_policy["failed_requirement_cap"] == "0.49"
+        assert activity.grading_policy["credit_step"] == "0.5"
+        assert activity.grading_policy["credit_rounding"] == "nearest"
+        assert activity.grading_policy["max_credits"] == "3"
+        assert activity.show_comments_to_students is False
+    assert "earns 0.5 credits" in client.get(url).text
