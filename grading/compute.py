@@ -11,10 +11,12 @@ evaluation is not a zero, and proposing a score from it would fail students sile
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, localcontext
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Literal
 
 from grading._numbers import GRADING_CONTEXT, ONE, ZERO, fixed, is_finite_decimal, plain
+from grading.credits import credits_for_hours
+from grading.pass_rules import RuleCheck, pass_checks
 from grading.policy import (
     COMPONENT_LABELS,
     Component,
@@ -111,21 +113,26 @@ class GradeResult:
     overridden: bool
     credits: Decimal
     override_reason: str | None = None
+    # Each pass rule, met or not (empty while incomplete): what the student page explains.
+    checks: tuple[RuleCheck, ...] = ()
+    # The points before the policy's "a failed requirement caps the grade" lowered them.
+    uncapped_points: Decimal | None = None
 
 
-def credits_for_hours(
-    hours: Decimal,
-    hours_per_credit: Decimal,
-    step: Decimal,
-    max_credits: Decimal | None = None,
-) -> Decimal:
-    """Credits that ``hours`` are worth, floored to ``step`` so a partial step is never granted."""
-    with localcontext(GRADING_CONTEXT):
-        steps = (hours / (hours_per_credit * step)).to_integral_value(rounding=ROUND_FLOOR)
-        credits = max(steps, ZERO) * step
-    if max_credits is not None and credits > max_credits:
-        return max_credits
-    return credits
+def credits_under(policy: GradingPolicy, hours: Decimal | None) -> Decimal:
+    """Credits that confirmed ``hours`` earn under the policy's credit rule (0 for no hours).
+
+    The one place the rule is applied; the pass decision is the caller's (only a pass earns).
+    """
+    if hours is None:
+        return ZERO
+    return credits_for_hours(
+        hours,
+        policy.hours_per_credit,
+        policy.credit_step,
+        policy.max_credits,
+        policy.credit_rounding,
+    )
 
 
 def deliverables_fraction(submitted: int, required: int) -> Decimal:
@@ -323,6 +330,7 @@ def compute_grade(
     with localcontext(GRADING_CONTEXT):
         points = _points(policy.rounding, scaled, score_maximum)
         pass_mark = policy.pass_threshold * score_maximum
+    checks = pass_checks(policy, points=points, score_maximum=score_maximum, hours_confirmed=hours)
     score_passed = points >= pass_mark
     comparison = "meets" if score_passed else "is below"
     reasons.insert(
@@ -330,10 +338,8 @@ def compute_grade(
         f"score {fixed(points)} of {plain(score_maximum)} {comparison} the pass mark of "
         f"{plain(pass_mark)} ({_percent(policy.pass_threshold)}%)",
     )
-    hours_passed = True
-    if hours_needed:
+    if policy.required_hours > ZERO:
         assert hours is not None
-        hours_passed = hours >= policy.required_hours
         reasons.append(f"hours confirmed {plain(hours)} of {plain(policy.required_hours)}")
     deliverables_count = policy.weights[Component.DELIVERABLES] > ZERO
     if deliverables_count and inputs.deliverables_submitted < inputs.deliverables_required:
@@ -341,12 +347,23 @@ def compute_grade(
             f"deliverables submitted {inputs.deliverables_submitted}"
             f" of {inputs.deliverables_required}"
         )
-    passed = score_passed and hours_passed
-    credits = ZERO
-    if passed and hours is not None:
-        credits = credits_for_hours(
-            hours, policy.hours_per_credit, policy.credit_step, policy.max_credits
-        )
+    passed = all(check.met for check in checks)
+    uncapped: Decimal | None = None
+    cap = policy.failed_requirement_cap
+    if cap is not None and override is None and score_passed and not passed:
+        with localcontext(GRADING_CONTEXT):
+            cap_points = min(
+                _rounded_down(policy.rounding).apply(scaled_points(cap, score_maximum)), points
+            )
+        if cap_points < points:
+            uncapped, points = points, cap_points
+            with localcontext(GRADING_CONTEXT):
+                fraction = points / score_maximum
+            reasons.append(
+                f"capped at {fixed(points)} ({_percent(cap)}%) because a pass requirement "
+                "was not met"
+            )
+    credits = credits_under(policy, hours) if passed else ZERO
     return GradeResult(
         status="complete",
         fraction=fraction,
@@ -359,4 +376,11 @@ def compute_grade(
         overridden=override is not None,
         credits=credits,
         override_reason=None if override is None else override.reason.strip(),
+        checks=checks,
+        uncapped_points=uncapped,
     )
+
+
+def _rounded_down(rounding: Rounding) -> Rounding:
+    """The policy's places, always rounded down: a cap is never exceeded by rounding."""
+    return Rounding("down", rounding.places)

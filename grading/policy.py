@@ -25,6 +25,7 @@ from types import MappingProxyType
 from typing import Any
 
 from grading._numbers import GRADING_CONTEXT, ONE, ZERO, fixed, is_finite_decimal, plain
+from grading.credits import CreditRounding
 
 POLICY_FORMAT_VERSION = 1
 MAX_PLACES = 6
@@ -116,8 +117,13 @@ class GradingPolicy:
     required_hours: Decimal
     rounding: Rounding = field(default_factory=Rounding)
     hours_per_credit: Decimal = Decimal(45)
-    credit_step: Decimal = Decimal("0.5")
+    credit_step: Decimal = Decimal("0.1")
     max_credits: Decimal | None = None
+    credit_rounding: str = CreditRounding.DOWN
+    # When set (a fraction of the maximum), a student who reaches the pass mark but misses
+    # another requirement (hours, deliverables) gets at most this score, so the gradebook never
+    # shows a passing score for a placement Stint calls "not passed". None: off.
+    failed_requirement_cap: Decimal | None = None
 
     def __post_init__(self) -> None:
         normalized: dict[Any, Any] = {
@@ -139,6 +145,8 @@ class GradingPolicy:
                 self.hours_per_credit,
                 self.credit_step,
                 self.max_credits,
+                self.credit_rounding,
+                self.failed_requirement_cap,
             )
         )
 
@@ -153,7 +161,7 @@ DEFAULT_POLICY = GradingPolicy(
     required_hours=Decimal(45),
     rounding=Rounding(RoundingMode.HALF_UP, 2),
     hours_per_credit=Decimal(45),
-    credit_step=Decimal("0.5"),
+    credit_step=Decimal("0.1"),
 )
 
 
@@ -233,6 +241,35 @@ def _check_max_credits(value: object) -> list[PolicyProblem]:
     return _check_non_negative(value, "max_credits")
 
 
+def _check_credit_rounding(value: object) -> list[PolicyProblem]:
+    if isinstance(value, str) and value in {mode.value for mode in CreditRounding}:
+        return []
+    modes = ", ".join(mode.value for mode in CreditRounding)
+    return [PolicyProblem("credit_rounding", f"unknown credit rounding; expected one of {modes}")]
+
+
+def _check_cap(value: object, pass_threshold: object) -> list[PolicyProblem]:
+    """A cap at or above the pass mark would still show a passing score: refused."""
+    if value is None:
+        return []
+    problems = _check_fraction(value, "failed_requirement_cap")
+    if (
+        not problems
+        and is_finite_decimal(pass_threshold)
+        and isinstance(value, Decimal)
+        and isinstance(pass_threshold, Decimal)
+        and value >= pass_threshold
+    ):
+        problems.append(
+            PolicyProblem(
+                "failed_requirement_cap",
+                f"must be below the pass mark ({plain(pass_threshold * 100)}%), "
+                f"not {plain(value * 100)}%",
+            )
+        )
+    return problems
+
+
 def validate_policy(policy: GradingPolicy) -> list[PolicyProblem]:
     """Every problem with ``policy``; an empty list means it can grade."""
     return [
@@ -243,6 +280,8 @@ def validate_policy(policy: GradingPolicy) -> list[PolicyProblem]:
         *_check_positive(policy.hours_per_credit, "hours_per_credit"),
         *_check_positive(policy.credit_step, "credit_step"),
         *_check_max_credits(policy.max_credits),
+        *_check_credit_rounding(policy.credit_rounding),
+        *_check_cap(policy.failed_requirement_cap, policy.pass_threshold),
     ]
 
 
@@ -260,6 +299,8 @@ _TOP_LEVEL_KEYS = frozenset(
         "hours_per_credit",
         "credit_step",
         "max_credits",
+        "credit_rounding",
+        "failed_requirement_cap",
     }
 )
 
@@ -400,6 +441,15 @@ def policy_from_dict(data: Mapping[str, Any]) -> GradingPolicy:
     raw_max_credits = data.get("max_credits")
     if raw_max_credits is not None:
         max_credits = _parse_checked(data, "max_credits", _check_non_negative, problems)
+    credit_rounding = data.get("credit_rounding", DEFAULT_POLICY.credit_rounding)
+    if isinstance(credit_rounding, str):
+        credit_rounding = credit_rounding.strip()
+    problems.extend(_check_credit_rounding(credit_rounding))
+    cap: Decimal | None = None
+    if data.get("failed_requirement_cap") is not None:
+        cap = _parse_checked(data, "failed_requirement_cap", _check_fraction, problems)
+        if cap is not None and pass_threshold is not None:
+            problems.extend(_check_cap(cap, pass_threshold))
 
     if problems:
         raise PolicyInvalid(problems)
@@ -413,6 +463,8 @@ def policy_from_dict(data: Mapping[str, Any]) -> GradingPolicy:
         hours_per_credit=hours_per_credit,
         credit_step=credit_step,
         max_credits=max_credits,
+        credit_rounding=str(credit_rounding),
+        failed_requirement_cap=cap,
     )
 
 
@@ -427,4 +479,8 @@ def policy_to_dict(policy: GradingPolicy) -> dict[str, Any]:
         "hours_per_credit": fixed(policy.hours_per_credit),
         "credit_step": fixed(policy.credit_step),
         "max_credits": None if policy.max_credits is None else fixed(policy.max_credits),
+        "credit_rounding": str(policy.credit_rounding),
+        "failed_requirement_cap": None
+        if policy.failed_requirement_cap is None
+        else fixed(policy.failed_requirement_cap),
     }

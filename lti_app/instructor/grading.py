@@ -16,9 +16,10 @@ from flask import Blueprint, abort, flash, g, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from grading.policy import PolicyInvalid, RoundingMode
+from grading.credits import CREDIT_ROUNDING_LABELS
+from grading.policy import PolicyInvalid, PolicyProblem, RoundingMode
 from lti_app.auth import Viewer, allowed, requires
 from lti_app.extensions import db
 from lti_app.forms import FiniteDecimalField, validated
@@ -101,6 +102,29 @@ class PolicyForm(FlaskForm):
     )
     share_supervisor_comment = BooleanField(
         "Send the supervisor's overall comment to the gradebook with the grade"
+    )
+    credit_step = FiniteDecimalField(
+        "Credits are counted in steps of",
+        validators=[InputRequired(), NumberRange(Decimal("0.01"), 100)],
+        places=None,
+    )
+    credit_rounding = SelectField(
+        "Hours between two steps are rounded",
+        choices=[SelectChoice(mode.value, label) for mode, label in CREDIT_ROUNDING_LABELS.items()],
+    )
+    max_credits = FiniteDecimalField(
+        "Most credits a placement can earn (empty: no limit)",
+        validators=[Optional(), NumberRange(0, 1000)],
+        places=None,
+    )
+    cap_on_failed_requirement = BooleanField(
+        "A failed requirement caps the grade (keeps the gradebook and the pass decision aligned)"
+    )
+    failed_requirement_cap = FiniteDecimalField(
+        "Cap (% of the points)", validators=[Optional(), NumberRange(0, 100)], places=None
+    )
+    show_comments_to_students = BooleanField(
+        "Show the supervisor's comments to students on their result page"
     )
 
 
@@ -387,8 +411,21 @@ def policy(activity_id: int) -> Any:
         form.rounding_mode.data = current.rounding.mode
         form.rounding_places.data = current.rounding.places
         form.share_supervisor_comment.data = activity.share_supervisor_comment
+        form.credit_step.data = current.credit_step
+        form.credit_rounding.data = current.credit_rounding
+        form.max_credits.data = current.max_credits
+        cap = current.failed_requirement_cap
+        form.cap_on_failed_requirement.data = cap is not None
+        form.failed_requirement_cap.data = None if cap is None else cap * HUNDRED
+        form.show_comments_to_students.data = activity.show_comments_to_students
     problems: list[str] = []
     if form.validate_on_submit():
+        cap_text = None
+        if form.cap_on_failed_requirement.data:
+            if form.failed_requirement_cap.data is None:
+                form.failed_requirement_cap.errors = ["Enter the cap, or untick the option."]
+            else:
+                cap_text = str(validated(form.failed_requirement_cap.data) / HUNDRED)
         data = {
             "weights": {
                 "supervisor": str(validated(form.supervisor.data) / HUNDRED),
@@ -399,11 +436,22 @@ def policy(activity_id: int) -> Any:
             "required_hours": str(form.required_hours.data),
             "hours_per_credit": str(form.hours_per_credit.data),
             "rounding": {"mode": form.rounding_mode.data, "places": form.rounding_places.data},
-            "credit_step": str(current.credit_step),
-            "max_credits": None if current.max_credits is None else str(current.max_credits),
+            "credit_step": str(form.credit_step.data),
+            "credit_rounding": form.credit_rounding.data,
+            "max_credits": None if form.max_credits.data is None else str(form.max_credits.data),
+            "failed_requirement_cap": cap_text,
         }
         try:
-            policy_settings.save_policy(activity, data, bool(form.share_supervisor_comment.data))
+            if form.failed_requirement_cap.errors:
+                raise PolicyInvalid(
+                    [PolicyProblem("failed_requirement_cap", "enter the cap, or untick the option")]
+                )
+            policy_settings.save_policy(
+                activity,
+                data,
+                bool(form.share_supervisor_comment.data),
+                show_comments_to_students=bool(form.show_comments_to_students.data),
+            )
         except PolicyInvalid as exc:
             db.session.rollback()
             problems = [_policy_problem(p.path, p.message) for p in exc.problems]
@@ -416,7 +464,11 @@ def policy(activity_id: int) -> Any:
     status = 400 if request.method == "POST" else 200
     return (
         render_template(
-            "instructor/grading/policy.html", activity=activity, form=form, problems=problems
+            "instructor/grading/policy.html",
+            activity=activity,
+            form=form,
+            problems=problems,
+            credits_example=policy_settings.credits_example(current),
         ),
         status,
     )

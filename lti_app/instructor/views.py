@@ -29,6 +29,7 @@ from lti_app.read_models.dashboard.export import csv_lines, export_rows
 from lti_app.read_models.dashboard.filters import Filters
 from lti_app.read_models.dashboard.snapshot import project_options, snapshot
 from lti_app.read_models.dashboard.states import STATUS_LABELS, STATUS_ORDER
+from lti_app.read_models.registrar import registrar_csv, registrar_rows
 from lti_app.scoping import activity_for
 from lti_app.services import audit
 
@@ -94,6 +95,26 @@ def export_students(activity_id: int) -> Any:
     filename = f"stint-{slug}-{now:%Y%m%d}.csv"
     return Response(
         stream_with_context(iter(csv_lines(rows))),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@bp.get("/activities/<int:activity_id>/registrar.csv")
+@requires("export")
+def export_registrar(activity_id: int) -> Any:
+    """One row per placed student for the registrar: SIS id, result, credits, certificate."""
+    activity = activity_for(g.viewer, activity_id)
+    audit.record(activity, g.viewer.user_id, "export.registrar_csv", "activity", activity.id)
+    db.session.commit()
+    rows = registrar_rows(activity)
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", activity.title).strip("-").lower() or "activity"
+    filename = f"stint-{slug}-registrar-{utcnow():%Y%m%d}.csv"
+    return Response(
+        "".join(registrar_csv(rows)),
         mimetype="text/csv",
         headers={
             "Content-Disposition": f'attachment; filename="{filename}"',

@@ -13,6 +13,7 @@ RESOURCE_LINK = CLAIM + "resource_link"
 CUSTOM = CLAIM + "custom"
 DEPLOYMENT_ID = CLAIM + "deployment_id"
 TOOL_PLATFORM = CLAIM + "tool_platform"
+LIS = CLAIM + "lis"
 AGS_ENDPOINT = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 NRPS = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
 DEEP_LINKING_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
@@ -106,6 +107,8 @@ class LaunchClaims:
     ags_scopes: tuple[str, ...]
     nrps_url: str | None
     product_family: str
+    # The institution's SIS id of the person (lis claim), for the registrar export.
+    person_sourcedid: str = ""
 
     @property
     def custom(self) -> dict[str, str]:
@@ -158,4 +161,5 @@ def parse_claims(body: dict[str, Any]) -> LaunchClaims:
         ags_scopes=tuple(s for s in scopes if isinstance(s, str)),
         nrps_url=_text(nrps.get("context_memberships_url")) or None,
         product_family=_text(_mapping(body.get(TOOL_PLATFORM)).get("product_family_code")),
+        person_sourcedid=_text(_mapping(body.get(LIS)).get("person_sourcedid")).strip()[:255],
     )

@@ -6,7 +6,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lti_app.extensions import db
@@ -43,6 +53,10 @@ class Activity(db.Model):  # type: ignore[name-defined]
     rubric_id: Mapped[int | None] = mapped_column(ForeignKey("rubric.id", ondelete="SET NULL"))
     hours_per_credit: Mapped[Decimal] = mapped_column(Numeric(6, 2), default=Decimal("45"))
     share_supervisor_comment: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Whether the student's result page shows the supervisor's comments (migration 0006).
+    show_comments_to_students: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=true()
+    )
     # Project selection by ranked preferences.
     selection_open: Mapped[bool] = mapped_column(Boolean, default=False)
     selection_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -43,6 +43,8 @@ class User(db.Model):  # type: ignore[name-defined]
     given_name: Mapped[str] = mapped_column(String(200), default="")
     family_name: Mapped[str] = mapped_column(String(200), default="")
     email: Mapped[str] = mapped_column(String(320), default="")
+    # The LMS's SIS id (lis person_sourcedid from a launch or NRPS), for the registrar export.
+    sis_person_id: Mapped[str] = mapped_column(String(255), default="", server_default="")
     last_launch_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -60,6 +60,7 @@ ACTIONS: dict[str, str] = {
     "review.reopen": "Evaluation reopened",
     "review.submit": "Supervisor submitted the evaluation",
     "export.students_csv": "Student table exported (CSV)",
+    "export.registrar_csv": "Registrar export downloaded (CSV)",
     "export.certificates_zip": "Certificates downloaded (ZIP)",
     "export.audit_csv": "Audit log exported (CSV)",
     "certificate.issue": "Certificates requested",

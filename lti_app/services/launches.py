@@ -78,6 +78,7 @@ def upsert_user(platform_id: int, claims: LaunchClaims) -> User:
         given_name=claims.given_name or user.given_name,
         family_name=claims.family_name or user.family_name,
         email=claims.email or user.email,
+        sis_person_id=claims.person_sourcedid or user.sis_person_id,
     )
     now = utcnow()
     if user.last_launch_at is None or now - user.last_launch_at > LAST_LAUNCH_RESOLUTION:
@@ -173,6 +174,7 @@ _REPEAT_LAUNCH = (
         User.given_name,
         User.family_name,
         User.email,
+        User.sis_person_id,
         User.last_launch_at,
         Membership.roles,
         Membership.is_instructor,
@@ -216,7 +218,7 @@ def _unchanged_repeat_launch(platform_id: int, claims: LaunchClaims) -> LaunchRe
     ).first()
     if row is None:
         return None
-    (course_id, label, title, nrps_url, user_id, name, given, family, email, last_launch,
+    (course_id, label, title, nrps_url, user_id, name, given, family, email, sis_id, last_launch,
      roles, is_instructor, is_learner, status, activity_id, configured, lineitem_url,
      lineitems_url, ags_scopes) = row  # fmt: skip
     if claims.resource_link_id and activity_id is None:
@@ -230,6 +232,7 @@ def _unchanged_repeat_launch(platform_id: int, claims: LaunchClaims) -> LaunchRe
         and (claims.given_name or given) == given
         and (claims.family_name or family) == family
         and (claims.email or email) == email
+        and (claims.person_sourcedid or sis_id) == sis_id
         and last_launch is not None
         and now - last_launch <= LAST_LAUNCH_RESOLUTION
         and list(claims.roles) == roles

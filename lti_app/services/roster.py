@@ -56,6 +56,7 @@ class RosterMember:
     given_name: str = ""
     family_name: str = ""
     email: str = ""
+    sis_person_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ def parse_members(pages: Iterable[Any]) -> tuple[list[RosterMember], int]:
                 given_name=_text(raw.get("given_name")),
                 family_name=_text(raw.get("family_name")),
                 email=_text(raw.get("email")),
+                sis_person_id=_text(raw.get("lis_person_sourcedid"))[:255],
             )
     return list(members.values()), count
 
@@ -175,6 +177,7 @@ def apply_roster(course: Course, members: list[RosterMember], pages: int = 1) ->
         user.given_name = member.given_name or user.given_name
         user.family_name = member.family_name or user.family_name
         user.email = member.email or user.email
+        user.sis_person_id = member.sis_person_id or user.sis_person_id
         seen.add(user.id)
         is_instructor, is_learner = classify_roles(list(member.roles))
         membership = memberships.get(user.id)

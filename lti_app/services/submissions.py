@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,6 +20,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from grading.compute import credits_under
 from lti_app.extensions import db
 from lti_app.models import (
     Activity,
@@ -32,6 +33,7 @@ from lti_app.models import (
     SubmissionLink,
 )
 from lti_app.models.base import utcnow
+from lti_app.services.grading.policy_settings import effective_policy
 from lti_app.services.placements.status import advance
 from lti_app.storage import storage
 from lti_app.uploads import CheckedUpload
@@ -402,10 +404,6 @@ def hours_entries(placement_id: int) -> list[HoursEntry]:
     )
 
 
-def _one_decimal(value: Decimal) -> Decimal:
-    return value.quantize(Decimal("0.1"), rounding=ROUND_DOWN)
-
-
 def hours_summary(placement: Placement) -> HoursSummary:
     """Where the student stands: hours logged against required, and in credits."""
     activity = placement.activity
@@ -418,14 +416,16 @@ def hours_summary(placement: Placement) -> HoursSummary:
         or 0
     )
     required = Decimal(activity.required_hours or 0)
-    per_credit = Decimal(activity.hours_per_credit or 45) or Decimal(45)
+    policy = effective_policy(activity)
+    per_credit = policy.hours_per_credit
     percent = int(min(logged / required * 100, Decimal(100))) if required > 0 else 0
     return HoursSummary(
         logged=logged.normalize() if logged else Decimal(0),
         required=required.normalize() if required else Decimal(0),
         hours_per_credit=per_credit.normalize(),
-        credits_logged=_one_decimal(logged / per_credit),
-        credits_required=_one_decimal(required / per_credit),
+        # The activity's credit rule (grading.credits), as on the result page and certificate.
+        credits_logged=credits_under(policy, logged),
+        credits_required=credits_under(policy, required),
         remaining=max(required - logged, Decimal(0)).normalize(),
         percent=percent,
     )

@@ -85,7 +85,7 @@ def test_released_pass_gets_a_rendered_pdf_stored_with_its_hash(app):
         attachment = json.loads(reader.attachments["certificate.json"][0])
         assert attachment["code"] == certificate.code
         assert attachment["hours_confirmed"] == "42.5"
-        assert attachment["credits"] == "0.5"  # 42.5 h at 45 h per credit, 0.5 steps
+        assert attachment["credits"] == "0.9"  # 42.5 h at 45 h per credit, in tenths, down
         assert attachment["instructor_of_record"] == "Prof. Eleni Papadopoulou"
         assert attachment["skills_demonstrated"] == ["User research", "Prototyping"]
         code = quote(certificate.code, safe="")

@@ -45,7 +45,7 @@ def test_credits_use_the_activitys_hours_per_credit(app):
         db.session.commit()
         placement = db.session.get(Placement, world.placement_id)
         data = build_certificate_data(placement, grade_of(world.placement_id), new_code())
-        assert data.credits == Decimal("2")  # 42.5 h at 20 h per credit, 0.5 steps
+        assert data.credits == Decimal("2.1")  # 42.5 h at 20 h per credit, tenths, down
 
 
 def test_credits_are_the_approved_grades(app):

@@ -220,6 +220,8 @@ def test_policy_form_validates_and_saves(app, client, graded):
         "hours_per_credit": "45",
         "rounding_mode": "half_up",
         "rounding_places": "2",
+        "credit_step": "0.1",
+        "credit_rounding": "down",
     }
     bad = client.post(f"/instructor/activities/{activity_id}/grading/policy", data=data)
     assert bad.status_code == 400

@@ -88,7 +88,7 @@ def test_details_appear_with_consent(app, client, issued):
     for shown in ("Harbor Health Co-op", "42.5", "María José Núñez", "User research"):
         assert shown in text
     record = client.get(_url(issued.code, ".json")).get_json()
-    assert record["credits"] == "0.5"
+    assert record["credits"] == "0.9"  # 42.5 h at 45 h per credit, tenths, down
 
 
 def test_revoked_code_says_revoked_with_its_date(app, client, issued):

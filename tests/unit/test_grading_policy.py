@@ -171,7 +171,7 @@ def test_from_dict_fills_optional_settings_from_the_default() -> None:
     )
     assert parsed.rounding == Rounding("half_up", 2)
     assert parsed.hours_per_credit == 45
-    assert parsed.credit_step == D("0.5")
+    assert parsed.credit_step == D("0.1")
     assert parsed.max_credits is None
     assert parsed.weights[Component.DELIVERABLES] == 0
 

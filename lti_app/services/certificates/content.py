@@ -14,10 +14,8 @@ from flask import current_app
 from sqlalchemy import select
 
 from certificates import CertificateData
-from grading.compute import credits_for_hours
 from lti_app.extensions import db
 from lti_app.models import (
-    Activity,
     Course,
     Evaluation,
     Grade,
@@ -29,7 +27,7 @@ from lti_app.models import (
 )
 from lti_app.models.base import utcnow
 from lti_app.services.certificates.rules import CertificateError
-from lti_app.services.grading.policy_settings import effective_policy
+from lti_app.services.grading.policy_settings import stated_credits
 
 MAX_SKILLS = 12
 
@@ -92,16 +90,6 @@ def _instructor_of_record(grade: Grade, course: Course) -> str:
     return user.display_name
 
 
-def _credits(activity: Activity, grade: Grade, hours: Decimal) -> Decimal:
-    """The credits the approved grade stated; worked out only for a grade stored without them,
-    and then under grading's own effective policy so the certificate and the gradebook agree."""
-    stored = (grade.computed or {}).get("credits")
-    if stored is not None:
-        return Decimal(str(stored))
-    policy = effective_policy(activity)
-    return credits_for_hours(hours, policy.hours_per_credit, policy.credit_step, policy.max_credits)
-
-
 def page_size_for(platform: Platform) -> str:
     """A4 unless configured; a per-platform setting can replace this one place later."""
     size = str(current_app.config.get("STINT_CERTIFICATE_PAGE_SIZE", "A4"))
@@ -121,7 +109,8 @@ def build_certificate_data(placement: Placement, grade: Grade, code: str) -> Cer
     platform = course.platform
     project = placement.project
     hours = confirmed_hours(placement.id)
-    credits = _credits(activity, grade, hours)
+    # The same number as the result page, the dashboard and the registrar export.
+    credits = stated_credits(activity, grade, hours)
     skills = tuple(str(skill).strip() for skill in (project.skills or []) if str(skill).strip())
     return CertificateData(
         student_name=placement.user.display_name,

@@ -21,6 +21,7 @@ from lti_app.extensions import db
 from lti_app.intents import Work, after_commit
 from lti_app.models import Certificate
 from lti_app.models.base import utcnow
+from lti_app.services.student_emails import queue_certificate_issued
 from lti_app.storage import storage
 
 if TYPE_CHECKING:
@@ -86,6 +87,7 @@ def render_certificate(certificate_id: int) -> Certificate | None:
         storage().delete(stored.key)
         return certificate
     after_commit(Work.RESEND_SCORE, certificate.placement_id)
+    queue_certificate_issued(certificate)  # committed with the issue, by the caller
     return certificate
 
 

@@ -30,6 +30,7 @@ from lti_app.services.grading.outbox import (
 )
 from lti_app.services.grading.rows import grading_rows
 from lti_app.services.locks import lock_rows
+from lti_app.services.student_emails import queue_result_released
 
 
 def _check_maximum(activity: Activity, grade: Grade) -> None:
@@ -141,6 +142,7 @@ def release(
             final_payload(outbox, row.placement, row.grade, row.inputs, extras_for),
         )
         outbox.released.append(row.placement.id)
+        queue_result_released(row.placement)  # in this transaction: sent once it commits
         outcome.done.append(row.user.display_name)
     db.session.flush()
     outcome.released = list(outbox.released)

@@ -184,4 +184,8 @@ def result_to_json(result: GradeResult) -> dict[str, Any]:
         "overridden": result.overridden,
         "override_reason": result.override_reason,
         "credits": str(result.credits),
+        # Each pass rule met or not, and the points before a cap: the student's result page
+        # explains the released decision from these, not from today's policy.
+        "checks": [check.to_json() for check in result.checks],
+        "uncapped_points": text(result.uncapped_points),
     }

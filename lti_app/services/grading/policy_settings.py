@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from grading.compute import credits_under
 from grading.policy import (
     DEFAULT_POLICY,
     GradingPolicy,
@@ -15,7 +16,7 @@ from grading.policy import (
     policy_to_dict,
 )
 from lti_app.extensions import db
-from lti_app.models import Activity
+from lti_app.models import Activity, Grade
 
 
 def effective_policy(activity: Activity) -> GradingPolicy:
@@ -37,7 +38,27 @@ def effective_policy(activity: Activity) -> GradingPolicy:
     )
 
 
-def save_policy(activity: Activity, data: Mapping[str, Any], share_comment: bool) -> GradingPolicy:
+def stated_credits(activity: Activity, grade: Grade | None, hours: Decimal | None) -> Decimal:
+    """The credits a grade states: what was computed when it was approved, else (a grade stored
+    before credits were kept) worked out under the effective policy. Only a pass earns credits.
+
+    The result page, the certificate, the dashboard and the registrar export all read credits
+    here, so they always show the same number.
+    """
+    if grade is None or grade.passed is not True:
+        return Decimal(0)
+    stored = (grade.computed or {}).get("credits")
+    if stored is not None:
+        return Decimal(str(stored))
+    return credits_under(effective_policy(activity), hours)
+
+
+def save_policy(
+    activity: Activity,
+    data: Mapping[str, Any],
+    share_comment: bool,
+    show_comments_to_students: bool | None = None,
+) -> GradingPolicy:
     """Validate and store a policy; raises PolicyInvalid with every problem, changing nothing.
 
     Flushes; the caller commits."""
@@ -46,5 +67,23 @@ def save_policy(activity: Activity, data: Mapping[str, Any], share_comment: bool
     activity.required_hours = policy.required_hours
     activity.hours_per_credit = policy.hours_per_credit
     activity.share_supervisor_comment = share_comment
+    if show_comments_to_students is not None:
+        activity.show_comments_to_students = show_comments_to_students
     db.session.flush()
     return policy
+
+
+def credits_example(policy: GradingPolicy) -> str:
+    """One sentence for the policy page: what the credit rule gives for the required hours, so
+    a rule under which a passed placement earns 0 credits is seen before anyone is graded."""
+    hours = policy.required_hours
+    if hours <= 0:
+        return "No hours are required, so credits depend only on the hours a supervisor confirms."
+    credits = credits_under(policy, hours)
+    text = (
+        f"A student who passes with exactly the {hours.normalize():f} required hours "
+        f"earns {credits.normalize():f} credits."
+    )
+    if credits == 0:
+        text += " Make the step smaller or round up if this placement should carry credit."
+    return text
