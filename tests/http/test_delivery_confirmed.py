@@ -23,6 +23,7 @@ from lti_app.extensions import db
 from lti_app.jobs import reconcile as reconcile_job
 from lti_app.models import Activity, ScoreDrift
 from lti_app.services.ags.client import client_for, post_score, scopes_for
+from lti_app.services.ags.results import holds, read_result
 from lti_app.services.grading import outbox as grading_outbox
 from tests.app.test_grading_helpers import override_like_the_page
 from tests.http.test_passback import (
@@ -157,7 +158,8 @@ def test_a_moodle_409_after_a_hand_change_is_read_back_and_sent_again(
     assert held(course).score_given == Decimal("75")
     final = syncs_of(live_server, placement)[-1]
     assert final.state == "sent"
-    assert "HTTP 409" in final.last_error and "Sent again with a newer timestamp" in final.last_error
+    assert "HTTP 409" in final.last_error
+    assert "Sent again with a newer timestamp" in final.last_error
 
 
 def test_a_canvas_400_for_an_older_timestamp_is_handled(live_server, lms_rules, monkeypatch):
@@ -190,8 +192,6 @@ def test_a_lost_response_is_confirmed_by_reading_the_grade_back(live_server, lms
             sent.payload,
         )
     assert not again.accepted and "HTTP 409" in again.detail
-    from lti_app.services.ags.results import holds, read_result
-
     with ctx(live_server):
         activity = db.session.get(Activity, course.activity_id)
         reading = read_result(
@@ -274,4 +274,3 @@ def test_another_course_cannot_act_on_a_difference(live_server, lms_rules):
     )
     assert refused.status_code == 404
     assert held(course).score_given == Decimal("10")
-
