@@ -82,14 +82,22 @@ def new_course(live_server, *, with_line_item: bool = True, students: int = 1) -
         activity = db.session.scalars(
             select(Activity).where(Activity.resource_link_id == link_id)
         ).one()
-        instructor = db.session.scalars(select(User).where(User.sub == c.DEMO_INSTRUCTOR_SUB)).one()
+        # Scoped by platform: Canvas- and Moodle-shaped tests register the same subs elsewhere.
+        instructor = db.session.scalars(
+            select(User).where(
+                User.sub == c.DEMO_INSTRUCTOR_SUB,
+                User.platform_id == activity.course.platform_id,
+            )
+        ).one()
         return Course(link_id, activity.id, instructor.id, admin)
 
 
 def place(live_server, course: Course, sub: str, **kwargs) -> int:
     with ctx(live_server):
         activity = db.session.get(Activity, course.activity_id)
-        user = db.session.scalars(select(User).where(User.sub == sub)).one()
+        user = db.session.scalars(
+            select(User).where(User.sub == sub, User.platform_id == activity.course.platform_id)
+        ).one()
         return seed_placement(activity, user, **kwargs).id
 
 
