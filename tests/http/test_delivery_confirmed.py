@@ -64,11 +64,13 @@ def override(live_server, course: Course, placement: int, points: str) -> None:
         )
 
 
-def grading_page(live_server, course: Course, path: str = "") -> requests.Response:
-    """The grading page as the instructor sees it after launching from the LMS."""
+def grading_page(
+    live_server, course: Course, path: str = "", who: str = c.DEMO_INSTRUCTOR_SUB
+) -> requests.Response:
+    """The grading page as an instructor (by default of record) sees it after a launch."""
     session = requests.Session()
     browser = FormFollowingBrowser(session)
-    launched = browser.get(course.admin.launch_url(c.DEMO_INSTRUCTOR_SUB, course.link_id))
+    launched = browser.get(course.admin.launch_url(who, course.link_id))
     assert launched.status_code == 200
     url = f"{live_server.base_url}/instructor/activities/{course.activity_id}/grading{path}"
     page = session.get(url, timeout=10)
@@ -221,6 +223,7 @@ def test_drift_is_detected_shown_kept_and_resent(live_server, lms_rules):
     assert 'id="gradebook-differences"' in checked.text
     assert "55 / 100" in checked.text and "Changed in the LMS" in checked.text
     assert "Differs in the gradebook" in checked.text
+    assert "Send Stint's grade again" in checked.text  # the instructor of record decides
     assert held(course).score_given == Decimal("55")  # nothing was overwritten
     with ctx(live_server):
         drift = db.session.scalars(
@@ -274,3 +277,31 @@ def test_another_course_cannot_act_on_a_difference(live_server, lms_rules):
     )
     assert refused.status_code == 404
     assert held(course).score_given == Decimal("10")
+
+
+def test_a_teaching_assistant_may_check_but_not_decide_which_grade_stands(live_server, lms_rules):
+    course = new_course(live_server)
+    placement = place(live_server, course, STUDENT)
+    approve_and_release(live_server, course, [placement])
+    course.admin.change_grade_by_hand(course.line_item_id(), STUDENT, 30)
+    page = grading_page(live_server, course, who=c.DEMO_TA_SUB)
+    base = f"{live_server.base_url}/instructor/activities/{course.activity_id}/grading/gradebook"
+    checked = page.session.post(  # type: ignore[attr-defined]
+        f"{base}/check", data={"csrf_token": csrf_of(page)}, timeout=10
+    )
+    assert "1 differ" in checked.text
+    assert "Send Stint's grade again" not in checked.text
+    with ctx(live_server):
+        drift_id = db.session.scalars(
+            select(ScoreDrift.id).where(ScoreDrift.placement_id == placement)
+        ).one()
+    for action in ("resend", "keep"):
+        refused = page.session.post(  # type: ignore[attr-defined]
+            f"{base}/differences/{drift_id}/{action}",
+            data={"csrf_token": csrf_of(page)},
+            timeout=10,
+        )
+        assert refused.status_code == 403
+    assert held(course).score_given == Decimal("30")
+    with ctx(live_server):
+        assert db.session.get(ScoreDrift, drift_id).kept_at is None
