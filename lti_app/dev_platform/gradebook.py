@@ -13,7 +13,10 @@ another:
   lost. Its results leave out the score, comment and timestamp of a grade that is empty or
   zero (``result_for_json`` tests ``!empty($grade->finalgrade)``).
 - ``canvas`` (``app/controllers/lti/ims/scores_controller.rb``): refused with 400 when the
-  result's ``updated_at`` is after the timestamp; an equal timestamp is accepted again. The
+  result's ``updated_at`` is after the timestamp; an equal timestamp is accepted again.
+  ``updated_at`` is the last accepted score's timestamp: a teacher's grade in SpeedGrader
+  reaches the result through ``Submission#update_line_item_result`` (``update_all``), which
+  changes the score the results service reports but not ``updated_at``. The
   files of the submission extension's ``content_items`` are attached only when the score makes
   a new submission (``new_submission`` true or absent, and ``submission_type`` not ``none``);
   a file's type is read from ``media_type`` (``mediaType`` is not read); the submission time
@@ -21,8 +24,8 @@ another:
   ``submitted_at``.
 
 A grade changed by hand (the gradebook page or ``DevPlatformAdmin.change_grade_by_hand``) is a
-score row with ``source = 'hand'`` stamped with the moment of the change, as both LMSs do, so
-the tool's next score is judged against it.
+score row with ``source = 'hand'`` stamped with the moment of the change: Moodle (and the strict
+rules) judge the tool's next score against it; Canvas does not (see above).
 """
 
 from __future__ import annotations
@@ -73,12 +76,18 @@ def set_rules(db: sqlite3.Connection, context_id: str, kind: str) -> None:
 
 
 def refusal(
-    kind: str, held: Score | None, held_newest_us: int | None, score: Score
+    kind: str,
+    held: Score | None,
+    held_newest_us: int | None,
+    score: Score,
+    *,
+    tool_held: Score | None = None,
 ) -> Refusal | None:
     """Why the LMS refuses ``score`` given the grade it holds, or None when it takes it.
 
     ``held`` is the student's current grade (the newest row); ``held_newest_us`` the newest
-    timestamp ever accepted (what the strict reading compares with).
+    timestamp ever accepted (what the strict reading compares with); ``tool_held`` the newest
+    score the tool sent (Canvas's ``updated_at``, which a hand change leaves alone).
     """
     new_us = timestamp_us(score.timestamp_parsed)
     if kind == "moodle":
@@ -92,8 +101,8 @@ def refusal(
             )
         return None
     if kind == "canvas":
-        if held is not None and timestamp_us(held.timestamp_parsed) > new_us:
-            updated = held.timestamp_parsed.astimezone(UTC).isoformat(timespec="milliseconds")
+        if tool_held is not None and timestamp_us(tool_held.timestamp_parsed) > new_us:
+            updated = tool_held.timestamp_parsed.astimezone(UTC).isoformat(timespec="milliseconds")
             return Refusal(
                 400,
                 f"Provided timestamp of {score.timestamp} before last updated timestamp"
@@ -173,18 +182,26 @@ def _insert_score(db: sqlite3.Connection, score: Score) -> int:
     return cursor.lastrowid
 
 
+def _latest(
+    db: sqlite3.Connection, line_item_id: int, user_id: str, *, tool_only: bool = False
+) -> Score | None:
+    where = " AND source = 'tool'" if tool_only else ""
+    row = db.execute(
+        f"SELECT * FROM scores WHERE line_item_id = ? AND user_id = ?{where}"  # noqa: S608
+        " ORDER BY id DESC LIMIT 1",
+        (line_item_id, user_id),
+    ).fetchone()
+    return score_from_row(row) if row else None
+
+
 def _held(
     db: sqlite3.Connection, line_item_id: int, user_id: str
 ) -> tuple[Score | None, int | None]:
-    row = db.execute(
-        "SELECT * FROM scores WHERE line_item_id = ? AND user_id = ? ORDER BY id DESC LIMIT 1",
-        (line_item_id, user_id),
-    ).fetchone()
     newest = db.execute(
         "SELECT MAX(timestamp_us) FROM scores WHERE line_item_id = ? AND user_id = ?",
         (line_item_id, user_id),
     ).fetchone()[0]
-    return (score_from_row(row) if row else None), newest
+    return _latest(db, line_item_id, user_id), newest
 
 
 def take_score(store: DevStore, context_id: str, score: Score) -> Refusal | None:
@@ -192,7 +209,8 @@ def take_score(store: DevStore, context_id: str, score: Score) -> Refusal | None
     with store.transaction() as db:
         kind = rules_for(db, context_id)
         held, newest = _held(db, score.line_item_id, score.user_id)
-        refused = refusal(kind, held, newest, score)
+        tool_held = _latest(db, score.line_item_id, score.user_id, tool_only=True)
+        refused = refusal(kind, held, newest, score, tool_held=tool_held)
         if refused is not None:
             return refused
         score_id = _insert_score(db, score)

@@ -161,6 +161,18 @@ def test_a_grade_changed_by_hand_wins_over_an_older_tool_score(live, token, rule
     assert post(token, url, score(STUDENT, fresh, 9)).status_code == 200
 
 
+def test_a_canvas_hand_grade_changes_the_result_but_not_updated_at(live, token, rules):
+    # Submission#update_line_item_result writes the score with update_all: updated_at stays.
+    rules("canvas")
+    item_id, url = new_item(live, token)
+    assert post(token, url, score(STUDENT, "2000-01-01T10:00:00Z", 8)).status_code == 200
+    live.admin.change_grade_by_hand(item_id, STUDENT, 55)
+    assert results(token, url)[0]["resultScore"] == 55
+    assert post(token, url, score(STUDENT, "2000-01-01T10:00:00Z", 9)).status_code == 200
+    assert post(token, url, score(STUDENT, "2000-01-01T09:59:59Z", 7)).status_code == 400
+    assert given(live, item_id) == 9
+
+
 def test_the_gradebook_page_changes_a_grade_by_hand_and_refuses_a_bad_one(live, token, rules):
     item_id, _ = new_item(live, token)
     page_url = f"{live.base}/dev-lms/gradebook"

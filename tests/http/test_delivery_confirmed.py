@@ -105,9 +105,11 @@ def test_a_correction_within_the_same_second_reaches_a_moodle_gradebook(
     assert [r.state for r in syncs_of(live_server, placement)] == ["sent", "sent", "sent"]
 
 
-def _lms_already_holds_a_newer_grade(live_server, course: Course, points: str) -> None:
-    """Another writer's grade, stamped a day ahead (a clock far ahead of Stint's)."""
-    ahead = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+def _lms_already_holds_a_newer_grade(
+    live_server, course: Course, points: str, ahead: timedelta = timedelta(days=1)
+) -> None:
+    """Another writer's grade, stamped ahead of Stint's clock (by default a day ahead)."""
+    stamp = (datetime.now(UTC) + ahead).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     with ctx(live_server):
         activity = db.session.get(Activity, course.activity_id)
         outcome = post_score(
@@ -120,7 +122,7 @@ def _lms_already_holds_a_newer_grade(live_server, course: Course, points: str) -
                 "scoreMaximum": "100",
                 "activityProgress": "Completed",
                 "gradingProgress": "FullyGraded",
-                "timestamp": ahead,
+                "timestamp": stamp,
             },
         )
         assert outcome.accepted
@@ -164,19 +166,20 @@ def test_a_moodle_409_after_a_hand_change_is_read_back_and_sent_again(
     assert "Sent again with a newer timestamp" in final.last_error
 
 
-def test_a_canvas_400_for_an_older_timestamp_is_handled(live_server, lms_rules, monkeypatch):
+def test_a_canvas_400_for_an_older_timestamp_is_handled(live_server, lms_rules):
     lms_rules.set_gradebook_rules("canvas")
     course = new_course(live_server)
     placement = place(live_server, course, STUDENT)
-    # Stint's clock runs 10 s behind the LMS's: its scores are older than the hand change.
-    set_stint_clock(monkeypatch, datetime.now(UTC) - timedelta(seconds=10))
+    # The LMS's last score is stamped two seconds ahead of Stint's clock: the first scores
+    # Stint sends are older (400); it reads the result back and steps its timestamp forward.
+    _lms_already_holds_a_newer_grade(live_server, course, "12", ahead=timedelta(seconds=2))
     approve_and_release(live_server, course, [placement])
-    course.admin.change_grade_by_hand(course.line_item_id(), STUDENT, 40)
-    override(live_server, course, placement, "75")
 
-    assert held(course).score_given == Decimal("75")
-    final = syncs_of(live_server, placement)[-1]
-    assert final.state == "sent" and "HTTP 400" in final.last_error
+    assert held(course).score_given == Decimal("88.00")
+    pending, final = syncs_of(live_server, placement)
+    assert pending.state == "sent" and "HTTP 400" in pending.last_error
+    assert "Sent again with a newer timestamp" in pending.last_error
+    assert final.state == "sent" and final.last_error == ""
 
 
 def test_a_lost_response_is_confirmed_by_reading_the_grade_back(live_server, lms_rules):
