@@ -15,15 +15,48 @@ from lti_app.dev_platform import constants as c
 from lti_app.dev_platform.admin import DevPlatformAdmin
 from lti_app.extensions import db
 from lti_app.models import Activity, Certificate, User
+from lti_app.services.platforms import PlatformSpec, register_platform
 from tests.app.test_grading_helpers import (
     approve_like_the_page,
     release_like_the_page,
     seed_placement,
 )
 from tests.http.test_passback import ctx
-from tests.http.test_passback_shapes import INSTRUCTOR, _launch, _platform, _shaped_sample
+from tests.http.test_passback_shapes import INSTRUCTOR, _launch, _shaped_sample
+from tests.support.platform import TestPlatform
 
 pytestmark = pytest.mark.http
+
+
+def canvas_school(live_server, jwks_server) -> TestPlatform:
+    """A Canvas school of its own (not the shaped-launch tests' registration, whose keys differ),
+    whose token endpoint and AGS are the development LMS's."""
+    name = "cert-canvas"
+    platform = TestPlatform(
+        name=name,
+        issuer="https://certificates-school.instructure.com",
+        client_id=c.CLIENT_ID,
+        deployment_id="12:8865aa05b4b79b64a91a86042e43af5ea8ae79eb",
+        key_set_url=jwks_server.url_for(name),
+        auth_token_url=f"{live_server.base_url}/dev-lms/token",
+        tool_launch_url=f"{live_server.base_url}/lti/launch",
+    )
+    jwks_server.key_sets[name] = platform.jwks()
+    with ctx(live_server):
+        register_platform(
+            PlatformSpec(
+                issuer=platform.issuer,
+                client_id=platform.client_id,
+                auth_login_url=platform.auth_login_url,
+                auth_token_url=platform.auth_token_url,
+                key_set_url=platform.key_set_url,
+                deployment_ids=(platform.deployment_id,),
+                name="Certificates school (Canvas)",
+                lms="canvas",
+            )
+        )
+        db.session.commit()
+    return platform
 
 
 @pytest.fixture
@@ -41,7 +74,7 @@ def test_the_certificate_is_attached_to_the_canvas_submission(
     admin = canvas_rules
     link_id = admin.create_resource_link(f"canvas cert {uuid.uuid4().hex[:6]}", 100)
     line_item_id = admin.line_items(link_id)[0].id
-    platform = _platform(live_server, jwks_server, "canvas", "https://canvas.instructure.com")
+    platform = canvas_school(live_server, jwks_server)
     sample = _shaped_sample(
         "canvas-resource-link-learner.json", live_server.base_url, link_id, line_item_id, ""
     )
