@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,14 @@ def settings_from_env(instance_path: Path, *, need_secret: bool = True) -> dict[
         "LTI_MAX_ID_TOKEN_BYTES": 64 * 1024,
         "MAX_CONTENT_LENGTH": int(os.environ.get("STINT_MAX_UPLOAD_MB", "25")) * 1024 * 1024
         + 65536,
+        # A session lasts hours from its launch, not Flask's 31 days; a new launch renews it.
+        "PERMANENT_SESSION_LIFETIME": timedelta(
+            hours=float(os.environ.get("STINT_SESSION_HOURS", "8"))
+        ),
+        # Files a student may attach to one submission, and keep on one deliverable over all
+        # its versions (the size of one request is capped by MAX_CONTENT_LENGTH).
+        "MAX_FILES_PER_SUBMISSION": int(os.environ.get("STINT_MAX_FILES_PER_SUBMISSION", "20")),
+        "MAX_FILES_PER_DELIVERABLE": int(os.environ.get("STINT_MAX_FILES_PER_DELIVERABLE", "100")),
         "SESSION_COOKIE_NAME": "stint_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SECURE": secure,

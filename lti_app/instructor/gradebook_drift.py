@@ -1,9 +1,10 @@
 """The gradebook check on the grading page: "check now", and what to do with a differing grade.
 
 Reconciliation (``lti_app.jobs.reconcile``) finds released grades the LMS no longer holds (a
-grade changed by hand in the LMS, or lost). Stint does not overwrite them on its own: the
-instructor of record sends Stint's grade again, or keeps the LMS's. Anyone who may see the
-grading page may ask for a check; it changes nothing but the drift list.
+grade changed by hand in the LMS, or lost). Stint does not overwrite them on its own: whoever
+may release grades (the permission table's ``grades.release``; by default the instructor of
+record) sends Stint's grade again, or keeps the LMS's — both decide which grade stands. Anyone
+who may see the grading page may ask for a check; it changes nothing but the drift list.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from flask import Blueprint, abort, g, url_for
 
-from lti_app.auth import instructor_required
+from lti_app.auth import requires
 from lti_app.extensions import db
 from lti_app.instructor.confirm import done
 from lti_app.instructor.grading import ActionForm
@@ -20,7 +21,6 @@ from lti_app.models import Activity, ScoreDrift
 from lti_app.scoping import activity_for
 from lti_app.services.ags import reconcile
 from lti_app.services.certificates.passback import passback_extras
-from lti_app.services.grading.authority import is_instructor_of_record
 from lti_app.services.grading.resends import requeue_released_score
 
 bp = Blueprint(
@@ -43,10 +43,8 @@ def _index(activity: Activity) -> str:
     return url_for("grading.index", activity_id=activity.id)
 
 
-def _drift_of_record(activity_id: int, drift_id: int) -> tuple[Activity, ScoreDrift]:
+def _open_drift(activity_id: int, drift_id: int) -> tuple[Activity, ScoreDrift]:
     activity = _activity(activity_id)
-    if not is_instructor_of_record(g.viewer.user_id, activity.course_id):
-        abort(403, description="Only the instructor of record can decide which grade stands.")
     _checked_form()
     drift = reconcile.drift_of(activity, drift_id)
     if drift is None:
@@ -57,7 +55,7 @@ def _drift_of_record(activity_id: int, drift_id: int) -> tuple[Activity, ScoreDr
 
 
 @bp.post("/check")
-@instructor_required
+@requires("view")
 def check_now(activity_id: int) -> Any:
     activity = _activity(activity_id)
     _checked_form()
@@ -81,9 +79,9 @@ def check_now(activity_id: int) -> Any:
 
 
 @bp.post("/differences/<int:drift_id>/resend")
-@instructor_required
+@requires("grades.release")
 def resend(activity_id: int, drift_id: int) -> Any:
-    activity, drift = _drift_of_record(activity_id, drift_id)
+    activity, drift = _open_drift(activity_id, drift_id)
     sync = requeue_released_score(drift.placement_id, extras_for=passback_extras)
     if sync is None:
         db.session.rollback()
@@ -94,9 +92,9 @@ def resend(activity_id: int, drift_id: int) -> Any:
 
 
 @bp.post("/differences/<int:drift_id>/keep")
-@instructor_required
+@requires("grades.release")
 def keep(activity_id: int, drift_id: int) -> Any:
-    activity, drift = _drift_of_record(activity_id, drift_id)
+    activity, drift = _open_drift(activity_id, drift_id)
     reconcile.keep_lms_grade(drift, g.viewer.user_id)
     db.session.commit()
     return done(

@@ -19,7 +19,7 @@ from flask import (
 )
 from sqlalchemy import select
 
-from lti_app.auth import instructor_required
+from lti_app.auth import allowed, requires
 from lti_app.extensions import db
 from lti_app.forms import ActivitySettingsForm, validated
 from lti_app.models import Activity, Course
@@ -32,11 +32,12 @@ from lti_app.read_models.dashboard.states import STATUS_LABELS, STATUS_ORDER
 from lti_app.scoping import activity_for
 
 bp = Blueprint("instructor", __name__, url_prefix="/instructor")
+bp.add_app_template_global(allowed, "may")  # templates show only what the viewer may do
 
 
 @bp.get("/", defaults={"activity_id": None})
 @bp.get("/activities/<int:activity_id>")
-@instructor_required
+@requires("view")
 def dashboard(activity_id: int | None) -> Any:
     """Where every student stands, with filters, then each feature's panel.
 
@@ -73,7 +74,7 @@ def dashboard(activity_id: int | None) -> Any:
 
 
 @bp.get("/activities/<int:activity_id>/students.csv")
-@instructor_required
+@requires("export")
 def export_students(activity_id: int) -> Any:
     """The dashboard table (with the same filters, every page) as CSV, safe for a spreadsheet."""
     activity = activity_for(g.viewer, activity_id)
@@ -92,7 +93,7 @@ def export_students(activity_id: int) -> Any:
 
 
 @bp.route("/activities/<int:activity_id>/settings", methods=["GET", "POST"])
-@instructor_required
+@requires("activity.settings")
 def configure(activity_id: int) -> Any:
     """Settings of an activity; also the first-launch setup of a link made by hand in the LMS."""
     activity = activity_for(g.viewer, activity_id)

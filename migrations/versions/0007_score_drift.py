@@ -1,7 +1,7 @@
 """grades that differ in the LMS from the released ones, and each activity's last check
 
-Revision ID: 0006_score_drift
-Revises: 0005_override_points
+Revision ID: 0007_score_drift
+Revises: 0006_platform_permissions
 Create Date: 2026-12-03 10:00:00
 
 """
@@ -11,8 +11,8 @@ from alembic import op
 
 from lti_app.models.base import UTCDateTime
 
-revision = "0006_score_drift"
-down_revision = "0005_override_points"
+revision = "0007_score_drift"
+down_revision = "0006_platform_permissions"
 branch_labels = None
 depends_on = None
 
