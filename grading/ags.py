@@ -1,9 +1,12 @@
 """Values an LTI Assignment and Grade Services score needs, kept free of HTTP.
 
-AGS keeps the score with the latest ``timestamp`` and ignores one that is not strictly newer than
-the last it accepted, so a re-sent or corrected grade must carry a strictly increasing timestamp
-even if the server clock stepped back. The timestamp travels with millisecond precision, so
-"strictly increasing" is enforced at that precision, not at Python's microseconds.
+AGS keeps the score with the latest ``timestamp`` and refuses one that is not newer than the
+grade it holds, so a re-sent or corrected grade must carry a strictly increasing timestamp even
+if the server clock stepped back. LMSs compare at different resolutions: Moodle compares whole
+seconds (``grade.timemodified >= strtotime(timestamp)`` refuses with 409), Canvas compares the
+instant (an older one is a 400, an equal one is accepted). Timestamps are therefore made
+strictly increasing at whole-second resolution, which satisfies both; they are still written
+with milliseconds (``.000``), as Canvas asks for sub-second precision.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from decimal import Decimal
 from grading._numbers import plain
 from grading.compute import GradeResult
 
-ONE_MILLISECOND = timedelta(milliseconds=1)
+ONE_SECOND = timedelta(seconds=1)
 
 
 class GradeNotReadyError(ValueError):
@@ -48,22 +51,25 @@ def _require_aware(moment: datetime, name: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _truncate_to_millisecond(moment: datetime) -> datetime:
-    return moment.replace(microsecond=moment.microsecond - moment.microsecond % 1000)
+def whole_second(moment: datetime) -> datetime:
+    """``moment`` in UTC cut to the whole second, as Moodle's ``strtotime`` reads it."""
+    return _require_aware(moment, "moment").replace(microsecond=0)
 
 
 def next_timestamp(previous: datetime | None, now: datetime) -> datetime:
-    """A UTC timestamp for the next score: ``now`` unless that would not be after ``previous``.
+    """A UTC timestamp for the next score: ``now`` unless that is not a later whole second.
 
-    Both are compared at millisecond precision (what :func:`format_ags_timestamp` writes); when
-    ``now`` is not later, the result is one millisecond after ``previous``.
+    Both are cut to the whole second (the coarsest resolution an LMS compares at); when ``now``
+    is not in a later second than ``previous``, the result is one second after ``previous``.
+    So two scores never share a second, even when sent within one: Moodle would refuse the
+    second with 409 and keep the first.
     """
-    candidate = _truncate_to_millisecond(_require_aware(now, "now"))
+    candidate = whole_second(_require_aware(now, "now"))
     if previous is None:
         return candidate
-    floor = _truncate_to_millisecond(_require_aware(previous, "previous"))
+    floor = whole_second(_require_aware(previous, "previous"))
     if candidate <= floor:
-        return floor + ONE_MILLISECOND
+        return floor + ONE_SECOND
     return candidate
 
 

@@ -35,6 +35,7 @@ FEATURE_MODULES = (
     "lti_app.instructor.reviews",
     "lti_app.review.views",
     "lti_app.instructor.grading",
+    "lti_app.instructor.gradebook_drift",
     "lti_app.instructor.certificates",
     "lti_app.student.certificates",
     "lti_app.instructor.audit",

@@ -27,6 +27,7 @@ class Work(StrEnum):
     RENDER_CERTIFICATE = "certificates.render"
     RESEND_SCORE = "certificates.resend_score"
     SYNC_ROSTER = "roster.sync"
+    CHECK_SCORES = "scores.reconcile"
 
 
 def after_commit(work: Work, item_id: int, *, session: Session | None = None) -> None:

@@ -14,7 +14,8 @@ from urllib.parse import urlencode
 from flask import Flask
 
 from . import constants as c
-from .records import LineItem, LineItemFields, Member, Score
+from . import gradebook
+from .records import LineItem, LineItemFields, Member, Score, Submission
 from .store import DevStore
 
 
@@ -75,6 +76,37 @@ class DevPlatformAdmin:
     def score_history(self, line_item_id: int, user_id: str) -> list[Score]:
         with self._store() as db:
             return db.score_history(line_item_id, user_id)
+
+    def gradebook_rules(self) -> str:
+        with self._store() as db:
+            return gradebook.rules_for(db.connection, c.DEMO_CONTEXT_ID)
+
+    def set_gradebook_rules(self, kind: str) -> None:
+        """Make the demo course's gradebook take scores as ``spec``, ``moodle`` or ``canvas``."""
+        with self._store() as db:
+            gradebook.set_rules(db.connection, c.DEMO_CONTEXT_ID, kind)
+
+    def change_grade_by_hand(
+        self,
+        line_item_id: int,
+        user_id: str,
+        score_given: int | Decimal | None,
+        comment: str | None = None,
+    ) -> Score:
+        """What a teacher does in the LMS's gradebook: the grade changes, stamped now."""
+        with self._store() as db:
+            return gradebook.change_grade_by_hand(
+                db,
+                line_item_id,
+                user_id,
+                None if score_given is None else Decimal(score_given),
+                comment,
+            )
+
+    def submissions(self, line_item_id: int, user_id: str) -> list[Submission]:
+        """The attempts (with attached files) the LMS recorded, oldest first (Canvas rules)."""
+        with self._store() as db:
+            return gradebook.submissions_of(db.connection, line_item_id, user_id)
 
     def members(self) -> list[Member]:
         with self._store() as db:

@@ -40,8 +40,16 @@ CREATE TABLE IF NOT EXISTS scores (
     id INTEGER PRIMARY KEY AUTOINCREMENT, line_item_id INTEGER NOT NULL, user_id TEXT NOT NULL,
     score_given TEXT, score_maximum TEXT, comment TEXT, activity_progress TEXT NOT NULL,
     grading_progress TEXT NOT NULL, timestamp TEXT NOT NULL, timestamp_us INTEGER NOT NULL,
-    submission_extension TEXT, received_at REAL NOT NULL);
+    submission_extension TEXT, received_at REAL NOT NULL, source TEXT NOT NULL DEFAULT 'tool',
+    submitted_at TEXT);
 CREATE INDEX IF NOT EXISTS scores_by_item_user ON scores (line_item_id, user_id, id);
+CREATE TABLE IF NOT EXISTS gradebook_rules (
+    context_id TEXT PRIMARY KEY REFERENCES contexts(id), kind TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS submissions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, line_item_id INTEGER NOT NULL, user_id TEXT NOT NULL,
+    score_id INTEGER NOT NULL, attempt INTEGER NOT NULL, submission_type TEXT NOT NULL,
+    submitted_at TEXT, files TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS submissions_by_item_user ON submissions (line_item_id, user_id, id);
 CREATE TABLE IF NOT EXISTS message_hints (
     token TEXT PRIMARY KEY, user_sub TEXT NOT NULL, context_id TEXT NOT NULL,
     resource_link_id TEXT, deep_link_data TEXT, created_at REAL NOT NULL, used_at REAL);
@@ -58,6 +66,21 @@ CREATE TABLE IF NOT EXISTS faults (
     id INTEGER PRIMARY KEY CHECK (id = 1), kind TEXT NOT NULL, remaining INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
+
+
+# Columns added after the first release: a platform file made before them gets them on start.
+LATER_COLUMNS = (
+    ("scores", "source", "TEXT NOT NULL DEFAULT 'tool'"),
+    ("scores", "submitted_at", "TEXT"),
+)
+
+
+def add_later_columns(db: sqlite3.Connection) -> None:
+    """Bring an older platform file up to the current schema (no data is lost)."""
+    for table, column, declaration in LATER_COLUMNS:
+        present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
 
 def connect(path: str) -> sqlite3.Connection:

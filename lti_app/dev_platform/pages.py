@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal, InvalidOperation
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from . import constants as c
+from . import gradebook
 from .mailbox import linkify, list_messages, read_message
 from .web import error_page, mailbox_dir, store
 
@@ -19,7 +21,9 @@ def register_pages(bp: Blueprint) -> None:
     bp.add_url_rule("/course/launch", view_func=launch, methods=["GET"])
     bp.add_url_rule("/course/return", view_func=launch_return, methods=["GET"])
     bp.add_url_rule("/roster", view_func=roster, methods=["GET", "POST"])
-    bp.add_url_rule("/gradebook", view_func=gradebook, methods=["GET"])
+    bp.add_url_rule(
+        "/gradebook", endpoint="gradebook", view_func=gradebook_page, methods=["GET", "POST"]
+    )
     bp.add_url_rule("/mailbox", view_func=mailbox, methods=["GET"])
     bp.add_url_rule("/mailbox/<filename>", view_func=mail_message, methods=["GET"])
     bp.add_url_rule("/faults", view_func=faults, methods=["GET", "POST"])
@@ -114,13 +118,53 @@ def roster() -> BaseResponse | tuple[str, int] | str:
     ), (400 if problem else 200)
 
 
-def gradebook() -> str:
+def _change_gradebook(form: dict[str, str]) -> str | None:
+    """A POST from the gradebook page: switch the rules, or change one grade by hand.
+
+    Returns a problem to show, or None when the change was made."""
+    db = store()
+    context_id = c.DEMO_CONTEXT_ID
+    if form.get("action") == "rules":
+        if form.get("kind") not in gradebook.KINDS:
+            return "Choose which LMS the gradebook imitates."
+        gradebook.set_rules(db.connection, context_id, form["kind"])
+        return None
+    if form.get("action") != "grade":
+        return "Unknown gradebook action."
+    try:
+        item_id = int(form.get("item", ""))
+    except ValueError:
+        item_id = -1
+    item = db.line_item(context_id, item_id)
+    member = db.member(context_id, form.get("user", ""))
+    if item is None or member is None:
+        return "Unknown line item or student."
+    raw = form.get("score", "").strip()
+    try:
+        score = Decimal(raw) if raw else None
+    except InvalidOperation:
+        score = Decimal(-1)
+    if score is not None and (not score.is_finite() or not 0 <= score <= item.score_maximum):
+        return f"The grade must be a number from 0 to {item.score_maximum}, or empty."
+    comment = form.get("comment", "").strip() or None
+    gradebook.change_grade_by_hand(db, item.id, member.sub, score, comment)
+    return None
+
+
+def gradebook_page() -> BaseResponse | tuple[str, int]:
+    """What the tool passed back, per student and line item, and a teacher's hand changes."""
     db = store()
     context = db.context(c.DEMO_CONTEXT_ID)
     assert context is not None
+    problem = None
+    if request.method == "POST":
+        problem = _change_gradebook(request.form.to_dict())
+        if problem is None:
+            return redirect(url_for("dev_platform.gradebook"), code=303)
     items, _ = db.line_items(context.id)
     link_titles = {link.id: link.title for link in db.resource_links(context.id)}
     cells = {item.id: db.latest_scores(item.id) for item in items}
+    files = {item.id: gradebook.latest_submissions(db.connection, item.id) for item in items}
     scored = {user for scores in cells.values() for user in scores}
     students = [
         member
@@ -133,9 +177,13 @@ def gradebook() -> str:
         items=items,
         link_titles=link_titles,
         cells=cells,
+        submissions=files,
         students=students,
         extension_key=c.CANVAS_SUBMISSION_EXTENSION,
-    )
+        rules=gradebook.rules_for(db.connection, context.id),
+        kinds=gradebook.KINDS,
+        problem=problem,
+    ), (400 if problem else 200)
 
 
 def mailbox() -> str:

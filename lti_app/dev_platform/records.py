@@ -94,6 +94,32 @@ class Score:
     timestamp: str
     timestamp_parsed: datetime
     submission_extension: dict[str, Any] | None = field(default=None)
+    # "tool" for a score posted through AGS, "hand" for a grade a teacher typed into the LMS.
+    source: str = "tool"
+    # The submission time the LMS read from the score (Canvas: submission.submittedAt first).
+    submitted_at: str | None = None
+
+
+@dataclass(frozen=True)
+class AttachedFile:
+    """A file the LMS attached to a student's submission from a score's content items."""
+
+    url: str
+    title: str | None
+    # None when the score named no ``media_type`` (Canvas then guesses from the name or URL).
+    media_type: str | None
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One attempt the LMS recorded for a student (Canvas: a score with ``new_submission``)."""
+
+    line_item_id: int
+    user_id: str
+    attempt: int
+    submission_type: str
+    submitted_at: str | None
+    files: tuple[AttachedFile, ...]
 
 
 @dataclass(frozen=True)
@@ -164,6 +190,19 @@ def score_from_row(row: sqlite3.Row) -> Score:
         submission_extension=(
             None if row["submission_extension"] is None else json.loads(row["submission_extension"])
         ),
+        source=row["source"],
+        submitted_at=row["submitted_at"],
+    )
+
+
+def submission_from_row(row: sqlite3.Row) -> Submission:
+    return Submission(
+        line_item_id=row["line_item_id"],
+        user_id=row["user_id"],
+        attempt=row["attempt"],
+        submission_type=row["submission_type"],
+        submitted_at=row["submitted_at"],
+        files=tuple(AttachedFile(**item) for item in json.loads(row["files"])),
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import wraps
 from typing import Any
@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, current_app, request
 
 from . import constants as c
+from .gradebook import rules_for, submitted_at_of, take_score, timestamp_us
 from .messages import line_item_url, service_urls
 from .records import LineItem, LineItemFields, Score
 from .store import DevStore
@@ -322,6 +323,11 @@ def _parse_score(context_id: str, line_item_id: int, body: Any) -> tuple[Score |
     extension = body.get(c.CANVAS_SUBMISSION_EXTENSION)
     if extension is not None and not isinstance(extension, dict):
         return None, f"{c.CANVAS_SUBMISSION_EXTENSION} must be an object"
+    if body.get("submission") is not None and not isinstance(body["submission"], dict):
+        return None, "submission must be an object"
+    submitted_at = submitted_at_of(body)
+    if submitted_at is not None and iso_datetime(submitted_at) is None:
+        return None, f"Provided submitted_at timestamp of {submitted_at} not a valid timestamp"
     return Score(
         line_item_id=line_item_id,
         user_id=user_id,
@@ -333,6 +339,7 @@ def _parse_score(context_id: str, line_item_id: int, body: Any) -> tuple[Score |
         timestamp=body["timestamp"],
         timestamp_parsed=moment,
         submission_extension=extension,
+        submitted_at=None if submitted_at is None else str(submitted_at),
     ), ""
 
 
@@ -349,29 +356,33 @@ def post_score(context_id: str, line_item_id: int) -> Response:
     if score is None:
         db.bump("score_posts_refused")
         return _error(400, problem)
-    if not db.record_score(score):
+    refusal = take_score(db, context_id, score)
+    if refusal is not None:
         db.bump("score_posts_refused")
-        return _error(
-            409,
-            "timestamp is not after the last accepted score for this user and line item",
-        )
+        return _error(refusal.status, refusal.message)
     db.bump("score_posts_accepted")
     url = line_item_url(base_url(), context_id, line_item_id)
     return json_response({"resultUrl": f"{url}/results/{score.user_id}"})
 
 
-def _result_json(item: LineItem, url: str, score: Score) -> dict[str, Any]:
-    result: dict[str, Any] = {
-        "id": f"{url}/results/{score.user_id}",
-        "scoreOf": url,
-        "userId": score.user_id,
-        "resultMaximum": item.score_maximum,
-    }
+def _result_json(kind: str, item: LineItem, url: str, score: Score) -> dict[str, Any]:
+    """One result as the imitated LMS writes it (Moodle: no score, comment or timestamp for an
+    empty or zero grade, and the grade's ``timemodified`` as ``timestamp``)."""
+    result: dict[str, Any] = {"id": f"{url}/results/{score.user_id}", "userId": score.user_id}
+    scaled = None
     if score.score_given is not None and score.score_maximum:
         scaled = score.score_given * item.score_maximum / score.score_maximum
-        result["resultScore"] = scaled.normalize() if scaled != 0 else Decimal(0)
+        scaled = scaled.normalize() if scaled != 0 else Decimal(0)
+    if kind == "moodle" and not scaled:
+        return result
+    result.update(scoreOf=url, resultMaximum=item.score_maximum)
+    if scaled is not None:
+        result["resultScore"] = scaled
     if score.comment is not None:
         result["comment"] = score.comment
+    if kind == "moodle":
+        seconds = timestamp_us(score.timestamp_parsed) // 1_000_000
+        result["timestamp"] = datetime.fromtimestamp(seconds, UTC).isoformat()
     return result
 
 
@@ -398,8 +409,9 @@ def results(context_id: str, line_item_id: int) -> Response:
         if limit and offset + limit < len(ordered)
         else {}
     )
+    kind = rules_for(db.connection, context_id)
     return json_response(
-        [_result_json(item, url, score) for score in page],
+        [_result_json(kind, item, url, score) for score in page],
         mimetype=c.MEDIA_RESULT_CONTAINER,
         headers=headers,
     )

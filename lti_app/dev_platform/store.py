@@ -19,7 +19,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -28,13 +27,13 @@ from jwcrypto.jwk import JWK
 from . import constants as c
 from .database import (
     SCHEMA,
+    add_later_columns,
     bump,
     connect,
     create_key_if_missing,
     insert_line_item,
     insert_member,
     insert_resource_link,
-    to_json,
 )
 from .demo.lms_course import seed_demo_course
 from .records import (
@@ -56,12 +55,6 @@ from .records import (
 HINT_LIFETIME_SECONDS = 600
 DEEP_LINK_LIFETIME_SECONDS = 3600
 ACCESS_TOKEN_LIFETIME_SECONDS = 3600
-
-
-def _timestamp_us(moment: datetime) -> int:
-    """Microseconds since the epoch, exact (no float), so ordering of close timestamps is exact."""
-    delta = moment - datetime.fromtimestamp(0, moment.tzinfo)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 _ready_paths: set[str] = set()
@@ -109,6 +102,7 @@ class DevStore:
             try:
                 connection.execute("PRAGMA journal_mode = WAL")
                 connection.executescript(SCHEMA)
+                add_later_columns(connection)
                 connection.execute("BEGIN IMMEDIATE")
                 try:
                     create_key_if_missing(connection)
@@ -321,42 +315,6 @@ class DevStore:
         return deleted == 1
 
     # --- scores and results ------------------------------------------------------------------
-
-    def record_score(self, score: Score) -> bool:
-        """Keep the score unless an accepted one for the same user and line item is as new or newer.
-
-        AGS 2.0 §3.4: the platform must not apply a score whose timestamp is not after the last
-        one it processed; refusing (rather than silently ignoring) lets tool tests see it.
-        """
-        moment = _timestamp_us(score.timestamp_parsed)
-        with self.transaction() as db:
-            row = db.execute(
-                "SELECT MAX(timestamp_us) FROM scores WHERE line_item_id = ? AND user_id = ?",
-                (score.line_item_id, score.user_id),
-            ).fetchone()
-            if row[0] is not None and moment <= row[0]:
-                return False
-            db.execute(
-                "INSERT INTO scores (line_item_id, user_id, score_given, score_maximum, comment,"
-                " activity_progress, grading_progress, timestamp, timestamp_us,"
-                " submission_extension, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    score.line_item_id,
-                    score.user_id,
-                    None if score.score_given is None else str(score.score_given),
-                    None if score.score_maximum is None else str(score.score_maximum),
-                    score.comment,
-                    score.activity_progress,
-                    score.grading_progress,
-                    score.timestamp,
-                    moment,
-                    None
-                    if score.submission_extension is None
-                    else to_json(score.submission_extension),
-                    time.time(),
-                ),
-            )
-        return True
 
     def latest_scores(self, line_item_id: int) -> dict[str, Score]:
         """The newest accepted score per user: what a gradebook cell shows."""

@@ -29,6 +29,7 @@ from lti_app.panels import register_panel
 from lti_app.read_models.dashboard.snapshot import snapshot as dashboard_snapshot
 from lti_app.scoping import activity_for
 from lti_app.services import audit
+from lti_app.services.ags import reconcile
 from lti_app.services.certificates.issue import issue_after_grade_change
 from lti_app.services.certificates.passback import passback_extras
 from lti_app.services.grading import (
@@ -204,6 +205,8 @@ def index(activity_id: int) -> Any:
         ready=[r for r in rows if r.state == "ready"],
         approved=[r for r in rows if r.state == "approved"],
         failed=[r for r in rows if r.sync is not None and r.sync.state == "failed"],
+        drift=reconcile.open_drift(activity),
+        check=reconcile.last_check(activity),
     )
 
 

@@ -26,7 +26,9 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
+from grading.ags import format_ags_timestamp, next_timestamp
 from lti_app.extensions import db
+from lti_app.lms.registry import adapter_for
 from lti_app.lti.services import ServiceError
 from lti_app.models import Activity, ScoreSync
 from lti_app.models.base import utcnow
@@ -41,6 +43,7 @@ from lti_app.services.ags.client import (
     post_score,
     scopes_for,
 )
+from lti_app.services.ags.results import describe, holds, read_result
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,76 @@ class DeliveryReport:
         self.failed += other.failed
         self.deferred += other.deferred
         self.errors.extend(other.errors)
+
+
+# How many times one delivery gives a refused score a newer timestamp before it reports failure.
+MAX_RESTAMPS = 3
+
+
+@dataclass(frozen=True)
+class RowResult:
+    """What became of one claimed row: ``sent`` (confirmed), ``failed`` or ``superseded``."""
+
+    state: str
+    note: str = ""
+
+
+@dataclass
+class RowSender:
+    """Sends one row and makes sure "sent" means the LMS holds that exact value.
+
+    A 2xx for the value is a delivery. A refusal for the timestamp (409, Canvas's 400) is not:
+    the result is read back, and when the LMS does not hold the value the row gets a newer
+    timestamp (stored and committed first, see ``score_outbox.restamp``) and is sent again, at
+    most ``MAX_RESTAMPS`` times; then it is failed with the LMS's answer.
+    """
+
+    client: AgsClient
+    lineitem_url: str
+    scopes: tuple[str, ...]
+    omits_zero: bool
+    now: Callable[[], datetime]
+
+    def deliver(self, sync: ScoreSync) -> RowResult:
+        payload = dict(sync.payload)
+        outcome = post_score(self.client, self.lineitem_url, self.scopes, payload)
+        if outcome.accepted:
+            return RowResult("sent")
+        first_refusal = outcome.detail
+        for _ in range(MAX_RESTAMPS):
+            reading = read_result(self.client, self.lineitem_url, self.scopes, payload["userId"])
+            if holds(payload, reading, omits_zero=self.omits_zero):
+                return RowResult(
+                    "sent",
+                    "The LMS already had this score: it refused a repeat "
+                    f"({first_refusal}) and reading the grade back showed this score.",
+                )
+            previous = [
+                moment
+                for moment in (
+                    score_outbox.latest_timestamp(sync.placement_id),
+                    reading.timestamp if reading else None,
+                )
+                if moment is not None
+            ]
+            moment = next_timestamp(max(previous) if previous else None, self.now())
+            payload = {**payload, "timestamp": format_ags_timestamp(moment)}
+            restamped = score_outbox.restamp(sync.id, payload, moment)
+            db.session.commit()
+            if not restamped:
+                return RowResult("superseded", "A newer score replaced this one.")
+            outcome = post_score(self.client, self.lineitem_url, self.scopes, payload)
+            if outcome.accepted:
+                return RowResult(
+                    "sent",
+                    "Sent again with a newer timestamp: the LMS had refused it "
+                    f"({first_refusal}) and held {describe(reading)}.",
+                )
+        return RowResult(
+            "failed",
+            f"The LMS refused this score for its timestamp {MAX_RESTAMPS + 1} times and did "
+            f"not hold it (it held {describe(reading)}). Its last answer: {outcome.detail}",
+        )
 
 
 def claim_due(activity_id: int, now: datetime, limit: int) -> list[ScoreSync]:
@@ -128,6 +201,7 @@ def deliver_line_item(
     platform = activity.course.platform
     client = client or client_for(platform)
     scopes = scopes_for(activity)
+    omits_zero = adapter_for(platform).result_omits_zero
     while True:
         moment = now()
         syncs = claim_due(activity_id, moment, batch)
@@ -158,10 +232,11 @@ def deliver_line_item(
         later: list[tuple[ScoreSync, dict[str, Any]]] = []
         forget_line_item = False
         bump = ScoreSync.attempts + 1
+        sender = RowSender(client, lineitem_url, scopes, omits_zero, now)
         try:
             for index, sync in enumerate(syncs):
                 try:
-                    outcome = post_score(client, lineitem_url, scopes, sync.payload)
+                    result = sender.deliver(sync)
                 except TransientDeliveryError as exc:
                     # The LMS is struggling: back off for this row and the rest of the batch.
                     until = now() + score_outbox.backoff(sync.attempts + 1)
@@ -177,27 +252,28 @@ def deliver_line_item(
                     )
                     report.failed += 1
                     report.errors.append(str(exc))
-                else:
-                    if outcome.note:
-                        later.append(
-                            (
-                                sync,
-                                {
-                                    "state": "sent",
-                                    "sent_at": now(),
-                                    "last_error": outcome.note,
-                                    "attempts": bump,
-                                },
-                            )
-                        )
-                    else:
-                        sent.append(sync.id)
+                    continue
+                if result.state == "sent" and not result.note:
+                    sent.append(sync.id)
                     report.sent += 1
+                    continue
+                values: dict[str, Any] = {
+                    "state": result.state,
+                    "last_error": result.note,
+                    "attempts": bump,
+                }
+                if result.state == "sent":
+                    values["sent_at"] = now()
+                    report.sent += 1
+                elif result.state == "failed":
+                    report.failed += 1
+                    report.errors.append(result.note)
+                later.append((sync, values))
         finally:
             # Outcomes are written in one short transaction per batch: a write transaction held
             # open across HTTP calls would block every other writer on SQLite. A crash before
-            # this point leaves the rows "sending"; the sweep re-sends them and the LMS refuses
-            # the duplicates by timestamp.
+            # this point leaves the rows "sending"; the sweep re-sends them, and the LMS's
+            # refusal of a duplicate timestamp is confirmed by reading the result back.
             score_outbox.mark_sent(sent, now())
             for sync, values in later:
                 score_outbox.finish(sync, **values)

@@ -22,6 +22,8 @@ class LmsAdapter:
     kind: ClassVar[str] = "other"
     # Origins beyond the issuer and login URL that may frame Stint (the LMS serves pages there).
     extra_frame_origins: ClassVar[tuple[str, ...]] = ()
+    # The AGS results service writes an empty or zero grade as a result with no score at all.
+    result_omits_zero: ClassVar[bool] = False
 
     def score_extensions(self, submission: ScoreSubmission) -> dict[str, Any]:
         """Vendor fields added to an AGS score; none for an LMS that defines none."""

@@ -1,4 +1,11 @@
-"""Canvas: the AGS submission extension, file attachments, and frames from school subdomains."""
+"""Canvas: the AGS submission extension, file attachments, and frames from school subdomains.
+
+Written as Canvas's ``Lti::IMS::ScoresController#create`` reads a score: files in the
+extension's ``content_items`` become part of the student's submission (visible in SpeedGrader)
+only when the score makes a new submission (``new_submission`` true), a file's type is read
+from ``media_type`` alone, and the submission time from the AGS field ``submission.submittedAt``
+before the extension's ``submitted_at``.
+"""
 
 from __future__ import annotations
 
@@ -18,22 +25,18 @@ class CanvasAdapter(LmsAdapter):
     extra_frame_origins = ("https://*.instructure.com",)
 
     def score_extensions(self, submission: ScoreSubmission) -> dict[str, Any]:
+        # The first score creates the Canvas submission; later ones re-grade it rather than
+        # adding an attempt for every correction, except a score that carries files: Canvas
+        # downloads them and drops them unless the score makes a new submission.
         extension: dict[str, Any] = {
-            # The first score creates the Canvas submission; later ones re-grade it rather than
-            # adding an attempt for every correction.
-            "new_submission": submission.first_score,
-            "submitted_at": format_ags_timestamp(submission.submitted_at),
+            "new_submission": submission.first_score or bool(submission.content_items)
         }
         if submission.content_items:
             extension["content_items"] = list(submission.content_items)
-        return {SUBMISSION_EXTENSION: extension}
+        return {
+            SUBMISSION_EXTENSION: extension,
+            "submission": {"submittedAt": format_ags_timestamp(submission.submitted_at)},
+        }
 
     def certificate_file_item(self, url: str, title: str) -> dict[str, Any] | None:
-        return {
-            "type": "file",
-            "url": url,
-            "title": title,
-            "mediaType": "application/pdf",
-            # Canvas's score documentation spells it media_type; send both spellings.
-            "media_type": "application/pdf",
-        }
+        return {"type": "file", "url": url, "title": title, "media_type": "application/pdf"}

@@ -5,6 +5,7 @@ from lti_app.models.audit import AuditEvent
 from lti_app.models.catalog import Partner, Project, ProjectDeliverable
 from lti_app.models.certificate import Certificate
 from lti_app.models.course import Course, Membership, User
+from lti_app.models.drift import ScoreCheck, ScoreDrift
 from lti_app.models.grade import Grade, ScoreSync
 from lti_app.models.outbox import OutboxEmail
 from lti_app.models.placement import (
@@ -49,6 +50,8 @@ __all__ = [
     "ReplacedReviewToken",
     "ReviewInvitation",
     "Rubric",
+    "ScoreCheck",
+    "ScoreDrift",
     "ScoreSync",
     "SpentMarker",
     "Submission",

@@ -254,7 +254,7 @@ def test_canvas_gets_a_signed_expiring_file_link(app, client, monkeypatch):
         extras = passback_extras(world.placement_id)
         (item,) = extras.content_items
         assert item["type"] == "file"
-        assert item["mediaType"] == "application/pdf"
+        assert item["media_type"] == "application/pdf" and "mediaType" not in item
         assert item["title"] == f"certificate-{format_code(certificate.code)[:14]}.pdf"
         assert item["url"].startswith("http://127.0.0.1:5000/certificates/files/")
         path = item["url"].removeprefix("http://127.0.0.1:5000")

@@ -188,6 +188,7 @@ def test_scores_need_the_score_media_type_and_scope(live, full_token):
 
 
 def test_canvas_submission_extension_is_kept_and_shown_on_the_gradebook(live, full_token):
+    live.admin.set_gradebook_rules("canvas")
     link = live.admin.create_resource_link("Certificate activity", line_item_score_maximum=10)
     [item] = live.admin.line_items(link)
     extension = {
@@ -212,3 +213,4 @@ def test_canvas_submission_extension_is_kept_and_shown_on_the_gradebook(live, fu
     assert "Certificate activity" in page
     assert 'href="https://stint.example.edu/certificates/ABC-123.pdf"' in page
     assert "Solid work" in page
+    live.admin.set_gradebook_rules("spec")

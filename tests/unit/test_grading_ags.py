@@ -60,33 +60,35 @@ def test_a_changed_line_item_maximum_asks_for_a_recomputation() -> None:
 # --- timestamps --------------------------------------------------------------------------------
 
 NOON = datetime(2024, 5, 1, 12, 0, 0, 500_000, tzinfo=UTC)
+NOON_SECOND = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 
 
-def test_first_timestamp_is_now_in_utc_to_the_millisecond() -> None:
+def test_first_timestamp_is_now_in_utc_to_the_whole_second() -> None:
     now = datetime(2024, 5, 1, 14, 0, 0, 123_456, tzinfo=timezone(timedelta(hours=2)))
-    assert next_timestamp(None, now) == datetime(2024, 5, 1, 12, 0, 0, 123_000, tzinfo=UTC)
+    assert next_timestamp(None, now) == datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
     assert next_timestamp(None, now).tzinfo is UTC
 
 
-def test_later_clock_is_used_as_is() -> None:
+def test_a_clock_in_a_later_second_is_used_cut_to_the_second() -> None:
     later = NOON + timedelta(seconds=3)
-    assert next_timestamp(NOON, later) == later
+    assert next_timestamp(NOON, later) == NOON_SECOND + timedelta(seconds=3)
 
 
-def test_equal_clock_adds_one_millisecond() -> None:
-    assert next_timestamp(NOON, NOON) == NOON + timedelta(milliseconds=1)
+def test_equal_clock_adds_one_second() -> None:
+    assert next_timestamp(NOON, NOON) == NOON_SECOND + timedelta(seconds=1)
 
 
-def test_clock_that_went_backwards_adds_one_millisecond_to_the_previous() -> None:
-    assert next_timestamp(NOON, NOON - timedelta(minutes=5)) == NOON + timedelta(milliseconds=1)
+def test_clock_that_went_backwards_adds_one_second_to_the_previous() -> None:
+    assert next_timestamp(NOON, NOON - timedelta(minutes=5)) == NOON_SECOND + timedelta(seconds=1)
 
 
-def test_a_later_clock_within_the_same_millisecond_still_moves_forward() -> None:
-    previous = datetime(2024, 5, 1, 12, 0, 0, 500, tzinfo=UTC)
-    now = datetime(2024, 5, 1, 12, 0, 0, 900, tzinfo=UTC)
+def test_a_later_clock_within_the_same_second_still_moves_a_whole_second_forward() -> None:
+    # Moodle compares whole seconds: 12:00:00.100 then 12:00:00.900 would be refused (409).
+    previous = datetime(2024, 5, 1, 12, 0, 0, 100_000, tzinfo=UTC)
+    now = datetime(2024, 5, 1, 12, 0, 0, 900_000, tzinfo=UTC)
     following = next_timestamp(previous, now)
-    assert following == datetime(2024, 5, 1, 12, 0, 0, 1000, tzinfo=UTC)
-    assert format_ags_timestamp(following) > format_ags_timestamp(previous)
+    assert following == datetime(2024, 5, 1, 12, 0, 1, tzinfo=UTC)
+    assert format_ags_timestamp(following)[:19] > format_ags_timestamp(previous)[:19]
 
 
 @pytest.mark.parametrize(
@@ -110,11 +112,12 @@ def test_next_timestamp_is_strictly_after_previous_and_never_far_from_now(
 ) -> None:
     following = next_timestamp(previous, now)
     assert following.utcoffset() == timedelta(0)
-    assert following.microsecond % 1000 == 0
-    assert following > now - timedelta(milliseconds=1)
+    assert following.microsecond == 0
+    assert following > now - timedelta(seconds=1)
     if previous is not None:
         assert following > previous
-        assert following <= max(now, previous + timedelta(milliseconds=1))
+        assert following.replace(microsecond=0) > previous.replace(microsecond=0)
+        assert following <= max(now, previous + timedelta(seconds=1))
 
 
 @given(aware_times, st.lists(aware_times, min_size=1, max_size=12))
@@ -124,8 +127,9 @@ def test_a_run_of_scores_gets_strictly_increasing_timestamps_on_the_wire(
     stamps = [next_timestamp(None, first_clock)]
     for clock in clocks:
         stamps.append(next_timestamp(stamps[-1], clock))
-    written = [format_ags_timestamp(stamp) for stamp in stamps]
-    assert written == sorted(set(written))
+    # Strictly increasing as whole seconds (what Moodle's strtotime reads), not only as text.
+    seconds = [format_ags_timestamp(stamp)[:19] for stamp in stamps]
+    assert seconds == sorted(set(seconds))
 
 
 # --- format ------------------------------------------------------------------------------------

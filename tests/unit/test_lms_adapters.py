@@ -27,15 +27,31 @@ def test_only_canvas_adds_the_submission_extension():
     submission = ScoreSubmission(first_score=True, submitted_at=SUBMITTED)
     assert adapter_for_kind("moodle").score_extensions(submission) == {}
     assert adapter_for_kind("other").score_extensions(submission) == {}
-    extension = adapter_for_kind("canvas").score_extensions(submission)[SUBMISSION_EXTENSION]
+    fields = adapter_for_kind("canvas").score_extensions(submission)
+    extension = fields[SUBMISSION_EXTENSION]
     assert extension["new_submission"] is True
-    assert extension["submitted_at"].startswith("2026-03-04T05:06:07.890")
+    # AGS 2.0's submission.submittedAt, which Canvas reads before the extension's submitted_at.
+    assert fields["submission"]["submittedAt"].startswith("2026-03-04T05:06:07.890")
+    assert "submitted_at" not in extension
     assert "content_items" not in extension
+
+
+def test_canvas_makes_a_new_submission_whenever_files_are_attached():
+    item = adapter_for_kind("canvas").certificate_file_item("https://stint/f/1", "cert.pdf")
+    later = ScoreSubmission(first_score=False, submitted_at=SUBMITTED)
+    assert adapter_for_kind("canvas").score_extensions(later)[SUBMISSION_EXTENSION] == {
+        "new_submission": False
+    }
+    with_file = ScoreSubmission(first_score=False, submitted_at=SUBMITTED, content_items=(item,))
+    extension = adapter_for_kind("canvas").score_extensions(with_file)[SUBMISSION_EXTENSION]
+    assert extension["new_submission"] is True
+    assert extension["content_items"] == [item]
 
 
 def test_only_canvas_attaches_the_certificate_file_and_frames_from_school_subdomains():
     item = adapter_for_kind("canvas").certificate_file_item("https://stint/f/1", "cert.pdf")
     assert item is not None and item["media_type"] == "application/pdf"
+    assert "mediaType" not in item  # Canvas reads media_type only
     assert adapter_for_kind("moodle").certificate_file_item("https://stint/f/1", "c.pdf") is None
     assert adapter_for_kind("canvas").extra_frame_origins == ("https://*.instructure.com",)
     assert adapter_for_kind("other").extra_frame_origins == ()

@@ -8,9 +8,12 @@ modules for everything else. The rules that keep a grade from ever being lost or
   workers never send the same row, and a claim carries a lease (``next_attempt_at``): a worker
   killed mid-delivery leaves the row ``sending`` until the sweep puts it back to ``pending``;
 - only the newest row of a placement is ever sent; older live rows are marked ``superseded``;
-- each row carries its own strictly increasing AGS ``timestamp``, so a re-send after a lost
-  response is refused by the LMS (409 on the development LMS, ignored on Canvas/Moodle) rather
-  than recorded twice, and an older value can never win over a newer one;
+- each row carries its own AGS ``timestamp``, strictly increasing per placement in whole
+  seconds (Moodle compares whole seconds), so an older value can never win over a newer one;
+- a refusal for the timestamp (409; Canvas's 400) is not a delivery: the result is read back
+  (``results``) and, when the LMS does not hold the value, the row gets a newer timestamp,
+  stored before it is sent again (``outbox.restamp``); "sent" means the LMS answered 2xx for
+  that value or holds it;
 - a transient failure (5xx, timeout, 429, a token that cannot be had) puts the row back with an
   exponential back-off, forever (capped), and stops the run for that line item: the LMS is down;
 - a permanent 4xx marks the row ``failed`` with the LMS's message; the instructor can retry it.
@@ -20,5 +23,6 @@ assignment in parallel); different line items are drained concurrently by a boun
 
 Modules: ``wire`` (URLs and JSON bodies), ``client`` (the HTTP client, scopes, posting a score
 and what its failures mean), ``line_items`` (finding, creating and claiming an activity's line
-item) and ``outbox`` (claims, leases, back-off and outcomes of ``ScoreSync`` rows).
+item), ``outbox`` (claims, leases, back-off and outcomes of ``ScoreSync`` rows), ``results``
+(reading grades back and comparing them) and ``reconcile`` (the gradebook check's drift rows).
 """

@@ -20,6 +20,7 @@ from lti_app.services.ags.wire import MEDIA_SCORE, score_body, scores_url
 SCOPE_LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
 SCOPE_LINEITEM_READONLY = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly"
 SCOPE_SCORE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
+SCOPE_RESULT_READONLY = "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly"
 
 
 class TransientDeliveryError(Exception):
@@ -64,9 +65,10 @@ def scopes_for(activity: Activity) -> tuple[str, ...]:
     """One scope set for every AGS call of an activity, so one token serves them all.
 
     Only scopes the launch granted are asked for (a token request for more is refused); an
-    activity whose launch listed none asks for what delivery needs.
+    activity whose launch listed none asks for what delivery needs. ``result.readonly`` lets
+    delivery read a refused score back and reconciliation compare the gradebook with Stint.
     """
-    wanted = {SCOPE_SCORE, SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY}
+    wanted = {SCOPE_SCORE, SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY, SCOPE_RESULT_READONLY}
     granted = set(activity.ags_scopes or ())
     chosen = wanted & granted if granted else {SCOPE_SCORE, SCOPE_LINEITEM}
     return tuple(sorted(chosen))
@@ -91,8 +93,21 @@ def classify(exc: ServiceError) -> Exception:
 
 @dataclass(frozen=True)
 class PostOutcome:
-    delivered: bool
-    note: str = ""
+    """A score the LMS answered for: taken (2xx), or refused for its timestamp.
+
+    A refusal for the timestamp (409, or a 400 that names the timestamp, as Canvas answers an
+    older one) says nothing about what the LMS holds: an earlier attempt of this very score may
+    have landed, or the LMS may keep an older value (Moodle compares whole seconds). The caller
+    reads the result back before calling it delivered.
+    """
+
+    accepted: bool
+    detail: str = ""
+
+
+def is_stale_timestamp_refusal(status: int, text: str) -> bool:
+    """409 (AGS, Moodle), or a 400 naming the timestamp (Canvas: "before last updated")."""
+    return status == 409 or (status == 400 and "timestamp" in text.lower())
 
 
 def post_score(
@@ -108,11 +123,8 @@ def post_score(
     if response.ok:
         return PostOutcome(True)
     detail = f"HTTP {response.status_code} {response.text[:400].strip()}"
-    if response.status_code == 409:
-        # The LMS already holds a score at least this new for the student: an earlier attempt
-        # of this very row landed (its response was lost), or a newer grade did. Either way this
-        # value must not be sent again.
-        return PostOutcome(True, f"the LMS already had this score or a newer one ({detail})")
+    if is_stale_timestamp_refusal(response.status_code, response.text):
+        return PostOutcome(False, detail)
     if response.status_code in (401, 408, 425, 429) or response.status_code >= 500:
         raise TransientDeliveryError(detail)
     raise PermanentDeliveryError(f"The LMS refused the score: {detail}")

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.orm import aliased
 
 from lti_app.extensions import db
@@ -123,6 +123,37 @@ def mark_sent(sync_ids: list[int], moment: datetime) -> None:
         .where(ScoreSync.id.in_(sync_ids), ScoreSync.state == "sending")
         .values(state="sent", sent_at=moment, last_error="", attempts=ScoreSync.attempts + 1)
         .execution_options(synchronize_session=False)
+    )
+
+
+def restamp(sync_id: int, payload: dict[str, Any], moment: datetime) -> bool:
+    """Give a claimed row a newer timestamp before it is sent again; False when it must not be.
+
+    The row keeps its value and gets ``moment`` (stored, so no later row of the placement can
+    be given the same timestamp for another value). Refused when a newer row of the placement
+    exists (that one is sent instead) or the sweep took the row back; the caller commits before
+    the score is sent again, so a crash never leaves a sent timestamp unrecorded.
+    """
+    newer = aliased(ScoreSync)
+    result = db.session.execute(
+        update(ScoreSync)
+        .where(
+            ScoreSync.id == sync_id,
+            ScoreSync.state == "sending",
+            ~exists().where(
+                and_(newer.placement_id == ScoreSync.placement_id, newer.id > ScoreSync.id)
+            ),
+        )
+        .values(payload=payload, score_timestamp=moment)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
+
+
+def latest_timestamp(placement_id: int) -> datetime | None:
+    """The newest timestamp any score row of the placement was given."""
+    return db.session.scalar(
+        select(func.max(ScoreSync.score_timestamp)).where(ScoreSync.placement_id == placement_id)
     )
 
 

@@ -11,8 +11,16 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 MEDIA_SCORE = "application/vnd.ims.lis.v1.score+json"
 MEDIA_LINEITEM = "application/vnd.ims.lis.v2.lineitem+json"
 MEDIA_LINEITEM_CONTAINER = "application/vnd.ims.lis.v2.lineitemcontainer+json"
+MEDIA_RESULT_CONTAINER = "application/vnd.ims.lis.v2.resultcontainer+json"
 # Score fields that are Decimals stored as strings in ScoreSync.payload and sent as JSON numbers.
 NUMERIC_SCORE_FIELDS = ("scoreGiven", "scoreMaximum")
+
+
+def _below(lineitem_url: str, segment: str) -> str:
+    parts = urlsplit(lineitem_url)
+    return urlunsplit(
+        (parts.scheme, parts.netloc, f"{parts.path.rstrip('/')}/{segment}", parts.query, "")
+    )
 
 
 def scores_url(lineitem_url: str) -> str:
@@ -21,10 +29,13 @@ def scores_url(lineitem_url: str) -> str:
     Appending to the whole URL would put ``/scores`` inside the query; the path is extended
     instead and the query and fragment-free remainder are kept as they were.
     """
-    parts = urlsplit(lineitem_url)
-    return urlunsplit(
-        (parts.scheme, parts.netloc, parts.path.rstrip("/") + "/scores", parts.query, "")
-    )
+    return _below(lineitem_url, "scores")
+
+
+def results_url(lineitem_url: str, user_id: str | None = None) -> str:
+    """``{lineitem}/results`` (AGS 2.0 §3.5), for one student when ``user_id`` is given."""
+    url = _below(lineitem_url, "results")
+    return with_query(url, user_id=user_id) if user_id is not None else url
 
 
 def with_query(url: str, **params: str) -> str:

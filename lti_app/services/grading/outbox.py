@@ -2,7 +2,10 @@
 
 Each score the LMS must receive is a ``ScoreSync`` row written in the same transaction as the
 grade change; ``after_commit`` asks for its delivery once that transaction commits. Timestamps
-increase strictly per placement, and a new row supersedes older unsent ones (latest wins).
+increase strictly per placement in whole seconds (``grading.ags.next_timestamp``: Moodle
+compares whole seconds), a timestamp is never given to two values (delivery stores a newer one
+on the row before it re-sends, ``services.ags.outbox.restamp``), and a new row supersedes older
+unsent ones (latest wins).
 
 What a released score says about the student's certificate (a comment line, and for Canvas the
 PDF as a content item) is not this package's to know: the caller passes ``extras_for``, a
@@ -52,7 +55,8 @@ class ScoreOutbox:
     """
 
     activity: Activity
-    now: datetime = field(default_factory=utcnow)
+    # Looked up when the outbox is made (not bound at import), so tests can set Stint's clock.
+    now: datetime = field(default_factory=lambda: utcnow())
     last_timestamp: dict[int, datetime] = field(default_factory=dict)
     ever_sent: set[int] = field(default_factory=set)
     released: list[int] = field(default_factory=list)
