@@ -20,6 +20,7 @@ from flask import (
 )
 from sqlalchemy import select
 
+from grading.display import points_text
 from lti_app.auth import instructor_required
 from lti_app.extensions import db
 from lti_app.forms import ActivitySettingsForm, validated
@@ -36,6 +37,10 @@ from lti_app.services.placements.leavers import free_seat
 from lti_app.services.placements.status import PlacementError
 
 bp = Blueprint("instructor", __name__, url_prefix="/instructor")
+
+# ``value|points`` ("12", not "12.0000") and ``value|points(unit=True)`` ("1 point"): the one way
+# every page writes points (registered for the whole app, like ``rubric_points``).
+bp.add_app_template_filter(points_text, "points")
 
 
 @bp.get("/", defaults={"activity_id": None})

@@ -331,3 +331,10 @@ def test_a_failed_submit_is_summarised_at_the_top_and_takes_focus(app, platform,
     assert page.index("<h1>") < summary < page.index('id="brief"')  # at the top
     assert "data-autofocus" in page[summary : summary + 200]
     assert "Your draft was saved. Before you can submit:" in page[summary:]
+
+
+def test_levels_say_one_point_not_one_points(app, platform, smtp):
+    world = build_world(app, platform)
+    page = app.test_client().get(invite(world, smtp)).get_data(as_text=True)
+    assert 'Beginning</span> <span class="level-points">(1 point)</span>' in page
+    assert "(4 points)" in page and "(1 points)" not in page
