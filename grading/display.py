@@ -7,6 +7,7 @@ rule (the ``points`` template filter) so no page pads, rounds or pluralises diff
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 
 NO_VALUE = "—"
@@ -33,3 +34,11 @@ def points_text(value: Decimal | int | float | str | None, unit: bool = False) -
     if not unit or number == NO_VALUE:
         return number
     return f"{number} {'point' if number in ('1', '-1') else 'points'}"
+
+
+def join_reasons(reasons: Iterable[str]) -> str:
+    """Reasons as one line, "a; b; c": a reason typed as a sentence ("Agreed with the
+    partner.") loses its full stop, so the line never reads ".;"."""
+    return "; ".join(
+        text for text in (reason.strip().rstrip(".;").strip() for reason in reasons) if text
+    )

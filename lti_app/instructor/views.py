@@ -20,11 +20,12 @@ from flask import (
 )
 from sqlalchemy import select
 
-from grading.display import points_text
+from grading.display import join_reasons, points_text
 from lti_app.auth import instructor_required
 from lti_app.extensions import db
 from lti_app.forms import ActivitySettingsForm, validated
 from lti_app.instructor.confirm import confirm_page, done
+from lti_app.matching import name_projects
 from lti_app.models import Activity, Course
 from lti_app.models.base import utcnow
 from lti_app.panels import render_panels
@@ -41,6 +42,9 @@ bp = Blueprint("instructor", __name__, url_prefix="/instructor")
 # ``value|points`` ("12", not "12.0000") and ``value|points(unit=True)`` ("1 point"): the one way
 # every page writes points (registered for the whole app, like ``rubric_points``).
 bp.add_app_template_filter(points_text, "points")
+# Reasons on one line without ".;" and matching reasons with project titles instead of ids.
+bp.add_app_template_filter(join_reasons, "reasons")
+bp.add_app_template_filter(name_projects, "named_projects")
 
 
 @bp.get("/", defaults={"activity_id": None})

@@ -27,3 +27,12 @@ def test_points_are_written_as_people_write_them(value, number, with_unit):
     assert points_number(value) == number
     assert points_text(value) == number
     assert points_text(value, unit=True) == with_unit
+
+
+def test_reasons_typed_as_sentences_do_not_read_dot_semicolon():
+    from grading.display import join_reasons
+
+    reasons = ["instructor override: Agreed with the partner.", "computed score was 80%", " "]
+    assert join_reasons(reasons) == (
+        "instructor override: Agreed with the partner; computed score was 80%"
+    )
