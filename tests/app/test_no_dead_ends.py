@@ -18,7 +18,7 @@ from tests.app.test_grading import _post, graded  # noqa: F401  (fixture)
 from tests.app.test_selection import _open, _rank, course  # noqa: F401  (fixture)
 
 SUMMARY = re.compile(
-    r'<div class="error-summary" role="alert"[^>]*data-autofocus>(.*?)</div>', re.DOTALL
+    r'<div class="error-summary"[^>]* role="alert"[^>]*data-autofocus>(.*?)</div>', re.DOTALL
 )
 
 

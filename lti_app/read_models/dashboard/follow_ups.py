@@ -11,10 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import and_, func, literal, null, or_, select, union_all
+from sqlalchemy import Integer, and_, cast, func, literal, null, or_, select, union_all
 
 from lti_app.extensions import db
 from lti_app.models import Activity, Membership, Placement, Project, ScoreSync, User
+from lti_app.models.base import UTCDateTime
 from lti_app.read_models.dashboard.states import SETTLED
 
 FOLLOW_UP_LIMIT = 20
@@ -96,12 +97,12 @@ def read_follow_ups(activity: Activity, limit: int = FOLLOW_UP_LIMIT) -> FollowU
     deliveries = (
         select(
             literal("delivery").label("kind"),
-            ScoreSync.placement_id,
+            ScoreSync.placement_id.label("placement_id"),
             ScoreSync.id.label("sync_id"),
-            ScoreSync.state,
-            ScoreSync.attempts,
+            ScoreSync.state.label("state"),
+            ScoreSync.attempts.label("attempts"),
             ScoreSync.last_error.label("text"),
-            ScoreSync.next_attempt_at,
+            ScoreSync.next_attempt_at.label("next_at"),
             *_NAME_COLUMNS,
         )
         .join(Placement, Placement.id == ScoreSync.placement_id)
@@ -119,13 +120,15 @@ def read_follow_ups(activity: Activity, limit: int = FOLLOW_UP_LIMIT) -> FollowU
     )
     leavers = (
         select(
+            # Every column labelled (unlabelled NULLs would be merged into one) and typed
+            # (PostgreSQL reads an untyped NULL as text).
             literal("leaver").label("kind"),
-            Placement.id,
-            null(),
-            Placement.status,
-            literal(0),
-            func.coalesce(Project.title, ""),
-            null(),
+            Placement.id.label("placement_id"),
+            cast(null(), Integer).label("sync_id"),
+            Placement.status.label("state"),
+            literal(0).label("attempts"),
+            func.coalesce(Project.title, "").label("text"),
+            cast(null(), UTCDateTime()).label("next_at"),
             *_NAME_COLUMNS,
         )
         .join(User, User.id == Placement.user_id)
