@@ -6,6 +6,8 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export STINT_INSTANCE_PATH ?= $(CURDIR)/instance
 export STINT_BASE_URL ?= http://$(HOST):$(PORT)
+# Test processes (pytest-xdist): `auto` is one per CPU core; PYTEST_WORKERS=0 runs serially.
+PYTEST_WORKERS ?= auto
 
 .PHONY: run test lint install install-test bench clean
 
@@ -47,10 +49,10 @@ lint: $(BIN)/.installed-test
 
 ## make test: install test extras, lint, run the suite on SQLite, then on PostgreSQL if TEST_DATABASE_URL is set
 test: lint install-test
-	env -u TEST_DATABASE_URL $(BIN)/pytest
+	env -u TEST_DATABASE_URL $(BIN)/pytest -n $(PYTEST_WORKERS)
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== again on PostgreSQL ($$TEST_DATABASE_URL), browser tests excluded =="; \
-		$(BIN)/pytest -m "not e2e"; \
+		$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not e2e"; \
 	fi
 
 bench: $(BIN)/.installed-test

@@ -12,6 +12,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
+from lti_app import log_redaction
 from lti_app.config import settings_from_env
 from lti_app.extensions import configure_engine, csrf, db, limiter, migrate
 
@@ -59,6 +60,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    log_redaction.install()  # access logs never show a review link's token
 
     if app.config["STINT_PROXY_HOPS"]:
         hops = int(app.config["STINT_PROXY_HOPS"])

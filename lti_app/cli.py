@@ -14,6 +14,7 @@ from lti_app.extensions import db
 from lti_app.jobs import queue
 from lti_app.lti.keys import ensure_active_key, rotate_keys
 from lti_app.read_models.change_stamps import EVERY_COURSE, replace_stamps
+from lti_app.services import permissions
 from lti_app.services.platforms import (
     CANVAS_CLOUD,
     PlatformInputError,
@@ -113,6 +114,61 @@ def platform_remove(platform_id: int, yes: bool) -> None:
         raise SystemExit(2)
     db.session.commit()
     click.echo(f"Removed platform {platform_id}")
+
+
+permissions_group = AppGroup(
+    "permissions", help="Widen what teaching assistants and designers may do on a platform."
+)
+platform_group.add_command(permissions_group)
+
+
+@permissions_group.command("show")
+@click.argument("platform_id", type=int)
+def permissions_show(platform_id: int) -> None:
+    """Every action, who may take it by default, and what this platform adds."""
+    grants = permissions.platform_grants(platform_id)
+    if grants is None:
+        click.echo(f"error: no platform {platform_id}", err=True)
+        raise SystemExit(2)
+    for name, action in permissions.ACTIONS.items():
+        roles = [r.value for r in permissions.Role if r in action.roles]
+        added = [r.value for r, names in grants.items() if name in names and r not in action.roles]
+        extra = f"  + {', '.join(added)} (this platform)" if added else ""
+        click.echo(f"{name:22} {', '.join(roles)}{extra}")
+
+
+@permissions_group.command("allow")
+@click.argument("platform_id", type=int)
+@click.argument("role")
+@click.argument("action")
+def permissions_allow(platform_id: int, role: str, action: str) -> None:
+    """Let ROLE (teaching_assistant or designer) take ACTION on this platform's courses."""
+    _set_grant(platform_id, role, action, allow=True)
+
+
+@permissions_group.command("reset")
+@click.argument("platform_id", type=int)
+@click.argument("role")
+@click.argument("action")
+def permissions_reset(platform_id: int, role: str, action: str) -> None:
+    """Take back a widening: ROLE keeps ACTION only if the defaults give it."""
+    _set_grant(platform_id, role, action, allow=False)
+
+
+def _set_grant(platform_id: int, role: str, action: str, *, allow: bool) -> None:
+    try:
+        found = permissions.set_grant(platform_id, role, action, allow)
+    except permissions.PermissionSettingError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from exc
+    if not found:
+        click.echo(f"error: no platform {platform_id}", err=True)
+        raise SystemExit(2)
+    db.session.commit()
+    click.echo(
+        f"Platform {platform_id}: {role} {'may now' if allow else 'keeps only the default for'} "
+        f"{action}."
+    )
 
 
 @keys_group.command("rotate")

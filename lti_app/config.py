@@ -9,8 +9,11 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+from lti_app.mail import MAIL_BACKENDS
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,24 @@ def load_or_create_secret_key(instance_path: Path) -> str:
     return key
 
 
+class ConfigError(ValueError):
+    """A setting has a value Stint cannot use; raised at startup, before any request."""
+
+
+def mail_backend(value: str) -> str:
+    """The ``MAIL_BACKEND`` named, refusing a typo rather than falling back to the console.
+
+    A silent fallback would write every email, review links included, to the log and send none.
+    """
+    backend = value.strip().lower()
+    if backend not in MAIL_BACKENDS:
+        raise ConfigError(
+            f"MAIL_BACKEND={value!r} is not a mail backend Stint knows. Use 'smtp' (send through "
+            "MAIL_SERVER) or 'console' (write emails to the log, review links masked)."
+        )
+    return backend
+
+
 def settings_from_env(instance_path: Path, *, need_secret: bool = True) -> dict[str, Any]:
     """Build the Flask config mapping from environment variables."""
     base_url = os.environ.get("STINT_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
@@ -69,7 +90,7 @@ def settings_from_env(instance_path: Path, *, need_secret: bool = True) -> dict[
         "CACHE_DIR": os.environ.get("STINT_CACHE_DIR", str(instance_path / "cache")),
         "UPLOAD_DIR": os.environ.get("STINT_UPLOAD_DIR", str(instance_path / "uploads")),
         "HUEY_SQLITE_PATH": os.environ.get("HUEY_SQLITE_PATH", str(instance_path / "huey.sqlite")),
-        "MAIL_BACKEND": os.environ.get("MAIL_BACKEND", "console"),
+        "MAIL_BACKEND": mail_backend(os.environ.get("MAIL_BACKEND", "console")),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", "localhost"),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
@@ -83,6 +104,14 @@ def settings_from_env(instance_path: Path, *, need_secret: bool = True) -> dict[
         "LTI_MAX_ID_TOKEN_BYTES": 64 * 1024,
         "MAX_CONTENT_LENGTH": int(os.environ.get("STINT_MAX_UPLOAD_MB", "25")) * 1024 * 1024
         + 65536,
+        # A session lasts hours from its launch, not Flask's 31 days; a new launch renews it.
+        "PERMANENT_SESSION_LIFETIME": timedelta(
+            hours=float(os.environ.get("STINT_SESSION_HOURS", "8"))
+        ),
+        # Files a student may attach to one submission, and keep on one deliverable over all
+        # its versions (the size of one request is capped by MAX_CONTENT_LENGTH).
+        "MAX_FILES_PER_SUBMISSION": int(os.environ.get("STINT_MAX_FILES_PER_SUBMISSION", "20")),
+        "MAX_FILES_PER_DELIVERABLE": int(os.environ.get("STINT_MAX_FILES_PER_DELIVERABLE", "100")),
         "SESSION_COOKIE_NAME": "stint_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SECURE": secure,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request, url_for
+from flask import Flask, jsonify, make_response, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from pylti1p3.exception import LtiException, OIDCException
 from werkzeug.exceptions import HTTPException
 
 from lti_app.auth import current_viewer
+from lti_app.lti.cache import REDIS_DOWN, CacheUnavailableError
 from lti_app.lti.errors import LtiError, from_library_exception
 
 FRIENDLY = {
@@ -26,6 +27,7 @@ FRIENDLY = {
     413: ("Too large", "What you sent is larger than Stint accepts."),
     429: ("Slow down", "Too many requests. Wait a minute and try again."),
 }
+CACHE_RETRY_SECONDS = 60
 
 
 def wants_json() -> bool:
@@ -95,6 +97,30 @@ def init_error_handlers(app: Flask) -> None:
             "Go back, reload the page and try again.",
             "csrf",
         )
+
+    def cache_unavailable(exc: Exception) -> Any:
+        """Redis (launch state, rate limits) is down: a 503 that says so, not a traceback.
+
+        One warning line without the path (a review link's path holds its token).
+        """
+        app.logger.warning("Shared cache unavailable (%s): %s", request.endpoint, exc)
+        response = make_response(
+            render_error(
+                503,
+                "Stint is briefly unavailable",
+                "Stint's cache is unavailable; try again in a minute.",
+                "If you were opening Stint from your course, open it again from the LMS. If this "
+                "lasts, the Stint administrator should check that Redis is running.",
+                "cache_unavailable",
+            )
+        )
+        response.headers["Retry-After"] = str(CACHE_RETRY_SECONDS)
+        return response
+
+    # Raised by the cache module; Redis's own errors reach here from Flask-Limiter's storage.
+    cache_errors: tuple[type[Exception], ...] = (CacheUnavailableError, *REDIS_DOWN)
+    for cache_error in cache_errors:
+        app.register_error_handler(cache_error, cache_unavailable)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:

@@ -1,7 +1,9 @@
-"""A small email sender with three backends: SMTP, console, and the development mailbox.
+"""A small email sender with two backends, SMTP and console, plus the development mailbox.
 
 Nothing calls this directly from a request: services write an ``OutboxEmail`` row and a job
-sends it, recording the outcome (see docs/architecture.md).
+sends it, recording the outcome (see docs/architecture.md). The console backend writes each email
+to the log with review links masked (a review link opens a review without a login), unless the
+development LMS is on: its developer needs the link, and its mailbox page shows the email too.
 """
 
 from __future__ import annotations
@@ -15,7 +17,12 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
 
+from lti_app.log_redaction import redact
+
 log = logging.getLogger(__name__)
+
+# ``MAIL_BACKEND`` values; any other is refused at startup (``config``) and here.
+MAIL_BACKENDS = ("smtp", "console")
 
 
 @dataclass(frozen=True)
@@ -45,8 +52,11 @@ def send(message: Message, config: dict[str, Any]) -> None:
     backend = config.get("MAIL_BACKEND", "console")
     if backend == "smtp":
         _send_smtp(email, config)
-    else:
-        log.info("email to %s: %s\n%s", message.to, message.subject, message.text)
+    elif backend == "console":
+        text = message.text if config.get("STINT_DEV_PLATFORM") else redact(message.text)
+        log.info("email to %s: %s\n%s", message.to, message.subject, text)
+    else:  # never silently "sent" to the log: an unknown backend would lose every email
+        raise ValueError(f"MAIL_BACKEND {backend!r} is not one of {', '.join(MAIL_BACKENDS)}")
     mailbox = config.get("DEV_MAILBOX_DIR")
     if config.get("STINT_DEV_PLATFORM") and mailbox:
         folder = Path(mailbox)

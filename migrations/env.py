@@ -11,9 +11,9 @@ from lti_app.read_models.change_stamps import EVERY_COURSE, replace_stamps
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# Interpret the config file for Python logging. Loggers that exist already stay enabled: an
+# upgrade run inside a process (tests, an app's CLI) must not silence the app's own logs.
+fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 

@@ -1,20 +1,29 @@
-"""Fixtures: an app on SQLite or on PostgreSQL (``TEST_DATABASE_URL``), built by the migrations."""
+"""Fixtures: an app on SQLite or on PostgreSQL (``TEST_DATABASE_URL``), built by the migrations.
+
+The suite runs in parallel under pytest-xdist (``-n auto``). Session fixtures run once per worker
+process, so everything a worker keeps between tests is its own: its temporary folders (pytest's,
+already per worker), its PostgreSQL databases (``<name>_gw0``, ``<name>_gw0_live``), its Redis
+database number (``TEST_REDIS_URL``'s plus the worker's index) and its loopback ports (chosen by
+the kernel).
+"""
 
 from __future__ import annotations
 
 import os
 import re
-import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
+from werkzeug.serving import make_server
 
 from lti_app import create_app
 from lti_app.dev_platform.registration import dev_platform_spec
@@ -34,6 +43,43 @@ from tests.support.platform import TestPlatform
 huey.immediate = True
 
 
+def _xdist_worker() -> str | None:
+    """This process's pytest-xdist worker name (``gw0``, ``gw1``, ...); None in a serial run."""
+    return os.environ.get("PYTEST_XDIST_WORKER")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give each xdist worker a Redis database of its own.
+
+    Tests that use ``TEST_REDIS_URL`` flush it and keep change stamps keyed by row ids, which
+    are the same in every worker's database: two workers sharing one Redis database would read
+    each other's stamps. Worker ``gwN`` uses the database number of ``TEST_REDIS_URL`` plus N.
+    """
+    url = os.environ.get("TEST_REDIS_URL")
+    worker = _xdist_worker()
+    if not url or not worker:
+        return
+    parts = urlsplit(url)
+    number = int(parts.path.strip("/") or "0") + int(worker.removeprefix("gw"))
+    if number > 15:
+        raise pytest.UsageError(
+            f"TEST_REDIS_URL={url}: worker {worker} would use Redis database {number}, past the"
+            " default 16; give TEST_REDIS_URL a lower database number or run fewer workers"
+        )
+    os.environ["TEST_REDIS_URL"] = urlunsplit(parts._replace(path=f"/{number}"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under xdist, hand the browser tests out first.
+
+    Workers take whole files in collection order (``--dist loadfile --no-loadscope-reorder`` in
+    setup.cfg). The journeys are the longest file by far: started last, one worker would run
+    them alone at the end while the other waits. A serial run keeps pytest's order.
+    """
+    if _xdist_worker():
+        items.sort(key=lambda item: not item.nodeid.startswith("tests/e2e/"))
+
+
 def _reset_database(url: str) -> None:
     """Start from an empty schema so the migrations, not create_all, build it."""
     engine = create_engine(url)
@@ -44,12 +90,28 @@ def _reset_database(url: str) -> None:
     engine.dispose()
 
 
+def _fresh_postgresql_database(url: str, name: str) -> str:
+    """(Re)create database ``name`` on ``url``'s server, from its ``postgres`` maintenance DB.
+
+    Returns the URL of the new, empty database.
+    """
+    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url[len("postgresql://") :]
+        worker = _xdist_worker()
+        if worker:  # each worker cleans its own tables: a database per worker
+            return _fresh_postgresql_database(url, f"{make_url(url).database}_{worker}")
         _reset_database(url)
         return url
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'stint.sqlite'}"
@@ -86,18 +148,23 @@ def _clear_tables() -> None:
     db.session.commit()
 
 
+def reset_process_memos() -> None:
+    """Forget what earlier tests' apps left in this process's memos (keys, origins, tokens)."""
+    forget_cached_keys()
+    forget_origins()
+    tool_conf.clear()
+    platform_keys.clear()
+    token_cache.clear()
+    recent_launches.clear()
+
+
 @pytest.fixture
 def app(base_config: dict[str, Any], _migrated: None, tmp_path: Path) -> Iterator[Flask]:
     config = dict(base_config, CACHE_DIR=str(tmp_path / "cache"))
     application = create_app(config, instance_path=str(tmp_path / "instance"))
     with application.app_context():
         _clear_tables()
-        forget_cached_keys()
-        forget_origins()
-        tool_conf.clear()
-        platform_keys.clear()
-        token_cache.clear()
-        recent_launches.clear()
+        reset_process_memos()
     yield application
     with application.app_context():
         db.session.remove()
@@ -162,33 +229,24 @@ class LiveServer:
     database_url: str
 
 
-def _live_database_url(url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+def _live_database_url(url: str, tmp_path_factory: pytest.TempPathFactory, name: str) -> str:
     """A database of its own, so per-test table cleaning never wipes the live server's data."""
     if not url.startswith("postgresql"):
-        return f"sqlite:///{tmp_path_factory.mktemp('live') / 'live.sqlite'}"
-    base, _, name = url.rpartition("/")
-    live_name = f"{name}_live"
-    admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{live_name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{live_name}"'))
-    admin.dispose()
-    return f"{base}/{live_name}"
+        return f"sqlite:///{tmp_path_factory.mktemp(name) / 'live.sqlite'}"
+    return _fresh_postgresql_database(url, f"{make_url(url).database}_{name}")
 
 
-@pytest.fixture(scope="session")
-def live_server(
-    base_config: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+@contextmanager
+def serve_live(
+    base_config: dict[str, Any], tmp_path_factory: pytest.TempPathFactory, name: str = "live"
 ) -> Iterator[LiveServer]:
-    from werkzeug.serving import make_server
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    base_url = f"http://127.0.0.1:{port}"
-    root = tmp_path_factory.mktemp("live-instance")
-    url = _live_database_url(base_config["SQLALCHEMY_DATABASE_URI"], tmp_path_factory)
+    """Serve Stint and a fresh development LMS; ``name`` tells its database and folders apart."""
+    # Bound to a port the kernel picks, before the app exists (its config needs the URL), so no
+    # other worker or process can take the port between choosing and binding it.
+    server = make_server("127.0.0.1", 0, Flask("placeholder"), threaded=True)
+    base_url = f"http://127.0.0.1:{server.server_port}"
+    root = tmp_path_factory.mktemp(f"{name}-instance")
+    url = _live_database_url(base_config["SQLALCHEMY_DATABASE_URI"], tmp_path_factory, name)
     config = dict(
         base_config,
         SQLALCHEMY_DATABASE_URI=url,
@@ -204,8 +262,19 @@ def live_server(
         upgrade()
         register_platform(dev_platform_spec(base_url))
         db.session.commit()
-    server = make_server("127.0.0.1", port, application, threaded=True)
+    server.app = application
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield LiveServer(base_url=base_url, app=application, database_url=url)
-    server.shutdown()
+    try:
+        yield LiveServer(base_url=base_url, app=application, database_url=url)
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    base_config: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """One live server for the worker's live tests, which therefore must not depend on order."""
+    with serve_live(base_config, tmp_path_factory) as server:
+        yield server

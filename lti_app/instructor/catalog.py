@@ -32,7 +32,7 @@ from wtforms import (
 )
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, Regexp
 
-from lti_app.auth import Viewer, instructor_required
+from lti_app.auth import Viewer, requires
 from lti_app.extensions import db
 from lti_app.forms import FiniteDecimalField
 from lti_app.instructor.confirm import confirm_page, done
@@ -189,7 +189,7 @@ def _refuse(exc: CatalogError) -> Any:
 
 
 @bp.get("/")
-@instructor_required
+@requires("view")
 def index() -> Any:
     platform_id = platform_id_of(g.viewer)
     filters = catalog_search.ProjectFilters(
@@ -257,19 +257,19 @@ def _project_form_page(project: Project | None) -> Any:
 
 
 @bp.route("/projects/new", methods=["GET", "POST"])
-@instructor_required
+@requires("catalog.edit")
 def project_new() -> Any:
     return _project_form_page(None)
 
 
 @bp.route("/projects/<int:project_id>/edit", methods=["GET", "POST"])
-@instructor_required
+@requires("catalog.edit")
 def project_edit(project_id: int) -> Any:
     return _project_form_page(_project_or_404(project_id))
 
 
 @bp.get("/projects/<int:project_id>")
-@instructor_required
+@requires("view")
 def project_view(project_id: int) -> Any:
     project = _project_or_404(project_id)
     activity = activity_for(g.viewer, None) if g.viewer.activity_id is not None else None
@@ -287,7 +287,7 @@ def project_view(project_id: int) -> Any:
 
 
 @bp.post("/projects/<int:project_id>/duplicate")
-@instructor_required
+@requires("catalog.edit")
 def project_duplicate(project_id: int) -> Any:
     project = _project_or_404(project_id)
     try:
@@ -304,7 +304,7 @@ def project_duplicate(project_id: int) -> Any:
 
 
 @bp.route("/projects/<int:project_id>/close", methods=["GET", "POST"])
-@instructor_required
+@requires("catalog.edit")
 def project_close(project_id: int) -> Any:
     project = _project_or_404(project_id)
     if request.method == "GET":
@@ -330,7 +330,7 @@ def project_close(project_id: int) -> Any:
 
 
 @bp.post("/projects/<int:project_id>/reopen")
-@instructor_required
+@requires("catalog.edit")
 def project_reopen(project_id: int) -> Any:
     project = _project_or_404(project_id)
     try:
@@ -347,7 +347,7 @@ def project_reopen(project_id: int) -> Any:
 
 
 @bp.get("/partners")
-@instructor_required
+@requires("view")
 def partners() -> Any:
     return render_template(
         "instructor/catalog/partners.html",
@@ -386,13 +386,13 @@ def _partner_form_page(partner: Partner | None) -> Any:
 
 
 @bp.route("/partners/new", methods=["GET", "POST"])
-@instructor_required
+@requires("catalog.edit")
 def partner_new() -> Any:
     return _partner_form_page(None)
 
 
 @bp.route("/partners/<int:partner_id>/edit", methods=["GET", "POST"])
-@instructor_required
+@requires("catalog.edit")
 def partner_edit(partner_id: int) -> Any:
     partner = catalog_partners.get_partner(platform_id_of(g.viewer), partner_id)
     if partner is None:
@@ -404,7 +404,7 @@ def partner_edit(partner_id: int) -> Any:
 
 
 @bp.route("/import", methods=["GET", "POST"])
-@instructor_required
+@requires("catalog.edit")
 def import_csv() -> Any:
     form = ImportForm()
     report = None
@@ -431,7 +431,7 @@ def import_csv() -> Any:
 
 
 @bp.get("/import/example.csv")
-@instructor_required
+@requires("view")
 def import_example() -> Response:
     rows = [
         ",".join(catalog_csv.CSV_COLUMNS),
@@ -450,7 +450,7 @@ def import_example() -> Response:
 
 
 @bp.route("/activities/<int:activity_id>/offers", methods=["GET", "POST"])
-@instructor_required
+@requires("offers.edit")
 def offers(activity_id: int) -> Any:
     activity = activity_for(g.viewer, activity_id)
     platform_id = platform_id_of(g.viewer)
@@ -490,7 +490,7 @@ def offers(activity_id: int) -> Any:
 
 
 @bp.post("/activities/<int:activity_id>/offers/<int:offer_id>/capacity")
-@instructor_required
+@requires("offers.edit")
 def offer_capacity(activity_id: int, offer_id: int) -> Any:
     activity = activity_for(g.viewer, activity_id)
     offer = catalog_offers.get_offer(activity.id, offer_id)
@@ -511,7 +511,7 @@ def offer_capacity(activity_id: int, offer_id: int) -> Any:
 
 
 @bp.route("/activities/<int:activity_id>/offers/<int:offer_id>/remove", methods=["GET", "POST"])
-@instructor_required
+@requires("offers.edit")
 def offer_remove(activity_id: int, offer_id: int) -> Any:
     activity = activity_for(g.viewer, activity_id)
     offer = catalog_offers.get_offer(activity.id, offer_id)

@@ -2,8 +2,9 @@
 
 Every route starts from ``activity_for`` (the activity must be in the viewer's course) and the
 services check that placements and score rows belong to that activity, so an id from another
-course is a 404. Deciding a grade (policy, override, approve, release) is for the instructor of
-record; a teaching assistant can look and fill in the instructor's rubric.
+course is a 404. Who may decide a grade (policy, override, approve, release) is the permission
+table's to say (``@requires``): by default the instructor of record; a teaching assistant can look
+and fill in the instructor's rubric.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from grading.policy import PolicyInvalid, RoundingMode
-from lti_app.auth import Viewer, instructor_required
+from lti_app.auth import Viewer, allowed, requires
 from lti_app.extensions import db
 from lti_app.forms import FiniteDecimalField, validated
 from lti_app.instructor.confirm import done, see_other
@@ -36,7 +37,6 @@ from lti_app.services.grading import (
     resends,
 )
 from lti_app.services.grading import rows as grading_table
-from lti_app.services.grading.authority import is_instructor_of_record
 from lti_app.services.grading.errors import GradingError
 from lti_app.services.grading.inputs import rubric_model
 from lti_app.validation import parse_id
@@ -107,18 +107,6 @@ def _activity(activity_id: int) -> Activity:
     return activity_for(g.viewer, activity_id)
 
 
-def _is_of_record(activity: Activity) -> bool:
-    return is_instructor_of_record(g.viewer.user_id, activity.course_id)
-
-
-def _require_of_record(activity: Activity) -> None:
-    if not _is_of_record(activity):
-        abort(
-            403,
-            description="Only the instructor of record can decide grades. Ask them to approve.",
-        )
-
-
 def _refuse(exc: GradingError) -> Any:
     db.session.rollback()
     description = exc.message
@@ -177,7 +165,7 @@ def _flash_outcome(verb: str, outcome: approve_release.BatchOutcome) -> None:
 
 
 @bp.get("")
-@instructor_required
+@requires("view")
 def index(activity_id: int) -> Any:
     activity = _activity(activity_id)
     rows = grading_table.grading_rows(activity)
@@ -186,7 +174,7 @@ def index(activity_id: int) -> Any:
         activity=activity,
         rows=rows,
         form=ActionForm(),
-        of_record=_is_of_record(activity),
+        of_record=allowed("grades.approve"),
         policy=policy_settings.effective_policy(activity),
         ready=[r for r in rows if r.state == "ready"],
         approved=[r for r in rows if r.state == "approved"],
@@ -195,7 +183,7 @@ def index(activity_id: int) -> Any:
 
 
 @bp.get("/students/<int:placement_id>")
-@instructor_required
+@requires("view")
 def student(activity_id: int, placement_id: int) -> Any:
     activity = _activity(activity_id)
     row = grading_table.grading_row(activity, placement_id)
@@ -220,7 +208,7 @@ def _student_page(
         row=row,
         form=ActionForm(),
         override=override,
-        of_record=_is_of_record(activity),
+        of_record=allowed("grades.approve"),
         history=grading_table.sync_history(activity, row.placement.id),
         rubric=_rubric_view(activity, row),
     ), status
@@ -242,10 +230,9 @@ def _rubric_view(activity: Activity, row: grading_table.GradingRow) -> Any:
 
 
 @bp.post("/students/<int:placement_id>/override")
-@instructor_required
+@requires("grades.override")
 def override(activity_id: int, placement_id: int) -> Any:
     activity = _activity(activity_id)
-    _require_of_record(activity)
     form = OverrideForm()
     if not form.validate_on_submit():
         csrf = getattr(form, "csrf_token", None)
@@ -275,10 +262,9 @@ def override(activity_id: int, placement_id: int) -> Any:
 
 
 @bp.post("/students/<int:placement_id>/override/remove")
-@instructor_required
+@requires("grades.override")
 def remove_override(activity_id: int, placement_id: int) -> Any:
     activity = _activity(activity_id)
-    _require_of_record(activity)
     _checked_form()
     try:
         released = overrides.clear_override(
@@ -294,10 +280,9 @@ def remove_override(activity_id: int, placement_id: int) -> Any:
 
 
 @bp.post("/students/<int:placement_id>/update")
-@instructor_required
+@requires("grades.override")
 def update(activity_id: int, placement_id: int) -> Any:
     activity = _activity(activity_id)
-    _require_of_record(activity)
     _checked_form()
     try:
         released = overrides.update_from_evaluations(
@@ -311,10 +296,9 @@ def update(activity_id: int, placement_id: int) -> Any:
 
 
 @bp.post("/approve")
-@instructor_required
+@requires("grades.approve")
 def approve(activity_id: int) -> Any:
     activity = _activity(activity_id)
-    _require_of_record(activity)
     _checked_form()
     ids = _selected_ids()
     if not ids:
@@ -326,11 +310,10 @@ def approve(activity_id: int) -> Any:
 
 
 @bp.route("/release", methods=["GET", "POST"])
-@instructor_required
+@requires("grades.release")
 def release(activity_id: int) -> Any:
     """GET asks for confirmation (release sends grades to students); POST releases."""
     activity = _activity(activity_id)
-    _require_of_record(activity)
     if request.method == "GET":
         rows = [r for r in grading_table.grading_rows(activity) if r.state == "approved"]
         return render_template(
@@ -348,7 +331,7 @@ def release(activity_id: int) -> Any:
 
 
 @bp.post("/syncs/<int:sync_id>/retry")
-@instructor_required
+@requires("grades.resend")
 def retry(activity_id: int, sync_id: int) -> Any:
     activity = _activity(activity_id)
     _checked_form()
@@ -368,7 +351,7 @@ def retry(activity_id: int, sync_id: int) -> Any:
 
 
 @bp.post("/syncs/retry-failed")
-@instructor_required
+@requires("grades.resend")
 def retry_failed(activity_id: int) -> Any:
     activity = _activity(activity_id)
     _checked_form()
@@ -378,10 +361,9 @@ def retry_failed(activity_id: int) -> Any:
 
 
 @bp.route("/policy", methods=["GET", "POST"])
-@instructor_required
+@requires("grades.policy")
 def policy(activity_id: int) -> Any:
     activity = _activity(activity_id)
-    _require_of_record(activity)
     form = PolicyForm()
     current = policy_settings.effective_policy(activity)
     if request.method == "GET":
@@ -436,7 +418,7 @@ def _policy_problem(path: str, message: str) -> str:
 
 
 @bp.route("/students/<int:placement_id>/evaluation", methods=["GET", "POST"])
-@instructor_required
+@requires("grades.evaluate")
 def evaluation(activity_id: int, placement_id: int) -> Any:
     """The instructor's own rubric evaluation of a student (the instructor component)."""
     activity = _activity(activity_id)

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from wtforms import DateTimeLocalField, IntegerField
 from wtforms.validators import DataRequired, NumberRange, Optional
 
-from lti_app.auth import Viewer, instructor_required
+from lti_app.auth import Viewer, require, requires
 from lti_app.extensions import db
 from lti_app.instructor.confirm import confirm_page, done
 from lti_app.models import Activity, Course, MatchRun, Placement, User
@@ -99,7 +99,7 @@ def _index_url(activity: Activity) -> str:
 
 
 @bp.get("")
-@instructor_required
+@requires("view")
 def index(activity_id: int) -> Any:
     activity = _activity(activity_id)
     course = db.session.get(Course, activity.course_id)
@@ -133,7 +133,7 @@ def index(activity_id: int) -> Any:
 
 
 @bp.post("/sync-roster")
-@instructor_required
+@requires("roster.sync")
 def sync_roster(activity_id: int) -> Any:
     activity = _activity(activity_id)
     try:
@@ -150,7 +150,7 @@ def sync_roster(activity_id: int) -> Any:
 
 
 @bp.post("/assign")
-@instructor_required
+@requires("placements.assign")
 def assign(activity_id: int) -> Any:
     activity = _activity(activity_id)
     try:
@@ -168,7 +168,7 @@ def assign(activity_id: int) -> Any:
 
 
 @bp.get("/<int:placement_id>")
-@instructor_required
+@requires("view")
 def detail(activity_id: int, placement_id: int) -> Any:
     activity = _activity(activity_id)
     placement = _placement(activity, placement_id)
@@ -190,7 +190,7 @@ def detail(activity_id: int, placement_id: int) -> Any:
 
 
 @bp.post("/<int:placement_id>/move")
-@instructor_required
+@requires("placements.assign")
 def move(activity_id: int, placement_id: int) -> Any:
     activity = _activity(activity_id)
     placement = _placement(activity, placement_id)
@@ -206,11 +206,13 @@ def move(activity_id: int, placement_id: int) -> Any:
 
 
 @bp.route("/<int:placement_id>/status", methods=["GET", "POST"])
-@instructor_required
+@requires("placements.status")
 def status(activity_id: int, placement_id: int) -> Any:
     activity = _activity(activity_id)
     placement = _placement(activity, placement_id)
     to = request.values.get("to", "")
+    if to == "withdrawn":
+        require("placements.withdraw")
     if request.method == "GET":
         if to != "withdrawn":
             abort(405)
@@ -239,7 +241,7 @@ def status(activity_id: int, placement_id: int) -> Any:
 
 
 @bp.route("/<int:placement_id>/unassign", methods=["GET", "POST"])
-@instructor_required
+@requires("placements.assign")
 def unassign(activity_id: int, placement_id: int) -> Any:
     activity = _activity(activity_id)
     placement = _placement(activity, placement_id)
@@ -266,7 +268,7 @@ def unassign(activity_id: int, placement_id: int) -> Any:
 
 
 @bp.post("/import")
-@instructor_required
+@requires("placements.assign")
 def import_csv(activity_id: int) -> Any:
     activity = _activity(activity_id)
     form = PlacementCsvForm()
@@ -288,7 +290,7 @@ def import_csv(activity_id: int) -> Any:
 
 
 @bp.post("/selection")
-@instructor_required
+@requires("selection.manage")
 def selection(activity_id: int) -> Any:
     activity = _activity(activity_id)
     if request.form.get("action") == "close":
@@ -315,7 +317,7 @@ def selection(activity_id: int) -> Any:
 
 
 @bp.post("/match")
-@instructor_required
+@requires("matching.run")
 def run_match(activity_id: int) -> Any:
     activity = _activity(activity_id)
     form = MatchForm()
@@ -340,7 +342,7 @@ def _run(activity: Activity, run_id: int) -> MatchRun:
 
 
 @bp.get("/match/<int:run_id>")
-@instructor_required
+@requires("view")
 def match(activity_id: int, run_id: int) -> Any:
     activity = _activity(activity_id)
     run = _run(activity, run_id)
@@ -371,7 +373,7 @@ def match(activity_id: int, run_id: int) -> Any:
 
 
 @bp.post("/match/<int:run_id>/adjust")
-@instructor_required
+@requires("matching.run")
 def adjust(activity_id: int, run_id: int) -> Any:
     activity = _activity(activity_id)
     run = _run(activity, run_id)
@@ -391,7 +393,7 @@ def adjust(activity_id: int, run_id: int) -> Any:
 
 
 @bp.route("/match/<int:run_id>/publish", methods=["GET", "POST"])
-@instructor_required
+@requires("matching.publish")
 def publish_run(activity_id: int, run_id: int) -> Any:
     activity = _activity(activity_id)
     run = _run(activity, run_id)
@@ -419,7 +421,7 @@ def publish_run(activity_id: int, run_id: int) -> Any:
 
 
 @bp.route("/publish", methods=["GET", "POST"])
-@instructor_required
+@requires("placements.assign")
 def publish(activity_id: int) -> Any:
     activity = _activity(activity_id)
     if request.method == "GET":

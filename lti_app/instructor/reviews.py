@@ -14,10 +14,10 @@ from flask import Blueprint, abort, flash, g, render_template, url_for
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import select
-from wtforms import IntegerField, StringField
+from wtforms import HiddenField, IntegerField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
-from lti_app.auth import Viewer, instructor_required
+from lti_app.auth import Viewer, requires
 from lti_app.downloads import submission_file
 from lti_app.extensions import db
 from lti_app.instructor.confirm import done, see_other
@@ -53,6 +53,15 @@ class InviteForm(FlaskForm):
         default=invitations.DEFAULT_VALID_DAYS,
         validators=[DataRequired(), NumberRange(min=1, max=invitations.MAX_VALID_DAYS)],
     )
+    # The newest link the page showed ("none" or its id): a link sent after that is not replaced.
+    seen = HiddenField()
+
+    def seen_link(self) -> invitations.SeenLink | None:
+        """What the page showed; None (no re-check) for a form from before this field."""
+        raw = (self.seen.data or "").strip()
+        if raw == "none":
+            return invitations.SeenLink(None)
+        return invitations.SeenLink(int(raw)) if raw.isdigit() and len(raw) < 19 else None
 
 
 class ConfirmForm(FlaskForm):
@@ -105,7 +114,7 @@ def _rows(activity: Activity) -> list[dict[str, Any]]:
 
 
 @bp.get("/")
-@instructor_required
+@requires("view")
 def index(activity_id: int) -> Any:
     activity = activity_for(g.viewer, activity_id)
     return render_template(
@@ -118,7 +127,7 @@ def index(activity_id: int) -> Any:
 
 
 @bp.get("/placements/<int:placement_id>")
-@instructor_required
+@requires("view")
 def placement(activity_id: int, placement_id: int) -> Any:
     activity = activity_for(g.viewer, activity_id)
     return _placement_page(activity, _placement(activity, placement_id))
@@ -135,6 +144,8 @@ def _placement_page(
             name=current.reviewer_name if current else project.supervisor_name,
             email=current.reviewer_email if current else project.supervisor_email,
         )
+    shown = lookups.invitations_of(placement.id)
+    invite_form.seen.data = str(shown[0].id) if shown else "none"
     evaluation = lookups.supervisor_evaluation(placement.id)
     found = rubric_for(placement, evaluation)
     submissions = work.submissions_of(placement.id)
@@ -149,7 +160,7 @@ def _placement_page(
         texts={s.id: render_markdown(s.text_md, heading_offset=3) for s in submissions},
         hours=work.hours_summary(placement),
         entries=work.hours_entries(placement.id),
-        invitations=lookups.invitations_of(placement.id),
+        invitations=shown,
         link_state=link_state,
         evaluation=evaluation,
         rubric=found[1] if found else None,
@@ -165,7 +176,7 @@ def _placement_page(
 
 
 @bp.post("/placements/<int:placement_id>/invite")
-@instructor_required
+@requires("reviews.invite")
 def invite(activity_id: int, placement_id: int) -> Any:
     activity = activity_for(g.viewer, activity_id)
     placement = _placement(activity, placement_id)
@@ -178,6 +189,7 @@ def invite(activity_id: int, placement_id: int) -> Any:
                 email=form.email.data,
                 actor_user_id=g.viewer.user_id,
                 valid_days=form.valid_days.data,
+                seen=form.seen_link(),
             )
         except ReviewRefused as exc:
             form.form_errors.append(str(exc))
@@ -191,7 +203,7 @@ def invite(activity_id: int, placement_id: int) -> Any:
 
 
 @bp.post("/invite-all")
-@instructor_required
+@requires("reviews.invite")
 def invite_all(activity_id: int) -> Any:
     activity = activity_for(g.viewer, activity_id)
     if not ConfirmForm().validate_on_submit():
@@ -208,7 +220,7 @@ def invite_all(activity_id: int) -> Any:
 
 
 @bp.post("/invitations/<int:invitation_id>/revoke")
-@instructor_required
+@requires("reviews.revoke")
 def revoke(activity_id: int, invitation_id: int) -> Any:
     activity = activity_for(g.viewer, activity_id)
     invitation = _invitation(activity, invitation_id)
@@ -223,7 +235,7 @@ def revoke(activity_id: int, invitation_id: int) -> Any:
 
 
 @bp.post("/invitations/<int:invitation_id>/resend")
-@instructor_required
+@requires("reviews.resend")
 def resend(activity_id: int, invitation_id: int) -> Any:
     activity = activity_for(g.viewer, activity_id)
     invitation = _invitation(activity, invitation_id)
@@ -241,7 +253,7 @@ def resend(activity_id: int, invitation_id: int) -> Any:
 
 
 @bp.post("/placements/<int:placement_id>/reopen")
-@instructor_required
+@requires("reviews.reopen")
 def reopen(activity_id: int, placement_id: int) -> Any:
     activity = activity_for(g.viewer, activity_id)
     placement = _placement(activity, placement_id)
@@ -261,7 +273,7 @@ def reopen(activity_id: int, placement_id: int) -> Any:
 
 
 @bp.post("/emails/<int:email_id>/retry")
-@instructor_required
+@requires("emails.retry")
 def retry_email(activity_id: int, email_id: int) -> Any:
     activity = activity_for(g.viewer, activity_id)
     email = lookups.email_in_course(g.viewer.course_id, email_id)
@@ -281,7 +293,7 @@ def retry_email(activity_id: int, email_id: int) -> Any:
 
 
 @bp.get("/placements/<int:placement_id>/files/<int:file_id>")
-@instructor_required
+@requires("view")
 def download(activity_id: int, placement_id: int, file_id: int) -> Any:
     activity = activity_for(g.viewer, activity_id)
     placement = _placement(activity, placement_id)

@@ -28,7 +28,7 @@ from wtforms import (
     TextAreaField,
 )
 
-from lti_app.auth import Viewer, instructor_required
+from lti_app.auth import Viewer, requires
 from lti_app.extensions import db
 from lti_app.instructor.confirm import done
 from lti_app.models import Activity, Course
@@ -180,7 +180,7 @@ def rubric_points(points: Decimal) -> str:
 
 
 @bp.get("/")
-@instructor_required
+@requires("view")
 def index() -> Any:
     return _render_index(ImportForm(), problems=(), status=200)
 
@@ -217,7 +217,7 @@ def _render_index(
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@instructor_required
+@requires("rubric.edit")
 def new() -> Any:
     slug = request.args.get("template") or None
     try:
@@ -228,7 +228,7 @@ def new() -> Any:
 
 
 @bp.route("/<int:rubric_id>/edit", methods=["GET", "POST"])
-@instructor_required
+@requires("rubric.edit")
 def edit(rubric_id: int) -> Any:
     row = _own(rubric_id)
     if row.id != rubric_id:
@@ -297,7 +297,7 @@ def _save(row: RubricRow | None, rubric: Rubric) -> Any:
 
 
 @bp.get("/<int:rubric_id>")
-@instructor_required
+@requires("view")
 def show(rubric_id: int) -> Any:
     viewer = _viewer()
     row = _visible(rubric_id)
@@ -321,7 +321,7 @@ def show(rubric_id: int) -> Any:
 
 
 @bp.post("/<int:rubric_id>/duplicate")
-@instructor_required
+@requires("rubric.edit")
 def duplicate(rubric_id: int) -> Any:
     viewer = _viewer()
     _visible(rubric_id)
@@ -336,7 +336,7 @@ def duplicate(rubric_id: int) -> Any:
 
 
 @bp.post("/<int:rubric_id>/share")
-@instructor_required
+@requires("rubric.edit")
 def share(rubric_id: int) -> Any:
     row = _own(rubric_id)
     if not ConfirmForm().validate_on_submit():
@@ -355,7 +355,7 @@ def share(rubric_id: int) -> Any:
 
 
 @bp.route("/<int:rubric_id>/delete", methods=["GET", "POST"])
-@instructor_required
+@requires("rubric.edit")
 def delete(rubric_id: int) -> Any:
     row = _own(rubric_id)
     form = ConfirmForm()
@@ -374,7 +374,7 @@ def delete(rubric_id: int) -> Any:
 
 
 @bp.get("/<int:rubric_id>/export")
-@instructor_required
+@requires("view")
 def export(rubric_id: int) -> Any:
     row = _visible(rubric_id)
     asked = request.args.get("format", "json")
@@ -390,7 +390,7 @@ def export(rubric_id: int) -> Any:
 
 
 @bp.post("/import")
-@instructor_required
+@requires("rubric.edit")
 def import_file() -> Any:
     form = ImportForm()
     if not form.validate_on_submit():
@@ -409,7 +409,7 @@ def import_file() -> Any:
 
 
 @bp.post("/activities/<int:activity_id>/rubric")
-@instructor_required
+@requires("rubric.choose")
 def choose(activity_id: int) -> Any:
     viewer = _viewer()
     activity = activity_for(viewer, activity_id)

@@ -21,7 +21,7 @@ from flask import (
 from sqlalchemy import select
 
 from grading.display import join_reasons, points_text
-from lti_app.auth import instructor_required
+from lti_app.auth import allowed, requires
 from lti_app.extensions import db
 from lti_app.forms import ActivitySettingsForm, validated
 from lti_app.instructor.confirm import confirm_page, done
@@ -38,6 +38,7 @@ from lti_app.services.placements.leavers import free_seat
 from lti_app.services.placements.status import PlacementError
 
 bp = Blueprint("instructor", __name__, url_prefix="/instructor")
+bp.add_app_template_global(allowed, "may")  # templates show only what the viewer may do
 
 # ``value|points`` ("12", not "12.0000") and ``value|points(unit=True)`` ("1 point"): the one way
 # every page writes points (registered for the whole app, like ``rubric_points``).
@@ -49,7 +50,7 @@ bp.add_app_template_filter(name_projects, "named_projects")
 
 @bp.get("/", defaults={"activity_id": None})
 @bp.get("/activities/<int:activity_id>")
-@instructor_required
+@requires("view")
 def dashboard(activity_id: int | None) -> Any:
     """Where every student stands, with filters, then each feature's panel.
 
@@ -87,7 +88,7 @@ def dashboard(activity_id: int | None) -> Any:
 
 
 @bp.get("/activities/<int:activity_id>/students.csv")
-@instructor_required
+@requires("export")
 def export_students(activity_id: int) -> Any:
     """The dashboard table (with the same filters, every page) as CSV, safe for a spreadsheet."""
     activity = activity_for(g.viewer, activity_id)
@@ -108,7 +109,7 @@ def export_students(activity_id: int) -> Any:
 @bp.route(
     "/activities/<int:activity_id>/placements/<int:placement_id>/free-seat", methods=["GET", "POST"]
 )
-@instructor_required
+@requires("placements.withdraw")
 def free_leavers_seat(activity_id: int, placement_id: int) -> Any:
     """A student who left the course gives their seat back (GET asks first, POST does it)."""
     activity = activity_for(g.viewer, activity_id)
@@ -138,7 +139,7 @@ def free_leavers_seat(activity_id: int, placement_id: int) -> Any:
 
 
 @bp.route("/activities/<int:activity_id>/settings", methods=["GET", "POST"])
-@instructor_required
+@requires("activity.settings")
 def configure(activity_id: int) -> Any:
     """Settings of an activity; also the first-launch setup of a link made by hand in the LMS."""
     activity = activity_for(g.viewer, activity_id)

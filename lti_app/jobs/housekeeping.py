@@ -1,4 +1,4 @@
-"""Periodic housekeeping: expired entries of the LTI launch cache."""
+"""Periodic housekeeping: expired entries of the launch cache and expired single-use markers."""
 
 from __future__ import annotations
 
@@ -7,15 +7,31 @@ import logging
 from flask import current_app
 from huey import crontab
 
+from lti_app.extensions import db
 from lti_app.jobs.queue import periodic
 from lti_app.lti.cache import sweep_expired_files
+from lti_app.lti.single_use import sweep_expired
+from lti_app.models.base import utcnow
 
 log = logging.getLogger(__name__)
 
 
 @periodic(crontab(minute="17"))
 def sweep_launch_cache() -> None:
-    """Hourly: remove expired OIDC states and deep-linking launches from the file cache."""
+    """Hourly: remove expired deep-linking launches and summaries from the file cache."""
     removed = sweep_expired_files(current_app.extensions["stint_cache"])
     if removed:
         log.info("Removed %s expired launch cache entries", removed)
+
+
+@periodic(crontab(minute="*/15"))
+def sweep_spent_markers() -> None:
+    """Every 15 minutes: forget used login states and launch tickets that have expired anyway.
+
+    A marker lives a little longer than the value it spends (which its own age check refuses
+    after that), so deleting it can never make a used launch usable again.
+    """
+    removed = sweep_expired(utcnow())
+    db.session.commit()
+    if removed:
+        log.info("Removed %s expired single-use markers", removed)

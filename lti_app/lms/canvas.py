@@ -13,6 +13,8 @@ SUBMISSION_EXTENSION = "https://canvas.instructure.com/lti/submission"
 class CanvasAdapter(LmsAdapter):
     kind = "canvas"
     # Canvas cloud schools serve pages from their own subdomains, not from the issuer's host.
+    # Allowed only until a launch has shown the school's own origin (``lti/frame_origins``):
+    # the wildcard would let every other Canvas school frame this one's users' pages.
     extra_frame_origins = ("https://*.instructure.com",)
 
     def score_extensions(self, submission: ScoreSubmission) -> dict[str, Any]:

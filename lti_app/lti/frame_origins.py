@@ -2,21 +2,41 @@
 
 Cost: one query for all platforms every 30 seconds per process, plus one small query the first
 time a process sees a course in those 30 seconds; a launch records its course's platform, so the
-pages that follow it need none. Registering or changing a platform forgets everything at once.
+pages that follow it need none.
+
+A platform's origins are its issuer, its login URL and the LMS page origins learnt from its
+launches. An LMS whose pages come from many hosts (Canvas cloud: every school on its own
+``*.instructure.com`` subdomain) adds its adapter's ``extra_frame_origins`` only until a launch
+has shown the platform's own origin: from then on one Canvas school cannot frame another's
+users' pages.
+
+Memos keyed by id must not outlive the row: SQLite reuses the id of a removed platform (and of
+its courses), and a new platform must not inherit the old one's origins. Registering, changing
+or removing a platform (or removing a course) forgets every memo of this process when the
+transaction ends and writes a new *generation* token into the shared cache; every process reads
+that token once per request that needs a policy and forgets its memos when it changed (one cache
+read; while the cache is unreachable the memos are not trusted at all).
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 import time
+from typing import Any
 from urllib.parse import urlsplit
 
+from cachelib import BaseCache
+from flask import current_app, g, has_app_context, has_request_context
 from sqlalchemy import event, select
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session, SessionTransaction, UOWTransaction
 
 from lti_app.extensions import db
 from lti_app.lms.registry import adapter_for_kind
 from lti_app.models import Course, Platform
+
+log = logging.getLogger(__name__)
 
 _CACHE_SECONDS = 30.0
 _COURSE_CACHE_LIMIT = 100_000
@@ -28,6 +48,10 @@ _cached: tuple[float, dict[int, tuple[str, ...]], tuple[str, ...]] | None = None
 _course_platform: dict[int, int] = {}
 # (platform id, origin) pairs already stored, so repeat launches skip the platform query.
 known_frame_origins: set[tuple[int, str]] = set()
+# The shared generation token these memos were built under (see the module docstring).
+_GENERATION_KEY = "frame-origins-generation"
+_REQUEST_CHECKED = "stint_frame_generation_checked"
+_seen_generation: str | None = None
 
 
 def origin_of(url: str) -> str | None:
@@ -54,7 +78,8 @@ def _platform_cache(
             origin = origin_of(url)
             if origin:
                 origins.add(origin)
-        origins.update(adapter_for_kind(platform.lms).extra_frame_origins)
+        if not platform.frame_origins:  # nothing learnt yet: the LMS's whole family of hosts
+            origins.update(adapter_for_kind(platform.lms).extra_frame_origins)
         by_platform[platform.id] = tuple(sorted(origins))
     every = tuple(sorted({o for origins in by_platform.values() for o in origins}))
     with _lock:
@@ -69,6 +94,7 @@ def _platform_cache(
 
 def platform_origins(platform_id: int | None = None) -> str:
     """Space-separated origins allowed to frame Stint: one platform's, or (None) every one's."""
+    _follow_other_processes()
     by_platform, every = _platform_cache()
     if platform_id is None:
         return " ".join(every)
@@ -80,6 +106,7 @@ def platform_origins(platform_id: int | None = None) -> str:
 
 
 def platform_of_course(course_id: int) -> int | None:
+    _follow_other_processes()
     with _lock:
         known = _course_platform.get(course_id)
     if known is not None:
@@ -106,24 +133,89 @@ def forget_origins() -> None:
         known_frame_origins.clear()
 
 
+def _shared_cache() -> BaseCache | None:
+    if not has_app_context():
+        return None
+    cache: BaseCache | None = current_app.extensions.get("stint_cache")
+    return cache
+
+
+def _new_token() -> str:
+    return os.urandom(8).hex()
+
+
+def _follow_other_processes() -> None:
+    """Forget this process's memos if any process changed or removed a platform since.
+
+    Read once per request (the policy asks twice: the course's platform, then its origins).
+    """
+    global _seen_generation
+    if has_request_context():
+        if g.get(_REQUEST_CHECKED):
+            return
+        setattr(g, _REQUEST_CHECKED, True)
+    cache = _shared_cache()
+    if cache is None:
+        return
+    try:
+        generation = cache.get(_GENERATION_KEY)
+        if generation is None:  # first start, or the cache was wiped: every process resets
+            cache.add(_GENERATION_KEY, _new_token(), timeout=0)
+            generation = cache.get(_GENERATION_KEY)
+    except Exception:  # the cache is down: no process can announce a change, trust nothing
+        generation = None
+    if generation is None or generation != _seen_generation:
+        forget_origins()
+        _seen_generation = generation
+
+
+def _announce_change() -> None:
+    """Forget here, and tell every other process to forget (a new generation token)."""
+    global _seen_generation
+    forget_origins()
+    cache = _shared_cache()
+    if cache is None:
+        return
+    token = _new_token()
+    try:
+        cache.set(_GENERATION_KEY, token, timeout=0)
+    except Exception:  # the others reload within 30 s, and trust nothing while it is down
+        log.warning("frame origins generation not replaced", exc_info=True)
+        return
+    _seen_generation = token
+
+
 _FORGET_KEY = "stint_forget_frame_origins"
 
 
 def forget_after_transaction() -> None:
-    """Forget the memo once the current transaction ends (a platform was added or changed).
+    """Forget the memos in every process once the current transaction ends.
 
-    Forgetting earlier would let a request of this process reload the old list before the
-    change is committed and keep it for 30 seconds; forgetting after a rollback costs a query.
+    For a platform added, changed or removed, or a course removed (noticed by itself for rows
+    the session deletes; a bulk ``DELETE`` of courses must call this). Forgetting earlier would
+    let a request of this process reload the old list before the change is committed and keep
+    it for 30 seconds; forgetting after a rollback costs a query.
     """
     db.session.info[_FORGET_KEY] = True
 
 
+def _before_flush(session: Session, _context: UOWTransaction, _instances: Any) -> None:
+    changed = (
+        any(isinstance(obj, (Platform, Course)) for obj in session.deleted)
+        or any(isinstance(obj, Platform) for obj in session.new)
+        or any(isinstance(obj, Platform) for obj in session.dirty)
+    )
+    if changed:
+        session.info[_FORGET_KEY] = True
+
+
 def _on_transaction_end(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None and session.info.pop(_FORGET_KEY, False):
-        forget_origins()
+        _announce_change()
 
 
 def install() -> None:
-    """Listen on every session's transaction end (idempotent); called by create_app."""
+    """Listen on every session's flushes and transaction ends (idempotent); by create_app."""
     if not event.contains(Session, "after_transaction_end", _on_transaction_end):
+        event.listen(Session, "before_flush", _before_flush)
         event.listen(Session, "after_transaction_end", _on_transaction_end)

@@ -3,8 +3,8 @@
 The library is kept and extended by subclassing rather than forked (see docs/architecture.md):
 - OIDC state is signed rather than stored, and the nonce derived from it (``oidc_state``), so a
   launch needs no third-party cookie and a login writes nothing;
-- each state, and so the nonce bound to it, is spent on first use (an atomic marker in the
-  shared cache): a replayed id_token fails;
+- each state, and so the nonce bound to it, is spent on first use (a row in the database, so a
+  cache restart forgets nothing; ``single_use``): a replayed id_token fails;
 - ``exp``/``iat`` are checked with a small leeway, ``aud``/``azp`` against the registration;
 - platform keys are cached as key objects with a TTL, refetched once on an unknown kid.
 """
@@ -29,16 +29,18 @@ from pylti1p3.launch_data_storage.base import LaunchDataStorage
 from pylti1p3.session import SessionService
 
 from lti_app.lti import oidc_state
-from lti_app.lti.cache import claim, consume
+from lti_app.lti.cache import consume, store
 from lti_app.lti.errors import LtiError
 from lti_app.lti.http import http_session
 from lti_app.lti.platform_keys import ALLOWED_ALGORITHMS, PlatformKeyCache
+from lti_app.lti.single_use import spend
 from lti_app.lti.tool_conf import StintRegistration, tool_conf
 
 if TYPE_CHECKING:
     from pylti1p3.message_launch import TLaunchData
 
 STATE_TTL = 600
+STATE_MARKER_PREFIX = "oidc-state:"
 LAUNCH_DATA_TTL = 4 * 3600
 
 platform_keys = PlatformKeyCache(ttl_seconds=3600)
@@ -71,16 +73,13 @@ class SharedCacheStorage(LaunchDataStorage[Any]):
         return self.cache.get(self._prepare_key(key))
 
     def set_value(self, key: str, value: Any, exp: int | None = None) -> None:
-        self.cache.set(self._prepare_key(key), value, timeout=exp or LAUNCH_DATA_TTL)
+        store(self.cache, self._prepare_key(key), value, exp or LAUNCH_DATA_TTL)
 
     def check_value(self, key: str) -> bool:
         return self.cache.get(self._prepare_key(key)) is not None
 
     def consume(self, key: str) -> Any:
         return consume(self.cache, self._prepare_key(key))
-
-    def claim(self, key: str, timeout: int) -> bool:
-        return claim(self.cache, self._prepare_key(key), timeout)
 
 
 class ServerSideSessionService(SessionService):
@@ -107,8 +106,7 @@ class ServerSideSessionService(SessionService):
         if genuine is None:
             return False
         # The marker outlives the state's validity, so a spent state never becomes usable again.
-        spent_for = STATE_TTL + 2 * oidc_state.CLOCK_SKEW
-        return self.storage.claim(self._get_key("state", state), spent_for)
+        return spend(STATE_MARKER_PREFIX + state, STATE_TTL + 2 * oidc_state.CLOCK_SKEW)
 
     def nonce_for(self, state: str, registration: Any) -> str:
         """The nonce a token from ``registration`` must carry for this (spent, genuine) state."""

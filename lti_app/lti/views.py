@@ -28,17 +28,17 @@ from sqlalchemy import select
 from lti_app.auth import current_viewer, start_session
 from lti_app.extensions import csrf, db
 from lti_app.forms import ActivitySettingsForm
-from lti_app.lti.cache import claim
 from lti_app.lti.claims import DEEP_LINKING_SETTINGS, parse_claims
 from lti_app.lti.errors import LtiError, from_library_exception
 from lti_app.lti.frame_origins import (
-    forget_origins,
+    forget_after_transaction,
     known_frame_origins,
     origin_of,
     remember_course_platform,
 )
 from lti_app.lti.keys import public_jwks
 from lti_app.lti.launch import StintMessageLaunch, StintOIDCLogin
+from lti_app.lti.single_use import spend
 from lti_app.lti.tool_conf import StintRegistration
 from lti_app.models import Activity, Course, Platform, User
 from lti_app.security import frame_for_platform
@@ -188,9 +188,8 @@ def resume(ticket: str) -> Any:
 
 
 def _spend(entry: dict[str, Any]) -> bool:
-    """Mark a ticket used; false if it already was."""
-    # ``claim`` is atomic on both cache backends (cachelib's ``add`` is not on files).
-    return claim(_cache(), ENTRY_PREFIX + str(entry.get("id")), ENTRY_TTL + 60)
+    """Mark a ticket used; false if it already was (a database row: no cache restart forgets it)."""
+    return spend(ENTRY_PREFIX + str(entry.get("id")), ENTRY_TTL + 60)
 
 
 def _expired_entry() -> LtiError:
@@ -218,8 +217,10 @@ def _remember_frame_origin(platform_id: int, body: Any) -> None:
         return
     known = set(platform.frame_origins or [])
     if seen - known:
+        # Every process forgets its list once this launch commits: the new origin frames
+        # Stint everywhere at once, and a Canvas platform's wildcard is dropped everywhere.
         platform.frame_origins = sorted(known | seen)[-20:]
-        forget_origins()
+        forget_after_transaction()
     known_frame_origins.update((platform_id, origin) for origin in seen)
 
 

@@ -21,6 +21,7 @@ from lti_app.models.review import (
     ReviewInvitation,
 )
 from lti_app.models.rubric import Rubric
+from lti_app.models.single_use import SpentMarker
 from lti_app.models.work import HoursEntry, Submission, SubmissionFile, SubmissionLink
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "ReviewInvitation",
     "Rubric",
     "ScoreSync",
+    "SpentMarker",
     "Submission",
     "SubmissionFile",
     "SubmissionLink",

@@ -33,6 +33,9 @@ class Platform(db.Model):  # type: ignore[name-defined]
     lms: Mapped[str] = mapped_column(String(20), default="other")
     # Origins seen in launches (return URLs): the LMS pages that frame Stint.
     frame_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # What this institution lets teaching assistants and designers do beyond the defaults:
+    # {"teaching_assistant": ["placements.withdraw", ...]} (lti_app/services/permissions.py).
+    permissions: Mapped[dict[str, list[str]] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     deployments: Mapped[list[Deployment]] = relationship(

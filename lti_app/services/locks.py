@@ -13,12 +13,35 @@ transaction, so a savepoint taken afterwards is released without committing ever
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select, update
 
 from lti_app.extensions import db
 from lti_app.read_models.change_stamps import NOT_A_CHANGE
+
+
+def lock_rows(model: Any, row_ids: Iterable[int]) -> None:
+    """Hold several of ``model``'s rows, taken in ascending id order.
+
+    Two batches over overlapping rows (two "release all", or "approve" beside "release") then
+    wait for each other instead of each holding a row the other needs (a deadlock). Take them
+    before reading what the batch decides on, and before writing any row that refers to them.
+    """
+    ids = sorted(set(row_ids))
+    if not ids:
+        return
+    table = model.__table__
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(
+            update(table).where(table.c.id.in_(ids)).values(id=table.c.id),
+            execution_options={NOT_A_CHANGE: True},
+        )
+    else:
+        db.session.execute(
+            select(table.c.id).where(table.c.id.in_(ids)).order_by(table.c.id).with_for_update()
+        )
 
 
 def lock_row(model: Any, row_id: int) -> None:

@@ -16,6 +16,7 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -254,6 +255,7 @@ def submit_deliverable(
         checked_links.append((url, kind, (link.label or "").strip()[:300] or default_label))
     if not text_md and not checked_links and not uploads:
         raise WorkRefused("Add at least a file, a link or a text answer.")
+    check_file_counts(placement, deliverable, len(uploads))
 
     now = now or utcnow()
     due = deliverable_due(placement, deliverable)
@@ -313,6 +315,40 @@ def submit_deliverable(
         discard_files([saved.key for _upload, saved in stored])
         raise
     return submission
+
+
+def check_file_counts(
+    placement: Placement, deliverable: ProjectDeliverable, new_files: int
+) -> None:
+    """Refuse, before anything is stored, more files than one submission or one deliverable
+    (over all its versions) may hold (``MAX_FILES_PER_SUBMISSION``,
+    ``MAX_FILES_PER_DELIVERABLE``): the size cap alone let one request store hundreds."""
+    per_submission = int(current_app.config["MAX_FILES_PER_SUBMISSION"])
+    if new_files > per_submission:
+        raise WorkRefused(
+            f"Attach at most {per_submission} files to one submission (you chose {new_files}); "
+            "put more in a ZIP file or share a link instead."
+        )
+    if not new_files:
+        return
+    per_deliverable = int(current_app.config["MAX_FILES_PER_DELIVERABLE"])
+    kept = (
+        db.session.scalar(
+            select(func.count(SubmissionFile.id))
+            .join(Submission, Submission.id == SubmissionFile.submission_id)
+            .where(
+                Submission.placement_id == placement.id,
+                Submission.deliverable_id == deliverable.id,
+            )
+        )
+        or 0
+    )
+    if kept + new_files > per_deliverable:
+        raise WorkRefused(
+            f"This deliverable already holds {kept} files over its versions, and at most "
+            f"{per_deliverable} are kept; attach {max(per_deliverable - kept, 0)} or fewer, or "
+            "put them in a ZIP file or share a link instead."
+        )
 
 
 def discard_files(storage_keys: list[str]) -> None:

@@ -37,13 +37,22 @@ from lti_app.read_models.dashboard.snapshot import build_snapshot
 from tests.app.test_dashboard import World, add_student, log_in, make_course, offer, page
 from tests.app.test_grading_helpers import seed_placement
 from tests.support.flashes import flashes_after
-from tests.support.placements import csrf_of
+from tests.support.placements import csrf_for, csrf_of
+
+INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
 
 
 @pytest.fixture
 def world(app: Flask) -> World:
+    """A course whose teacher is its instructor (freeing a seat is for instructors only)."""
     with app.app_context():
-        return make_course()
+        world = make_course()
+        teacher = db.session.scalars(
+            select(Membership).where(Membership.user_id == world.teacher_id)
+        ).one()
+        teacher.roles = [INSTRUCTOR]
+        db.session.commit()
+        return world
 
 
 @pytest.fixture
@@ -255,6 +264,33 @@ def test_the_seat_of_a_student_still_in_the_course_is_not_freed_here(
         assert placement is not None and placement.status == "assigned"
 
 
+def test_a_teaching_assistant_sees_the_leaver_but_cannot_free_the_seat(
+    app: Flask, teacher: Any, world: World
+) -> None:
+    with app.app_context():
+        project_id = offer(world, "Clinic onboarding")
+        user_id = add_student(world, "gone", "Noor Haddad", project_id)
+        placement_id = db.session.scalar(select(Placement.id).where(Placement.user_id == user_id))
+        for membership in db.session.scalars(select(Membership)):
+            if membership.user_id == user_id:
+                membership.status = "inactive"
+            elif membership.user_id == world.teacher_id:
+                membership.roles = [
+                    INSTRUCTOR,
+                    INSTRUCTOR.replace("#Instructor", "/Instructor#TeachingAssistant"),
+                ]
+        db.session.commit()
+    html = page(teacher, world)
+    assert "1 student left the course but still holds a seat" in attention_list(html)
+    free_url = f"/instructor/activities/{world.activity_id}/placements/{placement_id}/free-seat"
+    assert free_url not in html
+    response = teacher.post(free_url, data={"csrf_token": csrf_for(app, teacher)})
+    assert response.status_code == 403
+    with app.app_context():
+        placement = db.session.get(Placement, placement_id)
+        assert placement is not None and placement.status == "assigned"
+
+
 def test_a_learner_cannot_free_a_seat(app: Flask, client: Any, world: World) -> None:
     with app.app_context():
         project_id = offer(world, "Clinic onboarding")
@@ -262,7 +298,8 @@ def test_a_learner_cannot_free_a_seat(app: Flask, client: Any, world: World) -> 
         placement_id = db.session.scalar(select(Placement.id).where(Placement.user_id == user_id))
     log_in(client, user_id, world.course_id, world.activity_id, teacher=False)
     free_url = f"/instructor/activities/{world.activity_id}/placements/{placement_id}/free-seat"
-    assert client.post(free_url).status_code in (400, 403)
+    response = client.post(free_url, data={"csrf_token": csrf_for(app, client)})
+    assert response.status_code == 403
     with app.app_context():
         placement = db.session.get(Placement, placement_id)
         assert placement is not None and placement.status == "assigned"

@@ -1,17 +1,25 @@
-"""The launch cache: single-use consumption on both backends, and the sweep of expired files."""
+"""The launch cache and single use: consumption on both cache backends, the sweep of expired
+files, and first-use markers in the database that survive a wiped cache."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from cachelib import FileSystemCache
 
+from lti_app.extensions import db
+from lti_app.jobs.housekeeping import sweep_spent_markers
 from lti_app.lti import oidc_state
-from lti_app.lti.cache import claim, consume, make_cache, sweep_expired_files
+from lti_app.lti.cache import consume, make_cache, sweep_expired_files
 from lti_app.lti.launch import STATE_TTL
+from lti_app.lti.single_use import digest_of, spend
+from lti_app.models import SpentMarker
+from lti_app.models.base import utcnow
 from tests.conftest import make_platform
 from tests.support.platform import default_claims
 
@@ -44,40 +52,50 @@ def test_expired_file_entries_are_swept_and_live_ones_kept(tmp_path):
     assert len([e for e in os.scandir(tmp_path) if e.is_file()]) == 1
 
 
-def test_file_cache_claim_is_won_by_exactly_one_of_many_threads(tmp_path):
-    cache = make_cache(None, str(tmp_path))
-    for round_ in range(20):
+def test_a_first_use_is_won_by_exactly_one_of_many_threads(app):
+    """The database's unique constraint decides, on SQLite and PostgreSQL alike."""
+    for round_ in range(10):
         winners: list[bool] = []
+        barrier = threading.Barrier(6)
 
-        def take(key: str = f"spent-{round_}", out: list[bool] = winners) -> None:
-            out.append(claim(cache, key, 60))
+        def take(
+            key: str = f"spent-{round_}",
+            out: list[bool] = winners,
+            barrier: threading.Barrier = barrier,
+        ) -> None:
+            with app.app_context():
+                barrier.wait()
+                out.append(spend(key, 60))
 
-        threads = [threading.Thread(target=take) for _ in range(8)]
+        threads = [threading.Thread(target=take) for _ in range(6)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-        assert sorted(winners) == [False] * 7 + [True]
+        assert sorted(winners) == [False] * 5 + [True]
 
 
-def test_claim_markers_are_cache_entries_and_swept_once_expired(tmp_path):
-    cache = make_cache(None, str(tmp_path))
-    assert claim(cache, "kept", 600) and claim(cache, "dying", 1)
-    assert cache.get("kept") is True
-    assert not claim(cache, "kept", 600)
-    time.sleep(1.2)
-    assert sweep_expired_files(cache) == 1
-    assert cache.get("kept") is True
-    assert len([e for e in os.scandir(tmp_path) if e.is_file()]) == 1
+def test_a_marker_survives_the_requests_rollback_and_keeps_only_a_digest(app):
+    with app.app_context():
+        assert spend("entry-abc", 60)
+        db.session.rollback()  # a launch that fails after spending its state
+        assert not spend("entry-abc", 60)
+        marker = db.session.scalars(db.select(SpentMarker)).one()
+        assert marker.digest == digest_of("entry-abc") and "abc" not in marker.digest
 
 
-@pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"), reason="TEST_REDIS_URL not set")
-def test_redis_claim_is_won_once_and_expires():
-    cache = make_cache(os.environ["TEST_REDIS_URL"], "/nonexistent")
-    key = f"spent-{time.time_ns()}"
-    assert claim(cache, key, 60)
-    assert not claim(cache, key, 60)
-    assert 0 < cache._read_client.ttl(cache._get_prefix() + key) <= 60
+def test_expired_markers_are_swept_and_live_ones_kept(app):
+    with app.app_context():
+        assert spend("dying", 60) and spend("kept", 600)
+        db.session.execute(
+            db.update(SpentMarker)
+            .where(SpentMarker.digest == digest_of("dying"))
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+        db.session.commit()
+        sweep_spent_markers.call_local()
+        left = db.session.scalars(db.select(SpentMarker.digest)).all()
+        assert left == [digest_of("kept")]
 
 
 def _cache_files(app) -> set[str]:
@@ -93,11 +111,28 @@ def test_login_stores_nothing_and_the_launch_spends_its_state(app, client, platf
     claims["nonce"] = nonce
     token = platform.sign(claims)
     assert client.post("/lti/launch", data={"id_token": token, "state": state}).status_code == 303
-    assert len(_cache_files(app) - before) == 1  # the spent-state marker
-    spent = _cache_files(app)
+    assert _cache_files(app) == before  # the spent-state marker is a database row
+    with app.app_context():
+        assert db.session.get(SpentMarker, digest_of("oidc-state:" + state)) is not None
     replay = client.post("/lti/launch", data={"id_token": token, "state": state})
     assert replay.status_code == 400 and b"state" in replay.data
-    assert _cache_files(app) == spent
+
+
+def test_a_replayed_launch_is_refused_after_the_cache_is_wiped(app, client, platform):
+    """A restart that loses the cache (files deleted, Redis without persistence) forgets no use."""
+    state, nonce = platform.login(client)
+    claims = platform.claims()
+    claims["nonce"] = nonce
+    token = platform.sign(claims)
+    launched = client.post("/lti/launch", data={"id_token": token, "state": state})
+    assert launched.status_code == 303
+    ticket = launched.headers["Location"].rsplit("/", 1)[1]
+    assert app.test_client().get(f"/lti/resume/{ticket}").status_code == 303
+    shutil.rmtree(app.config["CACHE_DIR"])
+    os.makedirs(app.config["CACHE_DIR"])
+    replay = client.post("/lti/launch", data={"id_token": token, "state": state})
+    assert replay.status_code == 400 and b"already used" in replay.data
+    assert app.test_client().get(f"/lti/resume/{ticket}").status_code == 410
 
 
 def _launch_with_state(client, platform, state: str, nonce: str):
@@ -178,8 +213,13 @@ def test_launches_work_and_replays_fail_with_the_redis_cache(
     claims = platform.claims()
     claims["nonce"] = nonce
     token = platform.sign(claims)
-    assert client.post("/lti/launch", data={"id_token": token, "state": state}).status_code == 303
+    launched = client.post("/lti/launch", data={"id_token": token, "state": state})
+    assert launched.status_code == 303
+    ticket = launched.headers["Location"].rsplit("/", 1)[1]
+    assert app.test_client().get(f"/lti/resume/{ticket}").status_code == 303
+    assert app.extensions["stint_cache"]._write_client.flushdb()  # Redis restarted, no persistence
     assert client.post("/lti/launch", data={"id_token": token, "state": state}).status_code == 400
+    assert app.test_client().get(f"/lti/resume/{ticket}").status_code == 410
 
 
 def test_an_entry_ticket_starts_one_session_however_many_requests_race(app, jwks_server):

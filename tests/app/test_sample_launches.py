@@ -1,4 +1,4 @@
-"""Canvas- and Moodle-shaped launches from ../shared/data/lti/, re-signed with a test key."""
+"""Canvas- and Moodle-shaped launches from tests/data/lti/, re-signed with a test key."""
 
 from __future__ import annotations
 

@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import LiveServer, serve_live
+
 CHROMIUM = os.environ.get("STINT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -32,6 +34,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/e2e/" in str(item.fspath).replace(os.sep, "/"):
             item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="module")
+def live_server(
+    base_config: dict[str, Any],
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
+) -> Iterator[LiveServer]:
+    """A live server (and development LMS) per browser test module, not one per worker.
+
+    The journeys change the LMS as a term would (a student joins the course), and the live
+    tests outside tests/e2e/ count the demo course's roster: under pytest-xdist they may run
+    before or after the journeys on the same worker, so they must not share a development LMS.
+    """
+    with serve_live(base_config, tmp_path_factory, f"live_{request.path.stem}") as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -82,15 +82,21 @@ def new_course(live_server, *, with_line_item: bool = True, students: int = 1) -
         activity = db.session.scalars(
             select(Activity).where(Activity.resource_link_id == link_id)
         ).one()
-        instructor = db.session.scalars(select(User).where(User.sub == c.DEMO_INSTRUCTOR_SUB)).one()
+        instructor = _user(activity, c.DEMO_INSTRUCTOR_SUB)
         return Course(link_id, activity.id, instructor.id, admin)
+
+
+def _user(activity: Activity, sub: str) -> User:
+    """The development LMS's user: other live tests launch the same subs from other platforms."""
+    return db.session.scalars(
+        select(User).where(User.sub == sub, User.platform_id == activity.course.platform_id)
+    ).one()
 
 
 def place(live_server, course: Course, sub: str, **kwargs) -> int:
     with ctx(live_server):
         activity = db.session.get(Activity, course.activity_id)
-        user = db.session.scalars(select(User).where(User.sub == sub)).one()
-        return seed_placement(activity, user, **kwargs).id
+        return seed_placement(activity, _user(activity, sub), **kwargs).id
 
 
 def approve_and_release(live_server, course: Course, placement_ids: list[int]) -> None:

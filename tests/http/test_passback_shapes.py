@@ -1,6 +1,6 @@
 """Canvas- and Moodle-shaped launches (the recorded samples) whose grades go to the development LMS.
 
-The samples from ../shared/data/lti/ are signed by a test platform registered as Canvas or Moodle
+The samples from tests/data/lti/ are signed by a test platform registered as Canvas or Moodle
 whose token endpoint is the development LMS's, and whose AGS claim points at the development LMS
 (with Moodle's ``?type_id=1`` on the line item URLs), so the whole pass-back runs over HTTP.
 """
@@ -86,7 +86,9 @@ def _shaped_sample(name: str, base: str, link_id: str, line_item_id: int, query:
     api = f"{base}/dev-lms/api/courses/{c.DEMO_CONTEXT_ID}/lineitems"
     sample[AGS]["lineitems"] = f"{api}{query}"
     sample[AGS]["lineitem"] = f"{api}/{line_item_id}{query}"
-    sample[CLAIM + "context"]["id"] = c.DEMO_CONTEXT_ID
+    # A course of its own in Stint: the live server is shared by every live test of this worker,
+    # in any order, and others look the demo course up by its context id alone.
+    sample[CLAIM + "context"]["id"] = f"shape-{link_id}"
     sample[CLAIM + "resource_link"]["id"] = link_id
     return sample
 

@@ -1,7 +1,7 @@
 """A test-side LTI platform: signs id_tokens with its own key and drives login + launch.
 
 Used for launches through the Flask test client, including Canvas- and Moodle-shaped launches
-rebuilt from ../shared/data/lti/ and every forged-token case.
+rebuilt from the recorded samples in tests/data/lti/ and every forged-token case.
 """
 
 from __future__ import annotations
@@ -18,9 +18,8 @@ from urllib.parse import parse_qs, urlsplit
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data" / "lti"
-if not SAMPLES.exists():  # CI clones main beside shared/
-    SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "lti"
+# In the repository, so a bare clone tests on its own (tests/data/lti/README.md says where from).
+SAMPLES = Path(__file__).resolve().parent.parent / "data" / "lti"
 
 
 def load_sample(name: str) -> dict[str, Any]:

@@ -53,13 +53,28 @@ class SmtpServer:
     """aiosmtpd on 127.0.0.1; ``messages`` holds parsed EmailMessages in arrival order."""
 
     def __init__(self) -> None:
-        self.port = free_port()
         self.messages: list[EmailMessage] = []
         self.refused: set[str] = set()
         self.defer_next = 0
         self.lock = threading.Lock()
-        self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
-        self.controller.start()
+        self.port, self.controller = self._start()
+
+    def _start(self, attempts: int = 5) -> tuple[int, Controller]:
+        """Listen on a free port; try another if someone took it between choosing and binding.
+
+        aiosmtpd needs a fixed port, and parallel test workers (or other programs) pick ports too.
+        """
+        for _ in range(attempts - 1):
+            try:
+                return self._listen(free_port())
+            except OSError:
+                continue
+        return self._listen(free_port())
+
+    def _listen(self, port: int) -> tuple[int, Controller]:
+        controller = Controller(_Handler(self), hostname="127.0.0.1", port=port)
+        controller.start()
+        return port, controller
 
     def reset(self) -> None:
         with self.lock:

@@ -31,6 +31,7 @@ LAYERS: dict[str, int] = {
     "lti_app.intents": INFRASTRUCTURE,
     "lti_app.storage": INFRASTRUCTURE,
     "lti_app.mail": INFRASTRUCTURE,
+    "lti_app.log_redaction": INFRASTRUCTURE,
     "lti_app.email_templates": INFRASTRUCTURE,
     "lti_app.validation": INFRASTRUCTURE,
     "lti_app.models": MODELS,

@@ -32,6 +32,7 @@ from lti_app.services.certificates.rules import (
     eligible,
     grade_of,
 )
+from lti_app.services.locks import lock_row
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,11 @@ def issue_after_grade_change(placement_ids: Iterable[int]) -> None:
 
 
 def reconcile(placement: Placement, *, actor_user_id: int | None = None) -> Certificate | None:
-    """Make the placement's certificates match its grade; returns the valid one, if any."""
+    """Make the placement's certificates match its grade; returns the valid one, if any.
+
+    The placement is locked first, so two requests reconciling it at once (two "issue missing",
+    a release beside a re-issue) are taken in turn and the second finds the first's certificate."""
+    lock_row(Placement, placement.id)
     grade = grade_of(placement.id)
     current = current_certificate(placement.id)
     if not eligible(grade):
@@ -90,6 +95,7 @@ def reconcile(placement: Placement, *, actor_user_id: int | None = None) -> Cert
 
 def reissue(placement: Placement, reason: str, *, actor_user_id: int | None) -> Certificate:
     """Revoke the valid certificate (if any) with ``reason`` and issue a fresh one."""
+    lock_row(Placement, placement.id)  # a second re-issue at once waits, then replaces this one
     grade = grade_of(placement.id)
     if not eligible(grade):
         raise CertificateError(
@@ -116,6 +122,7 @@ def issue_missing(activity: Activity, *, actor_user_id: int | None = None) -> in
     ).all()
     created = 0
     for placement in placements:
+        lock_row(Placement, placement.id)  # before "before": a concurrent issue is not counted
         before = current_certificate(placement.id)
         after = reconcile(placement, actor_user_id=actor_user_id)
         if after is not None and (before is None or after.id != before.id):
@@ -142,7 +149,14 @@ def revoke(certificate: Certificate, reason: str, *, actor_user_id: int | None =
 
 
 def revoke_by_instructor(certificate: Certificate, reason: str, *, actor_user_id: int) -> None:
-    """Revoke without a replacement; the gradebook then gets the score without the link."""
+    """Revoke without a replacement; the gradebook then gets the score without the link.
+
+    Read again under the placement's lock: a second revoke at once changes nothing and sends
+    no second score."""
+    lock_row(Placement, certificate.placement_id)
+    db.session.refresh(certificate, ["revoked_at"])
+    if certificate.revoked_at is not None:
+        return
     revoke(certificate, reason, actor_user_id=actor_user_id)
     after_commit(Work.RESEND_SCORE, certificate.placement_id)
 

@@ -14,9 +14,10 @@ commits once. The package knows nothing of certificates: what a released score c
 certificate comes in as data (``outbox.ExtrasFor``), and the use cases that release a grade
 return the released placements so the caller reconciles their certificates after its commit.
 
-Modules, by reason to change: ``errors`` (the refusal type), ``authority`` (who may decide),
-``policy_settings`` (the activity's grading policy), ``inputs`` (what the policy is fed and what
-it computes), ``rows`` (the grading table and its reads), ``grade_records`` (the Grade row and the
-audit trail), ``outbox`` (the score rows and their payloads), ``approve_release``, ``overrides``,
-``resends`` (sending a score again) and ``instructor_evaluation`` (the instructor's own rubric).
+Modules, by reason to change: ``errors`` (the refusal type), ``policy_settings`` (the
+activity's grading policy), ``inputs`` (what the policy is fed and what it computes), ``rows``
+(the grading table and its reads), ``grade_records`` (the Grade row and the audit trail),
+``outbox`` (the score rows and their payloads), ``approve_release``, ``overrides``, ``resends``
+(sending a score again) and ``instructor_evaluation`` (the instructor's own rubric). Who may
+decide a grade is the permission table's to say (``services/permissions.py``).
 """

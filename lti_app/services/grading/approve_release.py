@@ -3,6 +3,11 @@
 Approval freezes the numbers on the ``Grade`` row and tells the LMS "pending manual"; release
 sends the final score. Both write their score rows in the caller's transaction; the caller
 commits, then reconciles the certificates of ``BatchOutcome.released``.
+
+Both lock the batch's placements (in id order) before reading their grades: of two requests at
+once (a double click, two instructors, two web processes) the second waits for the first to
+commit, then reads what it wrote and skips those students ("already approved", "already
+released") instead of writing a second score for each.
 """
 
 from __future__ import annotations
@@ -11,8 +16,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from sqlalchemy import select
+
 from lti_app.extensions import db
-from lti_app.models import Activity, Grade
+from lti_app.models import Activity, Grade, Placement
 from lti_app.services.grading.errors import GradingError
 from lti_app.services.grading.grade_records import describe, grade_of, move, store_result
 from lti_app.services.grading.outbox import (
@@ -22,6 +29,7 @@ from lti_app.services.grading.outbox import (
     pending_payload,
 )
 from lti_app.services.grading.rows import grading_rows
+from lti_app.services.locks import lock_rows
 
 
 def _check_maximum(activity: Activity, grade: Grade) -> None:
@@ -31,6 +39,14 @@ def _check_maximum(activity: Activity, grade: Grade) -> None:
             f"The points possible changed from {computed_for} to {activity.points_possible} "
             "since this grade was approved; update the grade first."
         )
+
+
+def _lock_batch(activity: Activity, placement_ids: list[int] | None) -> None:
+    """Lock the batch's placements (all of the activity's when ``placement_ids`` is None)."""
+    query = select(Placement.id).where(Placement.activity_id == activity.id)
+    if placement_ids is not None:
+        query = query.where(Placement.id.in_(placement_ids))
+    lock_rows(Placement, db.session.scalars(query))
 
 
 @dataclass
@@ -48,8 +64,10 @@ def approve(activity: Activity, placement_ids: Iterable[int], actor_id: int) -> 
 
     Flushes; the caller commits (approval releases nothing, so no certificate is due)."""
     outcome = BatchOutcome()
+    ids = list(placement_ids)
+    _lock_batch(activity, ids)
     outbox = ScoreOutbox(activity)
-    rows = grading_rows(activity, placement_ids)
+    rows = grading_rows(activity, ids)
     outbox.load([row.placement.id for row in rows])
     to_notify = []
     for row in rows:
@@ -90,8 +108,10 @@ def release(
     ``extras_for`` gives each released score its certificate extras. Flushes; the caller
     commits, then reconciles the certificates of ``outcome.released``."""
     outcome = BatchOutcome()
+    ids = None if placement_ids is None else list(placement_ids)
+    _lock_batch(activity, ids)  # then read: a release that went first shows as released
     outbox = ScoreOutbox(activity)
-    rows = [row for row in grading_rows(activity, placement_ids)]
+    rows = grading_rows(activity, ids)
     ready = []
     for row in rows:
         name = row.user.display_name

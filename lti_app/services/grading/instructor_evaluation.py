@@ -9,7 +9,7 @@ from lti_app.models import Activity, Evaluation, Rubric
 from lti_app.models.base import utcnow
 from lti_app.services.grading.errors import GradingError
 from lti_app.services.grading.inputs import rubric_model
-from lti_app.services.grading.rows import GradingRow, row_or_404
+from lti_app.services.grading.rows import GradingRow, locked_row_or_404
 from lti_app.services.placements import status as placement_service
 from rubrics.io import selections_to_json
 from rubrics.model import Selection
@@ -46,8 +46,9 @@ def save_instructor_evaluation(
 ) -> Evaluation:
     """Save a draft or submit the instructor's ratings; a submission freezes the rubric.
 
-    Flushes; the caller commits."""
-    row = row_or_404(activity, placement_id)
+    Flushes; the caller commits. The placement is locked before the row is read, so two saves
+    at once make one evaluation (the second updates the first's)."""
+    row = locked_row_or_404(activity, placement_id)
     rubric_row = rubric_for(activity, row)
     if rubric_row is None:
         raise GradingError("This activity has no rubric yet: choose one in the rubric settings.")

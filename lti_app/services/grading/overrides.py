@@ -16,7 +16,7 @@ from lti_app.services.grading.errors import GradingError
 from lti_app.services.grading.grade_records import describe, grade_of, store_override, store_result
 from lti_app.services.grading.inputs import compute_for
 from lti_app.services.grading.outbox import ExtrasFor, ScoreOutbox, final_payload
-from lti_app.services.grading.rows import GradingRow, row_or_404
+from lti_app.services.grading.rows import GradingRow, locked_row_or_404
 from lti_app.services.placements import status as placement_service
 
 
@@ -69,7 +69,7 @@ def set_override(
     """Override the computed score with typed points and a reason kept in the audit trail.
 
     Returns the placements whose released score was written, for the caller's certificates."""
-    row = row_or_404(activity, placement_id)
+    row = locked_row_or_404(activity, placement_id)
     if not reason.strip():
         raise GradingError("Give a reason for the override; it is kept in the audit trail.", 400)
     try:
@@ -89,7 +89,7 @@ def clear_override(
     activity: Activity, placement_id: int, actor_id: int, *, extras_for: ExtrasFor
 ) -> list[int]:
     """Remove the override; the computed score applies again (released: sent again)."""
-    row = row_or_404(activity, placement_id)
+    row = locked_row_or_404(activity, placement_id)
     grade = row.grade
     if grade is None or grade.override_fraction is None:
         raise GradingError("There is no override to remove.")
@@ -106,9 +106,11 @@ def update_from_evaluations(
     activity: Activity, placement_id: int, actor_id: int, *, extras_for: ExtrasFor
 ) -> list[int]:
     """Take the latest evaluations into an approved (or released) grade, on purpose."""
-    row = row_or_404(activity, placement_id)
+    row = locked_row_or_404(activity, placement_id)
     if row.grade is None or not row.approved:
         raise GradingError("Only an approved grade needs updating; approve it instead.")
+    if not row.changed_since_approval:  # e.g. updated by a request a moment ago
+        raise GradingError("The grade already uses the latest evaluations; nothing to update.")
     before = describe(row.grade, activity)
     result = row.fresh
     note = f"grade updated from {before}"

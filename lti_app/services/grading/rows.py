@@ -17,6 +17,7 @@ from lti_app.extensions import db
 from lti_app.models import Activity, Grade, Placement, ScoreSync, User
 from lti_app.services.grading.errors import GradingError
 from lti_app.services.grading.inputs import PlacementInputs, compute_for, load_inputs
+from lti_app.services.locks import lock_row
 
 GRADED_STATUSES = ("graded", "released")
 
@@ -87,7 +88,7 @@ def gradable_placements(activity: Activity, ids: Iterable[int] | None = None) ->
     )
     if ids is not None:
         query = query.where(Placement.id.in_(list(ids)))
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(query.execution_options(populate_existing=True)))
 
 
 def latest_syncs(placement_ids: Sequence[int]) -> dict[int, ScoreSync]:
@@ -106,12 +107,14 @@ def latest_syncs(placement_ids: Sequence[int]) -> dict[int, ScoreSync]:
 
 
 def grading_rows(activity: Activity, ids: Iterable[int] | None = None) -> list[GradingRow]:
+    """The rows as the database has them now, also for objects this session loaded before
+    (a use case that locked the placements must decide on what it reads after the lock)."""
     placements = gradable_placements(activity, ids)
     pids = [p.id for p in placements]
     inputs = load_inputs(placements)
+    now = select(Grade).where(Grade.placement_id.in_(pids))
     grades = {
-        g.placement_id: g
-        for g in db.session.scalars(select(Grade).where(Grade.placement_id.in_(pids)))
+        g.placement_id: g for g in db.session.scalars(now.execution_options(populate_existing=True))
     }
     syncs = latest_syncs(pids)
     return [
@@ -167,3 +170,12 @@ def row_or_404(activity: Activity, placement_id: int) -> GradingRow:
     if row is None:
         raise GradingError("There is no such student in this activity.", 404)
     return row
+
+
+def locked_row_or_404(activity: Activity, placement_id: int) -> GradingRow:
+    """The student's row, read once the placement is locked (after checking it is this
+    activity's): a request changing the same grade at the same moment has committed by then, so
+    the use case decides on what it wrote instead of repeating it."""
+    row_or_404(activity, placement_id)
+    lock_row(Placement, placement_id)
+    return row_or_404(activity, placement_id)

@@ -7,18 +7,24 @@ from sqlalchemy import func, select
 from lti_app.extensions import db
 from lti_app.models import Activity, Placement
 from lti_app.models.base import utcnow
+from lti_app.services.locks import lock_rows
 from lti_app.services.placements.status import Actor, record_event
 
 
 def publish(activity: Activity, actor: Actor, note: str = "published") -> int:
-    """Show every unpublished placement to its student; returns how many became visible."""
+    """Show every unpublished placement to its student; returns how many became visible.
+
+    The placements are locked (in id order) and read again, so a second publish at the same
+    moment finds them published and records nothing twice."""
+    unpublished = select(Placement).where(
+        Placement.activity_id == activity.id,
+        Placement.published.is_(False),
+        Placement.status != "withdrawn",
+    )
+    lock_rows(Placement, db.session.scalars(unpublished.with_only_columns(Placement.id)))
     pending = list(
         db.session.scalars(
-            select(Placement).where(
-                Placement.activity_id == activity.id,
-                Placement.published.is_(False),
-                Placement.status != "withdrawn",
-            )
+            unpublished.order_by(Placement.id).execution_options(populate_existing=True)
         )
     )
     for placement in pending:

@@ -21,6 +21,7 @@ from lti_app.extensions import db, rows_changed
 from lti_app.models import Evaluation, Placement, ReviewInvitation
 from lti_app.models import Rubric as RubricRow
 from lti_app.models.base import utcnow
+from lti_app.services.locks import lock_row
 from lti_app.services.placements import status as placement_status
 from lti_app.services.reviews.errors import (
     AlreadySubmitted,
@@ -226,13 +227,24 @@ def submit(invitation: ReviewInvitation) -> Evaluation:
 
 
 def reopen(placement: Placement, actor_user_id: int | None) -> Evaluation:
-    """Let the supervisor change a submitted evaluation (through a live link); flushed."""
+    """Let the supervisor change a submitted evaluation (through a live link); flushed.
+
+    The placement is locked and read again, and the evaluation reopened only if it is still
+    submitted (conditional update): of two reopens at once, the second is refused."""
+    lock_row(Placement, placement.id)
+    db.session.refresh(placement, ["status"])
     evaluation = supervisor_evaluation(placement.id)
-    if evaluation is None or evaluation.status != "submitted":
+    reopened = evaluation is not None and rows_changed(
+        db.session.execute(
+            update(Evaluation)
+            .where(Evaluation.id == evaluation.id, Evaluation.status == "submitted")
+            .values(status="draft", reopened=True, submitted_at=None, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+    )
+    if evaluation is None or not reopened:
         raise ReviewRefused("There is no submitted supervisor evaluation to reopen.")
-    evaluation.status = "draft"
-    evaluation.reopened = True
-    evaluation.submitted_at = None
+    evaluation = _reloaded(evaluation.id)
     placement_status.advance(
         placement,
         "under_review",

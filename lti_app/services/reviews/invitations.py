@@ -4,6 +4,12 @@ revoking and re-sending.
 A placement has at most one live link: a new invitation revokes the earlier ones and marks their
 emails still waiting to go out as superseded. Every refusal is raised before anything changes.
 The caller commits (once per request, also for ``invite_all_submitted``).
+
+Each use case locks the placement (``invite_all_submitted``: all of the activity's, in id order)
+before reading its links, so two requests at once are taken one after the other and the second
+sees what the first sent: two "invite all" leave one live link and one email per placement, two
+re-sends of the same link send one, and an invitation sent from a page that did not show the
+newest link (``seen``) is refused instead of replacing a link sent a moment ago.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from lti_app.models import Activity, Placement, ReviewInvitation
 from lti_app.models.base import utcnow
 from lti_app.services import outbox
 from lti_app.services import submissions as work
+from lti_app.services.locks import lock_row, lock_rows
 from lti_app.services.placements import status as placement_status
 from lti_app.services.reviews.emails import queue_link_email
 from lti_app.services.reviews.errors import ReviewRefused
@@ -37,6 +44,29 @@ def _check_email(email: str) -> str:
     return email
 
 
+@dataclass(frozen=True)
+class SeenLink:
+    """The newest link the instructor's page showed (None: none), for ``invite``'s re-check."""
+
+    invitation_id: int | None
+
+
+def _lock(placement: Placement) -> None:
+    """Hold the placement and read its status again: a request that went first is seen."""
+    db.session.flush()  # the refresh below must not drop a change made before the lock
+    lock_row(Placement, placement.id)
+    db.session.refresh(placement, ["status"])
+
+
+def _newest_link(placement_id: int) -> ReviewInvitation | None:
+    return db.session.scalar(
+        select(ReviewInvitation)
+        .where(ReviewInvitation.placement_id == placement_id)
+        .order_by(ReviewInvitation.id.desc())
+        .limit(1)
+    )
+
+
 def invite(
     placement: Placement,
     *,
@@ -45,12 +75,25 @@ def invite(
     actor_user_id: int | None,
     valid_days: int = DEFAULT_VALID_DAYS,
     now: datetime | None = None,
+    seen: SeenLink | None = None,
 ) -> ReviewInvitation:
-    """Send a new review link; any earlier link of this placement stops working (flushed)."""
+    """Send a new review link; any earlier link of this placement stops working (flushed).
+
+    With ``seen``, refused if a link newer than the one the page showed was sent meanwhile (a
+    double click, or another instructor): that link stays the live one."""
     now = now or utcnow()
     email = _check_email(email)
     if not 1 <= valid_days <= MAX_VALID_DAYS:
         raise ReviewRefused(f"A link can be valid for 1 to {MAX_VALID_DAYS} days.")
+    _lock(placement)
+    if seen is not None:
+        newest = _newest_link(placement.id)
+        if newest is not None and newest.id != seen.invitation_id:
+            raise ReviewRefused(
+                f"A review link was sent to {newest.reviewer_email} a moment ago, after this "
+                "page was opened. Reload the page to see it; send a new one from there if it "
+                "should be replaced."
+            )
     if placement.status == "withdrawn":
         raise ReviewRefused("This student withdrew; there is nothing to review.")
     if rubric_for(placement) is None:
@@ -107,8 +150,13 @@ def invite_all_submitted(activity: Activity, actor_user_id: int | None) -> Invit
     All or nothing: the caller commits once, after the whole activity has been gone through."""
     result = InviteAllResult()
     now = utcnow()
+    of_activity = select(Placement.id).where(Placement.activity_id == activity.id)
+    lock_rows(Placement, db.session.scalars(of_activity))  # then read: see who was just invited
     placements = db.session.scalars(
-        select(Placement).where(Placement.activity_id == activity.id).order_by(Placement.id)
+        select(Placement)
+        .where(Placement.activity_id == activity.id)
+        .order_by(Placement.id)
+        .execution_options(populate_existing=True)
     ).all()
     for placement in placements:
         if placement.status == "withdrawn" or not work.has_submitted(placement.id):
@@ -141,6 +189,8 @@ def invite_all_submitted(activity: Activity, actor_user_id: int | None) -> Invit
 
 def revoke(invitation: ReviewInvitation) -> None:
     """Stop the link working (flushed); revoking a revoked link changes nothing."""
+    lock_row(Placement, invitation.placement_id)
+    db.session.refresh(invitation, ["revoked_at"])
     if invitation.revoked_at is None:
         invitation.revoked_at = utcnow()
         outbox.supersede_link_emails(invitation.id)
@@ -148,9 +198,19 @@ def revoke(invitation: ReviewInvitation) -> None:
 
 
 def resend(invitation: ReviewInvitation, actor_user_id: int | None) -> ReviewInvitation:
-    """A new link to the same person; the old link stops working."""
+    """A new link to the same person; the old link stops working.
+
+    Only the newest link is re-sent: once another request has replaced it (the same button
+    pressed twice), this one is refused and the link that request sent stays the live one."""
     placement = db.session.get(Placement, invitation.placement_id)
     assert placement is not None
+    _lock(placement)
+    newest = _newest_link(placement.id)
+    if newest is not None and newest.id != invitation.id:
+        raise ReviewRefused(
+            f"A new link was already sent to {newest.reviewer_email} a moment ago; that one "
+            "works now."
+        )
     return invite(
         placement,
         name=invitation.reviewer_name,
