@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify, make_response, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from pylti1p3.exception import LtiException, OIDCException
 from werkzeug.exceptions import HTTPException
 
+from lti_app.auth import current_viewer
 from lti_app.lti.cache import REDIS_DOWN, CacheUnavailableError
 from lti_app.lti.errors import LtiError, from_library_exception
 
@@ -37,12 +38,38 @@ def wants_json() -> bool:
     )
 
 
+def way_back() -> tuple[str, str] | None:
+    """Where an error page inside the LMS frame leads back to: the viewer's activity (their
+    dashboard or student page), or None with no session (the page then says to reopen Stint
+    from the course). Without it, the frame would hold a dead end."""
+    viewer = current_viewer()
+    if viewer is None:
+        return None
+    if viewer.is_instructor:
+        if viewer.activity_id is None:
+            return url_for("instructor.dashboard"), "Back to the dashboard"
+        return (
+            url_for("instructor.dashboard", activity_id=viewer.activity_id),
+            "Back to the activity's dashboard",
+        )
+    if viewer.activity_id is None:
+        return url_for("student.home"), "Back to the activity"
+    return url_for("student.home", activity_id=viewer.activity_id), "Back to the activity"
+
+
 def render_error(status: int, title: str, detail: str, hint: str = "", code: str = "") -> Any:
     if wants_json() or request.path.endswith(".json"):
         return jsonify({"error": code or title, "message": detail, "hint": hint}), status
+    back = way_back()
     return (
         render_template(
-            "errors/error.html", status=status, title=title, detail=detail, hint=hint, code=code
+            "errors/error.html",
+            status=status,
+            title=title,
+            detail=detail,
+            hint=hint,
+            code=code,
+            back=back,
         ),
         status,
     )

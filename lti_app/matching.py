@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import heapq
 import random
+import re
 from collections import Counter, deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -354,3 +355,19 @@ def _result(
         seed=seed,
         priority_order=tuple(order),
     )
+
+
+def name_projects(reason: str, titles: Mapping[str, str]) -> str:
+    """A reason of this module with its project ids replaced by the projects' titles.
+
+    Reasons are stored as computed, with ids (``_why_unplaced``); the page names projects the
+    way people know them. Only whole ids of ``titles`` are replaced, and never a number that
+    counts something ("all 3 ranked projects", "2 filled by ...").
+    """
+    if not titles:
+        return reason
+    ids = sorted(titles, key=len, reverse=True)
+    pattern = re.compile(
+        r"(?<![\w.])(" + "|".join(map(re.escape, ids)) + r")(?![\w.])(?! ranked| filled)"
+    )
+    return pattern.sub(lambda found: f"“{titles[found.group(1)]}”", reason)

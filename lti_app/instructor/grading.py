@@ -223,6 +223,13 @@ def student(activity_id: int, placement_id: int) -> Any:
             Decimal(row.grade.override_fraction) * Decimal(activity.points_possible)
         ).quantize(Decimal("0.01"))
         override.reason.data = row.grade.override_reason
+    return _student_page(activity, row, override)
+
+
+def _student_page(
+    activity: Activity, row: grading_table.GradingRow, override: OverrideForm, status: int = 200
+) -> Any:
+    """One student's grading page; after a refused override, with what was typed and why."""
     return render_template(
         "instructor/grading/student.html",
         activity=activity,
@@ -230,9 +237,19 @@ def student(activity_id: int, placement_id: int) -> Any:
         form=ActionForm(),
         override=override,
         of_record=allowed("grades.approve"),
-        history=grading_table.sync_history(activity, placement_id),
+        history=grading_table.sync_history(activity, row.placement.id),
         rubric=_rubric_view(activity, row),
-    )
+    ), status
+
+
+def _override_refused(activity: Activity, placement_id: int, form: OverrideForm) -> Any:
+    """The student's page again, the typed points and reason kept, the errors beside them and
+    summarised at the top (a bare 400 page lost what was typed, inside the LMS frame)."""
+    db.session.rollback()
+    row = grading_table.grading_row(activity, placement_id)
+    if row is None:
+        abort(404)
+    return _student_page(activity, row, form, 400)
 
 
 def _rubric_view(activity: Activity, row: grading_table.GradingRow) -> Any:
@@ -246,10 +263,10 @@ def override(activity_id: int, placement_id: int) -> Any:
     activity = _activity(activity_id)
     form = OverrideForm()
     if not form.validate_on_submit():
-        problems = " ".join(
-            f"{form[name].label.text}: {' '.join(errs)}" for name, errs in form.errors.items()
-        )
-        abort(400, description=f"The override was not saved. {problems}")
+        csrf = getattr(form, "csrf_token", None)
+        if csrf is not None and csrf.errors:
+            abort(400, description="The form was incomplete; reload the page and try again.")
+        return _override_refused(activity, placement_id, form)
     try:
         released = overrides.set_override(
             activity,
@@ -260,7 +277,11 @@ def override(activity_id: int, placement_id: int) -> Any:
             extras_for=passback_extras,
         )
     except GradingError as exc:
-        return _refuse(exc)
+        if exc.status != 400:
+            return _refuse(exc)
+        field = form.points if (form.reason.data or "").strip() else form.reason
+        field.errors = [*field.errors, " ".join([exc.message, *exc.problems])]
+        return _override_refused(activity, placement_id, form)
     audit.record(
         activity,
         g.viewer.user_id,

@@ -9,6 +9,7 @@ from typing import Any
 from flask import (
     Blueprint,
     Response,
+    abort,
     flash,
     g,
     redirect,
@@ -19,9 +20,12 @@ from flask import (
 )
 from sqlalchemy import select
 
+from grading.display import join_reasons, points_text
 from lti_app.auth import allowed, requires
 from lti_app.extensions import db
 from lti_app.forms import ActivitySettingsForm, validated
+from lti_app.instructor.confirm import confirm_page, done
+from lti_app.matching import name_projects
 from lti_app.models import Activity, Course
 from lti_app.models.base import utcnow
 from lti_app.panels import render_panels
@@ -32,9 +36,18 @@ from lti_app.read_models.dashboard.states import STATUS_LABELS, STATUS_ORDER
 from lti_app.read_models.registrar import registrar_csv, registrar_rows
 from lti_app.scoping import activity_for
 from lti_app.services import audit
+from lti_app.services.placements.leavers import free_seat
+from lti_app.services.placements.status import PlacementError
 
 bp = Blueprint("instructor", __name__, url_prefix="/instructor")
 bp.add_app_template_global(allowed, "may")  # templates show only what the viewer may do
+
+# ``value|points`` ("12", not "12.0000") and ``value|points(unit=True)`` ("1 point"): the one way
+# every page writes points (registered for the whole app, like ``rubric_points``).
+bp.add_app_template_filter(points_text, "points")
+# Reasons on one line without ".;" and matching reasons with project titles instead of ids.
+bp.add_app_template_filter(join_reasons, "reasons")
+bp.add_app_template_filter(name_projects, "named_projects")
 
 
 @bp.get("/", defaults={"activity_id": None})
@@ -45,7 +58,8 @@ def dashboard(activity_id: int | None) -> Any:
 
     The query count does not depend on the cohort: the activity, the course's activities and
     the course, then the dashboard snapshot's counts (read_models.dashboard), which panels reuse,
-    the displayed page of the table and the projects to filter by.
+    the people "Needs attention" names, the displayed page of the table and the projects to
+    filter by.
     """
     viewer = g.viewer
     activities = db.session.scalars(
@@ -121,6 +135,38 @@ def export_registrar(activity_id: int) -> Any:
             "Cache-Control": "no-store",
         },
     )
+
+
+@bp.route(
+    "/activities/<int:activity_id>/placements/<int:placement_id>/free-seat", methods=["GET", "POST"]
+)
+@requires("placements.withdraw")
+def free_leavers_seat(activity_id: int, placement_id: int) -> Any:
+    """A student who left the course gives their seat back (GET asks first, POST does it)."""
+    activity = activity_for(g.viewer, activity_id)
+    back = url_for("instructor.dashboard", activity_id=activity.id)
+    if request.method == "GET":
+        return confirm_page(
+            title="Free this seat?",
+            explanation=(
+                "The student left the course in your LMS. Their placement is withdrawn, so the "
+                "seat can go to someone else, and their supervisor's review link stops working. "
+                "Their work and history are kept; they can be placed again if they come back."
+            ),
+            action=url_for(
+                "instructor.free_leavers_seat", activity_id=activity.id, placement_id=placement_id
+            ),
+            button="Free the seat",
+            back=back,
+        )
+    try:
+        placement = free_seat(activity, placement_id, g.viewer.user_id)
+    except PlacementError as exc:
+        db.session.rollback()
+        abort(exc.status, description=exc.message)
+    name = placement.user.display_name
+    db.session.commit()
+    return done(f"{name}'s seat is free and their review link no longer works.", back)
 
 
 @bp.route("/activities/<int:activity_id>/settings", methods=["GET", "POST"])

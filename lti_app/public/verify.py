@@ -80,6 +80,13 @@ def index() -> Any:
     return render_template("public/verify/index.html", form=UploadForm(), typed="", error=None)
 
 
+@bp.get("/verify/")
+def index_with_slash() -> Any:
+    """``/verify/``, as people type it and some mail clients rewrite it, is the same page."""
+    query = request.query_string.decode("latin-1")
+    return redirect(url_for(".index") + (f"?{query}" if query else ""), code=308)
+
+
 @bp.post("/verify")
 @limiter.limit(_upload_limit)
 def upload() -> Any:

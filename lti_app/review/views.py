@@ -81,6 +81,7 @@ def _render_page(
     token: str,
     *,
     problems: list[str] | None = None,
+    problems_title: str = "",
     form_values: Any = None,
     status: int = 200,
 ) -> Any:
@@ -107,6 +108,7 @@ def _render_page(
             hours=work.hours_summary(placement),
             form=ReviewForm(),
             problems=problems or [],
+            problems_title=problems_title,
             values=form_values,
             would_offer_choices=evaluations.WOULD_OFFER_CHOICES,
             score=evaluations.score_percent(view.evaluation),
@@ -155,12 +157,13 @@ def save(token: str) -> Any:
             return _render_page(
                 invitation,
                 token,
-                problems=["Your draft was saved. Before submitting:", *problems],
+                problems=problems,
+                problems_title="Your draft was saved. Before you can submit:",
                 status=200,
             )
         return redirect(url_for("review.confirm", token=token), code=303)
     flash("Draft saved. You can close this page and come back with the same link.", "success")
-    return redirect(url_for("review.page", token=token) + "#evaluation", code=303)
+    return redirect(url_for("review.page", token=token) + "#save-status", code=303)
 
 
 @bp.get("/<token>/confirm")
@@ -174,7 +177,7 @@ def confirm(token: str) -> Any:
     problems = evaluations.completeness_problems(view)
     if problems:
         flash("Some answers are still missing; see below.", "error")
-        return redirect(url_for("review.page", token=token) + "#evaluation", code=303)
+        return redirect(url_for("review.page", token=token) + "#error-summary", code=303)
     return render_template(
         "review/confirm.html",
         token=token,
@@ -201,7 +204,7 @@ def submit(token: str) -> Any:
         return redirect(url_for("review.page", token=token), code=303)
     except EvaluationIncomplete as exc:
         flash(" ".join(exc.problems), "error")
-        return redirect(url_for("review.page", token=token) + "#evaluation", code=303)
+        return redirect(url_for("review.page", token=token) + "#error-summary", code=303)
     audit.record(
         audit.activity_of_placement(invitation.placement_id),
         "supervisor",

@@ -49,22 +49,57 @@ def _visible_offer(activity: Activity, project_id: int) -> ActivityProject:
 @learner_required
 def index(activity_id: int) -> Any:
     activity = activity_for(g.viewer, activity_id)
-    offers = queries.offered_projects(activity, open_only=True)
     preference = _preference(activity, g.viewer.user_id)
-    ranked = list(preference.ranked_project_ids) if preference else []
+    ranked: list[int | None] = list(preference.ranked_project_ids) if preference else []
+    statement = preference.statement if preference else ""
+    return _selection_page(activity, preference, ranked, statement)
+
+
+def _selection_page(
+    activity: Activity,
+    preference: Preference | None,
+    ranked: list[int | None],
+    statement: str,
+    errors: list[tuple[str, str]] | None = None,
+) -> Any:
+    """The projects and the ranking form; after a refused save, with what was typed and why.
+
+    ``ranked`` holds one project id (or None) per choice, in the form's order; ``errors`` pairs
+    a field's id with its message (the error summary at the top, and each field's own line).
+    """
+    offers = queries.offered_projects(activity, open_only=True)
     placement = queries.placement_of(activity, g.viewer.user_id)
     has_project = placement is not None and placement.published and placement.status != "withdrawn"
-    return render_template(
+    errors = errors or []
+    page = render_template(
         "student/selection/index.html",
         activity=activity,
         offers=offers,
         preference=preference,
         ranked=ranked,
+        statement=statement,
+        errors=errors,
+        field_errors=dict(errors),
         choices=range(activity.max_choices),
         selection_open=ranking.selection_is_open(activity) and not has_project,
         has_project=has_project,
         ordinal=_ordinal,
     )
+    return page, (400 if errors else 200)
+
+
+def _ranking_error_field(typed: list[int | None], statement: str) -> str:
+    """The field a refused ranking's message belongs beside: the repeated choice, the
+    statement, or the first choice (a missing first choice, a project no longer offered)."""
+    seen: set[int] = set()
+    for index, project_id in enumerate(typed):
+        if project_id is not None and project_id in seen:
+            return f"choice_{index + 1}"
+        if project_id is not None:
+            seen.add(project_id)
+    if len(statement) > ranking.MAX_STATEMENT:
+        return "statement"
+    return "choice_1"
 
 
 @bp.post("/ranking")
@@ -72,20 +107,28 @@ def index(activity_id: int) -> Any:
 def save_ranking(activity_id: int) -> Any:
     activity = activity_for(g.viewer, activity_id)
     ranked: list[int] = []
+    typed: list[int | None] = []
     for i in range(activity.max_choices):
         raw = request.form.get(f"choice_{i + 1}", "").strip()
         project_id = parse_id(raw)
         if raw and project_id is None:
             abort(400, description="Choose projects from the lists.")
+        typed.append(project_id)
         if project_id is not None:
             ranked.append(project_id)
     if any(request.form.get(f"choice_{i + 1}") for i in range(activity.max_choices, 40)):
         abort(400, description=f"Rank at most {activity.max_choices} projects.")
+    statement = request.form.get("statement", "")
     try:
-        ranking.save_ranking(activity, g.viewer.user_id, ranked, request.form.get("statement", ""))
+        ranking.save_ranking(activity, g.viewer.user_id, ranked, statement)
     except PlacementError as exc:
         db.session.rollback()
-        abort(exc.status, description=exc.message)
+        if exc.status != 400:
+            abort(exc.status, description=exc.message)
+        # Refused input: the same form again, with what was typed and the reason beside it.
+        field = _ranking_error_field(typed, statement)
+        preference = _preference(activity, g.viewer.user_id)
+        return _selection_page(activity, preference, typed, statement, [(field, exc.message)])
     db.session.commit()
     flash(
         "Your ranking is saved. You can change it until selection closes; your instructor will "

@@ -169,6 +169,7 @@ def test_membership_and_email_changes_count(app: Flask, world: World, placed: in
         db.session.add(
             OutboxEmail(
                 course_id=world.course_id,
+                placement_id=placed,  # an email counts for the activity of its placement
                 kind="review_invitation",
                 to_address="sup@example.com",
                 subject="Review",

@@ -252,7 +252,8 @@ def test_failed_score_sync_is_counted_and_linked_to_grading(
         )
         db.session.commit()
     html = page(teacher, world)
-    assert "1 grade not delivered to the LMS gradebook" in html
+    assert "The LMS refused 1 grade." in html
+    assert "The LMS said: <q>503</q>" in html
     assert f"/instructor/activities/{world.activity_id}/grading" in html
 
 
@@ -404,7 +405,9 @@ def test_query_count_does_not_grow_with_the_cohort(app: Flask, teacher: Any, wor
         add_cohort(world.activity_id, 50, 12, prefix="more")
     large = dashboard_queries(app, teacher, world)
     assert large == small
-    assert large <= 10
+    # One more than before "Needs attention" named people: the follow-ups (who is failing to
+    # be delivered, who left holding a seat) are one statement whenever the list shows.
+    assert large <= 11
     with counted_queries(app) as statements:
         teacher.get(f"/instructor/activities/{world.activity_id}/students.csv").get_data()
     assert len(statements) <= 7  # the export also writes its audit entry (one INSERT)

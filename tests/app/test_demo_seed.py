@@ -158,7 +158,7 @@ def test_first_launch_finds_the_seeded_rows(
     assert response.headers["Location"].endswith(f"/instructor/activities/{activity_id}")
     dashboard = client.get(f"/instructor/activities/{activity_id}").get_data(as_text=True)
     assert "Accessible onboarding for a community clinic" in dashboard
-    assert "5 students not placed on a project" in dashboard
+    assert "5 students are not placed on a project" in dashboard
     with app.app_context():
         after = {
             model.__name__: db.session.scalar(select(func.count()).select_from(model))

@@ -76,7 +76,7 @@ def test_page_proposes_the_grade_with_reasons(app, client, graded):
     text = page.get_data(as_text=True)
     assert "Sam Student" in text
     assert "Ready to approve" in text
-    assert "88.00 / 100" in text  # 0.8 * 0.85 + 0.2 * (1 deliverable of 1)
+    assert "88 / 100" in text  # 0.8 * 0.85 + 0.2 * (1 deliverable of 1)
 
 
 def test_dashboard_panel_links_to_grading(app, client, graded):

@@ -299,3 +299,42 @@ def test_a_draft_saved_after_a_racing_submit_keeps_nothing(app, platform, smtp, 
     with app.app_context():
         evaluation = db.session.scalars(select(Evaluation)).one()
         assert evaluation.status == "submitted" and evaluation.fraction != Decimal("1")
+
+
+def test_draft_saved_is_shown_beside_the_save_button(app, platform, smtp):
+    """On a phone the old message sat ~1,700 px above the button the supervisor had pressed."""
+    world = build_world(app, platform)
+    path = invite(world, smtp)
+    browser = app.test_client()
+    token = csrf(browser.get(path).data)
+    half = {f"rubric-{CRITERIA[0]}-level": "exemplary", "overall_comment": "So far good"}
+    draft = browser.post(path, data={"csrf_token": token, "action": "draft", **half})
+    assert draft.status_code == 303 and draft.headers["Location"].endswith("#save-status")
+    page = browser.get(path).get_data(as_text=True)
+    buttons = page.index('value="review">Review and submit…</button>')
+    status = page.index('<div id="save-status" class="save-status" role="status"')
+    message = page.index("Draft saved. You can close this page")
+    assert buttons < status < message  # right after the buttons, not at the top of the page
+    assert 'role="status" tabindex="-1" data-autofocus>' in page[status : status + 120]
+    assert page.count("Draft saved.") == 1
+
+
+def test_a_failed_submit_is_summarised_at_the_top_and_takes_focus(app, platform, smtp):
+    world = build_world(app, platform)
+    path = invite(world, smtp)
+    browser = app.test_client()
+    token = csrf(browser.get(path).data)
+    half = {f"rubric-{CRITERIA[0]}-level": "exemplary"}
+    early = browser.post(path, data={"csrf_token": token, "action": "review", **half})
+    page = early.get_data(as_text=True)
+    summary = page.index('<div class="error-summary" id="error-summary" role="alert"')
+    assert page.index("<h1>") < summary < page.index('id="brief"')  # at the top
+    assert "data-autofocus" in page[summary : summary + 200]
+    assert "Your draft was saved. Before you can submit:" in page[summary:]
+
+
+def test_levels_say_one_point_not_one_points(app, platform, smtp):
+    world = build_world(app, platform)
+    page = app.test_client().get(invite(world, smtp)).get_data(as_text=True)
+    assert 'Beginning</span> <span class="level-points">(1 point)</span>' in page
+    assert "(4 points)" in page and "(1 points)" not in page

@@ -211,3 +211,12 @@ def test_verify_form_page(client):
     text = page.get_data(as_text=True)
     assert '<label for="code">Verification code</label>' in text
     assert "Certificate PDF" in text
+
+
+def test_verify_with_a_trailing_slash_is_the_same_page(client, issued):
+    """``/verify/`` was a 404 while ``/verify`` worked."""
+    bare = client.get("/verify/")
+    assert (bare.status_code, bare.headers["Location"]) == (308, "/verify")
+    typed = client.get("/verify/", query_string={"code": issued.code})
+    assert typed.headers["Location"] == f"/verify?code={issued.code}"
+    assert client.get("/verify/", follow_redirects=True).status_code == 200

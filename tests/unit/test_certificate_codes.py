@@ -46,6 +46,25 @@ def test_check_symbol_matches_hand_computed_values(data, expected_check):
     assert check_symbol(data) == expected_check
 
 
+def test_new_codes_are_url_safe_and_old_ones_still_verify():
+    """A "$" check symbol showed as "%24" in the verification link; new codes never have one."""
+    from urllib.parse import quote
+
+    checks = {new_code()[-1] for _ in range(3000)}
+    assert checks <= set(DATA_ALPHABET)
+    assert len(checks) > 25  # still spread over the letters and digits
+    for _ in range(200):
+        code = new_code()
+        assert quote(code, safe="") == code and quote(format_code(code), safe="") == format_code(
+            code
+        )
+    # Codes printed before keep verifying, whatever their check symbol.
+    for data, check in (("000000000010", "*"), ("000000000012", "$"), ("000000000014", "U")):
+        assert check_symbol(data) == check
+        assert normalize_code(data + check) == data + check
+        assert format_code(data + check).endswith("-" + check)
+
+
 def test_new_codes_are_canonical_and_differ():
     issued = {new_code() for _ in range(200)}
     assert len(issued) == 200

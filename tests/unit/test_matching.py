@@ -371,3 +371,28 @@ def test_adjust_refuses_overfull_projects_and_unknown_names():
     assert "Student zed is not part" in text
     assert "Project W is not offered" in text
     assert "Project X has 1 seat(s)" in text
+
+
+def test_reasons_name_projects_by_title_and_leave_counts_alone():
+    from lti_app.matching import name_projects
+
+    titles = {"3": "Bakery dashboard", "12": "Clinic onboarding", "2": "Zine"}
+    assert (
+        name_projects(
+            "none of the 3 ranked projects had a seat: 2 filled by students with higher "
+            "priority (3, 12); offered with no seats: 2",
+            titles,
+        )
+        == "none of the 3 ranked projects had a seat: 2 filled by students with higher priority "
+        "(“Bakery dashboard”, “Clinic onboarding”); offered with no seats: “Zine”"
+    )
+    assert (
+        name_projects(
+            "the only ranked project (12) was filled by students with higher lottery", titles
+        )
+        == "the only ranked project (“Clinic onboarding”) was filled by students with higher "
+        "lottery"
+    )
+    assert name_projects("ranked only projects not offered: 7", titles) == (
+        "ranked only projects not offered: 7"
+    )

@@ -4,6 +4,11 @@ The rule is written twice, side by side, because it is used twice: ``attention_r
 values of a counted group or a table row (the alerts, the badge on each row), and
 ``attention_sql`` as the table's "Needs attention only" filter, which must match the same
 students in the database. A change to one is a change to the other.
+
+"Needs attention" means a person has something to do: place a student, invite a supervisor for
+work that is in, chase an overdue review, approve or release a grade, look at a grade the LMS
+has not taken (failed, or still being retried after an outage), free the seat of a student who
+left, or re-issue a certificate. The dashboard says "All clear" only when none of these waits.
 """
 
 from __future__ import annotations
@@ -12,42 +17,92 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_
 
-from lti_app.read_models.dashboard.states import NOT_PLACED
+from lti_app.read_models.dashboard.states import NOT_PLACED, SETTLED
+
+# The reasons, as the table's badge and the CSV say them.
+NOT_PLACED_REASON = "not placed"
+LEFT_WITH_SEAT = "left the course, still holds a seat"
+AWAITS_INVITATION = "work in, supervisor not invited"
+REVIEW_OVERDUE = "review overdue"
+LINK_EXPIRED = "review link expired"
+TO_APPROVE = "evaluation in, grade to approve"
+TO_RELEASE = "grade approved, not released"
+SYNC_FAILED = "grade not delivered to the LMS"
+SYNC_RETRYING = "grade delivery retrying"
+CERTIFICATE_FAILED = "certificate failed"
+LATE = "late submission"
+# The same reasons under the names the dashboard's "Needs attention" list uses.
+REASON_KEYS = {
+    "not_placed": NOT_PLACED_REASON,
+    "leavers": LEFT_WITH_SEAT,
+    "awaiting_invitation": AWAITS_INVITATION,
+    "to_approve": TO_APPROVE,
+    "to_release": TO_RELEASE,
+    "sync_failed": SYNC_FAILED,
+    "sync_retrying": SYNC_RETRYING,
+    "certificate_failed": CERTIFICATE_FAILED,
+    "late": LATE,
+}
 
 
 def attention_reasons(
     status: str, member_status: str, review: str, sync: str | None, certificate: str | None,
-    late: bool,
+    work: int | None, link: str | None, grade: str | None,
 ) -> tuple[str, ...]:  # fmt: skip
     """Why a person should look at this student now (empty: nothing to do).
 
+    ``work`` is None (nothing submitted), 0 (on time) or 1 (something late); ``link`` the
+    newest unrevoked review link's state (None: no link); ``grade`` the grade's state.
     ``attention_sql`` is the same rule for the "Needs attention only" filter.
     """
     found = []
-    if status == NOT_PLACED and member_status == "active":
-        found.append("not placed")
+    placed = status != NOT_PLACED
+    open_seat = placed and status not in SETTLED
+    if not placed and member_status == "active":
+        found.append(NOT_PLACED_REASON)
+    if open_seat and member_status != "active":
+        found.append(LEFT_WITH_SEAT)
+    if open_seat and work is not None and link is None and review != "submitted":
+        found.append(AWAITS_INVITATION)
     if review == "overdue":
-        found.append("review overdue")
+        found.append(REVIEW_OVERDUE)
     if review == "expired":
-        found.append("review link expired")
+        found.append(LINK_EXPIRED)
+    if placed and status != "withdrawn":
+        if review == "submitted" and grade in (None, "none", "proposed"):
+            found.append(TO_APPROVE)
+        if grade == "approved":
+            found.append(TO_RELEASE)
     if sync == "failed":
-        found.append("grade not delivered to the LMS")
+        found.append(SYNC_FAILED)
+    if sync == "retrying":
+        found.append(SYNC_RETRYING)
     if certificate == "failed":
-        found.append("certificate failed")
-    if late:
-        found.append("late submission")
+        found.append(CERTIFICATE_FAILED)
+    if work == 1:
+        found.append(LATE)
     return tuple(found)
 
 
 def attention_sql(source: Any) -> ColumnElement[bool]:
     """``attention_reasons`` in SQL, over the columns of ``queries._students`` as a subquery."""
+    c = source.c
+    placed = c.placement_id.is_not(None)
+    open_seat = and_(placed, c.status.not_in(SETTLED))
+    current = and_(placed, c.status != "withdrawn")
+    not_submitted = func.coalesce(c.evaluation, "") != "submitted"
     return or_(
-        and_(source.c.placement_id.is_(None), source.c.member_status == "active"),
+        and_(c.placement_id.is_(None), c.member_status == "active"),
+        and_(open_seat, c.member_status != "active"),
+        and_(open_seat, c.work.is_not(None), c.link.is_(None), not_submitted),
+        and_(c.link.in_(("expired", "overdue")), not_submitted),
         and_(
-            source.c.link.in_(("expired", "overdue")),
-            func.coalesce(source.c.evaluation, "") != "submitted",
+            current,
+            c.evaluation == "submitted",
+            func.coalesce(c.grade, "none").in_(("none", "proposed")),
         ),
-        source.c.sync == "failed",
-        source.c.certificate == "failed",
-        source.c.work == 1,
+        and_(current, c.grade == "approved"),
+        c.sync.in_(("failed", "retrying")),
+        c.certificate == "failed",
+        c.work == 1,
     )

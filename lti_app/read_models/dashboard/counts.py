@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import func, select
 
 from lti_app.extensions import db
-from lti_app.models import Activity, OutboxEmail
+from lti_app.models import Activity, OutboxEmail, Placement
 from lti_app.read_models.dashboard.attention import attention_reasons
 from lti_app.read_models.dashboard.queries import counts_query, params
 from lti_app.read_models.dashboard.states import (
@@ -49,6 +49,7 @@ class Counts:
     evaluated: int = 0
     overdue_reviews: int = 0
     needs_attention: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)  # students per attention reason
     syncs: Counter[str] = field(default_factory=Counter)  # newest score sync per student
     current_syncs: Counter[str] = field(default_factory=Counter)  # ... on current placements
     grades: Counter[str] = field(default_factory=Counter)  # grade states on current placements
@@ -86,17 +87,26 @@ class Counts:
         self.overdue_reviews += n if review in ("overdue", "expired") else 0
         self.syncs[sync or "none"] += n
         self.certificates[certificate or "none"] += n
-        attention = attention_reasons(status, member_status, review, sync, certificate, bool(work))
+        attention = attention_reasons(
+            status, member_status, review, sync, certificate, work, link, grade
+        )
         self.needs_attention += n if attention else 0
+        for reason in attention:
+            self.reasons[reason] += n
 
 
 def _email_counts(activity: Activity) -> tuple[dict[str, int], dict[str, int]]:
-    """The course's emails by state (as the reviews page lists them): all, and review links."""
+    """The activity's emails by state: all, and review links.
+
+    An email belongs to the activity through its placement; counting the course's instead made
+    an activity with no placements say "Review invitations 3 of 3 sent" for another one's.
+    """
     everything: Counter[str] = Counter()
     reviews: Counter[str] = Counter()
     for state, kind, count in db.session.execute(
         select(OutboxEmail.state, OutboxEmail.kind, func.count())
-        .where(OutboxEmail.course_id == activity.course_id)
+        .join(Placement, Placement.id == OutboxEmail.placement_id)
+        .where(OutboxEmail.course_id == activity.course_id, Placement.activity_id == activity.id)
         .group_by(OutboxEmail.state, OutboxEmail.kind)
     ):
         everything[state] += int(count)

@@ -60,6 +60,15 @@ def _link_state(invitation: Any) -> ColumnElement[str]:
     )
 
 
+def _sync_state(sync: Any) -> ColumnElement[str]:
+    """The score row's state, with "retrying" for a pending row the LMS already failed to take
+    (an outage: it is tried again with back-off, and a person should know)."""
+    return case(
+        (and_(sync.state == "pending", sync.attempts > 0), "retrying"),
+        else_=sync.state,
+    )
+
+
 def _grade_state(grade: Any) -> ColumnElement[str]:
     """none / proposed / approved / released: a grade counts once it has a value or override."""
     return case(
@@ -153,7 +162,7 @@ def _students(chosen: bool = False, details: bool = False) -> Select[Any]:
         ),
         Evaluation.status.label("evaluation"),
         case((Grade.id.is_(None), null()), else_=_grade_state(Grade)).label("grade"),
-        ScoreSync.state.label("sync"),
+        _sync_state(ScoreSync).label("sync"),
         Certificate.state.label("certificate"),
     ]
     if not chosen:  # when the link's state changes by time alone (the counts' expiry)

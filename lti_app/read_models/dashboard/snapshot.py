@@ -21,10 +21,17 @@ from flask import g, has_app_context
 from lti_app.models import Activity
 from lti_app.models.base import utcnow
 from lti_app.read_models import change_stamps
+from lti_app.read_models.dashboard.attention import REASON_KEYS
 from lti_app.read_models.dashboard.counts import Counts, Summary, summarise
 from lti_app.read_models.dashboard.filters import Filters, FilterShape
+from lti_app.read_models.dashboard.follow_ups import (
+    Delivery,
+    FollowUps,
+    Leaver,
+    read_follow_ups,
+)
 from lti_app.read_models.dashboard.queries import chosen_query, counts_query, details_query
-from lti_app.read_models.dashboard.states import NOT_PLACED, REVIEW_OVERDUE_AFTER
+from lti_app.read_models.dashboard.states import REVIEW_OVERDUE_AFTER
 from lti_app.read_models.dashboard.table import (
     PAGE_SIZE,
     Page,
@@ -78,7 +85,18 @@ class Snapshot:
 
     @property
     def waiting_syncs(self) -> int:
+        """Scores on their way that the LMS has not refused yet (first attempt to come)."""
         return self.counts.syncs["pending"] + self.counts.syncs["sending"]
+
+    @property
+    def retrying_syncs(self) -> int:
+        """Scores the LMS failed to take at least once (an outage), being tried again."""
+        return self.counts.syncs["retrying"]
+
+    @property
+    def attention(self) -> dict[str, int]:
+        """How many students each "Needs attention" reason applies to, by ``REASON_KEYS``."""
+        return {key: self.counts.reasons[reason] for key, reason in REASON_KEYS.items()}
 
     @property
     def synced_syncs(self) -> int:
@@ -103,14 +121,18 @@ class Snapshot:
 
     @property
     def has_alerts(self) -> bool:
-        """Anything the "Needs attention" list would show."""
-        return bool(
-            self.status_counts[NOT_PLACED]
-            or self.overdue_reviews
-            or self.failed_syncs
-            or self.failed_emails
-            or self.certificates["failed"]
-        )
+        """Anything the "Needs attention" list would show: a student with a reason (the same
+        rule as the table's filter) or an email that could not be delivered."""
+        return bool(self.needs_attention or self.failed_emails)
+
+    def follow_ups(self) -> FollowUps:
+        """Who the failing deliveries and the leavers holding a seat are.
+
+        Read whenever the list shows (one statement, cached with the counts), not only when the
+        counts name such students, so the page's query count does not depend on the cohort."""
+        if not self.has_alerts:
+            return FollowUps([], [])
+        return self.cached("follow-ups", lambda: read_follow_ups(self.activity))
 
     def page(self, filters: Filters, size: int = PAGE_SIZE) -> Page:
         """One page of the filtered table, reused like the counts (``cached``)."""
@@ -170,9 +192,14 @@ def _cache_prefix() -> str:
         (
             StudentRow._fields,
             Summary._fields,
+            Delivery._fields,
+            Leaver._fields,
             [f.name for f in fields(Page)],
             # A pickled value names its classes' modules: moving them is a change of layout.
-            [f"{cls.__module__}.{cls.__qualname__}" for cls in (StudentRow, Summary, Page)],
+            [
+                f"{cls.__module__}.{cls.__qualname__}"
+                for cls in (StudentRow, Summary, Page, Delivery, Leaver, FollowUps)
+            ],
             str(counts_query()),
             str(details_query()),
             str(chosen_query(FilterShape("", False, False), True)),

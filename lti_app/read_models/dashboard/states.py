@@ -33,6 +33,7 @@ REVIEW_LABELS = {
 SYNC_LABELS = {
     "none": "—",
     "pending": "Waiting",
+    "retrying": "Retrying",
     "sending": "Sending",
     "sent": "In gradebook",
     "failed": "Failed",
@@ -47,6 +48,9 @@ CERTIFICATE_LABELS = {
 
 # The newest live review link of a placement is one of these (SQL: queries._link_state).
 LIVE_LINKS = ("active", "overdue")
+# A placement in one of these no longer holds a seat that needs a person: it was given up, or
+# its grade is decided (a student who leaves after that keeps their result).
+SETTLED = ("withdrawn", "graded", "released")
 
 
 def review_state(link: str | None, evaluation: str | None) -> str:

@@ -132,7 +132,7 @@ def _student_row(values: Sequence[Any]) -> StudentRow:
         sync_error=sync_error or "",
         certificate=certificate_state or "none",
         attention=attention_reasons(
-            status, member_status, review, sync_state, certificate_state, bool(late)
+            status, member_status, review, sync_state, certificate_state, late, link, grade_state
         ),
     )
 

@@ -15,12 +15,14 @@ from lti_app.services.grading.rows import gradable_placements, grading_row, late
 
 
 def retry_sync(activity: Activity, sync_id: int) -> ScoreSync:
-    """Send a failed score again: it becomes pending now, unless a newer score replaced it."""
+    """Send a failed score again, or one waiting out its back-off after an outage ("retry
+    now"): it becomes pending now, unless a newer score replaced it."""
     sync = db.session.get(ScoreSync, sync_id)
     if sync is None or sync.activity_id != activity.id:
         raise GradingError("There is no such score to send.", 404)
-    if sync.state != "failed":
-        raise GradingError("Only a failed score can be retried.")
+    retrying = sync.state == "pending" and sync.attempts > 0
+    if sync.state != "failed" and not retrying:
+        raise GradingError("Only a failed score, or one being retried, can be retried now.")
     newer = db.session.scalar(
         select(func.count())
         .select_from(ScoreSync)

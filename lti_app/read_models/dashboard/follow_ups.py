@@ -1,0 +1,174 @@
+"""The people behind two "Needs attention" lines, named so the instructor can act from there.
+
+The counts say how many grades the LMS has not taken and how many students left the course
+while holding a seat; this reads who they are (a few rows, at most ``FOLLOW_UP_LIMIT`` each),
+with the LMS's last answer and what to do about it, for the "Retry now" and "Free the seat"
+buttons. Read only when the counts say there is someone to name, and cached like the counts.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import NamedTuple
+
+from sqlalchemy import Integer, and_, cast, func, literal, null, or_, select, union_all
+
+from lti_app.extensions import db
+from lti_app.models import Activity, Membership, Placement, Project, ScoreSync, User
+from lti_app.models.base import UTCDateTime
+from lti_app.read_models.dashboard.states import SETTLED
+
+FOLLOW_UP_LIMIT = 20
+
+
+class Delivery(NamedTuple):
+    """A student's newest score row that the LMS has not taken."""
+
+    sync_id: int
+    placement_id: int
+    name: str
+    state: str  # "failed" (the LMS refused: a person must act) or "retrying" (an outage)
+    attempts: int
+    last_error: str
+    next_attempt_at: datetime | None
+
+    @property
+    def advice(self) -> str:
+        return delivery_advice(self.state, self.last_error)
+
+
+class Leaver(NamedTuple):
+    """A student who left the course but still holds a seat on a project."""
+
+    placement_id: int
+    name: str
+    project_title: str
+
+
+class FollowUps(NamedTuple):
+    deliveries: list[Delivery]
+    leavers: list[Leaver]
+
+
+def delivery_advice(state: str, last_error: str) -> str:
+    """What the instructor can do about a grade the LMS has not taken, from its last answer."""
+    if state != "failed":
+        return (
+            "The LMS did not answer or was busy; Stint keeps trying with longer waits. "
+            "Retry now once the LMS is back."
+        )
+    if "HTTP 404" in last_error:
+        return (
+            "The LMS no longer has this gradebook column. Open the activity once from the LMS "
+            "so Stint can find or create it, then retry."
+        )
+    if "HTTP 403" in last_error or "scope" in last_error.lower():
+        return (
+            "The LMS does not allow Stint to send grades for this activity. Ask your LMS "
+            "administrator to allow grade pass-back for the tool, then retry."
+        )
+    if "HTTP 400" in last_error or "HTTP 422" in last_error:
+        return (
+            "The LMS refused this student's score: check that the student is still enrolled "
+            "in the LMS course, then retry."
+        )
+    return "The LMS refused the score and will again until something changes there; retry after."
+
+
+def _display_name(name: str, given: str, family: str, email: str, sub: str) -> str:
+    """Same rule as ``User.display_name``, on plain columns."""
+    return name or f"{given} {family}".strip() or email or f"User {sub}"
+
+
+_NAME_COLUMNS = (User.name, User.given_name, User.family_name, User.email, User.sub)
+
+
+def read_follow_ups(activity: Activity, limit: int = FOLLOW_UP_LIMIT) -> FollowUps:
+    """Who the failing or retrying grades and the leavers holding a seat are.
+
+    One statement (the two lists as a UNION ALL of one shape), so the dashboard's query count
+    stays the same whatever it has to name.
+    """
+    newest = (
+        select(func.max(ScoreSync.id))
+        .where(ScoreSync.activity_id == activity.id)
+        .group_by(ScoreSync.placement_id)
+    )
+    deliveries = (
+        select(
+            literal("delivery").label("kind"),
+            ScoreSync.placement_id.label("placement_id"),
+            ScoreSync.id.label("sync_id"),
+            ScoreSync.state.label("state"),
+            ScoreSync.attempts.label("attempts"),
+            ScoreSync.last_error.label("text"),
+            ScoreSync.next_attempt_at.label("next_at"),
+            *_NAME_COLUMNS,
+        )
+        .join(Placement, Placement.id == ScoreSync.placement_id)
+        .join(User, User.id == Placement.user_id)
+        .where(
+            ScoreSync.id.in_(newest),
+            Placement.activity_id == activity.id,
+            or_(
+                ScoreSync.state == "failed",
+                and_(ScoreSync.state == "pending", ScoreSync.attempts > 0),
+            ),
+        )
+        .order_by(ScoreSync.state, ScoreSync.id)
+        .limit(limit)
+    )
+    leavers = (
+        select(
+            # Every column labelled (unlabelled NULLs would be merged into one) and typed
+            # (PostgreSQL reads an untyped NULL as text).
+            literal("leaver").label("kind"),
+            Placement.id.label("placement_id"),
+            cast(null(), Integer).label("sync_id"),
+            Placement.status.label("state"),
+            literal(0).label("attempts"),
+            func.coalesce(Project.title, "").label("text"),
+            cast(null(), UTCDateTime()).label("next_at"),
+            *_NAME_COLUMNS,
+        )
+        .join(User, User.id == Placement.user_id)
+        .join(
+            Membership,
+            and_(
+                Membership.user_id == Placement.user_id,
+                Membership.course_id == activity.course_id,
+            ),
+        )
+        .outerjoin(Project, Project.id == Placement.project_id)
+        .where(
+            Placement.activity_id == activity.id,
+            Placement.status.not_in(SETTLED),
+            Membership.is_learner.is_(True),
+            Membership.status != "active",
+        )
+        .order_by(Placement.id)
+        .limit(limit)
+    )
+    found = FollowUps([], [])
+    both = union_all(deliveries.subquery().select(), leavers.subquery().select())
+    for kind, placement_id, sync_id, state, attempts, text, next_at, *names in db.session.execute(
+        both
+    ):
+        name = _display_name(*names)
+        if kind == "leaver":
+            found.leavers.append(Leaver(placement_id, name, text or ""))
+        else:
+            found.deliveries.append(
+                Delivery(
+                    sync_id,
+                    placement_id,
+                    name,
+                    "retrying" if state == "pending" else state,
+                    int(attempts or 0),
+                    text or "",
+                    next_at,
+                )
+            )
+    found.deliveries.sort(key=lambda d: (d.state != "failed", d.sync_id))
+    found.leavers.sort(key=lambda leaver: leaver.placement_id)
+    return found
