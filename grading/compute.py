@@ -330,7 +330,14 @@ def compute_grade(
     with localcontext(GRADING_CONTEXT):
         points = _points(policy.rounding, scaled, score_maximum)
         pass_mark = policy.pass_threshold * score_maximum
-    checks = pass_checks(policy, points=points, score_maximum=score_maximum, hours_confirmed=hours)
+    checks = pass_checks(
+        policy,
+        points=points,
+        score_maximum=score_maximum,
+        hours_confirmed=hours,
+        deliverables_submitted=inputs.deliverables_submitted,
+        deliverables_required=inputs.deliverables_required,
+    )
     score_passed = points >= pass_mark
     comparison = "meets" if score_passed else "is below"
     reasons.insert(
@@ -341,7 +348,9 @@ def compute_grade(
     if policy.required_hours > ZERO:
         assert hours is not None
         reasons.append(f"hours confirmed {plain(hours)} of {plain(policy.required_hours)}")
-    deliverables_count = policy.weights[Component.DELIVERABLES] > ZERO
+    deliverables_count = (
+        policy.weights[Component.DELIVERABLES] > ZERO or policy.require_all_deliverables
+    )
     if deliverables_count and inputs.deliverables_submitted < inputs.deliverables_required:
         reasons.append(
             f"deliverables submitted {inputs.deliverables_submitted}"

@@ -2,7 +2,8 @@
 
 A grade of 45/50 in the gradebook next to "Not passed" reads as a mistake unless the page says
 which rule was missed. :func:`pass_checks` returns one :class:`RuleCheck` per rule the policy
-has (the score against the pass mark; the confirmed hours when the policy requires hours), and
+has (the score against the pass mark; the confirmed hours when the policy requires hours; every
+required deliverable handed in, when the policy asks for that and there are any), and
 :func:`grading.compute.compute_grade` passes a student exactly when every check is met, so the
 explanation and the decision come from the same place.
 """
@@ -19,6 +20,7 @@ from grading.policy import GradingPolicy
 
 RULE_SCORE = "score"
 RULE_HOURS = "hours"
+RULE_DELIVERABLES = "deliverables"
 
 
 @dataclass(frozen=True)
@@ -55,8 +57,14 @@ def pass_checks(
     points: Decimal,
     score_maximum: Decimal,
     hours_confirmed: Decimal | None,
+    deliverables_submitted: int | None = None,
+    deliverables_required: int | None = None,
 ) -> tuple[RuleCheck, ...]:
-    """Every pass rule of ``policy`` for a score of ``points`` (before any cap) and the hours."""
+    """Every pass rule of ``policy`` for a score of ``points`` (before any cap) and the hours.
+
+    The deliverables rule needs the counts; without them (a grade approved before the rule
+    existed, checked again) it is left out rather than guessed.
+    """
     with localcontext(GRADING_CONTEXT):
         pass_mark = policy.pass_threshold * score_maximum
     checks = [
@@ -76,6 +84,20 @@ def pass_checks(
                 label=f"At least {plain(policy.required_hours)} hours confirmed by the supervisor",
                 met=hours >= policy.required_hours,
                 detail=f"{plain(hours)} of {plain(policy.required_hours)} hours confirmed",
+            )
+        )
+    if (
+        policy.require_all_deliverables
+        and deliverables_required
+        and deliverables_submitted is not None
+    ):
+        checks.append(
+            RuleCheck(
+                rule=RULE_DELIVERABLES,
+                label="All required deliverables submitted",
+                met=deliverables_submitted >= deliverables_required,
+                detail=f"{deliverables_submitted} of {deliverables_required} required "
+                "deliverables submitted",
             )
         )
     return tuple(checks)

@@ -124,6 +124,9 @@ class GradingPolicy:
     # another requirement (hours, deliverables) gets at most this score, so the gradebook never
     # shows a passing score for a placement Stint calls "not passed". None: off.
     failed_requirement_cap: Decimal | None = None
+    # A pass needs every required deliverable handed in: a good score made of the supervisor's
+    # part alone must not pass a student who submitted half the work. On unless turned off.
+    require_all_deliverables: bool = True
 
     def __post_init__(self) -> None:
         normalized: dict[Any, Any] = {
@@ -147,6 +150,7 @@ class GradingPolicy:
                 self.max_credits,
                 self.credit_rounding,
                 self.failed_requirement_cap,
+                self.require_all_deliverables,
             )
         )
 
@@ -282,6 +286,11 @@ def validate_policy(policy: GradingPolicy) -> list[PolicyProblem]:
         *_check_max_credits(policy.max_credits),
         *_check_credit_rounding(policy.credit_rounding),
         *_check_cap(policy.failed_requirement_cap, policy.pass_threshold),
+        *(
+            []
+            if isinstance(policy.require_all_deliverables, bool)
+            else [PolicyProblem("require_all_deliverables", "must be true or false")]
+        ),
     ]
 
 
@@ -301,6 +310,7 @@ _TOP_LEVEL_KEYS = frozenset(
         "max_credits",
         "credit_rounding",
         "failed_requirement_cap",
+        "require_all_deliverables",
     }
 )
 
@@ -450,6 +460,10 @@ def policy_from_dict(data: Mapping[str, Any]) -> GradingPolicy:
         cap = _parse_checked(data, "failed_requirement_cap", _check_fraction, problems)
         if cap is not None and pass_threshold is not None:
             problems.extend(_check_cap(cap, pass_threshold))
+    # Left out (a policy stored before the rule existed): on, like a new policy.
+    require_all_deliverables = data.get("require_all_deliverables", True)
+    if not isinstance(require_all_deliverables, bool):
+        problems.append(PolicyProblem("require_all_deliverables", "must be true or false"))
 
     if problems:
         raise PolicyInvalid(problems)
@@ -465,6 +479,7 @@ def policy_from_dict(data: Mapping[str, Any]) -> GradingPolicy:
         max_credits=max_credits,
         credit_rounding=str(credit_rounding),
         failed_requirement_cap=cap,
+        require_all_deliverables=require_all_deliverables,
     )
 
 
@@ -483,4 +498,5 @@ def policy_to_dict(policy: GradingPolicy) -> dict[str, Any]:
         "failed_requirement_cap": None
         if policy.failed_requirement_cap is None
         else fixed(policy.failed_requirement_cap),
+        "require_all_deliverables": policy.require_all_deliverables,
     }

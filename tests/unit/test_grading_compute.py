@@ -45,6 +45,9 @@ DOC_INPUTS = GradeInputs(
 
 
 DOC_MAXIMUM = D(25)
+# The same policy without the "all required deliverables submitted" rule, for tests of the other
+# rules on the worked example's inputs (2 of 3 deliverables in).
+NO_DELIVERABLES_RULE = replace(DOC_POLICY, require_all_deliverables=False)
 
 
 def grade(
@@ -75,8 +78,19 @@ def test_worked_example_fails_on_hours_only() -> None:
     assert result.credits == 0  # a fail earns no credit
 
 
-def test_worked_example_passes_once_hours_are_confirmed() -> None:
+def test_worked_example_still_fails_on_the_missing_deliverable_with_hours_confirmed() -> None:
     result = grade(inputs=replace(DOC_INPUTS, hours_confirmed=D(47)))
+    assert result.passed is False
+    assert [(check.rule, check.met) for check in result.checks] == [
+        ("score", True),
+        ("hours", True),
+        ("deliverables", False),
+    ]
+    assert result.checks[2].detail == "2 of 3 required deliverables submitted"
+
+
+def test_worked_example_passes_once_hours_are_confirmed() -> None:
+    result = grade(NO_DELIVERABLES_RULE, inputs=replace(DOC_INPUTS, hours_confirmed=D(47)))
     assert result.passed is True
     assert "hours confirmed 47 of 45" in result.reasons
     assert result.credits == D("1.0")  # 47 h / 45 h per credit = 1.04 -> floor to 0.5 -> 1.0
@@ -149,7 +163,7 @@ def test_unconfirmed_hours_leave_the_result_incomplete_when_hours_are_required()
 
 
 def test_unconfirmed_hours_do_not_matter_when_none_are_required() -> None:
-    policy = replace(DOC_POLICY, required_hours=D(0))
+    policy = replace(NO_DELIVERABLES_RULE, required_hours=D(0))
     result = grade(policy, replace(DOC_INPUTS, hours_confirmed=None))
     assert result.status == "complete"
     assert result.passed is True
@@ -161,7 +175,10 @@ def test_unconfirmed_hours_do_not_matter_when_none_are_required() -> None:
 
 def only_supervisor(fraction: str, rounding: Rounding) -> GradeResult:
     policy = replace(
-        DOC_POLICY, weights={Component.SUPERVISOR: D(1)}, required_hours=D(0), rounding=rounding
+        NO_DELIVERABLES_RULE,
+        weights={Component.SUPERVISOR: D(1)},
+        required_hours=D(0),
+        rounding=rounding,
     )
     inputs = replace(DOC_INPUTS, supervisor_fraction=D(fraction))
     return grade(policy, inputs, score_maximum=D(100))
@@ -182,7 +199,7 @@ def test_exactly_the_threshold_passes() -> None:
 
 
 def test_exactly_the_required_hours_pass() -> None:
-    result = grade(inputs=replace(DOC_INPUTS, hours_confirmed=D(45)))
+    result = grade(NO_DELIVERABLES_RULE, replace(DOC_INPUTS, hours_confirmed=D(45)))
     assert result.passed is True
     assert result.credits == 1
 
@@ -219,6 +236,7 @@ def test_override_replaces_the_score_and_keeps_the_computed_one() -> None:
 
 def test_override_grades_a_placement_whose_supervisor_never_answered() -> None:
     result = grade(
+        NO_DELIVERABLES_RULE,
         inputs=replace(DOC_INPUTS, supervisor_fraction=None, hours_confirmed=D(45)),
         override=Override(D("0.8"), "company closed; graded from the deliverables"),
     )

@@ -63,7 +63,11 @@ def test_each_pass_rule_is_checked_and_decides_the_pass():
     policy = dataclasses.replace(DEFAULT_POLICY, required_hours=D(20))
     result = _grade(policy, "5")
     assert result.points == D("46.00")
-    assert [(c.rule, c.met) for c in result.checks] == [("score", True), ("hours", False)]
+    assert [(c.rule, c.met) for c in result.checks] == [
+        ("score", True),
+        ("hours", False),
+        ("deliverables", True),
+    ]
     assert result.passed is False and result.credits == 0
     assert result.checks[1].detail == "5 of 20 hours confirmed"
     assert _grade(policy, "20").passed is True
