@@ -118,6 +118,7 @@ class PolicyForm(FlaskForm):
         validators=[Optional(), NumberRange(0, 1000)],
         places=None,
     )
+    require_all_deliverables = BooleanField("A pass needs every required deliverable submitted")
     cap_on_failed_requirement = BooleanField(
         "A failed requirement caps the grade (keeps the gradebook and the pass decision aligned)"
     )
@@ -438,6 +439,7 @@ def policy(activity_id: int) -> Any:
         form.credit_step.data = current.credit_step
         form.credit_rounding.data = current.credit_rounding
         form.max_credits.data = current.max_credits
+        form.require_all_deliverables.data = current.require_all_deliverables
         cap = current.failed_requirement_cap
         form.cap_on_failed_requirement.data = cap is not None
         form.failed_requirement_cap.data = None if cap is None else cap * HUNDRED
@@ -464,6 +466,7 @@ def policy(activity_id: int) -> Any:
             "credit_rounding": form.credit_rounding.data,
             "max_credits": None if form.max_credits.data is None else str(form.max_credits.data),
             "failed_requirement_cap": cap_text,
+            "require_all_deliverables": bool(form.require_all_deliverables.data),
         }
         try:
             if form.failed_requirement_cap.errors:

@@ -176,7 +176,9 @@ def test_matching_runs_and_their_publication_are_recorded(app, selection_course)
 
 def test_review_actions_are_recorded_and_the_supervisor_is_the_actor(app, platform, smtp):
     world = build_world(app, platform, students=("student-1", "student-2"))
+    submit_work(world, "student-1", 0, text="Done")  # both required deliverables
     submit_work(world, "student-1", text="Done")
+    submit_work(world, "student-2", 0, text="Done too")  # both required deliverables
     submit_work(world, "student-2", text="Done too")
     pid = world.placements["student-1"]
     path = invite(world, smtp)

@@ -163,14 +163,25 @@ def test_invite_without_csrf_is_refused(app, platform, smtp):
     assert smtp.messages == []
 
 
-def test_invite_all_sends_only_to_supervisors_of_students_who_submitted(app, platform, smtp):
+def test_invite_all_waits_until_every_required_deliverable_is_in(app, platform, smtp):
     world = build_world(app, platform, students=("student-1", "student-2", "student-3"))
-    submit_work(world, "student-1", text="Mine")
-    submit_work(world, "student-2", text="Mine too")
+    submit_work(world, "student-1", 0, text="Notes")
+    submit_work(world, "student-1", 1, text="Final")
+    submit_work(world, "student-2", 0, text="Only the notes so far")
     page = world.instructor.get(reviews_url(world))
+    assert "Invite supervisors of students with all required deliverables in" in page.text
     token = csrf(page.data)
     response = world.instructor.post(reviews_url(world, "/invite-all"), data={"csrf_token": token})
     assert response.status_code == 303
+    assert len(smtp.messages) == 1
+    with app.app_context():
+        invited = set(db.session.scalars(select(ReviewInvitation.placement_id)))
+    assert invited == {world.placements["student-1"]}
+    after = world.instructor.get(reviews_url(world)).text
+    assert "waiting for deliverables: 1 of 2 required in" in after
+    # Once the second deliverable is in, the next run invites student-2, and only them.
+    submit_work(world, "student-2", 1, text="Final")
+    world.instructor.post(reviews_url(world, "/invite-all"), data={"csrf_token": token})
     assert len(smtp.messages) == 2
     with app.app_context():
         invited = set(db.session.scalars(select(ReviewInvitation.placement_id)))

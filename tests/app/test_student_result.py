@@ -327,3 +327,61 @@ def test_policy_page_sets_the_credit_rule_the_cap_and_the_comments(app, client, 
         assert activity.grading_policy["max_credits"] == "3"
         assert activity.show_comments_to_students is False
     assert "earns 0.5 credits" in client.get(url).text
+
+
+def _second_required_deliverable(app, world) -> None:
+    """The project gets a second required deliverable the student has not handed in."""
+    with app.app_context():
+        from lti_app.models import Placement, ProjectDeliverable
+
+        placement = db.session.get(Placement, world["placement_id"])
+        db.session.add(
+            ProjectDeliverable(project_id=placement.project_id, title="Report", required=True)
+        )
+        db.session.commit()
+
+
+def test_half_the_deliverables_does_not_pass_and_the_pages_say_which_rule_failed(
+    app, client, world
+):
+    _second_required_deliverable(app, world)
+    with app.app_context():
+        # Stored as it was before the rule existed: no setting, so the rule is on.
+        activity = db.session.get(Activity, world["activity_id"])
+        stored = dict(activity.grading_policy)
+        del stored["require_all_deliverables"]
+        activity.grading_policy = stored
+        db.session.commit()
+    grading = f"/instructor/activities/{world['activity_id']}/grading"
+    student_page = client.get(f"{grading}/students/{world['placement_id']}").text
+    assert "Not passed" in student_page
+    assert "deliverables submitted 1 of 2" in student_page
+    _release(app, world)
+    page = _result_page(world)
+    assert "Not passed" in page
+    assert "All required deliverables submitted" in page
+    assert "1 of 2 required deliverables submitted" in page
+    assert "a pass also needs: all required deliverables submitted" in page
+    assert "Download certificate (PDF)" not in page
+
+
+def _deliverables_box(page: str) -> str:
+    box = re.search(r'<input[^>]*id="require_all_deliverables"[^>]*>', page)
+    assert box is not None
+    return box.group(0)
+
+
+def test_policy_page_shows_the_deliverables_rule_on_and_can_turn_it_off(app, client, world):
+    url = f"/instructor/activities/{world['activity_id']}/grading/policy"
+    page, data = _policy_form(client, world["activity_id"])
+    assert "checked" in _deliverables_box(page)
+    assert client.post(url, data=data).status_code == 303  # the box left unticked
+    with app.app_context():
+        activity = db.session.get(Activity, world["activity_id"])
+        assert activity.grading_policy["require_all_deliverables"] is False
+    page, data = _policy_form(client, world["activity_id"], require_all_deliverables="y")
+    assert "checked" not in _deliverables_box(page)
+    assert client.post(url, data=data).status_code == 303
+    with app.app_context():
+        activity = db.session.get(Activity, world["activity_id"])
+        assert activity.grading_policy["require_all_deliverables"] is True

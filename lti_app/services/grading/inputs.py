@@ -108,6 +108,11 @@ class PlacementInputs:
 
 
 def load_inputs(placements: Sequence[Placement]) -> dict[int, PlacementInputs]:
+    """Evaluations and required-deliverable counts of ``placements``, in a few bulk queries.
+
+    A deliverable counts as required when its ``required`` flag is set (the default for every
+    deliverable, so without optional ones all of them are required).
+    """
     ids = [p.id for p in placements]
     inputs = {pid: PlacementInputs() for pid in ids}
     if not ids:
@@ -142,6 +147,18 @@ def load_inputs(placements: Sequence[Placement]) -> dict[int, PlacementInputs]:
             wanted & handed_in.get(placement.id, set())
         )
     return inputs
+
+
+def required_deliverable_counts(placements: Sequence[Placement]) -> dict[int, tuple[int, int]]:
+    """Each placement's (submitted, required) count of required deliverables.
+
+    The same counts the "all required deliverables submitted" pass rule reads, so the bulk
+    review invitation waits for exactly what a pass needs.
+    """
+    return {
+        placement_id: (counts.deliverables_submitted, counts.deliverables_required)
+        for placement_id, counts in load_inputs(placements).items()
+    }
 
 
 def override_of(grade: Grade | None) -> Override | None:

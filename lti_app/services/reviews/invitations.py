@@ -1,5 +1,5 @@
-"""Inviting company supervisors: sending a link, inviting everyone whose student submitted,
-revoking and re-sending.
+"""Inviting company supervisors: sending a link, inviting everyone whose student handed in all
+required deliverables, revoking and re-sending.
 
 A placement has at most one live link: a new invitation revokes the earlier ones and marks their
 emails still waiting to go out as superseded. Every refusal is raised before anything changes.
@@ -24,6 +24,7 @@ from lti_app.models import Activity, Placement, ReviewInvitation
 from lti_app.models.base import utcnow
 from lti_app.services import outbox
 from lti_app.services import submissions as work
+from lti_app.services.grading.inputs import required_deliverable_counts
 from lti_app.services.locks import lock_row, lock_rows
 from lti_app.services.placements import status as placement_status
 from lti_app.services.reviews.emails import queue_link_email
@@ -144,8 +145,9 @@ class InviteAllResult:
 
 
 def invite_all_submitted(activity: Activity, actor_user_id: int | None) -> InviteAllResult:
-    """Invite the supervisor of every placement whose student submitted and who has no live
-    link or submitted evaluation yet (pre-filled from the project).
+    """Invite the supervisor of every placement whose student handed in every required
+    deliverable and who has no live link or submitted evaluation yet (pre-filled from the
+    project); a student with only some of them in is listed as skipped, saying how many.
 
     All or nothing: the caller commits once, after the whole activity has been gone through."""
     result = InviteAllResult()
@@ -158,8 +160,15 @@ def invite_all_submitted(activity: Activity, actor_user_id: int | None) -> Invit
         .order_by(Placement.id)
         .execution_options(populate_existing=True)
     ).all()
+    deliverable_counts = required_deliverable_counts(placements)
     for placement in placements:
         if placement.status == "withdrawn" or not work.has_submitted(placement.id):
+            continue
+        submitted, required = deliverable_counts[placement.id]
+        if submitted < required:  # the supervisor reviews the whole work, not its first part
+            result.skipped.append(
+                (placement, f"waiting for deliverables: {submitted} of {required} required in")
+            )
             continue
         evaluation = supervisor_evaluation(placement.id)
         if evaluation is not None and evaluation.status == "submitted":
