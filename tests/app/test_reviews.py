@@ -169,7 +169,7 @@ def test_invite_all_waits_until_every_required_deliverable_is_in(app, platform, 
     submit_work(world, "student-1", 1, text="Final")
     submit_work(world, "student-2", 0, text="Only the notes so far")
     page = world.instructor.get(reviews_url(world))
-    assert "Invite supervisors of students with all required deliverables in" in page.text
+    assert "Invite all supervisors whose students have every required deliverable in" in page.text
     token = csrf(page.data)
     response = world.instructor.post(reviews_url(world, "/invite-all"), data={"csrf_token": token})
     assert response.status_code == 303
