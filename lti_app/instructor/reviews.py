@@ -223,8 +223,12 @@ def invite_all(activity_id: int) -> Any:
     db.session.commit()
     if result.invited:
         flash(f"Review links sent for {len(result.invited)} student(s).", "success")
-    else:
-        flash("No one to invite: every student who submitted already has a live link.", "success")
+    elif not result.skipped:
+        flash(
+            "No one to invite: every student with all required deliverables in already has a "
+            "live link.",
+            "success",
+        )
     for placement, reason in result.skipped:
         flash(f"Not sent for {placement.user.display_name}: {reason}.", "error")
     return see_other(url_for("reviews.index", activity_id=activity.id))
