@@ -7,13 +7,13 @@ export is itself an export and is logged.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from flask import Blueprint, Response, g, render_template, request, stream_with_context
+from flask import Blueprint, g, render_template, request
 from markupsafe import Markup
 
 from lti_app.auth import Viewer, requires
+from lti_app.downloads import activity_slug, csv_attachment
 from lti_app.extensions import db
 from lti_app.models import Activity
 from lti_app.models.base import utcnow
@@ -69,17 +69,9 @@ def export(activity_id: int) -> Any:
     action = _action_filter()
     audit.record(activity, g.viewer.user_id, "export.audit_csv", "activity", activity.id)
     db.session.commit()
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", activity.title).strip("-").lower() or "activity"
-    filename = f"stint-audit-{slug}-{utcnow():%Y%m%d}.csv"
+    filename = f"stint-audit-{activity_slug(activity.title)}-{utcnow():%Y%m%d}.csv"
     rows = audit.iter_audit_rows(activity, action)
-    return Response(
-        stream_with_context(audit.csv_lines(rows)),
-        mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return csv_attachment(audit.csv_lines(rows), filename)
 
 
 @register_panel("instructor", "audit", 95)

@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from typing import Any
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     flash,
     g,
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from sqlalchemy import select
 
 from grading.display import join_reasons, points_text
 from lti_app.auth import allowed, requires
+from lti_app.downloads import activity_slug, csv_attachment
 from lti_app.extensions import db
 from lti_app.forms import ActivitySettingsForm, validated
 from lti_app.instructor.confirm import confirm_page, done
@@ -105,16 +103,8 @@ def export_students(activity_id: int) -> Any:
     db.session.commit()
     now = utcnow()
     rows = export_rows(activity, Filters.parse(request.args), now)
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", activity.title).strip("-").lower() or "activity"
-    filename = f"stint-{slug}-{now:%Y%m%d}.csv"
-    return Response(
-        stream_with_context(iter(csv_lines(rows))),
-        mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    filename = f"stint-{activity_slug(activity.title)}-{now:%Y%m%d}.csv"
+    return csv_attachment(csv_lines(rows), filename)
 
 
 @bp.get("/activities/<int:activity_id>/registrar.csv")
@@ -125,16 +115,8 @@ def export_registrar(activity_id: int) -> Any:
     audit.record(activity, g.viewer.user_id, "export.registrar_csv", "activity", activity.id)
     db.session.commit()
     rows = registrar_rows(activity)
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", activity.title).strip("-").lower() or "activity"
-    filename = f"stint-{slug}-registrar-{utcnow():%Y%m%d}.csv"
-    return Response(
-        "".join(registrar_csv(rows)),
-        mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    filename = f"stint-{activity_slug(activity.title)}-registrar-{utcnow():%Y%m%d}.csv"
+    return csv_attachment("".join(registrar_csv(rows)), filename)
 
 
 @bp.route(
