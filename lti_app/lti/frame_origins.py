@@ -189,17 +189,15 @@ _FORGET_KEY = "stint_forget_frame_origins"
 
 
 def forget_after_transaction() -> None:
-    """Forget the memos in every process once the current transaction ends.
-
-    For a platform added, changed or removed, or a course removed (noticed by itself for rows
-    the session deletes; a bulk ``DELETE`` of courses must call this). Forgetting earlier would
-    let a request of this process reload the old list before the change is committed and keep
-    it for 30 seconds; forgetting after a rollback costs a query.
-    """
+    """Forget the memos in every process once the current transaction ends: for a bulk
+    ``DELETE`` of courses or platforms, which the flush hook below cannot see."""
     db.session.info[_FORGET_KEY] = True
 
 
 def _before_flush(session: Session, _context: UOWTransaction, _instances: Any) -> None:
+    """A platform added, changed or removed, or a course removed: every process forgets its
+    memos once the transaction ends (not earlier: a request of this process could reload the
+    old list before the change is committed and keep it for 30 seconds)."""
     changed = (
         any(isinstance(obj, (Platform, Course)) for obj in session.deleted)
         or any(isinstance(obj, Platform) for obj in session.new)

@@ -31,7 +31,6 @@ from lti_app.forms import ActivitySettingsForm
 from lti_app.lti.claims import DEEP_LINKING_SETTINGS, parse_claims
 from lti_app.lti.errors import LtiError, from_library_exception
 from lti_app.lti.frame_origins import (
-    forget_after_transaction,
     known_frame_origins,
     origin_of,
     remember_course_platform,
@@ -220,7 +219,6 @@ def _remember_frame_origin(platform_id: int, body: Any) -> None:
         # Every process forgets its list once this launch commits: the new origin frames
         # Stint everywhere at once, and a Canvas platform's wildcard is dropped everywhere.
         platform.frame_origins = sorted(known | seen)[-20:]
-        forget_after_transaction()
     known_frame_origins.update((platform_id, origin) for origin in seen)
 
 

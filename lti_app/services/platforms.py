@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from lti_app.extensions import db
-from lti_app.lti.frame_origins import forget_after_transaction
 from lti_app.models import Deployment, Platform
 from lti_app.models.platform import LMS_KINDS
 
@@ -76,8 +75,7 @@ def register_platform(spec: PlatformSpec) -> Platform:
     for deployment_id in spec.deployment_ids:
         if deployment_id not in known:
             platform.deployments.append(Deployment(deployment_id=deployment_id))
-    db.session.flush()
-    forget_after_transaction()
+    db.session.flush()  # frame_origins notices the platform change and forgets its memos
     return platform
 
 
@@ -90,6 +88,5 @@ def remove_platform(platform_id: int) -> bool:
     if platform is None:
         return False
     db.session.delete(platform)
-    db.session.flush()
-    forget_after_transaction()
+    db.session.flush()  # frame_origins notices the platform change and forgets its memos
     return True
