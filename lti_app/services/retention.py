@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import Select, delete, func, select
 
 from lti_app.extensions import db
+from lti_app.lti.frame_origins import forget_after_transaction
 from lti_app.models import (
     Activity,
     Certificate,
@@ -232,6 +233,7 @@ def purge(plans: list[CoursePurge]) -> list[str]:
         return []
     people = _people_left_without_course(course_ids)
     db.session.execute(delete(Course).where(Course.id.in_(course_ids)))
+    forget_after_transaction()  # a bulk DELETE: the course → platform memos must not outlive it
     if people:
         db.session.execute(delete(User).where(User.id.in_(people)))
     db.session.flush()
