@@ -12,7 +12,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from lti_app import log_redaction
+from lti_app import i18n, log_redaction
 from lti_app.config import settings_from_env
 from lti_app.extensions import configure_engine, csrf, db, limiter, migrate
 
@@ -80,6 +80,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
+    i18n.init_app(app)  # _() in templates and code; the locale comes from the launch
 
     from lti_app.lti.cache import make_cache
 
