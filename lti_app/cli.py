@@ -224,7 +224,11 @@ def dev_register() -> None:
 )
 def worker(workers: int | None, worker_type: str, periodic: bool) -> None:
     """Run the background job consumer (email, grade sync, certificates, reminders)."""
-    queue.run_worker(workers, worker_type=worker_type, periodic=periodic)
+    try:
+        queue.run_worker(workers, worker_type=worker_type, periodic=periodic)
+    except queue.SecretMismatchError as error:
+        click.echo(f"error: {error}", err=True)
+        raise SystemExit(2) from error
 
 
 @stint.command("refresh-summaries")

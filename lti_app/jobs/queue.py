@@ -24,6 +24,8 @@ so the consumers that check the same minute enqueue it once between them. A cons
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import importlib
 import logging
 import os
@@ -122,6 +124,7 @@ def init_app(app: Flask) -> None:
     _state["app"] = app
     load_task_modules()
     install_after_commit_hook()
+    app.before_request(_record_secret_fingerprint_once)
 
 
 def task_module_names() -> list[str]:
@@ -247,6 +250,62 @@ def install_after_commit_hook() -> None:
     event.listen(Session, "after_transaction_end", _hand_over)
 
 
+class SecretMismatchError(RuntimeError):
+    """This consumer's ``SECRET_KEY`` is not the web tier's: its review links would not open."""
+
+
+def secret_fingerprint(secret: str) -> str:
+    """An HMAC of a fixed message under the key: shows two keys differ, reveals nothing of it."""
+    digest = hmac.new(secret.encode(), b"stint secret key fingerprint", hashlib.sha256)
+    return digest.hexdigest()[:16]
+
+
+def _fingerprint_key() -> str:
+    return f"{huey.name}.web-secret-fingerprint"
+
+
+def _record_secret_fingerprint_once() -> None:
+    """A web process's first request records its key's fingerprint where the consumers look.
+
+    Only processes that serve requests record it: a consumer or a CLI command never does, so a
+    consumer started with another key cannot overwrite the web tier's.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.extensions.get("stint_secret_recorded"):
+        return
+    app.extensions["stint_secret_recorded"] = True
+    try:
+        huey.put(_fingerprint_key(), secret_fingerprint(str(app.config["SECRET_KEY"])))
+    except Exception:  # the queue's storage is down; the next process will record it
+        log.warning("could not record the SECRET_KEY fingerprint in the queue's storage")
+
+
+def check_secret_key(app: Flask) -> None:
+    """Refuse to run a consumer whose ``SECRET_KEY`` differs from the web tier's.
+
+    Review emails carry links encrypted and signed with the key; a consumer with another key
+    sends links that every web process answers with "link gone". Raises ``SecretMismatchError``.
+    """
+    recorded = huey.get(_fingerprint_key(), peek=True)
+    mine = secret_fingerprint(str(app.config["SECRET_KEY"]))
+    if recorded is None:
+        log.warning(
+            "no web process has recorded its SECRET_KEY fingerprint yet (queue %r): this "
+            "consumer cannot check that it shares the web tier's key",
+            huey.name,
+        )
+    elif recorded != mine:
+        raise SecretMismatchError(
+            f"this consumer's SECRET_KEY (fingerprint {mine}) is not the web tier's "
+            f"(fingerprint {recorded}, queue {huey.name!r}): every review link it emails would "
+            "be refused as gone. Give the consumer the web tier's environment. After rotating "
+            "the key on purpose, restart the web tier first (its first request records the new "
+            "fingerprint), then the consumers."
+        )
+    else:
+        log.info("SECRET_KEY fingerprint %s matches the web tier's", mine)
+
+
 def default_worker_count() -> int:
     """One worker process per core: rendering a PDF is CPU work that threads cannot share."""
     return os.cpu_count() or 1
@@ -268,6 +327,9 @@ def run_worker(
 ) -> None:
     """Run a consumer in this process: ``workers`` processes (or threads), periodic jobs or not."""
     load_task_modules()
+    app = _state.get("app")
+    if app is not None:
+        check_secret_key(app)
     consumer = huey.create_consumer(
         workers=workers or default_worker_count(), worker_type=worker_type, periodic=periodic
     )
