@@ -30,26 +30,44 @@ class Check:
 
 
 @cache
-def migration_heads() -> frozenset[str]:
-    """The revisions this code's migrations end at (read once: the files do not change)."""
+def _script() -> ScriptDirectory:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    return frozenset(ScriptDirectory.from_config(config).get_heads())
+    return ScriptDirectory.from_config(config)
+
+
+def migration_heads() -> frozenset[str]:
+    """The revisions this code's migrations end at."""
+    return frozenset(_script().get_heads())
+
+
+def _known(revision: str) -> bool:
+    try:
+        return _script().get_revision(revision) is not None
+    except Exception:  # alembic raises for a revision its files do not have
+        return False
 
 
 def database_check() -> list[Check]:
-    """The database answers, and its schema is at this code's migration head."""
+    """The database answers, and its schema is not behind this code's migrations.
+
+    A schema *ahead* of the code (a revision this code does not know) is ready: the upgrade
+    procedure migrates first, while the previous release still serves, so the previous release
+    must stay in the load balancer until its replacement starts.
+    """
     try:
         applied = set(db.session.scalars(text("SELECT version_num FROM alembic_version")).all())
     except Exception as error:  # unreachable, or no schema at all: not ready either way
-        db.session.rollback()
         return [Check("database", False, type(error).__name__)]
     finally:
         db.session.rollback()  # a probe holds no transaction open
     heads = migration_heads()
-    at_head = applied == set(heads)
-    detail = "" if at_head else f"database at {sorted(applied)}, code at {sorted(heads)}"
-    return [Check("database", True), Check("migrations", at_head, detail)]
+    if applied == set(heads):
+        return [Check("database", True), Check("migrations", True)]
+    if applied and not all(_known(revision) for revision in applied):
+        return [Check("database", True), Check("migrations", True, "database ahead of this code")]
+    detail = f"database at {sorted(applied)}, code at {sorted(heads)}: run flask db upgrade"
+    return [Check("database", True), Check("migrations", False, detail)]
 
 
 @dataclass(frozen=True)

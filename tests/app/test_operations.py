@@ -33,17 +33,28 @@ def test_ready_when_the_database_is_migrated_to_this_codes_head(client):
     }
 
 
-def test_not_ready_while_the_migrations_lag_behind_the_code(app, client):
+def _readyz_at_revision(app, client, revision: str):
     (head,) = migration_heads()
     with app.app_context():
-        db.session.execute(text("UPDATE alembic_version SET version_num = '0009_student_results'"))
+        db.session.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": revision})
         db.session.commit()
     try:
-        response = client.get("/readyz")
+        return client.get("/readyz")
     finally:
         with app.app_context():
             db.session.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": head})
             db.session.commit()
+
+
+def test_still_ready_when_the_database_was_migrated_ahead_of_this_code(app, client):
+    """Upgrades migrate first: the previous release keeps serving until it is replaced."""
+    response = _readyz_at_revision(app, client, "0099_from_the_next_release")
+    assert response.status_code == 200
+    assert response.get_json()["checks"]["migrations"] == "ok"
+
+
+def test_not_ready_while_the_migrations_lag_behind_the_code(app, client):
+    response = _readyz_at_revision(app, client, "0009_student_results")
     assert response.status_code == 503
     body = response.get_json()
     assert body["status"] == "not ready"
