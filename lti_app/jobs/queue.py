@@ -32,7 +32,7 @@ import os
 import pkgutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -68,7 +68,8 @@ def claim_occurrence(queue: Huey, task_name: str, at: datetime) -> bool:
     Huey's scheduler checks the periodic jobs once a minute in every consumer; the minute is the
     occurrence. Redis: ``SET NX PX`` with a lease, so the keys expire on their own (Huey's hash
     TTL would need Redis 7.4). Elsewhere (SQLite storage shared by one machine's consumers, or
-    memory in tests): Huey's atomic ``put_if_empty``, the previous occurrence's key deleted.
+    memory in tests): Huey's atomic ``put_if_empty``; the claim of a day before is deleted (a
+    claim must outlive every consumer's check of its minute, or a late one would run it again).
     A storage that cannot answer is logged and the occurrence runs: every periodic job is safe
     to run twice, and a job skipped silently is worse than one run again.
     """
@@ -79,11 +80,9 @@ def claim_occurrence(queue: Huey, task_name: str, at: datetime) -> bool:
             return bool(storage.conn.set(key, "1", nx=True, px=CLAIM_LEASE_SECONDS * 1000))
         if not queue.put_if_empty(key, at.isoformat()):
             return False
-        last_key = f"{queue.name}.periodic.{task_name}.last"
-        previous = queue.get(last_key)
-        if isinstance(previous, str) and previous != key:
-            queue.delete(previous)
-        queue.put(last_key, key)
+        # No expiry in this storage: the claim of the same minute a day earlier goes instead,
+        # long after any consumer could still be checking it.
+        queue.delete(occurrence_key(queue.name, task_name, at - timedelta(days=1)))
         return True
     except Exception:
         log.exception("could not claim %s; running it in this consumer", key)

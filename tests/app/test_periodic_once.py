@@ -72,10 +72,16 @@ def _race(config: dict[str, Any], instance: str, barrier: Any, out: Any) -> None
     out.put(won)
 
 
-@needs_redis
-def test_two_schedulers_racing_enqueue_each_occurrence_once(app, base_config, tmp_path):
-    redis.Redis.from_url(REDIS_URL).flushdb()
-    config = dict(base_config, REDIS_URL=REDIS_URL, STINT_QUEUE_NAME="race-test")
+@pytest.mark.parametrize("storage", ["redis", "sqlite"])
+def test_two_schedulers_racing_enqueue_each_occurrence_once(app, base_config, tmp_path, storage):
+    """Redis between machines; Huey's SQLite file between the consumers of one machine."""
+    if storage == "redis":
+        if not REDIS_URL:
+            pytest.skip("TEST_REDIS_URL not set")
+        redis.Redis.from_url(REDIS_URL).flushdb()
+        config = dict(base_config, REDIS_URL=REDIS_URL, STINT_QUEUE_NAME="race-test")
+    else:
+        config = dict(base_config, HUEY_SQLITE_PATH=str(tmp_path / "huey.sqlite"))
     context = multiprocessing.get_context("fork")
     barrier = context.Barrier(2)
     out = context.Queue()
