@@ -10,6 +10,13 @@ quieter machine.
 
     .venv/bin/python bench/certificates.py --count 500
     .venv/bin/python bench/certificates.py --count 500 --workers 2
+
+Through the real queue, as a release renders them (``bench/certificate_consumers.py``): N
+``stint worker`` consumers against Redis and a database, against a process pool of the same
+size measured in the same run.
+
+    REDIS_URL=redis://127.0.0.1:6379/9 .venv/bin/python bench/certificates.py \
+        --count 1000 --consumers 2 --workers 1
 """
 
 from __future__ import annotations
@@ -194,6 +201,9 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=500)
     parser.add_argument("--workers", type=int, default=0, help="also issue through a pool")
     parser.add_argument("--page-size", choices=("A4", "Letter"), default="A4")
+    parser.add_argument(
+        "--consumers", type=int, default=0, help="issue through N stint worker consumers instead"
+    )
     arguments = parser.parse_args()
 
     batch = make_batch(arguments.count, arguments.page_size)
@@ -201,6 +211,11 @@ def main() -> None:
         f"certificates: {arguments.count}, page size {arguments.page_size}, cores {os.cpu_count()}"
     )
     print(f"weasyprint {weasyprint.__version__}, python {sys.version.split()[0]}")
+    if arguments.consumers:
+        from bench.certificate_consumers import measure
+
+        measure(batch, arguments.consumers, arguments.workers or os.cpu_count() or 1)
+        return
 
     with tempfile.TemporaryDirectory(prefix="stint-cert-bench-") as folder:
         if arguments.workers:

@@ -41,6 +41,7 @@ FEATURE_MODULES = (
     "lti_app.instructor.audit",
     "lti_app.student.result",
     "lti_app.public.verify",
+    "lti_app.public.operations",
 )
 
 

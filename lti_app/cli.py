@@ -203,10 +203,32 @@ def dev_register() -> None:
 
 
 @stint.command("worker")
-@click.option("--workers", default=2, show_default=True, help="Worker threads.")
-def worker(workers: int) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes (or threads); default: one per CPU core.",
+)
+@click.option(
+    "--worker-type",
+    type=click.Choice(["process", "thread"]),
+    default="process",
+    show_default=True,
+    help="Processes use every core (PDF rendering is CPU work); threads share one.",
+)
+@click.option(
+    "--periodic/--no-periodic",
+    default=True,
+    show_default=True,
+    help="Schedule the periodic jobs (sweeps, reminders); each runs once however many do.",
+)
+def worker(workers: int | None, worker_type: str, periodic: bool) -> None:
     """Run the background job consumer (email, grade sync, certificates, reminders)."""
-    queue.run_worker(workers)
+    try:
+        queue.run_worker(workers, worker_type=worker_type, periodic=periodic)
+    except queue.SecretMismatchError as error:
+        click.echo(f"error: {error}", err=True)
+        raise SystemExit(2) from error
 
 
 @stint.command("refresh-summaries")

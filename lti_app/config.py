@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,32 @@ def load_or_create_secret_key(instance_path: Path) -> str:
     return key
 
 
+def optional_env(name: str, key: str, parse: Callable[[str], Any] = str) -> dict[str, Any]:
+    """``{key: parse(value)}`` when the variable is set, else nothing: the code's default holds.
+
+    For settings whose default lives next to the code that uses them (one source of truth).
+    """
+    value = os.environ.get(name)
+    return {key: parse(value)} if value not in (None, "") else {}
+
+
+def engine_options(database_url: str) -> dict[str, Any]:
+    """SQLAlchemy engine options: pool sizes, and no server-side prepared statements behind
+    PgBouncer in transaction mode (psycopg 3 prepares repeated statements by default, and a
+    prepared statement does not follow the client to the next server connection)."""
+    if database_url.startswith("sqlite"):
+        # A pre-ping guards pooled server connections; for a SQLite file it is a wasted query.
+        return {"pool_pre_ping": False}
+    options: dict[str, Any] = {
+        "pool_pre_ping": True,
+        "pool_size": int(os.environ.get("STINT_DB_POOL_SIZE", "5")),
+        "max_overflow": int(os.environ.get("STINT_DB_MAX_OVERFLOW", "10")),
+    }
+    if env_flag("STINT_DB_PGBOUNCER"):
+        options["connect_args"] = {"prepare_threshold": None}
+    return options
+
+
 class ConfigError(ValueError):
     """A setting has a value Stint cannot use; raised at startup, before any request."""
 
@@ -78,11 +105,22 @@ def settings_from_env(instance_path: Path, *, need_secret: bool = True) -> dict[
         database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
     redis_url = os.environ.get("REDIS_URL") or None
     return {
+        **optional_env("AGS_SENDING_LEASE_SECONDS", "AGS_SENDING_LEASE_SECONDS", float),
+        **optional_env("STINT_AGS_CONCURRENCY", "AGS_CONCURRENCY", int),
+        **optional_env("STINT_AGS_BATCH", "AGS_BATCH", int),
+        **optional_env("STINT_CERTIFICATE_PAGE_SIZE", "STINT_CERTIFICATE_PAGE_SIZE"),
+        **optional_env("STINT_VERIFY_RATE_LIMIT", "STINT_VERIFY_RATE_LIMIT"),
+        **optional_env("STINT_VERIFY_UPLOAD_RATE_LIMIT", "STINT_VERIFY_UPLOAD_RATE_LIMIT"),
+        **optional_env("STINT_REVIEW_RATE_LIMIT", "STINT_REVIEW_RATE_LIMIT"),
+        **optional_env("STINT_REVIEW_GUESS_RATE_LIMIT", "STINT_REVIEW_GUESS_RATE_LIMIT"),
+        # Two installs sharing one Redis database need different queue names.
+        "STINT_QUEUE_NAME": os.environ.get("STINT_QUEUE_NAME", "stint"),
+        # /metrics: a bearer token, or (unset) loopback clients only.
+        "STINT_METRICS_TOKEN": os.environ.get("STINT_METRICS_TOKEN") or None,
         "SECRET_KEY": os.environ.get("SECRET_KEY")
         or (load_or_create_secret_key(instance_path) if need_secret else ""),
         "SQLALCHEMY_DATABASE_URI": database_url,
-        # A pre-ping guards pooled server connections; for a SQLite file it is a wasted query.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": not database_url.startswith("sqlite")},
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url),
         "STINT_BASE_URL": base_url,
         "STINT_DEV_PLATFORM": env_flag("STINT_DEV_PLATFORM"),
         "STINT_PROXY_HOPS": int(os.environ.get("STINT_PROXY_HOPS", "0")),

@@ -14,15 +14,25 @@ queue was configured with (the consumer, ``flask --app lti_app stint worker``).
 
 Task modules are the other modules of this package; ``load_task_modules`` imports them all, so
 the worker knows every task without a hand-kept list.
+
+Periodic jobs run once per occurrence however many consumers run: each consumer's scheduler
+enqueues an occurrence only after claiming it (``claim_occurrence``: Redis ``SET NX PX``, or
+Huey's own atomic ``put_if_empty`` in the SQLite storage that the consumers of one machine share),
+so the consumers that check the same minute enqueue it once between them. A consumer started with
+``--no-periodic`` never schedules them at all.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import importlib
 import logging
+import os
 import pkgutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,6 +43,7 @@ from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
+from lti_app.extensions import db
 from lti_app.intents import Work, take_pending
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -40,7 +51,56 @@ Handler = Callable[[list[int]], None]
 
 log = logging.getLogger(__name__)
 
-huey = Huey("stint", storage_class=MemoryStorage)
+DEFAULT_QUEUE_NAME = "stint"
+# How long a claimed occurrence is remembered: well past any clock skew between consumers, short
+# enough that the keys of an every-minute job stay a few dozen.
+CLAIM_LEASE_SECONDS = 30 * 60
+
+
+def occurrence_key(queue_name: str, task_name: str, at: datetime) -> str:
+    """The key naming one occurrence of a periodic job: its name and the minute it is due."""
+    return f"{queue_name}.periodic.{task_name}.{at:%Y%m%dT%H%M}"
+
+
+def claim_occurrence(queue: Huey, task_name: str, at: datetime) -> bool:
+    """True for the first consumer to claim this minute's occurrence of ``task_name``.
+
+    Huey's scheduler checks the periodic jobs once a minute in every consumer; the minute is the
+    occurrence. Redis: ``SET NX PX`` with a lease, so the keys expire on their own (Huey's hash
+    TTL would need Redis 7.4). Elsewhere (SQLite storage shared by one machine's consumers, or
+    memory in tests): Huey's atomic ``put_if_empty``; the claim of a day before is deleted (a
+    claim must outlive every consumer's check of its minute, or a late one would run it again).
+    A storage that cannot answer is logged and the occurrence runs: every periodic job is safe
+    to run twice, and a job skipped silently is worse than one run again.
+    """
+    key = occurrence_key(queue.name, task_name, at)
+    storage = queue.storage
+    try:
+        if isinstance(storage, RedisStorage):
+            return bool(storage.conn.set(key, "1", nx=True, px=CLAIM_LEASE_SECONDS * 1000))
+        if not queue.put_if_empty(key, at.isoformat()):
+            return False
+        # No expiry in this storage: the claim of the same minute a day earlier goes instead,
+        # long after any consumer could still be checking it.
+        queue.delete(occurrence_key(queue.name, task_name, at - timedelta(days=1)))
+        return True
+    except Exception:
+        log.exception("could not claim %s; running it in this consumer", key)
+        return True
+
+
+class StintHuey(Huey):
+    """Huey whose scheduler enqueues a periodic job only for the consumer that claims it."""
+
+    def read_periodic(self, timestamp: Any) -> list[Any]:
+        due = super().read_periodic(timestamp)
+        if timestamp is None:
+            timestamp = self._get_timestamp()
+        name_of = self._registry.task_to_string
+        return [task for task in due if claim_occurrence(self, name_of(type(task)), timestamp)]
+
+
+huey = StintHuey(DEFAULT_QUEUE_NAME, storage_class=MemoryStorage)
 _state: dict[str, Flask] = {}
 _handlers: dict[Work, Handler] = {}
 _COMMITTED_KEY = "stint_work_committed"
@@ -49,6 +109,8 @@ _COMMITTED_KEY = "stint_work_committed"
 def init_app(app: Flask) -> None:
     """Point the queue at the app's storage, bind the app tasks run in, load every task."""
     redis_url = app.config.get("REDIS_URL")
+    # Two installs sharing one Redis database share a queue unless their names differ.
+    huey.name = str(app.config.get("STINT_QUEUE_NAME") or DEFAULT_QUEUE_NAME)
     if redis_url:
         huey.storage_class = RedisStorage
         huey.storage_kwargs = {"url": redis_url}
@@ -61,6 +123,7 @@ def init_app(app: Flask) -> None:
     _state["app"] = app
     load_task_modules()
     install_after_commit_hook()
+    app.before_request(_record_secret_fingerprint_once)
 
 
 def task_module_names() -> list[str]:
@@ -186,8 +249,87 @@ def install_after_commit_hook() -> None:
     event.listen(Session, "after_transaction_end", _hand_over)
 
 
-def run_worker(workers: int = 2) -> None:
-    """Run a consumer in this process (threads), periodic tasks included."""
+class SecretMismatchError(RuntimeError):
+    """This consumer's ``SECRET_KEY`` is not the web tier's: its review links would not open."""
+
+
+def secret_fingerprint(secret: str) -> str:
+    """An HMAC of a fixed message under the key: shows two keys differ, reveals nothing of it."""
+    digest = hmac.new(secret.encode(), b"stint secret key fingerprint", hashlib.sha256)
+    return digest.hexdigest()[:16]
+
+
+def _fingerprint_key() -> str:
+    return f"{huey.name}.web-secret-fingerprint"
+
+
+def _record_secret_fingerprint_once() -> None:
+    """A web process's first request records its key's fingerprint where the consumers look.
+
+    Only processes that serve requests record it: a consumer or a CLI command never does, so a
+    consumer started with another key cannot overwrite the web tier's.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.extensions.get("stint_secret_recorded"):
+        return
+    app.extensions["stint_secret_recorded"] = True
+    try:
+        huey.put(_fingerprint_key(), secret_fingerprint(str(app.config["SECRET_KEY"])))
+    except Exception:  # the queue's storage is down; the next process will record it
+        log.warning("could not record the SECRET_KEY fingerprint in the queue's storage")
+
+
+def check_secret_key(app: Flask) -> None:
+    """Refuse to run a consumer whose ``SECRET_KEY`` differs from the web tier's.
+
+    Review emails carry links encrypted and signed with the key; a consumer with another key
+    sends links that every web process answers with "link gone". Raises ``SecretMismatchError``.
+    """
+    recorded = huey.get(_fingerprint_key(), peek=True)
+    mine = secret_fingerprint(str(app.config["SECRET_KEY"]))
+    if recorded is None:
+        log.warning(
+            "no web process has recorded its SECRET_KEY fingerprint yet (queue %r): this "
+            "consumer cannot check that it shares the web tier's key",
+            huey.name,
+        )
+    elif recorded != mine:
+        raise SecretMismatchError(
+            f"this consumer's SECRET_KEY (fingerprint {mine}) is not the web tier's "
+            f"(fingerprint {recorded}, queue {huey.name!r}): every review link it emails would "
+            "be refused as gone. Give the consumer the web tier's environment. After rotating "
+            "the key on purpose, restart the web tier first (its first request records the new "
+            "fingerprint), then the consumers."
+        )
+    else:
+        log.info("SECRET_KEY fingerprint %s matches the web tier's", mine)
+
+
+def default_worker_count() -> int:
+    """One worker process per core: rendering a PDF is CPU work that threads cannot share."""
+    return os.cpu_count() or 1
+
+
+@huey.on_startup("stint-fresh-connections")
+def _fresh_connections() -> None:
+    """A forked worker process must not share its parent's pooled database connections."""
+    app = _state.get("app")
+    if app is None:
+        return
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose(close=False)
+
+
+def run_worker(
+    workers: int | None = None, worker_type: str = "process", periodic: bool = True
+) -> None:
+    """Run a consumer in this process: ``workers`` processes (or threads), periodic jobs or not."""
     load_task_modules()
-    consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
+    app = _state.get("app")
+    if app is not None:
+        check_secret_key(app)
+    consumer = huey.create_consumer(
+        workers=workers or default_worker_count(), worker_type=worker_type, periodic=periodic
+    )
     consumer.run()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from huey import crontab
+from sqlalchemy.exc import IntegrityError
 
 from lti_app.extensions import db
 from lti_app.intents import Work
@@ -61,7 +62,7 @@ def check_activity(activity_id: int) -> reconcile.CheckOutcome | None:
 @task()
 def check_scores(activity_ids: list[int]) -> None:
     for activity_id in activity_ids:
-        check_activity(activity_id)
+        _check_tolerating_a_concurrent_run(activity_id)
 
 
 @periodic(crontab(minute="41"))
@@ -71,7 +72,18 @@ def reconcile_hourly() -> None:
     wanted.update(reconcile.requested_activity_ids())
     db.session.commit()
     for activity_id in sorted(wanted):
+        _check_tolerating_a_concurrent_run(activity_id)
+
+
+def _check_tolerating_a_concurrent_run(activity_id: int) -> None:
+    """One drift row per placement is enforced by the database: when a "check now" runs the same
+    activity at the same moment, the second to write loses, and the first one's result stands.
+    The other activities of the hourly run still get checked."""
+    try:
         check_activity(activity_id)
+    except IntegrityError:
+        db.session.rollback()
+        log.info("activity %s was being checked by another run at the same time", activity_id)
 
 
 @handles(Work.CHECK_SCORES)

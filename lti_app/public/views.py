@@ -1,13 +1,8 @@
-"""Pages anyone may open: the front page and a health check."""
+"""Pages anyone may open: the front page and the benchmarks' floor (probes: ``operations``)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Blueprint, current_app, jsonify, render_template
-from sqlalchemy import text
-
-from lti_app.extensions import db
+from flask import Blueprint, current_app, render_template
 
 bp = Blueprint("public", __name__)
 
@@ -17,12 +12,6 @@ def index() -> str:
     return render_template(
         "public/index.html", dev_platform=current_app.config["STINT_DEV_PLATFORM"]
     )
-
-
-@bp.get("/healthz")
-def health() -> Any:
-    db.session.execute(text("SELECT 1"))
-    return jsonify({"status": "ok"})
 
 
 @bp.get("/ping")

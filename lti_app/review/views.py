@@ -13,6 +13,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -39,12 +40,26 @@ from lti_app.services.reviews.errors import (
 bp = Blueprint("review", __name__, url_prefix="/review")
 
 # Failed lookups (404/410) from one address are limited hard; all use of links more loosely.
+# Per client address: behind one NAT (a partner's office) many supervisors share one; the
+# limits are settings so an operator can raise them (docs/deploy.md, "Rate limits").
+DEFAULT_GUESS_LIMIT = "20 per minute;100 per day"
+DEFAULT_USE_LIMIT = "120 per minute"
+
+
+def _guess_limit() -> str:
+    return str(current_app.config.get("STINT_REVIEW_GUESS_RATE_LIMIT", DEFAULT_GUESS_LIMIT))
+
+
+def _use_limit() -> str:
+    return str(current_app.config.get("STINT_REVIEW_RATE_LIMIT", DEFAULT_USE_LIMIT))
+
+
 guess_limit = limiter.shared_limit(
-    "20 per minute;100 per day",
+    _guess_limit,
     scope="review-link-guess",
     deduct_when=lambda response: response.status_code in (404, 410),
 )
-use_limit = limiter.shared_limit("120 per minute", scope="review-link-use")
+use_limit = limiter.shared_limit(_use_limit, scope="review-link-use")
 
 
 class ReviewForm(FlaskForm):

@@ -338,3 +338,13 @@ def test_levels_say_one_point_not_one_points(app, platform, smtp):
     page = app.test_client().get(invite(world, smtp)).get_data(as_text=True)
     assert 'Beginning</span> <span class="level-points">(1 point)</span>' in page
     assert "(4 points)" in page and "(1 points)" not in page
+
+
+def test_the_review_link_limits_are_settings(app, platform, smtp):
+    """Twenty supervisors behind one office address: the operator raises the limits."""
+    build_world(app, platform)
+    app.config["STINT_REVIEW_GUESS_RATE_LIMIT"] = "40 per minute"
+    app.config["STINT_REVIEW_RATE_LIMIT"] = "3 per minute"
+    browser = app.test_client()
+    statuses = [browser.get(f"/review/guess-{i:04d}-" + "x" * 30).status_code for i in range(5)]
+    assert statuses == [404, 404, 404, 429, 429]  # the use limit, now the tighter one

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from lti_app.extensions import db
 from lti_app.models import DisclosureEvent, Placement, ReplacedReviewToken, ReviewInvitation
@@ -86,15 +86,26 @@ def remind_if_due(invitation_id: int, now: datetime) -> bool:
     if placement is None or placement.status == "withdrawn":
         return False
     token, token_hash = new_token()
-    db.session.add(
-        ReplacedReviewToken(
-            token_hash=invitation.token_hash, invitation_id=invitation.id, replaced_at=now
+    old_hash = invitation.token_hash
+    # Compare-and-set on the link being replaced: when two runs of the hourly job overlap (two
+    # consumers, or a run slower than an hour), the second finds the link already rotated and
+    # sends nothing, instead of a second reminder whose link kills the first one's.
+    rotated = db.session.execute(
+        update(ReviewInvitation)
+        .where(
+            ReviewInvitation.id == invitation.id,
+            ReviewInvitation.token_hash == old_hash,
+            ReviewInvitation.reminders_sent == invitation.reminders_sent,
         )
+        .values(token_hash=token_hash, reminders_sent=stage, last_reminded_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+    if rotated.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    db.session.add(
+        ReplacedReviewToken(token_hash=old_hash, invitation_id=invitation.id, replaced_at=now)
     )
     outbox.supersede_link_emails(invitation.id)
-    invitation.token_hash = token_hash
-    invitation.reminders_sent = stage
-    invitation.last_reminded_at = now
     queue_link_email(invitation, placement, token, reminder=True)
     db.session.flush()
     return True
