@@ -26,6 +26,7 @@ from lti_app.read_models.dashboard.states import (
     STATUS_ORDER,
     review_state,
 )
+from lti_app.read_models.dashboard.student_states import bring_up_to_date
 
 
 @dataclass
@@ -58,8 +59,8 @@ class Counts:
     def add(self, group: Sequence[Any]) -> None:
         """Count ``n`` students who share these states (one row of ``counts_query``)."""
         (
-            active, placed, status, published, ranked, work, link, evaluation, grade, sync,
-            certificate, n,
+            active, placed, status, published, ranked, work, required_in, link, evaluation,
+            grade, sync, certificate, n,
         ) = group  # fmt: skip
         member_status = "active" if active else "inactive"
         status = status or NOT_PLACED
@@ -88,7 +89,7 @@ class Counts:
         self.syncs[sync or "none"] += n
         self.certificates[certificate or "none"] += n
         attention = attention_reasons(
-            status, member_status, review, sync, certificate, work, link, grade
+            status, member_status, review, sync, certificate, work, link, grade, bool(required_in)
         )
         self.needs_attention += n if attention else 0
         for reason in attention:
@@ -126,6 +127,8 @@ class Summary(NamedTuple):
 
 def summarise(activity: Activity, now: datetime) -> tuple[Summary, float | None]:
     """The summary, and when it would change with no write (a link turning overdue/expired)."""
+    # A transaction that wrote reads its own writes: its rows are recomputed first.
+    bring_up_to_date(db.session())
     groups: list[tuple[Any, ...]] = []
     moments: list[datetime] = []
     for *group, expires_at, created_at in db.session.execute(counts_query(), params(activity, now)):

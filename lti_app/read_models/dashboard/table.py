@@ -102,9 +102,10 @@ def _display_name(name: str, given: str, family: str, email: str, sub: str) -> s
 
 def _student_row(values: Sequence[Any]) -> StudentRow:
     (
-        member_status, placement_id, project_id, status, published, ranked, late, link,
-        evaluation, grade_state, sync_state, certificate_state, last_at, versions, reviewer_email,
-        points, sync_error, user_id, name, given, family, email, sub, project_title, partner_name,
+        member_status, placement_id, project_id, status, published, ranked, late, required_in,
+        link, evaluation, grade_state, sync_state, certificate_state, last_at, versions,
+        reviewer_email, points, sync_error, user_id, name, given, family, email, sub,
+        project_title, partner_name,
     ) = values  # fmt: skip
     status = status or NOT_PLACED
     review = review_state(link, evaluation)
@@ -132,7 +133,15 @@ def _student_row(values: Sequence[Any]) -> StudentRow:
         sync_error=sync_error or "",
         certificate=certificate_state or "none",
         attention=attention_reasons(
-            status, member_status, review, sync_state, certificate_state, late, link, grade_state
+            status,
+            member_status,
+            review,
+            sync_state,
+            certificate_state,
+            late,
+            link,
+            grade_state,
+            bool(required_in),
         ),
     )
 
