@@ -195,6 +195,10 @@ def _students(chosen: bool = False, details: bool = False, stored: bool = False)
             ReviewInvitation.reviewer_email,
             Grade.points,
             ScoreSync.last_error,
+            # What the credits are stated from (``policy_settings.credits_stated_by``).
+            Grade.passed,
+            Grade.computed,
+            case((Evaluation.status == "submitted", Evaluation.hours_confirmed)).label("hours"),
         ]
     return (
         query.add_columns(*columns)
