@@ -7,13 +7,14 @@ values that can be cached, and ``Counts`` adds them up. What a number counts cha
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, Select, bindparam, func, select
 
 from lti_app.extensions import db
 from lti_app.models import Activity, OutboxEmail, Placement
@@ -96,6 +97,20 @@ class Counts:
             self.reasons[reason] += n
 
 
+@functools.cache
+def _email_counts_query() -> Select[str, str, int]:
+    query = (
+        select(OutboxEmail.state, OutboxEmail.kind, func.count())
+        .join(Placement, Placement.id == OutboxEmail.placement_id)
+        .where(
+            OutboxEmail.course_id == bindparam("course_id", type_=Integer),
+            Placement.activity_id == bindparam("activity_id", type_=Integer),
+        )
+        .group_by(OutboxEmail.state, OutboxEmail.kind)
+    )
+    return query
+
+
 def _email_counts(activity: Activity) -> tuple[dict[str, int], dict[str, int]]:
     """The activity's emails by state: all, and review links.
 
@@ -104,12 +119,8 @@ def _email_counts(activity: Activity) -> tuple[dict[str, int], dict[str, int]]:
     """
     everything: Counter[str] = Counter()
     reviews: Counter[str] = Counter()
-    for state, kind, count in db.session.execute(
-        select(OutboxEmail.state, OutboxEmail.kind, func.count())
-        .join(Placement, Placement.id == OutboxEmail.placement_id)
-        .where(OutboxEmail.course_id == activity.course_id, Placement.activity_id == activity.id)
-        .group_by(OutboxEmail.state, OutboxEmail.kind)
-    ):
+    bound = {"activity_id": activity.id, "course_id": activity.course_id}
+    for state, kind, count in db.session.execute(_email_counts_query(), bound):
         everything[state] += int(count)
         if kind.startswith("review"):
             reviews[state] += int(count)
