@@ -91,6 +91,10 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
 
     change_stamps.install()
 
+    from lti_app.read_models.dashboard import student_states
+
+    student_states.install()
+
     from lti_app.jobs import queue
     from lti_app.lti import frame_origins
 

@@ -15,6 +15,7 @@ from lti_app.extensions import db
 from lti_app.jobs import queue
 from lti_app.lti.keys import ensure_active_key, rotate_keys
 from lti_app.read_models.change_stamps import EVERY_COURSE, replace_stamps
+from lti_app.read_models.dashboard import student_states
 from lti_app.services import permissions
 from lti_app.services.audit import forget_deleted_courses
 from lti_app.services.platforms import (
@@ -235,9 +236,12 @@ def worker(workers: int | None, worker_type: str, periodic: bool) -> None:
 def refresh_summaries() -> None:
     """Recompute every dashboard's cached counts on its next view (after a restore or SQL edit).
 
-    Stint's own writes replace the stamps themselves (read_models.change_stamps); a change made
-    to the database by other means does not, and would otherwise show within ten minutes.
+    Stint's own writes replace the stamps themselves (read_models.change_stamps) and keep each
+    student's dashboard row (read_models.dashboard.student_states); a change made to the
+    database by other means does neither, so the rows are recomputed from the facts here.
     """
+    student_states.rebuild(db.session())
+    db.session.commit()
     replace_stamps(current_app.extensions["stint_cache"], [EVERY_COURSE])
     click.echo("Every course's cached summaries will be recomputed on their next view.")
 

@@ -24,6 +24,7 @@ from lti_app.models.review import (
 )
 from lti_app.models.rubric import Rubric
 from lti_app.models.single_use import SpentMarker
+from lti_app.models.student_state import StudentState
 from lti_app.models.work import HoursEntry, Submission, SubmissionFile, SubmissionLink
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "ScoreDrift",
     "ScoreSync",
     "SpentMarker",
+    "StudentState",
     "Submission",
     "SubmissionFile",
     "SubmissionLink",

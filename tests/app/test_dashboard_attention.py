@@ -27,13 +27,16 @@ from lti_app.models import (
     OutboxEmail,
     Placement,
     PlacementEvent,
+    ProjectDeliverable,
     ReviewInvitation,
     ScoreSync,
+    Submission,
     User,
 )
 from lti_app.models.base import utcnow
 from lti_app.read_models.dashboard.filters import Filters
 from lti_app.read_models.dashboard.snapshot import build_snapshot
+from lti_app.services.grading.inputs import required_deliverable_counts
 from tests.app.test_dashboard import World, add_student, log_in, make_course, offer, page
 from tests.app.test_grading_helpers import seed_placement
 from tests.support.flashes import flashes_after
@@ -169,15 +172,52 @@ def test_work_in_evaluations_in_and_approved_grades_need_attention(
         )
         db.session.commit()
         assert flagged_rows(world) == {
-            "Student waiting": ("work in, supervisor not invited",),
+            "Student waiting": ("all required work in, supervisor not invited",),
             "Student reviewed": ("evaluation in, grade to approve",),
             "Student approved": ("grade approved, not released",),
         }
         assert flagged_by_sql(world) == {"Student waiting", "Student reviewed", "Student approved"}
     listed = attention_list(page(teacher, world))
-    assert "1 student has handed in work and their supervisor is not invited" in listed
+    assert (
+        "1 student has handed in every required deliverable and their supervisor is not invited"
+        in listed
+    )
     assert "1 supervisor evaluation is in: the grade is ready to check and approve" in listed
     assert "1 grade is approved but not released" in listed
+    assert "All clear" not in listed
+
+
+def test_a_student_with_some_required_deliverables_missing_does_not_wait_for_an_invitation(
+    app: Flask, teacher: Any, world: World
+) -> None:
+    """The same rule as "Invite all": the supervisor reviews the whole work, so a student with
+    one of two required deliverables in is not counted as waiting; the second one puts them on
+    the list (the maintained counts follow the submission in its own transaction)."""
+    with app.app_context():
+        placement_id = seeded(world, "partial", supervisor_fraction=None)
+        placement = db.session.get(Placement, placement_id)
+        assert placement is not None
+        second = ProjectDeliverable(project_id=placement.project_id, title="Memo", required=True)
+        db.session.add(second)
+        db.session.commit()
+        second_id = second.id
+        activity = db.session.get(Activity, world.activity_id)
+        assert activity is not None
+        assert required_deliverable_counts([placement]) == {placement_id: (1, 2)}
+        assert flagged_rows(world) == {} and flagged_by_sql(world) == set()
+        assert build_snapshot(activity).attention["awaiting_invitation"] == 0
+    assert "All clear" in attention_list(page(teacher, world))
+    with app.app_context():
+        db.session.add(Submission(placement_id=placement_id, deliverable_id=second_id, version=1))
+        db.session.commit()
+        activity = db.session.get(Activity, world.activity_id)
+        assert activity is not None
+        assert flagged_rows(world) == {
+            "Student partial": ("all required work in, supervisor not invited",)
+        }
+        assert build_snapshot(activity).attention["awaiting_invitation"] == 1
+    listed = attention_list(page(teacher, world))
+    assert "1 student has handed in every required deliverable" in listed
     assert "All clear" not in listed
 
 

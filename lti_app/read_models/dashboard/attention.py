@@ -5,10 +5,11 @@ values of a counted group or a table row (the alerts, the badge on each row), an
 ``attention_sql`` as the table's "Needs attention only" filter, which must match the same
 students in the database. A change to one is a change to the other.
 
-"Needs attention" means a person has something to do: place a student, invite a supervisor for
-work that is in, chase an overdue review, approve or release a grade, look at a grade the LMS
-has not taken (failed, or still being retried after an outage), free the seat of a student who
-left, or re-issue a certificate. The dashboard says "All clear" only when none of these waits.
+"Needs attention" means a person has something to do: place a student, invite a supervisor
+once every required deliverable is in, chase an overdue review, approve or release a grade,
+look at a grade the LMS has not taken (failed, or still being retried after an outage), free the
+seat of a student who left, or re-issue a certificate. The dashboard says "All clear" only when
+none of these waits.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from lti_app.read_models.dashboard.states import NOT_PLACED, SETTLED
 # The reasons, as the table's badge and the CSV say them.
 NOT_PLACED_REASON = "not placed"
 LEFT_WITH_SEAT = "left the course, still holds a seat"
-AWAITS_INVITATION = "work in, supervisor not invited"
+AWAITS_INVITATION = "all required work in, supervisor not invited"
 REVIEW_OVERDUE = "review overdue"
 LINK_EXPIRED = "review link expired"
 TO_APPROVE = "evaluation in, grade to approve"
@@ -47,12 +48,15 @@ REASON_KEYS = {
 
 def attention_reasons(
     status: str, member_status: str, review: str, sync: str | None, certificate: str | None,
-    work: int | None, link: str | None, grade: str | None,
+    work: int | None, link: str | None, grade: str | None, required_in: bool = False,
 ) -> tuple[str, ...]:  # fmt: skip
     """Why a person should look at this student now (empty: nothing to do).
 
     ``work`` is None (nothing submitted), 0 (on time) or 1 (something late); ``link`` the
-    newest unrevoked review link's state (None: no link); ``grade`` the grade's state.
+    newest unrevoked review link's state (None: no link); ``grade`` the grade's state;
+    ``required_in`` whether every required deliverable is in: the bulk invitation waits for
+    that too (``services.grading.inputs.required_deliverable_counts_sql``), so a student
+    waits for an invitation exactly when "Invite all" would invite their supervisor.
     ``attention_sql`` is the same rule for the "Needs attention only" filter.
     """
     found = []
@@ -62,7 +66,7 @@ def attention_reasons(
         found.append(NOT_PLACED_REASON)
     if open_seat and member_status != "active":
         found.append(LEFT_WITH_SEAT)
-    if open_seat and work is not None and link is None and review != "submitted":
+    if open_seat and work is not None and required_in and link is None and review != "submitted":
         found.append(AWAITS_INVITATION)
     if review == "overdue":
         found.append(REVIEW_OVERDUE)
@@ -94,7 +98,9 @@ def attention_sql(source: Any) -> ColumnElement[bool]:
     return or_(
         and_(c.placement_id.is_(None), c.member_status == "active"),
         and_(open_seat, c.member_status != "active"),
-        and_(open_seat, c.work.is_not(None), c.link.is_(None), not_submitted),
+        and_(
+            open_seat, c.work.is_not(None), c.required_in.is_(True), c.link.is_(None), not_submitted
+        ),
         and_(c.link.in_(("expired", "overdue")), not_submitted),
         and_(
             current,

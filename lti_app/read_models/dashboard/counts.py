@@ -7,13 +7,14 @@ values that can be cached, and ``Counts`` adds them up. What a number counts cha
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, Select, bindparam, func, select
 
 from lti_app.extensions import db
 from lti_app.models import Activity, OutboxEmail, Placement
@@ -26,6 +27,7 @@ from lti_app.read_models.dashboard.states import (
     STATUS_ORDER,
     review_state,
 )
+from lti_app.read_models.dashboard.student_states import bring_up_to_date
 
 
 @dataclass
@@ -58,8 +60,8 @@ class Counts:
     def add(self, group: Sequence[Any]) -> None:
         """Count ``n`` students who share these states (one row of ``counts_query``)."""
         (
-            active, placed, status, published, ranked, work, link, evaluation, grade, sync,
-            certificate, n,
+            active, placed, status, published, ranked, work, required_in, link, evaluation,
+            grade, sync, certificate, n,
         ) = group  # fmt: skip
         member_status = "active" if active else "inactive"
         status = status or NOT_PLACED
@@ -88,11 +90,25 @@ class Counts:
         self.syncs[sync or "none"] += n
         self.certificates[certificate or "none"] += n
         attention = attention_reasons(
-            status, member_status, review, sync, certificate, work, link, grade
+            status, member_status, review, sync, certificate, work, link, grade, bool(required_in)
         )
         self.needs_attention += n if attention else 0
         for reason in attention:
             self.reasons[reason] += n
+
+
+@functools.cache
+def _email_counts_query() -> Select[str, str, int]:
+    query = (
+        select(OutboxEmail.state, OutboxEmail.kind, func.count())
+        .join(Placement, Placement.id == OutboxEmail.placement_id)
+        .where(
+            OutboxEmail.course_id == bindparam("course_id", type_=Integer),
+            Placement.activity_id == bindparam("activity_id", type_=Integer),
+        )
+        .group_by(OutboxEmail.state, OutboxEmail.kind)
+    )
+    return query
 
 
 def _email_counts(activity: Activity) -> tuple[dict[str, int], dict[str, int]]:
@@ -103,12 +119,8 @@ def _email_counts(activity: Activity) -> tuple[dict[str, int], dict[str, int]]:
     """
     everything: Counter[str] = Counter()
     reviews: Counter[str] = Counter()
-    for state, kind, count in db.session.execute(
-        select(OutboxEmail.state, OutboxEmail.kind, func.count())
-        .join(Placement, Placement.id == OutboxEmail.placement_id)
-        .where(OutboxEmail.course_id == activity.course_id, Placement.activity_id == activity.id)
-        .group_by(OutboxEmail.state, OutboxEmail.kind)
-    ):
+    bound = {"activity_id": activity.id, "course_id": activity.course_id}
+    for state, kind, count in db.session.execute(_email_counts_query(), bound):
         everything[state] += int(count)
         if kind.startswith("review"):
             reviews[state] += int(count)
@@ -126,6 +138,8 @@ class Summary(NamedTuple):
 
 def summarise(activity: Activity, now: datetime) -> tuple[Summary, float | None]:
     """The summary, and when it would change with no write (a link turning overdue/expired)."""
+    # A transaction that wrote reads its own writes: its rows are recomputed first.
+    bring_up_to_date(db.session())
     groups: list[tuple[Any, ...]] = []
     moments: list[datetime] = []
     for *group, expires_at, created_at in db.session.execute(counts_query(), params(activity, now)):

@@ -8,10 +8,11 @@ buttons. Read only when the counts say there is someone to name, and cached like
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import Integer, and_, cast, func, literal, null, or_, select, union_all
+from sqlalchemy import Integer, and_, bindparam, cast, func, literal, null, or_, select, union_all
 
 from lti_app.extensions import db
 from lti_app.models import Activity, Membership, Placement, Project, ScoreSync, User
@@ -83,15 +84,15 @@ def _display_name(name: str, given: str, family: str, email: str, sub: str) -> s
 _NAME_COLUMNS = (User.name, User.given_name, User.family_name, User.email, User.sub)
 
 
-def read_follow_ups(activity: Activity, limit: int = FOLLOW_UP_LIMIT) -> FollowUps:
-    """Who the failing or retrying grades and the leavers holding a seat are.
-
-    One statement (the two lists as a UNION ALL of one shape), so the dashboard's query count
-    stays the same whatever it has to name.
-    """
+@functools.cache
+def _follow_ups_query() -> Any:
+    """The two lists as one UNION ALL of one shape, built once per process (bound values)."""
+    activity_id = bindparam("activity_id", type_=Integer)
+    course_id = bindparam("course_id", type_=Integer)
+    limit = bindparam("limit", type_=Integer)
     newest = (
         select(func.max(ScoreSync.id))
-        .where(ScoreSync.activity_id == activity.id)
+        .where(ScoreSync.activity_id == activity_id)
         .group_by(ScoreSync.placement_id)
     )
     deliveries = (
@@ -109,7 +110,7 @@ def read_follow_ups(activity: Activity, limit: int = FOLLOW_UP_LIMIT) -> FollowU
         .join(User, User.id == Placement.user_id)
         .where(
             ScoreSync.id.in_(newest),
-            Placement.activity_id == activity.id,
+            Placement.activity_id == activity_id,
             or_(
                 ScoreSync.state == "failed",
                 and_(ScoreSync.state == "pending", ScoreSync.attempts > 0),
@@ -134,14 +135,11 @@ def read_follow_ups(activity: Activity, limit: int = FOLLOW_UP_LIMIT) -> FollowU
         .join(User, User.id == Placement.user_id)
         .join(
             Membership,
-            and_(
-                Membership.user_id == Placement.user_id,
-                Membership.course_id == activity.course_id,
-            ),
+            and_(Membership.user_id == Placement.user_id, Membership.course_id == course_id),
         )
         .outerjoin(Project, Project.id == Placement.project_id)
         .where(
-            Placement.activity_id == activity.id,
+            Placement.activity_id == activity_id,
             Placement.status.not_in(SETTLED),
             Membership.is_learner.is_(True),
             Membership.status != "active",
@@ -149,10 +147,19 @@ def read_follow_ups(activity: Activity, limit: int = FOLLOW_UP_LIMIT) -> FollowU
         .order_by(Placement.id)
         .limit(limit)
     )
+    return union_all(deliveries.subquery().select(), leavers.subquery().select())
+
+
+def read_follow_ups(activity: Activity, limit: int = FOLLOW_UP_LIMIT) -> FollowUps:
+    """Who the failing or retrying grades and the leavers holding a seat are.
+
+    One statement (the two lists as a UNION ALL of one shape), so the dashboard's query count
+    stays the same whatever it has to name.
+    """
+    bound = {"activity_id": activity.id, "course_id": activity.course_id, "limit": limit}
     found = FollowUps([], [])
-    both = union_all(deliveries.subquery().select(), leavers.subquery().select())
     for kind, placement_id, sync_id, state, attempts, text, next_at, *names in db.session.execute(
-        both
+        _follow_ups_query(), bound
     ):
         name = _display_name(*names)
         if kind == "leaver":

@@ -40,6 +40,7 @@ from lti_app.models import (
     Project,
     ReviewInvitation,
     ScoreSync,
+    StudentState,
     Submission,
     User,
 )
@@ -47,15 +48,18 @@ from lti_app.models.base import UTCDateTime
 from lti_app.read_models.dashboard.attention import attention_sql
 from lti_app.read_models.dashboard.filters import FilterShape
 from lti_app.read_models.dashboard.states import NOT_PLACED, REVIEW_OVERDUE_AFTER
+from lti_app.services.grading.inputs import required_deliverable_counts_sql
 
 # -------------------------------------------------------------------------------- link states
 
 
-def _link_state(invitation: Any) -> ColumnElement[str]:
-    """expired / overdue (sent REVIEW_OVERDUE_AFTER ago, no answer) / active, of one link row."""
+def _link_state(expires_at: Any, created_at: Any) -> ColumnElement[str]:
+    """expired / overdue (sent REVIEW_OVERDUE_AFTER ago, no answer) / active, of one link (its
+    instants: a link row's, or the ones ``StudentState`` keeps); NULL when there is no link."""
     return case(
-        (invitation.expires_at <= _NOW, "expired"),
-        (invitation.created_at <= _OVERDUE_BEFORE, "overdue"),
+        (expires_at.is_(None), null()),
+        (expires_at <= _NOW, "expired"),
+        (created_at <= _OVERDUE_BEFORE, "overdue"),
         else_="active",
     )
 
@@ -110,14 +114,16 @@ def params(activity: Activity, now: datetime, **more: Any) -> dict[str, Any]:
     }
 
 
-def _students(chosen: bool = False, details: bool = False) -> Select[Any]:
+def _students(chosen: bool = False, details: bool = False, stored: bool = False) -> Select[Any]:
     """One row per learner of the course (or per chosen learner) with their states.
 
-    The first columns are the states the counts group by; ``details`` adds what only the table
-    shows. ``chosen``: only the learners whose ids are bound as ``user_ids`` (one page).
+    The first columns are the states; ``details`` adds what only the table shows; ``stored``
+    gives exactly the columns of ``StudentState`` (the link's instants instead of its state),
+    which ``student_states`` writes. ``chosen``: only the learners whose ids are bound as
+    ``user_ids`` (one page, or the rows a write changed).
     """
     in_scope: ColumnElement[bool] = Placement.activity_id == _ACTIVITY
-    query = _learners(select(Membership.status.label("member_status")))
+    query = _learners(select() if stored else select(Membership.status.label("member_status")))
     if chosen:
         query = query.where(Membership.user_id.in_(_USER_IDS))
         in_scope = and_(in_scope, Placement.user_id.in_(_USER_IDS))
@@ -150,6 +156,15 @@ def _students(chosen: bool = False, details: bool = False) -> Select[Any]:
         .group_by(ScoreSync.placement_id)
         .subquery("newest_sync")
     )
+    submitted, required = required_deliverable_counts_sql(Placement)
+    link: list[Any] = (
+        [
+            ReviewInvitation.expires_at.label("link_expires_at"),
+            ReviewInvitation.created_at.label("link_created_at"),
+        ]
+        if stored
+        else [_link_state(ReviewInvitation.expires_at, ReviewInvitation.created_at).label("link")]
+    )
     columns: list[Any] = [
         Placement.id.label("placement_id"),
         Placement.project_id.label("project_id"),
@@ -157,18 +172,21 @@ def _students(chosen: bool = False, details: bool = False) -> Select[Any]:
         Placement.published.label("published"),
         Preference.id.is_not(None).label("ranked"),
         work.c.late.label("work"),  # NULL: nothing submitted; 0: on time; 1: something late
-        case((ReviewInvitation.id.is_(None), null()), else_=_link_state(ReviewInvitation)).label(
-            "link"
-        ),
+        # Every required deliverable in (``services.grading.inputs``: one rule for the pass
+        # rule, the bulk invitation and this count).
+        case((Placement.id.is_(None), False), else_=submitted >= required).label("required_in"),
+        *link,
         Evaluation.status.label("evaluation"),
         case((Grade.id.is_(None), null()), else_=_grade_state(Grade)).label("grade"),
         _sync_state(ScoreSync).label("sync"),
         Certificate.state.label("certificate"),
     ]
-    if not chosen:  # when the link's state changes by time alone (the counts' expiry)
-        columns += [
-            ReviewInvitation.expires_at.label("link_expires_at"),
-            ReviewInvitation.created_at.label("link_created_at"),
+    if stored:
+        columns = [
+            _ACTIVITY.label("activity_id"),
+            Membership.user_id.label("user_id"),
+            Membership.status.label("member_status"),
+            *columns,
         ]
     if details:
         columns += [
@@ -177,6 +195,10 @@ def _students(chosen: bool = False, details: bool = False) -> Select[Any]:
             ReviewInvitation.reviewer_email,
             Grade.points,
             ScoreSync.last_error,
+            # What the credits are stated from (``policy_settings.credits_stated_by``).
+            Grade.passed,
+            Grade.computed,
+            case((Evaluation.status == "submitted", Evaluation.hours_confirmed)).label("hours"),
         ]
     return (
         query.add_columns(*columns)
@@ -214,23 +236,71 @@ def _learners(query: Any) -> Select[Any]:
     )
 
 
+def stored_states_query(chosen: bool) -> Select[Any]:
+    """``StudentState``'s rows computed from the facts: of the whole activity, or of the learners
+    bound as ``user_ids``. What ``student_states`` writes, and what its test compares with."""
+    return _stored_states(chosen)
+
+
+@functools.cache
+def _stored_states(chosen: bool) -> Select[Any]:
+    return _students(chosen=chosen, stored=True)
+
+
+def _state_columns() -> list[Any]:
+    """``_students``'s state columns, read from the maintained ``StudentState`` rows."""
+    s = StudentState
+    return [
+        s.member_status,
+        s.placement_id,
+        s.project_id,
+        s.status,
+        s.published,
+        s.ranked,
+        s.work,
+        s.required_in,
+        _link_state(s.link_expires_at, s.link_created_at).label("link"),
+        s.evaluation,
+        s.grade,
+        s.sync,
+        s.certificate,
+    ]
+
+
 @functools.cache
 def counts_query() -> Select[Any]:
-    """Students grouped by their combination of states: a few dozen rows, whatever the cohort."""
-    states = _students().subquery("states")
-    keys = [
-        (states.c.member_status == "active").label("active"),
-        states.c.placement_id.is_not(None).label("placed"),
-        *(states.c[name] for name in ("status", "published", "ranked", "work", "link")),
-        *(states.c[name] for name in ("evaluation", "grade", "sync", "certificate")),
+    """Students grouped by their combination of states: a few dozen rows, whatever the cohort.
+
+    One GROUP BY over the activity's maintained ``StudentState`` rows (kept by the writes, see
+    ``student_states``), not over the facts: the joins run when something is written, for the
+    rows it changed, instead of for the whole cohort on every view after a write.
+    """
+    s = StudentState
+    keys: list[Any] = [
+        (s.member_status == "active").label("active"),
+        s.placement_id.is_not(None).label("placed"),
+        s.status,
+        s.published,
+        s.ranked,
+        s.work,
+        s.required_in,
+        _link_state(s.link_expires_at, s.link_created_at).label("link"),
+        s.evaluation,
+        s.grade,
+        s.sync,
+        s.certificate,
     ]
-    return select(
-        *keys,
-        func.count(),
-        # The first moment a counted link turns overdue or expires: the counts' expiry.
-        func.min(case((states.c.link_expires_at > _NOW, states.c.link_expires_at))),
-        func.min(case((states.c.link_created_at > _OVERDUE_BEFORE, states.c.link_created_at))),
-    ).group_by(*keys)
+    return (
+        select(
+            *keys,
+            func.count(),
+            # The first moment a counted link turns overdue or expires: the counts' expiry.
+            func.min(case((s.link_expires_at > _NOW, s.link_expires_at))),
+            func.min(case((s.link_created_at > _OVERDUE_BEFORE, s.link_created_at))),
+        )
+        .where(s.activity_id == _ACTIVITY)
+        .group_by(*keys)
+    )
 
 
 def _display_name_sql() -> ColumnElement[str]:
@@ -250,7 +320,11 @@ def _matching(filters: FilterShape) -> Any:
     learners and their placements.
     """
     if filters.attention:
-        source = _students().add_columns(Membership.user_id).subquery("states")
+        source = (
+            select(StudentState.user_id, *_state_columns())
+            .where(StudentState.activity_id == _ACTIVITY)
+            .subquery("states")
+        )
     else:
         source = _learners(
             select(

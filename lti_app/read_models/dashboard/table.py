@@ -29,6 +29,7 @@ from lti_app.read_models.dashboard.states import (
     SYNC_LABELS,
     review_state,
 )
+from lti_app.services.grading.policy_settings import credits_stated_by
 
 PAGE_SIZE = 50
 EXPORT_BATCH = 200  # rows read per statement by the CSV export
@@ -56,6 +57,7 @@ class StudentRow(NamedTuple):
     reviewer_email: str
     grade_points: Decimal | None
     grade_state: str
+    credits: Decimal | None  # once released
     sync: str
     sync_error: str
     certificate: str
@@ -100,11 +102,12 @@ def _display_name(name: str, given: str, family: str, email: str, sub: str) -> s
     return name or f"{given} {family}".strip() or email or f"User {sub}"
 
 
-def _student_row(values: Sequence[Any]) -> StudentRow:
+def _student_row(activity: Activity, values: Sequence[Any]) -> StudentRow:
     (
-        member_status, placement_id, project_id, status, published, ranked, late, link,
-        evaluation, grade_state, sync_state, certificate_state, last_at, versions, reviewer_email,
-        points, sync_error, user_id, name, given, family, email, sub, project_title, partner_name,
+        member_status, placement_id, project_id, status, published, ranked, late, required_in,
+        link, evaluation, grade_state, sync_state, certificate_state, last_at, versions,
+        reviewer_email, points, sync_error, passed, computed, hours, user_id, name, given, family,
+        email, sub, project_title, partner_name,
     ) = values  # fmt: skip
     status = status or NOT_PLACED
     review = review_state(link, evaluation)
@@ -128,11 +131,26 @@ def _student_row(values: Sequence[Any]) -> StudentRow:
         reviewer_email=reviewer_email or "",
         grade_points=None if points is None else Decimal(points),
         grade_state=grade_state or "none",
+        # Credits once released (as the result page, the certificate and the registrar export
+        # say them: one rule, ``credits_stated_by``); None before.
+        credits=(
+            credits_stated_by(activity, passed, computed, None if hours is None else Decimal(hours))
+            if grade_state == "released"
+            else None
+        ),
         sync=sync_state or "none",
         sync_error=sync_error or "",
         certificate=certificate_state or "none",
         attention=attention_reasons(
-            status, member_status, review, sync_state, certificate_state, late, link, grade_state
+            status,
+            member_status,
+            review,
+            sync_state,
+            certificate_state,
+            late,
+            link,
+            grade_state,
+            bool(required_in),
         ),
     )
 
@@ -156,7 +174,10 @@ def _read_rows(activity: Activity, now: datetime, user_ids: list[int]) -> list[S
         return []
     bound = params(activity, now, user_ids=user_ids)
     by_user = {
-        row.user_id: row for row in map(_student_row, db.session.execute(details_query(), bound))
+        row.user_id: row
+        for row in (
+            _student_row(activity, values) for values in db.session.execute(details_query(), bound)
+        )
     }
     return [by_user[user_id] for user_id in user_ids if user_id in by_user]
 

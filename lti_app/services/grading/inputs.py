@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, distinct, func, select
 
 from grading.compute import GradeInputs, GradeResult, Override, compute_grade
 from lti_app.extensions import db
@@ -107,6 +107,38 @@ class PlacementInputs:
         )
 
 
+def required_deliverable_counts_sql(
+    placement: Any,
+) -> tuple[ColumnElement[int], ColumnElement[int]]:
+    """(submitted, required): how many of the placement's required deliverables were handed in
+    (any version), and how many there are, as SQL correlated to ``placement`` (the model or an
+    alias of its table).
+
+    The one definition of "all required deliverables submitted": the pass rule
+    (``load_inputs``), the bulk review invitation and the dashboard's "work in, supervisor not
+    invited" count all read it. A deliverable is required when its ``required`` flag is set
+    (the default), and counts only if it belongs to the placement's current project.
+    """
+    of_project = and_(
+        ProjectDeliverable.project_id == placement.project_id,
+        ProjectDeliverable.required.is_(True),
+    )
+    required = (
+        select(func.count(ProjectDeliverable.id))
+        .where(of_project)
+        .correlate(placement)
+        .scalar_subquery()
+    )
+    submitted = (
+        select(func.count(distinct(Submission.deliverable_id)))
+        .join(ProjectDeliverable, ProjectDeliverable.id == Submission.deliverable_id)
+        .where(Submission.placement_id == placement.id, of_project)
+        .correlate(placement)
+        .scalar_subquery()
+    )
+    return submitted, required
+
+
 def load_inputs(placements: Sequence[Placement]) -> dict[int, PlacementInputs]:
     """Evaluations and required-deliverable counts of ``placements``, in a few bulk queries.
 
@@ -124,28 +156,13 @@ def load_inputs(placements: Sequence[Placement]) -> dict[int, PlacementInputs]:
             inputs[evaluation.placement_id].supervisor = evaluation
         elif evaluation.source == "instructor":
             inputs[evaluation.placement_id].instructor = evaluation
-    project_ids = {p.project_id for p in placements}
-    required: dict[int, set[int]] = {}
-    for deliverable_id, project_id in db.session.execute(
-        select(ProjectDeliverable.id, ProjectDeliverable.project_id).where(
-            ProjectDeliverable.project_id.in_(project_ids),
-            ProjectDeliverable.required.is_(True),
+    for placement_id, submitted, required in db.session.execute(
+        select(Placement.id, *required_deliverable_counts_sql(Placement)).where(
+            Placement.id.in_(ids)
         )
     ):
-        required.setdefault(project_id, set()).add(deliverable_id)
-    handed_in: dict[int, set[int]] = {}
-    for placement_id, deliverable_id in db.session.execute(
-        select(Submission.placement_id, Submission.deliverable_id)
-        .where(Submission.placement_id.in_(ids))
-        .distinct()
-    ):
-        handed_in.setdefault(placement_id, set()).add(deliverable_id)
-    for placement in placements:
-        wanted = required.get(placement.project_id, set())
-        inputs[placement.id].deliverables_required = len(wanted)
-        inputs[placement.id].deliverables_submitted = len(
-            wanted & handed_in.get(placement.id, set())
-        )
+        inputs[placement_id].deliverables_submitted = int(submitted or 0)
+        inputs[placement_id].deliverables_required = int(required or 0)
     return inputs
 
 

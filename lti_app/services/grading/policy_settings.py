@@ -45,9 +45,22 @@ def stated_credits(activity: Activity, grade: Grade | None, hours: Decimal | Non
     The result page, the certificate, the dashboard and the registrar export all read credits
     here, so they always show the same number.
     """
-    if grade is None or grade.passed is not True:
+    if grade is None:
         return Decimal(0)
-    stored = (grade.computed or {}).get("credits")
+    return credits_stated_by(activity, grade.passed, grade.computed, hours)
+
+
+def credits_stated_by(
+    activity: Activity,
+    passed: bool | None,
+    computed: Mapping[str, Any] | None,
+    hours: Decimal | None,
+) -> Decimal:
+    """``stated_credits`` from a grade's plain values (a read model's columns, not a loaded
+    grade): the same rule, for the dashboard's table."""
+    if passed is not True:
+        return Decimal(0)
+    stored = (computed or {}).get("credits")
     if stored is not None:
         return Decimal(str(stored))
     return credits_under(effective_policy(activity), hours)
