@@ -82,17 +82,6 @@ def activity_page(activity_id: int, number: int) -> CertificatePage:
     return CertificatePage(_rows_of(list(placements)), shown)
 
 
-def activity_rows(activity_id: int) -> list[CertificateRow]:
-    """Every placement of the activity with its grade, valid and revoked certificates."""
-    placements = db.session.scalars(
-        select(Placement)
-        .options(joinedload(Placement.user), joinedload(Placement.project))
-        .where(Placement.activity_id == activity_id, Placement.status != "withdrawn")
-        .order_by(Placement.id)
-    ).all()
-    return _rows_of(list(placements))
-
-
 def _rows_of(placements: list[Placement]) -> list[CertificateRow]:
     ids = [placement.id for placement in placements]
     grades = {
