@@ -367,7 +367,9 @@ def release(activity_id: int) -> Any:
     """GET asks for confirmation (release sends grades to students); POST releases."""
     activity = _activity(activity_id)
     if request.method == "GET":
-        rows = [r for r in grading_table.grading_rows(activity) if r.state == "approved"]
+        # Only the approved students' grades are read and computed, not the whole cohort's.
+        waiting = grading_table.awaiting_release(activity)
+        rows = [r for r in grading_table.grading_rows(activity, waiting) if r.state == "approved"]
         return render_template(
             "instructor/grading/release.html", activity=activity, rows=rows, form=ActionForm()
         )

@@ -185,6 +185,22 @@ def grading_page(activity: Activity, number: int) -> GradingPage:
     return GradingPage(_rows_of(activity, placements), shown, approved or 0, failed or 0)
 
 
+def awaiting_release(activity: Activity) -> list[int]:
+    """Placements (not withdrawn) whose grade is approved and not yet released."""
+    return list(
+        db.session.scalars(
+            select(Grade.placement_id)
+            .join(Placement, Placement.id == Grade.placement_id)
+            .where(
+                Placement.activity_id == activity.id,
+                Placement.status != "withdrawn",
+                Grade.approved_at.is_not(None),
+                Grade.released_at.is_(None),
+            )
+        )
+    )
+
+
 def student_names(placement_ids: Iterable[int]) -> dict[int, str]:
     """Display names of these placements' students, in one statement."""
     ids = list(placement_ids)
