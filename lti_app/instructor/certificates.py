@@ -15,6 +15,7 @@ from flask import (
     g,
     jsonify,
     render_template,
+    request,
     stream_with_context,
     url_for,
 )
@@ -31,14 +32,15 @@ from lti_app.instructor.confirm import done
 from lti_app.models import Activity, Placement
 from lti_app.panels import register_panel
 from lti_app.read_models.dashboard.snapshot import snapshot as dashboard_snapshot
+from lti_app.read_models.paging import parse_page
 from lti_app.scoping import activity_for
 from lti_app.services import audit
 from lti_app.services.certificates import issue as issuing
 from lti_app.services.certificates.files import stream_zip
 from lti_app.services.certificates.queries import (
     Progress,
+    activity_page,
     activity_progress,
-    activity_rows,
     certificate_in_activity,
     issued_in_activity,
 )
@@ -68,10 +70,12 @@ class ConfirmForm(FlaskForm):
 @requires("view")
 def index(activity_id: int) -> Any:
     activity = activity_for(g.viewer, activity_id)
+    page = activity_page(activity.id, parse_page(request.args.get("page")))
     return render_template(
         "instructor/certificates/index.html",
         activity=activity,
-        rows=activity_rows(activity.id),
+        rows=page.rows,
+        window=page.window,
         progress=activity_progress(activity.id),
         issue_form=ConfirmForm(),
         format_code=format_code,

@@ -27,6 +27,7 @@ from lti_app.instructor.confirm import done, see_other
 from lti_app.models import Activity, Evaluation
 from lti_app.panels import register_panel
 from lti_app.read_models.dashboard.snapshot import snapshot as dashboard_snapshot
+from lti_app.read_models.paging import parse_page
 from lti_app.scoping import activity_for
 from lti_app.services import audit
 from lti_app.services.ags import reconcile
@@ -194,19 +195,23 @@ def _flash_outcome(verb: str, outcome: approve_release.BatchOutcome) -> None:
 @bp.get("")
 @requires("view")
 def index(activity_id: int) -> Any:
+    """One page of students (their grades computed); counts for the whole activity in SQL."""
     activity = _activity(activity_id)
-    rows = grading_table.grading_rows(activity)
+    page = grading_table.grading_page(activity, parse_page(request.args.get("page")))
+    drift = reconcile.open_drift(activity)
     return render_template(
         "instructor/grading/index.html",
         activity=activity,
-        rows=rows,
+        rows=page.rows,
+        window=page.window,
         form=ActionForm(),
         of_record=allowed("grades.approve"),
         policy=policy_settings.effective_policy(activity),
-        ready=[r for r in rows if r.state == "ready"],
-        approved=[r for r in rows if r.state == "approved"],
-        failed=[r for r in rows if r.sync is not None and r.sync.state == "failed"],
-        drift=reconcile.open_drift(activity),
+        ready=[r for r in page.rows if r.state == "ready"],
+        approved=page.approved,
+        failed=page.failed,
+        drift=drift,
+        drift_names=grading_table.student_names(d.placement_id for d in drift),
         check=reconcile.last_check(activity),
     )
 
@@ -362,7 +367,9 @@ def release(activity_id: int) -> Any:
     """GET asks for confirmation (release sends grades to students); POST releases."""
     activity = _activity(activity_id)
     if request.method == "GET":
-        rows = [r for r in grading_table.grading_rows(activity) if r.state == "approved"]
+        # Only the approved students' grades are read and computed, not the whole cohort's.
+        waiting = grading_table.awaiting_release(activity)
+        rows = [r for r in grading_table.grading_rows(activity, waiting) if r.state == "approved"]
         return render_template(
             "instructor/grading/release.html", activity=activity, rows=rows, form=ActionForm()
         )

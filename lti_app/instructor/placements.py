@@ -23,6 +23,7 @@ from lti_app.instructor.confirm import confirm_page, done
 from lti_app.models import Activity, Course, MatchRun, Placement, User
 from lti_app.panels import register_panel
 from lti_app.read_models.dashboard.snapshot import snapshot as dashboard_snapshot
+from lti_app.read_models.paging import parse_page
 from lti_app.scoping import activity_for
 from lti_app.services import audit
 from lti_app.services import roster as roster_service
@@ -107,7 +108,7 @@ def index(activity_id: int) -> Any:
     selection_form = SelectionForm(max_choices=activity.max_choices)
     if activity.selection_deadline:
         selection_form.deadline.data = activity.selection_deadline.replace(tzinfo=None)
-    rows = queries.roster(activity)
+    roster = queries.roster_page(activity, parse_page(request.args.get("page")))
     offers = queries.offered_projects(activity)
     latest_run = db.session.scalar(
         select(MatchRun)
@@ -119,7 +120,9 @@ def index(activity_id: int) -> Any:
         "instructor/placements/index.html",
         activity=activity,
         course=course,
-        rows=rows,
+        rows=roster.rows,
+        window=roster.window,
+        active_learners=roster.active,
         offers=offers,
         open_offers=[o for o in offers if o.project.status == "open"],
         statuses=STATUS_LABELS,
@@ -129,7 +132,7 @@ def index(activity_id: int) -> Any:
         selection_open=ranking.selection_is_open(activity),
         latest_run=latest_run,
         unpublished=publishing.unpublished_count(activity),
-        ranked=sum(1 for r in rows if r.preference and r.membership.status == "active"),
+        ranked=roster.ranked,
     )
 
 
@@ -501,7 +504,7 @@ def _ordinal(n: int) -> str:
 
 @register_panel("instructor", "placements", 30)
 def placements_panel(viewer: Viewer, activity: Activity) -> str:
-    """Counts from the dashboard's snapshot (counted per learner in SQL, as ``queries.roster``)."""
+    """Counts from the dashboard's snapshot (counted per learner in SQL, as the roster page)."""
     counts = dashboard_snapshot(activity).counts
     course = db.session.get(Course, activity.course_id)
     return render_template(

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, g, render_template, url_for
+from flask import Blueprint, abort, flash, g, render_template, request, url_for
 from flask_wtf import FlaskForm
 from markupsafe import Markup
-from sqlalchemy import select
 from wtforms import HiddenField, IntegerField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
@@ -25,11 +24,12 @@ from lti_app.markdown import render_markdown
 from lti_app.models import Activity, Placement, ReviewInvitation
 from lti_app.panels import register_panel
 from lti_app.read_models.dashboard.snapshot import snapshot as dashboard_snapshot
+from lti_app.read_models.paging import parse_page
 from lti_app.scoping import activity_for
 from lti_app.services import audit, outbox
 from lti_app.services import submissions as work
 from lti_app.services.reviews import evaluation as evaluations
-from lti_app.services.reviews import invitations, lookups
+from lti_app.services.reviews import invitations, lookups, table
 from lti_app.services.reviews.errors import ReviewRefused
 from lti_app.services.reviews.links import link_state
 from lti_app.services.reviews.rubric import rubric_for, selections_of
@@ -91,36 +91,16 @@ def _emails_url(activity: Activity) -> str:
     return url_for("reviews.index", activity_id=activity.id) + "#emails"
 
 
-def _rows(activity: Activity) -> list[dict[str, Any]]:
-    placements = db.session.scalars(
-        select(Placement).where(Placement.activity_id == activity.id).order_by(Placement.id)
-    ).all()
-    rows = []
-    for placement in placements:
-        latest = work.latest_by_deliverable(placement.id)
-        invitation = lookups.current_invitation(placement.id)
-        rows.append(
-            {
-                "placement": placement,
-                "submitted": len(latest),
-                "deliverables": len(placement.project.deliverables),
-                "last_submitted": max((s.submitted_at for s in latest.values()), default=None),
-                "invitation": invitation,
-                "link_state": link_state(invitation) if invitation else None,
-                "evaluation": lookups.supervisor_evaluation(placement.id),
-            }
-        )
-    return rows
-
-
 @bp.get("/")
 @requires("view")
 def index(activity_id: int) -> Any:
     activity = activity_for(g.viewer, activity_id)
+    page = table.review_page(activity, parse_page(request.args.get("page")))
     return render_template(
         "instructor/reviews/index.html",
         activity=activity,
-        rows=_rows(activity),
+        rows=page.rows,
+        window=page.window,
         emails=lookups.emails_of_course(g.viewer.course_id),
         form=ConfirmForm(),
     )

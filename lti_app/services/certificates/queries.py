@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from lti_app.extensions import db
 from lti_app.models import Activity, Certificate, Grade, Placement
+from lti_app.read_models.paging import Window, window
 from lti_app.services.certificates.rules import eligible
 
 
@@ -57,13 +59,30 @@ class CertificateRow:
         return eligible(self.grade)
 
 
-def activity_rows(activity_id: int) -> list[CertificateRow]:
-    """Every placement of the activity with its grade, valid and revoked certificates."""
+@dataclass(frozen=True)
+class CertificatePage:
+    rows: list[CertificateRow]
+    window: Window
+
+
+def activity_page(activity_id: int, number: int) -> CertificatePage:
+    """Page ``number`` of the activity's placements (not withdrawn, in id order), each with its
+    student, project, grade, valid and revoked certificates: five statements for any cohort."""
+    of_activity = (Placement.activity_id == activity_id, Placement.status != "withdrawn")
+    total = db.session.scalar(select(func.count()).select_from(Placement).where(*of_activity))
+    shown = window(total or 0, number)
     placements = db.session.scalars(
         select(Placement)
-        .where(Placement.activity_id == activity_id, Placement.status != "withdrawn")
+        .options(joinedload(Placement.user), joinedload(Placement.project))
+        .where(*of_activity)
         .order_by(Placement.id)
+        .limit(shown.size)
+        .offset(shown.offset)
     ).all()
+    return CertificatePage(_rows_of(list(placements)), shown)
+
+
+def _rows_of(placements: list[Placement]) -> list[CertificateRow]:
     ids = [placement.id for placement in placements]
     grades = {
         grade.placement_id: grade

@@ -8,7 +8,7 @@ package on them under the activity's effective policy.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -56,16 +56,18 @@ def _cached_rubric_model(row: Rubric) -> RubricModel:
     return model
 
 
-def evaluation_fraction(evaluation: Evaluation) -> Decimal | None:
+def evaluation_fraction(evaluation: Evaluation, row: Rubric | None = None) -> Decimal | None:
     """A submitted evaluation's score as a fraction, worked out exactly from its frozen rubric.
 
     The stored ``fraction`` keeps six decimal places; 2/3 stored as 0.666667 times 30 points
     would round "always up" to 20.01. The stored value is only the fallback for an evaluation
-    whose selections do not cover its rubric.
+    whose selections do not cover its rubric. ``row`` is the evaluation's rubric when the
+    caller loaded it in bulk (a page of evaluations must not read it once each).
     """
     if evaluation.status != "submitted":
         return None
-    row = db.session.get(Rubric, evaluation.rubric_id)
+    if row is None or row.id != evaluation.rubric_id:
+        row = db.session.get(Rubric, evaluation.rubric_id)
     if row is not None:
         try:
             model = _cached_rubric_model(row)
@@ -85,14 +87,23 @@ class PlacementInputs:
     instructor: Evaluation | None = None
     deliverables_required: int = 0
     deliverables_submitted: int = 0
+    # The evaluations' rubrics by id, read in one statement for the whole batch. Held here
+    # because the session keeps loaded rows only while something refers to them: without
+    # this, every evaluation's rubric would be read again.
+    rubrics: dict[int, Rubric] = field(default_factory=dict)
+
+    def _fraction(self, evaluation: Evaluation | None) -> Decimal | None:
+        if evaluation is None:
+            return None
+        return evaluation_fraction(evaluation, self.rubrics.get(evaluation.rubric_id))
 
     @property
     def supervisor_fraction(self) -> Decimal | None:
-        return evaluation_fraction(self.supervisor) if self.supervisor else None
+        return self._fraction(self.supervisor)
 
     @property
     def instructor_fraction(self) -> Decimal | None:
-        return evaluation_fraction(self.instructor) if self.instructor else None
+        return self._fraction(self.instructor)
 
     def grade_inputs(self) -> GradeInputs:
         hours = None
@@ -146,16 +157,21 @@ def load_inputs(placements: Sequence[Placement]) -> dict[int, PlacementInputs]:
     deliverable, so without optional ones all of them are required).
     """
     ids = [p.id for p in placements]
-    inputs = {pid: PlacementInputs() for pid in ids}
+    rubrics: dict[int, Rubric] = {}
+    inputs = {pid: PlacementInputs(rubrics=rubrics) for pid in ids}
     if not ids:
         return inputs
-    for evaluation in db.session.scalars(
-        select(Evaluation).where(Evaluation.placement_id.in_(ids))
-    ):
+    of_placements = select(Evaluation).where(Evaluation.placement_id.in_(ids))
+    evaluations = list(db.session.scalars(of_placements))
+    for evaluation in evaluations:
         if evaluation.source == "supervisor":
             inputs[evaluation.placement_id].supervisor = evaluation
         elif evaluation.source == "instructor":
             inputs[evaluation.placement_id].instructor = evaluation
+    rubric_ids = {e.rubric_id for e in evaluations if e.status == "submitted"}
+    if rubric_ids:
+        of_evaluations = select(Rubric).where(Rubric.id.in_(rubric_ids))
+        rubrics.update((row.id, row) for row in db.session.scalars(of_evaluations))
     for placement_id, submitted, required in db.session.execute(
         select(Placement.id, *required_deliverable_counts_sql(Placement)).where(
             Placement.id.in_(ids)

@@ -10,11 +10,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import contains_eager
 
 from grading.compute import GradeResult
 from lti_app.extensions import db
 from lti_app.models import Activity, Grade, Placement, ScoreSync, User
+from lti_app.read_models.paging import Window, window
 from lti_app.services.grading.errors import GradingError
 from lti_app.services.grading.inputs import PlacementInputs, compute_for, load_inputs
 from lti_app.services.locks import lock_row
@@ -79,13 +81,20 @@ def stored_points(grade: Grade) -> Decimal | None:
     return None if grade.points is None else Decimal(grade.points)
 
 
-def gradable_placements(activity: Activity, ids: Iterable[int] | None = None) -> list[Placement]:
-    query = (
+def _gradable(activity: Activity) -> Select[Placement]:
+    """The activity's placements that are not withdrawn, by student name, each with its user
+    (loaded in the same statement: the rows show every student's name)."""
+    return (
         select(Placement)
         .join(User, User.id == Placement.user_id)
+        .options(contains_eager(Placement.user))
         .where(Placement.activity_id == activity.id, Placement.status != "withdrawn")
         .order_by(User.family_name, User.given_name, User.name, Placement.id)
     )
+
+
+def gradable_placements(activity: Activity, ids: Iterable[int] | None = None) -> list[Placement]:
+    query = _gradable(activity)
     if ids is not None:
         query = query.where(Placement.id.in_(list(ids)))
     return list(db.session.scalars(query.execution_options(populate_existing=True)))
@@ -109,7 +118,11 @@ def latest_syncs(placement_ids: Sequence[int]) -> dict[int, ScoreSync]:
 def grading_rows(activity: Activity, ids: Iterable[int] | None = None) -> list[GradingRow]:
     """The rows as the database has them now, also for objects this session loaded before
     (a use case that locked the placements must decide on what it reads after the lock)."""
-    placements = gradable_placements(activity, ids)
+    return _rows_of(activity, gradable_placements(activity, ids))
+
+
+def _rows_of(activity: Activity, placements: list[Placement]) -> list[GradingRow]:
+    """Rows for ``placements`` in six statements whatever their number (inputs, grades, syncs)."""
     pids = [p.id for p in placements]
     inputs = load_inputs(placements)
     now = select(Grade).where(Grade.placement_id.in_(pids))
@@ -128,6 +141,79 @@ def grading_rows(activity: Activity, ids: Iterable[int] | None = None) -> list[G
         )
         for p in placements
     ]
+
+
+@dataclass(frozen=True)
+class GradingPage:
+    """One page of the grading table, and what the page says about the whole activity."""
+
+    rows: list[GradingRow]
+    window: Window
+    approved: int  # approved, not yet released: what "Release" would send
+    failed: int  # students whose newest score row the LMS refused
+
+
+def grading_page(activity: Activity, number: int) -> GradingPage:
+    """Page ``number`` of the grading table: its rows' grades are computed, the rest counted
+    in SQL, so the page costs the same for 10 students as for 1,000."""
+    of_activity = (Placement.activity_id == activity.id, Placement.status != "withdrawn")
+    total = db.session.scalar(select(func.count()).select_from(Placement).where(*of_activity))
+    shown = window(total or 0, number)
+    placements = list(
+        db.session.scalars(
+            _gradable(activity)
+            .limit(shown.size)
+            .offset(shown.offset)
+            .execution_options(populate_existing=True)
+        )
+    )
+    approved = db.session.scalar(
+        select(func.count())
+        .select_from(Grade)
+        .join(Placement, Placement.id == Grade.placement_id)
+        .where(*of_activity, Grade.approved_at.is_not(None), Grade.released_at.is_(None))
+    )
+    newest = (
+        select(func.max(ScoreSync.id))
+        .join(Placement, Placement.id == ScoreSync.placement_id)
+        .where(*of_activity)
+        .group_by(ScoreSync.placement_id)
+    )
+    failed = db.session.scalar(
+        select(func.count()).where(ScoreSync.id.in_(newest), ScoreSync.state == "failed")
+    )
+    return GradingPage(_rows_of(activity, placements), shown, approved or 0, failed or 0)
+
+
+def awaiting_release(activity: Activity) -> list[int]:
+    """Placements (not withdrawn) whose grade is approved and not yet released."""
+    return list(
+        db.session.scalars(
+            select(Grade.placement_id)
+            .join(Placement, Placement.id == Grade.placement_id)
+            .where(
+                Placement.activity_id == activity.id,
+                Placement.status != "withdrawn",
+                Grade.approved_at.is_not(None),
+                Grade.released_at.is_(None),
+            )
+        )
+    )
+
+
+def student_names(placement_ids: Iterable[int]) -> dict[int, str]:
+    """Display names of these placements' students, in one statement."""
+    ids = list(placement_ids)
+    if not ids:
+        return {}
+    return {
+        placement_id: user.display_name
+        for placement_id, user in db.session.execute(
+            select(Placement.id, User)
+            .join(User, User.id == Placement.user_id)
+            .where(Placement.id.in_(ids))
+        )
+    }
 
 
 def grading_row(activity: Activity, placement_id: int) -> GradingRow | None:

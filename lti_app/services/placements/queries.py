@@ -6,8 +6,10 @@ Every lookup is scoped to one activity: an id from another activity (or course) 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import contains_eager, joinedload
 
 from lti_app.extensions import db
 from lti_app.models import (
@@ -20,6 +22,7 @@ from lti_app.models import (
     Project,
     User,
 )
+from lti_app.read_models.paging import Window, window
 from lti_app.services.placements.status import PlacementError
 
 
@@ -42,35 +45,86 @@ class RosterRow:
     preference: Preference | None
 
 
-def roster(activity: Activity) -> list[RosterRow]:
-    """Learners of the course (those who left included, marked), with placement and ranking."""
+def _display_name_sql() -> Any:
+    """``User.display_name`` in SQL, so the roster can be sorted and cut into pages there."""
+    full = func.trim(User.given_name + " " + User.family_name)
+    return func.lower(
+        func.coalesce(
+            func.nullif(User.name, ""),
+            func.nullif(full, ""),
+            func.nullif(User.email, ""),
+            "User " + User.sub,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class RosterPage:
+    rows: list[RosterRow]
+    window: Window
+    active: int  # learners still in the course
+    ranked: int  # of them, those who ranked projects
+
+
+def roster_page(activity: Activity, number: int) -> RosterPage:
+    """Page ``number`` of the course's learners (those who left last, marked), with their
+    placement and ranking; the counts are for the whole course. A fixed number of statements:
+    the page's learners, then their placements (with projects) and rankings by user id."""
+    learners = (Membership.course_id == activity.course_id, Membership.is_learner.is_(True))
+    total, active = db.session.execute(
+        select(
+            func.count(),
+            func.count().filter(Membership.status == "active"),
+        ).where(*learners)
+    ).one()
+    ranked = db.session.scalar(
+        select(func.count())
+        .select_from(Preference)
+        .join(Membership, Membership.user_id == Preference.user_id)
+        .where(*learners, Membership.status == "active", Preference.activity_id == activity.id)
+    )
+    shown = window(total or 0, number)
     rows = db.session.execute(
         select(User, Membership)
         .join(Membership, Membership.user_id == User.id)
-        .where(Membership.course_id == activity.course_id, Membership.is_learner.is_(True))
+        .where(*learners)
+        .order_by(Membership.status != "active", _display_name_sql(), User.id)
+        .limit(shown.size)
+        .offset(shown.offset)
     ).all()
+    user_ids = [user.id for user, _ in rows]
     placements = {
         p.user_id: p
-        for p in db.session.scalars(select(Placement).where(Placement.activity_id == activity.id))
+        for p in db.session.scalars(
+            select(Placement)
+            .options(joinedload(Placement.project))
+            .where(Placement.activity_id == activity.id, Placement.user_id.in_(user_ids))
+        )
     }
     preferences = {
         p.user_id: p
-        for p in db.session.scalars(select(Preference).where(Preference.activity_id == activity.id))
+        for p in db.session.scalars(
+            select(Preference).where(
+                Preference.activity_id == activity.id, Preference.user_id.in_(user_ids)
+            )
+        )
     }
-    result = [
-        RosterRow(user, membership, placements.get(user.id), preferences.get(user.id))
-        for user, membership in rows
-    ]
-    result.sort(
-        key=lambda r: (r.membership.status != "active", r.user.display_name.lower(), r.user.id)
+    return RosterPage(
+        [
+            RosterRow(user, membership, placements.get(user.id), preferences.get(user.id))
+            for user, membership in rows
+        ],
+        shown,
+        active or 0,
+        ranked or 0,
     )
-    return result
 
 
 def offered_projects(activity: Activity, *, open_only: bool = False) -> list[ActivityProject]:
     query = (
         select(ActivityProject)
         .join(Project, Project.id == ActivityProject.project_id)
+        .options(contains_eager(ActivityProject.project))
         .where(ActivityProject.activity_id == activity.id)
         .order_by(func.lower(Project.title), Project.id)
     )
