@@ -49,6 +49,9 @@ REFETCH_COOLDOWN = 10.0
 LAUNCH_WAIT_SECONDS = 3.0
 # How long keys past their TTL are still used when the LMS cannot be reached for new ones.
 STALE_GRACE_SECONDS = 24 * 3600.0
+# After a failed fetch, no other for this long (per platform and worker): a down LMS is not
+# hammered by every launch; launches meanwhile use stale keys or get the 503 page at once.
+RETRY_INTERVAL = 2.0
 # How often a worker looks in the shared cache while another worker fetches the keys.
 _POLL_SECONDS = 0.05
 ALLOWED_ALGORITHMS = frozenset({"RS256", "RS384", "RS512"})
@@ -97,12 +100,14 @@ class PlatformKeyCache:
         self.ttl_seconds = ttl_seconds
         self._sets: dict[str, _KeySet] = {}
         self._flights: dict[str, threading.Event] = {}
+        self._failed: dict[str, float] = {}  # monotonic time of each platform's last failure
         self._lock = threading.Lock()
         self.fetch_count = 0  # HTTP fetches made by this process (tests and benchmarks read it)
 
     def clear(self) -> None:
         with self._lock:
             self._sets.clear()
+            self._failed.clear()
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -168,11 +173,20 @@ class PlatformKeyCache:
     def _start_fetch(
         self, url: str, session: requests.Session, shared: BaseCache | None
     ) -> threading.Event:
-        """Start this platform's fetch unless one is running; return the event it sets."""
+        """Start this platform's fetch unless one is running; return the event it sets.
+
+        Within ``RETRY_INTERVAL`` of a failed fetch none is started (the event returned is
+        already set): the caller uses the keys it has, or reports that it could not get them.
+        """
         with self._lock:
             running = self._flights.get(url)
             if running is not None:
                 return running
+            failed_at = self._failed.get(url)
+            if failed_at is not None and time.monotonic() - failed_at < RETRY_INTERVAL:
+                finished = threading.Event()
+                finished.set()
+                return finished
             done = self._flights[url] = threading.Event()
             before = self._sets.get(url)
         threading.Thread(
@@ -196,6 +210,8 @@ class PlatformKeyCache:
                 self._fetch(url, session, shared)
         except Exception:  # a thread of its own: log, never lose the waiters' event
             log.warning("fetching the platform keys at %s failed", url, exc_info=True)
+            with self._lock:
+                self._failed[url] = time.monotonic()
         finally:
             with self._lock:
                 self._flights.pop(url, None)

@@ -98,13 +98,31 @@ def test_stale_keys_are_served_while_the_refresh_runs(
     assert jwks_server.fetches[platform.name] == 2
 
 
-def test_stale_keys_still_work_while_the_lms_is_down(app, client, platform, jwks_server):
+def test_stale_keys_still_work_while_the_lms_is_down_and_it_is_not_hammered(
+    app, client, platform, jwks_server, monkeypatch
+):
     assert platform.launch(client).status_code == 303
     app.config["LTI_JWKS_TTL"] = 0
     del jwks_server.key_sets[platform.name]  # the key set URL now answers 404
-    assert platform.launch(client, default_claims(sub="student-2")).status_code == 303
+    for n in range(2, 6):
+        assert platform.launch(client, default_claims(sub=f"student-{n}")).status_code == 303
+        assert platform_keys.wait_idle(5)
+    assert jwks_server.fetches[platform.name] == 2  # the first, then one refresh: it failed
+    monkeypatch.setattr(pk, "RETRY_INTERVAL", 0.0)
+    assert platform.launch(client, default_claims(sub="student-9")).status_code == 303
     assert platform_keys.wait_idle(5)
-    assert platform.launch(client, default_claims(sub="student-3")).status_code == 303
+    assert jwks_server.fetches[platform.name] == 3
+
+
+def test_with_no_keys_and_the_lms_down_launches_get_a_503_without_a_fetch_each(
+    app, client, platform, jwks_server
+):
+    del jwks_server.key_sets[platform.name]
+    for n in range(3):
+        refused = platform.launch(client, default_claims(sub=f"student-{n}"))
+        assert refused.status_code == 503
+        assert platform_keys.wait_idle(5)
+    assert jwks_server.fetches[platform.name] == 1
 
 
 def test_an_unknown_kid_refetches_at_most_once_per_cooldown_for_all_workers(
