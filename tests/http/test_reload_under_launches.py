@@ -54,13 +54,13 @@ def _worker_pids(master: int) -> set[int]:
     return pids
 
 
-def _wait(condition: object, seconds: float, what: str) -> None:
+def _wait(condition: object, seconds: float, what: str, seen: object = None) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if condition():  # type: ignore[operator]
             return
         time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out waiting for {what}; seen: {seen!r}"[:2000])
 
 
 def test_a_reload_under_launches_with_a_cold_key_cache_answers_no_5xx(tmp_path):
@@ -106,7 +106,9 @@ def test_a_reload_under_launches_with_a_cold_key_cache_answers_no_5xx(tmp_path):
     def launch_continuously() -> None:
         i = 0
         while not stop.is_set():
-            browser = FormFollowingBrowser(requests.Session(), timeout=20)
+            browser = FormFollowingBrowser(
+                requests.Session(), timeout=90
+            )  # new workers boot slowly on a loaded machine
             user = c.DEMO_STUDENT_SUBS[i % len(c.DEMO_STUDENT_SUBS)]
             i += 1
             try:
@@ -124,13 +126,18 @@ def test_a_reload_under_launches_with_a_cold_key_cache_answers_no_5xx(tmp_path):
         _wait(lambda: len(_worker_pids(gunicorn.pid)) == 2, 30, "gunicorn's workers")
         client = threading.Thread(target=launch_continuously, daemon=True)
         client.start()
-        _wait(lambda: completed, 30, "a first launch")
+        _wait(lambda: completed, 60, "a first launch", (failures, statuses))
         before = _worker_pids(gunicorn.pid)
         shutil.rmtree(instance / "cache", ignore_errors=True)  # the new workers start cold
         gunicorn.send_signal(signal.SIGHUP)
         _wait(lambda: not (_worker_pids(gunicorn.pid) & before), 30, "the reload")
         reloaded_at = time.monotonic()
-        _wait(lambda: [t for t in completed if t > reloaded_at], 30, "a launch after HUP")
+        _wait(
+            lambda: [t for t in completed if t > reloaded_at],
+            60,
+            "a launch after HUP",
+            (failures, statuses),
+        )
         stop.set()
         client.join(30)
     finally:
