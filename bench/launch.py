@@ -194,7 +194,7 @@ def main() -> None:
         trivial_wall, trivial_cpu = measure(trivial, args.trivial)
     finally:
         gunicorn.terminate()
-        gunicorn.wait(10)
+        gunicorn.wait(60)  # a loaded machine can take a while to stop the workers
     per_launch = launch_cpu / args.launches
     per_trivial = trivial_cpu / args.trivial
     print(f"launch round trips (login + launch): {args.launches} in {launch_wall:.2f}s "

@@ -96,10 +96,11 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     student_states.install()
 
     from lti_app.jobs import queue
-    from lti_app.lti import frame_origins
+    from lti_app.lti import frame_origins, key_warming
 
     queue.init_app(app)
     frame_origins.install()
+    key_warming.install(app)  # each worker loads the LMSs' keys before launches need them
 
     from lti_app import cli, errors, security
     from lti_app.instructor.views import bp as instructor_bp

@@ -6,7 +6,8 @@ The library is kept and extended by subclassing rather than forked (see docs/arc
 - each state, and so the nonce bound to it, is spent on first use (a row in the database, so a
   cache restart forgets nothing; ``single_use``): a replayed id_token fails;
 - ``exp``/``iat`` are checked with a small leeway, ``aud``/``azp`` against the registration;
-- platform keys are cached as key objects with a TTL, refetched once on an unknown kid.
+- platform keys are cached as key objects, shared by all workers and fetched one at a time
+  (``platform_keys``), refetched once on an unknown kid.
 """
 
 from __future__ import annotations
@@ -302,7 +303,12 @@ class StintMessageLaunch(FlaskMessageLaunch):
             )
         if not isinstance(kid, str) or not kid:
             raise LtiError("missing_kid", "The id_token header has no key id (kid).", "")
-        key = platform_keys.get(registration.get_key_set_url() or "", kid, self._requests_session)
+        key = platform_keys.get(
+            registration.get_key_set_url() or "",
+            kid,
+            self._requests_session,
+            self.session_service.storage.cache,
+        )
         client_id = registration.get_client_id()
         try:
             body = jwt.decode(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -14,6 +15,8 @@ class JwksServer:
     def __init__(self) -> None:
         self.key_sets: dict[str, dict[str, Any]] = {}
         self.fetches: dict[str, int] = {}
+        # Seconds a key set takes to answer: a slow LMS (a real delay, not a mock).
+        self.delays: dict[str, float] = {}
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -21,6 +24,7 @@ class JwksServer:
                 name = self.path.strip("/").removesuffix("/jwks.json")
                 body = server.key_sets.get(name)
                 server.fetches[name] = server.fetches.get(name, 0) + 1
+                time.sleep(server.delays.get(name, 0.0))
                 if body is None:
                     self.send_response(404)
                     self.end_headers()
