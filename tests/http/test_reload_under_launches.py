@@ -106,8 +106,14 @@ def test_a_reload_under_launches_with_a_cold_key_cache_answers_no_5xx(tmp_path):
     def launch_continuously() -> None:
         i = 0
         while not stop.is_set():
+            session = requests.Session()
+            # A fresh connection per request. On HUP an old worker closes its idle keep-alive
+            # connections; a request already sent on one gets no answer (not a 5xx). Browsers
+            # resend a request whose reused connection closed without a response; requests
+            # does not, so this client does not reuse connections at all.
+            session.headers["Connection"] = "close"
             browser = FormFollowingBrowser(
-                requests.Session(), timeout=90
+                session, timeout=90
             )  # new workers boot slowly on a loaded machine
             user = c.DEMO_STUDENT_SUBS[i % len(c.DEMO_STUDENT_SUBS)]
             i += 1
