@@ -99,11 +99,11 @@ def launch() -> Any:
     frame_for_platform(registration.platform_id)  # its frame shows this response, errors too
     body = message.get_launch_data()
     claims = parse_claims(dict(body))
-    if not claims.sub or not claims.context_id:
+    if not claims.sub:
         raise LtiError(
             "missing_claims",
-            "The launch did not say who the user is or which course they are in.",
-            "Stint needs the sub claim and the context claim; allow the tool to receive them "
+            "The launch did not say who the user is.",
+            "Stint needs the sub claim; allow the tool to receive it "
             "(Moodle: privacy settings of the tool; Canvas: privacy level of the developer key).",
         )
     _remember_frame_origin(registration.platform_id, body)
@@ -121,6 +121,10 @@ def launch() -> Any:
         destination = url_for("instructor.configure", activity_id=result.activity_id)
     elif claims.is_instructor:
         destination = url_for("instructor.dashboard", activity_id=result.activity_id)
+    elif not claims.is_learner:
+        # No course role, or only roles Stint does not know (an observer, a guest): a valid
+        # launch (LTI certification) that gets a page saying what Stint offers them.
+        destination = url_for("lti.no_role")
     else:
         destination = url_for("student.home", activity_id=result.activity_id)
     ticket = _entry_signer().dumps(
@@ -220,6 +224,12 @@ def _remember_frame_origin(platform_id: int, body: Any) -> None:
         # Stint everywhere at once, and a Canvas platform's wildcard is dropped everywhere.
         platform.frame_origins = sorted(known | seen)[-20:]
     known_frame_origins.update((platform_id, origin) for origin in seen)
+
+
+@bp.get("/no-role")
+def no_role() -> str:
+    """Where a launch without a course role Stint knows lands: what Stint offers them."""
+    return render_template("lti/no_role.html")
 
 
 @bp.route("/deep-link/<launch_id>", methods=["GET", "POST"])
