@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from flask_babel import gettext as _
 from pylti1p3.dynamic_registration import DynamicRegistration
 
 from lti_app.lti.http import TimeoutSession
@@ -141,13 +142,15 @@ class StintDynamicRegistration(DynamicRegistration):
 
     def _json(self, response: requests.Response, what: str) -> dict[str, Any]:
         if len(response.content) > MAX_RESPONSE_BYTES:
-            raise RegistrationError(f"The LMS's {what} is larger than Stint accepts.")
+            raise RegistrationError(
+                _("The LMS's %(what)s is larger than Stint accepts.", what=what)
+            )
         try:
             body = response.json()
         except ValueError as exc:
-            raise RegistrationError(f"The LMS's {what} is not JSON.") from exc
+            raise RegistrationError(_("The LMS's %(what)s is not JSON.", what=what)) from exc
         if not isinstance(body, dict):
-            raise RegistrationError(f"The LMS's {what} is not a JSON object.")
+            raise RegistrationError(_("The LMS's %(what)s is not a JSON object.", what=what))
         return body
 
     def get_openid_configuration(self) -> dict[str, Any]:
@@ -161,22 +164,33 @@ class StintDynamicRegistration(DynamicRegistration):
                 response = session.get(url, headers=headers, allow_redirects=False)
         except requests.RequestException as exc:
             raise RegistrationError(
-                "Stint could not read the LMS's configuration.",
-                f"Check that Stint's server can reach {origin(url)} ({type(exc).__name__}).",
+                _("Stint could not read the LMS's configuration."),
+                _(
+                    "Check that Stint's server can reach %(origin)s (%(error)s).",
+                    origin=origin(url),
+                    error=type(exc).__name__,
+                ),
                 status=502,
             ) from exc
         if response.status_code != 200:
             raise RegistrationError(
-                f"The LMS answered {response.status_code} for its configuration.",
-                "The registration link may have expired in the LMS: start again from the LMS.",
+                _(
+                    "The LMS answered %(status)s for its configuration.",
+                    status=response.status_code,
+                ),
+                _("The registration link may have expired in the LMS: start again from the LMS."),
             )
         configuration = self._json(response, "configuration")
         issuer = configuration.get("issuer")
         if not isinstance(issuer, str) or origin(issuer) != origin(url):
             raise RegistrationError(
-                "The LMS's configuration names an issuer that is not at its own address.",
-                f"The configuration at {origin(url)} says its issuer is {issuer!r}; "
-                "a platform can only register itself.",
+                _("The LMS's configuration names an issuer that is not at its own address."),
+                _(
+                    "The configuration at %(origin)s says its issuer is %(issuer)s; a platform "
+                    "can only register itself.",
+                    origin=origin(url),
+                    issuer=repr(issuer),
+                ),
             )
         for field in ("registration_endpoint", "authorization_endpoint", "token_endpoint"):
             check_url(configuration.get(field), field)
@@ -200,16 +214,19 @@ class StintDynamicRegistration(DynamicRegistration):
                 )
         except requests.RequestException as exc:
             raise RegistrationError(
-                "Stint could not reach the LMS's registration service.",
-                f"Check that Stint's server can reach {origin(endpoint)}.",
+                _("Stint could not reach the LMS's registration service."),
+                _("Check that Stint's server can reach %(origin)s.", origin=origin(endpoint)),
                 status=502,
             ) from exc
         if response.status_code not in (200, 201):
             detail = response.text[:300] if response.text else ""
             raise RegistrationError(
-                f"The LMS refused the registration ({response.status_code}).",
-                "The registration link is valid for a limited time and only once: start again "
-                "from the LMS." + (f" The LMS said: {detail}" if detail else ""),
+                _("The LMS refused the registration (%(status)s).", status=response.status_code),
+                _(
+                    "The LMS's registration token is valid for a limited time and only once: "
+                    "start again from the LMS."
+                )
+                + (" " + _("The LMS said: %(detail)s", detail=detail) if detail else ""),
             )
         return self.complete_registration(
             configuration, self._json(response, "registration answer")
@@ -220,7 +237,7 @@ class StintDynamicRegistration(DynamicRegistration):
     ) -> RegisteredPlatform:
         client_id = openid_registration.get("client_id")
         if not isinstance(client_id, (str, int)) or not str(client_id).strip():
-            raise RegistrationError("The LMS's registration answer has no client id.")
+            raise RegistrationError(_("The LMS's registration answer has no client id."))
         tool = openid_registration.get(TOOL_CONFIGURATION)
         tool = tool if isinstance(tool, dict) else {}
         deployment = tool.get("deployment_id")
@@ -257,7 +274,9 @@ def check_url(value: object, field: str) -> None:
     """An https URL (http only on loopback, for the development LMS and tests)."""
     parts = urlsplit(value) if isinstance(value, str) else None
     if parts is None or not parts.netloc:
-        raise RegistrationError(f"The LMS's configuration has no valid {field}.")
+        raise RegistrationError(_("The LMS's configuration has no valid %(field)s.", field=field))
     if parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS):
         return
-    raise RegistrationError(f"The LMS's {field} must be an https URL, got {value!r}.")
+    raise RegistrationError(
+        _("The LMS's %(field)s must be an https URL, got %(value)r.", field=field, value=value)
+    )

@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 import jwt
 from cachelib import BaseCache
 from flask import current_app
+from flask_babel import gettext as _
 from pylti1p3.contrib.flask.message_launch import FlaskMessageLaunch
 from pylti1p3.contrib.flask.oidc_login import FlaskOIDCLogin
 from pylti1p3.contrib.flask.request import FlaskRequest
@@ -365,8 +366,8 @@ class StintMessageLaunch(FlaskMessageLaunch):
         if untrusted:
             raise LtiError(
                 "untrusted_audience",
-                "The launch also names audiences (aud) Stint does not trust.",
-                "An id_token for Stint must name only Stint's client id as its audience.",
+                _("The launch also names audiences (aud) Stint does not trust."),
+                _("An id_token for Stint must name only Stint's client id as its audience."),
             )
         if azp is not None and azp != client_id:
             raise LtiError("wrong_azp", "The launch's authorized party (azp) is not Stint.", "")

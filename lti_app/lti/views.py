@@ -19,6 +19,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from itsdangerous import BadData, URLSafeTimedSerializer
 from pylti1p3.deep_link_resource import DeepLinkResource
 from pylti1p3.exception import LtiException, OIDCException
@@ -257,18 +258,20 @@ def register(code: str) -> Any:
     if not lms_origin:
         raise LtiError(
             "registration_incomplete",
-            "This registration link must be opened by the LMS.",
-            "Paste the link into the LMS's tool registration (Moodle: Manage tools → Tool URL; "
-            "Canvas: Developer keys → + Developer key → LTI Registration); opened directly it "
-            "lacks the LMS's openid_configuration.",
+            _("This registration link must be opened by the LMS."),
+            _(
+                "Paste the link into the LMS's tool registration (Moodle: Manage tools → Tool "
+                "URL; Canvas: Developer keys → + Developer key → LTI Registration); opened "
+                "directly it lacks the LMS's openid_configuration."
+            ),
         )
     try:
         invite_id, lms = claim_invite(code)
     except InviteRefusedError as exc:
         raise LtiError(
             "invite_invalid",
-            "This registration link is unknown, expired or already used.",
-            "Ask Stint's operator for a new link (flask --app lti_app stint platform invite).",
+            _("This registration link is unknown, expired or already used."),
+            _("Ask Stint's operator for a new link (flask --app lti_app stint platform invite)."),
             status=403,
         ) from exc
     db.session.commit()  # claimed before the LMS is contacted: one attempt at a time

@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from flask_babel import gettext as _
 from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import func, select, update
 
@@ -140,15 +141,19 @@ def record_dynamic_registration(
         granted_scopes=registered.granted_scopes,
         warnings=tuple(
             scope_problems(platform.granted_scopes)
-            + ([] if platform.deployments else [NO_DEPLOYMENT])
+            + ([] if platform.deployments else [no_deployment_problem()])
         ),
     )
 
 
-NO_DEPLOYMENT = (
-    "The LMS did not say which deployment it created: launches are refused until one is "
-    "added (flask --app lti_app stint platform add --issuer … --client-id … --deployment-id …)."
-)
+def no_deployment_problem() -> str:
+    return str(
+        _(
+            "The LMS did not say which deployment it created: launches are refused until one "
+            "is added (flask --app lti_app stint platform add --issuer … --client-id … "
+            "--deployment-id …)."
+        )
+    )
 
 
 def scope_problems(granted: list[str] | None) -> list[str]:
@@ -160,13 +165,18 @@ def scope_problems(granted: list[str] | None) -> list[str]:
     if not {SCORE_SCOPE, LINEITEM_SCOPE} <= have:
         missing = sorted(set(AGS_SCOPES) - have)
         problems.append(
-            "Grade pass-back (AGS) was not granted: Stint cannot create grade columns or send "
-            "scores (missing: " + ", ".join(s.rsplit("/", 1)[-1] for s in missing) + ")."
+            _(
+                "Grade pass-back (AGS) was not granted: Stint cannot create grade columns or "
+                "send scores (missing: %(scopes)s).",
+                scopes=", ".join(s.rsplit("/", 1)[-1] for s in missing),
+            )
         )
     if NRPS_SCOPE not in have:
         problems.append(
-            "The roster service (NRPS) was not granted: Stint sees only students who have "
-            "opened the activity."
+            _(
+                "The roster service (NRPS) was not granted: Stint sees only students who have "
+                "opened the activity."
+            )
         )
     return problems
 
@@ -199,10 +209,10 @@ def platform_statuses() -> list[PlatformStatus]:
         deployments = tuple(d.deployment_id for d in platform.deployments)
         problems = scope_problems(platform.granted_scopes)
         if not deployments:
-            problems.append(NO_DEPLOYMENT)
+            problems.append(no_deployment_problem())
         launched = last_launch.get(platform.id)
         if launched is None:
-            problems.append("No launch yet: open Stint from a course to check the registration.")
+            problems.append(_("No launch yet: open Stint from a course to check the registration."))
         statuses.append(
             PlatformStatus(
                 id=platform.id,
