@@ -263,7 +263,10 @@ class StintDynamicRegistration(DynamicRegistration):
 
 
 def origin(url: str) -> str:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
@@ -272,10 +275,14 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 def check_url(value: object, field: str) -> None:
     """An https URL (http only on loopback, for the development LMS and tests)."""
-    parts = urlsplit(value) if isinstance(value, str) else None
+    try:
+        parts = urlsplit(value) if isinstance(value, str) else None
+        host = parts.hostname if parts is not None else None
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        parts = host = None
     if parts is None or not parts.netloc:
         raise RegistrationError(_("The LMS's configuration has no valid %(field)s.", field=field))
-    if parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS):
+    if parts.scheme == "https" or (parts.scheme == "http" and host in LOOPBACK_HOSTS):
         return
     raise RegistrationError(
         _("The LMS's %(field)s must be an https URL, got %(value)r.", field=field, value=value)

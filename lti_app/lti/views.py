@@ -297,8 +297,11 @@ def register(code: str) -> Any:
 def _safe_origin(url: str) -> str:
     """The URL's origin if it is a plain https (or loopback http) one, else "" (it goes into
     the CSP header, so nothing but scheme, host and port may pass)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return ""
     if parts.scheme not in ("https", "http") or not host:
         return ""
     if parts.scheme == "http" and host not in LOOPBACK_HOSTS:

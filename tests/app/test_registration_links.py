@@ -53,7 +53,14 @@ def test_the_registration_request_has_what_moodle_and_canvas_need():
 
 @pytest.mark.parametrize(
     "url",
-    ["http://lms.example.edu/config", "ftp://lms.example.edu/x", "", "not a url", None],
+    [
+        "http://lms.example.edu/config",
+        "ftp://lms.example.edu/x",
+        "",
+        "not a url",
+        None,
+        "https://[::1/config",
+    ],
 )
 def test_lms_urls_must_be_https_except_on_loopback(url):
     with pytest.raises(RegistrationError):
@@ -123,3 +130,25 @@ def test_config_lists_platforms_only_with_the_operator_pass(app, client, platfor
     assert status.exit_code == 0
     assert "manual" in status.stdout and "No launch yet" in status.stdout
     assert "/lti/config?view=" in status.output
+
+
+@pytest.mark.parametrize(
+    ("config_url", "host"),
+    [
+        ("https://[::1/config", "[::1"),
+        ("javascript:alert(1)", "alert"),
+        ("http://lms.example.edu/c", "lms.example.edu"),
+        ("https://a b/c", "a b"),
+    ],
+)
+def test_a_malformed_configuration_url_gets_a_clear_400(app, client, config_url, host):
+    with app.app_context():
+        code = create_invite("moodle")
+        db.session.commit()
+    response = client.get(
+        f"/lti/register/{code}", query_string={"openid_configuration": config_url}
+    )
+    assert response.status_code == 400
+    assert b"must be opened by the LMS" in response.data
+    # Nothing from the bad URL reaches the CSP header.
+    assert host not in response.headers["Content-Security-Policy"]
