@@ -26,6 +26,12 @@ from lti_app.services.platforms import (
     register_platform,
     remove_platform,
 )
+from lti_app.services.registration import (
+    DEFAULT_INVITE_HOURS,
+    create_invite,
+    platform_statuses,
+    status_view_token,
+)
 
 stint = AppGroup("stint", help="Administer Stint.")
 platform_group = AppGroup("platform", help="LMS registrations.")
@@ -90,6 +96,46 @@ def platform_add(
     click.echo(
         f"Registered platform {platform.id}: {platform.issuer} (client id {platform.client_id})"
     )
+
+
+@platform_group.command("invite")
+@click.option(
+    "--lms",
+    type=click.Choice(["moodle", "canvas", "other"]),
+    default="other",
+    help="The LMS that will use the link (its frames are allowed to show the registration).",
+)
+@click.option(
+    "--hours", type=click.IntRange(1, 24 * 30), default=DEFAULT_INVITE_HOURS, show_default=True
+)
+def platform_invite(lms: str, hours: int) -> None:
+    """Print a one-time link an LMS administrator pastes into the LMS to register Stint."""
+    code = create_invite(lms, hours)
+    db.session.commit()
+    base = current_app.config["STINT_BASE_URL"]
+    click.echo(f"{base}/lti/register/{code}")
+    click.echo(
+        f"Works once, for {hours} hours. Moodle: Site administration → Plugins → External tool "
+        "→ Manage tools → Tool URL → Add LTI Advantage. Canvas: Admin → Developer keys → "
+        "+ Developer key → + LTI Registration.",
+        err=True,
+    )
+
+
+@platform_group.command("status")
+def platform_status() -> None:
+    """Each platform's registration method, granted scopes, last launch and problems."""
+    for p in platform_statuses():
+        scopes = (
+            "not reported" if p.granted_scopes is None else " ".join(p.granted_scopes) or "none"
+        )
+        click.echo(f"{p.id}\t{p.lms}\t{p.name}\t{p.registration_method}")
+        click.echo(f"\tlast launch: {p.last_launch_at or 'never'}\tscopes: {scopes}")
+        for problem in p.problems:
+            click.echo(f"\tproblem: {problem}")
+    base = current_app.config["STINT_BASE_URL"]
+    token = status_view_token(current_app.config["SECRET_KEY"])
+    click.echo(f"On the web for one hour: {base}/lti/config?view={token}#platforms", err=True)
 
 
 @platform_group.command("list")

@@ -31,11 +31,17 @@ _ANY_PLATFORM_ENDPOINTS = frozenset({"lti.login", "lti.launch", "lti.enter"})
 _NEVER_FRAMED_BLUEPRINTS = frozenset({"review"})
 _ANY_PLATFORM_BLUEPRINTS = frozenset({"dev_platform"})
 _FRAME_PLATFORM = "stint_frame_platform_id"
+_FRAME_ORIGINS = "stint_frame_origins"
 
 
 def frame_for_platform(platform_id: int) -> None:
     """This response is for that platform's frame (a launch, whatever session the browser had)."""
     setattr(g, _FRAME_PLATFORM, platform_id)
+
+
+def frame_for_origins(origins: str) -> None:
+    """This response is framed by an LMS Stint does not know yet (registration by link)."""
+    setattr(g, _FRAME_ORIGINS, origins)
 
 
 def frame_for_course(course_id: int) -> None:
@@ -48,6 +54,9 @@ def frame_policy(status: int) -> str | None:
     """The origins (besides 'self') that may frame this response; None: frame-ancestors 'none'."""
     if request.blueprint in _NEVER_FRAMED_BLUEPRINTS:
         return None
+    explicit = g.get(_FRAME_ORIGINS)
+    if explicit is not None:
+        return str(explicit)
     platform_id = g.get(_FRAME_PLATFORM)
     if platform_id is None and request.endpoint not in _ANY_PLATFORM_ENDPOINTS:
         viewer = current_viewer()

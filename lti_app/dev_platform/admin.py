@@ -17,6 +17,13 @@ from . import constants as c
 from . import gradebook
 from .records import LineItem, LineItemFields, Member, Score, Submission
 from .store import DevStore
+from .tool_store import (
+    ToolRegistration,
+    activate_tool,
+    registration_url,
+    set_withheld_scopes,
+    tool_registrations,
+)
 
 
 class DevPlatformAdmin:
@@ -136,3 +143,24 @@ class DevPlatformAdmin:
     def reset_stats(self) -> None:
         with self._store() as db:
             db.reset_counters()
+
+    # --- dynamic registration (tool_registrations.py) ------------------------------------
+
+    def open_tool_registration(self, tool_url: str, flavour: str = "moodle") -> str:
+        """The URL the platform's dialog opens: the tool's, with a fresh registration token."""
+        with self._store() as db:
+            return registration_url(db, self.base_url, tool_url, flavour)
+
+    def tool_registrations(self) -> list[ToolRegistration]:
+        with self._store() as db:
+            return tool_registrations(db)
+
+    def activate_tool(self, client_id: str) -> None:
+        with self._store() as db:
+            if not activate_tool(db, client_id):
+                raise KeyError(client_id)
+
+    def withhold_registration_scopes(self, scopes: list[str]) -> None:
+        """An administrator unticks these scopes: registrations are granted the rest."""
+        with self._store() as db:
+            set_withheld_scopes(db, scopes)

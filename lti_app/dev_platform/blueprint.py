@@ -7,6 +7,7 @@ from flask import Blueprint, Flask
 from .pages import register_pages
 from .protocol import register_protocol
 from .services import register_services
+from .tool_registrations import register_tool_registration
 from .web import close_store
 
 
@@ -22,6 +23,7 @@ def make_blueprint() -> Blueprint:
     register_pages(bp)
     register_protocol(bp)
     register_services(bp)
+    register_tool_registration(bp)
     bp.teardown_request(close_store)
     return bp
 

@@ -65,6 +65,12 @@ CREATE TABLE IF NOT EXISTS access_tokens (
 CREATE TABLE IF NOT EXISTS faults (
     id INTEGER PRIMARY KEY CHECK (id = 1), kind TEXT NOT NULL, remaining INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS registration_tokens (
+    token_hash TEXT PRIMARY KEY, flavour TEXT NOT NULL, expires_at REAL NOT NULL, used_at REAL);
+CREATE TABLE IF NOT EXISTS tool_registrations (
+    client_id TEXT PRIMARY KEY, deployment_id TEXT NOT NULL, flavour TEXT NOT NULL,
+    request TEXT NOT NULL, scopes TEXT NOT NULL, status TEXT NOT NULL, created_at REAL NOT NULL,
+    activated_at REAL);
 """
 
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from decimal import Decimal
 
 from flask import Response, current_app, g, render_template, request
 
 from .registration import DevRegistration, dev_registration
 from .store import DevStore
+from .tool_store import active_tool
 
 
 def store() -> DevStore:
@@ -40,7 +42,13 @@ def base_url() -> str:
 
 
 def registration() -> DevRegistration:
-    return dev_registration(base_url())
+    """The tool the platform launches: the last one activated after dynamic registration,
+    else the built-in registration."""
+    reg = dev_registration(base_url())
+    active = active_tool(store())
+    if active is None:
+        return reg
+    return replace(reg, client_id=active[0], deployment_id=active[1])
 
 
 def http_timeout() -> float:

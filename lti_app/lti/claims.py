@@ -109,6 +109,9 @@ class LaunchClaims:
     product_family: str
     # The institution's SIS id of the person (lis claim), for the registrar export.
     person_sourcedid: str = ""
+    # False when the launch carried no context claim (optional in LTI 1.3): the course is then
+    # a stand-in scoped to the deployment and resource link (``context_id`` says so).
+    has_context: bool = True
 
     @property
     def custom(self) -> dict[str, str]:
@@ -139,6 +142,9 @@ def parse_claims(body: dict[str, Any]) -> LaunchClaims:
     custom = {str(k): str(v) for k, v in _mapping(body.get(CUSTOM)).items()}
     raw_scopes = ags.get("scope")
     scopes: list[Any] = raw_scopes if isinstance(raw_scopes, list) else []
+    context_id = _text(context.get("id"))
+    link_id = _text(link.get("id"))
+    deployment_id = _text(body.get(DEPLOYMENT_ID))
     return LaunchClaims(
         message_type=_text(body.get(MESSAGE_TYPE)),
         sub=_text(body.get("sub")),
@@ -149,11 +155,12 @@ def parse_claims(body: dict[str, Any]) -> LaunchClaims:
         roles=tuple(roles),
         is_instructor=is_instructor,
         is_learner=is_learner,
-        deployment_id=_text(body.get(DEPLOYMENT_ID)),
-        context_id=_text(context.get("id")),
+        deployment_id=deployment_id,
+        context_id=context_id or standalone_context_id(deployment_id, link_id),
         context_label=_text(context.get("label")),
-        context_title=_text(context.get("title")),
-        resource_link_id=_text(link.get("id")) or None,
+        context_title=_text(context.get("title"))
+        or ("" if context_id else _text(link.get("title"))),
+        resource_link_id=link_id or None,
         resource_link_title=_text(link.get("title")),
         custom_pairs=tuple(sorted(custom.items())),
         lineitem_url=_text(ags.get("lineitem")) or None,
@@ -162,4 +169,16 @@ def parse_claims(body: dict[str, Any]) -> LaunchClaims:
         nrps_url=_text(nrps.get("context_memberships_url")) or None,
         product_family=_text(_mapping(body.get(TOOL_PLATFORM)).get("product_family_code")),
         person_sourcedid=_text(_mapping(body.get(LIS)).get("person_sourcedid")).strip()[:255],
+        has_context=bool(context_id),
     )
+
+
+def standalone_context_id(deployment_id: str, resource_link_id: str) -> str:
+    """The course key of a launch without a context claim (LTI 1.3 §5.4.1 makes it optional).
+
+    Such a link is its own little course: scoped to its deployment and resource link, so two
+    links placed outside any course never share students, placements or grades. The prefix
+    cannot be confused with a real context id of the same platform that merely looks alike,
+    as real ones are never spelled with it by Canvas (numbers/hashes) or Moodle (numbers).
+    """
+    return f"lti-no-context:{deployment_id}:{resource_link_id}"[:255]

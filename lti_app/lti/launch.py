@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 import jwt
 from cachelib import BaseCache
 from flask import current_app
+from flask_babel import gettext as _
 from pylti1p3.contrib.flask.message_launch import FlaskMessageLaunch
 from pylti1p3.contrib.flask.oidc_login import FlaskOIDCLogin
 from pylti1p3.contrib.flask.request import FlaskRequest
@@ -272,6 +273,18 @@ class StintMessageLaunch(FlaskMessageLaunch):
             self.session_service.save_launch_data(self._launch_id, self._jwt["body"])
         return self
 
+    def get_client_id(self) -> str:
+        """The registration's client id: ``azp`` when sent (OIDC Core §2), else the audience.
+
+        pylti1p3 takes the first audience, so a token naming another tool first would be
+        looked up under that tool; with ``azp`` the party the token was issued to is explicit.
+        """
+        body = self._get_jwt_body()
+        azp, aud = body.get("azp"), body.get("aud")
+        if isinstance(azp, str) and isinstance(aud, list) and azp in aud:
+            return azp
+        return super().get_client_id()  # a foreign azp is refused after the signature check
+
     def validate_jwt_format(self) -> StintMessageLaunch:
         token = self._get_request_param("id_token") or ""
         limit = int(current_app.config["LTI_MAX_ID_TOKEN_BYTES"])
@@ -353,8 +366,15 @@ class StintMessageLaunch(FlaskMessageLaunch):
             ) from exc
         aud = body.get("aud")
         azp = body.get("azp")
-        if isinstance(aud, list) and len(aud) > 1 and azp is None:
-            raise LtiError("missing_azp", "The launch names several audiences but no azp.", "")
+        # OIDC Core §3.1.3.7: refuse a token that also names audiences Stint does not trust
+        # (Stint trusts only its own client id for this registration), and check azp when sent.
+        untrusted = [a for a in (aud if isinstance(aud, list) else [aud]) if a != client_id]
+        if untrusted:
+            raise LtiError(
+                "untrusted_audience",
+                _("The launch also names audiences (aud) Stint does not trust."),
+                _("An id_token for Stint must name only Stint's client id as its audience."),
+            )
         if azp is not None and azp != client_id:
             raise LtiError("wrong_azp", "The launch's authorized party (azp) is not Stint.", "")
         return self

@@ -19,6 +19,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from itsdangerous import BadData, URLSafeTimedSerializer
 from pylti1p3.deep_link_resource import DeepLinkResource
 from pylti1p3.exception import LtiException, OIDCException
@@ -28,7 +29,13 @@ from sqlalchemy import select
 from lti_app.auth import current_viewer, start_session
 from lti_app.extensions import csrf, db
 from lti_app.forms import ActivitySettingsForm
+from lti_app.lms.registry import adapter_for_kind
 from lti_app.lti.claims import DEEP_LINKING_SETTINGS, parse_claims
+from lti_app.lti.dynamic_registration import (
+    LOOPBACK_HOSTS,
+    RegistrationError,
+    StintDynamicRegistration,
+)
 from lti_app.lti.errors import LtiError, from_library_exception
 from lti_app.lti.frame_origins import (
     known_frame_origins,
@@ -40,8 +47,16 @@ from lti_app.lti.launch import StintMessageLaunch, StintOIDCLogin
 from lti_app.lti.single_use import spend
 from lti_app.lti.tool_conf import StintRegistration
 from lti_app.models import Activity, Course, Platform, User
-from lti_app.security import frame_for_platform
+from lti_app.security import frame_for_origins, frame_for_platform
 from lti_app.services.launches import ACTIVITY_CUSTOM_PARAM, LaunchResult, record_launch
+from lti_app.services.registration import (
+    InviteRefusedError,
+    claim_invite,
+    platform_statuses,
+    record_dynamic_registration,
+    release_invite,
+    status_view_valid,
+)
 from lti_app.services.roster import after_launch as roster_after_launch
 
 bp = Blueprint("lti", __name__, url_prefix="/lti")
@@ -99,11 +114,11 @@ def launch() -> Any:
     frame_for_platform(registration.platform_id)  # its frame shows this response, errors too
     body = message.get_launch_data()
     claims = parse_claims(dict(body))
-    if not claims.sub or not claims.context_id:
+    if not claims.sub:
         raise LtiError(
             "missing_claims",
-            "The launch did not say who the user is or which course they are in.",
-            "Stint needs the sub claim and the context claim; allow the tool to receive them "
+            "The launch did not say who the user is.",
+            "Stint needs the sub claim; allow the tool to receive it "
             "(Moodle: privacy settings of the tool; Canvas: privacy level of the developer key).",
         )
     _remember_frame_origin(registration.platform_id, body)
@@ -121,6 +136,10 @@ def launch() -> Any:
         destination = url_for("instructor.configure", activity_id=result.activity_id)
     elif claims.is_instructor:
         destination = url_for("instructor.dashboard", activity_id=result.activity_id)
+    elif not claims.is_learner:
+        # No course role, or only roles Stint does not know (an observer, a guest): a valid
+        # launch (LTI certification) that gets a page saying what Stint offers them.
+        destination = url_for("lti.no_role")
     else:
         destination = url_for("student.home", activity_id=result.activity_id)
     ticket = _entry_signer().dumps(
@@ -220,6 +239,84 @@ def _remember_frame_origin(platform_id: int, body: Any) -> None:
         # Stint everywhere at once, and a Canvas platform's wildcard is dropped everywhere.
         platform.frame_origins = sorted(known | seen)[-20:]
     known_frame_origins.update((platform_id, origin) for origin in seen)
+
+
+@bp.get("/register/<code>")
+@csrf.exempt
+def register(code: str) -> Any:
+    """LTI Dynamic Registration: the LMS opens this one-time link to register itself.
+
+    Refused without a valid invite code, so nobody on the internet can register an LMS with
+    this Stint; the code is claimed before Stint talks to the LMS and given back if the LMS
+    refused, so a failed attempt can be retried with the same link.
+    """
+    configuration_url = request.args.get("openid_configuration", "")
+    token = request.args.get("registration_token", "")
+    lms_origin = _safe_origin(configuration_url)
+    if lms_origin:
+        frame_for_origins(lms_origin)  # the LMS shows this page (and any refusal) in a dialog
+    if not lms_origin:
+        raise LtiError(
+            "registration_incomplete",
+            _("This registration link must be opened by the LMS."),
+            _(
+                "Paste the link into the LMS's tool registration (Moodle: Manage tools → Tool "
+                "URL; Canvas: Developer keys → + Developer key → LTI Registration); opened "
+                "directly it lacks the LMS's openid_configuration."
+            ),
+        )
+    try:
+        invite_id, lms = claim_invite(code)
+    except InviteRefusedError as exc:
+        raise LtiError(
+            "invite_invalid",
+            _("This registration link is unknown, expired or already used."),
+            _("Ask Stint's operator for a new link (flask --app lti_app stint platform invite)."),
+            status=403,
+        ) from exc
+    db.session.commit()  # claimed before the LMS is contacted: one attempt at a time
+    extra = " ".join(adapter_for_kind(lms).extra_frame_origins)
+    frame_for_origins(f"{lms_origin} {extra}".strip())
+    exchange = StintDynamicRegistration(
+        current_app.config["STINT_BASE_URL"],
+        configuration_url,
+        token,
+        float(current_app.config["HTTP_TIMEOUT"]),
+    )
+    try:
+        registered = exchange.register_with_platform()
+    except RegistrationError as failure:
+        release_invite(invite_id)
+        db.session.commit()
+        return render_template("lti/registered.html", outcome=None, failure=failure), failure.status
+    outcome = record_dynamic_registration(invite_id, registered)
+    db.session.commit()
+    return render_template("lti/registered.html", outcome=outcome, failure=None)
+
+
+def _safe_origin(url: str) -> str:
+    """The URL's origin if it is a plain https (or loopback http) one, else "" (it goes into
+    the CSP header, so nothing but scheme, host and port may pass)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return ""
+    if parts.scheme not in ("https", "http") or not host:
+        return ""
+    if parts.scheme == "http" and host not in LOOPBACK_HOSTS:
+        return ""
+    allowed = set("abcdefghijklmnopqrstuvwxyz0123456789.-:[]")
+    netloc = parts.netloc.lower()
+    if "@" in netloc or not set(netloc) <= allowed:
+        return ""
+    return f"{parts.scheme}://{netloc}"
+
+
+@bp.get("/no-role")
+def no_role() -> str:
+    """Where a launch without a course role Stint knows lands: what Stint offers them."""
+    return render_template("lti/no_role.html")
 
 
 @bp.route("/deep-link/<launch_id>", methods=["GET", "POST"])
@@ -362,7 +459,8 @@ def canvas_config() -> Response:
 
 @bp.get("/config")
 def config_page() -> str:
-    """Every URL an LMS administrator pastes into Moodle or Canvas."""
+    """Every URL an LMS administrator pastes into Moodle or Canvas; with the operator's
+    ``view`` pass, each registered platform's method, scopes, last launch and problems."""
     base = current_app.config["STINT_BASE_URL"]
     return render_template(
         "lti/config.html",
@@ -374,4 +472,9 @@ def config_page() -> str:
             "Deep linking (content selection) URL": launch_url(),
         },
         scopes=[*AGS_SCOPES, NRPS_SCOPE],
+        platforms=platform_statuses() if _status_view_allowed() else None,
     )
+
+
+def _status_view_allowed() -> bool:
+    return status_view_valid(current_app.config["SECRET_KEY"], request.args.get("view", ""))

@@ -15,7 +15,7 @@ from lti_app.models.placement import (
     PlacementEvent,
     Preference,
 )
-from lti_app.models.platform import Deployment, Platform, ToolKey
+from lti_app.models.platform import Deployment, Platform, RegistrationInvite, ToolKey
 from lti_app.models.review import (
     DisclosureEvent,
     Evaluation,
@@ -48,6 +48,7 @@ __all__ = [
     "Preference",
     "Project",
     "ProjectDeliverable",
+    "RegistrationInvite",
     "ReplacedReviewToken",
     "ReviewInvitation",
     "Rubric",

@@ -11,6 +11,7 @@ from lti_app.extensions import db
 from lti_app.models.base import UTCDateTime, utcnow
 
 LMS_KINDS = ("canvas", "moodle", "other")
+REGISTRATION_METHODS = ("manual", "dynamic")
 
 
 class Platform(db.Model):  # type: ignore[name-defined]
@@ -39,6 +40,15 @@ class Platform(db.Model):  # type: ignore[name-defined]
     # Retention policy: student data is purged this many days after a course ends (stint purge).
     retention_days: Mapped[int] = mapped_column(Integer, default=1825, server_default="1825")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # How the platform was registered: "manual" (``stint platform add``) or "dynamic" (LTI
+    # Dynamic Registration by a one-time link). Shown on /lti/config.
+    registration_method: Mapped[str] = mapped_column(
+        String(20), default="manual", server_default="manual"
+    )
+    # The scopes the LMS granted at dynamic registration (its response's ``scope``): an admin
+    # may remove some, and /lti/config warns when grade pass-back or the roster cannot work.
+    # None when unknown (a manual registration: the LMS never told Stint).
+    granted_scopes: Mapped[list[str] | None] = mapped_column(JSON)
 
     deployments: Mapped[list[Deployment]] = relationship(
         back_populates="platform", cascade="all, delete-orphan"
@@ -57,6 +67,25 @@ class Deployment(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     platform: Mapped[Platform] = relationship(back_populates="deployments")
+
+
+class RegistrationInvite(db.Model):  # type: ignore[name-defined]
+    """A one-time code that lets one LMS register itself with Stint (Dynamic Registration).
+
+    Only the code's SHA-256 is stored. Without a valid code the registration URL is refused, so
+    nobody on the internet can register an LMS with an institution's Stint; a code works once
+    (``used_at``) and expires.
+    """
+
+    __tablename__ = "registration_invite"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    lms: Mapped[str] = mapped_column(String(20), default="other")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    platform_id: Mapped[int | None] = mapped_column(ForeignKey("platform.id", ondelete="SET NULL"))
 
 
 class ToolKey(db.Model):  # type: ignore[name-defined]
