@@ -1,7 +1,7 @@
 """LTI Dynamic Registration: one-time invites, how each platform was registered, granted scopes
 
 Revision ID: 0012_dynamic_registration
-Revises: 0010_score_drift
+Revises: 0011_student_states
 Create Date: 2026-12-03 14:30:00
 
 """
