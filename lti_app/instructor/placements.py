@@ -7,10 +7,12 @@ it. Refused changes answer with a clear 4xx page and change nothing.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
 from flask import Blueprint, abort, g, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
@@ -27,6 +29,7 @@ from lti_app.scoping import activity_for
 from lti_app.services import audit
 from lti_app.services import roster as roster_service
 from lti_app.services.catalog.csv_import import MAX_CSV_BYTES
+from lti_app.services.catalog.offers import taken_seats
 from lti_app.services.placements import (
     csv_import,
     matching_runs,
@@ -99,16 +102,25 @@ def _index_url(activity: Activity) -> str:
     return url_for("placements.index", activity_id=activity.id)
 
 
-@bp.get("")
-@requires("view")
-def index(activity_id: int) -> Any:
-    activity = _activity(activity_id)
+@dataclass(frozen=True)
+class AssignError:
+    """A refused manual placement, shown beside that student's project choice."""
+
+    user_id: int
+    project_id: int | None
+    message: str
+
+
+def _index_page(
+    activity: Activity, assign_error: AssignError | None = None, status: int = 200
+) -> Any:
     course = db.session.get(Course, activity.course_id)
     selection_form = SelectionForm(max_choices=activity.max_choices)
     if activity.selection_deadline:
         selection_form.deadline.data = activity.selection_deadline.replace(tzinfo=None)
     rows = queries.roster(activity)
     offers = queries.offered_projects(activity)
+    taken = taken_seats(activity.id)
     latest_run = db.session.scalar(
         select(MatchRun)
         .where(MatchRun.activity_id == activity.id)
@@ -122,6 +134,8 @@ def index(activity_id: int) -> Any:
         rows=rows,
         offers=offers,
         open_offers=[o for o in offers if o.project.status == "open"],
+        seats_left={o.project_id: max(o.capacity - taken.get(o.project_id, 0), 0) for o in offers},
+        assign_error=assign_error,
         statuses=STATUS_LABELS,
         selection_form=selection_form,
         csv_form=PlacementCsvForm(),
@@ -130,7 +144,13 @@ def index(activity_id: int) -> Any:
         latest_run=latest_run,
         unpublished=publishing.unpublished_count(activity),
         ranked=sum(1 for r in rows if r.preference and r.membership.status == "active"),
-    )
+    ), status
+
+
+@bp.get("")
+@requires("view")
+def index(activity_id: int) -> Any:
+    return _index_page(_activity(activity_id))
 
 
 @bp.post("/sync-roster")
@@ -153,13 +173,25 @@ def sync_roster(activity_id: int) -> Any:
 @bp.post("/assign")
 @requires("placements.assign")
 def assign(activity_id: int) -> Any:
+    """Place one student; a refused choice comes back beside that student's dropdown.
+
+    The dropdown starts at "Choose…" (an empty value) so that a stray click on "Place" never
+    puts a student on whichever project happens to be listed first.
+    """
     activity = _activity(activity_id)
-    try:
-        placement = placing.assign(
-            activity, _int_field("user_id"), _int_field("project_id"), g.viewer.user_id
+    user_id = _int_field("user_id")
+    project_id = parse_id(request.form.get("project_id"))
+    if project_id is None:
+        return _index_page(
+            activity, AssignError(user_id, None, _("Choose a project for this student.")), 400
         )
+    try:
+        placement = placing.assign(activity, user_id, project_id, g.viewer.user_id)
     except PlacementError as exc:
-        return _refuse(exc)
+        db.session.rollback()
+        if not any(r.user.id == user_id for r in queries.roster(activity)):
+            abort(exc.status, description=exc.message)
+        return _index_page(activity, AssignError(user_id, project_id, exc.message), exc.status)
     audit.record(
         activity,
         g.viewer.user_id,
