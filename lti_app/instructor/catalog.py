@@ -21,16 +21,19 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import lazy_gettext, ngettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import or_, select
 from wtforms import (
     IntegerField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from lti_app.auth import Viewer, requires
 from lti_app.extensions import db
@@ -140,9 +143,21 @@ class ImportForm(FlaskForm):
 
 
 class OfferForm(FlaskForm):
-    project_id = SelectField("Project", coerce=int, validators=[DataRequired()])
+    """Several catalog projects offered at once, as a list of checkboxes.
+
+    The field keeps the name ``project_id`` so that a form posting one project (an older page
+    still open in a tab, a script) offers that one project as before.
+    """
+
+    project_id = SelectMultipleField(
+        lazy_gettext("Projects to offer"),
+        coerce=int,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        validators=[DataRequired(message=lazy_gettext("Tick at least one project to offer."))],
+    )
     capacity = IntegerField(
-        "Seats in this activity",
+        lazy_gettext("Seats in this activity"),
         validators=[Optional(), NumberRange(min=1, max=500)],
     )
 
@@ -449,42 +464,73 @@ def import_example() -> Response:
 # --- offers in an activity -----------------------------------------------------------------
 
 
+# Above this many offerable projects the offers page shows a filter box.
+OFFER_FILTER_FROM = 8
+
+
 @bp.route("/activities/<int:activity_id>/offers", methods=["GET", "POST"])
 @requires("offers.edit")
 def offers(activity_id: int) -> Any:
+    """Offer any number of open catalog projects at once, ticked from one list.
+
+    Without JavaScript the filter box is a GET form that narrows the list on the server; with
+    authoring.js it narrows the list as the instructor types. Ticked projects hidden by a filter
+    are still offered.
+    """
     activity = activity_for(g.viewer, activity_id)
     platform_id = platform_id_of(g.viewer)
     current = catalog_offers.offers_of(activity.id)
     offered_ids = {o.project_id for o in current}
-    form = OfferForm()
-    form.project_id.choices = [
-        (p.id, f"{p.title} — {p.partner.name}")
+    offerable = [
+        p
         for p in catalog_search.list_projects(
             platform_id, catalog_search.ProjectFilters(status="open")
         )
         if p.id not in offered_ids
     ]
+    form = OfferForm()
+    form.project_id.choices = [(p.id, f"{p.title} — {p.partner.name}") for p in offerable]
+    query = request.args.get("q", "")[:200].strip()
+    shown = {
+        p.id
+        for p in offerable
+        if not query or query.lower() in f"{p.title} {p.partner.name}".lower()
+    }
     status = 200
     if request.method == "POST":
         status = 400
         if form.validate_on_submit():
             try:
-                offer = catalog_offers.offer_project(
-                    platform_id, activity.id, form.project_id.data, form.capacity.data
+                added = catalog_offers.offer_projects(
+                    platform_id, activity.id, form.project_id.data or [], form.capacity.data
                 )
             except CatalogError as exc:
-                return _refuse(exc)
-            db.session.commit()
-            return done(
-                f"“{offer.project.title}” is now offered with {offer.capacity} seat(s).",
-                url_for("catalog.offers", activity_id=activity.id),
-            )
+                db.session.rollback()
+                form.project_id.errors = [exc.message]
+                status = exc.status
+            else:
+                db.session.commit()
+                return done(
+                    ngettext(
+                        "%(num)d project is now offered: %(titles)s.",
+                        "%(num)d projects are now offered: %(titles)s.",
+                        len(added),
+                        titles=", ".join(f"“{o.project.title}” ({o.capacity})" for o in added),
+                    ),
+                    url_for("catalog.offers", activity_id=activity.id),
+                )
+        # Ticked projects stay visible whatever the filter says.
+        shown |= set(form.project_id.data or [])
     return render_template(
         "instructor/catalog/offers.html",
         activity=activity,
         offers=current,
         taken=catalog_offers.taken_seats(activity.id),
         form=form,
+        offerable=offerable,
+        shown=shown,
+        query=query,
+        show_filter=len(offerable) > OFFER_FILTER_FROM or bool(query),
         statuses=STATUS_LABELS,
     ), status
 

@@ -199,9 +199,9 @@ def test_1_instructor_deep_links_builds_catalog_and_rubric_and_syncs_roster(
         j.flash(f"Project “{title}” saved.")
     j.go(j.tool.get_by_role("link", name="Projects offered in this activity"))
     for title, (partner, _) in PROJECTS.items():
-        j.tool.get_by_label("Project", exact=True).select_option(label=f"{title} — {partner}")
-        j.go(j.tool.get_by_role("button", name="Offer project"))
-        j.flash(f"“{title}” is now offered")
+        j.tool.get_by_label(f"{title} — {partner}").check()
+    j.go(j.tool.get_by_role("button", name="Offer ticked projects"))
+    j.flash(f"{len(PROJECTS)} projects are now offered")
 
     # A rubric from a template, chosen for the activity.
     j.go(j.tool.get_by_role("link", name="Back to the activity"))
