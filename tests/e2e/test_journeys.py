@@ -186,10 +186,16 @@ def test_1_instructor_deep_links_builds_catalog_and_rubric_and_syncs_roster(
         j.go(j.tool.get_by_role("link", name="Projects", exact=True))
         j.go(j.tool.get_by_role("link", name="New project").first)
         j.tool.get_by_label("Partner").select_option(label=partner)
-        j.tool.get_by_label("Title").fill(title)
+        j.tool.locator("#title").fill(title)
         j.tool.get_by_label("Summary").fill(f"{title} for {partner}.")
         j.tool.get_by_label("Brief (Markdown)").fill(f"## Goal\n\n**{title}**, end to end.")
-        j.tool.get_by_label("Deliverables").fill(deliverable)
+        name, due, description = deliverable.split(" | ")
+        j.tool.locator("#deliverables-0-title").fill(name)
+        if due.isdigit():
+            j.tool.locator("#deliverables-0-due_days").fill(due)
+        else:
+            j.tool.locator("#deliverables-0-due_at").fill(f"{due}T23:59")
+        j.tool.locator("#deliverables-0-description").fill(description)
         j.tool.get_by_label("Skills").fill("Python, SQL")
         j.tool.get_by_label("Status").select_option(label="Open")
         j.tool.get_by_label("Capacity (students)").fill("1")
