@@ -8,7 +8,6 @@ it. Refused changes answer with a clear 4xx page and change nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC
 from typing import Any
 
 from flask import Blueprint, abort, g, render_template, request, url_for
@@ -20,6 +19,7 @@ from wtforms import DateTimeLocalField, IntegerField
 from wtforms.validators import DataRequired, NumberRange, Optional
 
 from lti_app.auth import Viewer, require, requires
+from lti_app.course_time import from_course_zone, to_course_zone
 from lti_app.extensions import db
 from lti_app.instructor.confirm import confirm_page, done
 from lti_app.models import Activity, Course, MatchRun, Placement, User
@@ -55,7 +55,7 @@ bp = Blueprint(
 
 class SelectionForm(FlaskForm):
     deadline = DateTimeLocalField(
-        "Ranking deadline (UTC)", format="%Y-%m-%dT%H:%M", validators=[Optional()]
+        "Ranking deadline", format="%Y-%m-%dT%H:%M", validators=[Optional()]
     )
     max_choices = IntegerField(
         "Projects each student may rank",
@@ -117,7 +117,9 @@ def _index_page(
     course = db.session.get(Course, activity.course_id)
     selection_form = SelectionForm(max_choices=activity.max_choices)
     if activity.selection_deadline:
-        selection_form.deadline.data = activity.selection_deadline.replace(tzinfo=None)
+        selection_form.deadline.data = to_course_zone(activity.selection_deadline).replace(
+            tzinfo=None
+        )
     rows = queries.roster(activity)
     offers = queries.offered_projects(activity)
     taken = taken_seats(activity.id)
@@ -371,7 +373,7 @@ def selection(activity_id: int) -> Any:
     if not form.validate_on_submit():
         problems = [e for errors in form.errors.values() for e in errors]
         abort(400, description=" ".join(str(p) for p in problems) or "Check the selection form.")
-    deadline = form.deadline.data.replace(tzinfo=UTC) if form.deadline.data else None
+    deadline = from_course_zone(form.deadline.data) if form.deadline.data else None
     try:
         ranking.open_selection(activity, deadline, form.max_choices.data or 3)
     except PlacementError as exc:
