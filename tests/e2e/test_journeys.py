@@ -201,7 +201,7 @@ def test_1_instructor_deep_links_builds_catalog_and_rubric_and_syncs_roster(
         j.tool.get_by_label("Capacity (students)").fill("1")
         j.tool.get_by_label("Supervisor name").fill(SUPERVISORS[title].split("@")[0].title())
         j.tool.get_by_label("Supervisor email").fill(SUPERVISORS[title])
-        j.go(j.tool.get_by_role("button", name="Save project"))
+        j.go(j.tool.get_by_role("button", name="Save project").last)
         j.flash(f"Project “{title}” saved.")
     j.go(j.tool.get_by_role("link", name="Projects offered in this activity"))
     for title, (partner, _) in PROJECTS.items():
