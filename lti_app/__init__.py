@@ -102,7 +102,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     frame_origins.install()
     key_warming.install(app)  # each worker loads the LMSs' keys before launches need them
 
-    from lti_app import cli, errors, security
+    from lti_app import cli, course_time, errors, security
     from lti_app.instructor.views import bp as instructor_bp
     from lti_app.lti.views import bp as lti_bp
     from lti_app.public.views import bp as public_bp
@@ -110,6 +110,9 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     from lti_app.urls import url_maker
 
     app.jinja_env.globals["url_maker"] = url_maker
+    # Dates shown outside Babel's formatting: the course's zone, and its name beside them.
+    app.jinja_env.globals["course_zone"] = course_time.course_zone_name
+    app.jinja_env.filters["in_course_zone"] = course_time.to_course_zone
     app.register_blueprint(lti_bp)
     app.register_blueprint(instructor_bp)
     app.register_blueprint(student_bp)

@@ -83,6 +83,9 @@ def _still_member(viewer: Viewer) -> Standing:
         session.clear()  # the cookie is dead: only a new launch opens Stint again
         abort(403, description=LAUNCH_AGAIN)
     now, g.course = found  # the course is held for the request: later gets come from the session
+    # The one place a request learns its course's time zone: typed dates are read in it
+    # (course_time) and Babel shows dates in it (i18n.select_timezone).
+    g.course_timezone = g.course.time_zone
     return now
 
 

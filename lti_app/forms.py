@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, DecimalField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+
+from lti_app.course_time import from_course_zone, to_course_zone
 
 T = TypeVar("T")
 
@@ -36,8 +38,9 @@ class ActivitySettingsForm(FlaskForm):
         default=Decimal("100"),
         validators=[DataRequired(), NumberRange(min=Decimal("0.01"), max=Decimal("10000"))],
     )
-    starts_at = DateTimeLocalField("Starts (UTC)", format="%Y-%m-%dT%H:%M", validators=[Optional()])
-    due_at = DateTimeLocalField("Due (UTC)", format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    # Typed in the course's time zone (the page names it); stored in UTC.
+    starts_at = DateTimeLocalField("Starts", format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    due_at = DateTimeLocalField("Due", format="%Y-%m-%dT%H:%M", validators=[Optional()])
     required_hours = FiniteDecimalField(
         "Required hours",
         places=1,
@@ -50,8 +53,13 @@ class ActivitySettingsForm(FlaskForm):
             raise ValidationError("The due date must come after the start date.")
 
     def aware(self, value: datetime | None) -> datetime | None:
-        """Form dates are entered in UTC (labelled so); store them timezone-aware."""
-        return value.replace(tzinfo=UTC) if value else None
+        """A date typed in the course's time zone, as the aware UTC datetime stored."""
+        return from_course_zone(value) if value else None
+
+    def show_dates_of(self, starts_at: datetime | None, due_at: datetime | None) -> None:
+        """Fill the date fields with stored (UTC) dates, as the course's zone reads them."""
+        self.starts_at.data = to_course_zone(starts_at).replace(tzinfo=None) if starts_at else None
+        self.due_at.data = to_course_zone(due_at).replace(tzinfo=None) if due_at else None
 
 
 def validated(value: T | None) -> T:

@@ -8,7 +8,6 @@ from another platform is a 404. Offers belong to one activity of the instructor'
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from typing import Any
 
 from flask import (
@@ -21,24 +20,33 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import lazy_gettext, ngettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import or_, select
 from wtforms import (
     IntegerField,
-    SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
 
+from lti_app import course_time
 from lti_app.auth import Viewer, requires
 from lti_app.extensions import db
-from lti_app.forms import FiniteDecimalField
 from lti_app.instructor.confirm import confirm_page, done
+from lti_app.instructor.project_form import (
+    STATUS_LABELS,
+    DeliverableRowForm,
+    ProjectForm,
+    apply_row_action,
+    error_list,
+)
 from lti_app.markdown import render_markdown
 from lti_app.models import Activity, Course, Partner, Project, Rubric
-from lti_app.models.catalog import INDUSTRIES, PROJECT_STATUSES
+from lti_app.models.catalog import INDUSTRIES
 from lti_app.panels import register_panel
 from lti_app.scoping import activity_for
 from lti_app.services.catalog import csv_import as catalog_csv
@@ -47,12 +55,9 @@ from lti_app.services.catalog import partners as catalog_partners
 from lti_app.services.catalog import projects as catalog_projects
 from lti_app.services.catalog import search as catalog_search
 from lti_app.services.catalog.errors import CatalogError
-from lti_app.validation import EMAIL_PATTERN, parse_id
+from lti_app.validation import EMAIL_PATTERN
 
 bp = Blueprint("catalog", __name__, url_prefix="/instructor/catalog")
-
-STATUS_LABELS = {"draft": "Draft", "open": "Open", "closed": "Closed"}
-
 
 # --- forms ---------------------------------------------------------------------------------
 
@@ -74,75 +79,26 @@ class PartnerForm(FlaskForm):
     )
 
 
-class ProjectForm(FlaskForm):
-    partner_id = SelectField("Partner", coerce=int, validators=[DataRequired()])
-    title = StringField("Title", validators=[DataRequired(), Length(max=300)])
-    summary = TextAreaField("Summary", validators=[Length(max=1000)])
-    brief_md = TextAreaField("Brief (Markdown)", validators=[Length(max=50_000)])
-    deliverables = TextAreaField("Deliverables", validators=[Length(max=10_000)])
-    skills = StringField("Skills", validators=[Length(max=1000)])
-    industry = SelectField("Industry", choices=[(i, i) for i in INDUSTRIES])
-    duration_days = IntegerField(
-        "Duration (days)",
-        default=14,
-        validators=[DataRequired(), NumberRange(min=1, max=catalog_projects.MAX_DURATION_DAYS)],
-    )
-    estimated_hours = FiniteDecimalField(
-        "Estimated hours",
-        places=1,
-        default=Decimal("20"),
-        validators=[Optional(), NumberRange(min=0, max=2000)],
-    )
-    capacity = IntegerField(
-        "Capacity (students)", default=1, validators=[DataRequired(), NumberRange(min=1, max=500)]
-    )
-    supervisor_name = StringField("Supervisor name", validators=[Length(max=200)])
-    supervisor_email = StringField(
-        "Supervisor email",
-        validators=[
-            Optional(),
-            Regexp(EMAIL_PATTERN, message="Enter an email address like name@example.com."),
-            Length(max=320),
-        ],
-    )
-    rubric_id = SelectField("Rubric", coerce=str, validate_choice=False)
-    stipend = StringField("Stipend (optional)", validators=[Length(max=100)])
-    status = SelectField(
-        "Status", choices=[(s, STATUS_LABELS[s]) for s in PROJECT_STATUSES], default="draft"
-    )
-
-    def spec(self) -> tuple[catalog_projects.ProjectSpec | None, list[str]]:
-        deliverables, problems = catalog_projects.parse_deliverables(self.deliverables.data or "")
-        rubric = self.rubric_id.data or ""
-        spec = catalog_projects.ProjectSpec(
-            partner_id=self.partner_id.data or 0,
-            title=self.title.data or "",
-            summary=self.summary.data or "",
-            brief_md=self.brief_md.data or "",
-            skills=catalog_projects.parse_skills(self.skills.data or ""),
-            industry=self.industry.data or "Other",
-            duration_days=self.duration_days.data or 0,
-            estimated_hours=self.estimated_hours.data or Decimal("0"),
-            capacity=self.capacity.data or 0,
-            supervisor_name=self.supervisor_name.data or "",
-            supervisor_email=self.supervisor_email.data or "",
-            # An unreadable choice becomes id 0, which the service refuses with a clear message.
-            rubric_id=(parse_id(rubric) or 0) if rubric.strip() else None,
-            stipend=self.stipend.data or "",
-            status=self.status.data or "draft",
-            deliverables=deliverables,
-        )
-        return (None if problems else spec), problems
-
-
 class ImportForm(FlaskForm):
     file = FileField("Projects CSV file", validators=[FileRequired()])
 
 
 class OfferForm(FlaskForm):
-    project_id = SelectField("Project", coerce=int, validators=[DataRequired()])
+    """Several catalog projects offered at once, as a list of checkboxes.
+
+    The field keeps the name ``project_id`` so that a form posting one project (an older page
+    still open in a tab, a script) offers that one project as before.
+    """
+
+    project_id = SelectMultipleField(
+        lazy_gettext("Projects to offer"),
+        coerce=int,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        validators=[DataRequired(message=lazy_gettext("Tick at least one project to offer."))],
+    )
     capacity = IntegerField(
-        "Seats in this activity",
+        lazy_gettext("Seats in this activity"),
         validators=[Optional(), NumberRange(min=1, max=500)],
     )
 
@@ -215,6 +171,7 @@ def index() -> Any:
 
 
 def _project_form_page(project: Project | None) -> Any:
+    """New or edit project; the deliverables' add/remove/move buttons come back here too."""
     viewer = g.viewer
     platform_id = platform_id_of(viewer)
     form = ProjectForm(obj=project if request.method == "GET" and project else None)
@@ -222,7 +179,7 @@ def _project_form_page(project: Project | None) -> Any:
     form.rubric_id.choices = _rubric_choices(viewer, platform_id)
     if request.method == "GET" and project is not None:
         form.skills.data = ", ".join(project.skills or [])
-        form.deliverables.data = catalog_projects.format_deliverables(project.deliverables)
+        form.load_deliverables(list(project.deliverables), course_time.to_course_zone)
         form.rubric_id.data = str(project.rubric_id or "")
     if not form.partner_id.choices:
         return done(
@@ -231,19 +188,20 @@ def _project_form_page(project: Project | None) -> Any:
             "error",
         )
     status = 200
+    focus = None
     if request.method == "POST":
-        status = 400
-        if form.validate_on_submit():
-            spec, problems = form.spec()
-            if problems:
-                form.deliverables.errors = list(problems)
-            else:
-                assert spec is not None
+        focus = apply_row_action(form, request.form.get("row_action", ""))
+        if focus is None:
+            status = 400
+            valid = form.validate_on_submit()
+            deliverables = form.deliverable_specs(course_time.from_course_zone)
+            if valid and deliverables is not None:
                 try:
                     saved = catalog_projects.save_project(
-                        platform_id, viewer.course_id, project, spec
+                        platform_id, viewer.course_id, project, form.spec(deliverables)
                     )
                 except CatalogError as exc:
+                    db.session.rollback()
                     flash(exc.message, "error")
                 else:
                     db.session.commit()
@@ -252,7 +210,13 @@ def _project_form_page(project: Project | None) -> Any:
                         url_for("catalog.project_view", project_id=saved.id),
                     )
     return render_template(
-        "instructor/catalog/project_form.html", form=form, project=project
+        "instructor/catalog/project_form.html",
+        form=form,
+        project=project,
+        errors=error_list(form),
+        focus=focus,
+        row_template=DeliverableRowForm(prefix="deliverables-__index__-"),
+        zone=course_time.course_zone_name(),
     ), status
 
 
@@ -449,42 +413,73 @@ def import_example() -> Response:
 # --- offers in an activity -----------------------------------------------------------------
 
 
+# Above this many offerable projects the offers page shows a filter box.
+OFFER_FILTER_FROM = 8
+
+
 @bp.route("/activities/<int:activity_id>/offers", methods=["GET", "POST"])
 @requires("offers.edit")
 def offers(activity_id: int) -> Any:
+    """Offer any number of open catalog projects at once, ticked from one list.
+
+    Without JavaScript the filter box is a GET form that narrows the list on the server; with
+    authoring.js it narrows the list as the instructor types. Ticked projects hidden by a filter
+    are still offered.
+    """
     activity = activity_for(g.viewer, activity_id)
     platform_id = platform_id_of(g.viewer)
     current = catalog_offers.offers_of(activity.id)
     offered_ids = {o.project_id for o in current}
-    form = OfferForm()
-    form.project_id.choices = [
-        (p.id, f"{p.title} — {p.partner.name}")
+    offerable = [
+        p
         for p in catalog_search.list_projects(
             platform_id, catalog_search.ProjectFilters(status="open")
         )
         if p.id not in offered_ids
     ]
+    form = OfferForm()
+    form.project_id.choices = [(p.id, f"{p.title} — {p.partner.name}") for p in offerable]
+    query = request.args.get("q", "")[:200].strip()
+    shown = {
+        p.id
+        for p in offerable
+        if not query or query.lower() in f"{p.title} {p.partner.name}".lower()
+    }
     status = 200
     if request.method == "POST":
         status = 400
         if form.validate_on_submit():
             try:
-                offer = catalog_offers.offer_project(
-                    platform_id, activity.id, form.project_id.data, form.capacity.data
+                added = catalog_offers.offer_projects(
+                    platform_id, activity.id, form.project_id.data or [], form.capacity.data
                 )
             except CatalogError as exc:
-                return _refuse(exc)
-            db.session.commit()
-            return done(
-                f"“{offer.project.title}” is now offered with {offer.capacity} seat(s).",
-                url_for("catalog.offers", activity_id=activity.id),
-            )
+                db.session.rollback()
+                form.project_id.errors = [exc.message]
+                status = exc.status
+            else:
+                db.session.commit()
+                return done(
+                    ngettext(
+                        "%(num)d project is now offered: %(titles)s.",
+                        "%(num)d projects are now offered: %(titles)s.",
+                        len(added),
+                        titles=", ".join(f"“{o.project.title}” ({o.capacity})" for o in added),
+                    ),
+                    url_for("catalog.offers", activity_id=activity.id),
+                )
+        # Ticked projects stay visible whatever the filter says.
+        shown |= set(form.project_id.data or [])
     return render_template(
         "instructor/catalog/offers.html",
         activity=activity,
         offers=current,
         taken=catalog_offers.taken_seats(activity.id),
         form=form,
+        offerable=offerable,
+        shown=shown,
+        query=query,
+        show_filter=len(offerable) > OFFER_FILTER_FROM or bool(query),
         statuses=STATUS_LABELS,
     ), status
 

@@ -7,10 +7,11 @@ it. Refused changes answer with a clear 4xx page and change nothing.
 
 from __future__ import annotations
 
-from datetime import UTC
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, abort, g, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
@@ -18,6 +19,7 @@ from wtforms import DateTimeLocalField, IntegerField
 from wtforms.validators import DataRequired, NumberRange, Optional
 
 from lti_app.auth import Viewer, require, requires
+from lti_app.course_time import from_course_zone, to_course_zone
 from lti_app.extensions import db
 from lti_app.instructor.confirm import confirm_page, done
 from lti_app.models import Activity, Course, MatchRun, Placement, User
@@ -28,6 +30,7 @@ from lti_app.scoping import activity_for
 from lti_app.services import audit
 from lti_app.services import roster as roster_service
 from lti_app.services.catalog.csv_import import MAX_CSV_BYTES
+from lti_app.services.catalog.offers import taken_seats
 from lti_app.services.placements import (
     csv_import,
     matching_runs,
@@ -53,7 +56,7 @@ bp = Blueprint(
 
 class SelectionForm(FlaskForm):
     deadline = DateTimeLocalField(
-        "Ranking deadline (UTC)", format="%Y-%m-%dT%H:%M", validators=[Optional()]
+        "Ranking deadline", format="%Y-%m-%dT%H:%M", validators=[Optional()]
     )
     max_choices = IntegerField(
         "Projects each student may rank",
@@ -100,16 +103,27 @@ def _index_url(activity: Activity) -> str:
     return url_for("placements.index", activity_id=activity.id)
 
 
-@bp.get("")
-@requires("view")
-def index(activity_id: int) -> Any:
-    activity = _activity(activity_id)
+@dataclass(frozen=True)
+class AssignError:
+    """A refused manual placement, shown beside that student's project choice."""
+
+    user_id: int
+    project_id: int | None
+    message: str
+
+
+def _index_page(
+    activity: Activity, assign_error: AssignError | None = None, status: int = 200
+) -> Any:
     course = db.session.get(Course, activity.course_id)
     selection_form = SelectionForm(max_choices=activity.max_choices)
     if activity.selection_deadline:
-        selection_form.deadline.data = activity.selection_deadline.replace(tzinfo=None)
+        selection_form.deadline.data = to_course_zone(activity.selection_deadline).replace(
+            tzinfo=None
+        )
     roster = queries.roster_page(activity, parse_page(request.args.get("page")))
     offers = queries.offered_projects(activity)
+    taken = taken_seats(activity.id)
     latest_run = db.session.scalar(
         select(MatchRun)
         .where(MatchRun.activity_id == activity.id)
@@ -125,6 +139,8 @@ def index(activity_id: int) -> Any:
         active_learners=roster.active,
         offers=offers,
         open_offers=[o for o in offers if o.project.status == "open"],
+        seats_left={o.project_id: max(o.capacity - taken.get(o.project_id, 0), 0) for o in offers},
+        assign_error=assign_error,
         statuses=STATUS_LABELS,
         selection_form=selection_form,
         csv_form=PlacementCsvForm(),
@@ -133,7 +149,13 @@ def index(activity_id: int) -> Any:
         latest_run=latest_run,
         unpublished=publishing.unpublished_count(activity),
         ranked=roster.ranked,
-    )
+    ), status
+
+
+@bp.get("")
+@requires("view")
+def index(activity_id: int) -> Any:
+    return _index_page(_activity(activity_id))
 
 
 @bp.post("/sync-roster")
@@ -156,13 +178,25 @@ def sync_roster(activity_id: int) -> Any:
 @bp.post("/assign")
 @requires("placements.assign")
 def assign(activity_id: int) -> Any:
+    """Place one student; a refused choice comes back beside that student's dropdown.
+
+    The dropdown starts at "Choose…" (an empty value) so that a stray click on "Place" never
+    puts a student on whichever project happens to be listed first.
+    """
     activity = _activity(activity_id)
-    try:
-        placement = placing.assign(
-            activity, _int_field("user_id"), _int_field("project_id"), g.viewer.user_id
+    user_id = _int_field("user_id")
+    project_id = parse_id(request.form.get("project_id"))
+    if project_id is None:
+        return _index_page(
+            activity, AssignError(user_id, None, _("Choose a project for this student.")), 400
         )
+    try:
+        placement = placing.assign(activity, user_id, project_id, g.viewer.user_id)
     except PlacementError as exc:
-        return _refuse(exc)
+        db.session.rollback()
+        if not any(r.user.id == user_id for r in queries.roster(activity)):
+            abort(exc.status, description=exc.message)
+        return _index_page(activity, AssignError(user_id, project_id, exc.message), exc.status)
     audit.record(
         activity,
         g.viewer.user_id,
@@ -342,7 +376,7 @@ def selection(activity_id: int) -> Any:
     if not form.validate_on_submit():
         problems = [e for errors in form.errors.values() for e in errors]
         abort(400, description=" ".join(str(p) for p in problems) or "Check the selection form.")
-    deadline = form.deadline.data.replace(tzinfo=UTC) if form.deadline.data else None
+    deadline = from_course_zone(form.deadline.data) if form.deadline.data else None
     try:
         ranking.open_selection(activity, deadline, form.max_choices.data or 3)
     except PlacementError as exc:

@@ -15,7 +15,11 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
+from flask_wtf import FlaskForm
 from sqlalchemy import select
+from wtforms import SelectField
 
 from grading.display import join_reasons, points_text
 from lti_app.auth import allowed, requires
@@ -34,8 +38,10 @@ from lti_app.read_models.dashboard.states import STATUS_LABELS, STATUS_ORDER
 from lti_app.read_models.registrar import registrar_csv, registrar_rows
 from lti_app.scoping import activity_for
 from lti_app.services import audit
+from lti_app.services.course_zone import CourseZoneError, set_course_timezone
 from lti_app.services.placements.leavers import free_seat
 from lti_app.services.placements.status import PlacementError
+from lti_app.timezones import zone_names
 
 bp = Blueprint("instructor", __name__, url_prefix="/instructor")
 bp.add_app_template_global(allowed, "may")  # templates show only what the viewer may do
@@ -157,6 +163,8 @@ def configure(activity_id: int) -> Any:
     """Settings of an activity; also the first-launch setup of a link made by hand in the LMS."""
     activity = activity_for(g.viewer, activity_id)
     form = ActivitySettingsForm(obj=activity if request.method == "GET" else None)
+    if request.method == "GET":
+        form.show_dates_of(activity.starts_at, activity.due_at)
     if form.validate_on_submit():
         activity.title = form.title.data
         activity.description = form.description.data or ""
@@ -169,4 +177,53 @@ def configure(activity_id: int) -> Any:
         flash("Activity settings saved.", "success")
         return redirect(url_for("instructor.dashboard", activity_id=activity.id), code=303)
     status = 400 if request.method == "POST" else 200
-    return render_template("instructor/configure.html", form=form, activity=activity), status
+    return _settings_page(activity, form, CourseZoneForm(), status)
+
+
+class CourseZoneForm(FlaskForm):
+    """The course's time zone, from every IANA zone; empty: the LMS's (else UTC)."""
+
+    timezone = SelectField(lazy_gettext("Course time zone"), validate_choice=False)
+
+
+def _settings_page(
+    activity: Activity, form: ActivitySettingsForm, zone_form: CourseZoneForm, status: int
+) -> Any:
+    course = db.session.get(Course, activity.course_id)
+    assert course is not None  # the viewer's course, checked by activity_for
+    if not zone_form.is_submitted():
+        zone_form.timezone.data = course.timezone or ""
+    follow = course.lms_timezone or "UTC"
+    zone_form.timezone.choices = [("", _("Follow the LMS (%(zone)s)", zone=follow))] + [
+        (name, name) for name in zone_names()
+    ]
+    return render_template(
+        "instructor/configure.html",
+        form=form,
+        zone_form=zone_form,
+        activity=activity,
+        course=course,
+    ), status
+
+
+@bp.post("/activities/<int:activity_id>/timezone")
+@requires("activity.settings")
+def course_timezone(activity_id: int) -> Any:
+    """Set the zone every date of the course is typed and shown in (stored dates stay UTC)."""
+    activity = activity_for(g.viewer, activity_id)
+    course = db.session.get(Course, activity.course_id)
+    assert course is not None
+    zone_form = CourseZoneForm()
+    if zone_form.validate_on_submit():
+        try:
+            zone = set_course_timezone(course, zone_form.timezone.data or "")
+        except CourseZoneError as exc:
+            db.session.rollback()
+            zone_form.timezone.errors = [str(exc)]
+        else:
+            db.session.commit()
+            flash(_("Course dates are now typed and shown in %(zone)s.", zone=zone), "success")
+            return redirect(url_for("instructor.configure", activity_id=activity.id), code=303)
+    form = ActivitySettingsForm(obj=activity)
+    form.show_dates_of(activity.starts_at, activity.due_at)
+    return _settings_page(activity, form, zone_form, 400)

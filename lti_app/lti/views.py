@@ -13,6 +13,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -48,7 +49,13 @@ from lti_app.lti.single_use import spend
 from lti_app.lti.tool_conf import StintRegistration
 from lti_app.models import Activity, Course, Platform, User
 from lti_app.security import frame_for_origins, frame_for_platform
-from lti_app.services.launches import ACTIVITY_CUSTOM_PARAM, LaunchResult, record_launch
+from lti_app.services.launches import (
+    ACTIVITY_CUSTOM_PARAM,
+    TIMEZONE_CUSTOM_PARAM,
+    TIMEZONE_SUBSTITUTION,
+    LaunchResult,
+    record_launch,
+)
 from lti_app.services.registration import (
     InviteRefusedError,
     claim_invite,
@@ -347,6 +354,9 @@ def deep_link(launch_id: str) -> Any:
         abort(
             403, description="Only the instructor who started this deep-linking request can use it."
         )
+    course = db.session.get(Course, viewer.course_id)
+    if course is not None:
+        g.course_timezone = course.time_zone  # this page is reached without auth's course
     form = ActivitySettingsForm()
     if request.method == "GET":
         form.title.data = form.title.data or "Micro-internship"
@@ -378,7 +388,13 @@ def deep_link(launch_id: str) -> Any:
             DeepLinkResource()
             .set_url(launch_url())
             .set_title(activity.title)
-            .set_custom_params({ACTIVITY_CUSTOM_PARAM: str(activity.id)})
+            .set_custom_params(
+                {
+                    ACTIVITY_CUSTOM_PARAM: str(activity.id),
+                    # The LMS substitutes the launching user's time zone (course dates).
+                    TIMEZONE_CUSTOM_PARAM: TIMEZONE_SUBSTITUTION,
+                }
+            )
             .set_lineitem(line_item)
         )
         deep_link = message.get_deep_link()
@@ -452,7 +468,10 @@ def canvas_config() -> Response:
                     "settings": {"text": "Stint", "placements": placements},
                 }
             ],
-            "custom_fields": {"canvas_course_id": "$Canvas.course.id"},
+            "custom_fields": {
+                "canvas_course_id": "$Canvas.course.id",
+                TIMEZONE_CUSTOM_PARAM: TIMEZONE_SUBSTITUTION,
+            },
         }
     )
 
@@ -464,6 +483,7 @@ def config_page() -> str:
     base = current_app.config["STINT_BASE_URL"]
     return render_template(
         "lti/config.html",
+        custom_parameters=f"{TIMEZONE_CUSTOM_PARAM}={TIMEZONE_SUBSTITUTION}",
         urls={
             "Tool URL / target link URI / redirection URI": launch_url(),
             "OIDC login (initiate login) URL": base + "/lti/login",

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from lti_app.extensions import db
 from lti_app.models.base import UTCDateTime, utcnow
 from lti_app.models.platform import Platform
+from lti_app.timezones import DEFAULT_ZONE, valid_zone
 
 
 class Course(db.Model):  # type: ignore[name-defined]
@@ -26,8 +27,17 @@ class Course(db.Model):  # type: ignore[name-defined]
     nrps_url: Mapped[str | None] = mapped_column(String(1000))
     roster_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The IANA zone an instructor's launch sent ($Person.address.timezone), and the one an
+    # instructor chose in Stint (wins); dates are typed and shown in ``time_zone``.
+    lms_timezone: Mapped[str | None] = mapped_column(String(64))
+    timezone: Mapped[str | None] = mapped_column(String(64))
 
     platform: Mapped[Platform] = relationship()
+
+    @property
+    def time_zone(self) -> str:
+        """The zone the course's dates are typed and shown in: chosen, else the LMS's, else UTC."""
+        return valid_zone(self.timezone) or valid_zone(self.lms_timezone) or DEFAULT_ZONE
 
 
 class User(db.Model):  # type: ignore[name-defined]

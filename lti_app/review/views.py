@@ -15,6 +15,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -25,7 +26,7 @@ from flask_wtf import FlaskForm
 from lti_app.downloads import submission_file
 from lti_app.extensions import db, limiter
 from lti_app.markdown import render_markdown
-from lti_app.models import ReviewInvitation
+from lti_app.models import Placement, ReviewInvitation
 from lti_app.services import audit
 from lti_app.services import submissions as work
 from lti_app.services.reviews import evaluation as evaluations
@@ -76,8 +77,10 @@ def private_headers(response: Response) -> Response:
 
 
 def _open(token: str) -> ReviewInvitation:
+    """The token's invitation; also the request's course time zone, as auth sets it for
+    people who launched (a supervisor reads the course's dates in the course's zone)."""
     try:
-        return links.resolve(token)
+        invitation = links.resolve(token)
     except LinkInvalid as exc:
         if exc.invitation is not None:
             links.log_disclosure(exc.invitation, "refused", f"link {exc.reason}")
@@ -89,6 +92,10 @@ def _open(token: str) -> ReviewInvitation:
             replaced_at=exc.replaced_at,
         )
         abort(Response(response, status=exc.status))
+    placement = db.session.get(Placement, invitation.placement_id)
+    if placement is not None:
+        g.course_timezone = placement.activity.course.time_zone
+    return invitation
 
 
 def _render_page(

@@ -15,9 +15,14 @@ from lti_app.extensions import db
 from lti_app.lti.claims import LaunchClaims
 from lti_app.models import Activity, Course, Membership, User
 from lti_app.models.base import utcnow
+from lti_app.timezones import valid_zone
 from lti_app.validation import parse_id
 
 ACTIVITY_CUSTOM_PARAM = "stint_activity"
+# Asked for in the tool's configuration and each deep link: Canvas substitutes the launching
+# user's IANA zone; Moodle its user's zone (or "99", its "server default", which is no zone).
+TIMEZONE_CUSTOM_PARAM = "stint_timezone"
+TIMEZONE_SUBSTITUTION = "$Person.address.timezone"
 
 
 LAST_LAUNCH_RESOLUTION = timedelta(minutes=15)
@@ -57,6 +62,14 @@ def _get_or_create(model: type, defaults: dict[str, object], **keys: object) -> 
     return row
 
 
+def lms_timezone(claims: LaunchClaims) -> str | None:
+    """The course zone a launch tells: an instructor's own zone (their course's best guess),
+    when the LMS substituted a valid IANA name; None for learners and unexpanded values."""
+    if not claims.is_instructor:
+        return None
+    return valid_zone(claims.custom.get(TIMEZONE_CUSTOM_PARAM))
+
+
 def upsert_course(platform_id: int, claims: LaunchClaims) -> Course:
     course = _get_or_create(Course, {}, platform_id=platform_id, context_id=claims.context_id)
     assert isinstance(course, Course)
@@ -65,6 +78,7 @@ def upsert_course(platform_id: int, claims: LaunchClaims) -> Course:
         label=claims.context_label or course.label,
         title=claims.context_title or course.title or claims.context_label,
         nrps_url=claims.nrps_url or course.nrps_url,
+        lms_timezone=lms_timezone(claims) or course.lms_timezone,
     )
     return course
 
@@ -169,6 +183,7 @@ _REPEAT_LAUNCH = (
         Course.label,
         Course.title,
         Course.nrps_url,
+        Course.lms_timezone,
         User.id,
         User.name,
         User.given_name,
@@ -218,8 +233,8 @@ def _unchanged_repeat_launch(platform_id: int, claims: LaunchClaims) -> LaunchRe
     ).first()
     if row is None:
         return None
-    (course_id, label, title, nrps_url, user_id, name, given, family, email, sis_id, last_launch,
-     roles, is_instructor, is_learner, status, activity_id, configured, lineitem_url,
+    (course_id, label, title, nrps_url, stored_zone, user_id, name, given, family, email, sis_id,
+     last_launch, roles, is_instructor, is_learner, status, activity_id, configured, lineitem_url,
      lineitems_url, ags_scopes) = row  # fmt: skip
     if claims.resource_link_id and activity_id is None:
         return None
@@ -228,6 +243,7 @@ def _unchanged_repeat_launch(platform_id: int, claims: LaunchClaims) -> LaunchRe
         (claims.context_label or label) == label
         and (claims.context_title or title) == title
         and (claims.nrps_url or nrps_url) == nrps_url
+        and (lms_timezone(claims) or stored_zone) == stored_zone
         and (claims.name or name) == name
         and (claims.given_name or given) == given
         and (claims.family_name or family) == family

@@ -36,7 +36,13 @@ def _project_form(client, partner_id, **over):
             "# Goal\n\nA **fast** page.\n\n<script>alert('x')</script>\n\n"
             "[bad](javascript:alert(1))"
         ),
-        "deliverables": "Wireframes | 7 | PDF\nFinal site | 2031-05-31",
+        "deliverables-0-title": "Wireframes",
+        "deliverables-0-due_days": "7",
+        "deliverables-0-description": "PDF",
+        "deliverables-0-required": "y",
+        "deliverables-1-title": "Final site",
+        "deliverables-1-due_at": "2031-05-31T23:59",
+        "deliverables-1-required": "y",
         "skills": "HTML, CSS, Figma",
         "industry": "Creative",
         "duration_days": "21",
@@ -82,7 +88,8 @@ def test_bad_project_input_is_refused_and_nothing_saved(app, teacher):
         {"supervisor_email": "not-an-email"},
         {"duration_days": "0"},
         {"capacity": "-1"},
-        {"deliverables": "Report | next tuesday"},
+        {"deliverables-1-due_at": "next tuesday"},
+        {"deliverables-0-due_days": "400"},
         {"title": ""},
     ):
         response = teacher.post(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from sqlalchemy import func, select
@@ -148,6 +149,17 @@ def offer_project(
     db.session.add(offer)
     db.session.flush()
     return offer
+
+
+def offer_projects(
+    platform_id: int, activity_id: int, project_ids: Sequence[int], capacity: int | None
+) -> list[ActivityProject]:
+    """Offer several projects at once: all of them or, on the first refusal, none (the caller
+    rolls back). ``capacity`` applies to each; None keeps each project's own capacity."""
+    return [
+        offer_project(platform_id, activity_id, project_id, capacity)
+        for project_id in dict.fromkeys(project_ids)
+    ]
 
 
 def get_offer(activity_id: int, offer_id: int) -> ActivityProject | None:

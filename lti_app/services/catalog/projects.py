@@ -41,6 +41,10 @@ class DeliverableSpec:
     due_offset_days: int | None = None
     due_at: datetime | None = None
     description: str = ""
+    required: bool = True
+    # The row this spec edits (from the deliverables form), so a renamed or moved deliverable
+    # keeps its row and its submissions; None: matched by title, else a new row.
+    id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -167,8 +171,10 @@ def _placed_elsewhere(project: Project, course_id: int | None) -> bool:
 
 
 def _deliverables_changed(project: Project, wanted: Sequence[DeliverableSpec]) -> bool:
-    current = [(d.title, d.due_offset_days, d.due_at, d.description) for d in project.deliverables]
-    return current != [(d.title, d.due_offset_days, d.due_at, d.description) for d in wanted]
+    def shape(d: ProjectDeliverable | DeliverableSpec) -> tuple[object, ...]:
+        return (d.title, d.due_offset_days, d.due_at, d.description, d.required)
+
+    return [shape(d) for d in project.deliverables] != [shape(d) for d in wanted]
 
 
 def _check_structural_edit(project: Project, course_id: int | None, spec: ProjectSpec) -> None:
@@ -186,23 +192,32 @@ def _check_structural_edit(project: Project, course_id: int | None, spec: Projec
 
 
 def _update_deliverables(project: Project, wanted: Sequence[DeliverableSpec]) -> None:
-    """Keep each deliverable's row (and so its submissions) when it stays: matched by title,
-    else by position when that row's title is gone. A deliverable that has submissions is never
-    deleted: the edit is refused instead."""
+    """Keep each deliverable's row (and so its submissions) when it stays: matched by the row
+    id the form carried, else by title, else by position when that row's title is gone. A
+    deliverable that has submissions is never deleted: the edit is refused instead."""
     existing = list(project.deliverables)
     wanted_titles = {d.title.strip().lower() for d in wanted}
     unused = {row.id: row for row in existing}
-    chosen: list[ProjectDeliverable | None] = []
-    for spec in wanted:
+    # Ids first (an id of another project's row, from a tampered form, matches nothing), so a
+    # new row titled like an existing one cannot take that row from the spec that names it.
+    chosen: list[ProjectDeliverable | None] = [
+        unused.pop(spec.id, None) if spec.id is not None else None for spec in wanted
+    ]
+    for index, spec in enumerate(wanted):
+        if chosen[index] is not None:
+            continue
         match = next(
             (r for r in unused.values() if r.title.strip().lower() == spec.title.strip().lower()),
             None,
         )
-        chosen.append(match)
+        chosen[index] = match
         if match is not None:
             del unused[match.id]
+    # Without ids (a CSV cell), a renamed deliverable is recognised by its position; a form
+    # names its rows, so there a row without id is new, never a removed row reused.
+    by_position = all(spec.id is None for spec in wanted)
     for index, match in enumerate(chosen):
-        if match is None and index < len(existing):
+        if by_position and match is None and index < len(existing):
             row = existing[index]
             if row.id in unused and row.title.strip().lower() not in wanted_titles:
                 chosen[index] = unused.pop(row.id)
@@ -223,6 +238,7 @@ def _update_deliverables(project: Project, wanted: Sequence[DeliverableSpec]) ->
         row.description = spec.description
         row.due_offset_days = spec.due_offset_days
         row.due_at = spec.due_at
+        row.required = spec.required
         rows.append(row)
     project.deliverables = rows
 
@@ -244,7 +260,7 @@ def spec_of(project: Project) -> ProjectSpec:
         stipend=project.stipend,
         status=project.status,
         deliverables=tuple(
-            DeliverableSpec(d.title, d.due_offset_days, d.due_at, d.description)
+            DeliverableSpec(d.title, d.due_offset_days, d.due_at, d.description, d.required, d.id)
             for d in project.deliverables
         ),
     )
