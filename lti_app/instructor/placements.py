@@ -194,8 +194,11 @@ def assign(activity_id: int) -> Any:
         placement = placing.assign(activity, user_id, project_id, g.viewer.user_id)
     except PlacementError as exc:
         db.session.rollback()
-        if not any(r.user.id == user_id for r in queries.roster(activity)):
-            abort(exc.status, description=exc.message)
+        try:  # someone who is not a learner of this course has no row to show it beside
+            queries.active_learner(activity, user_id)
+        except PlacementError as not_a_learner:
+            if not_a_learner.status != 409:  # 409: left the course, still on the roster
+                abort(not_a_learner.status, description=not_a_learner.message)
         return _index_page(activity, AssignError(user_id, project_id, exc.message), exc.status)
     audit.record(
         activity,
