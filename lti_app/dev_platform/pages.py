@@ -182,6 +182,7 @@ def gradebook_page() -> BaseResponse | tuple[str, int]:
         extension_key=c.CANVAS_SUBMISSION_EXTENSION,
         rules=gradebook.rules_for(db.connection, context.id),
         kinds=gradebook.KINDS,
+        is_late=gradebook.is_late,
         problem=problem,
     ), (400 if problem else 200)
 
