@@ -7,6 +7,9 @@ from typing import Any
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 MESSAGE_TYPE = CLAIM + "message_type"
+# LTI Submission Review 1.0: whose submission an LtiSubmissionReviewRequest opens.
+FOR_USER = CLAIM + "for_user"
+SUBMISSION_REVIEW_REQUEST = "LtiSubmissionReviewRequest"
 ROLES = CLAIM + "roles"
 CONTEXT = CLAIM + "context"
 RESOURCE_LINK = CLAIM + "resource_link"
@@ -109,6 +112,8 @@ class LaunchClaims:
     product_family: str
     # The institution's SIS id of the person (lis claim), for the registrar export.
     person_sourcedid: str = ""
+    # The student whose submission a submission review launch opens (their LMS user id).
+    for_user_sub: str = ""
 
     @property
     def custom(self) -> dict[str, str]:
@@ -162,4 +167,5 @@ def parse_claims(body: dict[str, Any]) -> LaunchClaims:
         nrps_url=_text(nrps.get("context_memberships_url")) or None,
         product_family=_text(_mapping(body.get(TOOL_PLATFORM)).get("product_family_code")),
         person_sourcedid=_text(_mapping(body.get(LIS)).get("person_sourcedid")).strip()[:255],
+        for_user_sub=_text(_mapping(body.get(FOR_USER)).get("user_id")),
     )
