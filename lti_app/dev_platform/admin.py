@@ -47,6 +47,11 @@ class DevPlatformAdmin:
         query = {"user": user, **({"deep_link": "1"} if deep_link else {"link": link or ""})}
         return f"{self.base_url}/dev-lms/course/launch?{urlencode(query)}"
 
+    def review_launch_url(self, user: str, line_item_id: int, student: str) -> str:
+        """``user`` opens ``student``'s submission in a line item (LtiSubmissionReviewRequest)."""
+        query = {"user": user, "review_item": str(line_item_id), "review_for": student}
+        return f"{self.base_url}/dev-lms/course/launch?{urlencode(query)}"
+
     def create_resource_link(
         self,
         title: str,

@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS resource_links (
 CREATE TABLE IF NOT EXISTS line_items (
     id INTEGER PRIMARY KEY AUTOINCREMENT, context_id TEXT NOT NULL REFERENCES contexts(id),
     resource_link_id TEXT, label TEXT NOT NULL, score_maximum TEXT NOT NULL,
-    resource_id TEXT, tag TEXT, start_date_time TEXT, end_date_time TEXT);
+    resource_id TEXT, tag TEXT, start_date_time TEXT, end_date_time TEXT,
+    submission_review TEXT);
 CREATE TABLE IF NOT EXISTS scores (
     id INTEGER PRIMARY KEY AUTOINCREMENT, line_item_id INTEGER NOT NULL, user_id TEXT NOT NULL,
     score_given TEXT, score_maximum TEXT, comment TEXT, activity_progress TEXT NOT NULL,
@@ -52,7 +53,8 @@ CREATE TABLE IF NOT EXISTS submissions (
 CREATE INDEX IF NOT EXISTS submissions_by_item_user ON submissions (line_item_id, user_id, id);
 CREATE TABLE IF NOT EXISTS message_hints (
     token TEXT PRIMARY KEY, user_sub TEXT NOT NULL, context_id TEXT NOT NULL,
-    resource_link_id TEXT, deep_link_data TEXT, created_at REAL NOT NULL, used_at REAL);
+    resource_link_id TEXT, deep_link_data TEXT, created_at REAL NOT NULL, used_at REAL,
+    review_for TEXT, review_line_item INTEGER);
 CREATE TABLE IF NOT EXISTS deep_link_requests (
     data TEXT PRIMARY KEY, user_sub TEXT NOT NULL, context_id TEXT NOT NULL,
     created_at REAL NOT NULL, consumed_at REAL);
@@ -78,6 +80,9 @@ CREATE TABLE IF NOT EXISTS tool_registrations (
 LATER_COLUMNS = (
     ("scores", "source", "TEXT NOT NULL DEFAULT 'tool'"),
     ("scores", "submitted_at", "TEXT"),
+    ("line_items", "submission_review", "TEXT"),
+    ("message_hints", "review_for", "TEXT"),
+    ("message_hints", "review_line_item", "INTEGER"),
 )
 
 
@@ -168,7 +173,7 @@ def insert_resource_link(
 def insert_line_item(db: sqlite3.Connection, context_id: str, fields: LineItemFields) -> int:
     cursor = db.execute(
         "INSERT INTO line_items (context_id, resource_link_id, label, score_maximum, resource_id,"
-        " tag, start_date_time, end_date_time) VALUES (?,?,?,?,?,?,?,?)",
+        " tag, start_date_time, end_date_time, submission_review) VALUES (?,?,?,?,?,?,?,?,?)",
         (
             context_id,
             fields.resource_link_id,
@@ -178,6 +183,7 @@ def insert_line_item(db: sqlite3.Connection, context_id: str, fields: LineItemFi
             fields.tag,
             fields.start_date_time,
             fields.end_date_time,
+            None if fields.submission_review is None else to_json(fields.submission_review),
         ),
     )
     bump(db, "line_item_creates", 1)

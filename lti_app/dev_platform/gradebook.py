@@ -21,7 +21,16 @@ another:
   a new submission (``new_submission`` true or absent, and ``submission_type`` not ``none``);
   a file's type is read from ``media_type`` (``mediaType`` is not read); the submission time
   from ``submission.submittedAt``, else a top-level ``submittedAt``, else the extension's
-  ``submitted_at``.
+  ``submitted_at``. A ``submitted_at`` more than a minute in the future is refused with 400
+  (``verify_valid_submitted_at``), and a score that is neither ``FullyGraded`` nor
+  ``PendingManual`` leaves the grade empty (``ignore_score?``).
+
+Every kind keeps the submission progress a score reports: a ``Submitted`` / ``PendingManual``
+score without points shows as "submitted, needs grading" with its submission time, late when
+that is after the line item's ``endDateTime`` (Canvas's SpeedGrader and Moodle's grader report
+show it as the student's status), and it empties the grade: Moodle drops ``scoreGiven`` unless
+``FullyGraded`` (``scores.php``) and Canvas clears the submission's score (``ignore_score?``).
+A tool must therefore never send one after a final grade.
 
 A grade changed by hand (the gradebook page or ``DevPlatformAdmin.change_grade_by_hand``) is a
 score row with ``source = 'hand'`` stamped with the moment of the change: Moodle (and the strict
@@ -32,7 +41,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -204,10 +213,49 @@ def _held(
     return _latest(db, line_item_id, user_id), newest
 
 
+# Canvas's ``ags_submitted_at_future_buffer`` setting, one minute by default.
+SUBMITTED_AT_FUTURE_BUFFER_US = 60 * 1_000_000
+
+
+def _aware(text: str | None) -> datetime | None:
+    """An ISO 8601 time with an offset (what the score and line item parsers accepted)."""
+    try:
+        moment = datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+    return moment if moment is not None and moment.tzinfo is not None else None
+
+
+def as_recorded(kind: str, score: Score, now: datetime) -> Score | Refusal:
+    """The score as the imitated LMS keeps it, or why it refuses it before looking further."""
+    moment = _aware(score.submitted_at)
+    ahead = moment is not None and timestamp_us(moment) > (
+        timestamp_us(now) + SUBMITTED_AT_FUTURE_BUFFER_US
+    )
+    if kind == "canvas" and ahead:
+        return Refusal(
+            400, f"Provided submitted_at timestamp of {score.submitted_at} in the future"
+        )
+    graded = ("FullyGraded",) if kind == "moodle" else ("FullyGraded", "PendingManual")
+    if kind in ("moodle", "canvas") and score.grading_progress not in graded:
+        return replace(score, score_given=None)
+    return score
+
+
+def is_late(score: Score, end_date_time: str | None) -> bool:
+    """Whether the score reports work handed in after the line item's end (its due date)."""
+    submitted, due = _aware(score.submitted_at), _aware(end_date_time)
+    return submitted is not None and due is not None and submitted > due
+
+
 def take_score(store: DevStore, context_id: str, score: Score) -> Refusal | None:
     """Record ``score`` under the course's rules, atomically; a Refusal when it is refused."""
     with store.transaction() as db:
         kind = rules_for(db, context_id)
+        recorded = as_recorded(kind, score, datetime.now(UTC))
+        if isinstance(recorded, Refusal):
+            return recorded
+        score = recorded
         held, newest = _held(db, score.line_item_id, score.user_id)
         tool_held = _latest(db, score.line_item_id, score.user_id, tool_only=True)
         refused = refusal(kind, held, newest, score, tool_held=tool_held)

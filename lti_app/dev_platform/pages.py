@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
@@ -11,6 +12,9 @@ from werkzeug.wrappers import Response as BaseResponse
 from . import constants as c
 from . import gradebook
 from .mailbox import linkify, list_messages, read_message
+from .records import Member, ResourceLink
+from .review import reviewable
+from .store import DevStore
 from .web import error_page, mailbox_dir, store
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -58,7 +62,13 @@ def launch() -> Response | tuple[str, int] | str:
         return error_page(f"{member.name} is inactive in this course and cannot launch.", 403)
     deep_link = request.args.get("deep_link") == "1"
     link = None
-    if deep_link:
+    review = None
+    if request.args.get("review_item"):
+        found = _review_target(db, context_id, member, request.args)
+        if isinstance(found, str):
+            return error_page(found, 404)
+        link, review = found
+    elif deep_link:
         if not member.is_instructor:
             return error_page("Only an instructor can add an activity.", 403)
     else:
@@ -66,7 +76,11 @@ def launch() -> Response | tuple[str, int] | str:
         if link is None or link.context_id != context_id:
             return error_page("No such activity in this course (the link parameter).", 404)
     hint = db.create_hint(
-        member.sub, context_id, resource_link_id=link.id if link else None, deep_link=deep_link
+        member.sub,
+        context_id,
+        resource_link_id=link.id if link else None,
+        deep_link=deep_link,
+        review=review,
     )
     return render_template(
         "dev_platform/launch.html",
@@ -75,6 +89,27 @@ def launch() -> Response | tuple[str, int] | str:
         link=link,
         frame_src=url_for("dev_platform.login_init", hint=hint.token),
     )
+
+
+def _review_target(
+    db: DevStore, context_id: str, member: Member, args: Any
+) -> tuple[ResourceLink, tuple[str, int]] | str:
+    """The link and (student, line item) of a "review submission" launch, or why not.
+
+    A teacher reviews any student's submission; a student only their own (as Moodle offers)."""
+    try:
+        item = db.line_item(context_id, int(args.get("review_item", "")))
+    except ValueError:
+        item = None
+    if item is None or not item.submission_review or not item.resource_link_id:
+        return "No line item of this course offers submission review (the review_item parameter)."
+    student_sub = args.get("review_for") or member.sub
+    if not member.is_instructor and student_sub != member.sub:
+        return "A student can review only their own submission."
+    link = db.resource_link(item.resource_link_id)
+    if link is None or db.member(context_id, student_sub) is None:
+        return "No such student or activity in this course."
+    return link, (student_sub, item.id)
 
 
 def launch_return() -> str:
@@ -182,6 +217,9 @@ def gradebook_page() -> BaseResponse | tuple[str, int]:
         extension_key=c.CANVAS_SUBMISSION_EXTENSION,
         rules=gradebook.rules_for(db.connection, context.id),
         kinds=gradebook.KINDS,
+        is_late=gradebook.is_late,
+        reviewable=reviewable,
+        instructor_sub=c.DEMO_INSTRUCTOR_SUB,
         problem=problem,
     ), (400 if problem else 200)
 

@@ -14,8 +14,9 @@ from typing import Any
 from flask import Blueprint, Response, render_template, request, url_for
 
 from . import constants as c
-from .messages import id_token_claims
+from .messages import id_token_claims, line_item_url
 from .records import LineItemFields
+from .review import parse_submission_review, review_claims
 from .services import iso_datetime, take_fault_response
 from .tokens import ToolJwtError, sign_platform_jwt, verify_tool_jwt
 from .web import (
@@ -114,6 +115,17 @@ def authorize() -> Response | tuple[str, int] | str:
         link_line_item_ids=line_item_ids,
         deep_link_data=hint.deep_link_data,
     )
+    if hint.review_for and hint.review_line_item is not None:
+        student = db.member(context.id, hint.review_for)
+        item = db.line_item(context.id, hint.review_line_item)
+        if student is None or item is None:
+            return error_page("The student or the line item to review no longer exists.", 404)
+        claims = review_claims(
+            claims,
+            student=student,
+            item=item,
+            item_url=line_item_url(base_url(), context.id, item.id),
+        )
     fields = {"id_token": sign_platform_jwt(db, claims)}
     if "state" in params:
         fields["state"] = params["state"]
@@ -177,6 +189,9 @@ def _content_item_to_link(item: object, index: int) -> tuple[dict[str, Any], str
         for key in ("startDateTime", "endDateTime"):
             if submission.get(key) is not None and iso_datetime(submission[key]) is None:
                 return {}, f"content item {index} submission.{key} must be ISO 8601 with an offset"
+        review, problem = parse_submission_review(line_item.get("submissionReview"))
+        if problem:
+            return {}, f"content item {index} lineItem.{problem}"
         parsed["line_item"] = LineItemFields(
             label=line_item.get("label") or parsed["title"],
             score_maximum=maximum,
@@ -184,6 +199,7 @@ def _content_item_to_link(item: object, index: int) -> tuple[dict[str, Any], str
             tag=line_item.get("tag"),
             start_date_time=submission.get("startDateTime"),
             end_date_time=submission.get("endDateTime"),
+            submission_review=review,
         )
     return parsed, None
 

@@ -67,6 +67,8 @@ class LineItem:
     tag: str | None
     start_date_time: str | None
     end_date_time: str | None
+    # LTI Submission Review 1.0: reviewableStatus, label, url, custom (as the tool sent it).
+    submission_review: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class LineItemFields:
     tag: str | None = None
     start_date_time: str | None = None
     end_date_time: str | None = None
+    submission_review: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,9 @@ class MessageHint:
     context_id: str
     resource_link_id: str | None
     deep_link_data: str | None
+    # A "review submission" launch: whose work (a member's sub) in which line item.
+    review_for: str | None = None
+    review_line_item: int | None = None
 
 
 @dataclass(frozen=True)
@@ -173,6 +179,9 @@ def line_item_from_row(row: sqlite3.Row) -> LineItem:
         tag=row["tag"],
         start_date_time=row["start_date_time"],
         end_date_time=row["end_date_time"],
+        submission_review=(
+            json.loads(row["submission_review"]) if row["submission_review"] else None
+        ),
     )
 
 
@@ -209,5 +218,5 @@ def submission_from_row(row: sqlite3.Row) -> Submission:
 def hint_from_row(row: sqlite3.Row) -> MessageHint:
     return MessageHint(
         row["token"], row["user_sub"], row["context_id"], row["resource_link_id"],
-        row["deep_link_data"],
+        row["deep_link_data"], row["review_for"], row["review_line_item"],
     )  # fmt: skip

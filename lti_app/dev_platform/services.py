@@ -22,6 +22,7 @@ from . import constants as c
 from .gradebook import rules_for, submitted_at_of, take_score, timestamp_us
 from .messages import line_item_url, service_urls
 from .records import LineItem, LineItemFields, Score
+from .review import parse_submission_review
 from .store import DevStore
 from .web import base_url, json_response, store
 
@@ -165,6 +166,7 @@ def _line_item_json(item: LineItem) -> dict[str, Any]:
         ("tag", item.tag),
         ("startDateTime", item.start_date_time),
         ("endDateTime", item.end_date_time),
+        ("submissionReview", item.submission_review),
     ):
         if value is not None:
             body[key] = value
@@ -191,6 +193,9 @@ def _line_item_fields(context_id: str, body: Any) -> tuple[LineItemFields | None
         link = store().resource_link(link_id)
         if link is None or link.context_id != context_id:
             return None, "resourceLinkId is not a resource link of this course"
+    review, problem = parse_submission_review(body.get("submissionReview"))
+    if problem:
+        return None, problem
     return LineItemFields(
         label=label,
         score_maximum=maximum,
@@ -199,6 +204,7 @@ def _line_item_fields(context_id: str, body: Any) -> tuple[LineItemFields | None
         tag=body.get("tag"),
         start_date_time=body.get("startDateTime"),
         end_date_time=body.get("endDateTime"),
+        submission_review=review,
     ), None
 
 

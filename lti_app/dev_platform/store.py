@@ -34,6 +34,7 @@ from .database import (
     insert_line_item,
     insert_member,
     insert_resource_link,
+    to_json,
 )
 from .demo.lms_course import seed_demo_course
 from .records import (
@@ -238,6 +239,7 @@ class DevStore:
                     tag=line_item.tag,
                     start_date_time=line_item.start_date_time,
                     end_date_time=line_item.end_date_time,
+                    submission_review=line_item.submission_review,
                 )
                 insert_line_item(db, context_id, bound)
         return link_id
@@ -288,8 +290,8 @@ class DevStore:
     ) -> LineItem | None:
         self.connection.execute(
             "UPDATE line_items SET label = ?, score_maximum = ?, resource_link_id = ?,"
-            " resource_id = ?, tag = ?, start_date_time = ?, end_date_time = ?"
-            " WHERE context_id = ? AND id = ?",
+            " resource_id = ?, tag = ?, start_date_time = ?, end_date_time = ?,"
+            " submission_review = ? WHERE context_id = ? AND id = ?",
             (
                 fields.label,
                 str(fields.score_maximum),
@@ -298,6 +300,7 @@ class DevStore:
                 fields.tag,
                 fields.start_date_time,
                 fields.end_date_time,
+                None if fields.submission_review is None else to_json(fields.submission_review),
                 context_id,
                 line_item_id,
             ),
@@ -335,16 +338,25 @@ class DevStore:
     # --- launches ----------------------------------------------------------------------------
 
     def create_hint(
-        self, user_sub: str, context_id: str, *, resource_link_id: str | None, deep_link: bool
+        self,
+        user_sub: str,
+        context_id: str,
+        *,
+        resource_link_id: str | None,
+        deep_link: bool,
+        review: tuple[str, int] | None = None,
     ) -> MessageHint:
+        """``review``: (the student's sub, the line item) for a submission review launch."""
         token = secrets.token_urlsafe(24)
         data = secrets.token_urlsafe(24) if deep_link else None
         now = time.time()
+        review_for, review_item = review if review else (None, None)
         with self.transaction() as db:
             db.execute(
                 "INSERT INTO message_hints (token, user_sub, context_id, resource_link_id,"
-                " deep_link_data, created_at) VALUES (?,?,?,?,?,?)",
-                (token, user_sub, context_id, resource_link_id, data, now),
+                " deep_link_data, created_at, review_for, review_line_item)"
+                " VALUES (?,?,?,?,?,?,?,?)",
+                (token, user_sub, context_id, resource_link_id, data, now, review_for, review_item),
             )
             if data is not None:
                 db.execute(
@@ -352,7 +364,9 @@ class DevStore:
                     " VALUES (?,?,?,?)",
                     (data, user_sub, context_id, now),
                 )
-        return MessageHint(token, user_sub, context_id, resource_link_id, data)
+        return MessageHint(
+            token, user_sub, context_id, resource_link_id, data, review_for, review_item
+        )
 
     def hint(self, token: str) -> MessageHint | None:
         """An unused, unexpired hint (without consuming it)."""

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, abort, g, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
@@ -381,12 +382,18 @@ def selection(activity_id: int) -> Any:
         abort(400, description=" ".join(str(p) for p in problems) or "Check the selection form.")
     deadline = from_course_zone(form.deadline.data) if form.deadline.data else None
     try:
-        ranking.open_selection(activity, deadline, form.max_choices.data or 3)
+        emailed = ranking.open_selection(activity, deadline, form.max_choices.data or 3)
     except PlacementError as exc:
         return _refuse(exc)
     db.session.commit()
+    told = ngettext(
+        "%(num)d student without a project was emailed.",
+        "%(num)d students without a project were emailed.",
+        emailed,
+    )
     return done(
-        f"Project selection is open: students may rank up to {activity.max_choices} project(s).",
+        f"Project selection is open: students may rank up to {activity.max_choices} project(s). "
+        + told,
         _index_url(activity),
     )
 

@@ -23,6 +23,7 @@ from lti_app.intents import Work
 from lti_app.jobs.queue import every_minutes, handles, huey, periodic, task
 from lti_app.jobs.score_delivery import DeliveryReport, deliver_line_item, deliver_many
 from lti_app.services.ags import outbox as score_outbox
+from lti_app.services.instructor_emails import alert_undelivered_scores
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,18 @@ def deliver_locked(activity_id: int) -> DeliveryReport:
 
 
 def run_delivery(activity_ids: Iterable[int]) -> DeliveryReport:
-    report = deliver_many(activity_ids, deliver_locked)
+    """Drain the line items, then tell instructors about scores that newly cannot be delivered
+    (refused, or retrying too long): one commit per activity, so one failing alert (say, a
+    template error) does not keep the others from going out."""
+    ids = list(activity_ids)
+    report = deliver_many(ids, deliver_locked)
+    for activity_id in dict.fromkeys(ids):
+        try:
+            alert_undelivered_scores(activity_id)
+            db.session.commit()
+        except Exception:  # the next run tries again: its rows are still unalerted
+            db.session.rollback()
+            log.exception("could not queue the delivery alert of activity %s", activity_id)
     if report.errors:
         log.warning(
             "score delivery: %s sent, %s failed, %s deferred; last error: %s",

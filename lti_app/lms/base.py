@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
+from grading.ags import format_ags_timestamp
+
 
 @dataclass(frozen=True)
 class ScoreSubmission:
@@ -14,6 +16,9 @@ class ScoreSubmission:
     first_score: bool
     submitted_at: datetime
     content_items: tuple[dict[str, Any], ...] = ()
+    # The student handed in a new version (a "submitted, awaiting grading" score): an LMS that
+    # keeps submission attempts records a new one at ``submitted_at``.
+    new_attempt: bool = False
 
 
 class LmsAdapter:
@@ -26,8 +31,9 @@ class LmsAdapter:
     result_omits_zero: ClassVar[bool] = False
 
     def score_extensions(self, submission: ScoreSubmission) -> dict[str, Any]:
-        """Vendor fields added to an AGS score; none for an LMS that defines none."""
-        return {}
+        """Fields beyond the core score: AGS 2.0's ``submission.submittedAt`` (when the work
+        was handed in, so the LMS can judge lateness); an LMS ignores what it does not read."""
+        return {"submission": {"submittedAt": format_ags_timestamp(submission.submitted_at)}}
 
     def certificate_file_item(self, url: str, title: str) -> dict[str, Any] | None:
         """A file the LMS attaches to the submission with the score, where it can."""

@@ -28,8 +28,13 @@ class CanvasAdapter(LmsAdapter):
         # The first score creates the Canvas submission; later ones re-grade it rather than
         # adding an attempt for every correction, except a score that carries files: Canvas
         # downloads them and drops them unless the score makes a new submission.
+        # A "submitted" notice makes a new submission too, so SpeedGrader shows the newest
+        # hand-in time (and lateness against the assignment's due date).
         extension: dict[str, Any] = {
-            "new_submission": submission.first_score or bool(submission.content_items)
+            "new_submission": submission.first_score
+            or submission.new_attempt
+            or bool(submission.content_items),
+            "submitted_at": format_ags_timestamp(submission.submitted_at),
         }
         if submission.content_items:
             extension["content_items"] = list(submission.content_items)

@@ -7,6 +7,9 @@ from typing import Any
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 MESSAGE_TYPE = CLAIM + "message_type"
+# LTI Submission Review 1.0: whose submission an LtiSubmissionReviewRequest opens.
+FOR_USER = CLAIM + "for_user"
+SUBMISSION_REVIEW_REQUEST = "LtiSubmissionReviewRequest"
 ROLES = CLAIM + "roles"
 CONTEXT = CLAIM + "context"
 RESOURCE_LINK = CLAIM + "resource_link"
@@ -112,6 +115,8 @@ class LaunchClaims:
     # False when the launch carried no context claim (optional in LTI 1.3): the course is then
     # a stand-in scoped to the deployment and resource link (``context_id`` says so).
     has_context: bool = True
+    # The student whose submission a submission review launch opens (their LMS user id).
+    for_user_sub: str = ""
 
     @property
     def custom(self) -> dict[str, str]:
@@ -170,6 +175,7 @@ def parse_claims(body: dict[str, Any]) -> LaunchClaims:
         product_family=_text(_mapping(body.get(TOOL_PLATFORM)).get("product_family_code")),
         person_sourcedid=_text(_mapping(body.get(LIS)).get("person_sourcedid")).strip()[:255],
         has_context=bool(context_id),
+        for_user_sub=_text(_mapping(body.get(FOR_USER)).get("user_id")),
     )
 
 

@@ -31,7 +31,7 @@ from lti_app.auth import current_viewer, start_session
 from lti_app.extensions import csrf, db
 from lti_app.forms import ActivitySettingsForm
 from lti_app.lms.registry import adapter_for_kind
-from lti_app.lti.claims import DEEP_LINKING_SETTINGS, parse_claims
+from lti_app.lti.claims import DEEP_LINKING_SETTINGS, SUBMISSION_REVIEW_REQUEST, parse_claims
 from lti_app.lti.dynamic_registration import (
     LOOPBACK_HOSTS,
     RegistrationError,
@@ -49,12 +49,14 @@ from lti_app.lti.single_use import spend
 from lti_app.lti.tool_conf import StintRegistration
 from lti_app.models import Activity, Course, Platform, User
 from lti_app.security import frame_for_origins, frame_for_platform
+from lti_app.services.ags.line_items import submission_review
 from lti_app.services.launches import (
     ACTIVITY_CUSTOM_PARAM,
     TIMEZONE_CUSTOM_PARAM,
     TIMEZONE_SUBSTITUTION,
     LaunchResult,
     record_launch,
+    reviewed_placement,
 )
 from lti_app.services.registration import (
     InviteRefusedError,
@@ -139,6 +141,8 @@ def launch() -> Any:
         if not claims.is_instructor:
             abort(403, description="Only instructors can add Stint activities to a course.")
         destination = url_for("lti.deep_link", launch_id=message.get_launch_id())
+    elif claims.message_type == SUBMISSION_REVIEW_REQUEST and result.activity_id is not None:
+        destination = _review_destination(result, claims)
     elif claims.is_instructor and result.activity_id is not None and not result.activity_configured:
         destination = url_for("instructor.configure", activity_id=result.activity_id)
     elif claims.is_instructor:
@@ -158,6 +162,21 @@ def launch() -> Any:
         }
     )
     return redirect(url_for("lti.enter", ticket=ticket), code=303)
+
+
+def _review_destination(result: LaunchResult, claims: Any) -> str:
+    """Where an LtiSubmissionReviewRequest lands: for staff, the named student's work and
+    evaluations (the grading page of that student); for a student, their own result page,
+    whoever ``for_user`` names. A student Stint has not placed opens the dashboard, which lists
+    who is placed."""
+    activity_id = result.activity_id
+    assert activity_id is not None  # the caller routes only launches that reached an activity
+    if not claims.is_instructor:
+        return url_for("student_result.result", activity_id=activity_id)
+    placement_id = reviewed_placement(activity_id, claims.for_user_sub)
+    if placement_id is None:
+        return url_for("instructor.dashboard", activity_id=activity_id)
+    return url_for("grading.student", activity_id=activity_id, placement_id=placement_id)
 
 
 def _entry_signer() -> URLSafeTimedSerializer:
@@ -379,6 +398,10 @@ def deep_link(launch_id: str) -> Any:
             .set_score_maximum(float(activity.points_possible))
             .set_resource_id(f"stint-activity-{activity.id}")
             .set_tag("stint")
+        )
+        review = submission_review(activity.id)
+        line_item.set_submission_review(
+            review["reviewableStatus"], review["label"], review["url"], review["custom"]
         )
         if activity.starts_at:
             line_item.set_start_date_time(activity.starts_at.isoformat())

@@ -66,3 +66,7 @@ class ScoreSync(db.Model):  # type: ignore[name-defined]
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the instructors were emailed that this score cannot be delivered (refused, or still
+    # retrying after ``ALERT_AFTER_ATTEMPTS``): one email per failure episode. "Retry now"
+    # clears it, so a retry that fails again is a new episode.
+    alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -40,3 +40,7 @@ class OutboxEmail(db.Model):  # type: ignore[name-defined]
     # delivery, and is cleared once the email is sent or given up on.
     secret_link: Mapped[str | None] = mapped_column(Text)
     review_invitation_id: Mapped[int | None] = mapped_column(Integer)
+    # Names the event a notification is about ("selection_opened:<activity>:<user>"): a second
+    # email for the same event is refused by this unique key, so a re-open or re-publish never
+    # emails anyone twice (``outbox.queue_email_once``). Empty for other emails.
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from lti_app.extensions import db
 from lti_app.lti.claims import LaunchClaims
-from lti_app.models import Activity, Course, Membership, User
+from lti_app.models import Activity, Course, Membership, Placement, User
 from lti_app.models.base import utcnow
 from lti_app.timezones import valid_zone
 from lti_app.validation import parse_id
@@ -317,6 +317,25 @@ class RecentLaunches:
 
 
 recent_launches = RecentLaunches()
+
+
+def reviewed_placement(activity_id: int, student_sub: str) -> int | None:
+    """The placement of the student an LtiSubmissionReviewRequest names (``for_user``), in the
+    launch's activity only; None when Stint has none (or the claim was empty)."""
+    if not student_sub:
+        return None
+    activity = db.session.get(Activity, activity_id)
+    if activity is None:
+        return None
+    return db.session.scalar(
+        select(Placement.id)
+        .join(User, User.id == Placement.user_id)
+        .where(
+            Placement.activity_id == activity_id,
+            User.sub == student_sub,
+            User.platform_id == activity.course.platform_id,
+        )
+    )
 
 
 def record_launch(platform_id: int, claims: LaunchClaims) -> LaunchResult:

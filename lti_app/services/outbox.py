@@ -28,7 +28,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 from markupsafe import escape
-from sqlalchemy import update
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from lti_app.extensions import db, rows_changed
 from lti_app.intents import Work, after_commit
@@ -92,6 +93,7 @@ def queue_email(
     placement_id: int | None = None,
     secret_link: str | None = None,
     review_invitation_id: int | None = None,
+    dedupe_key: str | None = None,
 ) -> OutboxEmail:
     """Record a message in the current transaction; it is sent after the caller commits.
 
@@ -112,10 +114,48 @@ def queue_email(
         next_attempt_at=utcnow(),
         secret_link=seal_link(secret_link) if secret_link else None,
         review_invitation_id=review_invitation_id,
+        dedupe_key=dedupe_key,
     )
     db.session.add(row)
     db.session.flush()
     after_commit(Work.SEND_EMAIL, row.id)
+    return row
+
+
+def queue_email_once(
+    dedupe_key: str,
+    kind: str,
+    to: str,
+    subject: str,
+    text: str,
+    html: str = "",
+    course_id: int | None = None,
+    placement_id: int | None = None,
+) -> OutboxEmail | None:
+    """``queue_email`` for a notification about one event, at most once ever per event.
+
+    ``dedupe_key`` names the event (``"placement_published:<placement>:<project>"``); when an
+    email with that key was already queued, whatever became of it, nothing is added and None is
+    returned. Callers lock what the event is about first, so two requests do not both pass the
+    check; the unique key (inserted in a savepoint) refuses the second one if they do.
+    """
+    taken = db.session.scalar(select(OutboxEmail.id).where(OutboxEmail.dedupe_key == dedupe_key))
+    if taken is not None:
+        return None
+    try:
+        with db.session.begin_nested():
+            row = queue_email(
+                kind,
+                to,
+                subject,
+                text,
+                html,
+                course_id=course_id,
+                placement_id=placement_id,
+                dedupe_key=dedupe_key,
+            )
+    except IntegrityError:
+        return None
     return row
 
 

@@ -34,6 +34,7 @@ from lti_app.models import (
 )
 from lti_app.models.base import utcnow
 from lti_app.services.grading.policy_settings import effective_policy
+from lti_app.services.grading.progress import queue_submitted
 from lti_app.services.placements.status import advance
 from lti_app.storage import storage
 from lti_app.uploads import CheckedUpload
@@ -313,6 +314,7 @@ def submit_deliverable(
             note=f"Submitted “{deliverable.title}” (version {submission.version})",
         )
         db.session.flush()
+        queue_submitted(placement, now)  # the LMS shows "submitted" and when, after commit
     except BaseException:
         discard_files([saved.key for _upload, saved in stored])
         raise

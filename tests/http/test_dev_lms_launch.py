@@ -58,6 +58,13 @@ def test_deep_linking_creates_the_activity_and_its_line_item_in_the_lms(live_ser
     assert len(new_items) == 1
     assert new_items[0].label == "Brand sprint"
     assert float(new_items[0].score_maximum) == 40.0
+    # The LMS can open a student's submission in Stint (LTI Submission Review 1.0).
+    review = new_items[0].submission_review
+    assert review is not None
+    assert review["reviewableStatus"] == ["Submitted", "Completed"]
+    assert review["url"] == f"{live_server.base_url}/lti/launch"
+    assert review["label"] == "Open in Stint"
+    assert review["custom"]["stint_activity"].isdigit()
 
 
 def test_learner_deep_linking_is_refused_by_the_lms_or_stint(live_server):

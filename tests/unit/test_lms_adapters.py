@@ -25,22 +25,32 @@ def test_canvas_is_chosen_by_kind_or_by_its_cloud_issuer():
 
 def test_only_canvas_adds_the_submission_extension():
     submission = ScoreSubmission(first_score=True, submitted_at=SUBMITTED)
-    assert adapter_for_kind("moodle").score_extensions(submission) == {}
-    assert adapter_for_kind("other").score_extensions(submission) == {}
+    # AGS 2.0's submission.submittedAt goes to every LMS (one that does not read it ignores it).
+    plain = {"submission": {"submittedAt": "2026-03-04T05:06:07.890Z"}}
+    assert adapter_for_kind("moodle").score_extensions(submission) == plain
+    assert adapter_for_kind("other").score_extensions(submission) == plain
     fields = adapter_for_kind("canvas").score_extensions(submission)
     extension = fields[SUBMISSION_EXTENSION]
     assert extension["new_submission"] is True
-    # AGS 2.0's submission.submittedAt, which Canvas reads before the extension's submitted_at.
-    assert fields["submission"]["submittedAt"].startswith("2026-03-04T05:06:07.890")
-    assert "submitted_at" not in extension
+    # Canvas reads submission.submittedAt first; the extension's submitted_at says the same.
+    assert fields["submission"]["submittedAt"] == "2026-03-04T05:06:07.890Z"
+    assert extension["submitted_at"] == "2026-03-04T05:06:07.890Z"
     assert "content_items" not in extension
+
+
+def test_canvas_makes_a_new_submission_for_each_handed_in_version():
+    again = ScoreSubmission(first_score=False, submitted_at=SUBMITTED, new_attempt=True)
+    assert adapter_for_kind("canvas").score_extensions(again)[SUBMISSION_EXTENSION][
+        "new_submission"
+    ]
 
 
 def test_canvas_makes_a_new_submission_whenever_files_are_attached():
     item = adapter_for_kind("canvas").certificate_file_item("https://stint/f/1", "cert.pdf")
     later = ScoreSubmission(first_score=False, submitted_at=SUBMITTED)
     assert adapter_for_kind("canvas").score_extensions(later)[SUBMISSION_EXTENSION] == {
-        "new_submission": False
+        "new_submission": False,
+        "submitted_at": "2026-03-04T05:06:07.890Z",
     }
     with_file = ScoreSubmission(first_score=False, submitted_at=SUBMITTED, content_items=(item,))
     extension = adapter_for_kind("canvas").score_extensions(with_file)[SUBMISSION_EXTENSION]

@@ -13,6 +13,8 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from lti_app.extensions import db
@@ -56,12 +58,31 @@ def find_line_item(client: AgsClient, activity: Activity, scopes: tuple[str, ...
     return None
 
 
+# The activityProgress values whose submission the LMS offers to open in Stint: what a student
+# handed in (Submitted) and a released grade (Completed).
+REVIEWABLE_STATUS = ("Submitted", "Completed")
+
+
+def submission_review(activity_id: int) -> dict[str, Any]:
+    """The line item's ``submissionReview`` (LTI Submission Review 1.0): the LMS's "review
+    submission" launches Stint at its launch URL with message type ``LtiSubmissionReviewRequest``
+    and the student in ``for_user``; the custom parameter names the activity, as deep linking's.
+    One definition for both ways Stint makes line items (deep linking and AGS)."""
+    return {
+        "reviewableStatus": list(REVIEWABLE_STATUS),
+        "label": _("Open in Stint"),
+        "url": str(current_app.config["STINT_BASE_URL"]) + "/lti/launch",
+        "custom": {"stint_activity": str(activity_id)},
+    }
+
+
 def create_line_item(client: AgsClient, activity: Activity, scopes: tuple[str, ...]) -> str:
     assert activity.lineitems_url
     body: dict[str, Any] = {
         "label": activity.title,
         "tag": activity_tag(activity),
         "resourceId": str(activity.id),
+        "submissionReview": submission_review(activity.id),
     }
     if activity.resource_link_id:
         body["resourceLinkId"] = activity.resource_link_id

@@ -23,6 +23,9 @@ from lti_app.models.base import utcnow
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_CAP_SECONDS = 30 * 60
 DEFAULT_SENDING_LEASE = timedelta(minutes=10)
+# A score still retrying after this many failed attempts (about an hour of back-off) counts as
+# undeliverable for now: the instructors are emailed (``services.instructor_emails``), once.
+ALERT_AFTER_ATTEMPTS = 8
 
 
 def backoff(attempts: int) -> timedelta:

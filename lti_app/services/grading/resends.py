@@ -3,7 +3,7 @@ certificate extras changed (the certificates feature asks, once the PDF exists o
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from lti_app.extensions import db
 from lti_app.intents import Work, after_commit
@@ -12,6 +12,17 @@ from lti_app.models.base import utcnow
 from lti_app.services.grading.errors import GradingError
 from lti_app.services.grading.outbox import ExtrasFor, ScoreOutbox, final_payload
 from lti_app.services.grading.rows import gradable_placements, grading_row, latest_syncs
+
+
+def _new_episode(placement_ids: list[int]) -> None:
+    """The instructor acted: a failure after this retry is news, so forget who was told."""
+    if placement_ids:
+        db.session.execute(
+            update(ScoreSync)
+            .where(ScoreSync.placement_id.in_(placement_ids), ScoreSync.alerted_at.is_not(None))
+            .values(alerted_at=None)
+            .execution_options(synchronize_session="fetch")
+        )
 
 
 def retry_sync(activity: Activity, sync_id: int) -> ScoreSync:
@@ -33,6 +44,7 @@ def retry_sync(activity: Activity, sync_id: int) -> ScoreSync:
     sync.state = "pending"
     sync.next_attempt_at = utcnow()
     sync.last_error = ""
+    _new_episode([sync.placement_id])  # if this attempt fails too, the instructors hear again
     after_commit(Work.DELIVER_SCORES, activity.id)
     db.session.flush()
     return sync
@@ -49,6 +61,7 @@ def retry_all_failed(activity: Activity) -> int:
         sync.state = "pending"
         sync.next_attempt_at = utcnow()
         sync.last_error = ""
+    _new_episode([sync.placement_id for sync in failed])
     if failed:
         after_commit(Work.DELIVER_SCORES, activity.id)
     db.session.flush()

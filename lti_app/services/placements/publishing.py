@@ -9,10 +9,12 @@ from lti_app.models import Activity, Placement
 from lti_app.models.base import utcnow
 from lti_app.services.locks import lock_rows
 from lti_app.services.placements.status import Actor, record_event
+from lti_app.services.student_emails import queue_placement_published
 
 
 def publish(activity: Activity, actor: Actor, note: str = "published") -> int:
-    """Show every unpublished placement to its student; returns how many became visible.
+    """Show every unpublished placement to its student and email them their project; returns
+    how many became visible.
 
     The placements are locked (in id order) and read again, so a second publish at the same
     moment finds them published and records nothing twice."""
@@ -30,6 +32,7 @@ def publish(activity: Activity, actor: Actor, note: str = "published") -> int:
     for placement in pending:
         placement.published = True
         record_event(placement, actor, placement.status, placement.status, note)
+        queue_placement_published(placement)  # once per placement and project
     activity.placements_published_at = utcnow()
     return len(pending)
 

@@ -10,13 +10,17 @@ from sqlalchemy import select
 from lti_app.extensions import db
 from lti_app.models import Activity, Preference
 from lti_app.models.base import utcnow
+from lti_app.services.locks import lock_row
 from lti_app.services.placements.queries import active_learner, offered_projects, placement_of
 from lti_app.services.placements.status import PlacementError
+from lti_app.services.student_emails import queue_selection_opened
 
 MAX_STATEMENT = 2000
 
 
-def open_selection(activity: Activity, deadline: datetime | None, max_choices: int) -> None:
+def open_selection(activity: Activity, deadline: datetime | None, max_choices: int) -> int:
+    """Open the ranking window and email the students who have no project yet (once each per
+    activity: a re-open emails nobody again). Returns how many emails were queued."""
     if not 1 <= max_choices <= 20:
         raise PlacementError("Students may rank between 1 and 20 projects.", 400)
     if deadline is not None and deadline <= utcnow():
@@ -25,9 +29,11 @@ def open_selection(activity: Activity, deadline: datetime | None, max_choices: i
         raise PlacementError(
             "Offer at least one open project in this activity before opening selection.", 409
         )
+    lock_row(Activity, activity.id)  # two opens at once: the second sees the first's emails
     activity.selection_open = True
     activity.selection_deadline = deadline
     activity.max_choices = max_choices
+    return queue_selection_opened(activity)
 
 
 def close_selection(activity: Activity) -> None:
