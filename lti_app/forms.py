@@ -6,40 +6,63 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, DecimalField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+
+from lti_app.formatting import decimal_symbol, parse_number
 
 T = TypeVar("T")
 
 
 class FiniteDecimalField(DecimalField):
-    """A DecimalField that refuses NaN and infinities with a form error instead of a crash."""
+    """The one field for every typed amount (hours, points, credits, percentages).
+
+    It reads the number in the reader's language ("7,5" for a German supervisor, "7.5"
+    anywhere; ``lti_app.formatting.parse_number``), shows a stored value with the language's
+    decimal separator, and refuses NaN and infinities with a form error instead of a crash.
+    """
 
     data: Decimal | None
 
     def process_formdata(self, valuelist: list[Any]) -> None:
-        super().process_formdata(valuelist)
-        if self.data is not None and not self.data.is_finite():
+        if not valuelist or not str(valuelist[0]).strip():
             self.data = None
-            raise ValueError("Enter a number.")
+            return
+        try:
+            self.data = parse_number(str(valuelist[0]))
+        except ValueError as exc:
+            self.data = None
+            raise ValueError(lazy_gettext("Enter a number, such as 7.5.")) from exc
+
+    def _value(self) -> str:
+        text = str(super()._value())
+        symbol = decimal_symbol()
+        return text.replace(".", symbol) if symbol != "." and not self.raw_data else text
 
 
 class ActivitySettingsForm(FlaskForm):
     """Title, points, dates and hours of an activity (deep linking and first-launch setup)."""
 
-    title = StringField("Title", validators=[DataRequired(), Length(max=300)])
-    description = TextAreaField("Description for students", validators=[Length(max=5000)])
+    title = StringField(lazy_gettext("Title"), validators=[DataRequired(), Length(max=300)])
+    description = TextAreaField(
+        lazy_gettext("Description for students"), validators=[Length(max=5000)]
+    )
     points_possible = FiniteDecimalField(
-        "Points possible",
+        lazy_gettext("Points possible"),
         places=2,
         default=Decimal("100"),
         validators=[DataRequired(), NumberRange(min=Decimal("0.01"), max=Decimal("10000"))],
     )
-    starts_at = DateTimeLocalField("Starts (UTC)", format="%Y-%m-%dT%H:%M", validators=[Optional()])
-    due_at = DateTimeLocalField("Due (UTC)", format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    starts_at = DateTimeLocalField(
+        lazy_gettext("Starts (UTC)"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
+    )
+    due_at = DateTimeLocalField(
+        lazy_gettext("Due (UTC)"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
+    )
     required_hours = FiniteDecimalField(
-        "Required hours",
+        lazy_gettext("Required hours"),
         places=1,
         default=Decimal("0"),
         validators=[Optional(), NumberRange(min=Decimal("0"), max=Decimal("2000"))],
@@ -47,7 +70,7 @@ class ActivitySettingsForm(FlaskForm):
 
     def validate_due_at(self, field: DateTimeLocalField) -> None:
         if field.data and self.starts_at.data and field.data <= self.starts_at.data:
-            raise ValidationError("The due date must come after the start date.")
+            raise ValidationError(lazy_gettext("The due date must come after the start date."))
 
     def aware(self, value: datetime | None) -> datetime | None:
         """Form dates are entered in UTC (labelled so); store them timezone-aware."""

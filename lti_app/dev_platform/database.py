@@ -52,7 +52,8 @@ CREATE TABLE IF NOT EXISTS submissions (
 CREATE INDEX IF NOT EXISTS submissions_by_item_user ON submissions (line_item_id, user_id, id);
 CREATE TABLE IF NOT EXISTS message_hints (
     token TEXT PRIMARY KEY, user_sub TEXT NOT NULL, context_id TEXT NOT NULL,
-    resource_link_id TEXT, deep_link_data TEXT, created_at REAL NOT NULL, used_at REAL);
+    resource_link_id TEXT, deep_link_data TEXT, created_at REAL NOT NULL, used_at REAL,
+    locale TEXT NOT NULL DEFAULT 'en');
 CREATE TABLE IF NOT EXISTS deep_link_requests (
     data TEXT PRIMARY KEY, user_sub TEXT NOT NULL, context_id TEXT NOT NULL,
     created_at REAL NOT NULL, consumed_at REAL);
@@ -72,6 +73,7 @@ CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NU
 LATER_COLUMNS = (
     ("scores", "source", "TEXT NOT NULL DEFAULT 'tool'"),
     ("scores", "submitted_at", "TEXT"),
+    ("message_hints", "locale", "TEXT NOT NULL DEFAULT 'en'"),
 )
 
 

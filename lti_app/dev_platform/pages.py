@@ -29,6 +29,11 @@ def register_pages(bp: Blueprint) -> None:
     bp.add_url_rule("/faults", view_func=faults, methods=["GET", "POST"])
 
 
+def launch_locale(value: str | None) -> str:
+    """The language a launch is made in: one of the course page's choices, else English."""
+    return value if value in c.LAUNCH_LOCALES else c.LAUNCH_LOCALES[0]
+
+
 def course() -> str:
     db = store()
     context = db.context(c.DEMO_CONTEXT_ID)
@@ -41,6 +46,8 @@ def course() -> str:
         links=links,
         graded=graded,
         members=db.members(context.id),
+        locales=c.LAUNCH_LOCALES,
+        locale=launch_locale(request.args.get("locale")),
     )
 
 
@@ -66,7 +73,11 @@ def launch() -> Response | tuple[str, int] | str:
         if link is None or link.context_id != context_id:
             return error_page("No such activity in this course (the link parameter).", 404)
     hint = db.create_hint(
-        member.sub, context_id, resource_link_id=link.id if link else None, deep_link=deep_link
+        member.sub,
+        context_id,
+        resource_link_id=link.id if link else None,
+        deep_link=deep_link,
+        locale=launch_locale(request.args.get("locale")),
     )
     return render_template(
         "dev_platform/launch.html",

@@ -113,6 +113,7 @@ def authorize() -> Response | tuple[str, int] | str:
         link=link,
         link_line_item_ids=line_item_ids,
         deep_link_data=hint.deep_link_data,
+        locale=hint.locale,
     )
     fields = {"id_token": sign_platform_jwt(db, claims)}
     if "state" in params:

@@ -129,6 +129,8 @@ class MessageHint:
     context_id: str
     resource_link_id: str | None
     deep_link_data: str | None
+    # The user's language for this launch (BCP 47), chosen on the course page.
+    locale: str = "en"
 
 
 @dataclass(frozen=True)
@@ -209,5 +211,5 @@ def submission_from_row(row: sqlite3.Row) -> Submission:
 def hint_from_row(row: sqlite3.Row) -> MessageHint:
     return MessageHint(
         row["token"], row["user_sub"], row["context_id"], row["resource_link_id"],
-        row["deep_link_data"],
+        row["deep_link_data"], row["locale"] or "en",
     )  # fmt: skip

@@ -335,7 +335,13 @@ class DevStore:
     # --- launches ----------------------------------------------------------------------------
 
     def create_hint(
-        self, user_sub: str, context_id: str, *, resource_link_id: str | None, deep_link: bool
+        self,
+        user_sub: str,
+        context_id: str,
+        *,
+        resource_link_id: str | None,
+        deep_link: bool,
+        locale: str = "en",
     ) -> MessageHint:
         token = secrets.token_urlsafe(24)
         data = secrets.token_urlsafe(24) if deep_link else None
@@ -343,8 +349,8 @@ class DevStore:
         with self.transaction() as db:
             db.execute(
                 "INSERT INTO message_hints (token, user_sub, context_id, resource_link_id,"
-                " deep_link_data, created_at) VALUES (?,?,?,?,?,?)",
-                (token, user_sub, context_id, resource_link_id, data, now),
+                " deep_link_data, created_at, locale) VALUES (?,?,?,?,?,?,?)",
+                (token, user_sub, context_id, resource_link_id, data, now, locale),
             )
             if data is not None:
                 db.execute(
@@ -352,7 +358,7 @@ class DevStore:
                     " VALUES (?,?,?,?)",
                     (data, user_sub, context_id, now),
                 )
-        return MessageHint(token, user_sub, context_id, resource_link_id, data)
+        return MessageHint(token, user_sub, context_id, resource_link_id, data, locale)
 
     def hint(self, token: str) -> MessageHint | None:
         """An unused, unexpired hint (without consuming it)."""

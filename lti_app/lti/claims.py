@@ -14,6 +14,7 @@ CUSTOM = CLAIM + "custom"
 DEPLOYMENT_ID = CLAIM + "deployment_id"
 TOOL_PLATFORM = CLAIM + "tool_platform"
 LIS = CLAIM + "lis"
+LAUNCH_PRESENTATION = CLAIM + "launch_presentation"
 AGS_ENDPOINT = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 NRPS = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
 DEEP_LINKING_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
@@ -109,6 +110,9 @@ class LaunchClaims:
     product_family: str
     # The institution's SIS id of the person (lis claim), for the registrar export.
     person_sourcedid: str = ""
+    # The user's language as the LMS sends it (BCP 47, "de-DE"): launch_presentation.locale,
+    # else the OIDC ``locale`` claim; "" when neither is sent.
+    locale: str = ""
 
     @property
     def custom(self) -> dict[str, str]:
@@ -162,4 +166,8 @@ def parse_claims(body: dict[str, Any]) -> LaunchClaims:
         nrps_url=_text(nrps.get("context_memberships_url")) or None,
         product_family=_text(_mapping(body.get(TOOL_PLATFORM)).get("product_family_code")),
         person_sourcedid=_text(_mapping(body.get(LIS)).get("person_sourcedid")).strip()[:255],
+        locale=(
+            _text(_mapping(body.get(LAUNCH_PRESENTATION)).get("locale")).strip()
+            or _text(body.get("locale")).strip()
+        )[:35],
     )

@@ -23,6 +23,7 @@ from flask_wtf import FlaskForm
 
 from lti_app.downloads import submission_file
 from lti_app.extensions import db, limiter
+from lti_app.i18n import set_page_locale
 from lti_app.markdown import render_markdown
 from lti_app.models import ReviewInvitation
 from lti_app.services import audit
@@ -62,9 +63,10 @@ def private_headers(response: Response) -> Response:
 
 def _open(token: str) -> ReviewInvitation:
     try:
-        return links.resolve(token)
+        invitation = links.resolve(token)
     except LinkInvalid as exc:
         if exc.invitation is not None:
+            set_page_locale(exc.invitation.language)
             links.log_disclosure(exc.invitation, "refused", f"link {exc.reason}")
             db.session.commit()
         response = render_template(
@@ -74,6 +76,9 @@ def _open(token: str) -> ReviewInvitation:
             replaced_at=exc.replaced_at,
         )
         abort(Response(response, status=exc.status))
+    # The language the instructor chose for this supervisor, unless they switched.
+    set_page_locale(invitation.language)
+    return invitation
 
 
 def _render_page(
