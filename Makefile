@@ -68,6 +68,10 @@ translations: $(BIN)/.installed
 		$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -l $$lang \
 			--init-missing --no-fuzzy-matching --ignore-obsolete --no-wrap || exit 1; \
 	done
+	@# No timestamps in the catalogs: a re-run that changes no message changes no file (and
+	@# helpers translating different areas at once do not conflict on a date line).
+	sed -i '/^"POT-Creation-Date: /d; /^"PO-Revision-Date: /d' \
+		$(TRANSLATIONS)/messages.pot $(TRANSLATIONS)/*/LC_MESSAGES/messages.po
 	$(BIN)/pybabel compile -d $(TRANSLATIONS) --statistics
 
 bench: $(BIN)/.installed-test
