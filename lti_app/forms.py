@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, DecimalField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import TextInput
 
 from lti_app.formatting import decimal_symbol, parse_number
 
@@ -25,6 +26,18 @@ class FiniteDecimalField(DecimalField):
     """
 
     data: Decimal | None
+    # A text box, not <input type=number>: a number input takes the browser's own notion of a
+    # decimal separator (Chrome in English refuses "7,5") and cannot show "7,5" as a value.
+    # inputmode still brings up the numeric keyboard on phones.
+    widget = TextInput()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        render_kw = {
+            "inputmode": "decimal",
+            "autocomplete": "off",
+            **(kwargs.pop("render_kw", None) or {}),
+        }
+        super().__init__(*args, render_kw=render_kw, **kwargs)
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         if not valuelist or not str(valuelist[0]).strip():
