@@ -9,7 +9,7 @@ export STINT_BASE_URL ?= http://$(HOST):$(PORT)
 # Test processes (pytest-xdist): `auto` is one per CPU core; PYTEST_WORKERS=0 runs serially.
 PYTEST_WORKERS ?= auto
 
-.PHONY: run test lint install install-test bench clean
+.PHONY: run test lint install install-test bench clean translations
 
 $(BIN)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,25 @@ test: lint install-test
 		echo "== again on PostgreSQL ($$TEST_DATABASE_URL), browser tests excluded =="; \
 		$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not e2e"; \
 	fi
+
+## make translations: extract every _() into messages.pot, update the es/de/fr catalogs, compile .mo
+# (docs/translating.md). The .mo files are committed; tests/unit/test_translations.py fails when
+# one is older than its .po, when a msgid lacks a translation or a placeholder is dropped.
+TRANSLATIONS := lti_app/translations
+LANGUAGES := es de fr
+translations: $(BIN)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l --no-location --sort-output --no-wrap \
+		--project Stint --copyright-holder "Stint contributors" --msgid-bugs-address "" \
+		-o $(TRANSLATIONS)/messages.pot .
+	@for lang in $(LANGUAGES); do \
+		$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -l $$lang \
+			--init-missing --no-fuzzy-matching --ignore-obsolete --no-wrap || exit 1; \
+	done
+	@# No timestamps in the catalogs: a re-run that changes no message changes no file (and
+	@# helpers translating different areas at once do not conflict on a date line).
+	sed -i '/^"POT-Creation-Date: /d; /^"PO-Revision-Date: /d' \
+		$(TRANSLATIONS)/messages.pot $(TRANSLATIONS)/*/LC_MESSAGES/messages.po
+	$(BIN)/pybabel compile -d $(TRANSLATIONS) --statistics
 
 bench: $(BIN)/.installed-test
 	$(BIN)/python -m bench.launch

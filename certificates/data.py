@@ -20,6 +20,7 @@ LogoMimeType = Literal["image/svg+xml", "image/png"]
 PAGE_SIZES: Final[tuple[PageSize, ...]] = ("A4", "Letter")
 LOGO_MIME_TYPES: Final[tuple[LogoMimeType, ...]] = ("image/svg+xml", "image/png")
 PAYLOAD_SCHEMA: Final = "stint.certificate/1"
+DEFAULT_CERTIFICATE_LOCALE: Final = "en"
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # A logo is printed on every certificate of an institution; anything this big is a
@@ -64,6 +65,9 @@ class CertificateData:
     verification_url: str
     page_size: PageSize = "A4"
     logo: InstitutionLogo | None = None
+    # The language the certificate is printed in: the course's, fixed at issue time and kept in
+    # the payload, so a re-render years later reads exactly as the first one did.
+    locale: str = DEFAULT_CERTIFICATE_LOCALE
 
     def __post_init__(self) -> None:
         for field_name in (
@@ -87,6 +91,8 @@ class CertificateData:
             raise ValueError(f"code {self.code!r} is not a canonical certificate code")
         if not self.verification_url.startswith(("https://", "http://")):
             raise ValueError("verification_url must be an absolute http(s) URL")
+        if not self.locale.isalpha() or not 2 <= len(self.locale) <= 3:
+            raise ValueError(f"locale must be a language code such as 'de', not {self.locale!r}")
         if self.page_size not in PAGE_SIZES:
             raise ValueError(f"page_size must be one of {PAGE_SIZES}, not {self.page_size!r}")
 
@@ -97,7 +103,7 @@ def certificate_payload(data: CertificateData) -> dict[str, Any]:
     Amounts are strings so no reader turns 7.5 credits into a binary float; the logo is
     left out because it describes the institution, not the achievement.
     """
-    return {
+    payload: dict[str, Any] = {
         "schema": PAYLOAD_SCHEMA,
         "code": data.code,
         "verification_url": data.verification_url,
@@ -114,6 +120,11 @@ def certificate_payload(data: CertificateData) -> dict[str, Any]:
         "skills_demonstrated": list(data.skills_demonstrated),
         "page_size": data.page_size,
     }
+    # Only a non-English certificate names its language: English payloads (and so the bytes of
+    # every certificate issued before languages existed) stay exactly as they were.
+    if data.locale != DEFAULT_CERTIFICATE_LOCALE:
+        payload["locale"] = data.locale
+    return payload
 
 
 def certificate_from_payload(
@@ -138,4 +149,5 @@ def certificate_from_payload(
         verification_url=str(payload["verification_url"]),
         page_size=payload["page_size"],
         logo=logo,
+        locale=str(payload.get("locale") or DEFAULT_CERTIFICATE_LOCALE),
     )

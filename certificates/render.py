@@ -21,6 +21,9 @@ from typing import Any, Final
 import jinja2
 import segno
 import weasyprint
+from babel.dates import format_date
+from babel.numbers import format_decimal
+from babel.support import NullTranslations, Translations
 from markupsafe import Markup
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError
@@ -30,6 +33,12 @@ from certificates.data import CertificateData, InstitutionLogo, PageSize, certif
 from certificates.fetcher import ASSET_PREFIX, CertificateAssetFetcher, load_assets
 
 DEFAULT_TEMPLATE_DIR: Final = Path(__file__).resolve().parent.parent / "templates" / "certificates"
+# The application's catalogs (read as files: this package imports nothing from lti_app).
+DEFAULT_TRANSLATIONS_DIR: Final = (
+    Path(__file__).resolve().parent.parent / "lti_app" / "translations"
+)
+# English dates day-month-year ("3 December 2026"), unambiguous on both sides of the Atlantic.
+_DATE_VARIANTS: Final = {"en": "en_GB"}
 TEMPLATE_NAME: Final = "certificate.html"
 STYLESHEET_NAME: Final = "certificate.css"
 ASSETS_FOLDER: Final = "assets"
@@ -46,20 +55,6 @@ _PAGE_CSS: Final[Mapping[PageSize, str]] = {
     "A4": "@page { size: A4 landscape; margin: 0 }",
     "Letter": "@page { size: letter landscape; margin: 0 }",
 }
-_MONTHS: Final = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 # WeasyPrint keeps decoded images in this cache across documents; a worker that renders
 # for many institutions must not grow it without bound.
 _IMAGE_CACHE_LIMIT: Final = 64
@@ -75,14 +70,21 @@ class CertificateRenderer:
     Not thread-safe (WeasyPrint's FontConfiguration is not); use one per worker process.
     """
 
-    def __init__(self, template_dir: Path = DEFAULT_TEMPLATE_DIR) -> None:
+    def __init__(
+        self,
+        template_dir: Path = DEFAULT_TEMPLATE_DIR,
+        translations_dir: Path = DEFAULT_TRANSLATIONS_DIR,
+    ) -> None:
         self._environment = jinja2.Environment(
             loader=jinja2.FileSystemLoader(template_dir),
             autoescape=True,
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
+            extensions=["jinja2.ext.i18n"],
         )
+        self._translations_dir = translations_dir
+        self._catalogs: dict[str, NullTranslations] = {}
         self._template = self._environment.get_template(TEMPLATE_NAME)
         self.fetcher = CertificateAssetFetcher(load_assets(template_dir / ASSETS_FOLDER))
         self.font_config = FontConfiguration()
@@ -102,14 +104,26 @@ class CertificateRenderer:
     def stylesheets_for(self, page_size: PageSize) -> list[weasyprint.CSS]:
         return [self._stylesheet, self._page_stylesheets[page_size]]
 
+    def _catalog(self, locale: str) -> NullTranslations:
+        """The certificate language's compiled catalog, loaded once per renderer."""
+        if locale not in self._catalogs:
+            self._catalogs[locale] = Translations.load(str(self._translations_dir), [locale])
+        return self._catalogs[locale]
+
     def render_html(self, data: CertificateData) -> str:
         """The certificate as HTML; public so previews and the benchmark can reuse it."""
+        # gettext as Flask-Babel gives it (``_("... %(name)s", name=x)``), in the certificate's
+        # language rather than the request's: the course's language, fixed at issue time.
+        self._environment.install_gettext_translations(  # type: ignore[attr-defined]
+            self._catalog(data.locale), newstyle=True
+        )
         return self._template.render(
             certificate=data,
+            language=data.locale,
             display_code=format_code(data.code),
-            hours=_format_amount(data.hours_confirmed),
-            credits=_format_amount(data.credits),
-            issue_date_text=_format_date(data.issue_date),
+            hours=_format_amount(data.hours_confirmed, data.locale),
+            credits=_format_amount(data.credits, data.locale),
+            issue_date_text=_format_date(data.issue_date, data.locale),
             issue_date_iso=data.issue_date.isoformat(),
             qr_svg=Markup(qr_svg(data.verification_url)),  # noqa: S704 - segno output, no user markup
             logo_src=_logo_data_url(data.logo) if data.logo else None,
@@ -227,15 +241,21 @@ def _logo_data_url(logo: InstitutionLogo) -> str:
     return f"data:{logo.mime_type};base64,{encoded}"
 
 
-def _format_amount(amount: Decimal) -> str:
-    """12.50 hours reads as 12.5, 3.0 credits as 3; never scientific notation."""
-    text = f"{amount.normalize():f}"
-    return text
+def _format_amount(amount: Decimal, locale: str) -> str:
+    """12.50 hours reads as 12.5 (12,5 in German), 3.0 credits as 3; never an exponent."""
+    return str(
+        format_decimal(
+            amount.normalize(),
+            format="0.################",
+            locale=locale,
+            group_separator=False,
+        )
+    )
 
 
-def _format_date(day: date) -> str:
-    """Day, month name, year: unambiguous on both sides of the Atlantic."""
-    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+def _format_date(day: date, locale: str) -> str:
+    """Day, month name, year as the language writes them: 3 December 2026, 3. Dezember 2026."""
+    return str(format_date(day, format="long", locale=_DATE_VARIANTS.get(locale, locale)))
 
 
 def _length_class(text: str, *, long: int, very_long: int) -> str:

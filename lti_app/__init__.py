@@ -12,7 +12,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from lti_app import i18n, log_redaction
+from lti_app import formatting, i18n, log_redaction
 from lti_app.config import settings_from_env
 from lti_app.extensions import configure_engine, csrf, db, limiter, migrate
 
@@ -82,6 +82,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     csrf.init_app(app)
     limiter.init_app(app)
     i18n.init_app(app)  # _() in templates and code; the locale comes from the launch
+    formatting.init_app(app)  # |date, |datetime, |number, |points ... in the page's language
 
     from lti_app.lti.cache import make_cache
 

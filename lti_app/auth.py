@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from flask import abort, current_app, g, session
 
+from lti_app.i18n import SESSION_LOCALE_KEY
 from lti_app.services.launches import LaunchResult
 from lti_app.services.permissions import ACTIONS, Standing, refusal, standing
 
@@ -56,6 +57,8 @@ def start_session(result: LaunchResult) -> None:
         "l": result.is_learner,
         "t": int(time.time()),
     }
+    if result.locale:
+        session[SESSION_LOCALE_KEY] = result.locale  # the page language (lti_app.i18n)
 
 
 def current_viewer() -> Viewer | None:

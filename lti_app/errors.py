@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, jsonify, make_response, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from pylti1p3.exception import LtiException, OIDCException
 from werkzeug.exceptions import HTTPException
@@ -14,18 +16,20 @@ from lti_app.lti.cache import REDIS_DOWN, CacheUnavailableError
 from lti_app.lti.errors import LtiError, from_library_exception
 
 FRIENDLY = {
-    400: ("Bad request", "Something in the request was not valid."),
+    400: (_l("Bad request"), _l("Something in the request was not valid.")),
     401: (
-        "Please open Stint from your course",
-        "Your session with Stint has ended or never started. Open the activity again from "
-        "Canvas or Moodle.",
+        _l("Please open Stint from your course"),
+        _l(
+            "Your session with Stint has ended or never started. Open the activity again from "
+            "Canvas or Moodle."
+        ),
     ),
-    403: ("Not allowed", "You do not have access to this page."),
-    404: ("Not found", "There is nothing here. The link may be wrong or out of date."),
-    405: ("Not allowed", "This page cannot be used that way."),
-    410: ("Gone", "This link is no longer valid."),
-    413: ("Too large", "What you sent is larger than Stint accepts."),
-    429: ("Slow down", "Too many requests. Wait a minute and try again."),
+    403: (_l("Not allowed"), _l("You do not have access to this page.")),
+    404: (_l("Not found"), _l("There is nothing here. The link may be wrong or out of date.")),
+    405: (_l("Not allowed"), _l("This page cannot be used that way.")),
+    410: (_l("Gone"), _l("This link is no longer valid.")),
+    413: (_l("Too large"), _l("What you sent is larger than Stint accepts.")),
+    429: (_l("Slow down"), _l("Too many requests. Wait a minute and try again.")),
 }
 CACHE_RETRY_SECONDS = 60
 
@@ -47,17 +51,19 @@ def way_back() -> tuple[str, str] | None:
         return None
     if viewer.is_instructor:
         if viewer.activity_id is None:
-            return url_for("instructor.dashboard"), "Back to the dashboard"
+            return url_for("instructor.dashboard"), _("Back to the dashboard")
         return (
             url_for("instructor.dashboard", activity_id=viewer.activity_id),
-            "Back to the activity's dashboard",
+            _("Back to the activity's dashboard"),
         )
     if viewer.activity_id is None:
-        return url_for("student.home"), "Back to the activity"
-    return url_for("student.home", activity_id=viewer.activity_id), "Back to the activity"
+        return url_for("student.home"), _("Back to the activity")
+    return url_for("student.home", activity_id=viewer.activity_id), _("Back to the activity")
 
 
 def render_error(status: int, title: str, detail: str, hint: str = "", code: str = "") -> Any:
+    """The error page (or JSON) in the reader's language; lazy texts are resolved here."""
+    title, detail, hint = str(title), str(detail), str(hint)
     if wants_json() or request.path.endswith(".json"):
         return jsonify({"error": code or title, "message": detail, "hint": hint}), status
     back = way_back()
@@ -80,7 +86,7 @@ def init_error_handlers(app: Flask) -> None:
     def lti_error(exc: LtiError) -> Any:
         app.logger.info("LTI error %s: %s", exc.code, exc.message)
         return render_error(
-            exc.status, "The LMS launch did not work", exc.message, exc.hint, exc.code
+            exc.status, _("The LMS launch did not work"), exc.message, exc.hint, exc.code
         )
 
     @app.errorhandler(LtiException)
@@ -92,9 +98,9 @@ def init_error_handlers(app: Flask) -> None:
     def csrf_error(exc: CSRFError) -> Any:
         return render_error(
             400,
-            "This form has expired",
-            "The page was open too long or was sent from elsewhere, so nothing was saved.",
-            "Go back, reload the page and try again.",
+            _("This form has expired"),
+            _("The page was open too long or was sent from elsewhere, so nothing was saved."),
+            _("Go back, reload the page and try again."),
             "csrf",
         )
 
@@ -107,10 +113,12 @@ def init_error_handlers(app: Flask) -> None:
         response = make_response(
             render_error(
                 503,
-                "Stint is briefly unavailable",
-                "Stint's cache is unavailable; try again in a minute.",
-                "If you were opening Stint from your course, open it again from the LMS. If this "
-                "lasts, the Stint administrator should check that Redis is running.",
+                _("Stint is briefly unavailable"),
+                _("Stint's cache is unavailable; try again in a minute."),
+                _(
+                    "If you were opening Stint from your course, open it again from the LMS. If "
+                    "this lasts, the Stint administrator should check that Redis is running."
+                ),
                 "cache_unavailable",
             )
         )
@@ -135,6 +143,6 @@ def init_error_handlers(app: Flask) -> None:
         app.logger.exception("Unhandled error")
         return render_error(
             500,
-            "Something went wrong",
-            "Stint hit an unexpected problem. Nothing you entered is lost.",
+            _("Something went wrong"),
+            _("Stint hit an unexpected problem. Nothing you entered is lost."),
         )

@@ -92,3 +92,7 @@ COUNTER_NAMES = (
     "nrps_pages_served",
     "faults_injected",
 )
+
+# Languages the course page can launch in (BCP 47, as Canvas and Moodle send them); the first is
+# the default. Sent as launch_presentation.locale and the OIDC locale claim.
+LAUNCH_LOCALES = ("en", "es-ES", "de-DE", "fr-FR")

@@ -54,7 +54,7 @@ CREATE INDEX IF NOT EXISTS submissions_by_item_user ON submissions (line_item_id
 CREATE TABLE IF NOT EXISTS message_hints (
     token TEXT PRIMARY KEY, user_sub TEXT NOT NULL, context_id TEXT NOT NULL,
     resource_link_id TEXT, deep_link_data TEXT, created_at REAL NOT NULL, used_at REAL,
-    review_for TEXT, review_line_item INTEGER);
+    review_for TEXT, review_line_item INTEGER, locale TEXT NOT NULL DEFAULT 'en');
 CREATE TABLE IF NOT EXISTS deep_link_requests (
     data TEXT PRIMARY KEY, user_sub TEXT NOT NULL, context_id TEXT NOT NULL,
     created_at REAL NOT NULL, consumed_at REAL);
@@ -83,6 +83,7 @@ LATER_COLUMNS = (
     ("line_items", "submission_review", "TEXT"),
     ("message_hints", "review_for", "TEXT"),
     ("message_hints", "review_line_item", "INTEGER"),
+    ("message_hints", "locale", "TEXT NOT NULL DEFAULT 'en'"),
 )
 
 

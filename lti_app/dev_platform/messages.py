@@ -58,6 +58,7 @@ def id_token_claims(
     link: ResourceLink | None,
     link_line_item_ids: list[int],
     deep_link_data: str | None,
+    locale: str = "en",
 ) -> dict[str, Any]:
     now = int(time.time())
     urls = service_urls(base, context.id)
@@ -77,7 +78,7 @@ def id_token_claims(
         "given_name": member.given_name,
         "family_name": member.family_name,
         "email": member.email,
-        "locale": "en",
+        "locale": locale,  # OIDC standard claim, as Canvas and Moodle send it
         c.CLAIM_VERSION: "1.3.0",
         c.CLAIM_DEPLOYMENT_ID: registration.deployment_id,
         c.CLAIM_ROLES: [*member.institution_roles, *member.roles, c.SYSTEM_USER],
@@ -96,7 +97,7 @@ def id_token_claims(
         c.CLAIM_LAUNCH_PRESENTATION: {
             "document_target": "iframe",
             "return_url": f"{base}/dev-lms/course/return",
-            "locale": "en",
+            "locale": locale,
         },
         c.CLAIM_LIS: {
             "person_sourcedid": f"SIS-{member.sub[:8].upper()}",

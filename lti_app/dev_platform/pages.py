@@ -33,6 +33,11 @@ def register_pages(bp: Blueprint) -> None:
     bp.add_url_rule("/faults", view_func=faults, methods=["GET", "POST"])
 
 
+def launch_locale(value: str | None) -> str:
+    """The language a launch is made in: one of the course page's choices, else English."""
+    return value if value in c.LAUNCH_LOCALES else c.LAUNCH_LOCALES[0]
+
+
 def course() -> str:
     db = store()
     context = db.context(c.DEMO_CONTEXT_ID)
@@ -45,6 +50,8 @@ def course() -> str:
         links=links,
         graded=graded,
         members=db.members(context.id),
+        locales=c.LAUNCH_LOCALES,
+        locale=launch_locale(request.args.get("locale")),
     )
 
 
@@ -81,6 +88,7 @@ def launch() -> Response | tuple[str, int] | str:
         resource_link_id=link.id if link else None,
         deep_link=deep_link,
         review=review,
+        locale=launch_locale(request.args.get("locale")),
     )
     return render_template(
         "dev_platform/launch.html",

@@ -114,6 +114,7 @@ def authorize() -> Response | tuple[str, int] | str:
         link=link,
         link_line_item_ids=line_item_ids,
         deep_link_data=hint.deep_link_data,
+        locale=hint.locale,
     )
     if hint.review_for and hint.review_line_item is not None:
         student = db.member(context.id, hint.review_for)

@@ -135,6 +135,8 @@ class MessageHint:
     # A "review submission" launch: whose work (a member's sub) in which line item.
     review_for: str | None = None
     review_line_item: int | None = None
+    # The user's language for this launch (BCP 47), chosen on the course page.
+    locale: str = "en"
 
 
 @dataclass(frozen=True)
@@ -219,4 +221,5 @@ def hint_from_row(row: sqlite3.Row) -> MessageHint:
     return MessageHint(
         row["token"], row["user_sub"], row["context_id"], row["resource_link_id"],
         row["deep_link_data"], row["review_for"], row["review_line_item"],
+        row["locale"] or "en",
     )  # fmt: skip

@@ -345,6 +345,7 @@ class DevStore:
         resource_link_id: str | None,
         deep_link: bool,
         review: tuple[str, int] | None = None,
+        locale: str = "en",
     ) -> MessageHint:
         """``review``: (the student's sub, the line item) for a submission review launch."""
         token = secrets.token_urlsafe(24)
@@ -354,9 +355,19 @@ class DevStore:
         with self.transaction() as db:
             db.execute(
                 "INSERT INTO message_hints (token, user_sub, context_id, resource_link_id,"
-                " deep_link_data, created_at, review_for, review_line_item)"
-                " VALUES (?,?,?,?,?,?,?,?)",
-                (token, user_sub, context_id, resource_link_id, data, now, review_for, review_item),
+                " deep_link_data, created_at, review_for, review_line_item, locale)"
+                " VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    token,
+                    user_sub,
+                    context_id,
+                    resource_link_id,
+                    data,
+                    now,
+                    review_for,
+                    review_item,
+                    locale,
+                ),
             )
             if data is not None:
                 db.execute(
@@ -365,7 +376,7 @@ class DevStore:
                     (data, user_sub, context_id, now),
                 )
         return MessageHint(
-            token, user_sub, context_id, resource_link_id, data, review_for, review_item
+            token, user_sub, context_id, resource_link_id, data, review_for, review_item, locale
         )
 
     def hint(self, token: str) -> MessageHint | None:

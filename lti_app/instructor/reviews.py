@@ -11,14 +11,16 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, render_template, request, url_for
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from markupsafe import Markup
-from wtforms import HiddenField, IntegerField, StringField
+from wtforms import HiddenField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from lti_app.auth import Viewer, requires
 from lti_app.downloads import submission_file
 from lti_app.extensions import db
+from lti_app.i18n import DEFAULT_LOCALE, LANGUAGE_NAMES, SUPPORTED_LOCALES
 from lti_app.instructor.confirm import done, see_other
 from lti_app.markdown import render_markdown
 from lti_app.models import Activity, Placement, ReviewInvitation
@@ -52,6 +54,12 @@ class InviteForm(FlaskForm):
         "Link valid for (days)",
         default=invitations.DEFAULT_VALID_DAYS,
         validators=[DataRequired(), NumberRange(min=1, max=invitations.MAX_VALID_DAYS)],
+    )
+    # The supervisor's language: emails and the review page (they can still switch there).
+    language = SelectField(
+        lazy_gettext("Language of the emails and the review page"),
+        choices=[(code, LANGUAGE_NAMES[code]) for code in SUPPORTED_LOCALES],
+        default=DEFAULT_LOCALE,
     )
     # The newest link the page showed ("none" or its id): a link sent after that is not replaced.
     seen = HiddenField()
@@ -123,6 +131,10 @@ def _placement_page(
             formdata=None,
             name=current.reviewer_name if current else project.supervisor_name,
             email=current.reviewer_email if current else project.supervisor_email,
+            # The language last chosen for this supervisor, else the course's.
+            language=(current.language if current else None)
+            or placement.activity.course.language
+            or DEFAULT_LOCALE,
         )
     shown = lookups.invitations_of(placement.id)
     invite_form.seen.data = str(shown[0].id) if shown else "none"
@@ -170,6 +182,7 @@ def invite(activity_id: int, placement_id: int) -> Any:
                 actor_user_id=g.viewer.user_id,
                 valid_days=form.valid_days.data,
                 seen=form.seen_link(),
+                language=form.language.data,
             )
         except ReviewRefused as exc:
             form.form_errors.append(str(exc))

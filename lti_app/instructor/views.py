@@ -21,7 +21,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import SelectField
 
-from grading.display import join_reasons, points_text
+from grading.display import join_reasons
 from lti_app.auth import allowed, requires
 from lti_app.downloads import activity_slug, csv_attachment
 from lti_app.extensions import db
@@ -46,9 +46,6 @@ from lti_app.timezones import zone_names
 bp = Blueprint("instructor", __name__, url_prefix="/instructor")
 bp.add_app_template_global(allowed, "may")  # templates show only what the viewer may do
 
-# ``value|points`` ("12", not "12.0000") and ``value|points(unit=True)`` ("1 point"): the one way
-# every page writes points (registered for the whole app, like ``rubric_points``).
-bp.add_app_template_filter(points_text, "points")
 # Reasons on one line without ".;" and matching reasons with project titles instead of ids.
 bp.add_app_template_filter(join_reasons, "reasons")
 bp.add_app_template_filter(name_projects, "named_projects")

@@ -17,6 +17,7 @@ CUSTOM = CLAIM + "custom"
 DEPLOYMENT_ID = CLAIM + "deployment_id"
 TOOL_PLATFORM = CLAIM + "tool_platform"
 LIS = CLAIM + "lis"
+LAUNCH_PRESENTATION = CLAIM + "launch_presentation"
 AGS_ENDPOINT = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 NRPS = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
 DEEP_LINKING_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
@@ -117,6 +118,9 @@ class LaunchClaims:
     has_context: bool = True
     # The student whose submission a submission review launch opens (their LMS user id).
     for_user_sub: str = ""
+    # The user's language as the LMS sends it (BCP 47, "de-DE"): launch_presentation.locale,
+    # else the OIDC ``locale`` claim; "" when neither is sent.
+    locale: str = ""
 
     @property
     def custom(self) -> dict[str, str]:
@@ -176,6 +180,10 @@ def parse_claims(body: dict[str, Any]) -> LaunchClaims:
         person_sourcedid=_text(_mapping(body.get(LIS)).get("person_sourcedid")).strip()[:255],
         has_context=bool(context_id),
         for_user_sub=_text(_mapping(body.get(FOR_USER)).get("user_id")),
+        locale=(
+            _text(_mapping(body.get(LAUNCH_PRESENTATION)).get("locale")).strip()
+            or _text(body.get("locale")).strip()
+        )[:35],
     )
 
 

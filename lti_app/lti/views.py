@@ -139,7 +139,7 @@ def launch() -> Any:
     start_session(result)
     if message.is_deep_link_launch():
         if not claims.is_instructor:
-            abort(403, description="Only instructors can add Stint activities to a course.")
+            abort(403, description=_("Only instructors can add Stint activities to a course."))
         destination = url_for("lti.deep_link", launch_id=message.get_launch_id())
     elif claims.message_type == SUBMISSION_REVIEW_REQUEST and result.activity_id is not None:
         destination = _review_destination(result, claims)
@@ -371,14 +371,15 @@ def deep_link(launch_id: str) -> Any:
         or (viewer.course_id, viewer.user_id) != tuple(launched)
     ):
         abort(
-            403, description="Only the instructor who started this deep-linking request can use it."
+            403,
+            description=_("Only the instructor who started this deep-linking request can use it."),
         )
     course = db.session.get(Course, viewer.course_id)
     if course is not None:
         g.course_timezone = course.time_zone  # this page is reached without auth's course
     form = ActivitySettingsForm()
     if request.method == "GET":
-        form.title.data = form.title.data or "Micro-internship"
+        form.title.data = form.title.data or _("Micro-internship")
     if form.validate_on_submit():
         activity = Activity(
             course_id=viewer.course_id,
@@ -432,7 +433,7 @@ def deep_link(launch_id: str) -> Any:
             "lti/autopost.html",
             action=settings.get("deep_link_return_url", ""),
             fields={"JWT": jwt_value},
-            message=f"Adding “{activity.title}” to your course…",
+            message=_("Adding “%(title)s” to your course…", title=activity.title),
         )
     status = 400 if request.method == "POST" else 200
     return render_template(
@@ -508,11 +509,11 @@ def config_page() -> str:
         "lti/config.html",
         custom_parameters=f"{TIMEZONE_CUSTOM_PARAM}={TIMEZONE_SUBSTITUTION}",
         urls={
-            "Tool URL / target link URI / redirection URI": launch_url(),
-            "OIDC login (initiate login) URL": base + "/lti/login",
-            "Public keyset (JWKS) URL": base + "/lti/jwks.json",
-            "Canvas developer key JSON URL": base + "/lti/config/canvas.json",
-            "Deep linking (content selection) URL": launch_url(),
+            _("Tool URL / target link URI / redirection URI"): launch_url(),
+            _("OIDC login (initiate login) URL"): base + "/lti/login",
+            _("Public keyset (JWKS) URL"): base + "/lti/jwks.json",
+            _("Canvas developer key JSON URL"): base + "/lti/config/canvas.json",
+            _("Deep linking (content selection) URL"): launch_url(),
         },
         scopes=[*AGS_SCOPES, NRPS_SCOPE],
         platforms=platform_statuses() if _status_view_allowed() else None,

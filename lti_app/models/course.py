@@ -26,6 +26,9 @@ class Course(db.Model):  # type: ignore[name-defined]
     title: Mapped[str] = mapped_column(String(500), default="")
     nrps_url: Mapped[str | None] = mapped_column(String(1000))
     roster_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The course's language (a shipped one, "de"), from its instructors' launches: the default
+    # for review invitations and the language its certificates are printed in. None: English.
+    language: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # The IANA zone an instructor's launch sent ($Person.address.timezone), and the one an
     # instructor chose in Stint (wins); dates are typed and shown in ``time_zone``.

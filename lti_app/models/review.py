@@ -33,6 +33,9 @@ class ReviewInvitation(db.Model):  # type: ignore[name-defined]
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reminders_sent: Mapped[int] = mapped_column(default=0)
+    # The language the instructor chose for the supervisor (emails, review page); None: the
+    # supervisor's browser decides.
+    language: Mapped[str | None] = mapped_column(String(16))
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )

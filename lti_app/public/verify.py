@@ -20,6 +20,8 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from werkzeug.wrappers import Response
@@ -35,13 +37,14 @@ from lti_app.services.certificates.verify import find_by_code, find_by_pdf, publ
 bp = Blueprint("verify", __name__)
 
 MAX_PDF_BYTES = 10 * 1024 * 1024
-NOT_FOUND = (
+NOT_FOUND = lazy_gettext(
     "No certificate with this code can be shown. Check the code, or ask the holder: "
     "they may have chosen not to show it publicly."
 )
-TYPO = (
+TYPO = lazy_gettext(
     "This is not a valid certificate code: a character is wrong or missing. Codes have "
-    "13 characters, printed in groups like 7K3M-9QX2-ZP4A-U."
+    "13 characters, printed in groups like %(example)s.",
+    example="7K3M-9QX2-ZP4A-U",
 )
 
 
@@ -55,7 +58,8 @@ def _upload_limit() -> str:
 
 class UploadForm(FlaskForm):
     pdf = FileField(
-        "Certificate PDF", validators=[FileRequired(message="Choose the PDF file to check.")]
+        lazy_gettext("Certificate PDF"),
+        validators=[FileRequired(message=lazy_gettext("Choose the PDF file to check."))],
     )
 
 
@@ -98,7 +102,7 @@ def upload() -> Any:
             "public/verify/index.html",
             form=form,
             typed="",
-            error=" ".join(errors) or "Choose the PDF file to check.",
+            error=" ".join(str(e) for e in errors) or _("Choose the PDF file to check."),
         ), 400
     content = form.pdf.data.stream.read(MAX_PDF_BYTES + 1)
     if len(content) > MAX_PDF_BYTES or not content.startswith(b"%PDF-"):
@@ -106,7 +110,12 @@ def upload() -> Any:
             "public/verify/index.html",
             form=UploadForm(formdata=None),
             typed="",
-            error="That file is not a certificate PDF (at most 10 MB, starting with %PDF-).",
+            error=_(
+                "That file is not a certificate PDF (at most %(size)s MB, starting with "
+                "%(magic)s).",
+                size=10,
+                magic="%PDF-",
+            ),
         ), 400
     certificate = find_by_pdf(content)
     return _no_store(
@@ -114,7 +123,7 @@ def upload() -> Any:
             render_template(
                 "public/verify/file_result.html",
                 record=public_record(certificate) if certificate else None,
-                filename=form.pdf.data.filename or "the file",
+                filename=form.pdf.data.filename or _("the file"),
             )
         )
     )

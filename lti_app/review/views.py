@@ -25,6 +25,7 @@ from flask_wtf import FlaskForm
 
 from lti_app.downloads import submission_file
 from lti_app.extensions import db, limiter
+from lti_app.i18n import set_page_locale
 from lti_app.markdown import render_markdown
 from lti_app.models import Placement, ReviewInvitation
 from lti_app.services import audit
@@ -83,6 +84,7 @@ def _open(token: str) -> ReviewInvitation:
         invitation = links.resolve(token)
     except LinkInvalid as exc:
         if exc.invitation is not None:
+            set_page_locale(exc.invitation.language)
             links.log_disclosure(exc.invitation, "refused", f"link {exc.reason}")
             db.session.commit()
         response = render_template(
@@ -95,6 +97,8 @@ def _open(token: str) -> ReviewInvitation:
     placement = db.session.get(Placement, invitation.placement_id)
     if placement is not None:
         g.course_timezone = placement.activity.course.time_zone
+    # The language the instructor chose for this supervisor, unless they switched.
+    set_page_locale(invitation.language)
     return invitation
 
 

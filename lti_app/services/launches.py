@@ -12,6 +12,7 @@ from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from lti_app.extensions import db
+from lti_app.i18n import supported_locale
 from lti_app.lti.claims import LaunchClaims
 from lti_app.models import Activity, Course, Membership, Placement, User
 from lti_app.models.base import utcnow
@@ -45,6 +46,9 @@ class LaunchResult:
     is_instructor: bool
     is_learner: bool
     activity_configured: bool = True
+    # The shipped language the launch asked for ("de"), kept in the session; None: not sent or
+    # not shipped (the browser's Accept-Language decides).
+    locale: str | None = None
 
 
 def _get_or_create(model: type, defaults: dict[str, object], **keys: object) -> object:
@@ -79,8 +83,20 @@ def upsert_course(platform_id: int, claims: LaunchClaims) -> Course:
         title=claims.context_title or course.title or claims.context_label,
         nrps_url=claims.nrps_url or course.nrps_url,
         lms_timezone=lms_timezone(claims) or course.lms_timezone,
+        language=_course_language(claims, course.language),
     )
     return course
+
+
+def _course_language(claims: LaunchClaims, known: str | None) -> str | None:
+    """The course's language: what its instructors' launches say, else what it was.
+
+    Only instructors set it (a visiting student's browser language is not the course's); it is
+    the default language of review invitations and the language certificates are printed in.
+    """
+    if claims.is_instructor:
+        return supported_locale(claims.locale) or known
+    return known
 
 
 def upsert_user(platform_id: int, claims: LaunchClaims) -> User:
@@ -184,6 +200,7 @@ _REPEAT_LAUNCH = (
         Course.title,
         Course.nrps_url,
         Course.lms_timezone,
+        Course.language,
         User.id,
         User.name,
         User.given_name,
@@ -233,9 +250,9 @@ def _unchanged_repeat_launch(platform_id: int, claims: LaunchClaims) -> LaunchRe
     ).first()
     if row is None:
         return None
-    (course_id, label, title, nrps_url, stored_zone, user_id, name, given, family, email, sis_id,
-     last_launch, roles, is_instructor, is_learner, status, activity_id, configured, lineitem_url,
-     lineitems_url, ags_scopes) = row  # fmt: skip
+    (course_id, label, title, nrps_url, stored_zone, language, user_id, name, given, family, email,
+     sis_id, last_launch, roles, is_instructor, is_learner, status, activity_id, configured,
+     lineitem_url, lineitems_url, ags_scopes) = row  # fmt: skip
     if claims.resource_link_id and activity_id is None:
         return None
     now = utcnow()
@@ -244,6 +261,7 @@ def _unchanged_repeat_launch(platform_id: int, claims: LaunchClaims) -> LaunchRe
         and (claims.context_title or title) == title
         and (claims.nrps_url or nrps_url) == nrps_url
         and (lms_timezone(claims) or stored_zone) == stored_zone
+        and _course_language(claims, language) == language
         and (claims.name or name) == name
         and (claims.given_name or given) == given
         and (claims.family_name or family) == family
@@ -273,6 +291,7 @@ def _unchanged_repeat_launch(platform_id: int, claims: LaunchClaims) -> LaunchRe
         is_instructor=claims.is_instructor,
         is_learner=claims.is_learner,
         activity_configured=bool(configured) if activity_id is not None else True,
+        locale=supported_locale(claims.locale),
     )
 
 
@@ -359,5 +378,6 @@ def record_launch(platform_id: int, claims: LaunchClaims) -> LaunchResult:
         is_instructor=claims.is_instructor,
         is_learner=claims.is_learner,
         activity_configured=activity.configured if activity else True,
+        locale=supported_locale(claims.locale),
     )
     return result

@@ -185,3 +185,23 @@ def test_a_message_hint_gives_one_id_token_only(live):
     second = requests.post(f"{live.base}/dev-lms/auth", data=params, timeout=5)
     assert first.status_code == 200
     assert second.status_code == 400
+
+
+@pytest.mark.parametrize("locale", ["de-DE", "fr-FR"])
+def test_a_launch_in_a_chosen_language_names_it_in_both_claims(live, locale):
+    """The course page's language selector: launch_presentation.locale and the OIDC claim."""
+    claims = launch_claims(live, user=STUDENT, link=c.DEMO_LINK_ID, locale=locale)["claims"]
+    assert claims[c.CLAIM_LAUNCH_PRESENTATION]["locale"] == locale
+    assert claims["locale"] == locale
+
+
+def test_an_unknown_launch_language_falls_back_to_english(live):
+    claims = launch_claims(live, user=STUDENT, link=c.DEMO_LINK_ID, locale="xx-YY")["claims"]
+    assert claims[c.CLAIM_LAUNCH_PRESENTATION]["locale"] == claims["locale"] == "en"
+
+
+def test_the_course_page_offers_the_launch_languages(live):
+    page = live.browser().get(f"{live.base}/dev-lms/?locale=de-DE")
+    assert page.status_code == 200
+    assert '<option value="de-DE" selected>' in page.text
+    assert "locale=de-DE" in unescape(page.text)  # every launch link carries the choice

@@ -35,6 +35,8 @@ LAYERS: dict[str, int] = {
     "lti_app.email_templates": INFRASTRUCTURE,
     "lti_app.validation": INFRASTRUCTURE,
     "lti_app.timezones": INFRASTRUCTURE,
+    "lti_app.i18n": INFRASTRUCTURE,
+    "lti_app.formatting": INFRASTRUCTURE,
     "lti_app.models": MODELS,
     "lti_app.services": SERVICES,
     "lti_app.read_models": SERVICES,

@@ -127,4 +127,5 @@ def build_certificate_data(placement: Placement, grade: Grade, code: str) -> Cer
         code=code,
         verification_url=verification_url(code),
         page_size=page_size_for(platform),  # type: ignore[arg-type]
+        locale=course.language or "en",  # a German course's certificate reads in German
     )

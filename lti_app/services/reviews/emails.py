@@ -7,8 +7,12 @@ sent, so neither the stored bodies nor the instructor's email log ever show it.
 
 from __future__ import annotations
 
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
 from lti_app.email_templates import render_email
 from lti_app.extensions import db
+from lti_app.i18n import DEFAULT_LOCALE
 from lti_app.models import Course, Placement, ReviewInvitation, User
 from lti_app.services import outbox
 from lti_app.services.reviews.links import review_url
@@ -33,12 +37,15 @@ def queue_link_email(
         "inviter_email": inviter.email if inviter else "",
         "reminder": reminder,
     }
-    text, html = render_email("review_reminder" if reminder else "review_invitation", **context)
-    subject = (
-        f"Reminder: please review {context['student_name']}'s work on “{context['project_title']}”"
-        if reminder
-        else f"Please review {context['student_name']}'s work on “{context['project_title']}”"
-    )
+    # In the supervisor's language (chosen when inviting), whoever's request queues it.
+    with force_locale(invitation.language or DEFAULT_LOCALE):
+        text, html = render_email("review_reminder" if reminder else "review_invitation", **context)
+        names = {"student": context["student_name"], "project": context["project_title"]}
+        subject = (
+            _("Reminder: please review %(student)s's work on “%(project)s”", **names)
+            if reminder
+            else _("Please review %(student)s's work on “%(project)s”", **names)
+        )
     outbox.queue_email(
         "review_reminder" if reminder else "review_invitation",
         invitation.reviewer_email,

@@ -18,6 +18,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from lti_app.extensions import db, rows_changed
+from lti_app.formatting import parse_number
 from lti_app.models import Evaluation, Placement, ReviewInvitation
 from lti_app.models import Rubric as RubricRow
 from lti_app.models.base import utcnow
@@ -74,12 +75,12 @@ def review_view(invitation: ReviewInvitation) -> ReviewView:
 
 
 def _parse_hours(raw: str | None) -> Decimal | None:
-    text = (raw or "").strip().replace(",", ".")
+    text = (raw or "").strip()
     if not text:
         return None
     try:
-        hours = Decimal(text)
-    except ArithmeticError as exc:
+        hours = parse_number(text)  # in the page's language: "37,5" for a German supervisor
+    except ValueError as exc:
         raise ReviewRefused("Hours confirmed must be a number, such as 40 or 37.5.") from exc
     if not hours.is_finite() or not Decimal(0) <= hours <= Decimal(5000):
         raise ReviewRefused("Hours confirmed must be between 0 and 5000.")

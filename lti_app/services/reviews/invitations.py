@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from lti_app.extensions import db
+from lti_app.i18n import supported_locale
 from lti_app.models import Activity, Placement, ReviewInvitation
 from lti_app.models.base import utcnow
 from lti_app.services import outbox
@@ -77,11 +78,13 @@ def invite(
     valid_days: int = DEFAULT_VALID_DAYS,
     now: datetime | None = None,
     seen: SeenLink | None = None,
+    language: str | None = None,
 ) -> ReviewInvitation:
     """Send a new review link; any earlier link of this placement stops working (flushed).
 
     With ``seen``, refused if a link newer than the one the page showed was sent meanwhile (a
-    double click, or another instructor): that link stays the live one."""
+    double click, or another instructor): that link stays the live one. ``language`` is the
+    supervisor's (emails and review page); by default the course's."""
     now = now or utcnow()
     email = _check_email(email)
     if not 1 <= valid_days <= MAX_VALID_DAYS:
@@ -123,6 +126,7 @@ def invite(
         expires_at=now + timedelta(days=valid_days),
         reminders_sent=0,
         created_by_id=actor_user_id,
+        language=supported_locale(language) or placement.activity.course.language,
     )
     db.session.add(invitation)
     db.session.flush()
@@ -225,4 +229,5 @@ def resend(invitation: ReviewInvitation, actor_user_id: int | None) -> ReviewInv
         name=invitation.reviewer_name,
         email=invitation.reviewer_email,
         actor_user_id=actor_user_id,
+        language=invitation.language,
     )

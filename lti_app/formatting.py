@@ -1,0 +1,181 @@
+"""Dates, numbers, points, hours and credits as the reader's language writes them.
+
+The one module that formats a value for a page and reads a number a person typed, all through
+Babel so German pages say "7,5 Stunden" and "3. Dezember 2026" while English pages keep the
+forms Stint always used ("7.5", "3 Dec 2026"). Templates use the filters ``init_app`` registers
+(``|date``, ``|datetime``, ``|number``, ``|percent``, ``|points``, ``|hours``, ``|credits``);
+date-times are converted to the time zone ``lti_app.i18n.select_timezone`` names, here and
+nowhere else.
+
+English dates use the British (day month year) patterns: "3 December 2026" is unambiguous on
+both sides of the Atlantic, and it is how Stint wrote dates before it had catalogs.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from babel import Locale
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_datetime as babel_format_datetime
+from babel.numbers import NumberFormatError, format_decimal, format_percent, parse_decimal
+from flask import Flask
+from flask_babel import get_locale, get_timezone, ngettext
+
+from grading.display import NO_VALUE, points_number
+
+# Which regional variant formats dates for a language (its numbers are the same).
+_DATE_VARIANTS = {"en": "en_GB"}
+
+Number = Decimal | int | float | str | None
+
+
+def page_locale() -> Locale:
+    """The request's locale (English outside a request)."""
+    return get_locale() or Locale("en")
+
+
+def _date_locale(locale: Locale | str | None) -> str:
+    language = str(locale or page_locale()).split("_")[0]
+    return _DATE_VARIANTS.get(language, language)
+
+
+def format_day(
+    value: date | datetime | None, style: str = "medium", locale: str | None = None
+) -> str:
+    """A calendar day: "3 Dec 2026" / "03.12.2026" (medium), "3. Dezember 2026" (long).
+
+    A date-time is first moved to the page's time zone, so the day is the reader's day.
+    """
+    if value is None:
+        return NO_VALUE
+    if isinstance(value, datetime):
+        value = value.astimezone(get_timezone()) if value.tzinfo else value
+        value = value.date()
+    return babel_format_date(value, format=style, locale=_date_locale(locale))
+
+
+def format_moment(value: datetime | None, style: str = "medium", locale: str | None = None) -> str:
+    """A date and time in the page's time zone with the zone named ("3 Dec 2026, 09:05 UTC").
+
+    ``style`` is ``short``/``medium``/``long`` for the date part; the time is hours and minutes.
+    """
+    if value is None:
+        return NO_VALUE
+    zone = get_timezone()
+    day = babel_format_date(
+        value.astimezone(zone) if value.tzinfo else value, style, locale=_date_locale(locale)
+    )
+    time = babel_format_datetime(value, "HH:mm", tzinfo=zone, locale=_date_locale(locale))
+    zone_name = babel_format_datetime(value, "zzz", tzinfo=zone, locale=_date_locale(locale))
+    return f"{day}, {time} {zone_name}"
+
+
+def format_number(value: Number, locale: str | None = None) -> str:
+    """A plain amount without padding zeros or grouping: 12.0000 → "12", 2.50 → "2.5" / "2,5".
+
+    No thousands separator, so English output is what Stint always printed and nothing that
+    reads the page (or pastes the value back into a field) meets "1,000".
+    """
+    canonical = points_number(value)
+    if canonical == NO_VALUE:
+        return canonical
+    try:
+        number = Decimal(canonical)
+    except InvalidOperation:
+        return canonical
+    return format_decimal(
+        number,
+        format="0.################",
+        locale=locale or page_locale(),
+        group_separator=False,
+    )
+
+
+def format_share(value: Number, locale: str | None = None) -> str:
+    """A fraction as a percentage: 0.755 → "76%" (en), "76 %" (de, fr)."""
+    if value is None or value == "":
+        return NO_VALUE
+    return format_percent(Decimal(str(value)), locale=locale or page_locale())
+
+
+def _plural_count(value: Number) -> int:
+    """The count a plural rule is asked about: fractions take the "other" form (2.5 points)."""
+    amount = abs(Decimal(points_number(value)))
+    return int(amount) if amount == amount.to_integral_value() else 2
+
+
+def points_text(value: Number, unit: bool = False) -> str:
+    """Points as people write them ("12", "2.5" / "2,5"); with ``unit``, "1 point", "2,5 Punkte".
+
+    Replaces ``grading.display.points_text`` for pages (same name as the filter), so pages,
+    the review form and emails pluralise and separate decimals the reader's way.
+    """
+    number = format_number(value)
+    if not unit or number == NO_VALUE:
+        return number
+    return str(
+        ngettext("%(amount)s point", "%(amount)s points", _plural_count(value), amount=number)
+    )
+
+
+def hours_text(value: Number) -> str:
+    """Hours with their unit: "1 hour", "7.5 hours", "7,5 Stunden"."""
+    number = format_number(value)
+    if number == NO_VALUE:
+        return number
+    return str(ngettext("%(amount)s hour", "%(amount)s hours", _plural_count(value), amount=number))
+
+
+def credits_text(value: Number) -> str:
+    """Credits with their unit: "1 credit", "3 credits", "3 Leistungspunkte (ECTS)"."""
+    number = format_number(value)
+    if number == NO_VALUE:
+        return number
+    return str(
+        ngettext("%(amount)s credit", "%(amount)s credits", _plural_count(value), amount=number)
+    )
+
+
+def parse_number(text: str, locale: Locale | str | None = None) -> Decimal:
+    """A number as the reader typed it: "7,5" in German, "7.5" anywhere, "1.500" = 1500 in de.
+
+    The locale's own notation is tried first (strictly, so "1,5" is not 15 in English); a
+    plain ``7.5`` is then accepted in every language, because people copy numbers from
+    spreadsheets and calculators, and so is one decimal comma ("7,5" on an English page).
+    Raises ValueError when it is no finite number.
+    """
+    cleaned = text.strip().replace("\u00a0", " ")
+    if not cleaned:
+        raise ValueError("empty")
+    try:
+        number = parse_decimal(cleaned, locale=locale or page_locale(), strict=True)
+    except NumberFormatError:
+        plain = (
+            cleaned.replace(",", ".") if cleaned.count(",") == 1 and "." not in cleaned else cleaned
+        )
+        try:
+            number = Decimal(plain)
+        except InvalidOperation as exc:
+            raise ValueError(text) from exc
+    if not number.is_finite():
+        raise ValueError(text)
+    return number
+
+
+def decimal_symbol(locale: Locale | str | None = None) -> str:
+    """The decimal separator of a language: "." or ","."""
+    found = Locale.parse(locale or page_locale())
+    return str(found.number_symbols.get("latn", found.number_symbols).get("decimal", "."))
+
+
+def init_app(app: Flask) -> None:
+    """The filters every template formats values with (one place; Babel underneath)."""
+    app.add_template_filter(format_day, "date")
+    app.add_template_filter(format_moment, "datetime")
+    app.add_template_filter(format_number, "number")
+    app.add_template_filter(format_share, "percent")
+    app.add_template_filter(points_text, "points")
+    app.add_template_filter(hours_text, "hours")
+    app.add_template_filter(credits_text, "credits")

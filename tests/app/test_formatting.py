@@ -1,0 +1,81 @@
+"""Formatting and reading numbers by language (lti_app/formatting.py), inside a request so
+Flask-Babel picks the language and time zone exactly as pages do."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from flask import g
+
+from lti_app import formatting
+from lti_app.i18n import select_timezone
+
+
+def in_language(app, language: str):
+    return app.test_request_context("/", headers={"Accept-Language": language})
+
+
+@pytest.mark.parametrize(
+    ("language", "typed", "expected"),
+    [
+        ("de", "7,5", Decimal("7.5")),
+        ("de", "7.5", Decimal("7.5")),  # copied from a calculator
+        ("de", "1.500", Decimal("1500")),  # the German thousands separator
+        ("fr", "7,5", Decimal("7.5")),
+        ("es", "12,25", Decimal("12.25")),
+        ("en", "7.5", Decimal("7.5")),
+        ("en", "7,5", Decimal("7.5")),  # one decimal comma is read as such everywhere
+        ("en", "1,500", Decimal("1500")),
+    ],
+)
+def test_numbers_are_read_the_readers_way(app, language, typed, expected):
+    with in_language(app, language):
+        assert formatting.parse_number(typed) == expected
+
+
+@pytest.mark.parametrize("typed", ["", "  ", "seven", "NaN", "Infinity", "1,2,3.4.5"])
+def test_what_is_not_a_finite_number_is_refused(app, typed):
+    with in_language(app, "de"), pytest.raises(ValueError):
+        formatting.parse_number(typed)
+
+
+def test_english_output_is_what_stint_always_printed(app):
+    with in_language(app, "en"):
+        assert formatting.points_text(Decimal("12.0000")) == "12"
+        assert formatting.points_text(Decimal("2.50")) == "2.5"
+        assert formatting.points_text(Decimal("1000")) == "1000"  # no grouping
+        assert formatting.points_text(Decimal("1"), unit=True) == "1 point"
+        assert formatting.points_text(Decimal("0"), unit=True) == "0 points"
+        assert formatting.points_text(None) == "—"
+        assert formatting.format_day(date(2026, 12, 3)) == "3 Dec 2026"
+        assert formatting.format_day(date(2026, 12, 3), "long") == "3 December 2026"
+
+
+def test_german_and_french_output(app):
+    with in_language(app, "de"):
+        assert formatting.points_text(Decimal("2.50"), unit=True) == "2,5 Punkte"
+        assert formatting.hours_text(Decimal("1")) == "1 Stunde"
+        assert formatting.credits_text(Decimal("3")) == "3 Leistungspunkte (ECTS)"
+        assert formatting.format_day(date(2026, 12, 3), "long") == "3. Dezember 2026"
+        assert (
+            formatting.format_share(Decimal("0.755")) == "76\u00a0%"
+        )  # a no-break space, as German typesetting wants
+    with in_language(app, "fr"):
+        # French takes the singular for 0 and 1 (its plural rule is n > 1).
+        assert formatting.credits_text(Decimal("0")) == "0 crédit"
+        assert formatting.hours_text(Decimal("7.5")) == "7,5 heures"
+
+
+def test_date_times_convert_in_the_one_time_zone_seam(app):
+    moment = datetime(2026, 12, 3, 23, 30, tzinfo=UTC)
+    with in_language(app, "en"):
+        assert select_timezone() == "UTC"
+        assert formatting.format_moment(moment) == "3 Dec 2026, 23:30 UTC"
+    with in_language(app, "de"):
+        g.course_timezone = "Europe/Berlin"  # what the course time-zone setting will set
+        assert select_timezone() == "Europe/Berlin"
+        # Half past midnight in Berlin: the day moves too.
+        assert formatting.format_day(moment) == "04.12.2026"
+        assert formatting.format_moment(moment).startswith("04.12.2026, 00:30")
