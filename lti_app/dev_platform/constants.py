@@ -92,3 +92,8 @@ COUNTER_NAMES = (
     "nrps_pages_served",
     "faults_injected",
 )
+
+# LTI Client Side postMessages: the name of the frame that keeps tools' data (Canvas's name).
+# Offered when the course's gradebook imitates Canvas; Moodle (4.5) does not offer it.
+PLATFORM_STORAGE_FRAME = "post_message_forwarding"
+PLATFORM_STORAGE_KINDS = frozenset({"canvas"})
