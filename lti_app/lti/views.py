@@ -165,9 +165,10 @@ def launch() -> Any:
     assert isinstance(registration, StintRegistration)
     frame_for_platform(registration.platform_id)  # its frame shows this response, errors too
     state = request.form.get("state", "")
-    bound = binding.cookie_binds(state)
+    # Where the LMS offers platform storage its check is the proof (the state cookie counts
+    # too, in ``confirm_launch``); elsewhere the state cookie must be here.
     storage_target = request.form.get("lti_storage_target", "")
-    if not bound and not storage_target:
+    if not storage_target and not binding.cookie_binds(state):
         raise _unbound_launch()
     body = message.get_launch_data()
     claims = parse_claims(dict(body))
@@ -202,7 +203,7 @@ def launch() -> Any:
             "platform": registration.platform_id,  # who may frame /lti/enter (CSP)
         }
     )
-    if not bound:
+    if storage_target:
         # Platform storage: the page reads the state back from the LMS's storage and proves it
         # (``confirm_launch``) before any session starts.
         pending = binding.signer("launch-pending").dumps(
@@ -243,7 +244,10 @@ def confirm_launch() -> Any:
         state, ticket, result = pending["state"], pending["ticket"], pending["result"]
     except (BadData, KeyError, TypeError) as exc:
         raise _expired_entry() from exc
-    if not binding.stored_value_binds(str(state), request.form.get("stored")):
+    if not (
+        binding.stored_value_binds(str(state), request.form.get("stored"))
+        or binding.cookie_binds(str(state))  # the storage was not there, the cookie was
+    ):
         raise _unbound_launch()
     if not spend(PENDING_PREFIX + binding.cookie_name(str(state)), PENDING_TTL + 60):
         raise _expired_entry()

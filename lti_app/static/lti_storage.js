@@ -83,9 +83,13 @@
   }
 
   send("lti.get_data", {}).then(function (answer) {
+    return typeof answer.value === "string" ? answer.value : "";
+  }, function () {
+    return "";  // no storage answer: Stint may still find the login's state cookie
+  }).then(function (stored) {
     var body = new URLSearchParams();
     body.set("pending", box.getAttribute("data-pending"));
-    body.set("stored", typeof answer.value === "string" ? answer.value : "");
+    body.set("stored", stored);
     return fetch(box.getAttribute("data-confirm-url"), {
       method: "POST",
       credentials: "same-origin",

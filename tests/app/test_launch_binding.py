@@ -218,3 +218,13 @@ def test_an_entry_link_opened_in_another_browser_signs_nobody_in(app, client, pl
     assert page.status_code == 409 and b"Open Stint in a new window" in page.data
     assert b"/lti/resume/" not in page.data
     assert other.get("/student/").status_code == 401
+
+
+def test_where_storage_is_offered_a_missing_value_is_made_up_for_by_the_login_cookie(app, platform):
+    """The storage page's put may fail (then the login went on by its cookie check): the
+    launch page's proof is then the state cookie, sent with its same-origin confirm."""
+    browser = app.test_client()  # keeps the login's state cookie
+    _, state, nonce = _storage_login(browser, platform)
+    pending = _storage_launch(browser, platform, state, nonce, "cookie-instead")
+    assert _confirm(browser, pending, "").status_code == 200
+    assert browser.get("/student/").status_code != 401
