@@ -14,7 +14,8 @@ browser holds, on one of three paths (docs/architecture.md, "Launches bound to t
    SameSite=None; Secure`` over https); the launch must present it.
 3. **Neither**: the login itself checks, one redirect later, whether its cookie came back; if
    not, the frame offers to restart the login in a new (first-party) window, where the cookie
-   works. The launch never runs unbound.
+   works. The launch never runs unbound. (Once the check has seen cookies kept, a
+   ``COOKIES_KEPT`` cookie lets later logins in that browser skip the redirect.)
 
 Everything here is signing and comparing: no storage, nothing written on a launch.
 """
@@ -31,6 +32,11 @@ from flask import current_app, request
 from itsdangerous import URLSafeTimedSerializer
 
 COOKIE_PREFIX = "stint_lti_"
+# Set once a login's cookie came back in this browser (and partition): later logins skip the
+# check's redirect. It proves nothing (the launch still needs the state's own cookie); a
+# browser that starts dropping cookies drops it too, and gets the check again.
+COOKIES_KEPT = "stint_lti_cookies_kept"
+COOKIES_KEPT_SECONDS = 30 * 24 * 3600
 # The platform storage key of a login's state (the spec's example uses "state_" + state too).
 STORAGE_KEY_PREFIX = "state_"
 
@@ -54,15 +60,11 @@ def cookie_name(state: str) -> str:
     return COOKIE_PREFIX + short
 
 
-def set_state_cookie(response: Any, state: str, max_age: int) -> None:
-    """The login's cookie, with the same attributes as the session cookie it stands for: over
-    https ``Partitioned; SameSite=None; Secure`` (kept in an LMS frame, even where Chromium
-    blocks unpartitioned third-party cookies); over plain http ``SameSite=Lax`` (a cross-site
-    frame keeps none, so the login falls back to the new window, as the session would)."""
+def _set(response: Any, name: str, value: str, max_age: int) -> None:
     config = current_app.config
     response.set_cookie(
-        cookie_name(state),
-        binding_of(_secret(), state),
+        name,
+        value,
         max_age=max_age,
         path="/lti/",
         secure=bool(config["SESSION_COOKIE_SECURE"]),
@@ -70,6 +72,22 @@ def set_state_cookie(response: Any, state: str, max_age: int) -> None:
         samesite=config["SESSION_COOKIE_SAMESITE"],
         partitioned=bool(config["SESSION_COOKIE_PARTITIONED"]),
     )
+
+
+def cookies_known_kept() -> bool:
+    return request.cookies.get(COOKIES_KEPT) == "1"
+
+
+def remember_cookies_kept(response: Any) -> None:
+    _set(response, COOKIES_KEPT, "1", COOKIES_KEPT_SECONDS)
+
+
+def set_state_cookie(response: Any, state: str, max_age: int) -> None:
+    """The login's cookie, with the same attributes as the session cookie it stands for: over
+    https ``Partitioned; SameSite=None; Secure`` (kept in an LMS frame, even where Chromium
+    blocks unpartitioned third-party cookies); over plain http ``SameSite=Lax`` (a cross-site
+    frame keeps none, so the login falls back to the new window, as the session would)."""
+    _set(response, cookie_name(state), binding_of(_secret(), state), max_age)
 
 
 def clear_state_cookie(response: Any, state: str) -> None:

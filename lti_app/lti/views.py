@@ -114,6 +114,8 @@ def login() -> Any:
                 check_token=check_token,
             )
         )
+    elif binding.cookies_known_kept():  # this browser kept the check's cookie before
+        response = redirect(auth_url, code=303)
     else:
         response = redirect(check_url, code=303)
     binding.set_state_cookie(response, state, STATE_TTL)
@@ -134,7 +136,9 @@ def login_check() -> Any:
     except (BadData, ValueError, TypeError) as exc:
         raise _expired_login() from exc
     if binding.cookie_binds(str(state)):
-        return redirect(str(auth_url), code=303)
+        response = redirect(str(auth_url), code=303)
+        binding.remember_cookies_kept(response)
+        return response
     return render_template(
         "lti/new_window_login.html",
         restart_url=url_for("lti.login") + "?" + urlencode(dict(restart)),

@@ -228,3 +228,33 @@ def test_where_storage_is_offered_a_missing_value_is_made_up_for_by_the_login_co
     pending = _storage_launch(browser, platform, state, nonce, "cookie-instead")
     assert _confirm(browser, pending, "").status_code == 200
     assert browser.get("/student/").status_code != 401
+
+
+def test_a_browser_known_to_keep_cookies_skips_the_check_but_still_needs_the_state_cookie(
+    app, platform
+):
+    params = {
+        "iss": platform.issuer,
+        "login_hint": "u1",
+        "client_id": platform.client_id,
+        "target_link_uri": "http://127.0.0.1:5000/lti/launch",
+        "lti_message_hint": "hint-1",
+    }
+    browser = app.test_client()
+    first = browser.post("/lti/login", data=params)
+    assert "/lti/login/check" in first.headers["Location"]
+    assert browser.get(first.headers["Location"]).status_code == 303
+    assert browser.get_cookie(binding.COOKIES_KEPT, path="/lti/") is not None
+    second = browser.post("/lti/login", data=params)
+    assert second.headers["Location"].startswith(platform.auth_login_url)  # no extra hop
+    # The remembered fact is no proof: a launch whose state cookie is missing is refused.
+    query = parse_qs(urlsplit(second.headers["Location"]).query)
+    state, nonce = query["state"][0], query["nonce"][0]
+    browser.delete_cookie(binding.cookie_name(state), path="/lti/")
+    refused = browser.post(
+        "/lti/launch", data={"id_token": _token_for(platform, nonce), "state": state}
+    )
+    assert refused.status_code == 403
+    cookieless = app.test_client(use_cookies=False)
+    for _ in range(2):
+        assert "/lti/login/check" in cookieless.post("/lti/login", data=params).headers["Location"]
