@@ -7,9 +7,10 @@ Which pages may be framed, and by whom (``frame_policy`` decides; form-action fo
   registered platform cannot frame them, so it cannot frame pages holding its rival's users.
 - The launch itself and the ``/lti/enter`` hop: the launching platform, known from the verified
   registration or the signed launch ticket, whatever stale session the browser carries.
-- OIDC login, launch errors, and error pages with no viewer: every registered platform. They
-  are shown in the LMS frame before Stint knows which platform it is, and carry no one's data;
-  refusing the frame would hide the explanation from the LMS administrator.
+- OIDC login (and its cookie check, whose page offers the new window), launch errors, and
+  error pages with no viewer: every registered platform. They are shown in the LMS frame
+  before Stint knows which platform it is, and carry no one's data; refusing the frame would
+  hide the explanation from the LMS administrator.
 - Supervisors' review pages: ``'none'`` always (opened from an email, never framed; the link
   is a secret). Other pages with no viewer (front page, public certificate verification,
   ``/lti/config``, JWKS): ``'none'``; a student who follows the verification link inside the
@@ -27,7 +28,7 @@ from lti_app.auth import current_viewer
 from lti_app.lti.frame_origins import platform_of_course, platform_origins
 
 # Shown in the LMS frame before Stint knows the platform (see the module docstring).
-_ANY_PLATFORM_ENDPOINTS = frozenset({"lti.login", "lti.launch", "lti.enter"})
+_ANY_PLATFORM_ENDPOINTS = frozenset({"lti.login", "lti.login_check", "lti.launch", "lti.enter"})
 _NEVER_FRAMED_BLUEPRINTS = frozenset({"review"})
 _ANY_PLATFORM_BLUEPRINTS = frozenset({"dev_platform"})
 _FRAME_PLATFORM = "stint_frame_platform_id"

@@ -4,7 +4,9 @@ An LTI 1.3 launch is a chain of redirects and self-submitting forms (platform â†
 platform auth â†’ tool launch), plus the LMS page that frames the tool. Tests and benchmarks need
 that chain without a real browser, so this follows redirects, forms marked `data-autosubmit`
 (and pylti1p3's `lti13_auto_submit` / `lti13_deep_link_auto_form` forms), and iframes marked
-`data-autoload`, and stops at the first page that is none of those.
+`data-autoload`, and stops at the first page that is none of those. Stint's platform storage
+pages (``data-lti-storage``, LTI client side postMessages) are played as its script plays them,
+with this browser's own storage: what the development LMS's storage frame would keep.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class _NextStepFinder(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.forms: list[_Form] = []
         self.frame_src: str | None = None
+        self.storage: dict[str, str] | None = None  # a Stint platform storage page's data-*
         self._open_form: _Form | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -53,6 +56,8 @@ class _NextStepFinder(HTMLParser):
             kind = (attributes.get("type") or "text").lower()
             if name and kind not in {"submit", "button", "image", "file", "checkbox", "radio"}:
                 self._open_form.fields.append((name, attributes.get("value") or ""))
+        elif "data-lti-storage" in attributes and self.storage is None:
+            self.storage = {k: v or "" for k, v in attributes.items()}
         elif tag == "iframe" and "data-autoload" in attributes and self.frame_src is None:
             self.frame_src = attributes.get("src")
 
@@ -71,6 +76,7 @@ class FormFollowingBrowser:
         self.session = session
         self.timeout = timeout
         self.history: list[requests.Response] = []
+        self.platform_storage: dict[str, str] = {}  # the LMS's storage for this browser
 
     def get(self, url: str) -> requests.Response:
         return self._follow(self._send("get", url, None))
@@ -95,7 +101,9 @@ class FormFollowingBrowser:
             finder = _NextStepFinder()
             finder.feed(response.text)
             auto_form = next((form for form in finder.forms if form.auto), None)
-            if auto_form is not None:
+            if finder.storage is not None:
+                response = self._play_storage_page(response.url, finder.storage)
+            elif auto_form is not None:
                 action = urljoin(response.url, auto_form.action)
                 if auto_form.method == "post":
                     response = self._send("post", action, auto_form.fields)
@@ -109,6 +117,26 @@ class FormFollowingBrowser:
             else:
                 return response
         raise RuntimeError(f"more than {MAX_HOPS} automatic steps; last URL {response.url}")
+
+    def _play_storage_page(self, url: str, page: dict[str, str]) -> requests.Response:
+        """What lti_app/static/lti_storage.js does, with ``platform_storage`` as the LMS's."""
+        key = page.get("data-key", "")
+        if page.get("data-lti-storage") == "put":
+            self.platform_storage[key] = page.get("data-value", "")
+            return self._send("get", urljoin(url, page.get("data-continue-url", "")), None)
+        confirmed = self.session.post(
+            urljoin(url, page.get("data-confirm-url", "")),
+            data={
+                "pending": page.get("data-pending", ""),
+                "stored": self.platform_storage.get(key, ""),
+            },
+            headers={"X-Stint-Launch": "1"},
+            timeout=self.timeout,
+        )
+        self.history.append(confirmed)
+        if confirmed.status_code != 200:
+            return confirmed
+        return self._send("get", urljoin(url, confirmed.json()["next"]), None)
 
 
 __all__ = ["DevPlatformAdmin", "FormFollowingBrowser"]

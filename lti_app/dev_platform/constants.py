@@ -96,3 +96,7 @@ COUNTER_NAMES = (
 # Languages the course page can launch in (BCP 47, as Canvas and Moodle send them); the first is
 # the default. Sent as launch_presentation.locale and the OIDC locale claim.
 LAUNCH_LOCALES = ("en", "es-ES", "de-DE", "fr-FR")
+# LTI Client Side postMessages: the name of the frame that keeps tools' data (Canvas's name).
+# Offered when the course's gradebook imitates Canvas; Moodle (4.5) does not offer it.
+PLATFORM_STORAGE_FRAME = "post_message_forwarding"
+PLATFORM_STORAGE_KINDS = frozenset({"canvas"})

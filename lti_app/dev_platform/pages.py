@@ -15,7 +15,7 @@ from .mailbox import linkify, list_messages, read_message
 from .records import Member, ResourceLink
 from .review import reviewable
 from .store import DevStore
-from .web import error_page, mailbox_dir, store
+from .web import base_url, error_page, mailbox_dir, store
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -24,6 +24,7 @@ def register_pages(bp: Blueprint) -> None:
     bp.add_url_rule("/", view_func=course, methods=["GET"])
     bp.add_url_rule("/course/launch", view_func=launch, methods=["GET"])
     bp.add_url_rule("/course/return", view_func=launch_return, methods=["GET"])
+    bp.add_url_rule("/platform-storage", view_func=platform_storage, methods=["GET"])
     bp.add_url_rule("/roster", view_func=roster, methods=["GET", "POST"])
     bp.add_url_rule(
         "/gradebook", endpoint="gradebook", view_func=gradebook_page, methods=["GET", "POST"]
@@ -96,6 +97,8 @@ def launch() -> Response | tuple[str, int] | str:
         member=member,
         link=link,
         frame_src=url_for("dev_platform.login_init", hint=hint.token),
+        storage_frame_name=c.PLATFORM_STORAGE_FRAME if offers_platform_storage(context_id) else "",
+        storage_frame_src=f"{base_url()}/dev-lms/platform-storage",
     )
 
 
@@ -118,6 +121,17 @@ def _review_target(
     if link is None or db.member(context_id, student_sub) is None:
         return "No such student or activity in this course."
     return link, (student_sub, item.id)
+
+
+def offers_platform_storage(context_id: str) -> bool:
+    """Platform storage (LTI client side postMessages) where the course imitates Canvas."""
+    return gradebook.rules_for(store().connection, context_id) in c.PLATFORM_STORAGE_KINDS
+
+
+def platform_storage() -> str:
+    """The frame that answers ``lti.put_data``/``lti.get_data`` (Canvas's
+    ``post_message_forwarding``), served from the authorization endpoint's origin."""
+    return render_template("dev_platform/platform_storage.html")
 
 
 def launch_return() -> str:

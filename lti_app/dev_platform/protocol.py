@@ -15,6 +15,7 @@ from flask import Blueprint, Response, render_template, request, url_for
 
 from . import constants as c
 from .messages import id_token_claims, line_item_url
+from .pages import offers_platform_storage
 from .records import LineItemFields
 from .review import parse_submission_review, review_claims
 from .services import iso_datetime, take_fault_response
@@ -56,6 +57,8 @@ def login_init() -> Response | tuple[str, int] | str:
         "client_id": reg.client_id,
         "lti_deployment_id": reg.deployment_id,
     }
+    if offers_platform_storage(hint.context_id):
+        fields["lti_storage_target"] = c.PLATFORM_STORAGE_FRAME
     return render_template(
         "dev_platform/autosubmit.html",
         action=f"{base}/lti/login",
@@ -130,6 +133,8 @@ def authorize() -> Response | tuple[str, int] | str:
     fields = {"id_token": sign_platform_jwt(db, claims)}
     if "state" in params:
         fields["state"] = params["state"]
+    if offers_platform_storage(context.id):  # Canvas sends it on the launch too
+        fields["lti_storage_target"] = c.PLATFORM_STORAGE_FRAME
     return render_template(
         "dev_platform/autosubmit.html",
         action=expected_redirect,

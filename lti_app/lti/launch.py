@@ -155,10 +155,16 @@ class StintOIDCLogin(FlaskOIDCLogin):
             cookie_service=cookies,  # type: ignore[arg-type]
         )
         self.session_service: ServerSideSessionService = session_service
+        self.issued_state = ""  # the state of the last login URL made (bound to the browser)
+
+    def auth_url(self, launch_url: str) -> str:
+        """The LMS authorization URL this login continues to (``issued_state`` is its state)."""
+        return self._prepare_redirect_url(launch_url)
 
     def _prepare_redirect_url(self, launch_url: str) -> str:
         self._registration = self.validate_oidc_login()
         state, nonce = self.session_service.new_state(self._registration)
+        self.issued_state = state
         params = {
             "scope": "openid",
             "response_type": "id_token",

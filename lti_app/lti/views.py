@@ -6,7 +6,7 @@ import secrets
 from dataclasses import asdict
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from flask import (
     Blueprint,
@@ -31,6 +31,7 @@ from lti_app.auth import current_viewer, start_session
 from lti_app.extensions import csrf, db
 from lti_app.forms import ActivitySettingsForm
 from lti_app.lms.registry import adapter_for_kind
+from lti_app.lti import binding
 from lti_app.lti.claims import DEEP_LINKING_SETTINGS, SUBMISSION_REVIEW_REQUEST, parse_claims
 from lti_app.lti.dynamic_registration import (
     LOOPBACK_HOSTS,
@@ -44,7 +45,7 @@ from lti_app.lti.frame_origins import (
     remember_course_platform,
 )
 from lti_app.lti.keys import public_jwks
-from lti_app.lti.launch import StintMessageLaunch, StintOIDCLogin
+from lti_app.lti.launch import STATE_TTL, StintMessageLaunch, StintOIDCLogin
 from lti_app.lti.single_use import spend
 from lti_app.lti.tool_conf import StintRegistration
 from lti_app.models import Activity, Course, Platform, User
@@ -79,6 +80,12 @@ AGS_SCOPES = [
 NRPS_SCOPE = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
 ENTRY_PREFIX = "entry-"
 ENTRY_TTL = 300
+PENDING_PREFIX = "pending-"
+PENDING_TTL = 120
+# The login parameters a new window needs to restart the same login first-party.
+RESTART_PARAMS = frozenset(
+    {"iss", "login_hint", "target_link_uri", "lti_message_hint", "client_id", "lti_deployment_id"}
+)
 
 
 def _cache() -> Any:
@@ -92,7 +99,12 @@ def launch_url() -> str:
 @bp.route("/login", methods=["GET", "POST"])
 @csrf.exempt
 def login() -> Any:
-    """OIDC third-party initiated login: remember state and nonce, send the browser to the LMS."""
+    """OIDC third-party initiated login, bound to this browser (``lti_app.lti.binding``).
+
+    With the LMS's platform storage (``lti_storage_target``) a small page stores the state
+    there before going on; otherwise a cookie for the state is set and checked one redirect
+    later (``login_check``).
+    """
     target = request.values.get("target_link_uri", "")
     base = current_app.config["STINT_BASE_URL"]
     if target and origin_of(target) != origin_of(base):
@@ -101,10 +113,69 @@ def login() -> Any:
             "The LMS asked to launch a URL that is not Stint's.",
             f"Set the target link URI to {launch_url()}.",
         )
+    oidc = StintOIDCLogin(_cache())
     try:
-        return StintOIDCLogin(_cache()).redirect(launch_url())
+        auth_url = oidc.auth_url(launch_url())
     except (OIDCException, LtiException) as exc:
         raise from_library_exception(exc) from exc
+    state = oidc.issued_state
+    # The same login, opened top-level: what the new window runs if this frame keeps no cookie.
+    restart = {k: v for k, v in request.values.items() if k in RESTART_PARAMS}
+    check_token = binding.signer("login-check").dumps([state, auth_url, restart])
+    check_url = url_for("lti.login_check", t=check_token)
+    storage_target = request.values.get("lti_storage_target", "")
+    response: Any
+    if storage_target:
+        response = current_app.make_response(
+            render_template(
+                "lti/storage_login.html",
+                target=storage_target,
+                platform_origin=origin_of(auth_url) or "",
+                key=binding.STORAGE_KEY_PREFIX + state,
+                state=state,
+                auth_url=auth_url,
+                check_url=check_url,
+                check_token=check_token,
+            )
+        )
+    elif binding.cookies_known_kept():  # this browser kept the check's cookie before
+        response = redirect(auth_url, code=303)
+    else:
+        response = redirect(check_url, code=303)
+    binding.set_state_cookie(response, state, STATE_TTL)
+    return response
+
+
+@bp.get("/login/check")
+def login_check() -> Any:
+    """Go on to the LMS if this browser kept the login's cookie; if not, offer a new window.
+
+    A frame whose browser keeps no Stint cookie (and has no platform storage) cannot bind the
+    launch to itself, nor keep a session: the login restarts in a first-party window instead.
+    """
+    try:
+        state, auth_url, restart = binding.signer("login-check").loads(
+            request.args.get("t", ""), max_age=STATE_TTL
+        )
+    except (BadData, ValueError, TypeError) as exc:
+        raise _expired_login() from exc
+    if binding.cookie_binds(str(state)):
+        response = redirect(str(auth_url), code=303)
+        binding.remember_cookies_kept(response)
+        return response
+    return render_template(
+        "lti/new_window_login.html",
+        restart_url=url_for("lti.login") + "?" + urlencode(dict(restart)),
+    )
+
+
+def _expired_login() -> LtiError:
+    return LtiError(
+        "login_expired",
+        "This sign-in has expired.",
+        "Open the activity again from the LMS.",
+        status=410,
+    )
 
 
 @bp.route("/launch", methods=["POST"])
@@ -121,6 +192,12 @@ def launch() -> Any:
     registration = message._registration
     assert isinstance(registration, StintRegistration)
     frame_for_platform(registration.platform_id)  # its frame shows this response, errors too
+    state = request.form.get("state", "")
+    # Where the LMS offers platform storage its check is the proof (the state cookie counts
+    # too, in ``confirm_launch``); elsewhere the state cookie must be here.
+    storage_target = request.form.get("lti_storage_target", "")
+    if not storage_target and not binding.cookie_binds(state):
+        raise _unbound_launch()
     body = message.get_launch_data()
     claims = parse_claims(dict(body))
     if not claims.sub:
@@ -136,7 +213,6 @@ def launch() -> Any:
     remember_course_platform(result.course_id, registration.platform_id)
     if roster_after_launch(result.course_id, result.is_instructor):
         db.session.commit()  # hands the queued roster sync to the worker
-    start_session(result)
     if message.is_deep_link_launch():
         if not claims.is_instructor:
             abort(403, description=_("Only instructors can add Stint activities to a course."))
@@ -161,7 +237,66 @@ def launch() -> Any:
             "platform": registration.platform_id,  # who may frame /lti/enter (CSP)
         }
     )
-    return redirect(url_for("lti.enter", ticket=ticket), code=303)
+    if storage_target:
+        # Platform storage: the page reads the state back from the LMS's storage and proves it
+        # (``confirm_launch``) before any session starts.
+        pending = binding.signer("launch-pending").dumps(
+            {"state": state, "ticket": ticket, "result": asdict(result)}
+        )
+        return render_template(
+            "lti/storage_launch.html",
+            target=storage_target,
+            platform_origin=origin_of(registration.get_auth_login_url() or "") or "",
+            key=binding.STORAGE_KEY_PREFIX + state,
+            pending=pending,
+            confirm_url=url_for("lti.confirm_launch"),
+        )
+    start_session(result)
+    response = redirect(url_for("lti.enter", ticket=ticket), code=303)
+    binding.clear_state_cookie(response, state)
+    return response
+
+
+@bp.post("/launch/confirm")
+@csrf.exempt
+def confirm_launch() -> Any:
+    """Start the session of a platform-storage launch once its page read the state back.
+
+    Only Stint's own launch page can call this: it must send the ``X-Stint-Launch`` header,
+    which no cross-site form can, and a cross-site script cannot without a CORS preflight
+    that Stint never grants. That page sends what it read from this browser's LMS storage, so
+    another browser's launch (a login CSRF) finds nothing there and is refused.
+    """
+    if request.headers.get("X-Stint-Launch") != "1" or request.headers.get(
+        "Sec-Fetch-Site", "same-origin"
+    ) not in {"same-origin"}:
+        abort(403, description="This request must come from Stint's own launch page.")
+    try:
+        pending = binding.signer("launch-pending").loads(
+            request.form.get("pending", ""), max_age=PENDING_TTL
+        )
+        state, ticket, result = pending["state"], pending["ticket"], pending["result"]
+    except (BadData, KeyError, TypeError) as exc:
+        raise _expired_entry() from exc
+    if not (
+        binding.stored_value_binds(str(state), request.form.get("stored"))
+        or binding.cookie_binds(str(state))  # the storage was not there, the cookie was
+    ):
+        raise _unbound_launch()
+    if not spend(PENDING_PREFIX + binding.cookie_name(str(state)), PENDING_TTL + 60):
+        raise _expired_entry()
+    start_session(LaunchResult(**result))
+    return jsonify({"next": url_for("lti.enter", ticket=ticket)})
+
+
+def _unbound_launch() -> LtiError:
+    return LtiError(
+        "unbound_launch",
+        "This launch did not start in this browser, so Stint did not sign you in.",
+        "Open the activity from your course in the LMS. If someone sent you a link or a page "
+        "that opened Stint, do not use it: it may try to sign you in as someone else.",
+        status=403,
+    )
 
 
 def _review_destination(result: LaunchResult, claims: Any) -> str:
@@ -202,10 +337,12 @@ def _read_entry(ticket: str) -> dict[str, Any]:
 
 @bp.get("/enter/<ticket>")
 def enter(ticket: str) -> Any:
-    """Check that the session cookie survived the launch; if not, offer a new window.
+    """Check that the session cookie survived the launch; if not, say how to open Stint.
 
-    Browsers that block third-party cookies drop Stint's cookie inside the LMS iframe. The
-    launch left a short-lived ticket; opened top-level (first-party) it starts the session.
+    The ticket no longer starts a session anywhere (it did, through "open in a new window"):
+    a link that signs in whoever opens it is a login CSRF, since an attacker could send their
+    own. A frame that keeps no cookie is sent to a new window by the login instead
+    (``login_check``), before the launch, where the new window runs its own bound login.
     """
     entry = _read_entry(ticket)
     if isinstance(entry.get("platform"), int):
@@ -218,17 +355,7 @@ def enter(ticket: str) -> Any:
     ):
         _spend(entry)  # the ticket is in a URL (logs, history): once used it opens nothing
         return redirect(entry["next"], code=303)
-    return render_template("lti/new_window.html", resume_url=url_for("lti.resume", ticket=ticket))
-
-
-@bp.get("/resume/<ticket>")
-def resume(ticket: str) -> Any:
-    """Start the session from a launch ticket in a first-party window (used once)."""
-    entry = _read_entry(ticket)
-    if not _spend(entry):
-        raise _expired_entry()
-    start_session(LaunchResult(**entry["result"]))
-    return redirect(entry["next"], code=303)
+    return render_template("lti/new_window.html"), 409
 
 
 def _spend(entry: dict[str, Any]) -> bool:

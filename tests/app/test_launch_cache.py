@@ -14,7 +14,7 @@ from cachelib import FileSystemCache
 
 from lti_app.extensions import db
 from lti_app.jobs.housekeeping import sweep_spent_markers
-from lti_app.lti import oidc_state
+from lti_app.lti import binding, oidc_state
 from lti_app.lti.cache import consume, make_cache, sweep_expired_files
 from lti_app.lti.launch import STATE_TTL
 from lti_app.lti.single_use import digest_of, spend
@@ -126,13 +126,10 @@ def test_a_replayed_launch_is_refused_after_the_cache_is_wiped(app, client, plat
     token = platform.sign(claims)
     launched = client.post("/lti/launch", data={"id_token": token, "state": state})
     assert launched.status_code == 303
-    ticket = launched.headers["Location"].rsplit("/", 1)[1]
-    assert app.test_client().get(f"/lti/resume/{ticket}").status_code == 303
     shutil.rmtree(app.config["CACHE_DIR"])
     os.makedirs(app.config["CACHE_DIR"])
     replay = client.post("/lti/launch", data={"id_token": token, "state": state})
     assert replay.status_code == 400 and b"already used" in replay.data
-    assert app.test_client().get(f"/lti/resume/{ticket}").status_code == 410
 
 
 def _launch_with_state(client, platform, state: str, nonce: str):
@@ -158,6 +155,10 @@ def test_forged_or_expired_states_are_refused_and_write_nothing(app, client, pla
     # above are for the signature and the age, not for how the state was made.
     audience = f"{platform.issuer}\x00{platform.client_id}"
     genuine = oidc_state.issue(secret, time.time(), audience)
+    # ... in the browser that holds the login's state cookie (as its login would have set).
+    client.set_cookie(
+        binding.cookie_name(genuine[0]), binding.binding_of(secret, genuine[0]), path="/lti/"
+    )
     assert _launch_with_state(client, platform, *genuine).status_code == 303
 
 
@@ -215,34 +216,49 @@ def test_launches_work_and_replays_fail_with_the_redis_cache(
     token = platform.sign(claims)
     launched = client.post("/lti/launch", data={"id_token": token, "state": state})
     assert launched.status_code == 303
-    ticket = launched.headers["Location"].rsplit("/", 1)[1]
-    assert app.test_client().get(f"/lti/resume/{ticket}").status_code == 303
     assert app.extensions["stint_cache"]._write_client.flushdb()  # Redis restarted, no persistence
     assert client.post("/lti/launch", data={"id_token": token, "state": state}).status_code == 400
-    assert app.test_client().get(f"/lti/resume/{ticket}").status_code == 410
 
 
-def test_an_entry_ticket_starts_one_session_however_many_requests_race(app, jwks_server):
-    """The "open in a new window" ticket is single use even when presented at the same moment."""
+def test_a_platform_storage_launch_starts_one_session_however_many_confirms_race(app, jwks_server):
+    """The pending launch a platform-storage page confirms is single use, even at once."""
     platform = make_platform(app, jwks_server, "race", issuer="https://race.example.edu")
-    for round_ in range(6):
-        posted = platform.launch(
-            app.test_client(use_cookies=False), default_claims(sub=f"s{round_}"), enter=False
+    for round_ in range(4):
+        framed = app.test_client(use_cookies=False)  # the state lives in the LMS's storage
+        state, nonce = platform.login(framed, lti_storage_target="post_message_forwarding")
+        claims = platform.claims(default_claims(sub=f"s{round_}"))
+        claims["nonce"] = nonce
+        page = framed.post(
+            "/lti/launch",
+            data={
+                "id_token": platform.sign(claims),
+                "state": state,
+                "lti_storage_target": "post_message_forwarding",
+            },
         )
-        ticket = posted.headers["Location"].rsplit("/", 1)[1]
+        assert page.status_code == 200
+        pending = page.get_data(as_text=True).split('data-pending="')[1].split('"')[0]
         barrier = threading.Barrier(4)
         codes: list[int] = []
 
-        def resume(
-            ticket: str = ticket, out: list[int] = codes, barrier: threading.Barrier = barrier
+        def confirm(
+            pending: str = pending,
+            state: str = state,
+            out: list[int] = codes,
+            barrier: threading.Barrier = barrier,
         ) -> None:
             client = app.test_client()
             barrier.wait()
-            out.append(client.get(f"/lti/resume/{ticket}").status_code)
+            response = client.post(
+                "/lti/launch/confirm",
+                data={"pending": pending, "stored": state},
+                headers={"X-Stint-Launch": "1"},
+            )
+            out.append(response.status_code)
 
-        threads = [threading.Thread(target=resume) for _ in range(4)]
+        threads = [threading.Thread(target=confirm) for _ in range(4)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-        assert sorted(codes) == [303, 410, 410, 410]
+        assert sorted(codes) == [200, 410, 410, 410]

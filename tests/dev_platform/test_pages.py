@@ -88,3 +88,28 @@ def test_browser_follows_the_whole_chain_and_keeps_the_history(live):
 def test_browser_stops_at_an_ordinary_page(live):
     final = FormFollowingBrowser(requests.Session()).get(f"{live.base}/dev-lms/roster")
     assert final.url == f"{live.base}/dev-lms/roster"
+
+
+def test_platform_storage_is_offered_where_the_course_imitates_canvas_only(live):
+    """Like Canvas: a storage frame on the launch page and lti_storage_target on the login;
+    Moodle-like (and plain spec) platforms offer neither."""
+    launch = (
+        f"{live.base}/dev-lms/course/launch?user={c.DEMO_STUDENT_SUBS[0]}&link={c.DEMO_LINK_ID}"
+    )
+    try:
+        for kind, offered in (("canvas", True), ("moodle", False), ("spec", False)):
+            live.admin.set_gradebook_rules(kind)
+            page = requests.get(launch, timeout=5).text
+            assert (f'name="{c.PLATFORM_STORAGE_FRAME}"' in page) is offered, kind
+            frame_src = re.search(r'name="tool-frame"[^>]*src="([^"]+)"', page)
+            if frame_src is None:
+                frame_src = re.search(r'src="([^"]+)"[^>]*data-autoload', page)
+            assert frame_src is not None
+            login = requests.get(
+                f"{live.base}{frame_src.group(1).replace('&amp;', '&')}", timeout=5
+            )
+            assert ("lti_storage_target" in login.text) is offered, kind
+        storage = requests.get(f"{live.base}/dev-lms/platform-storage", timeout=5).text
+        assert "platform_storage_frame.js" in storage
+    finally:
+        live.admin.set_gradebook_rules("spec")

@@ -1,0 +1,260 @@
+"""A launch is bound to the browser that started its login (no login CSRF), on every path.
+
+The attack: someone runs a login in their own browser, keeps their id_token and state, and makes
+a victim's browser post them to /lti/launch. Each path must refuse it with a clear page, with no
+session started. Browser behaviour (partitioned cookies, postMessage) is in tests/e2e/.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from sqlalchemy import select
+
+from lti_app.extensions import db
+from lti_app.lti import binding
+from lti_app.models import User
+from tests.support.platform import default_claims
+
+TARGET = "post_message_forwarding"
+
+
+def _token_for(platform: Any, nonce: str, sub: str = "attacker") -> str:
+    claims = platform.claims(default_claims(sub=sub))
+    claims["nonce"] = nonce
+    return str(platform.sign(claims))
+
+
+def _attribute(page: str, name: str) -> str:
+    return html.unescape(page.split(f'{name}="')[1].split('"')[0])
+
+
+def _set_cookie_lines(response: Any) -> list[str]:
+    return [v for k, v in response.headers.items() if k.lower() == "set-cookie"]
+
+
+def test_the_login_cookie_holds_an_hmac_of_the_state_and_the_launch_spends_it(
+    app, client, platform
+):
+    login = client.post(
+        "/lti/login",
+        data={
+            "iss": platform.issuer,
+            "login_hint": "u1",
+            "client_id": platform.client_id,
+            "target_link_uri": "http://127.0.0.1:5000/lti/launch",
+            "lti_message_hint": "hint-1",
+        },
+    )
+    (cookie,) = _set_cookie_lines(login)
+    auth = client.get(login.headers["Location"])
+    state = parse_qs(urlsplit(auth.headers["Location"]).query)["state"][0]
+    name, _, rest = cookie.partition("=")
+    value = rest.split(";")[0]
+    assert name == binding.cookie_name(state)
+    assert value == binding.binding_of(app.config["SECRET_KEY"], state) and state not in cookie
+    # Plain http (this app's base URL): the session cookie's attributes, Lax and not Secure.
+    assert "HttpOnly" in cookie and "Path=/lti/" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" not in cookie and "Partitioned" not in cookie
+    nonce = parse_qs(urlsplit(auth.headers["Location"]).query)["nonce"][0]
+    launched = client.post(
+        "/lti/launch", data={"id_token": _token_for(platform, nonce, "u1"), "state": state}
+    )
+    assert launched.status_code == 303
+    cleared = " ".join(_set_cookie_lines(launched))
+    assert f"{binding.cookie_name(state)}=;" in cleared  # the login's cookie is not left behind
+
+
+def test_over_https_the_state_cookie_is_partitioned_samesite_none_and_secure(base_config):
+    from lti_app import create_app
+
+    # What lti_app.config sets for an https STINT_BASE_URL (the session cookie's attributes).
+    https = {
+        "SESSION_COOKIE_SECURE": True,
+        "SESSION_COOKIE_SAMESITE": "None",
+        "SESSION_COOKIE_PARTITIONED": True,
+    }
+    app = create_app(dict(base_config, **https))
+    with app.test_request_context("/lti/login"):
+        response = app.make_response("x")
+        binding.set_state_cookie(response, "state-abc", 600)
+    (cookie,) = _set_cookie_lines(response)
+    for attribute in ("Secure", "SameSite=None", "Partitioned", "HttpOnly", "Max-Age=600"):
+        assert attribute in cookie, attribute
+
+
+def test_login_csrf_on_the_cookie_path_is_refused_with_no_session(app, platform):
+    attacker = app.test_client()
+    state, nonce = platform.login(attacker)  # the attacker's own login and id_token
+    victim = app.test_client()
+    refused = victim.post(
+        "/lti/launch", data={"id_token": _token_for(platform, nonce), "state": state}
+    )
+    assert refused.status_code == 403
+    assert b"did not start in this browser" in refused.data
+    assert victim.get("/instructor/").status_code == 401
+    assert victim.get("/student/").status_code == 401
+    with app.app_context():  # refused before anything was recorded
+        assert db.session.scalars(select(User).filter_by(sub="attacker")).first() is None
+
+
+def test_a_frame_without_cookies_is_offered_the_same_login_in_a_new_window(app, platform):
+    framed = app.test_client(use_cookies=False)
+    params = {
+        "iss": platform.issuer,
+        "login_hint": "u7",
+        "client_id": platform.client_id,
+        "lti_deployment_id": platform.deployment_id,
+        "target_link_uri": "http://127.0.0.1:5000/lti/launch",
+        "lti_message_hint": "hint-7",
+    }
+    check = framed.get(framed.post("/lti/login", data=params).headers["Location"])
+    assert check.status_code == 200 and b"Open Stint in a new window" in check.data
+    restart = _attribute(check.get_data(as_text=True).split("button primary")[1], "href")
+    assert parse_qs(urlsplit(restart).query) == {k: [v] for k, v in params.items()}
+    assert urlsplit(restart).path == "/lti/login"
+    window = app.test_client()  # first-party: the new window keeps its cookie
+    auth = window.get(window.get(restart).headers["Location"])
+    assert auth.status_code == 303
+    assert auth.headers["Location"].startswith(platform.auth_login_url)
+
+
+def test_a_forged_or_stale_login_check_is_refused(app, client):
+    assert client.get("/lti/login/check?t=forged").status_code == 410
+
+
+def _storage_login(client: Any, platform: Any) -> tuple[str, str, str]:
+    page = client.post(
+        "/lti/login",
+        data={
+            "iss": platform.issuer,
+            "login_hint": "u1",
+            "client_id": platform.client_id,
+            "target_link_uri": "http://127.0.0.1:5000/lti/launch",
+            "lti_message_hint": "hint-1",
+            "lti_storage_target": TARGET,
+        },
+    )
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    query = parse_qs(urlsplit(_attribute(text, "data-continue-url")).query)
+    return text, query["state"][0], query["nonce"][0]
+
+
+def test_the_storage_login_page_hands_the_state_to_the_platform_origin_only(client, platform):
+    text, state, _ = _storage_login(client, platform)
+    assert _attribute(text, "data-target") == TARGET
+    assert _attribute(text, "data-platform-origin") == "https://lms.example.edu"  # auth URL's
+    assert _attribute(text, "data-key") == "state_" + state
+    assert _attribute(text, "data-value") == state
+    assert "/lti/login/check" in _attribute(text, "data-fallback-url")
+    assert "<script>" not in text and "lti_storage.js" in text  # a file, under the strict CSP
+
+
+def _storage_launch(client: Any, platform: Any, state: str, nonce: str, sub: str) -> str:
+    page = client.post(
+        "/lti/launch",
+        data={
+            "id_token": _token_for(platform, nonce, sub),
+            "state": state,
+            "lti_storage_target": TARGET,
+        },
+    )
+    assert page.status_code == 200, page.get_data(as_text=True)
+    return _attribute(page.get_data(as_text=True), "data-pending")
+
+
+def _confirm(client: Any, pending: str, stored: str, **headers: str) -> Any:
+    return client.post(
+        "/lti/launch/confirm",
+        data={"pending": pending, "stored": stored},
+        headers={"X-Stint-Launch": "1", **headers},
+    )
+
+
+def test_platform_storage_launch_starts_the_session_once_the_stored_state_is_proved(app, platform):
+    framed = app.test_client()
+    framed_without_cookies = app.test_client(use_cookies=False)
+    _, state, nonce = _storage_login(framed_without_cookies, platform)
+    pending = _storage_launch(framed, platform, state, nonce, "stored-student")
+    assert framed.get("/student/").status_code == 401  # no session before the proof
+    confirmed = _confirm(framed, pending, state)
+    assert confirmed.status_code == 200
+    entered = framed.get(confirmed.get_json()["next"])
+    assert entered.status_code == 303 and "/student/" in entered.headers["Location"]
+    assert _confirm(app.test_client(), pending, state).status_code == 410  # once
+
+
+def test_login_csrf_on_the_storage_path_is_refused_with_no_session(app, platform):
+    attacker = app.test_client(use_cookies=False)
+    _, state, nonce = _storage_login(attacker, platform)
+    victim = app.test_client()
+    # The victim's page reads the victim's LMS storage: the attacker's state is not there.
+    pending = _storage_launch(victim, platform, state, nonce, "attacker")
+    refused = _confirm(victim, pending, "")
+    assert refused.status_code == 403 and b"did not start in this browser" in refused.data
+    assert _confirm(victim, pending, "state-something-else").status_code == 403
+    assert victim.get("/student/").status_code == 401
+
+
+def test_only_stints_own_page_can_confirm_a_storage_launch(app, platform):
+    framed = app.test_client()
+    _, state, nonce = _storage_login(app.test_client(use_cookies=False), platform)
+    pending = _storage_launch(framed, platform, state, nonce, "s-header")
+    # A cross-site form cannot send the header; a browser says where a request came from.
+    plain_form = framed.post("/lti/launch/confirm", data={"pending": pending, "stored": state})
+    assert plain_form.status_code == 403
+    assert _confirm(framed, pending, state, **{"Sec-Fetch-Site": "cross-site"}).status_code == 403
+    assert framed.get("/student/").status_code == 401
+    assert _confirm(framed, pending, state, **{"Sec-Fetch-Site": "same-origin"}).status_code == 200
+
+
+def test_an_entry_link_opened_in_another_browser_signs_nobody_in(app, client, platform):
+    posted = platform.launch(client, enter=False)
+    other = app.test_client()
+    page = other.get(posted.headers["Location"])
+    assert page.status_code == 409 and b"Open Stint in a new window" in page.data
+    assert b"/lti/resume/" not in page.data
+    assert other.get("/student/").status_code == 401
+
+
+def test_where_storage_is_offered_a_missing_value_is_made_up_for_by_the_login_cookie(app, platform):
+    """The storage page's put may fail (then the login went on by its cookie check): the
+    launch page's proof is then the state cookie, sent with its same-origin confirm."""
+    browser = app.test_client()  # keeps the login's state cookie
+    _, state, nonce = _storage_login(browser, platform)
+    pending = _storage_launch(browser, platform, state, nonce, "cookie-instead")
+    assert _confirm(browser, pending, "").status_code == 200
+    assert browser.get("/student/").status_code != 401
+
+
+def test_a_browser_known_to_keep_cookies_skips_the_check_but_still_needs_the_state_cookie(
+    app, platform
+):
+    params = {
+        "iss": platform.issuer,
+        "login_hint": "u1",
+        "client_id": platform.client_id,
+        "target_link_uri": "http://127.0.0.1:5000/lti/launch",
+        "lti_message_hint": "hint-1",
+    }
+    browser = app.test_client()
+    first = browser.post("/lti/login", data=params)
+    assert "/lti/login/check" in first.headers["Location"]
+    assert browser.get(first.headers["Location"]).status_code == 303
+    assert browser.get_cookie(binding.COOKIES_KEPT, path="/lti/") is not None
+    second = browser.post("/lti/login", data=params)
+    assert second.headers["Location"].startswith(platform.auth_login_url)  # no extra hop
+    # The remembered fact is no proof: a launch whose state cookie is missing is refused.
+    query = parse_qs(urlsplit(second.headers["Location"]).query)
+    state, nonce = query["state"][0], query["nonce"][0]
+    browser.delete_cookie(binding.cookie_name(state), path="/lti/")
+    refused = browser.post(
+        "/lti/launch", data={"id_token": _token_for(platform, nonce), "state": state}
+    )
+    assert refused.status_code == 403
+    cookieless = app.test_client(use_cookies=False)
+    for _ in range(2):
+        assert "/lti/login/check" in cookieless.post("/lti/login", data=params).headers["Location"]
