@@ -114,22 +114,19 @@ def params(activity: Activity, now: datetime, **more: Any) -> dict[str, Any]:
     }
 
 
-def _students(
-    chosen: bool = False, details: bool = False, stored: bool = False, ids: Any = None
-) -> Select[Any]:
+def _students(chosen: bool = False, details: bool = False, stored: bool = False) -> Select[Any]:
     """One row per learner of the course (or per chosen learner) with their states.
 
     The first columns are the states; ``details`` adds what only the table shows; ``stored``
     gives exactly the columns of ``StudentState`` (the link's instants instead of its state),
     which ``student_states`` writes. ``chosen``: only the learners whose ids are bound as
-    ``user_ids`` (one page, or the rows a write changed), or selected by ``ids``.
+    ``user_ids`` (one page, or the rows a write changed).
     """
     in_scope: ColumnElement[bool] = Placement.activity_id == _ACTIVITY
     query = _learners(select() if stored else select(Membership.status.label("member_status")))
     if chosen:
-        chosen_ids = _USER_IDS if ids is None else ids
-        query = query.where(Membership.user_id.in_(chosen_ids))
-        in_scope = and_(in_scope, Placement.user_id.in_(chosen_ids))
+        query = query.where(Membership.user_id.in_(_USER_IDS))
+        in_scope = and_(in_scope, Placement.user_id.in_(_USER_IDS))
     work = (
         select(
             Submission.placement_id.label("placement_id"),
@@ -350,59 +347,34 @@ def _matching(filters: FilterShape) -> Any:
     return source, and_(*conditions)
 
 
-def _ordered(filters: FilterShape, positioned: bool = False) -> Select[Any]:
-    """The ids of the table's students that pass ``filters`` in its order (``positioned``: with
-    each one's place in that order, as ``position``)."""
-    source, matches = _matching(filters)
-    order = (source.c.member_status != "active", func.lower(_display_name_sql()), User.id)
-    columns: list[Any] = [source.c.user_id]
-    if positioned:
-        columns.append(func.row_number().over(order_by=order).label("position"))
-    return select(*columns).join(User, User.id == source.c.user_id).where(matches).order_by(*order)
-
-
-def _paged(query: Select[Any]) -> Select[Any]:
-    return query.limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer))
-
-
 @functools.cache
 def chosen_query(filters: FilterShape, paged: bool) -> Select[Any]:
     """The ids of the table's students that pass ``filters``, in the table's order.
 
-    Only these are then read in detail (``details_query``): the cohort is ordered on ids and
-    names alone, and the joins that read work, reviews, grades, syncs and certificates run for
-    the chosen students only. The CSV export reads them in batches; the page uses ``page_query``.
+    Only these (one page) are then read in detail (``details_query``): the cohort is ordered
+    on ids and names alone, and the joins that read work, reviews, grades, syncs and
+    certificates run for fifty students, in a statement short enough to plan quickly.
     """
-    chosen = _ordered(filters)
-    return _paged(chosen) if paged else chosen
-
-
-@functools.cache
-def page_query(filters: FilterShape) -> Select[Any]:
-    """One page of the table in one statement: everything it shows, in its order.
-
-    The page's ids (``chosen_query``'s order, cut by LIMIT/OFFSET, each with its position) are a
-    CTE that the details read, so the joins run for fifty students as with ``details_query``,
-    without a round trip to send the ids back.
-    """
-    page = _paged(_ordered(filters, positioned=True)).cte("page")
-    return (
-        _details(_students(chosen=True, details=True, ids=select(page.c.user_id)))
-        .join(page, page.c.user_id == Membership.user_id)
-        .order_by(page.c.position)
+    source, matches = _matching(filters)
+    chosen = (
+        select(source.c.user_id)
+        .join(User, User.id == source.c.user_id)
+        .where(matches)
+        .order_by(source.c.member_status != "active", func.lower(_display_name_sql()), User.id)
     )
+    if paged:
+        chosen = chosen.limit(bindparam("limit", type_=Integer)).offset(
+            bindparam("offset", type_=Integer)
+        )
+    return chosen
 
 
 @functools.cache
 def details_query() -> Select[Any]:
     """Everything the table shows of the learners bound as ``user_ids`` (in no order)."""
-    return _details(_students(chosen=True, details=True))
-
-
-def _details(students: Select[Any]) -> Select[Any]:
-    """``students`` with who they are and what project they are on, for the table."""
     return (
-        students.add_columns(
+        _students(chosen=True, details=True)
+        .add_columns(
             User.id,
             User.name,
             User.given_name,

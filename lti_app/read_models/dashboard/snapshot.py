@@ -32,12 +32,7 @@ from lti_app.read_models.dashboard.follow_ups import (
     Leaver,
     read_follow_ups,
 )
-from lti_app.read_models.dashboard.queries import (
-    chosen_query,
-    counts_query,
-    details_query,
-    page_query,
-)
+from lti_app.read_models.dashboard.queries import chosen_query, counts_query, details_query
 from lti_app.read_models.dashboard.states import REVIEW_OVERDUE_AFTER
 from lti_app.read_models.dashboard.table import (
     PAGE_SIZE,
@@ -210,7 +205,6 @@ def _cache_prefix() -> str:
             str(counts_query()),
             str(details_query()),
             str(chosen_query(FilterShape("", False, False), True)),
-            str(page_query(FilterShape("", False, False))),
         )
     )
     return "dashboard:" + hashlib.sha256(layout.encode()).hexdigest()[:16]

@@ -1,7 +1,7 @@
 """The dashboard's table: one student per row, a page at a time, and the project filter's list.
 
-A page reads its students in the table's order with their states (one statement, whatever the
-cohort: ``fetch_rows``); the export reads every matching student the same way, in
+A page reads the ids of its students in the table's order, then their states (two statements,
+whatever the cohort: ``fetch_rows``); the export reads every matching student the same way, in
 batches (``iter_rows``). What a row holds and how it is ordered and paged changes here.
 """
 
@@ -19,13 +19,7 @@ from lti_app.extensions import db
 from lti_app.models import Activity, ActivityProject, Placement, Project
 from lti_app.read_models.dashboard.attention import attention_reasons
 from lti_app.read_models.dashboard.filters import Filters, FilterShape
-from lti_app.read_models.dashboard.queries import (
-    chosen_query,
-    count_query,
-    details_query,
-    page_query,
-    params,
-)
+from lti_app.read_models.dashboard.queries import chosen_query, count_query, details_query, params
 from lti_app.read_models.dashboard.states import (
     CERTIFICATE_LABELS,
     LIVE_LINKS,
@@ -168,13 +162,10 @@ def _filter_params(activity: Activity, now: datetime, filters: Filters) -> dict[
 def fetch_rows(
     activity: Activity, now: datetime, filters: Filters, limit: int, offset: int
 ) -> list[StudentRow]:
-    """One page of the filtered table, in order, in one statement (``page_query``)."""
+    """One page of the filtered table: its students' ids in order, then their rows."""
     bound = _filter_params(activity, now, filters) | {"limit": limit, "offset": offset}
-    rows: dict[int, StudentRow] = {}
-    for values in db.session.execute(page_query(FilterShape.of(filters)), bound):
-        row = _student_row(activity, values)
-        rows.setdefault(row.user_id, row)
-    return list(rows.values())
+    user_ids = list(db.session.scalars(chosen_query(FilterShape.of(filters), True), bound))
+    return _read_rows(activity, now, user_ids)
 
 
 def _read_rows(activity: Activity, now: datetime, user_ids: list[int]) -> list[StudentRow]:
