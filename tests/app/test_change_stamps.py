@@ -492,3 +492,38 @@ def test_the_dashboard_after_a_write_shows_it_from_one_new_entry(
         db.session.commit()
     page = teacher.get(url).get_data(as_text=True)
     assert "Ama Mensah" in page and "Showing 1–1 of 1" in page
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"), reason="TEST_REDIS_URL not set")
+def test_with_redis_a_view_is_one_entry_and_a_worker_commit_shows(
+    app: Flask, world: World, placed: int, tmp_path: Any
+) -> None:
+    """The view's one entry in Redis: reused by the next view, set aside by a worker's commit."""
+    url = os.environ["TEST_REDIS_URL"]
+    redis.Redis.from_url(url).flushdb()
+    web, worker = (
+        create_app(dict(app.config, REDIS_URL=url), instance_path=str(tmp_path / name))
+        for name in ("web", "worker")
+    )
+    computed: list[str] = []
+    try:
+        with web.app_context():
+            with change_stamps.bundled("view:1", world.course_id, time.time()):
+                _summaries_of_one_view(world, computed)
+            assert set(web.extensions["stint_cache"].get("view:1").value) == {
+                "part:counts",
+                "part:page",
+            }
+        with web.app_context(), change_stamps.bundled("view:1", world.course_id, time.time()):
+            _summaries_of_one_view(world, computed)
+        assert len(computed) == 2  # the second view computed nothing
+        with worker.app_context():
+            add_score_sync(world, placed, "failed")
+            db.session.commit()
+        with web.app_context(), change_stamps.bundled("view:1", world.course_id, time.time()):
+            _summaries_of_one_view(world, computed)
+        assert len(computed) == 4
+    finally:
+        for each in (web, worker):
+            with each.app_context():
+                db.session.remove()
