@@ -73,6 +73,8 @@ def build_app(database_url: str, instance: str) -> Flask:
             "UPLOAD_DIR": os.path.join(instance, "uploads"),
             "RATELIMIT_STORAGE_URI": "memory://",
             "REDIS_URL": None,
+            # The bench platform's key set URL does not exist: no background fetch of it.
+            "WARM_PLATFORM_KEYS": False,
         },
         instance_path=instance,
     )

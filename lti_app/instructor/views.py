@@ -33,7 +33,7 @@ from lti_app.models.base import utcnow
 from lti_app.panels import render_panels
 from lti_app.read_models.dashboard.export import csv_lines, export_rows
 from lti_app.read_models.dashboard.filters import Filters
-from lti_app.read_models.dashboard.snapshot import project_options, snapshot
+from lti_app.read_models.dashboard.snapshot import dashboard_view, project_options, snapshot
 from lti_app.read_models.dashboard.states import STATUS_LABELS, STATUS_ORDER
 from lti_app.read_models.registrar import registrar_csv, registrar_rows
 from lti_app.scoping import activity_for
@@ -72,22 +72,23 @@ def dashboard(activity_id: int | None) -> Any:
         return render_template(
             "instructor/dashboard.html", course=course, activity=None, activities=activities
         )
-    snap = snapshot(activity)
     filters = Filters.parse(request.args)
-    return render_template(
-        "instructor/dashboard.html",
-        course=course,
-        activity=activity,
-        activities=activities,
-        snap=snap,
-        filters=filters,
-        page=snap.page(filters),
-        projects=project_options(activity),
-        statuses=STATUS_ORDER,
-        status_labels=STATUS_LABELS,
-        learner_count=snap.learner_count,
-        panels=render_panels("instructor", viewer, activity),
-    )
+    with dashboard_view(activity, filters):
+        snap = snapshot(activity)
+        return render_template(
+            "instructor/dashboard.html",
+            course=course,
+            activity=activity,
+            activities=activities,
+            snap=snap,
+            filters=filters,
+            page=snap.page(filters),
+            projects=project_options(activity),
+            statuses=STATUS_ORDER,
+            status_labels=STATUS_LABELS,
+            learner_count=snap.learner_count,
+            panels=render_panels("instructor", viewer, activity),
+        )
 
 
 @bp.get("/activities/<int:activity_id>/students.csv")

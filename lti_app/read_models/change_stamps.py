@@ -21,14 +21,20 @@ Why the stamps are read before *and* after computing: a summary is stored only i
 replaced a stamp meanwhile. With READ COMMITTED reads (PostgreSQL's default, and SQLite as
 ``lti_app.extensions.configure_engine`` leaves it: a read sees every commit made before it) a
 summary stored under a stamp therefore includes every commit made before that stamp was set.
+
+Why a page's summaries share one entry (``bundled``): the dashboard reads five of them (counts,
+table page, follow-ups, project options, offers panel), and after a write each was a store of its
+own (in the file cache a temporary file, a rename and a count update; in Redis a round trip).
+Bundled, a view after a write reads one entry and stores one; a repeat view reads one.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from cachelib import BaseCache
@@ -72,6 +78,7 @@ EVERY_COURSE = "*"
 _NOTES = "stint_changed_courses"
 _COMMITTED = "stint_committed"
 _REQUEST_STAMPS = "stint_change_stamps"
+_BUNDLE = "stint_summary_bundle"
 _STAMP = "stamp:{}"
 # Stamps and summaries are dropped after this long unused; a dropped stamp is a new token, so
 # anything computed under the old one is recomputed (never wrong, only a miss).
@@ -157,6 +164,9 @@ def cached_summary(
     cache = _cache()
     if cache is None or _writing(db.session()):
         return compute()[0]
+    bundle: _Bundle | None = g.get(_BUNDLE)
+    if bundle is not None and bundle.holds(cache, course_id):
+        return bundle.value(name, now, compute, max_age)
     try:
         stamps = _request_stamps(cache, course_id)
         entry = cache.get(name)
@@ -167,13 +177,92 @@ def cached_summary(
         value: T = entry.value
         return value
     value, changes_at = compute()
-    valid_until = min(now + max_age, changes_at if changes_at is not None else now + max_age)
+    valid_until = _valid_until(now, changes_at, max_age)
     try:
         if valid_until > now and current_stamps(cache, course_id) == stamps:
             cache.set(name, _Entry(stamps, valid_until, value), timeout=int(valid_until - now) + 1)
     except Exception:  # not kept: the next view computes again
         logger.warning("cached summary %s not stored", name, exc_info=True)
     return value
+
+
+def _valid_until(now: float, changes_at: float | None, max_age: int) -> float:
+    return min(now + max_age, changes_at if changes_at is not None else now + max_age)
+
+
+@dataclass
+class _Bundle:
+    """The summaries one page reads of one course, kept as one cache entry (``bundled``)."""
+
+    course_id: int
+    stamps: tuple[str, str]
+    # name -> (valid until, value): those read from the entry, and those computed since.
+    values: dict[str, tuple[float, Any]] = field(default_factory=dict)
+    computed: bool = False
+
+    def holds(self, cache: BaseCache, course_id: int) -> bool:
+        """Summaries of this course, under the stamps the bundle was read with: a commit made
+        by this request since (which forgets the request's stamps) leaves the bundle aside."""
+        return course_id == self.course_id and _request_stamps(cache, course_id) == self.stamps
+
+    def value(
+        self,
+        name: str,
+        now: float,
+        compute: Callable[[], tuple[T, float | None]],
+        max_age: int,
+    ) -> T:
+        kept = self.values.get(name)
+        if kept is not None and now < kept[0]:
+            found: T = kept[1]
+            return found
+        value, changes_at = compute()
+        self.values[name] = (_valid_until(now, changes_at, max_age), value)
+        self.computed = True
+        return value
+
+
+@contextmanager
+def bundled(name: str, course_id: int, now: float) -> Iterator[None]:
+    """Within this block, the course's ``cached_summary`` values share one cache entry.
+
+    The entry is read once at the start; a value it lacks (or whose time is up) is computed as
+    ``cached_summary`` would, and if any was, the entry is stored once at the end, with the same
+    rule as a single summary: only if no stamp changed meanwhile, and until the earliest moment
+    one of its values may change by time alone. Nothing is stored if the block raises. Outside
+    an app, in a transaction that wrote, or with the cache down, summaries behave as unbundled.
+    """
+    cache = _cache()
+    if cache is None or g.get(_BUNDLE) is not None or _writing(db.session()):
+        yield
+        return
+    try:
+        stamps = _request_stamps(cache, course_id)
+    except Exception:  # the cache is down: every summary computes (and warns) on its own
+        yield
+        return
+    try:
+        entry = cache.get(name)
+    except Exception:  # an entry of an older layout: replaced at the end
+        logger.warning("cached summaries %s unreadable; computing them", name, exc_info=True)
+        entry = None
+    bundle = _Bundle(course_id, stamps)
+    if isinstance(entry, _Entry) and entry.stamps == stamps and now < entry.valid_until:
+        bundle.values = dict(entry.value)
+    g.setdefault(_BUNDLE, bundle)
+    try:
+        yield
+    finally:
+        g.pop(_BUNDLE, None)
+    if not bundle.computed:
+        return
+    valid_until = min(until for until, _value in bundle.values.values())
+    try:
+        if valid_until > now and current_stamps(cache, course_id) == stamps:
+            entry = _Entry(stamps, valid_until, bundle.values)
+            cache.set(name, entry, timeout=int(valid_until - now) + 1)
+    except Exception:  # not kept: the next view computes again
+        logger.warning("cached summaries %s not stored", name, exc_info=True)
 
 
 # --------------------------------------------------------------------------------- the events

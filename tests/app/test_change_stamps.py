@@ -41,6 +41,7 @@ from lti_app.services.ags import outbox as score_outbox
 from lti_app.services.catalog import offers
 from lti_app.services.locks import lock_row
 from tests.app.test_dashboard import World, add_student, offer
+from tests.app.test_dashboard import teacher as teacher  # the fixture, shared
 from tests.app.test_dashboard import world as world  # the fixture, shared
 
 
@@ -409,3 +410,120 @@ def test_the_offers_panel_caches_what_the_database_holds_not_a_loaded_object(
         assert [o.title for o in offers.offers_at_a_glance(activity, 8).first] == [
             "Renamed meanwhile"
         ]
+
+
+# ------------------------------------------------------------------- one entry for one view
+
+
+def _summaries_of_one_view(world: World, computed: list[str]) -> tuple[Any, Any]:
+    """Two summaries of the course, as two parts of one page read them (counting computes)."""
+
+    def part(name: str, value: Any) -> Any:
+        def compute() -> tuple[Any, None]:
+            computed.append(name)
+            return value, None
+
+        return change_stamps.cached_summary(name, world.course_id, time.time(), compute)
+
+    first = part("part:counts", {"assigned": 1})
+    second = part("part:page", ["Ama Mensah"])
+    return first, second
+
+
+def test_a_view_reads_and_stores_its_summaries_as_one_entry(app: Flask, world: World) -> None:
+    cache = app.extensions["stint_cache"]
+    computed: list[str] = []
+    with app.app_context():
+        with change_stamps.bundled("view:1", world.course_id, time.time()):
+            assert _summaries_of_one_view(world, computed) == ({"assigned": 1}, ["Ama Mensah"])
+        assert computed == ["part:counts", "part:page"]
+        # One entry holds both; neither was stored on its own.
+        assert cache.get("part:counts") is None and cache.get("part:page") is None
+        assert set(cache.get("view:1").value) == {"part:counts", "part:page"}
+    with app.app_context():  # the next request: both from the one entry, nothing computed
+        with change_stamps.bundled("view:1", world.course_id, time.time()):
+            assert _summaries_of_one_view(world, computed) == ({"assigned": 1}, ["Ama Mensah"])
+        assert computed == ["part:counts", "part:page"]
+    with app.app_context():  # a commit elsewhere replaced the stamp: both computed again
+        change_stamps.replace_stamps(cache, [world.course_id])
+        with change_stamps.bundled("view:1", world.course_id, time.time()):
+            _summaries_of_one_view(world, computed)
+        assert computed == ["part:counts", "part:page"] * 2
+
+
+def test_a_view_whose_stamp_changed_meanwhile_stores_nothing(
+    app: Flask, other_worker: Flask, world: World, placed: int
+) -> None:
+    """A commit made by another process while the view computes: what it computed may predate
+    that commit, so it is not kept (the same rule as a single summary)."""
+    cache = app.extensions["stint_cache"]
+    computed: list[str] = []
+    with app.app_context():
+        with change_stamps.bundled("view:1", world.course_id, time.time()):
+            _summaries_of_one_view(world, computed)
+            with other_worker.app_context():
+                db.session.get(Placement, placed).status = "active"
+                db.session.commit()
+        assert cache.get("view:1") is None
+
+
+def test_a_view_that_fails_stores_nothing(app: Flask, world: World) -> None:
+    cache = app.extensions["stint_cache"]
+    with (
+        app.app_context(),
+        pytest.raises(RuntimeError),
+        change_stamps.bundled("view:1", world.course_id, time.time()),
+    ):
+        _summaries_of_one_view(world, [])
+        raise RuntimeError("the page failed to render")
+    with app.app_context():
+        assert cache.get("view:1") is None
+
+
+def test_the_dashboard_after_a_write_shows_it_from_one_new_entry(
+    app: Flask, teacher: Any, world: World, placed: int
+) -> None:
+    """Through the page: a repeat view and the view after a commit, each correct."""
+    url = f"/instructor/activities/{world.activity_id}?status=active"
+    assert "No student matches these filters" in teacher.get(url).get_data(as_text=True)
+    assert "No student matches these filters" in teacher.get(url).get_data(as_text=True)
+    with app.app_context():
+        db.session.get(Placement, placed).status = "active"
+        db.session.commit()
+    page = teacher.get(url).get_data(as_text=True)
+    assert "Ama Mensah" in page and "Showing 1–1 of 1" in page
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"), reason="TEST_REDIS_URL not set")
+def test_with_redis_a_view_is_one_entry_and_a_worker_commit_shows(
+    app: Flask, world: World, placed: int, tmp_path: Any
+) -> None:
+    """The view's one entry in Redis: reused by the next view, set aside by a worker's commit."""
+    url = os.environ["TEST_REDIS_URL"]
+    redis.Redis.from_url(url).flushdb()
+    web, worker = (
+        create_app(dict(app.config, REDIS_URL=url), instance_path=str(tmp_path / name))
+        for name in ("web", "worker")
+    )
+    computed: list[str] = []
+    try:
+        with web.app_context():
+            with change_stamps.bundled("view:1", world.course_id, time.time()):
+                _summaries_of_one_view(world, computed)
+            assert set(web.extensions["stint_cache"].get("view:1").value) == {
+                "part:counts",
+                "part:page",
+            }
+        with web.app_context(), change_stamps.bundled("view:1", world.course_id, time.time()):
+            _summaries_of_one_view(world, computed)
+        assert len(computed) == 2  # the second view computed nothing
+        with worker.app_context():
+            add_score_sync(world, placed, "failed")
+            db.session.commit()
+        with web.app_context(), change_stamps.bundled("view:1", world.course_id, time.time()):
+            _summaries_of_one_view(world, computed)
+        assert len(computed) == 4
+    finally:
+        for each in (web, worker):
+            with each.app_context():
+                db.session.remove()

@@ -43,6 +43,7 @@ from lti_app.read_models.dashboard.export import CSV_COLUMNS, safe_cell
 from lti_app.read_models.dashboard.filters import Filters
 from lti_app.read_models.dashboard.snapshot import build_snapshot
 from lti_app.read_models.dashboard.states import STATUS_LABELS, STATUS_ORDER
+from lti_app.services.catalog import offers
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,66 @@ def test_counts_per_status_match_the_database(app: Flask, teacher: Any, world: W
     assert "Showing 1–50 of 60 students." in html
     assert "Page 1 of 2" in html
     assert "Showing 51–60 of 60" in page(teacher, world, "?page=2")
+
+
+def test_the_offers_panel_totals_count_every_offer_not_the_lines_shown(
+    app: Flask, teacher: Any, world: World
+) -> None:
+    """The panel lists the first offers; its totals (read in the same statement) are of all."""
+    with app.app_context():
+        ids = [offer(world, title) for title in ("Zeta audit", "Alpha app", "Mid survey")]
+        for project_id, capacity in zip(ids, (3, 2, 4), strict=True):
+            db.session.scalars(
+                select(ActivityProject).where(ActivityProject.project_id == project_id)
+            ).one().capacity = capacity
+        db.session.commit()
+        add_student(world, "s1", "Ama Mensah", ids[0])
+        add_student(world, "s2", "Ben Okafor", ids[1])
+        gone = add_student(world, "s3", "Cleo Diaz", ids[1])
+        db.session.scalars(
+            select(Placement).where(Placement.user_id == gone)
+        ).one().status = "withdrawn"
+        db.session.commit()
+        glance = offers.offers_at_a_glance(db.session.get(Activity, world.activity_id), 2)
+    assert [line.title for line in glance.first] == ["Alpha app", "Mid survey"]
+    assert (glance.offered, glance.seats, glance.taken) == (3, 9, 2)
+    html = page(teacher, world)
+    assert "3 projects offered · 2 of 9 seats taken." in html
+
+
+def test_the_offers_panel_of_an_activity_with_no_offer_is_all_zero(
+    app: Flask, world: World
+) -> None:
+    with app.app_context():
+        glance = offers.offers_at_a_glance(db.session.get(Activity, world.activity_id), 8)
+    assert (glance.offered, glance.seats, glance.taken, glance.first) == (0, 0, 0, [])
+
+
+def test_pages_of_the_table_are_the_export_cut_in_order(app: Flask, world: World) -> None:
+    """A page is read with LIMIT/OFFSET, the export in batches of ids: the same students in the
+    same order, pages neither overlapping nor skipping, with every filter."""
+    with app.app_context():
+        add_cohort(world.activity_id, 120, 7)
+        activity = db.session.get(Activity, world.activity_id)
+        assert activity is not None
+        snap = build_snapshot(activity)
+        project_id = snap.page(Filters()).rows[0].project_id
+        for base in (
+            Filters(),
+            Filters(status="active"),
+            Filters(project_id=project_id),
+            Filters(attention=True),
+        ):
+            everyone = [row.user_id for row in snap.iter_rows(base)]
+            assert len(everyone) > 10
+            paged: list[int] = []
+            for number in range(1, -(-len(everyone) // 10) + 1):
+                cut = snap.read_page(
+                    Filters(base.status, base.project_id, base.attention, number), 10
+                )
+                assert (cut.number, cut.total) == (number, len(everyone))
+                paged += [row.user_id for row in cut.rows]
+            assert paged == everyone
 
 
 def test_overdue_and_expired_review_links_need_attention(
@@ -405,9 +466,9 @@ def test_query_count_does_not_grow_with_the_cohort(app: Flask, teacher: Any, wor
         add_cohort(world.activity_id, 50, 12, prefix="more")
     large = dashboard_queries(app, teacher, world)
     assert large == small
-    # One more than before "Needs attention" named people: the follow-ups (who is failing to
-    # be delivered, who left holding a seat) are one statement whenever the list shows.
-    assert large <= 11
+    # The follow-ups (who is failing to be delivered, who left holding a seat) are one
+    # statement whenever the list shows; the offers panel is one (its totals ride on its lines).
+    assert large <= 10
     with counted_queries(app) as statements:
         teacher.get(f"/instructor/activities/{world.activity_id}/students.csv").get_data()
     assert len(statements) <= 7  # the export also writes its audit entry (one INSERT)

@@ -3,7 +3,8 @@
 ``snapshot`` builds the counts once per request (panels on the same page reuse them), and
 ``build_snapshot`` takes them from the shared cache while the course's change stamps say nothing
 they read has changed (``lti_app.read_models.change_stamps``). The displayed page of the table
-and the project filter's options are kept the same way (``Snapshot.cached``). How long a value
+and the project filter's options are kept the same way (``Snapshot.cached``), and a view of the
+dashboard keeps all of them in one cache entry (``dashboard_view``). How long a value
 may be reused, and under which key, changes here.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import TypeVar
@@ -245,6 +247,19 @@ def forget_snapshot() -> None:
     """Drop the request's snapshot after a change, so the next read sees it."""
     if has_app_context():
         g.pop("_dashboard_snapshots", None)
+
+
+@contextmanager
+def dashboard_view(activity: Activity, filters: Filters) -> Iterator[None]:
+    """One view of the dashboard: what it reads from the cache (counts, the table page,
+    follow-ups, project options, the offers panel) is one entry per activity and filters, read
+    once and, after a write, stored once (``change_stamps.bundled``)."""
+    key = (
+        f"{_cache_prefix()}:{activity.id}:view:{filters.status}:{filters.project_id}"
+        f":{int(filters.attention)}:{filters.page}"
+    )
+    with change_stamps.bundled(key, activity.course_id, utcnow().timestamp()):
+        yield
 
 
 def project_options(activity: Activity) -> Sequence[tuple[int, str]]:

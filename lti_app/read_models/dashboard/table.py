@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import func, or_, select
 
+from grading.policy import GradingPolicy
 from lti_app.extensions import db
 from lti_app.models import Activity, ActivityProject, Placement, Project
 from lti_app.read_models.dashboard.attention import attention_reasons
@@ -29,7 +30,7 @@ from lti_app.read_models.dashboard.states import (
     SYNC_LABELS,
     review_state,
 )
-from lti_app.services.grading.policy_settings import credits_stated_by
+from lti_app.services.grading.policy_settings import credits_stated_by, effective_policy
 
 PAGE_SIZE = 50
 EXPORT_BATCH = 200  # rows read per statement by the CSV export
@@ -102,7 +103,9 @@ def _display_name(name: str, given: str, family: str, email: str, sub: str) -> s
     return name or f"{given} {family}".strip() or email or f"User {sub}"
 
 
-def _student_row(activity: Activity, values: Sequence[Any]) -> StudentRow:
+def _student_row(
+    activity: Activity, values: Sequence[Any], policy: GradingPolicy | None = None
+) -> StudentRow:
     (
         member_status, placement_id, project_id, status, published, ranked, late, required_in,
         link, evaluation, grade_state, sync_state, certificate_state, last_at, versions,
@@ -134,7 +137,9 @@ def _student_row(activity: Activity, values: Sequence[Any]) -> StudentRow:
         # Credits once released (as the result page, the certificate and the registrar export
         # say them: one rule, ``credits_stated_by``); None before.
         credits=(
-            credits_stated_by(activity, passed, computed, None if hours is None else Decimal(hours))
+            credits_stated_by(
+                activity, passed, computed, None if hours is None else Decimal(hours), policy
+            )
             if grade_state == "released"
             else None
         ),
@@ -173,10 +178,12 @@ def _read_rows(activity: Activity, now: datetime, user_ids: list[int]) -> list[S
     if not user_ids:
         return []
     bound = params(activity, now, user_ids=user_ids)
+    policy = effective_policy(activity)  # once for the rows, not per released grade
     by_user = {
         row.user_id: row
         for row in (
-            _student_row(activity, values) for values in db.session.execute(details_query(), bound)
+            _student_row(activity, values, policy)
+            for values in db.session.execute(details_query(), bound)
         )
     }
     return [by_user[user_id] for user_id in user_ids if user_id in by_user]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager
@@ -64,7 +64,8 @@ def offers_at_a_glance(activity: Activity, limit: int) -> OffersAtAGlance:
     """
 
     def compute() -> tuple[OffersAtAGlance, None]:
-        offered, seats, taken = offer_totals(activity.id)
+        # One statement: the totals ride on the first lines as window aggregates (computed over
+        # every offer, before the LIMIT) and a scalar subquery; no offer, no line, all zero.
         # Columns, not ORM objects: an object this session loaded earlier is not refreshed by a
         # later SELECT, and a cached value must hold what the database holds now.
         rows = db.session.execute(
@@ -74,15 +75,19 @@ def offers_at_a_glance(activity: Activity, limit: int) -> OffersAtAGlance:
                 Partner.name,
                 ActivityProject.capacity,
                 Project.status,
+                func.count().over(),
+                func.sum(ActivityProject.capacity).over(),
+                _taken_seats_sql(activity.id),
             )
             .join(Project, Project.id == ActivityProject.project_id)
             .join(Partner, Partner.id == Project.partner_id)
             .where(ActivityProject.activity_id == activity.id)
             .order_by(func.lower(Project.title), Project.id)
             .limit(limit)
-        )
-        first = [OfferLine(*row) for row in rows]
-        return OffersAtAGlance(offered, seats, taken, first), None
+        ).all()
+        first = [OfferLine(*row[:5]) for row in rows]
+        offered, seats, taken = rows[0][5:] if rows else (0, 0, 0)
+        return OffersAtAGlance(int(offered), int(seats or 0), int(taken), first), None
 
     return change_stamps.cached_summary(
         f"catalog:{_GLANCE_LAYOUT}:{activity.id}:glance:{limit}",
@@ -92,10 +97,10 @@ def offers_at_a_glance(activity: Activity, limit: int) -> OffersAtAGlance:
     )
 
 
-def offer_totals(activity_id: int) -> tuple[int, int, int]:
-    """(offers, seats, seats taken) of the activity, counted in SQL rather than per offer."""
+def _taken_seats_sql(activity_id: int) -> Any:
+    """Seats taken on the activity's offers (withdrawn placements excluded), as a subquery."""
     offered = select(ActivityProject.project_id).where(ActivityProject.activity_id == activity_id)
-    taken = (
+    return (
         select(func.count())
         .select_from(Placement)
         .where(
@@ -105,12 +110,6 @@ def offer_totals(activity_id: int) -> tuple[int, int, int]:
         )
         .scalar_subquery()
     )
-    offers, seats, taken_seats = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(ActivityProject.capacity), 0), taken).where(
-            ActivityProject.activity_id == activity_id
-        )
-    ).one()
-    return int(offers), int(seats), int(taken_seats)
 
 
 def taken_seats(activity_id: int) -> dict[int, int]:

@@ -55,15 +55,17 @@ def credits_stated_by(
     passed: bool | None,
     computed: Mapping[str, Any] | None,
     hours: Decimal | None,
+    policy: GradingPolicy | None = None,
 ) -> Decimal:
     """``stated_credits`` from a grade's plain values (a read model's columns, not a loaded
-    grade): the same rule, for the dashboard's table."""
+    grade): the same rule, for the dashboard's table. ``policy``: ``effective_policy(activity)``
+    worked out once by a caller stating many grades (building it is most of the cost)."""
     if passed is not True:
         return Decimal(0)
     stored = (computed or {}).get("credits")
     if stored is not None:
         return Decimal(str(stored))
-    return credits_under(effective_policy(activity), hours)
+    return credits_under(policy or effective_policy(activity), hours)
 
 
 def save_policy(
