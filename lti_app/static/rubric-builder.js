@@ -111,6 +111,16 @@
     return row.querySelector("input[type='hidden'][name$='-id']");
   }
 
+  // The sentence for `key` from the status element's data attributes (rendered translated by
+  // the server), with its {n}, {k} and {total} filled in.
+  function say(key, values) {
+    var text = status ? status.getAttribute("data-" + key) || "" : "";
+    Object.keys(values).forEach(function (name) {
+      text = text.split("{" + name + "}").join(String(values[name]));
+    });
+    announce(text);
+  }
+
   function announce(message) {
     if (!status) { return; }
     status.textContent = "";
@@ -137,7 +147,7 @@
     list.insertBefore(row, anchor);
     renumber();
     focusTitle(row);
-    announce("Criterion " + criteria().length + " added, with two levels.");
+    say("criterion-added", { n: criteria().length });
   }
 
   function addLevel(criterion) {
@@ -148,29 +158,30 @@
     holder.insertBefore(level, button(holder, "add-level"));
     renumber();
     focusTitle(level);
-    announce("Level " + levels(criterion).length + " added to criterion " +
-      (criteria().indexOf(criterion) + 1) + ".");
+    say("level-added", { k: levels(criterion).length, n: criteria().indexOf(criterion) + 1 });
   }
 
-  function remove(row, siblings, noun, fallback) {
+  function remove(row, siblings, kind, fallback) {
     var index = siblings.indexOf(row);
     var next = siblings[index + 1] || siblings[index - 1] || null;
     row.parentNode.removeChild(row);
     renumber();
     if (next) { focusTitle(next); } else if (fallback) { fallback.focus(); }
-    announce(noun + " " + (index + 1) + " removed.");
+    say(kind + "-removed", kind === "criterion" ? { n: index + 1 } : { k: index + 1 });
   }
 
-  function move(row, siblings, up, noun) {
+  function move(row, siblings, up, kind) {
     var index = siblings.indexOf(row);
     var other = siblings[up ? index - 1 : index + 1];
     if (!other) { return; }
     if (up) { row.parentNode.insertBefore(row, other); } else { row.parentNode.insertBefore(other, row); }
     renumber();
-    var kind = noun === "Criterion" ? "criterion-" : "level-";
-    focusMoved(row, kind + (up ? "up" : "down"), kind + (up ? "down" : "up"));
-    announce(noun + " moved " + (up ? "up" : "down") + ": now " + noun.toLowerCase() + " " +
-      (siblings.indexOf(other) + 1) + " of " + siblings.length + ".");
+    var direction = up ? "up" : "down";
+    focusMoved(row, kind + "-" + direction, kind + "-" + (up ? "down" : "up"));
+    var position = siblings.indexOf(other) + 1;
+    say(kind + "-" + direction, kind === "criterion"
+      ? { n: position, total: siblings.length }
+      : { k: position, total: siblings.length });
   }
 
   form.addEventListener("click", function (event) {
@@ -184,13 +195,13 @@
     } else if (criterion && /^add-level-/.test(value)) {
       addLevel(criterion);
     } else if (criterion && level && /^remove-level-/.test(value)) {
-      remove(level, levels(criterion), "Level", button(criterion, "add-level"));
+      remove(level, levels(criterion), "level", button(criterion, "add-level"));
     } else if (criterion && level && /^level-(up|down)-/.test(value)) {
-      move(level, levels(criterion), /^level-up-/.test(value), "Level");
+      move(level, levels(criterion), /^level-up-/.test(value), "level");
     } else if (criterion && /^remove-criterion-/.test(value)) {
-      remove(criterion, criteria(), "Criterion", button(list, "add-criterion"));
+      remove(criterion, criteria(), "criterion", button(list, "add-criterion"));
     } else if (criterion && /^criterion-(up|down)-/.test(value)) {
-      move(criterion, criteria(), /^criterion-up-/.test(value), "Criterion");
+      move(criterion, criteria(), /^criterion-up-/.test(value), "criterion");
     } else {
       return;  // save and preview go to the server
     }
