@@ -27,6 +27,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.meta import DefaultMeta
 
 from lti_app.auth import Viewer, requires
 from lti_app.extensions import db
@@ -127,6 +128,18 @@ def _text_or_empty(value: Any) -> Any:
 
 def _builder_form(draft: dict[str, Any]) -> RubricBuilderForm:
     return RubricBuilderForm(formdata=None, data=draft)
+
+
+def _row_template(form_class: type[Form], name: str, data: dict[str, Any]) -> FormField:
+    """A criterion or level row outside the form, named with placeholders (``__i__``).
+
+    The builder page carries one of each in a <template>; rubric-builder.js copies it to add a
+    row without a reload and numbers its fields like their neighbours. Browsers never submit a
+    template's content, and the placeholders are not indices WTForms would read anyway.
+    """
+    row: FormField = FormField(form_class).bind(form=None, name=name, _meta=DefaultMeta())
+    row.process(None, data=data)
+    return row
 
 
 # ---------------------------------------------------------------------------------- helpers
@@ -274,6 +287,8 @@ def _builder(row: RubricRow | None, initial: dict[str, Any]) -> Any:
         max_levels=builder.MAX_LEVELS,
         preview=preview,
         summary=builder.summarise(preview) if preview else None,
+        blank_criterion=_row_template(CriterionForm, "criteria-__i__", builder.blank_criterion()),
+        blank_level=_row_template(LevelForm, "criteria-__i__-levels-__j__", builder.blank_level()),
     )
     return page, 400 if problems else 200
 

@@ -13,10 +13,13 @@ must raise no Content-Security-Policy violation: the browser runs with Stint's r
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import subprocess
 import uuid
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +36,7 @@ from lti_app.extensions import db
 from lti_app.lti.frame_origins import forget_origins
 from lti_app.models import Platform
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, assert_accessible
+from tests.http.test_passback import approve_and_release, new_course, place
 
 ZOE, DMITRY, CHEN = c.DEMO_STUDENT_SUBS[:3]
 STUDENT_NAMES = {ZOE: "Zoë Ångström", DMITRY: "Дмитрий Иванов", CHEN: "Chen Wei"}
@@ -63,6 +67,8 @@ class World:
     submitted: set[str] = field(default_factory=set)
     reviewed: set[str] = field(default_factory=set)
     released: bool = False
+    certificate_credits: Decimal | None = None  # as printed on Zoë's certificate
+    verify_url: str | None = None  # the link on Zoë's certificate
 
     def need(self, what: str, ok: bool) -> None:
         if not ok:
@@ -255,6 +261,25 @@ def test_2_students_rank_and_instructor_matches_and_publishes(
         DMITRY: ["Churn analysis", "Sales dashboard", "Brand refresh"],
         CHEN: ["Brand refresh"],
     }
+    # Zoë first ranks the same project twice: the form comes back with her statement kept and
+    # the problem beside the second choice and in a summary that takes focus.
+    j.launch(ZOE, world.link_id)
+    j.go(j.tool.get_by_role("link", name="Rank projects"))
+    twice = "Sales dashboard — Northwind Analytics"
+    j.tool.get_by_label(RANK_LABELS[0]).select_option(label=twice)
+    j.tool.get_by_label(RANK_LABELS[1]).select_option(label=twice)
+    statement = "Dashboards are what I want to build after graduating."
+    j.tool.get_by_label("Why these projects? (optional)").fill(statement)
+    j.go(j.tool.get_by_role("button", name="Save my ranking"))
+    summary = j.tool.locator(".error-summary")
+    expect(summary).to_be_focused()
+    expect(summary).to_contain_text("Each project can appear only once in your ranking.")
+    expect(j.tool.get_by_label("Why these projects? (optional)")).to_have_value(statement)
+    expect(j.tool.get_by_label(RANK_LABELS[0])).to_have_value(
+        j.tool.get_by_label(RANK_LABELS[1]).input_value()
+    )
+    expect(j.tool.locator("#choice_2-error")).to_be_visible()
+
     for sub, titles in rankings.items():
         j.launch(sub, world.link_id)
         j.go(j.tool.get_by_role("link", name="Rank projects"))
@@ -590,6 +615,12 @@ def test_5_instructor_overrides_approves_releases_and_student_verifies_certifica
     assert pdf.read_bytes().startswith(b"%PDF-")
     catalog = PdfReader(str(pdf)).trailer["/Root"]
     assert "/StructTreeRoot" in catalog and catalog["/Lang"] == "en", "certificate is not tagged"
+    printed = re.search(
+        r"CREDITS\s+(\d+(?:\.\d+)?)", PdfReader(str(pdf)).pages[0].extract_text(), re.IGNORECASE
+    )
+    assert printed is not None and Decimal(printed.group(1)) > 0, "the certificate has no credits"
+    world.certificate_credits = Decimal(printed.group(1))
+    world.verify_url = str(PdfReader(str(pdf)).pages[0]["/Annots"][0].get_object()["/A"]["/URI"])
     verify_url = str(PdfReader(str(pdf)).pages[0]["/Annots"][0].get_object()["/A"]["/URI"])
     assert verify_url.startswith(f"{live_server.base_url}/verify/")
     assert _qr_encodes(pdf, verify_url, tmp_path), "the QR code does not encode the verify URL"
@@ -602,6 +633,116 @@ def test_5_instructor_overrides_approves_releases_and_student_verifies_certifica
     expect(employer.page.get_by_test_id("verdict")).to_contain_text("Valid.")
     expect(employer.page.locator("main")).to_contain_text(STUDENT_NAMES[ZOE])
     world.released = True
+
+
+def _number(text: str) -> str:
+    """A number as a pattern that forgives trailing zeros: 90 matches "90" and "90.00"."""
+    return re.escape(text) + r"(?:\.0+)?"
+
+
+def test_5a_students_read_their_result_page_with_rubric_reasons_hours_and_credits(
+    journey: Journey, world: World
+) -> None:
+    """Needs journey 5's released grades (Zoë passed with an override, Chen short of hours)."""
+    world.need("released grades", world.released and world.certificate_credits is not None)
+    j = journey
+    j.launch(ZOE, world.link_id)
+    j.go(j.tool.get_by_role("link", name="See your full result"))
+    expect(j.tool.get_by_role("heading", name="Your result", exact=True)).to_be_visible()
+    expect(j.tool.get_by_test_id("result-points")).to_have_text(
+        re.compile(rf"{_number('90')} of {_number('100')} points \({_number('90')}%\)")
+    )
+    expect(j.tool.get_by_test_id("result-outcome")).to_have_text("Passed")
+    checks = j.tool.get_by_test_id("result-checks").locator("li")
+    assert checks.count() >= 2
+    for index in range(checks.count()):
+        expect(checks.nth(index)).to_contain_text(re.compile(r"^\s*Met\b"))
+    expect(j.tool.get_by_test_id("result-checks")).to_contain_text("hours")
+    expect(j.tool.get_by_test_id("result-hours")).to_have_text(
+        re.compile(rf"^{_number('12')} of {_number('10')} required$")
+    )
+    credits = j.tool.get_by_test_id("result-credits").inner_text().strip()
+    assert Decimal(credits) == world.certificate_credits and Decimal(credits) > 0
+    rubric = j.tool.get_by_test_id("result-rubric")
+    for criterion, level in (
+        ("Meets the brief", "Exemplary"),
+        ("Technical execution", "Proficient"),
+        ("Documentation", "Developing"),
+        ("Timeliness", "Exemplary"),
+    ):
+        expect(rubric.get_by_role("row", name=re.compile("^" + criterion))).to_contain_text(level)
+    expect(rubric.get_by_role("row", name=re.compile("^Meets the brief"))).to_contain_text(
+        "Everything the brief asked for."
+    )
+    expect(j.tool.get_by_test_id("result-comment")).to_have_text(
+        "Reliable, curious, and a pleasure to work with."
+    )
+    expect(j.tool.get_by_test_id("result-certificate")).to_be_visible()
+
+    # Chen's grade reached the gradebook (60 of 100) but 9 of 10 hours is not a pass: the page
+    # says which rule was not met, so the gradebook and the decision never seem to disagree.
+    j.launch(CHEN, world.link_id)
+    j.go(j.tool.get_by_role("link", name="See your full result"))
+    expect(j.tool.get_by_test_id("result-outcome")).to_have_text("Not passed")
+    not_met = j.tool.get_by_test_id("result-checks").locator("li", has_text="Not met")
+    expect(not_met).to_have_count(1)
+    expect(not_met).to_contain_text(re.compile(rf"{_number('9')} of {_number('10')} hours"))
+    expect(j.tool.get_by_test_id("result-credits")).to_have_text(re.compile(r"^0(\.0+)?$"))
+
+
+REGISTRAR_COLUMNS = (
+    "SIS person id",
+    "Student",
+    "Email",
+    "Project",
+    "Partner",
+    "Supervisor",
+    "Start date",
+    "End date",
+    "Hours confirmed",
+    "Credits",
+    "Result",
+    "Final grade (points)",
+    "Certificate code",
+    "Verification URL",
+)
+
+
+def test_5b_the_registrar_csv_has_one_row_per_student_with_credits_and_certificate(
+    journey: Journey, world: World, tmp_path: Path
+) -> None:
+    """Needs journey 5's released grades and Zoë's certificate."""
+    world.need("a certificate", world.verify_url is not None)
+    j = journey
+    j.launch(c.DEMO_INSTRUCTOR_SUB, world.link_id)
+    with j.page.expect_download() as download_info:
+        j.tool.get_by_role("link", name="Registrar export (CSV)").click()
+    saved = tmp_path / "registrar.csv"
+    download_info.value.save_as(saved)
+    rows = list(csv.DictReader(io.StringIO(saved.read_text(encoding="utf-8-sig"))))
+    assert rows, "the export is empty"
+    missing = [column for column in REGISTRAR_COLUMNS if column not in rows[0]]
+    assert not missing, f"columns missing: {missing}; got {list(rows[0])}"
+    by_student = {row["Student"]: row for row in rows}
+    assert set(STUDENT_NAMES.values()) <= set(by_student), list(by_student)
+
+    zoe = by_student[STUDENT_NAMES[ZOE]]
+    assert (zoe["Project"], zoe["Partner"], zoe["Result"]) == (
+        "Sales dashboard",
+        "Northwind Analytics",
+        "passed",
+    )
+    assert zoe["Email"] and "@" in zoe["Email"]
+    assert zoe["Supervisor"].startswith("Grace")
+    assert Decimal(zoe["Final grade (points)"]) == 90
+    assert Decimal(zoe["Hours confirmed"]) == 12
+    assert Decimal(zoe["Credits"]) == world.certificate_credits
+    assert zoe["Verification URL"] == world.verify_url
+    assert zoe["Certificate code"].replace("-", "") in world.verify_url
+
+    chen = by_student[STUDENT_NAMES[CHEN]]
+    assert chen["Result"] != "passed" and Decimal(chen["Credits"] or "0") == 0
+    assert chen["Certificate code"] == "" and chen["Verification URL"] == ""
 
 
 def test_6_launch_with_third_party_cookies_blocked_works_through_a_new_window(
@@ -677,3 +818,65 @@ def _third_party_launch(
         stranger.get_by_text(re.compile("expired or already used|unknown, expired"))
     ).to_be_visible()
     assert stranger.goto(f"{live_server.base_url}/student/").status == 401
+
+
+def test_7_the_dashboard_names_a_grade_the_lms_refuses_and_a_student_who_left(
+    journey: Journey, new_page: Any, live_server: Any, axe_source: str
+) -> None:
+    """Needs nothing from the other journeys: a fresh activity with two placed students.
+
+    One student leaves the course in the LMS (and a roster sync brings the news); the other's
+    grade is released while the LMS's fault switch makes every service call fail, as in an
+    outage. The dashboard must name both, with the LMS's answer and the way to act on each.
+    """
+    released_sub, leaver_sub = c.DEMO_STUDENT_SUBS[3], c.DEMO_STUDENT_SUBS[4]
+    course = new_course(live_server, students=len(c.DEMO_STUDENT_SUBS))
+    released = place(live_server, course, released_sub)
+    place(live_server, course, leaver_sub, supervisor_fraction=None)
+    names = {member.sub: member.name for member in course.admin.members()}
+    lms_admin = Journey(new_page("lms-admin"), live_server.base_url, axe_source)
+    try:
+        lms_admin.lms("/dev-lms/roster")
+        lms_admin.page.get_by_role("button", name=f"Mark {names[leaver_sub]} inactive").click()
+        lms_admin.check(where="the LMS roster after a student left")
+        expect(
+            lms_admin.page.get_by_role("row", name=re.compile(re.escape(names[leaver_sub])))
+        ).to_contain_text("Inactive")
+
+        j = journey
+        j.launch(c.DEMO_INSTRUCTOR_SUB, course.link_id)
+        # The link was added in the LMS directly: its settings are chosen once, then the dashboard.
+        expect(j.tool.get_by_role("heading", name="Set up this micro-internship")).to_be_visible()
+        j.go(j.tool.get_by_role("button", name="Save settings"))
+        j.go(j.tool.get_by_role("link", name="Manage placements"))
+        j.go(j.tool.get_by_role("button", name="Sync roster now"))
+        j.flash(re.compile(r"Roster synced"))
+
+        # The outage: the LMS answers every service call with HTTP 500 from now on.
+        lms_admin.lms("/dev-lms/faults")
+        lms_admin.page.get_by_label("Failure").select_option(label="HTTP 500")
+        lms_admin.page.get_by_label("Number of calls").fill("1000")
+        lms_admin.page.get_by_role("button", name="Fail the next calls").click()
+        lms_admin.check(where="the LMS fault switch, armed")
+        expect(lms_admin.page.get_by_role("status")).to_contain_text("fail with 500")
+        approve_and_release(live_server, course, [released])
+
+        j.launch(c.DEMO_INSTRUCTOR_SUB, course.link_id)
+        expect(j.tool.get_by_text("All clear")).to_have_count(0)
+        deliveries = j.tool.get_by_test_id("attention-deliveries")
+        expect(deliveries).to_contain_text(names[released_sub])
+        expect(deliveries).to_contain_text("Retrying (attempt")
+        expect(deliveries).to_contain_text("The LMS said:")
+        expect(deliveries).to_contain_text("HTTP 500")
+        expect(
+            deliveries.get_by_role("button", name=f"Retry now for {names[released_sub]}")
+        ).to_be_visible()
+        leavers = j.tool.get_by_test_id("attention-leavers")
+        expect(leavers).to_contain_text("1 student left the course")
+        expect(leavers).to_contain_text(names[leaver_sub])
+        expect(
+            leavers.get_by_role("link", name=f"Free the seat of {names[leaver_sub]}")
+        ).to_be_visible()
+    finally:
+        course.admin.clear_faults()
+        course.admin.set_member_status(leaver_sub, "Active")

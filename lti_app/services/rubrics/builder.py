@@ -88,6 +88,16 @@ def _blank_criterion(criterion_id: str) -> dict[str, Any]:
     }
 
 
+def blank_criterion() -> dict[str, Any]:
+    """A new criterion with no id yet: the builder's script copies it and picks a free id."""
+    return _blank_criterion("")
+
+
+def blank_level() -> dict[str, Any]:
+    """A new level with no id yet, for the builder's script as `blank_criterion`."""
+    return _blank_level("")
+
+
 def _fresh_id(prefix: str, taken: Sequence[Mapping[str, Any]]) -> str:
     used = {str(item.get("id")) for item in taken}
     number = len(taken) + 1
