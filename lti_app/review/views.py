@@ -21,6 +21,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
 from lti_app.downloads import submission_file
@@ -163,13 +164,13 @@ def save(token: str) -> Any:
         abort(400)
     action = request.form.get("action", "draft")
     if action not in ("draft", "review"):
-        abort(400, description="Use the Save draft or Review and submit buttons.")
+        abort(400, description=_("Use the Save draft or Review and submit buttons."))
     try:
         evaluations.save_draft(invitation, request.form)
     except AlreadySubmitted:
         # A racing submit may have won after this request wrote the draft row: keep nothing.
         db.session.rollback()
-        flash("This evaluation was already submitted; it is shown below.", "error")
+        flash(_("This evaluation was already submitted; it is shown below."), "error")
         return redirect(url_for("review.page", token=token), code=303)
     except ReviewRefused as exc:
         problems = [str(p) for p in getattr(exc, "problems", [])] or [str(exc)]
@@ -184,11 +185,11 @@ def save(token: str) -> Any:
                 invitation,
                 token,
                 problems=problems,
-                problems_title="Your draft was saved. Before you can submit:",
+                problems_title=_("Your draft was saved. Before you can submit:"),
                 status=200,
             )
         return redirect(url_for("review.confirm", token=token), code=303)
-    flash("Draft saved. You can close this page and come back with the same link.", "success")
+    flash(_("Draft saved. You can close this page and come back with the same link."), "success")
     return redirect(url_for("review.page", token=token) + "#save-status", code=303)
 
 
@@ -202,7 +203,7 @@ def confirm(token: str) -> Any:
         return redirect(url_for("review.page", token=token), code=303)
     problems = evaluations.completeness_problems(view)
     if problems:
-        flash("Some answers are still missing; see below.", "error")
+        flash(_("Some answers are still missing; see below."), "error")
         return redirect(url_for("review.page", token=token) + "#error-summary", code=303)
     return render_template(
         "review/confirm.html",
@@ -226,7 +227,7 @@ def submit(token: str) -> Any:
     except AlreadySubmitted:
         # Another submission won the conditional update: this one keeps nothing.
         db.session.rollback()
-        flash("This evaluation had already been submitted; nothing was changed.", "error")
+        flash(_("This evaluation had already been submitted; nothing was changed."), "error")
         return redirect(url_for("review.page", token=token), code=303)
     except EvaluationIncomplete as exc:
         flash(" ".join(exc.problems), "error")
@@ -250,7 +251,7 @@ def download(token: str, file_id: int) -> Any:
     invitation = _open(token)
     file = work.file_of_placement(invitation.placement_id, file_id)
     if file is None:
-        abort(404, description="There is no such file for this review.")
+        abort(404, description=_("There is no such file for this review."))
     links.log_disclosure(invitation, "downloaded", file.original_name)
     db.session.commit()
     return submission_file(file)

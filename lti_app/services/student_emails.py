@@ -139,7 +139,7 @@ def queue_result_released(placement: Placement) -> bool:
     outbox.queue_email(
         "result_released",
         user.email,
-        f"Your result for “{context['activity_title']}” is released",
+        _("Your result for “%(activity)s” is released", activity=context["activity_title"]),
         text,
         html,
         course_id=placement.activity.course_id,
@@ -161,7 +161,7 @@ def queue_certificate_issued(certificate: Certificate) -> bool:
     outbox.queue_email(
         "certificate_issued",
         user.email,
-        f"Your certificate for “{context['project_title']}” is ready",
+        _("Your certificate for “%(project)s” is ready", project=context["project_title"]),
         text,
         html,
         course_id=placement.activity.course_id,

@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import RadioField
@@ -33,17 +35,23 @@ from lti_app.services.certificates.verify import set_visibility
 bp = Blueprint("student_certificates", __name__, url_prefix="/student/certificates")
 
 VISIBILITY_CHOICES = [
-    ("basic", "Show that it is valid, with my name and the project (recommended)"),
-    ("details", "Also show the partner, supervisor, course, hours, credits and skills"),
-    ("hidden", "Hide it: anyone checking the code or the file is told it was not found"),
+    ("basic", lazy_gettext("Show that it is valid, with my name and the project (recommended)")),
+    (
+        "details",
+        lazy_gettext("Also show the partner, supervisor, course, hours, credits and skills"),
+    ),
+    (
+        "hidden",
+        lazy_gettext("Hide it: anyone checking the code or the file is told it was not found"),
+    ),
 ]
 
 
 class VisibilityForm(FlaskForm):
     visibility = RadioField(
-        "What may people who check your certificate see?",
+        lazy_gettext("What may people who check your certificate see?"),
         choices=VISIBILITY_CHOICES,
-        validators=[InputRequired(message="Choose one option.")],
+        validators=[InputRequired(message=lazy_gettext("Choose one option."))],
     )
 
 
@@ -74,7 +82,7 @@ def visibility(certificate_id: int) -> Any:
     certificate = _own_certificate(certificate_id)
     form = VisibilityForm()
     if not form.validate_on_submit():
-        abort(400, description="Choose what people checking your certificate may see.")
+        abort(400, description=_("Choose what people checking your certificate may see."))
     choice = form.visibility.data
     set_visibility(certificate, public=choice != "hidden", show_details=choice == "details")
     audit.record(
@@ -87,9 +95,9 @@ def visibility(certificate_id: int) -> Any:
     )
     db.session.commit()
     messages = {
-        "hidden": "Your certificate is now hidden from public verification.",
-        "basic": "People checking your certificate now see your name and the project.",
-        "details": "People checking your certificate now see all its details.",
+        "hidden": _("Your certificate is now hidden from public verification."),
+        "basic": _("People checking your certificate now see your name and the project."),
+        "details": _("People checking your certificate now see all its details."),
     }
     flash(messages[choice], "success")
     activity_id = g.viewer.activity_id

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, g, render_template
+from flask_babel import gettext as _
 from markupsafe import Markup
 
 from lti_app.auth import Viewer, learner_required
@@ -29,7 +30,7 @@ def result(activity_id: int) -> Any:
     activity = activity_for(viewer, activity_id)
     placement = work.placement_for_student(activity, viewer.user_id)
     if placement is None:
-        abort(404, description="You have no published placement in this activity yet.")
+        abort(404, description=_("You have no published placement in this activity yet."))
     return render_template(
         "student/result.html",
         activity=activity,

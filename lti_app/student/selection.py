@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
 
 from lti_app.auth import Viewer, learner_required
 from lti_app.extensions import db
@@ -112,12 +114,12 @@ def save_ranking(activity_id: int) -> Any:
         raw = request.form.get(f"choice_{i + 1}", "").strip()
         project_id = parse_id(raw)
         if raw and project_id is None:
-            abort(400, description="Choose projects from the lists.")
+            abort(400, description=_("Choose projects from the lists."))
         typed.append(project_id)
         if project_id is not None:
             ranked.append(project_id)
     if any(request.form.get(f"choice_{i + 1}") for i in range(activity.max_choices, 40)):
-        abort(400, description=f"Rank at most {activity.max_choices} projects.")
+        abort(400, description=_("Rank at most %(count)s projects.", count=activity.max_choices))
     statement = request.form.get("statement", "")
     try:
         ranking.save_ranking(activity, g.viewer.user_id, ranked, statement)
@@ -131,8 +133,10 @@ def save_ranking(activity_id: int) -> Any:
         return _selection_page(activity, preference, typed, statement, [(field, exc.message)])
     db.session.commit()
     flash(
-        "Your ranking is saved. You can change it until selection closes; your instructor will "
-        "publish placements after that.",
+        _(
+            "Your ranking is saved. You can change it until selection closes; your instructor "
+            "will publish placements after that."
+        ),
         "success",
     )
     return redirect(url_for("selection.index", activity_id=activity.id), code=303)
@@ -152,6 +156,10 @@ def project(activity_id: int, project_id: int) -> Any:
 
 
 def _ordinal(n: int) -> str:
+    """ "1st", "2nd" in English; other languages write the choice's number inside their own
+    "%(ordinal)s choice" sentence ("Opción 1", "1. Wahl", "Choix n° 1")."""
+    if str(get_locale() or "en").split("_")[0] != "en":
+        return str(n)
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
 

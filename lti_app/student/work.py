@@ -12,6 +12,8 @@ from decimal import Decimal
 from typing import Any, BinaryIO, cast
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import (
@@ -28,6 +30,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from lti_app.auth import Viewer, learner_required
 from lti_app.downloads import submission_file
 from lti_app.extensions import db
+from lti_app.formatting import format_day, hours_text
 from lti_app.forms import FiniteDecimalField, validated
 from lti_app.markdown import render_markdown
 from lti_app.models import Activity, Placement, Submission
@@ -40,31 +43,42 @@ bp = Blueprint("work", __name__, url_prefix="/student/activities/<int:activity_i
 
 
 class LinkEntry(Form):
-    url = StringField("Link address", validators=[Optional(), Length(max=work.MAX_URL_LENGTH)])
-    caption = StringField("Label (optional)", validators=[Optional(), Length(max=300)])
+    url = StringField(
+        lazy_gettext("Link address"), validators=[Optional(), Length(max=work.MAX_URL_LENGTH)]
+    )
+    caption = StringField(
+        lazy_gettext("Label (optional)"), validators=[Optional(), Length(max=300)]
+    )
 
 
 class SubmissionForm(FlaskForm):
-    files = MultipleFileField("Files")
+    files = MultipleFileField(lazy_gettext("Files"))
     links = FieldList(FormField(LinkEntry), min_entries=3, max_entries=work.MAX_LINKS)
     text_md = TextAreaField(
-        "Text answer (Markdown)", validators=[Optional(), Length(max=work.MAX_TEXT_LENGTH)]
+        lazy_gettext("Text answer (Markdown)"),
+        validators=[Optional(), Length(max=work.MAX_TEXT_LENGTH)],
     )
 
 
 class HoursForm(FlaskForm):
-    worked_on = DateField("Date", validators=[DataRequired(message="Enter the date you worked.")])
+    worked_on = DateField(
+        lazy_gettext("Date"),
+        validators=[DataRequired(message=lazy_gettext("Enter the date you worked."))],
+    )
     hours = FiniteDecimalField(
-        "Hours",
+        lazy_gettext("Hours"),
         places=2,
         validators=[
-            DataRequired(message="Enter the hours you worked."),
+            DataRequired(message=lazy_gettext("Enter the hours you worked.")),
             NumberRange(min=Decimal("0.25"), max=Decimal("24")),
         ],
     )
     description = TextAreaField(
-        "What you did",
-        validators=[DataRequired(message="Say briefly what you worked on."), Length(max=2000)],
+        lazy_gettext("What you did"),
+        validators=[
+            DataRequired(message=lazy_gettext("Say briefly what you worked on.")),
+            Length(max=2000),
+        ],
     )
 
 
@@ -77,7 +91,7 @@ def _placement(activity_id: int) -> tuple[Activity, Placement]:
     activity = activity_for(viewer, activity_id)
     placement = work.placement_for_student(activity, viewer.user_id)
     if placement is None:
-        abort(404, description="You have no published placement in this activity yet.")
+        abort(404, description=_("You have no published placement in this activity yet."))
     return activity, placement
 
 
@@ -157,8 +171,12 @@ def submit(activity_id: int, deliverable_id: int) -> Any:
         else:
             _commit_submission(submission)
             flash(
-                f"Version {submission.version} of “{deliverable.title}” received "
-                f"(receipt {submission.receipt_code}).",
+                _(
+                    "Version %(version)s of “%(deliverable)s” received (receipt %(code)s).",
+                    version=submission.version,
+                    deliverable=deliverable.title,
+                    code=submission.receipt_code,
+                ),
                 "success",
             )
             return redirect(
@@ -231,7 +249,14 @@ def add_hours(activity_id: int) -> Any:
             form.form_errors.append(str(exc))
         else:
             db.session.commit()
-            flash(f"{hours.normalize()} hours on {form.worked_on.data} logged.", "success")
+            flash(
+                _(
+                    "%(hours)s on %(date)s logged.",
+                    hours=hours_text(hours),
+                    date=format_day(form.worked_on.data),
+                ),
+                "success",
+            )
             return redirect(url_for("work.index", activity_id=activity.id) + "#hours-log", code=303)
     return _page(activity, placement, hours_form=form), 400
 
@@ -250,7 +275,7 @@ def delete_hours(activity_id: int, entry_id: int) -> Any:
         flash(str(exc), "error")
     else:
         db.session.commit()
-        flash("The hours entry was removed.", "success")
+        flash(_("The hours entry was removed."), "success")
     return redirect(url_for("work.index", activity_id=activity.id) + "#hours-log", code=303)
 
 
