@@ -11,18 +11,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, abort, g, render_template, request, url_for
-from flask_babel import get_locale, lazy_gettext, ngettext
 from flask_babel import gettext as _
-from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
+from flask_babel import ngettext
 from sqlalchemy import select
-from wtforms import DateTimeLocalField, IntegerField
-from wtforms.validators import DataRequired, NumberRange, Optional
 
 from lti_app.auth import Viewer, require, requires
 from lti_app.course_time import from_course_zone, to_course_zone
 from lti_app.extensions import db
 from lti_app.instructor.confirm import confirm_page, done
+from lti_app.instructor.placement_forms import MatchForm, PlacementCsvForm, SelectionForm, ordinal
 from lti_app.models import Activity, Course, MatchRun, Placement, User
 from lti_app.panels import register_panel
 from lti_app.read_models.dashboard.snapshot import snapshot as dashboard_snapshot
@@ -53,28 +50,6 @@ from lti_app.validation import parse_id
 bp = Blueprint(
     "placements", __name__, url_prefix="/instructor/activities/<int:activity_id>/placements"
 )
-
-
-class SelectionForm(FlaskForm):
-    deadline = DateTimeLocalField(
-        lazy_gettext("Ranking deadline"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
-    )
-    max_choices = IntegerField(
-        lazy_gettext("Projects each student may rank"),
-        default=3,
-        validators=[DataRequired(), NumberRange(min=1, max=20)],
-    )
-
-
-class PlacementCsvForm(FlaskForm):
-    file = FileField(lazy_gettext("Placements CSV file"), validators=[FileRequired()])
-
-
-class MatchForm(FlaskForm):
-    seed = IntegerField(
-        lazy_gettext("Seed (optional)"),
-        validators=[Optional(), NumberRange(min=0, max=2**31 - 1)],
-    )
 
 
 def _refuse(exc: PlacementError) -> Any:
@@ -482,7 +457,7 @@ def match(activity_id: int, run_id: int) -> Any:
         seats=data["seats"],
         placed_counts={pid: list(data["assignments"].values()).count(pid) for pid in data["seats"]},
         blocking=matching_runs.blocking_pairs(run),
-        ordinal=_ordinal,
+        ordinal=ordinal,
         latest=run.id
         == db.session.scalar(
             select(MatchRun.id)
@@ -591,19 +566,6 @@ def publish(activity_id: int) -> Any:
         ),
         _index_url(activity),
     )
-
-
-def _ordinal(n: int) -> str:
-    """A choice's rank as the page's language writes it ("2nd", "2.", "2.ª", "2e")."""
-    language = str(get_locale() or "en").split("_")[0]
-    if language == "de":
-        return f"{n}."
-    if language == "es":
-        return f"{n}.ª"  # opción is feminine
-    if language == "fr":
-        return "1er" if n == 1 else f"{n}e"  # choix is masculine
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
 
 
 @register_panel("instructor", "placements", 30)

@@ -17,7 +17,7 @@ from lti_app.models.placement import PLACEMENT_STATUSES
 
 # The normal path, in order; "withdrawn" sits outside it.
 PIPELINE = tuple(status for status in PLACEMENT_STATUSES if status != "withdrawn")
-STATUS_LABELS = {
+STATUS_LABELS: dict[str, str] = {  # lazy: read in the page's language
     "assigned": lazy_gettext("Assigned"),
     "active": lazy_gettext("Active"),
     "submitted": lazy_gettext("Submitted"),
