@@ -20,6 +20,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext, ngettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -63,24 +64,26 @@ bp = Blueprint("catalog", __name__, url_prefix="/instructor/catalog")
 
 
 class PartnerForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    name = StringField(lazy_gettext("Name"), validators=[DataRequired(), Length(max=200)])
     website = StringField(
-        "Website", validators=[Optional(), URL(require_tld=False), Length(max=500)]
+        lazy_gettext("Website"), validators=[Optional(), URL(require_tld=False), Length(max=500)]
     )
-    description = TextAreaField("Short description", validators=[Length(max=2000)])
-    contact_name = StringField("Contact name", validators=[Length(max=200)])
+    description = TextAreaField(lazy_gettext("Short description"), validators=[Length(max=2000)])
+    contact_name = StringField(lazy_gettext("Contact name"), validators=[Length(max=200)])
     contact_email = StringField(
-        "Contact email",
+        lazy_gettext("Contact email"),
         validators=[
             Optional(),
-            Regexp(EMAIL_PATTERN, message="Enter an email address like name@example.com."),
+            Regexp(
+                EMAIL_PATTERN, message=lazy_gettext("Enter an email address like name@example.com.")
+            ),
             Length(max=320),
         ],
     )
 
 
 class ImportForm(FlaskForm):
-    file = FileField("Projects CSV file", validators=[FileRequired()])
+    file = FileField(lazy_gettext("Projects CSV file"), validators=[FileRequired()])
 
 
 class OfferForm(FlaskForm):
@@ -183,7 +186,7 @@ def _project_form_page(project: Project | None) -> Any:
         form.rubric_id.data = str(project.rubric_id or "")
     if not form.partner_id.choices:
         return done(
-            "Add the partner company first; every project belongs to one.",
+            _("Add the partner company first; every project belongs to one."),
             url_for("catalog.partner_new", next="project"),
             "error",
         )
@@ -206,7 +209,7 @@ def _project_form_page(project: Project | None) -> Any:
                 else:
                     db.session.commit()
                     return done(
-                        f"Project “{saved.title}” saved.",
+                        _("Project “%(title)s” saved.", title=saved.title),
                         url_for("catalog.project_view", project_id=saved.id),
                     )
     return render_template(
@@ -262,7 +265,7 @@ def project_duplicate(project_id: int) -> Any:
         return _refuse(exc)
     db.session.commit()
     return done(
-        f"Copied as a draft: “{copy.title}”. Edit it, then set it to open.",
+        _("Copied as a draft: “%(title)s”. Edit it, then set it to open.", title=copy.title),
         url_for("catalog.project_edit", project_id=copy.id),
     )
 
@@ -273,14 +276,14 @@ def project_close(project_id: int) -> Any:
     project = _project_or_404(project_id)
     if request.method == "GET":
         return confirm_page(
-            title=f"Close “{project.title}”?",
-            explanation=(
+            title=_("Close “%(title)s”?", title=project.title),
+            explanation=_(
                 "A closed project stays in the catalog and keeps the students already placed on "
                 "it, but no new student can be placed on it or rank it, in any course. You can "
                 "open it again later."
             ),
             action=url_for("catalog.project_close", project_id=project.id),
-            button="Close project",
+            button=_("Close project"),
             back=url_for("catalog.project_view", project_id=project.id),
         )
     try:
@@ -289,7 +292,8 @@ def project_close(project_id: int) -> Any:
         return _refuse(exc)
     db.session.commit()
     return done(
-        f"“{project.title}” is closed.", url_for("catalog.project_view", project_id=project.id)
+        _("“%(title)s” is closed.", title=project.title),
+        url_for("catalog.project_view", project_id=project.id),
     )
 
 
@@ -303,7 +307,8 @@ def project_reopen(project_id: int) -> Any:
         return _refuse(exc)
     db.session.commit()
     return done(
-        f"“{project.title}” is open again.", url_for("catalog.project_view", project_id=project.id)
+        _("“%(title)s” is open again.", title=project.title),
+        url_for("catalog.project_view", project_id=project.id),
     )
 
 
@@ -343,7 +348,7 @@ def _partner_form_page(partner: Partner | None) -> Any:
                 db.session.commit()
                 wanted = request.args.get("next") == "project"
                 target = "catalog.project_new" if wanted else "catalog.partners"
-                return done(f"Partner “{saved.name}” saved.", url_for(target))
+                return done(_("Partner “%(name)s” saved.", name=saved.name), url_for(target))
     return render_template(
         "instructor/catalog/partner_form.html", form=form, partner=partner
     ), status
@@ -382,7 +387,15 @@ def import_csv() -> Any:
             )
             if report.ok:
                 db.session.commit()
-                return done(f"Imported {report.imported} project(s).", url_for("catalog.index"))
+                return done(
+                    ngettext(
+                        "Imported %(count)s project.",
+                        "Imported %(count)s projects.",
+                        report.imported,
+                        count=report.imported,
+                    ),
+                    url_for("catalog.index"),
+                )
             db.session.rollback()
             status = 422
     return render_template(
@@ -461,9 +474,10 @@ def offers(activity_id: int) -> Any:
                 db.session.commit()
                 return done(
                     ngettext(
-                        "%(num)d project is now offered: %(titles)s.",
-                        "%(num)d projects are now offered: %(titles)s.",
+                        "%(count)s project is now offered: %(titles)s.",
+                        "%(count)s projects are now offered: %(titles)s.",
                         len(added),
+                        count=len(added),
                         titles=", ".join(f"“{o.project.title}” ({o.capacity})" for o in added),
                     ),
                     url_for("catalog.offers", activity_id=activity.id),
@@ -493,14 +507,20 @@ def offer_capacity(activity_id: int, offer_id: int) -> Any:
         abort(404)
     raw = request.form.get("capacity", "").strip()
     if not re.fullmatch(r"[0-9]{1,3}", raw):
-        abort(400, description="Seats must be a whole number between 0 and 500.")
+        abort(400, description=_("Seats must be a whole number between 0 and 500."))
     try:
         catalog_offers.set_offer_capacity(offer, int(raw))
     except CatalogError as exc:
         return _refuse(exc)
     db.session.commit()
     return done(
-        f"“{offer.project.title}” now has {offer.capacity} seat(s) here.",
+        ngettext(
+            "“%(title)s” now has %(count)s seat here.",
+            "“%(title)s” now has %(count)s seats here.",
+            offer.capacity,
+            title=offer.project.title,
+            count=offer.capacity,
+        ),
         url_for("catalog.offers", activity_id=activity.id),
     )
 
@@ -514,13 +534,13 @@ def offer_remove(activity_id: int, offer_id: int) -> Any:
         abort(404)
     if request.method == "GET":
         return confirm_page(
-            title=f"Stop offering “{offer.project.title}” here?",
-            explanation=(
+            title=_("Stop offering “%(title)s” here?", title=offer.project.title),
+            explanation=_(
                 "Students of this activity will no longer see or rank it, and rankings that "
                 "named it will skip it. The project stays in the catalog."
             ),
             action=url_for("catalog.offer_remove", activity_id=activity.id, offer_id=offer.id),
-            button="Remove from this activity",
+            button=_("Remove from this activity"),
             back=url_for("catalog.offers", activity_id=activity.id),
         )
     title = offer.project.title
@@ -530,7 +550,7 @@ def offer_remove(activity_id: int, offer_id: int) -> Any:
         return _refuse(exc)
     db.session.commit()
     return done(
-        f"“{title}” is no longer offered in this activity.",
+        _("“%(title)s” is no longer offered in this activity.", title=title),
         url_for("catalog.offers", activity_id=activity.id),
     )
 

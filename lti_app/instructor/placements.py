@@ -13,16 +13,13 @@ from typing import Any
 from flask import Blueprint, abort, g, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
-from wtforms import DateTimeLocalField, IntegerField
-from wtforms.validators import DataRequired, NumberRange, Optional
 
 from lti_app.auth import Viewer, require, requires
 from lti_app.course_time import from_course_zone, to_course_zone
 from lti_app.extensions import db
 from lti_app.instructor.confirm import confirm_page, done
+from lti_app.instructor.placement_forms import MatchForm, PlacementCsvForm, SelectionForm, ordinal
 from lti_app.models import Activity, Course, MatchRun, Placement, User
 from lti_app.panels import register_panel
 from lti_app.read_models.dashboard.snapshot import snapshot as dashboard_snapshot
@@ -55,28 +52,6 @@ bp = Blueprint(
 )
 
 
-class SelectionForm(FlaskForm):
-    deadline = DateTimeLocalField(
-        "Ranking deadline", format="%Y-%m-%dT%H:%M", validators=[Optional()]
-    )
-    max_choices = IntegerField(
-        "Projects each student may rank",
-        default=3,
-        validators=[DataRequired(), NumberRange(min=1, max=20)],
-    )
-
-
-class PlacementCsvForm(FlaskForm):
-    file = FileField("Placements CSV file", validators=[FileRequired()])
-
-
-class MatchForm(FlaskForm):
-    seed = IntegerField(
-        "Seed (optional)",
-        validators=[Optional(), NumberRange(min=0, max=2**31 - 1)],
-    )
-
-
 def _refuse(exc: PlacementError) -> Any:
     db.session.rollback()
     abort(exc.status, description=exc.message)
@@ -96,7 +71,12 @@ def _placement(activity: Activity, placement_id: int) -> Placement:
 def _int_field(name: str) -> int:
     value = parse_id(request.form.get(name))
     if value is None:
-        abort(400, description=f"Choose a {name.replace('_id', '')} from the list.")
+        abort(
+            400,
+            description=_("Choose a student from the list.")
+            if name == "user_id"
+            else _("Choose a project from the list."),
+        )
     return value
 
 
@@ -170,8 +150,14 @@ def sync_roster(activity_id: int) -> Any:
         abort(502 if exc.retryable else 409, description=exc.message)
     db.session.commit()
     return done(
-        f"Roster synced: {result.members} member(s) in the LMS, {result.added} new, "
-        f"{result.deactivated} marked as left, {result.reactivated} back.",
+        _(
+            "Roster synced: %(members)s in the LMS, %(added)s new, %(left)s marked as left, "
+            "%(back)s back.",
+            members=ngettext("%(num)d member", "%(num)d members", result.members),
+            added=result.added,
+            left=result.deactivated,
+            back=result.reactivated,
+        ),
         _index_url(activity),
     )
 
@@ -211,8 +197,11 @@ def assign(activity_id: int) -> Any:
     )
     db.session.commit()
     return done(
-        f"{placement.user.display_name} placed on “{placement.project.title}” (not yet "
-        "visible to the student: publish when ready).",
+        _(
+            "%(name)s placed on “%(title)s” (not yet visible to the student: publish when ready).",
+            name=placement.user.display_name,
+            title=placement.project.title,
+        ),
         _index_url(activity),
     )
 
@@ -258,7 +247,11 @@ def move(activity_id: int, placement_id: int) -> Any:
     )
     db.session.commit()
     return done(
-        f"{placement.user.display_name} moved to “{placement.project.title}”.",
+        _(
+            "%(name)s moved to “%(title)s”.",
+            name=placement.user.display_name,
+            title=placement.project.title,
+        ),
         url_for("placements.detail", activity_id=activity.id, placement_id=placement.id),
     )
 
@@ -275,14 +268,14 @@ def status(activity_id: int, placement_id: int) -> Any:
         if to != "withdrawn":
             abort(405)
         return confirm_page(
-            title=f"Withdraw {placement.user.display_name}?",
-            explanation=(
+            title=_("Withdraw %(name)s?", name=placement.user.display_name),
+            explanation=_(
                 "Use this when the student drops the micro-internship. Their seat is freed; "
                 "their work and history are kept and they can be placed again later."
             ),
             action=url_for("placements.status", activity_id=activity.id, placement_id=placement.id),
             fields={"to": "withdrawn"},
-            button="Withdraw student",
+            button=_("Withdraw student"),
             back=url_for("placements.detail", activity_id=activity.id, placement_id=placement.id),
         )
     before = placement.status
@@ -302,7 +295,7 @@ def status(activity_id: int, placement_id: int) -> Any:
     )
     db.session.commit()
     return done(
-        f"Status is now {STATUS_LABELS[to].lower()}.",
+        _("Status is now %(status)s.", status=STATUS_LABELS[to].lower()),
         url_for("placements.detail", activity_id=activity.id, placement_id=placement.id),
     )
 
@@ -314,15 +307,19 @@ def unassign(activity_id: int, placement_id: int) -> Any:
     placement = _placement(activity, placement_id)
     if request.method == "GET":
         return confirm_page(
-            title=f"Remove {placement.user.display_name} from “{placement.project.title}”?",
-            explanation=(
+            title=_(
+                "Remove %(name)s from “%(title)s”?",
+                name=placement.user.display_name,
+                title=placement.project.title,
+            ),
+            explanation=_(
                 "The placement was not published yet, so the student never saw it. It stays in "
                 "the history as withdrawn."
             ),
             action=url_for(
                 "placements.unassign", activity_id=activity.id, placement_id=placement.id
             ),
-            button="Remove placement",
+            button=_("Remove placement"),
             back=url_for("placements.index", activity_id=activity.id),
         )
     name = placement.user.display_name
@@ -332,7 +329,7 @@ def unassign(activity_id: int, placement_id: int) -> Any:
         return _refuse(exc)
     audit.record(activity, g.viewer.user_id, "placement.unassign", "placement", placement.id)
     db.session.commit()
-    return done(f"{name} is no longer placed.", _index_url(activity))
+    return done(_("%(name)s is no longer placed.", name=name), _index_url(activity))
 
 
 @bp.post("/import")
@@ -341,7 +338,7 @@ def import_csv(activity_id: int) -> Any:
     activity = _activity(activity_id)
     form = PlacementCsvForm()
     if not form.validate_on_submit():
-        abort(400, description="Choose a CSV file to upload.")
+        abort(400, description=_("Choose a CSV file to upload."))
     report = csv_import.import_placements_csv(
         activity, form.file.data.read(MAX_CSV_BYTES + 1), g.viewer.user_id
     )
@@ -360,7 +357,12 @@ def import_csv(activity_id: int) -> Any:
     )
     db.session.commit()
     return done(
-        f"Placed {report.placed} student(s) from the file. Publish when ready.",
+        ngettext(
+            "Placed %(count)s student from the file. Publish when ready.",
+            "Placed %(count)s students from the file. Publish when ready.",
+            report.placed,
+            count=report.placed,
+        ),
         _index_url(activity),
     )
 
@@ -373,13 +375,13 @@ def selection(activity_id: int) -> Any:
         ranking.close_selection(activity)
         db.session.commit()
         return done(
-            "Project selection is closed. Students can no longer change their ranking.",
+            _("Project selection is closed. Students can no longer change their ranking."),
             _index_url(activity),
         )
     form = SelectionForm()
     if not form.validate_on_submit():
         problems = [e for errors in form.errors.values() for e in errors]
-        abort(400, description=" ".join(str(p) for p in problems) or "Check the selection form.")
+        abort(400, description=" ".join(str(p) for p in problems) or _("Check the selection form."))
     deadline = from_course_zone(form.deadline.data) if form.deadline.data else None
     try:
         emailed = ranking.open_selection(activity, deadline, form.max_choices.data or 3)
@@ -392,8 +394,13 @@ def selection(activity_id: int) -> Any:
         emailed,
     )
     return done(
-        f"Project selection is open: students may rank up to {activity.max_choices} project(s). "
-        + told,
+        ngettext(
+            "Project selection is open: students may rank up to %(count)s project. %(told)s",
+            "Project selection is open: students may rank up to %(count)s projects. %(told)s",
+            activity.max_choices,
+            count=activity.max_choices,
+            told=told,
+        ),
         _index_url(activity),
     )
 
@@ -404,7 +411,7 @@ def run_match(activity_id: int) -> Any:
     activity = _activity(activity_id)
     form = MatchForm()
     if not form.validate_on_submit():
-        abort(400, description="The seed must be a whole number between 0 and 2147483647.")
+        abort(400, description=_("The seed must be a whole number between 0 and 2147483647."))
     try:
         run = matching_runs.run_matching(activity, g.viewer.user_id, form.seed.data)
     except PlacementError as exc:
@@ -414,7 +421,11 @@ def run_match(activity_id: int) -> Any:
     )
     db.session.commit()
     return done(
-        f"Matching run #{run.id} done with seed {run.seed}. Review it, then publish.",
+        _(
+            "Matching run #%(number)s done with seed %(seed)s. Review it, then publish.",
+            number=run.id,
+            seed=run.seed,
+        ),
         url_for("placements.match", activity_id=activity.id, run_id=run.id),
     )
 
@@ -446,7 +457,7 @@ def match(activity_id: int, run_id: int) -> Any:
         seats=data["seats"],
         placed_counts={pid: list(data["assignments"].values()).count(pid) for pid in data["seats"]},
         blocking=matching_runs.blocking_pairs(run),
-        ordinal=_ordinal,
+        ordinal=ordinal,
         latest=run.id
         == db.session.scalar(
             select(MatchRun.id)
@@ -466,7 +477,7 @@ def adjust(activity_id: int, run_id: int) -> Any:
     raw = request.form.get("project_id", "").strip()
     project_id = parse_id(raw)
     if raw and project_id is None:
-        abort(400, description="Choose a project from the list.")
+        abort(400, description=_("Choose a project from the list."))
     try:
         matching_runs.adjust_run(run, {student: project_id}, g.viewer.user_id)
     except PlacementError as exc:
@@ -481,7 +492,7 @@ def adjust(activity_id: int, run_id: int) -> Any:
     )
     db.session.commit()
     return done(
-        "Matching adjusted.", url_for("placements.match", activity_id=activity.id, run_id=run.id)
+        _("Matching adjusted."), url_for("placements.match", activity_id=activity.id, run_id=run.id)
     )
 
 
@@ -492,14 +503,17 @@ def publish_run(activity_id: int, run_id: int) -> Any:
     run = _run(activity, run_id)
     if request.method == "GET":
         return confirm_page(
-            title=f"Publish matching run #{run.id}?",
-            explanation=(
-                f"{len(run.result['assignments'])} student(s) will be placed and will see their "
-                "project, together with every other unpublished placement of this activity. "
-                "Project selection closes."
+            title=_("Publish matching run #%(number)s?", number=run.id),
+            explanation=ngettext(
+                "%(count)s student will be placed and will see their project, together with "
+                "every other unpublished placement of this activity. Project selection closes.",
+                "%(count)s students will be placed and will see their project, together with "
+                "every other unpublished placement of this activity. Project selection closes.",
+                len(run.result["assignments"]),
+                count=len(run.result["assignments"]),
             ),
             action=url_for("placements.publish_run", activity_id=activity.id, run_id=run.id),
-            button="Publish placements",
+            button=_("Publish placements"),
             back=url_for("placements.match", activity_id=activity.id, run_id=run.id),
         )
     try:
@@ -511,7 +525,12 @@ def publish_run(activity_id: int, run_id: int) -> Any:
     )
     db.session.commit()
     return done(
-        f"Published: {made} student(s) placed by the matching can now see their project.",
+        ngettext(
+            "Published: %(count)s student placed by the matching can now see their project.",
+            "Published: %(count)s students placed by the matching can now see their project.",
+            made,
+            count=made,
+        ),
         _index_url(activity),
     )
 
@@ -522,13 +541,15 @@ def publish(activity_id: int) -> Any:
     activity = _activity(activity_id)
     if request.method == "GET":
         return confirm_page(
-            title="Publish placements?",
-            explanation=(
-                f"{publishing.unpublished_count(activity)} placement(s) will become visible to "
-                "their students."
+            title=_("Publish placements?"),
+            explanation=ngettext(
+                "%(count)s placement will become visible to its student.",
+                "%(count)s placements will become visible to their students.",
+                publishing.unpublished_count(activity),
+                count=publishing.unpublished_count(activity),
             ),
             action=url_for("placements.publish", activity_id=activity.id),
-            button="Publish placements",
+            button=_("Publish placements"),
             back=url_for("placements.index", activity_id=activity.id),
         )
     count = publishing.publish(activity, g.viewer.user_id)
@@ -537,13 +558,14 @@ def publish(activity_id: int) -> Any:
     )
     db.session.commit()
     return done(
-        f"{count} placement(s) published; students can now see their project.", _index_url(activity)
+        ngettext(
+            "%(count)s placement published; the student can now see their project.",
+            "%(count)s placements published; students can now see their project.",
+            count,
+            count=count,
+        ),
+        _index_url(activity),
     )
-
-
-def _ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
 
 
 @register_panel("instructor", "placements", 30)

@@ -37,7 +37,11 @@ from lti_app.models.catalog import INDUSTRIES, PROJECT_STATUSES
 from lti_app.services.catalog import projects as catalog_projects
 from lti_app.validation import EMAIL_PATTERN, parse_id
 
-STATUS_LABELS = {"draft": "Draft", "open": "Open", "closed": "Closed"}
+STATUS_LABELS = {
+    "draft": lazy_gettext("Draft"),
+    "open": lazy_gettext("Open"),
+    "closed": lazy_gettext("Closed"),
+}
 MAX_DELIVERABLES = 50
 # How a deliverable's due date is entered: the browser's datetime-local value.
 DUE_FORMAT = "%Y-%m-%dT%H:%M"
@@ -71,42 +75,48 @@ class DeliverableRowForm(Form):
 
 
 class ProjectForm(FlaskForm):
-    partner_id = SelectField("Partner", coerce=int, validators=[DataRequired()])
-    title = StringField("Title", validators=[DataRequired(), Length(max=300)])
-    summary = TextAreaField("Summary", validators=[Length(max=1000)])
-    brief_md = TextAreaField("Brief (Markdown)", validators=[Length(max=50_000)])
+    partner_id = SelectField(lazy_gettext("Partner"), coerce=int, validators=[DataRequired()])
+    title = StringField(lazy_gettext("Title"), validators=[DataRequired(), Length(max=300)])
+    summary = TextAreaField(lazy_gettext("Summary"), validators=[Length(max=1000)])
+    brief_md = TextAreaField(lazy_gettext("Brief (Markdown)"), validators=[Length(max=50_000)])
     deliverables = FieldList(
         FormField(DeliverableRowForm), min_entries=1, max_entries=MAX_DELIVERABLES
     )
-    skills = StringField("Skills", validators=[Length(max=1000)])
-    industry = SelectField("Industry", choices=[(i, i) for i in INDUSTRIES])
+    skills = StringField(lazy_gettext("Skills"), validators=[Length(max=1000)])
+    industry = SelectField(lazy_gettext("Industry"), choices=[(i, i) for i in INDUSTRIES])
     duration_days = IntegerField(
-        "Duration (days)",
+        lazy_gettext("Duration (days)"),
         default=14,
         validators=[DataRequired(), NumberRange(min=1, max=catalog_projects.MAX_DURATION_DAYS)],
     )
     estimated_hours = FiniteDecimalField(
-        "Estimated hours",
+        lazy_gettext("Estimated hours"),
         places=1,
         default=Decimal("20"),
         validators=[Optional(), NumberRange(min=0, max=2000)],
     )
     capacity = IntegerField(
-        "Capacity (students)", default=1, validators=[DataRequired(), NumberRange(min=1, max=500)]
+        lazy_gettext("Capacity (students)"),
+        default=1,
+        validators=[DataRequired(), NumberRange(min=1, max=500)],
     )
-    supervisor_name = StringField("Supervisor name", validators=[Length(max=200)])
+    supervisor_name = StringField(lazy_gettext("Supervisor name"), validators=[Length(max=200)])
     supervisor_email = StringField(
-        "Supervisor email",
+        lazy_gettext("Supervisor email"),
         validators=[
             Optional(),
-            Regexp(EMAIL_PATTERN, message="Enter an email address like name@example.com."),
+            Regexp(
+                EMAIL_PATTERN, message=lazy_gettext("Enter an email address like name@example.com.")
+            ),
             Length(max=320),
         ],
     )
-    rubric_id = SelectField("Rubric", coerce=str, validate_choice=False)
-    stipend = StringField("Stipend (optional)", validators=[Length(max=100)])
+    rubric_id = SelectField(lazy_gettext("Rubric"), coerce=str, validate_choice=False)
+    stipend = StringField(lazy_gettext("Stipend (optional)"), validators=[Length(max=100)])
     status = SelectField(
-        "Status", choices=[(s, STATUS_LABELS[s]) for s in PROJECT_STATUSES], default="draft"
+        lazy_gettext("Status"),
+        choices=[(s, STATUS_LABELS[s]) for s in PROJECT_STATUSES],
+        default="draft",
     )
 
     def load_deliverables(
@@ -267,5 +277,7 @@ def error_list(form: FlaskForm) -> list[tuple[str, str]]:
                         )
             continue
         for message in field.errors:
-            found.append((field.id, f"{field.label.text}: {message}"))
+            found.append(
+                (field.id, _("%(field)s: %(message)s", field=field.label.text, message=message))
+            )
     return found

@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, render_template, request, url_for
-from flask_babel import lazy_gettext
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext, ngettext
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import HiddenField, IntegerField, SelectField, StringField
@@ -30,6 +31,7 @@ from lti_app.read_models.paging import parse_page
 from lti_app.scoping import activity_for
 from lti_app.services import audit, outbox
 from lti_app.services import submissions as work
+from lti_app.services.placements.status import STATUS_LABELS
 from lti_app.services.reviews import evaluation as evaluations
 from lti_app.services.reviews import invitations, lookups, table
 from lti_app.services.reviews.errors import ReviewRefused
@@ -41,17 +43,20 @@ bp = Blueprint("reviews", __name__, url_prefix="/instructor/activities/<int:acti
 
 
 class InviteForm(FlaskForm):
-    name = StringField("Supervisor's name", validators=[Optional(), Length(max=200)])
+    name = StringField(lazy_gettext("Supervisor's name"), validators=[Optional(), Length(max=200)])
     email = StringField(
-        "Supervisor's email",
+        lazy_gettext("Supervisor's email"),
         validators=[
-            DataRequired(message="Enter the supervisor's email."),
-            Regexp(EMAIL_PATTERN, message="Enter an email address such as ana@company.com."),
+            DataRequired(message=lazy_gettext("Enter the supervisor's email.")),
+            Regexp(
+                EMAIL_PATTERN,
+                message=lazy_gettext("Enter an email address such as ana@company.com."),
+            ),
             Length(max=320),
         ],
     )
     valid_days = IntegerField(
-        "Link valid for (days)",
+        lazy_gettext("Link valid for (days)"),
         default=invitations.DEFAULT_VALID_DAYS,
         validators=[DataRequired(), NumberRange(min=1, max=invitations.MAX_VALID_DAYS)],
     )
@@ -111,6 +116,7 @@ def index(activity_id: int) -> Any:
         window=page.window,
         emails=lookups.emails_of_course(g.viewer.course_id),
         form=ConfirmForm(),
+        statuses=STATUS_LABELS,
     )
 
 
@@ -164,6 +170,7 @@ def _placement_page(
         invite_form=invite_form,
         form=ConfirmForm(),
         would_offer=dict(evaluations.WOULD_OFFER_CHOICES),
+        statuses=STATUS_LABELS,
     )
 
 
@@ -197,7 +204,10 @@ def invite(activity_id: int, placement_id: int) -> Any:
             )
             db.session.commit()
             return done(
-                f"Review link sent to {form.email.data}. Earlier links stopped working.",
+                _(
+                    "Review link sent to %(email)s. Earlier links stopped working.",
+                    email=form.email.data,
+                ),
                 _placement_url(activity, placement.id),
             )
     return _placement_page(activity, placement, invite_form=form), 400
@@ -215,15 +225,33 @@ def invite_all(activity_id: int) -> Any:
     )
     db.session.commit()
     if result.invited:
-        flash(f"Review links sent for {len(result.invited)} student(s).", "success")
+        count = len(result.invited)
+        flash(
+            ngettext(
+                "Review link sent for %(count)s student.",
+                "Review links sent for %(count)s students.",
+                count,
+                count=count,
+            ),
+            "success",
+        )
     elif not result.skipped:
         flash(
-            "No one to invite: every student with all required deliverables in already has a "
-            "live link.",
+            _(
+                "No one to invite: every student with all required deliverables in already has "
+                "a live link."
+            ),
             "success",
         )
     for placement, reason in result.skipped:
-        flash(f"Not sent for {placement.user.display_name}: {reason}.", "error")
+        flash(
+            _(
+                "Not sent for %(name)s: %(reason)s.",
+                name=placement.user.display_name,
+                reason=reason,
+            ),
+            "error",
+        )
     return see_other(url_for("reviews.index", activity_id=activity.id))
 
 
@@ -245,7 +273,7 @@ def revoke(activity_id: int, invitation_id: int) -> Any:
     )
     db.session.commit()
     return done(
-        f"The link sent to {invitation.reviewer_email} no longer works.",
+        _("The link sent to %(email)s no longer works.", email=invitation.reviewer_email),
         _placement_url(activity, invitation.placement_id),
     )
 
@@ -272,7 +300,11 @@ def resend(activity_id: int, invitation_id: int) -> Any:
     )
     db.session.commit()
     return done(
-        f"A new link was sent to {invitation.reviewer_email}; the old one stopped working.", back
+        _(
+            "A new link was sent to %(email)s; the old one stopped working.",
+            email=invitation.reviewer_email,
+        ),
+        back,
     )
 
 
@@ -291,8 +323,10 @@ def reopen(activity_id: int, placement_id: int) -> Any:
     audit.record(activity, g.viewer.user_id, "review.reopen", "placement", placement.id)
     db.session.commit()
     return done(
-        "The evaluation is open again. The supervisor can change it through a live link "
-        "(re-send one if theirs expired).",
+        _(
+            "The evaluation is open again. The supervisor can change it through a live link "
+            "(re-send one if theirs expired)."
+        ),
         back,
     )
 
@@ -308,13 +342,18 @@ def retry_email(activity_id: int, email_id: int) -> Any:
         abort(400)
     if not outbox.retry_now(email):
         return done(
-            f"The email to {email.to_address} cannot be sent again: its review link is no longer "
-            "kept. Send the supervisor a new link instead.",
+            _(
+                "The email to %(email)s cannot be sent again: its review link is no longer "
+                "kept. Send the supervisor a new link instead.",
+                email=email.to_address,
+            ),
             _emails_url(activity),
             "error",
         )
     db.session.commit()
-    return done(f"Email to {email.to_address} queued again.", _emails_url(activity))
+    return done(
+        _("Email to %(email)s queued again.", email=email.to_address), _emails_url(activity)
+    )
 
 
 @bp.get("/placements/<int:placement_id>/files/<int:file_id>")

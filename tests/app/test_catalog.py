@@ -221,8 +221,8 @@ def test_csv_with_one_bad_row_imports_nothing_and_reports_every_row(app, teacher
     ("content", "message"),
     [
         ("", "The file is empty."),
-        ("title\nX\n", "Missing column(s): partner."),
-        ("partner,title,colour\nA,B,red\n", "Unknown column(s): colour."),
+        ("title\nX\n", "Missing column: partner."),
+        ("partner,title,colour\nA,B,red\n", "Unknown column: colour."),
         ("partner,title\n", "no rows"),
     ],
 )

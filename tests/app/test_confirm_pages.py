@@ -100,6 +100,6 @@ def test_placement_confirms_lead_back_to_the_placements_page(app, course, what):
     assert (status, location) == (303, base)
     expected = {
         "unassign": "success: Student s1 is no longer placed.",
-        "publish": "success: 1 placement(s) published; students can now see their project.",
+        "publish": "success: 1 placement published; the student can now see their project.",
     }
     assert flashes == expected[what]

@@ -83,7 +83,7 @@ def test_place_by_hand_then_publish_shows_the_student_their_project(app, course)
     home = course.students["s1"].get(f"/student/activities/{course.aid}").get_data(as_text=True)
     assert "Your project" not in home, "not visible before publishing"
     page = course.teacher.get(f"/instructor/activities/{course.aid}/placements/publish")
-    assert "1 placement(s) will become visible" in page.get_data(as_text=True)
+    assert "1 placement will become visible to its student" in page.get_data(as_text=True)
     published = course.teacher.post(
         f"/instructor/activities/{course.aid}/placements/publish",
         data={"csrf_token": course.teacher.csrf},
@@ -354,7 +354,7 @@ def test_csv_with_any_bad_row_places_nobody(app, course):
 def test_csv_over_capacity_is_refused(app, course):
     response = _csv(course, "student,project\ns1,Data\ns2,Data\n")
     assert response.status_code == 422
-    assert "would exceed its 1 seat(s)" in response.get_data(as_text=True)
+    assert "would exceed its 1 seat." in response.get_data(as_text=True)
     assert counts(app) == (0, 0)
 
 

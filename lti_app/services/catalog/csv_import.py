@@ -11,10 +11,14 @@ import re
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
 from lti_app.models import Partner
 from lti_app.models.catalog import INDUSTRIES
 from lti_app.services.catalog.partners import list_partners, save_partner
 from lti_app.services.catalog.projects import (
+    NO_PARTNER,
     ProjectSpec,
     parse_deliverables,
     parse_skills,
@@ -78,11 +82,11 @@ class ProjectImport:
 def read_csv(data: bytes) -> tuple[list[str], list[dict[str, str]], list[str]]:
     """Decode and split a CSV upload; returns (header, rows, file problems)."""
     if len(data) > MAX_CSV_BYTES:
-        return [], [], [f"The file is larger than {MAX_CSV_BYTES // 1000} kB."]
+        return [], [], [_("The file is larger than %(size)s kB.", size=MAX_CSV_BYTES // 1000)]
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return [], [], ["The file is not UTF-8 text. Save it as “CSV UTF-8” and upload again."]
+        return [], [], [_("The file is not UTF-8 text. Save it as “CSV UTF-8” and upload again.")]
     try:
         reader = csv.DictReader(io.StringIO(text, newline=""))
         header = [h.strip().lower() for h in reader.fieldnames or []]
@@ -91,13 +95,23 @@ def read_csv(data: bytes) -> tuple[list[str], list[dict[str, str]], list[str]]:
             {k: (v or "").strip() for k, v in row.items() if isinstance(k, str)} for row in reader
         ]
     except csv.Error as exc:
-        return [], [], [f"The file is not valid CSV: {exc}."]
+        return [], [], [_("The file is not valid CSV: %(error)s.", error=exc)]
     if not header:
-        return [], [], ["The file is empty."]
+        return [], [], [_("The file is empty.")]
     if len(rows) > MAX_CSV_ROWS:
-        return header, [], [f"The file has {len(rows)} rows; at most {MAX_CSV_ROWS} at a time."]
+        return (
+            header,
+            [],
+            [
+                _(
+                    "The file has %(count)s rows; at most %(limit)s at a time.",
+                    count=len(rows),
+                    limit=MAX_CSV_ROWS,
+                )
+            ],
+        )
     if not rows:
-        return header, [], ["The file has a header but no rows."]
+        return header, [], [_("The file has a header but no rows.")]
     return header, rows, []
 
 
@@ -113,11 +127,24 @@ def import_projects_csv(platform_id: int, course_id: int | None, data: bytes) ->
     report.file_problems = problems
     missing = [c for c in REQUIRED_CSV_COLUMNS if header and c not in header]
     if missing:
-        report.file_problems.append(f"Missing column(s): {', '.join(missing)}.")
+        report.file_problems.append(
+            ngettext(
+                "Missing column: %(columns)s.",
+                "Missing columns: %(columns)s.",
+                len(missing),
+                columns=", ".join(missing),
+            )
+        )
     unknown = [c for c in header if c not in CSV_COLUMNS]
     if unknown:
         report.file_problems.append(
-            f"Unknown column(s): {', '.join(unknown)}. Columns are: {', '.join(CSV_COLUMNS)}."
+            ngettext(
+                "Unknown column: %(columns)s. Columns are: %(known)s.",
+                "Unknown columns: %(columns)s. Columns are: %(known)s.",
+                len(unknown),
+                columns=", ".join(unknown),
+                known=", ".join(CSV_COLUMNS),
+            )
         )
     if report.file_problems:
         return report
@@ -131,7 +158,9 @@ def import_projects_csv(platform_id: int, course_id: int | None, data: bytes) ->
         spec = _spec_from_row(row, item)
         key = (item.partner_name.lower(), item.title.lower())
         if key in seen_titles:
-            item.problems.append(f"Same partner and title as line {seen_titles[key]}.")
+            item.problems.append(
+                _("Same partner and title as line %(line)s.", line=seen_titles[key])
+            )
         seen_titles.setdefault(key, number)
         if spec is not None:
             partner = partners.get(item.partner_name.lower())
@@ -140,7 +169,7 @@ def import_projects_csv(platform_id: int, course_id: int | None, data: bytes) ->
             item.problems.extend(
                 p
                 for p in project_problems(platform_id, checked, course_id)
-                if partner is not None or not p.startswith("Choose a partner")
+                if partner is not None or p != str(NO_PARTNER)
             )
             specs.append((item, spec))
     if not report.ok:
@@ -161,18 +190,20 @@ def import_projects_csv(platform_id: int, course_id: int | None, data: bytes) ->
 def _spec_from_row(row: dict[str, str], item: CsvRow) -> ProjectSpec | None:
     problems = item.problems
     if not item.partner_name:
-        problems.append("The partner is empty.")
+        problems.append(_("The partner is empty."))
     if not item.title:
-        problems.append("The title is empty.")
+        problems.append(_("The title is empty."))
     if len(item.title) > 300:
-        problems.append("The title is longer than 300 characters.")
+        problems.append(_("The title is longer than 300 characters."))
 
     def integer(name: str, default: int) -> int:
         value = row.get(name, "")
         if not value:
             return default
         if not re.fullmatch(r"\d+", value):
-            problems.append(f"{name} “{value}” is not a whole number.")
+            problems.append(
+                _("%(column)s “%(value)s” is not a whole number.", column=name, value=value)
+            )
             return default
         return int(value)
 
@@ -182,7 +213,9 @@ def _spec_from_row(row: dict[str, str], item: CsvRow) -> ProjectSpec | None:
         if not hours.is_finite():
             raise InvalidOperation
     except InvalidOperation:
-        problems.append(f"estimated_hours “{hours_text}” is not a number.")
+        problems.append(
+            _("%(column)s “%(value)s” is not a number.", column="estimated_hours", value=hours_text)
+        )
         hours = Decimal("0")
     industry = row.get("industry", "") or "Other"
     matched_industry = next((i for i in INDUSTRIES if i.lower() == industry.lower()), industry)

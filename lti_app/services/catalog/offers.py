@@ -7,6 +7,8 @@ import time
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext, ngettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager
 
@@ -15,6 +17,13 @@ from lti_app.models import Activity, ActivityProject, Partner, Placement, Projec
 from lti_app.read_models import change_stamps
 from lti_app.services.catalog.errors import CatalogError
 from lti_app.services.catalog.projects import get_project
+
+# A project status inside a sentence ("“X” is closed; ...").
+STATUS_WORDS = {
+    "draft": lazy_gettext("draft"),
+    "open": lazy_gettext("open"),
+    "closed": lazy_gettext("closed"),
+}
 
 
 def offers_of(activity_id: int, limit: int | None = None) -> list[ActivityProject]:
@@ -129,10 +138,15 @@ def offer_project(
     """Offer a catalog project in the activity; its capacity defaults to the project's."""
     project = get_project(platform_id, project_id)
     if project is None:
-        raise CatalogError("That project is not in this institution's catalog.", 404)
+        raise CatalogError(_("That project is not in this institution's catalog."), 404)
     if project.status != "open":
         raise CatalogError(
-            f"“{project.title}” is {project.status}; only open projects can be offered.", 409
+            _(
+                "“%(title)s” is %(status)s; only open projects can be offered.",
+                title=project.title,
+                status=STATUS_WORDS.get(project.status, project.status),
+            ),
+            409,
         )
     existing = db.session.scalar(
         select(ActivityProject).where(
@@ -140,10 +154,12 @@ def offer_project(
         )
     )
     if existing is not None:
-        raise CatalogError(f"“{project.title}” is already offered in this activity.", 409)
+        raise CatalogError(
+            _("“%(title)s” is already offered in this activity.", title=project.title), 409
+        )
     seats = project.capacity if capacity is None else capacity
     if not 1 <= seats <= 500:
-        raise CatalogError("Capacity must be between 1 and 500 students.")
+        raise CatalogError(_("Capacity must be between 1 and 500 students."))
     offer = ActivityProject(activity_id=activity_id, project_id=project.id, capacity=seats)
     db.session.add(offer)
     db.session.flush()
@@ -169,11 +185,18 @@ def get_offer(activity_id: int, offer_id: int) -> ActivityProject | None:
 def set_offer_capacity(offer: ActivityProject, capacity: int) -> None:
     taken = taken_seats(offer.activity_id).get(offer.project_id, 0)
     if not 0 <= capacity <= 500:
-        raise CatalogError("Capacity must be between 0 and 500 students.")
+        raise CatalogError(_("Capacity must be between 0 and 500 students."))
     if capacity < taken:
         raise CatalogError(
-            f"{taken} student(s) are already placed on “{offer.project.title}”; the capacity "
-            f"cannot go below {taken}. Move or withdraw students first.",
+            ngettext(
+                "%(count)s student is already placed on “%(title)s”; the capacity cannot go "
+                "below %(count)s. Move or withdraw students first.",
+                "%(count)s students are already placed on “%(title)s”; the capacity cannot go "
+                "below %(count)s. Move or withdraw students first.",
+                taken,
+                count=taken,
+                title=offer.project.title,
+            ),
             409,
         )
     offer.capacity = capacity
@@ -183,8 +206,15 @@ def withdraw_offer(offer: ActivityProject) -> None:
     taken = taken_seats(offer.activity_id).get(offer.project_id, 0)
     if taken:
         raise CatalogError(
-            f"{taken} student(s) are placed on “{offer.project.title}”; move them before "
-            "removing the project from this activity.",
+            ngettext(
+                "%(count)s student is placed on “%(title)s”; move them before removing the "
+                "project from this activity.",
+                "%(count)s students are placed on “%(title)s”; move them before removing the "
+                "project from this activity.",
+                taken,
+                count=taken,
+                title=offer.project.title,
+            ),
             409,
         )
     db.session.delete(offer)

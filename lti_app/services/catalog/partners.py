@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from lti_app.extensions import db
@@ -27,11 +28,11 @@ def list_partners(platform_id: int) -> Sequence[Partner]:
 def _check_partner(name: str, website: str, contact_email: str) -> None:
     problems = []
     if not name.strip():
-        problems.append("A partner needs a name.")
+        problems.append(_("A partner needs a name."))
     if website and not re.match(r"^https?://", website):
-        problems.append("The website must start with http:// or https://.")
+        problems.append(_("The website must start with http:// or https://."))
     if contact_email and not is_email(contact_email):
-        problems.append(f"“{contact_email}” is not an email address.")
+        problems.append(_("“%(email)s” is not an email address.", email=contact_email))
     if problems:
         raise CatalogError(" ".join(problems))
 
@@ -55,7 +56,9 @@ def save_partner(
         )
     )
     if clash is not None and (partner is None or clash.id != partner.id):
-        raise CatalogError(f"A partner called “{clash.name}” is already in the catalog.", 409)
+        raise CatalogError(
+            _("A partner called “%(name)s” is already in the catalog.", name=clash.name), 409
+        )
     if partner is None:
         partner = Partner(platform_id=platform_id, name=name)
         db.session.add(partner)

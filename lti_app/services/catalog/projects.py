@@ -13,6 +13,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from sqlalchemy import select
 
 from lti_app.extensions import db
@@ -31,6 +33,8 @@ from lti_app.services.rubrics.access import RubricNotFound, rubric_for_course
 from lti_app.validation import is_email
 
 MAX_DURATION_DAYS = 120
+# The refusal for a partner not in the catalog: the CSV import drops it for partners it creates.
+NO_PARTNER = lazy_gettext("Choose a partner from this institution's catalog.")
 
 
 @dataclass(frozen=True)
@@ -86,27 +90,33 @@ def project_problems(
     """
     problems = []
     if get_partner(platform_id, spec.partner_id) is None:
-        problems.append("Choose a partner from this institution's catalog.")
+        problems.append(str(NO_PARTNER))
     if not spec.title.strip():
-        problems.append("A project needs a title.")
+        problems.append(_("A project needs a title."))
     if spec.industry not in INDUSTRIES:
-        problems.append(f"Industry must be one of: {', '.join(INDUSTRIES)}.")
+        problems.append(_("Industry must be one of: %(choices)s.", choices=", ".join(INDUSTRIES)))
     if spec.status not in PROJECT_STATUSES:
-        problems.append(f"Status must be one of: {', '.join(PROJECT_STATUSES)}.")
+        problems.append(
+            _("Status must be one of: %(choices)s.", choices=", ".join(PROJECT_STATUSES))
+        )
     if not 1 <= spec.duration_days <= MAX_DURATION_DAYS:
-        problems.append(f"Duration must be between 1 and {MAX_DURATION_DAYS} days.")
+        problems.append(
+            _("Duration must be between 1 and %(count)s days.", count=MAX_DURATION_DAYS)
+        )
     if not 0 <= spec.estimated_hours <= 2000:
-        problems.append("Estimated hours must be between 0 and 2000.")
+        problems.append(_("Estimated hours must be between 0 and 2000."))
     if not 1 <= spec.capacity <= 500:
-        problems.append("Capacity must be between 1 and 500 students.")
+        problems.append(_("Capacity must be between 1 and 500 students."))
     if spec.supervisor_email and not is_email(spec.supervisor_email.strip()):
-        problems.append(f"“{spec.supervisor_email}” is not an email address.")
+        problems.append(_("“%(email)s” is not an email address.", email=spec.supervisor_email))
     rubric_changed = spec.rubric_id is not None and spec.rubric_id != current_rubric_id
     if rubric_changed and not _rubric_usable(platform_id, course_id, spec.rubric_id or 0):
-        problems.append("Choose one of your course's rubrics or one shared with everyone.")
+        problems.append(_("Choose one of your course's rubrics or one shared with everyone."))
     for d in spec.deliverables:
         if d.due_offset_days is not None and not 0 <= d.due_offset_days <= 365:
-            problems.append(f"Deliverable “{d.title}”: days after start must be 0–365.")
+            problems.append(
+                _("Deliverable “%(title)s”: days after start must be 0–365.", title=d.title)
+            )
     return problems
 
 
@@ -185,8 +195,11 @@ def _check_structural_edit(project: Project, course_id: int | None, spec: Projec
     )
     if structural and _placed_elsewhere(project, course_id):
         raise CatalogError(
-            f"Students of another course are placed on “{project.title}”, so its deliverables "
-            "and rubric cannot change here. Duplicate the project and edit the copy instead.",
+            _(
+                "Students of another course are placed on “%(title)s”, so its deliverables and "
+                "rubric cannot change here. Duplicate the project and edit the copy instead.",
+                title=project.title,
+            ),
             409,
         )
 
@@ -226,8 +239,11 @@ def _update_deliverables(project: Project, wanted: Sequence[DeliverableSpec]) ->
             select(Submission.id).where(Submission.deliverable_id == row.id).limit(1)
         ):
             raise CatalogError(
-                f"Students already handed in “{row.title}”, so it cannot be removed; "
-                "keep it (you can change its description or date).",
+                _(
+                    "Students already handed in “%(title)s”, so it cannot be removed; keep it "
+                    "(you can change its description or date).",
+                    title=row.title,
+                ),
                 409,
             )
     rows = []
@@ -276,13 +292,13 @@ def duplicate_project(platform_id: int, course_id: int | None, project: Project)
 def close_project(project: Project) -> None:
     """Closed projects stay in the catalog and keep their placements but take no new students."""
     if project.status == "closed":
-        raise CatalogError(f"“{project.title}” is already closed.", 409)
+        raise CatalogError(_("“%(title)s” is already closed.", title=project.title), 409)
     project.status = "closed"
 
 
 def reopen_project(project: Project) -> None:
     if project.status == "open":
-        raise CatalogError(f"“{project.title}” is already open.", 409)
+        raise CatalogError(_("“%(title)s” is already open.", title=project.title), 409)
     project.status = "open"
 
 
@@ -331,25 +347,33 @@ def parse_deliverables(text: str) -> tuple[tuple[DeliverableSpec, ...], list[str
         due = parts[1] if len(parts) > 1 else ""
         description = " | ".join(parts[2:]) if len(parts) > 2 else ""
         if not title:
-            problems.append(f"Deliverable line “{raw.strip()}” has no title.")
+            problems.append(_("Deliverable line “%(line)s” has no title.", line=raw.strip()))
             continue
         if len(title) > 300:
-            problems.append(f"Deliverable “{title[:40]}…” has a title over 300 characters.")
+            problems.append(
+                _("Deliverable “%(title)s…” has a title over 300 characters.", title=title[:40])
+            )
             continue
         offset: int | None = None
         due_at: datetime | None = None
         if re.fullmatch(r"\d{1,3}", due):
             offset = int(due)
             if offset > 365:
-                problems.append(f"Deliverable “{title}”: days after start must be 0–365.")
+                problems.append(
+                    _("Deliverable “%(title)s”: days after start must be 0–365.", title=title)
+                )
                 continue
         elif due:
             try:
                 due_at = datetime.strptime(due, "%Y-%m-%d").replace(hour=23, minute=59, tzinfo=UTC)
             except ValueError:
                 problems.append(
-                    f"Deliverable “{title}”: due “{due}” is neither a number of days nor a "
-                    "date like 2025-05-31."
+                    _(
+                        "Deliverable “%(title)s”: due “%(due)s” is neither a number of days nor "
+                        "a date like 2025-05-31.",
+                        title=title,
+                        due=due,
+                    )
                 )
                 continue
         specs.append(DeliverableSpec(title, offset, due_at, description))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import LazyString, lazy_gettext
 from sqlalchemy import Select, func, or_, select
 
 from lti_app.extensions import db
@@ -12,10 +13,10 @@ from lti_app.models import Partner, Project
 from lti_app.models.catalog import INDUSTRIES, PROJECT_STATUSES
 
 # Duration filter buckets: (label, lowest day, highest day).
-DURATION_BUCKETS: dict[str, tuple[str, int, int]] = {
-    "short": ("Up to a week", 0, 7),
-    "medium": ("1–4 weeks", 8, 28),
-    "long": ("More than 4 weeks", 29, 10_000),
+DURATION_BUCKETS: dict[str, tuple[LazyString, int, int]] = {
+    "short": (lazy_gettext("Up to a week"), 0, 7),
+    "medium": (lazy_gettext("1–4 weeks"), 8, 28),
+    "long": (lazy_gettext("More than 4 weeks"), 29, 10_000),
 }
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from lti_app.extensions import db
 from lti_app.models import Activity, ActivityProject, Membership, Placement, User
 from lti_app.services.catalog.csv_import import read_csv
-from lti_app.services.catalog.offers import taken_seats
+from lti_app.services.catalog.offers import STATUS_WORDS, taken_seats
 from lti_app.services.placements.placing import assign
 from lti_app.services.placements.queries import offered_projects
 from lti_app.services.placements.status import Actor
@@ -86,43 +88,74 @@ def import_placements_csv(activity: Activity, data: bytes, actor: Actor) -> Plac
         match = by_key.get(f"email:{key}") if "@" in key else None
         match = match or by_key.get(f"sub:{item.student}")
         if not item.student:
-            item.problems.append("The student is empty.")
+            item.problems.append(_("The student is empty."))
         elif match is None:
-            item.problems.append(f"No student “{item.student}” in this course.")
+            item.problems.append(
+                _("No student “%(student)s” in this course.", student=item.student)
+            )
         offer_key = (
             f"id:{item.project}" if item.project.isdigit() else f"title:{item.project.lower()}"
         )
         candidates = by_project.get(offer_key, [])
         if not item.project:
-            item.problems.append("The project is empty.")
+            item.problems.append(_("The project is empty."))
         elif not candidates:
-            item.problems.append(f"No project “{item.project}” is offered in this activity.")
+            item.problems.append(
+                _("No project “%(project)s” is offered in this activity.", project=item.project)
+            )
         elif len(candidates) > 1:
             item.problems.append(
-                f"Several offered projects are called “{item.project}”; use the project id."
+                _(
+                    "Several offered projects are called “%(project)s”; use the project id.",
+                    project=item.project,
+                )
             )
         if match is None or len(candidates) != 1:
             continue
         user, membership = match
         offer = candidates[0]
         if not membership.is_learner:
-            item.problems.append(f"{user.display_name} is not a student in this course.")
+            item.problems.append(
+                _("%(name)s is not a student in this course.", name=user.display_name)
+            )
         elif membership.status != "active":
-            item.problems.append(f"{user.display_name} has left the course.")
+            item.problems.append(_("%(name)s has left the course.", name=user.display_name))
         if user.id in seen_students:
-            item.problems.append(f"{user.display_name} is also on line {seen_students[user.id]}.")
+            item.problems.append(
+                _(
+                    "%(name)s is also on line %(line)s.",
+                    name=user.display_name,
+                    line=seen_students[user.id],
+                )
+            )
         seen_students.setdefault(user.id, number)
         current = existing.get(user.id)
         if current is not None and current.status != "withdrawn":
             item.problems.append(
-                f"{user.display_name} is already placed on “{current.project.title}”."
+                _(
+                    "%(name)s is already placed on “%(title)s”.",
+                    name=user.display_name,
+                    title=current.project.title,
+                )
             )
         if offer.project.status != "open":
-            item.problems.append(f"“{offer.project.title}” is {offer.project.status}.")
+            item.problems.append(
+                _(
+                    "“%(title)s” is %(status)s.",
+                    title=offer.project.title,
+                    status=STATUS_WORDS.get(offer.project.status, offer.project.status),
+                )
+            )
         taken[offer.project_id] += 1
         if taken[offer.project_id] > offer.capacity:
             item.problems.append(
-                f"“{offer.project.title}” would exceed its {offer.capacity} seat(s)."
+                ngettext(
+                    "“%(title)s” would exceed its %(count)s seat.",
+                    "“%(title)s” would exceed its %(count)s seats.",
+                    offer.capacity,
+                    title=offer.project.title,
+                    count=offer.capacity,
+                )
             )
         if not item.problems:
             plan.append((user, offer))

@@ -9,6 +9,7 @@ and evaluations are kept, and the student can be placed again if they come back.
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from lti_app.extensions import db
@@ -27,7 +28,7 @@ def free_seat(activity: Activity, placement_id: int, actor: Actor) -> Placement:
     """
     placement = db.session.get(Placement, placement_id)
     if placement is None or placement.activity_id != activity.id:
-        raise PlacementError("There is no such placement in this activity.", 404)
+        raise PlacementError(_("There is no such placement in this activity."), 404)
     membership = db.session.scalar(
         select(Membership).where(
             Membership.course_id == activity.course_id,
@@ -36,8 +37,11 @@ def free_seat(activity: Activity, placement_id: int, actor: Actor) -> Placement:
     )
     if membership is not None and membership.status == "active":
         raise PlacementError(
-            f"{placement.user.display_name} is still in the course, so the seat was not freed. "
-            "To withdraw them, open their placement and choose “Withdraw”.",
+            _(
+                "%(name)s is still in the course, so the seat was not freed. To withdraw them, "
+                "open their placement and choose “Withdraw”.",
+                name=placement.user.display_name,
+            ),
             409,
         )
     change_status_by_hand(placement, "withdrawn", actor, "left the course: seat freed")

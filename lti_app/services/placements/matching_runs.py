@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from lti_app import matching
@@ -66,12 +67,12 @@ def run_matching(activity: Activity, actor: Actor, seed: int | None = None) -> M
     if seed is None:
         seed = secrets.randbelow(2**31)
     if not 0 <= seed < 2**31:
-        raise PlacementError("The seed must be a whole number between 0 and 2147483647.", 400)
+        raise PlacementError(_("The seed must be a whole number between 0 and 2147483647."), 400)
     preferences, seats = _matching_input(activity)
     if not preferences:
-        raise PlacementError("Every active student already has a placement.", 409)
+        raise PlacementError(_("Every active student already has a placement."), 409)
     if not seats:
-        raise PlacementError("No open project is offered in this activity.", 409)
+        raise PlacementError(_("No open project is offered in this activity."), 409)
     try:
         result = matching.match(preferences, seats, seed=seed)
     except matching.MatchingInputError as exc:
@@ -132,7 +133,7 @@ def get_run(activity: Activity, run_id: int) -> MatchRun | None:
 def adjust_run(run: MatchRun, changes: Mapping[int, int | None], actor: Actor) -> MatchRun:
     """Apply the instructor's moves (student id -> project id, or None) to an unpublished run."""
     if run.published_at is not None:
-        raise PlacementError("This matching was already published; change placements instead.")
+        raise PlacementError(_("This matching was already published; change placements instead."))
     result, preferences, seats = _stored_result(run)
     try:
         adjusted = matching.adjust(
@@ -170,12 +171,12 @@ def publish_run(activity: Activity, run: MatchRun, actor: Actor) -> int:
     taken since the run): any conflict refuses the whole publication, so the instructor re-runs.
     """
     if run.published_at is not None:
-        raise PlacementError("This matching was already published.", 409)
+        raise PlacementError(_("This matching was already published."), 409)
     latest = db.session.scalar(
         select(func.max(MatchRun.id)).where(MatchRun.activity_id == activity.id)
     )
     if latest != run.id:
-        raise PlacementError("A newer matching exists; publish that one or run again.", 409)
+        raise PlacementError(_("A newer matching exists; publish that one or run again."), 409)
     assignments = {int(s): int(p) for s, p in run.result["assignments"].items()}
     made = 0
     try:
@@ -191,8 +192,11 @@ def publish_run(activity: Activity, run: MatchRun, actor: Actor) -> int:
                 made += 1
     except PlacementError as exc:
         raise PlacementError(
-            f"The matching no longer fits: {exc.message} Nothing was published; run the "
-            "matching again.",
+            _(
+                "The matching no longer fits: %(problem)s Nothing was published; run the "
+                "matching again.",
+                problem=exc.message,
+            ),
             409,
         ) from exc
     run.published_at = utcnow()

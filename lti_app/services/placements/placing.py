@@ -6,13 +6,14 @@ the lock order every placing path keeps: the project's offer first, then the pla
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from lti_app.extensions import db
 from lti_app.models import Activity, ActivityProject, Placement, PlacementEvent
 from lti_app.models.placement import PLACEMENT_STATUSES
-from lti_app.services.catalog.offers import taken_seats
+from lti_app.services.catalog.offers import STATUS_WORDS, taken_seats
 from lti_app.services.locks import lock_row
 from lti_app.services.placements.queries import active_learner, placement_of
 from lti_app.services.placements.status import (
@@ -34,10 +35,15 @@ def _offer(activity: Activity, project_id: int) -> ActivityProject:
         )
     )
     if offer is None:
-        raise PlacementError("That project is not offered in this activity.", 404)
+        raise PlacementError(_("That project is not offered in this activity."), 404)
     if offer.project.status != "open":
         raise PlacementError(
-            f"“{offer.project.title}” is {offer.project.status}; it takes no new students.", 409
+            _(
+                "“%(title)s” is %(status)s; it takes no new students.",
+                title=offer.project.title,
+                status=STATUS_WORDS.get(offer.project.status, offer.project.status),
+            ),
+            409,
         )
     return offer
 
@@ -54,8 +60,13 @@ def _check_seat(activity: Activity, offer: ActivityProject, extra: int = 1) -> N
     taken = taken_seats(activity.id).get(offer.project_id, 0)
     if taken + extra > offer.capacity:
         raise PlacementError(
-            f"“{offer.project.title}” is full ({taken} of {offer.capacity} seats taken). Raise "
-            "its capacity for this activity first if it should take more students.",
+            _(
+                "“%(title)s” is full (%(taken)s of %(seats)s seats taken). Raise its capacity "
+                "for this activity first if it should take more students.",
+                title=offer.project.title,
+                taken=taken,
+                seats=offer.capacity,
+            ),
             409,
         )
 
@@ -64,7 +75,7 @@ def assign(
     activity: Activity, user_id: int, project_id: int, actor: Actor, note: str = ""
 ) -> Placement:
     """Place a student on a project by hand (or re-place a withdrawn student)."""
-    user, _ = active_learner(activity, user_id)
+    user, _membership = active_learner(activity, user_id)
     offer = _offer(activity, project_id)
     lock_row(ActivityProject, offer.id)  # before reading the student's placement (see below)
     existing = placement_of(activity, user.id)
@@ -76,8 +87,11 @@ def assign(
         db.session.refresh(existing)
     if existing is not None and existing.status != "withdrawn":
         raise PlacementError(
-            f"{user.display_name} is already placed on “{existing.project.title}”. Move them "
-            "instead.",
+            _(
+                "%(name)s is already placed on “%(title)s”. Move them instead.",
+                name=user.display_name,
+                title=existing.project.title,
+            ),
             409,
         )
     _check_seat(activity, offer)
@@ -100,8 +114,11 @@ def assign(
             db.session.add(placement)
     except IntegrityError as exc:
         raise PlacementError(
-            f"{user.display_name} was already placed by someone else a moment ago. Reload the "
-            "page to see where.",
+            _(
+                "%(name)s was already placed by someone else a moment ago. Reload the page to "
+                "see where.",
+                name=user.display_name,
+            ),
             409,
         ) from exc
     record_event(placement, actor, None, "assigned", note or "placed by hand")
@@ -112,12 +129,15 @@ def move(placement: Placement, project_id: int, actor: Actor) -> Placement:
     """Put a placed student on another project, while nothing has been handed in."""
     if placement.status not in MOVABLE:
         raise PlacementError(
-            f"This placement is {STATUS_LABELS[placement.status].lower()}; work was handed in, "
-            "so its project can no longer change. Withdraw it and place the student again.",
+            _(
+                "This placement is %(status)s; work was handed in, so its project can no longer "
+                "change. Withdraw it and place the student again.",
+                status=STATUS_LABELS[placement.status].lower(),
+            ),
             409,
         )
     if project_id == placement.project_id:
-        raise PlacementError("The student is already on that project.", 409)
+        raise PlacementError(_("The student is already on that project."), 409)
     activity = placement.activity
     offer = _offer(activity, project_id)
     _check_seat(activity, offer)
@@ -174,19 +194,31 @@ def change_status_by_hand(
     current = placement.status
     if to in GRADED or current in GRADED:
         raise PlacementError(
-            "Grades decide this status: approve, release or update the grade on the grading page.",
+            _(
+                "Grades decide this status: approve, release or update the grade on the grading "
+                "page."
+            ),
             409,
         )
     if to == current:
         raise PlacementError(
-            f"{placement.user.display_name} is already {STATUS_LABELS[to].lower()} on "
-            f"“{placement.project.title}”, so nothing was changed. Reload the page to see it.",
+            _(
+                "%(name)s is already %(status)s on “%(title)s”, so nothing was changed. Reload "
+                "the page to see it.",
+                name=placement.user.display_name,
+                status=STATUS_LABELS[to].lower(),
+                title=placement.project.title,
+            ),
             409,
         )
     if to in PLACEMENT_STATUSES and to not in manual_transitions(current):
         raise PlacementError(
-            f"A placement cannot be moved by hand from {STATUS_LABELS[current].lower()} to "
-            f"{STATUS_LABELS[to].lower()}; it follows the student's work and reviews.",
+            _(
+                "A placement cannot be moved by hand from %(current)s to %(to)s; it follows the "
+                "student's work and reviews.",
+                current=STATUS_LABELS[current].lower(),
+                to=STATUS_LABELS[to].lower(),
+            ),
             409,
         )
     if current == "withdrawn" and to == "assigned":
@@ -194,13 +226,18 @@ def change_status_by_hand(
             # Its project's offer is not the one locked above, and taking that lock now (after
             # the placement's) could deadlock with a request placing the student there.
             raise PlacementError(
-                f"{placement.user.display_name}'s placement changed a moment ago (it is now on "
-                f"“{placement.project.title}”). Reload the page and try again.",
+                _(
+                    "The placement of %(name)s changed a moment ago (it is now on “%(title)s”). "
+                    "Reload the page and try again.",
+                    name=placement.user.display_name,
+                    title=placement.project.title,
+                ),
                 409,
             )
         if offer is None:
             raise PlacementError(
-                "The project is no longer offered in this activity; place the student again.", 409
+                _("The project is no longer offered in this activity; place the student again."),
+                409,
             )
         _check_seat(placement.activity, offer)
     return change_status(placement, to, actor, note)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager, joinedload
 
@@ -141,13 +142,19 @@ def active_learner(activity: Activity, user_id: int) -> tuple[User, Membership]:
         .where(Membership.course_id == activity.course_id, User.id == user_id)
     ).first()
     if row is None:
-        raise PlacementError("That student is not in this course.", 404)
+        raise PlacementError(_("That student is not in this course."), 404)
     user, membership = row
     if not membership.is_learner:
-        raise PlacementError(f"{user.display_name} is not a student in this course.", 400)
+        raise PlacementError(
+            _("%(name)s is not a student in this course.", name=user.display_name), 400
+        )
     if membership.status != "active":
         raise PlacementError(
-            f"{user.display_name} has left the course (the LMS lists them as inactive).", 409
+            _(
+                "%(name)s has left the course (the LMS lists them as inactive).",
+                name=user.display_name,
+            ),
+            409,
         )
     return user, membership
 

@@ -6,6 +6,8 @@ through here, so every move is checked against the same transitions and recorded
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from sqlalchemy import select
 
 from lti_app.extensions import db
@@ -15,15 +17,15 @@ from lti_app.models.placement import PLACEMENT_STATUSES
 
 # The normal path, in order; "withdrawn" sits outside it.
 PIPELINE = tuple(status for status in PLACEMENT_STATUSES if status != "withdrawn")
-STATUS_LABELS = {
-    "assigned": "Assigned",
-    "active": "Active",
-    "submitted": "Submitted",
-    "under_review": "Under review",
-    "evaluated": "Evaluated",
-    "graded": "Graded",
-    "released": "Released",
-    "withdrawn": "Withdrawn",
+STATUS_LABELS: dict[str, str] = {  # lazy: read in the page's language
+    "assigned": lazy_gettext("Assigned"),
+    "active": lazy_gettext("Active"),
+    "submitted": lazy_gettext("Submitted"),
+    "under_review": lazy_gettext("Under review"),
+    "evaluated": lazy_gettext("Evaluated"),
+    "graded": lazy_gettext("Graded"),
+    "released": lazy_gettext("Released"),
+    "withdrawn": lazy_gettext("Withdrawn"),
 }
 # Statuses in which the project may still change: nothing was handed in yet.
 MOVABLE = frozenset({"assigned", "active"})
@@ -89,14 +91,19 @@ def change_status(placement: Placement, to: str, actor: Actor, note: str = "") -
     changing nothing. Does not commit: call it inside your own transaction, then commit.
     """
     if to not in PLACEMENT_STATUSES:
-        raise PlacementError(f"“{to}” is not a placement status.", 400)
+        raise PlacementError(_("“%(status)s” is not a placement status.", status=to), 400)
     current = placement.status
     if to == current:
-        raise PlacementError(f"The placement is already {STATUS_LABELS[to].lower()}.")
+        raise PlacementError(
+            _("The placement is already %(status)s.", status=STATUS_LABELS[to].lower())
+        )
     if to not in allowed_transitions(current):
         raise PlacementError(
-            f"A placement cannot go from {STATUS_LABELS[current].lower()} to "
-            f"{STATUS_LABELS[to].lower()}."
+            _(
+                "A placement cannot go from %(current)s to %(to)s.",
+                current=STATUS_LABELS[current].lower(),
+                to=STATUS_LABELS[to].lower(),
+            )
         )
     placement.status = to
     if to == "active" and placement.started_at is None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import gettext as _
+
 from lti_app.models import ReviewInvitation
 from rubrics.validation import Problem
 
@@ -17,7 +19,7 @@ class AlreadySubmitted(ReviewRefused):
     """The evaluation is final; raised after a lost race too, when the caller must roll back."""
 
     def __init__(self) -> None:
-        super().__init__("This evaluation has already been submitted; it can no longer change.")
+        super().__init__(_("This evaluation has already been submitted; it can no longer change."))
 
 
 class EvaluationIncomplete(ReviewRefused):

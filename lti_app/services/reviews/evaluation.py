@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
@@ -41,7 +43,11 @@ from rubrics.scoring import fraction as rubric_fraction
 from rubrics.scoring import score as rubric_score
 from rubrics.validation import validate_selections
 
-WOULD_OFFER_CHOICES = (("yes", "Yes"), ("maybe", "Maybe"), ("no", "No"))
+WOULD_OFFER_CHOICES = (
+    ("yes", lazy_gettext("Yes")),
+    ("maybe", lazy_gettext("Maybe")),
+    ("no", lazy_gettext("No")),
+)
 MAX_COMMENT = 10_000
 
 
@@ -81,9 +87,9 @@ def _parse_hours(raw: str | None) -> Decimal | None:
     try:
         hours = parse_number(text)  # in the page's language: "37,5" for a German supervisor
     except ValueError as exc:
-        raise ReviewRefused("Hours confirmed must be a number, such as 40 or 37.5.") from exc
+        raise ReviewRefused(_("Hours confirmed must be a number, such as 40 or 37.5.")) from exc
     if not hours.is_finite() or not Decimal(0) <= hours <= Decimal(5000):
-        raise ReviewRefused("Hours confirmed must be between 0 and 5000.")
+        raise ReviewRefused(_("Hours confirmed must be between 0 and 5000."))
     return hours.quantize(Decimal("0.01"))
 
 
@@ -126,7 +132,7 @@ def save_draft(invitation: ReviewInvitation, form: Any) -> Evaluation:
     """
     view = review_view(invitation)
     if view.rubric is None or view.rubric_row is None:
-        raise ReviewRefused("This review has no rubric yet; the instructor has been told.")
+        raise ReviewRefused(_("This review has no rubric yet; the instructor has been told."))
     if view.evaluation is not None and view.evaluation.status == "submitted":
         raise AlreadySubmitted()
     try:
@@ -139,7 +145,7 @@ def save_draft(invitation: ReviewInvitation, form: Any) -> Evaluation:
     hours = _parse_hours(form.get("hours_confirmed"))
     would_offer = (form.get("would_offer") or "").strip() or None
     if would_offer is not None and would_offer not in dict(WOULD_OFFER_CHOICES):
-        raise ReviewRefused("Choose yes, maybe or no for further work, or leave it empty.")
+        raise ReviewRefused(_("Choose yes, maybe or no for further work, or leave it empty."))
     overall = (form.get("overall_comment") or "").strip()[:MAX_COMMENT]
     evaluation_id = _draft_row(view.placement, view.rubric_row, invitation)
     changed = rows_changed(
@@ -168,14 +174,19 @@ def save_draft(invitation: ReviewInvitation, form: Any) -> Evaluation:
 def completeness_problems(view: ReviewView) -> list[str]:
     """What is missing before the evaluation can be submitted."""
     if view.rubric is None:
-        return ["This review has no rubric yet."]
+        return [_("This review has no rubric yet.")]
     problems = []
     result = rubric_score(view.rubric, list(view.selections.values()))
     for criterion_id in result.missing_criteria:
         criterion = view.rubric.criterion(criterion_id)
-        problems.append(f"Choose a level for “{criterion.title if criterion else criterion_id}”.")
+        problems.append(
+            _(
+                "Choose a level for “%(criterion)s”.",
+                criterion=criterion.title if criterion else criterion_id,
+            )
+        )
     if view.evaluation is None or view.evaluation.hours_confirmed is None:
-        problems.append("Enter the hours you can confirm the student worked.")
+        problems.append(_("Enter the hours you can confirm the student worked."))
     return problems
 
 
@@ -187,7 +198,7 @@ def submit(invitation: ReviewInvitation) -> Evaluation:
     """
     view = review_view(invitation)
     if view.evaluation is None:
-        raise EvaluationIncomplete(["Fill in the rubric and save it before submitting."])
+        raise EvaluationIncomplete([_("Fill in the rubric and save it before submitting.")])
     if view.evaluation.status == "submitted":
         raise AlreadySubmitted()
     problems = completeness_problems(view)
@@ -244,7 +255,7 @@ def reopen(placement: Placement, actor_user_id: int | None) -> Evaluation:
         )
     )
     if evaluation is None or not reopened:
-        raise ReviewRefused("There is no submitted supervisor evaluation to reopen.")
+        raise ReviewRefused(_("There is no submitted supervisor evaluation to reopen."))
     evaluation = _reloaded(evaluation.id)
     placement_status.advance(
         placement,

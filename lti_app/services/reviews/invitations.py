@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from lti_app.extensions import db
@@ -42,7 +43,7 @@ MAX_VALID_DAYS = 120
 def _check_email(email: str) -> str:
     email = (email or "").strip()
     if not is_email(email):
-        raise ReviewRefused(f"“{email[:80]}” is not an email address.")
+        raise ReviewRefused(_("“%(email)s” is not an email address.", email=email[:80]))
     return email
 
 
@@ -88,26 +89,32 @@ def invite(
     now = now or utcnow()
     email = _check_email(email)
     if not 1 <= valid_days <= MAX_VALID_DAYS:
-        raise ReviewRefused(f"A link can be valid for 1 to {MAX_VALID_DAYS} days.")
+        raise ReviewRefused(_("A link can be valid for 1 to %(count)s days.", count=MAX_VALID_DAYS))
     _lock(placement)
     if seen is not None:
         newest = _newest_link(placement.id)
         if newest is not None and newest.id != seen.invitation_id:
             raise ReviewRefused(
-                f"A review link was sent to {newest.reviewer_email} a moment ago, after this "
-                "page was opened. Reload the page to see it; send a new one from there if it "
-                "should be replaced."
+                _(
+                    "A review link was sent to %(email)s a moment ago, after this page was "
+                    "opened. Reload the page to see it; send a new one from there if it should "
+                    "be replaced.",
+                    email=newest.reviewer_email,
+                )
             )
     if placement.status == "withdrawn":
-        raise ReviewRefused("This student withdrew; there is nothing to review.")
+        raise ReviewRefused(_("This student withdrew; there is nothing to review."))
     if rubric_for(placement) is None:
         raise ReviewRefused(
-            "Choose a rubric for the activity (or the project) first: the supervisor fills it in."
+            _(
+                "Choose a rubric for the activity (or the project) first: the supervisor fills "
+                "it in."
+            )
         )
     evaluation = supervisor_evaluation(placement.id)
     if evaluation is not None and evaluation.status == "submitted":
         raise ReviewRefused(
-            "The supervisor has already submitted; reopen the evaluation to let them change it."
+            _("The supervisor has already submitted; reopen the evaluation to let them change it.")
         )
     for old in db.session.scalars(
         select(ReviewInvitation).where(
@@ -171,7 +178,14 @@ def invite_all_submitted(activity: Activity, actor_user_id: int | None) -> Invit
         submitted, required = deliverable_counts[placement.id]
         if submitted < required:  # the supervisor reviews the whole work, not its first part
             result.skipped.append(
-                (placement, f"waiting for deliverables: {submitted} of {required} required in")
+                (
+                    placement,
+                    _(
+                        "waiting for deliverables: %(done)s of %(count)s required in",
+                        done=submitted,
+                        count=required,
+                    ),
+                )
             )
             continue
         evaluation = supervisor_evaluation(placement.id)
@@ -182,7 +196,7 @@ def invite_all_submitted(activity: Activity, actor_user_id: int | None) -> Invit
             continue
         project = placement.project
         if not project.supervisor_email:
-            result.skipped.append((placement, "the project has no supervisor email"))
+            result.skipped.append((placement, _("the project has no supervisor email")))
             continue
         try:
             invite(
@@ -221,8 +235,10 @@ def resend(invitation: ReviewInvitation, actor_user_id: int | None) -> ReviewInv
     newest = _newest_link(placement.id)
     if newest is not None and newest.id != invitation.id:
         raise ReviewRefused(
-            f"A new link was already sent to {newest.reviewer_email} a moment ago; that one "
-            "works now."
+            _(
+                "A new link was already sent to %(email)s a moment ago; that one works now.",
+                email=newest.reviewer_email,
+            )
         )
     return invite(
         placement,
