@@ -557,7 +557,7 @@ def test_5_instructor_overrides_approves_releases_and_student_verifies_certifica
     j.go(j.tool.get_by_role("button", name="Approve selected"))
     j.go(j.tool.get_by_role("link", name=re.compile(r"^Release 3 approved grade")))
     with j.tool_frame.expect_navigation(timeout=SLOW):
-        j.tool.get_by_role("button", name="Release 3 grade(s)").click()
+        j.tool.get_by_role("button", name="Release 3 grades").click()
     j.check_tool("the grading page after release")
     j.flash("Released 3 grade(s)")
 
