@@ -464,7 +464,7 @@ def _policy_problem(path: str, message: str) -> str:
     here in the reader's language. The others (unreachable through the form's own checks)
     keep the package's words."""
     if path == "weights":
-        return _("The three weights must add up to 100%%.")
+        return str(_("The three weights must add up to 100%."))
     return f"{path.replace('_', ' ').replace('.', ' ')}: {message}"
 
 

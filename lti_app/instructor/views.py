@@ -33,6 +33,7 @@ from lti_app.matching import name_projects
 from lti_app.models import Activity, Course
 from lti_app.models.base import utcnow
 from lti_app.panels import render_panels
+from lti_app.read_models.dashboard.attention import reason_label
 from lti_app.read_models.dashboard.export import csv_lines, export_rows
 from lti_app.read_models.dashboard.filters import Filters
 from lti_app.read_models.dashboard.snapshot import project_options, snapshot
@@ -62,6 +63,7 @@ def precise_percent(fraction: Decimal | float | None) -> str:
 
 
 bp.add_app_template_filter(precise_percent, "precise_percent")
+bp.add_app_template_filter(reason_label, "attention_label")  # a Needs-attention reason, translated
 
 
 @bp.get("/", defaults={"activity_id": None})

@@ -94,15 +94,19 @@ def credits_example(policy: GradingPolicy) -> str:
     a rule under which a passed placement earns 0 credits is seen before anyone is graded."""
     hours = policy.required_hours
     if hours <= 0:
-        return _(
-            "No hours are required, so credits depend only on the hours a supervisor confirms."
+        return str(
+            _("No hours are required, so credits depend only on the hours a supervisor confirms.")
         )
     credits = credits_under(policy, hours)
-    text = _(
-        "A student who passes with exactly the %(hours)s required earns %(credits)s.",
-        hours=hours_text(hours),
-        credits=credits_text(credits),
+    text = str(
+        _(
+            "A student who passes with exactly the %(hours)s required earns %(credits)s.",
+            hours=hours_text(hours),
+            credits=credits_text(credits),
+        )
     )
     if credits == 0:
-        text += " " + _("Make the step smaller or round up if this placement should carry credit.")
+        text += " " + str(
+            _("Make the step smaller or round up if this placement should carry credit.")
+        )
     return text
