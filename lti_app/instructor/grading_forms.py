@@ -63,7 +63,7 @@ class PolicyForm(FlaskForm):
         places=None,
     )
     pass_threshold = FiniteDecimalField(
-        lazy_gettext("Pass mark (% of the points)"),
+        lazy_gettext("Pass mark (percent of the points)"),
         validators=[InputRequired(), NumberRange(0, 100)],
         places=None,
     )
@@ -116,7 +116,7 @@ class PolicyForm(FlaskForm):
         )
     )
     failed_requirement_cap = FiniteDecimalField(
-        lazy_gettext("Cap (% of the points)"),
+        lazy_gettext("Cap (percent of the points)"),
         validators=[Optional(), NumberRange(0, 100)],
         places=None,
     )
