@@ -28,14 +28,6 @@ class CreditRounding(StrEnum):
     UP = "up"
 
 
-CREDIT_ROUNDING_LABELS: Mapping[CreditRounding, str] = MappingProxyType(
-    {
-        CreditRounding.DOWN: "down (a step is earned only in full)",
-        CreditRounding.NEAREST: "to the nearest step",
-        CreditRounding.UP: "up (any part of a step earns it)",
-    }
-)
-
 _DECIMAL_ROUNDING: Mapping[CreditRounding, str] = MappingProxyType(
     {
         CreditRounding.DOWN: ROUND_FLOOR,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, g, render_template, request
+from flask_babel import lazy_gettext
 from markupsafe import Markup
 
 from lti_app.auth import Viewer, requires
@@ -25,11 +26,11 @@ from lti_app.validation import parse_id
 bp = Blueprint("audit", __name__, url_prefix="/instructor/activities/<int:activity_id>/audit")
 
 GROUP_LABELS = {
-    "grade": "All grade actions",
-    "placement": "All placement actions",
-    "review": "All review actions",
-    "export": "All exports",
-    "certificate": "All certificate actions",
+    "grade": lazy_gettext("All grade actions"),
+    "placement": lazy_gettext("All placement actions"),
+    "review": lazy_gettext("All review actions"),
+    "export": lazy_gettext("All exports"),
+    "certificate": lazy_gettext("All certificate actions"),
 }
 
 

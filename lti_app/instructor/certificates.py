@@ -19,6 +19,8 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext, ngettext
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import TextAreaField
@@ -57,8 +59,11 @@ class ReasonForm(FlaskForm):
     """Why a certificate is revoked or replaced; kept on the record and in the audit trail."""
 
     reason = TextAreaField(
-        "Reason",
-        validators=[DataRequired(message="Say why, for the record."), Length(max=500)],
+        lazy_gettext("Reason"),
+        validators=[
+            DataRequired(message=lazy_gettext("Say why, for the record.")),
+            Length(max=500),
+        ],
     )
 
 
@@ -99,16 +104,20 @@ def issue_missing(activity_id: int) -> Any:
     """Issue certificates for every released pass that lacks one, and retry failed ones."""
     activity = activity_for(g.viewer, activity_id)
     if not ConfirmForm().validate_on_submit():
-        abort(400, description="The form has expired. Reload the page and try again.")
+        abort(400, description=_("The form has expired. Reload the page and try again."))
     created = issuing.issue_missing(activity, actor_user_id=g.viewer.user_id)
     audit.record(
         activity, g.viewer.user_id, "certificate.issue", "activity", activity.id, {"count": created}
     )
     db.session.commit()
     return done(
-        f"{created} certificate(s) are being prepared."
+        ngettext(
+            "%(num)s certificate is being prepared.",
+            "%(num)s certificates are being prepared.",
+            created,
+        )
         if created
-        else "Every released, passing student already has a certificate.",
+        else _("Every released, passing student already has a certificate."),
         _index_url(activity),
     )
 
@@ -157,7 +166,7 @@ def revoke(activity_id: int, certificate_id: int) -> Any:
     if certificate is None:
         abort(404)
     if certificate.revoked_at is not None:
-        return done("That certificate was already revoked.", _index_url(activity), "error")
+        return done(_("That certificate was already revoked."), _index_url(activity), "error")
     form = ReasonForm()
     if form.validate_on_submit():
         issuing.revoke_by_instructor(certificate, form.reason.data, actor_user_id=g.viewer.user_id)
@@ -170,7 +179,10 @@ def revoke(activity_id: int, certificate_id: int) -> Any:
             {"placement": certificate.placement_id},
         )
         db.session.commit()
-        return done(f"Certificate {format_code(certificate.code)} revoked.", _index_url(activity))
+        return done(
+            _("Certificate %(code)s revoked.", code=format_code(certificate.code)),
+            _index_url(activity),
+        )
     return render_template(
         "instructor/certificates/confirm.html",
         activity=activity,
@@ -205,7 +217,10 @@ def reissue(activity_id: int, placement_id: int) -> Any:
         )
         db.session.commit()
         return done(
-            f"A new certificate for {placement.user.display_name} is being prepared.",
+            _(
+                "A new certificate for %(name)s is being prepared.",
+                name=placement.user.display_name,
+            ),
             _index_url(activity),
         )
     return render_template(

@@ -12,11 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, g, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from lti_app.auth import requires
 from lti_app.extensions import db
 from lti_app.instructor.confirm import done
-from lti_app.instructor.grading import ActionForm
+from lti_app.instructor.grading_forms import ActionForm
 from lti_app.models import Activity, ScoreDrift
 from lti_app.scoping import activity_for
 from lti_app.services.ags import reconcile
@@ -36,7 +38,7 @@ def _activity(activity_id: int) -> Activity:
 
 def _checked_form() -> None:
     if not ActionForm().validate_on_submit():
-        abort(400, description="The form was incomplete; reload the page and try again.")
+        abort(400, description=_("The form was incomplete; reload the page and try again."))
 
 
 def _index(activity: Activity) -> str:
@@ -49,7 +51,8 @@ def _open_drift(activity_id: int, drift_id: int) -> tuple[Activity, ScoreDrift]:
     drift = reconcile.drift_of(activity, drift_id)
     if drift is None:
         abort(
-            404, description="That difference is no longer open; the page shows the current list."
+            404,
+            description=_("That difference is no longer open; the page shows the current list."),
         )
     return activity, drift
 
@@ -71,11 +74,15 @@ def check_now(activity_id: int) -> Any:
         if check.error:
             return done(check.error, _index(activity), "error")
         return done(
-            f"Compared {check.compared} released grade(s) with the gradebook: "
-            f"{check.differing} differ.",
+            ngettext(
+                "Compared %(num)s released grade with the gradebook: %(differing)s differ.",
+                "Compared %(num)s released grades with the gradebook: %(differing)s differ.",
+                check.compared,
+                differing=check.differing,
+            ),
             _index(activity),
         )
-    return done("The gradebook check is queued; reload in a minute.", _index(activity))
+    return done(_("The gradebook check is queued; reload in a minute."), _index(activity))
 
 
 @bp.post("/differences/<int:drift_id>/resend")
@@ -85,10 +92,10 @@ def resend(activity_id: int, drift_id: int) -> Any:
     sync = requeue_released_score(drift.placement_id, extras_for=passback_extras)
     if sync is None:
         db.session.rollback()
-        abort(409, description="This grade is no longer released; nothing was sent.")
+        abort(409, description=_("This grade is no longer released; nothing was sent."))
     reconcile.forget(drift.placement_id)
     db.session.commit()
-    return done("Stint's grade is being sent to the gradebook again.", _index(activity))
+    return done(_("Stint's grade is being sent to the gradebook again."), _index(activity))
 
 
 @bp.post("/differences/<int:drift_id>/keep")
@@ -98,5 +105,6 @@ def keep(activity_id: int, drift_id: int) -> Any:
     reconcile.keep_lms_grade(drift, g.viewer.user_id)
     db.session.commit()
     return done(
-        "The gradebook's grade stays; Stint will tell you if it changes again.", _index(activity)
+        _("The gradebook's grade stays; Stint will tell you if it changes again."),
+        _index(activity),
     )

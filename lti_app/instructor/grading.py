@@ -13,17 +13,15 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, render_template, request, url_for
-from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, SelectField, TextAreaField
-from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
-from grading.credits import CREDIT_ROUNDING_LABELS
-from grading.policy import PolicyInvalid, PolicyProblem, RoundingMode
+from grading.policy import PolicyInvalid, PolicyProblem
 from lti_app.auth import Viewer, allowed, requires
 from lti_app.extensions import db
-from lti_app.forms import FiniteDecimalField, validated
+from lti_app.forms import validated
 from lti_app.instructor.confirm import done, see_other
+from lti_app.instructor.grading_forms import ActionForm, OverrideForm, PolicyForm
 from lti_app.models import Activity, Evaluation
 from lti_app.panels import register_panel
 from lti_app.read_models.dashboard.snapshot import snapshot as dashboard_snapshot
@@ -54,83 +52,6 @@ bp = Blueprint("grading", __name__, url_prefix="/instructor/activities/<int:acti
 HUNDRED = Decimal(100)
 
 
-class ActionForm(FlaskForm):
-    """A button that changes something: CSRF only."""
-
-
-class OverrideForm(FlaskForm):
-    points = FiniteDecimalField(
-        "Points", validators=[InputRequired(), NumberRange(min=Decimal(0))], places=None
-    )
-    reason = TextAreaField(
-        "Reason (kept in the audit trail)", validators=[DataRequired(), Length(max=2000)]
-    )
-
-
-class PolicyForm(FlaskForm):
-    supervisor = FiniteDecimalField(
-        "Supervisor evaluation (%)", validators=[InputRequired(), NumberRange(0, 100)], places=None
-    )
-    instructor = FiniteDecimalField(
-        "Instructor evaluation (%)", validators=[InputRequired(), NumberRange(0, 100)], places=None
-    )
-    deliverables = FiniteDecimalField(
-        "Deliverables completion (%)",
-        validators=[InputRequired(), NumberRange(0, 100)],
-        places=None,
-    )
-    pass_threshold = FiniteDecimalField(
-        "Pass mark (% of the points)",
-        validators=[InputRequired(), NumberRange(0, 100)],
-        places=None,
-    )
-    required_hours = FiniteDecimalField(
-        "Required confirmed hours", validators=[InputRequired(), NumberRange(0, 2000)], places=None
-    )
-    hours_per_credit = FiniteDecimalField(
-        "Hours per credit", validators=[InputRequired(), NumberRange(1, 2000)], places=None
-    )
-    rounding_mode = SelectField(
-        "Rounding",
-        choices=[
-            SelectChoice(RoundingMode.HALF_UP.value, "Nearest, ties up"),
-            SelectChoice(RoundingMode.HALF_EVEN.value, "Nearest, ties to even"),
-            SelectChoice(RoundingMode.UP.value, "Always up"),
-            SelectChoice(RoundingMode.DOWN.value, "Always down"),
-        ],
-    )
-    rounding_places = IntegerField(
-        "Decimal places", validators=[InputRequired(), NumberRange(0, 6)], default=2
-    )
-    share_supervisor_comment = BooleanField(
-        "Send the supervisor's overall comment to the gradebook with the grade"
-    )
-    credit_step = FiniteDecimalField(
-        "Credits are counted in steps of",
-        validators=[InputRequired(), NumberRange(Decimal("0.01"), 100)],
-        places=None,
-    )
-    credit_rounding = SelectField(
-        "Hours between two steps are rounded",
-        choices=[SelectChoice(mode.value, label) for mode, label in CREDIT_ROUNDING_LABELS.items()],
-    )
-    max_credits = FiniteDecimalField(
-        "Most credits a placement can earn (empty: no limit)",
-        validators=[Optional(), NumberRange(0, 1000)],
-        places=None,
-    )
-    require_all_deliverables = BooleanField("A pass needs every required deliverable submitted")
-    cap_on_failed_requirement = BooleanField(
-        "A failed requirement caps the grade (keeps the gradebook and the pass decision aligned)"
-    )
-    failed_requirement_cap = FiniteDecimalField(
-        "Cap (% of the points)", validators=[Optional(), NumberRange(0, 100)], places=None
-    )
-    show_comments_to_students = BooleanField(
-        "Show the supervisor's comments to students on their result page"
-    )
-
-
 def _activity(activity_id: int) -> Activity:
     return activity_for(g.viewer, activity_id)
 
@@ -146,7 +67,7 @@ def _refuse(exc: GradingError) -> Any:
 def _checked_form() -> None:
     form = ActionForm()
     if not form.validate_on_submit():
-        abort(400, description="The form was incomplete; reload the page and try again.")
+        abort(400, description=_("The form was incomplete; reload the page and try again."))
 
 
 def _selected_ids() -> list[int]:
@@ -154,7 +75,7 @@ def _selected_ids() -> list[int]:
     for raw in request.form.getlist("placement_id"):
         placement_id = parse_id(raw)
         if placement_id is None:
-            abort(400, description="The selection of students was not valid.")
+            abort(400, description=_("The selection of students was not valid."))
         ids.append(placement_id)
     return ids
 
@@ -183,13 +104,28 @@ def _reconcile_certificates(placement_ids: list[int]) -> None:
         db.session.commit()
 
 
-def _flash_outcome(verb: str, outcome: approve_release.BatchOutcome) -> None:
+def _flash_outcome(released: bool, outcome: approve_release.BatchOutcome) -> None:
     if outcome.done:
-        flash(f"{verb} {len(outcome.done)} grade(s): {', '.join(outcome.done)}.", "success")
+        names = ", ".join(outcome.done)
+        if released:
+            text = ngettext(
+                "Released %(num)s grade: %(names)s.",
+                "Released %(num)s grades: %(names)s.",
+                len(outcome.done),
+                names=names,
+            )
+        else:
+            text = ngettext(
+                "Approved %(num)s grade: %(names)s.",
+                "Approved %(num)s grades: %(names)s.",
+                len(outcome.done),
+                names=names,
+            )
+        flash(text, "success")
     if outcome.skipped:
-        flash("Not done: " + " · ".join(outcome.skipped), "error")
+        flash(_("Not done: %(reasons)s", reasons=" · ".join(outcome.skipped)), "error")
     if not outcome.done and not outcome.skipped:
-        flash("Nothing to do.", "success")
+        flash(_("Nothing to do."), "success")
 
 
 @bp.get("")
@@ -271,7 +207,7 @@ def override(activity_id: int, placement_id: int) -> Any:
     if not form.validate_on_submit():
         csrf = getattr(form, "csrf_token", None)
         if csrf is not None and csrf.errors:
-            abort(400, description="The form was incomplete; reload the page and try again.")
+            abort(400, description=_("The form was incomplete; reload the page and try again."))
         return _override_refused(activity, placement_id, form)
     try:
         released = overrides.set_override(
@@ -299,7 +235,7 @@ def override(activity_id: int, placement_id: int) -> Any:
     db.session.commit()
     _reconcile_certificates(released)
     return done(
-        "Override saved and recorded in the audit trail.", _student_url(activity, placement_id)
+        _("Override saved and recorded in the audit trail."), _student_url(activity, placement_id)
     )
 
 
@@ -318,7 +254,7 @@ def remove_override(activity_id: int, placement_id: int) -> Any:
     db.session.commit()
     _reconcile_certificates(released)
     return done(
-        "Override removed; the computed score applies.", _student_url(activity, placement_id)
+        _("Override removed; the computed score applies."), _student_url(activity, placement_id)
     )
 
 
@@ -336,7 +272,9 @@ def update(activity_id: int, placement_id: int) -> Any:
     audit.record(activity, g.viewer.user_id, "grade.update", "placement", placement_id)
     db.session.commit()
     _reconcile_certificates(released)
-    return done("Grade updated from the latest evaluations.", _student_url(activity, placement_id))
+    return done(
+        _("Grade updated from the latest evaluations."), _student_url(activity, placement_id)
+    )
 
 
 @bp.post("/approve")
@@ -346,7 +284,7 @@ def approve(activity_id: int) -> Any:
     _checked_form()
     ids = _selected_ids()
     if not ids:
-        return done("Select at least one student to approve.", _index_url(activity), "error")
+        return done(_("Select at least one student to approve."), _index_url(activity), "error")
     approved_before = audit.approved_ids(ids)
     outcome = approve_release.approve(activity, ids, g.viewer.user_id)
     audit.record(
@@ -357,7 +295,7 @@ def approve(activity_id: int) -> Any:
         audit.approved_ids(ids) - approved_before,
     )
     db.session.commit()
-    _flash_outcome("Approved", outcome)
+    _flash_outcome(False, outcome)
     return _after_batch(activity, ids)
 
 
@@ -381,7 +319,7 @@ def release(activity_id: int) -> Any:
     audit.record(activity, g.viewer.user_id, "grade.release", "placement", outcome.released)
     db.session.commit()
     _reconcile_certificates(outcome.released)
-    _flash_outcome("Released", outcome)
+    _flash_outcome(True, outcome)
     return _after_batch(activity, ids)
 
 
@@ -405,11 +343,14 @@ def retry(activity_id: int, sync_id: int) -> Any:
     db.session.commit()
     db.session.refresh(sync)
     if sync.state == "sent":
-        message, category = "The score reached the gradebook.", "success"
+        message, category = _("The score reached the gradebook."), "success"
     elif sync.state == "failed":
-        message, category = f"The LMS refused it again: {sync.last_error}", "error"
+        message, category = (
+            _("The LMS refused it again: %(answer)s", answer=sync.last_error),
+            "error",
+        )
     else:
-        message, category = "The score is queued and will be sent shortly.", "success"
+        message, category = _("The score is queued and will be sent shortly."), "success"
     return done(message, _student_url(activity, sync.placement_id), category)
 
 
@@ -423,7 +364,12 @@ def retry_failed(activity_id: int) -> Any:
         activity, g.viewer.user_id, "grade.retry_failed", "activity", activity.id, {"count": count}
     )
     db.session.commit()
-    return done(f"{count} failed score(s) queued again.", _index_url(activity))
+    return done(
+        ngettext(
+            "%(num)s failed score queued again.", "%(num)s failed scores queued again.", count
+        ),
+        _index_url(activity),
+    )
 
 
 @bp.route("/policy", methods=["GET", "POST"])
@@ -456,7 +402,7 @@ def policy(activity_id: int) -> Any:
         cap_text = None
         if form.cap_on_failed_requirement.data:
             if form.failed_requirement_cap.data is None:
-                form.failed_requirement_cap.errors = ["Enter the cap, or untick the option."]
+                form.failed_requirement_cap.errors = [_("Enter the cap, or untick the option.")]
             else:
                 cap_text = str(validated(form.failed_requirement_cap.data) / HUNDRED)
         data = {
@@ -478,7 +424,11 @@ def policy(activity_id: int) -> Any:
         try:
             if form.failed_requirement_cap.errors:
                 raise PolicyInvalid(
-                    [PolicyProblem("failed_requirement_cap", "enter the cap, or untick the option")]
+                    [
+                        PolicyProblem(
+                            "failed_requirement_cap", _("enter the cap, or untick the option")
+                        )
+                    ]
                 )
             policy_settings.save_policy(
                 activity,
@@ -493,7 +443,7 @@ def policy(activity_id: int) -> Any:
             audit.record(activity, g.viewer.user_id, "grade.policy", "activity", activity.id)
             db.session.commit()
             return done(
-                "Grading policy saved. Approved grades keep their numbers.", _index_url(activity)
+                _("Grading policy saved. Approved grades keep their numbers."), _index_url(activity)
             )
     status = 400 if request.method == "POST" else 200
     return (
@@ -509,8 +459,12 @@ def policy(activity_id: int) -> Any:
 
 
 def _policy_problem(path: str, message: str) -> str:
+    """A policy problem for the form. The pure package words its problems for the JSON
+    import (in English, with paths); the one a form can reach, the weights' sum, is said
+    here in the reader's language. The others (unreachable through the form's own checks)
+    keep the package's words."""
     if path == "weights":
-        return "The three weights must add up to 100%. " + message.replace("1;", "100%;")
+        return str(_("The three weights must add up to 100%."))
     return f"{path.replace('_', ' ').replace('.', ' ')}: {message}"
 
 
@@ -528,9 +482,9 @@ def evaluation(activity_id: int, placement_id: int) -> Any:
     problems: list[str] = []
     if request.method == "POST":
         if not form.validate_on_submit():
-            abort(400, description="The form has expired; reload the page and try again.")
+            abort(400, description=_("The form has expired; reload the page and try again."))
         if rubric is None:
-            abort(409, description="This activity has no rubric yet.")
+            abort(409, description=_("This activity has no rubric yet."))
         submit = request.form.get("action") == "submit"
         try:
             selections = selections_from_form(rubric, request.form)
@@ -543,14 +497,14 @@ def evaluation(activity_id: int, placement_id: int) -> Any:
                 submit=submit,
             )
         except FormInvalid as exc:
-            problems = ["Some ratings are not valid.", *(str(p) for p in exc.problems)]
+            problems = [_("Some ratings are not valid."), *(str(p) for p in exc.problems)]
         except GradingError as exc:
             db.session.rollback()
             problems = [exc.message, *exc.problems]
         else:
             db.session.commit()
             return done(
-                "Evaluation submitted." if submit else "Draft saved.",
+                _("Evaluation submitted.") if submit else _("Draft saved."),
                 _student_url(activity, placement_id),
             )
     status = 400 if problems else 200

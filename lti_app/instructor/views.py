@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from babel.numbers import format_percent
 from flask import (
     Blueprint,
     abort,
@@ -21,16 +22,18 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import SelectField
 
-from grading.display import join_reasons
+from grading.display import NO_VALUE, join_reasons
 from lti_app.auth import allowed, requires
 from lti_app.downloads import activity_slug, csv_attachment
 from lti_app.extensions import db
+from lti_app.formatting import page_locale
 from lti_app.forms import ActivitySettingsForm, validated
 from lti_app.instructor.confirm import confirm_page, done
 from lti_app.matching import name_projects
 from lti_app.models import Activity, Course
 from lti_app.models.base import utcnow
 from lti_app.panels import render_panels
+from lti_app.read_models.dashboard.attention import reason_label
 from lti_app.read_models.dashboard.export import csv_lines, export_rows
 from lti_app.read_models.dashboard.filters import Filters
 from lti_app.read_models.dashboard.snapshot import dashboard_view, project_options, snapshot
@@ -49,6 +52,18 @@ bp.add_app_template_global(allowed, "may")  # templates show only what the viewe
 # Reasons on one line without ".;" and matching reasons with project titles instead of ids.
 bp.add_app_template_filter(join_reasons, "reasons")
 bp.add_app_template_filter(name_projects, "named_projects")
+
+
+def precise_percent(fraction: Decimal | float | None) -> str:
+    """A share with up to two decimals ("87.5%", "87,5 %"): grading pages must not round
+    a 59.5 % score up to the 60 % pass mark the way ``|percent`` would."""
+    if fraction is None:
+        return NO_VALUE
+    return format_percent(Decimal(str(fraction)), format="#,##0.##%", locale=page_locale())
+
+
+bp.add_app_template_filter(precise_percent, "precise_percent")
+bp.add_app_template_filter(reason_label, "attention_label")  # a Needs-attention reason, translated
 
 
 @bp.get("/", defaults={"activity_id": None})
@@ -133,8 +148,8 @@ def free_leavers_seat(activity_id: int, placement_id: int) -> Any:
     back = url_for("instructor.dashboard", activity_id=activity.id)
     if request.method == "GET":
         return confirm_page(
-            title="Free this seat?",
-            explanation=(
+            title=_("Free this seat?"),
+            explanation=_(
                 "The student left the course in your LMS. Their placement is withdrawn, so the "
                 "seat can go to someone else, and their supervisor's review link stops working. "
                 "Their work and history are kept; they can be placed again if they come back."
@@ -142,7 +157,7 @@ def free_leavers_seat(activity_id: int, placement_id: int) -> Any:
             action=url_for(
                 "instructor.free_leavers_seat", activity_id=activity.id, placement_id=placement_id
             ),
-            button="Free the seat",
+            button=_("Free the seat"),
             back=back,
         )
     try:
@@ -152,7 +167,9 @@ def free_leavers_seat(activity_id: int, placement_id: int) -> Any:
         abort(exc.status, description=exc.message)
     name = placement.user.display_name
     db.session.commit()
-    return done(f"{name}'s seat is free and their review link no longer works.", back)
+    return done(
+        _("%(name)s's seat is free and their review link no longer works.", name=name), back
+    )
 
 
 @bp.route("/activities/<int:activity_id>/settings", methods=["GET", "POST"])
@@ -172,7 +189,7 @@ def configure(activity_id: int) -> Any:
         activity.required_hours = form.required_hours.data or Decimal(0)
         activity.configured = True
         db.session.commit()
-        flash("Activity settings saved.", "success")
+        flash(_("Activity settings saved."), "success")
         return redirect(url_for("instructor.dashboard", activity_id=activity.id), code=303)
     status = 400 if request.method == "POST" else 200
     return _settings_page(activity, form, CourseZoneForm(), status)

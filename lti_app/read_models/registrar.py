@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from flask_babel import lazy_gettext
 from sqlalchemy import select
 
 from certificates import format_code
@@ -40,23 +41,23 @@ from lti_app.services.grading.policy_settings import stated_credits
 from lti_app.services.grading.rows import stored_points
 
 REGISTRAR_COLUMNS = (
-    "SIS person id",
-    "LMS user id",
-    "Student",
-    "Email",
-    "Project",
-    "Partner",
-    "Supervisor",
-    "Start date",
-    "End date",
-    "Result released",
-    "Hours confirmed",
-    "Credits",
-    "Result",
-    "Final grade (points)",
-    "Points possible",
-    "Certificate code",
-    "Verification URL",
+    lazy_gettext("SIS person id"),
+    lazy_gettext("LMS user id"),
+    lazy_gettext("Student"),
+    lazy_gettext("Email"),
+    lazy_gettext("Project"),
+    lazy_gettext("Partner"),
+    lazy_gettext("Supervisor"),
+    lazy_gettext("Start date"),
+    lazy_gettext("End date"),
+    lazy_gettext("Result released"),
+    lazy_gettext("Hours confirmed"),
+    lazy_gettext("Credits"),
+    lazy_gettext("Result"),
+    lazy_gettext("Final grade (points)"),
+    lazy_gettext("Points possible"),
+    lazy_gettext("Certificate code"),
+    lazy_gettext("Verification URL"),
 )
 
 
@@ -197,7 +198,7 @@ def registrar_csv(rows: Iterable[RegistrarRow]) -> Iterator[str]:
     """The rows as CSV lines, UTF-8 with a BOM first so Excel reads accents."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(REGISTRAR_COLUMNS)
+    writer.writerow([str(column) for column in REGISTRAR_COLUMNS])
     yield "\ufeff" + buffer.getvalue()
     for row in rows:
         buffer.seek(0)

@@ -163,7 +163,7 @@ def test_issue_missing_button(app, platform):
     assert flashes_after(teacher, response) == (
         303,
         _base(world) + "/",
-        [("success", "1 certificate(s) are being prepared.")],
+        [("success", "1 certificate is being prepared.")],
     )
     with app.app_context():
         assert current_certificate(world.placement_id).state == "issued"

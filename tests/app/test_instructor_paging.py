@@ -120,7 +120,7 @@ def test_release_from_a_paged_grading_page_releases_every_page(
     approved = waiting()
     assert len(approved) > 5
     html = client.get(f"{course.base}/grading").get_data(as_text=True)
-    assert f"Release {len(approved)} approved grade(s)" in html
+    assert f"Release {len(approved)} approved grades" in html
     confirm = client.get(f"{course.base}/grading/release")
     response = client.post(
         f"{course.base}/grading/release", data={"csrf_token": csrf(confirm.data)}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext
 from sqlalchemy import ColumnElement, and_, func, or_
 
 from lti_app.read_models.dashboard.states import NOT_PLACED, SETTLED
@@ -32,6 +33,28 @@ SYNC_FAILED = "grade not delivered to the LMS"
 SYNC_RETRYING = "grade delivery retrying"
 CERTIFICATE_FAILED = "certificate failed"
 LATE = "late submission"
+# What people read for each reason (the reasons themselves are keys: counted, compared, cached).
+REASON_LABELS = {
+    NOT_PLACED_REASON: lazy_gettext("not placed"),
+    LEFT_WITH_SEAT: lazy_gettext("left the course, still holds a seat"),
+    AWAITS_INVITATION: lazy_gettext("all required work in, supervisor not invited"),
+    REVIEW_OVERDUE: lazy_gettext("review overdue"),
+    LINK_EXPIRED: lazy_gettext("review link expired"),
+    TO_APPROVE: lazy_gettext("evaluation in, grade to approve"),
+    TO_RELEASE: lazy_gettext("grade approved, not released"),
+    SYNC_FAILED: lazy_gettext("grade not delivered to the LMS"),
+    SYNC_RETRYING: lazy_gettext("grade delivery retrying"),
+    CERTIFICATE_FAILED: lazy_gettext("certificate failed"),
+    LATE: lazy_gettext("late submission"),
+}
+
+
+def reason_label(reason: str) -> str:
+    """A reason in the reader's language (an unknown one as it is)."""
+    label = REASON_LABELS.get(reason)
+    return str(label) if label is not None else reason
+
+
 # The same reasons under the names the dashboard's "Needs attention" list uses.
 REASON_KEYS = {
     "not_placed": NOT_PLACED_REASON,

@@ -12,7 +12,11 @@ import io
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
+
 from lti_app.models import Activity
+from lti_app.read_models.dashboard.attention import reason_label
 from lti_app.read_models.dashboard.filters import Filters
 from lti_app.read_models.dashboard.table import StudentRow, iter_rows
 
@@ -26,20 +30,20 @@ def export_rows(activity: Activity, filters: Filters, now: datetime) -> Iterator
 
 
 CSV_COLUMNS = (
-    "Student",
-    "Email",
-    "Project",
-    "Partner",
-    "Status",
-    "Last submission (UTC)",
-    "Late",
-    "Review",
-    "Grade (points)",
-    "Grade state",
-    "Credits",
-    "Gradebook sync",
-    "Certificate",
-    "Needs attention",
+    lazy_gettext("Student"),
+    lazy_gettext("Email"),
+    lazy_gettext("Project"),
+    lazy_gettext("Partner"),
+    lazy_gettext("Status"),
+    lazy_gettext("Last submission (UTC)"),
+    lazy_gettext("Late"),
+    lazy_gettext("Review"),
+    lazy_gettext("Grade (points)"),
+    lazy_gettext("Grade state"),
+    lazy_gettext("Credits"),
+    lazy_gettext("Gradebook sync"),
+    lazy_gettext("Certificate"),
+    lazy_gettext("Needs attention"),
 )
 
 
@@ -62,7 +66,7 @@ def csv_lines(rows: Iterable[StudentRow]) -> Iterable[str]:
         buffer.truncate(0)
         return text
 
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow([str(column) for column in CSV_COLUMNS])
     yield "\ufeff" + flush()
     for row in rows:
         writer.writerow(
@@ -77,14 +81,14 @@ def csv_lines(rows: Iterable[StudentRow]) -> Iterable[str]:
                     row.last_submission_at.strftime("%Y-%m-%d %H:%M")
                     if row.last_submission_at
                     else "",
-                    "yes" if row.late else "",
+                    _("yes") if row.late else "",
                     row.review_label,
                     "" if row.grade_points is None else f"{row.grade_points.normalize():f}",
                     row.grade_state if row.grade_state != "none" else "",
                     "" if row.credits is None else f"{row.credits.normalize():f}",
                     row.sync_label if row.sync != "none" else "",
                     row.certificate_label if row.certificate != "none" else "",
-                    "; ".join(row.attention),
+                    "; ".join(reason_label(reason) for reason in row.attention),
                 )
             ]
         )

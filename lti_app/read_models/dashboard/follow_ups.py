@@ -12,6 +12,7 @@ import functools
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from flask_babel import gettext as _
 from sqlalchemy import Integer, and_, bindparam, cast, func, literal, null, or_, select, union_all
 
 from lti_app.extensions import db
@@ -54,26 +55,36 @@ class FollowUps(NamedTuple):
 def delivery_advice(state: str, last_error: str) -> str:
     """What the instructor can do about a grade the LMS has not taken, from its last answer."""
     if state != "failed":
-        return (
-            "The LMS did not answer or was busy; Stint keeps trying with longer waits. "
-            "Retry now once the LMS is back."
+        return str(
+            _(
+                "The LMS did not answer or was busy; Stint keeps trying with longer waits. "
+                "Retry now once the LMS is back."
+            )
         )
     if "HTTP 404" in last_error:
-        return (
-            "The LMS no longer has this gradebook column. Open the activity once from the LMS "
-            "so Stint can find or create it, then retry."
+        return str(
+            _(
+                "The LMS no longer has this gradebook column. Open the activity once from the LMS "
+                "so Stint can find or create it, then retry."
+            )
         )
     if "HTTP 403" in last_error or "scope" in last_error.lower():
-        return (
-            "The LMS does not allow Stint to send grades for this activity. Ask your LMS "
-            "administrator to allow grade pass-back for the tool, then retry."
+        return str(
+            _(
+                "The LMS does not allow Stint to send grades for this activity. Ask your LMS "
+                "administrator to allow grade pass-back for the tool, then retry."
+            )
         )
     if "HTTP 400" in last_error or "HTTP 422" in last_error:
-        return (
-            "The LMS refused this student's score: check that the student is still enrolled "
-            "in the LMS course, then retry."
+        return str(
+            _(
+                "The LMS refused this student's score: check that the student is still enrolled "
+                "in the LMS course, then retry."
+            )
         )
-    return "The LMS refused the score and will again until something changes there; retry after."
+    return str(
+        _("The LMS refused the score and will again until something changes there; retry after.")
+    )
 
 
 def _display_name(name: str, given: str, family: str, email: str, sub: str) -> str:

@@ -66,19 +66,19 @@ class StudentRow(NamedTuple):
 
     @property
     def status_label(self) -> str:
-        return STATUS_LABELS.get(self.status, self.status)
+        return str(STATUS_LABELS.get(self.status, self.status))
 
     @property
     def review_label(self) -> str:
-        return REVIEW_LABELS[self.review]
+        return str(REVIEW_LABELS[self.review])
 
     @property
     def sync_label(self) -> str:
-        return SYNC_LABELS.get(self.sync, self.sync)
+        return str(SYNC_LABELS.get(self.sync, self.sync))
 
     @property
     def certificate_label(self) -> str:
-        return CERTIFICATE_LABELS.get(self.certificate, self.certificate)
+        return str(CERTIFICATE_LABELS.get(self.certificate, self.certificate))
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -99,7 +100,7 @@ def reissue(placement: Placement, reason: str, *, actor_user_id: int | None) -> 
     grade = grade_of(placement.id)
     if not eligible(grade):
         raise CertificateError(
-            "Only a placement with a released, passing grade can have a certificate."
+            _("Only a placement with a released, passing grade can have a certificate.")
         )
     assert grade is not None
     current = current_certificate(placement.id)

@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from lti_app.extensions import db
@@ -50,14 +51,14 @@ def certificate_from_file_token(token: str) -> Certificate:
     try:
         certificate_id = _serializer().loads(token, max_age=int(FILE_LINK_MAX_AGE.total_seconds()))
     except SignatureExpired as error:
-        raise CertificateError("This download link has expired.", 410) from error
+        raise CertificateError(_("This download link has expired."), 410) from error
     except BadSignature as error:
-        raise CertificateError("This download link is not valid.", 404) from error
+        raise CertificateError(_("This download link is not valid."), 404) from error
     certificate = db.session.get(Certificate, int(certificate_id))
     if certificate is None:
-        raise CertificateError("This download link is not valid.", 404)
+        raise CertificateError(_("This download link is not valid."), 404)
     if certificate.revoked_at is not None:
-        raise CertificateError("This certificate has been revoked.", 410)
+        raise CertificateError(_("This certificate has been revoked."), 410)
     return certificate
 
 

@@ -16,9 +16,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from lti_app.extensions import db
+from lti_app.formatting import format_number
 from lti_app.models import Activity, Grade, Placement
 from lti_app.services.grading.errors import GradingError
 from lti_app.services.grading.grade_records import describe, grade_of, move, store_result
@@ -37,8 +39,12 @@ def _check_maximum(activity: Activity, grade: Grade) -> None:
     computed_for = grade.computed.get("score_maximum")
     if computed_for is not None and Decimal(computed_for) != Decimal(activity.points_possible):
         raise GradingError(
-            f"The points possible changed from {computed_for} to {activity.points_possible} "
-            "since this grade was approved; update the grade first."
+            _(
+                "The points possible changed from %(before)s to %(now)s since this grade was "
+                "approved; update the grade first.",
+                before=format_number(computed_for),
+                now=format_number(activity.points_possible),
+            )
         )
 
 
@@ -74,14 +80,14 @@ def approve(activity: Activity, placement_ids: Iterable[int], actor_id: int) -> 
     for row in rows:
         name = row.user.display_name
         if row.approved:
-            outcome.skipped.append(f"{name}: already approved")
+            outcome.skipped.append(_("%(name)s: already approved", name=name))
             continue
         if row.fresh.status != "complete":
             outcome.skipped.append(f"{name}: {'; '.join(row.fresh.reasons)}")
             continue
         grade = grade_of(row.placement)  # locked and read again: a double submit waits here
         if grade.approved_at is not None:  # by another request since the rows were read
-            outcome.skipped.append(f"{name}: already approved")
+            outcome.skipped.append(_("%(name)s: already approved", name=name))
             continue
         store_result(grade, row.fresh)
         grade.approved_by_id = actor_id
@@ -117,9 +123,9 @@ def release(
     for row in rows:
         name = row.user.display_name
         if row.released:
-            outcome.skipped.append(f"{name}: already released")
+            outcome.skipped.append(_("%(name)s: already released", name=name))
         elif not row.approved or row.grade is None:
-            outcome.skipped.append(f"{name}: not approved yet")
+            outcome.skipped.append(_("%(name)s: not approved yet", name=name))
         else:
             try:
                 _check_maximum(activity, row.grade)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from flask_babel import gettext as _
+
 from lti_app.extensions import db
 from lti_app.models import Activity, Evaluation, Rubric
 from lti_app.models.base import utcnow
@@ -51,17 +53,20 @@ def save_instructor_evaluation(
     row = locked_row_or_404(activity, placement_id)
     rubric_row = rubric_for(activity, row)
     if rubric_row is None:
-        raise GradingError("This activity has no rubric yet: choose one in the rubric settings.")
+        raise GradingError(_("This activity has no rubric yet: choose one in the rubric settings."))
     model = rubric_model(rubric_row)
     problems = validate_selections(model, selections)
     if problems:
         raise GradingError(
-            "Some ratings are not valid.", 400, [f"{p.path}: {p.message}" for p in problems]
+            _("Some ratings are not valid."), 400, [f"{p.path}: {p.message}" for p in problems]
         )
     result = rubric_score(model, selections)
     if submit and not result.complete:
         missing = ", ".join(c.title for c in model.criteria if c.id in set(result.missing_criteria))
-        raise GradingError(f"Rate every criterion before submitting (missing: {missing}).", 400)
+        raise GradingError(
+            _("Rate every criterion before submitting (missing: %(missing)s).", missing=missing),
+            400,
+        )
     evaluation = row.inputs.instructor
     if evaluation is None:
         evaluation = Evaluation(placement_id=row.placement.id, source="instructor")

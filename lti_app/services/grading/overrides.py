@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from flask_babel import gettext as _
+
 from grading.compute import GradeInputError, GradeResult, Override
 from lti_app.extensions import db
 from lti_app.models import Activity, Grade
@@ -34,7 +36,10 @@ def _regrade(
     written (this one, or none); flushes, the caller commits."""
     if result.status != "complete" and grade.approved_at is not None:
         raise GradingError(
-            "This grade is approved, so it needs a score: " + "; ".join(result.reasons)
+            _(
+                "This grade is approved, so it needs a score: %(reasons)s",
+                reasons="; ".join(result.reasons),
+            )
         )
     outbox = ScoreOutbox(activity)
     store_result(grade, result)
@@ -71,12 +76,12 @@ def set_override(
     Returns the placements whose released score was written, for the caller's certificates."""
     row = locked_row_or_404(activity, placement_id)
     if not reason.strip():
-        raise GradingError("Give a reason for the override; it is kept in the audit trail.", 400)
+        raise GradingError(_("Give a reason for the override; it is kept in the audit trail."), 400)
     try:
         override = Override.from_points(points, Decimal(activity.points_possible), reason.strip())
     except GradeInputError as exc:
         raise GradingError(
-            "The override is not valid.", 400, [p.message for p in exc.problems]
+            _("The override is not valid."), 400, [p.message for p in exc.problems]
         ) from exc
     grade = grade_of(row.placement)
     store_override(grade, override)
@@ -92,7 +97,7 @@ def clear_override(
     row = locked_row_or_404(activity, placement_id)
     grade = row.grade
     if grade is None or grade.override_fraction is None:
-        raise GradingError("There is no override to remove.")
+        raise GradingError(_("There is no override to remove."))
     grade.override_fraction = None
     grade.override_reason = ""
     grade.override_points = None
@@ -108,9 +113,9 @@ def update_from_evaluations(
     """Take the latest evaluations into an approved (or released) grade, on purpose."""
     row = locked_row_or_404(activity, placement_id)
     if row.grade is None or not row.approved:
-        raise GradingError("Only an approved grade needs updating; approve it instead.")
+        raise GradingError(_("Only an approved grade needs updating; approve it instead."))
     if not row.changed_since_approval:  # e.g. updated by a request a moment ago
-        raise GradingError("The grade already uses the latest evaluations; nothing to update.")
+        raise GradingError(_("The grade already uses the latest evaluations; nothing to update."))
     before = describe(row.grade, activity)
     result = row.fresh
     note = f"grade updated from {before}"

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext as _
+
 from grading.compute import credits_under
 from grading.policy import (
     DEFAULT_POLICY,
@@ -16,6 +18,7 @@ from grading.policy import (
     policy_to_dict,
 )
 from lti_app.extensions import db
+from lti_app.formatting import credits_text, hours_text
 from lti_app.models import Activity, Grade
 
 
@@ -93,12 +96,19 @@ def credits_example(policy: GradingPolicy) -> str:
     a rule under which a passed placement earns 0 credits is seen before anyone is graded."""
     hours = policy.required_hours
     if hours <= 0:
-        return "No hours are required, so credits depend only on the hours a supervisor confirms."
+        return str(
+            _("No hours are required, so credits depend only on the hours a supervisor confirms.")
+        )
     credits = credits_under(policy, hours)
-    text = (
-        f"A student who passes with exactly the {hours.normalize():f} required hours "
-        f"earns {credits.normalize():f} credits."
+    text = str(
+        _(
+            "A student who passes with exactly the %(hours)s required earns %(credits)s.",
+            hours=hours_text(hours),
+            credits=credits_text(credits),
+        )
     )
     if credits == 0:
-        text += " Make the step smaller or round up if this placement should carry credit."
+        text += " " + str(
+            _("Make the step smaller or round up if this placement should carry credit.")
+        )
     return text

@@ -3,6 +3,7 @@ certificate extras changed (the certificates feature asks, once the PDF exists o
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
 from lti_app.extensions import db
@@ -30,17 +31,17 @@ def retry_sync(activity: Activity, sync_id: int) -> ScoreSync:
     now"): it becomes pending now, unless a newer score replaced it."""
     sync = db.session.get(ScoreSync, sync_id)
     if sync is None or sync.activity_id != activity.id:
-        raise GradingError("There is no such score to send.", 404)
+        raise GradingError(_("There is no such score to send."), 404)
     retrying = sync.state == "pending" and sync.attempts > 0
     if sync.state != "failed" and not retrying:
-        raise GradingError("Only a failed score, or one being retried, can be retried now.")
+        raise GradingError(_("Only a failed score, or one being retried, can be retried now."))
     newer = db.session.scalar(
         select(func.count())
         .select_from(ScoreSync)
         .where(ScoreSync.placement_id == sync.placement_id, ScoreSync.id > sync.id)
     )
     if newer:
-        raise GradingError("A newer score replaced this one; it will not be sent.")
+        raise GradingError(_("A newer score replaced this one; it will not be sent."))
     sync.state = "pending"
     sync.next_attempt_at = utcnow()
     sync.last_error = ""

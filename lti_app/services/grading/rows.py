@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from flask_babel import gettext as _
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import contains_eager
 
@@ -254,7 +255,7 @@ def activity_summary(activity: Activity) -> dict[str, int]:
 def row_or_404(activity: Activity, placement_id: int) -> GradingRow:
     row = grading_row(activity, placement_id)
     if row is None:
-        raise GradingError("There is no such student in this activity.", 404)
+        raise GradingError(_("There is no such student in this activity."), 404)
     return row
 
 
