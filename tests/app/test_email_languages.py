@@ -87,6 +87,17 @@ def test_the_launch_stores_each_users_language(app, course):
         assert db.session.get(User, user_id(app, "teacher-1")).locale == "fr"
 
 
+def test_a_launch_without_a_language_keeps_the_last_one_and_an_unshipped_one_is_english(
+    app, platform, course
+):
+    launch_in(app, platform, sub="s-de", locale=None)
+    with app.app_context():
+        assert db.session.get(User, user_id(app, "s-de")).locale == "de"
+    launch_in(app, platform, sub="s-de", locale="ja-JP")
+    with app.app_context():
+        assert db.session.get(User, user_id(app, "s-de")).locale is None
+
+
 def test_selection_opened_is_in_the_students_language_with_the_deadline_in_the_course_zone(
     app, platform, course, smtp
 ):
