@@ -17,12 +17,14 @@ Dates are stored in UTC whatever is shown.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Flask, Response, g, has_request_context, request, session
-from flask_babel import Babel, get_locale, refresh
+from flask import Flask, Response, g, has_app_context, has_request_context, request, session
+from flask_babel import Babel, force_locale, get_locale, refresh
 
 # Shipped languages, English first (the source language of every msgid).
 SUPPORTED_LOCALES: tuple[str, ...] = ("en", "es", "de", "fr")
@@ -41,6 +43,7 @@ LANG_PARAMETER = "lang"
 LANG_COOKIE = "stint_lang"
 LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
 DEFAULT_TIMEZONE = "UTC"
+FORCED_TIMEZONE_KEY = "forced_timezone"
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
 
 babel = Babel()
@@ -86,13 +89,38 @@ def select_timezone() -> str:
     """The time zone every date-time is shown in: the course's once known, else UTC.
 
     The seam for course time zones: a view (or ``auth``) that knows the course sets
-    ``g.course_timezone`` to an IANA name; nothing else converts times.
+    ``g.course_timezone`` to an IANA name; nothing else converts times. Text rendered for
+    someone else (``rendered_for``: an email, in a request or a job) names its zone itself.
     """
+    if has_app_context():
+        forced = g.get(FORCED_TIMEZONE_KEY)
+        if isinstance(forced, str) and forced:
+            return forced
     if has_request_context():
         zone = g.get("course_timezone")
         if isinstance(zone, str) and zone:
             return zone
     return DEFAULT_TIMEZONE
+
+
+@contextmanager
+def rendered_for(language: str | None, zone: str | None) -> Iterator[None]:
+    """Render text for someone other than the reader of this request: an email.
+
+    Inside, ``gettext`` answers in ``language`` (a shipped one, else English) and every
+    formatted date-time is in ``zone`` (the course's IANA name, else UTC), whoever renders it:
+    an instructor's request in another language, or a job, which has no request, no session
+    and no ``g.course_timezone``. Afterwards the request's own language and zone are back.
+    """
+    previous = g.get(FORCED_TIMEZONE_KEY)
+    with force_locale(supported_locale(language) or DEFAULT_LOCALE):
+        setattr(g, FORCED_TIMEZONE_KEY, zone or DEFAULT_TIMEZONE)
+        refresh()  # Flask-Babel caches the zone per context: select it again (locale stays forced)
+        try:
+            yield
+        finally:
+            setattr(g, FORCED_TIMEZONE_KEY, previous)
+            refresh()
 
 
 def current_language() -> str:

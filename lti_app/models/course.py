@@ -59,6 +59,10 @@ class User(db.Model):  # type: ignore[name-defined]
     # The LMS's SIS id (lis person_sourcedid from a launch or NRPS), for the registrar export.
     sis_person_id: Mapped[str] = mapped_column(String(255), default="", server_default="")
     last_launch_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The language (a shipped one, "de") of this person's last launch that named one: the
+    # language Stint emails them in, from jobs as from other people's requests. None: English
+    # (never launched, or the LMS's language is not one Stint ships).
+    locale: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     @property

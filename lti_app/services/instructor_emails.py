@@ -29,6 +29,7 @@ from sqlalchemy.orm import aliased
 from grading.display import points_number
 from lti_app.email_templates import render_email
 from lti_app.extensions import db, rows_changed
+from lti_app.i18n import rendered_for
 from lti_app.models import Activity, Course, Membership, Placement, ScoreSync, User
 from lti_app.models.base import utcnow
 from lti_app.services import outbox
@@ -176,28 +177,31 @@ def alert_undelivered_scores(activity_id: int) -> int:
             .where(Placement.id.in_([sync.placement_id for sync in claimed]))
         )
     }
-    items = [_describe(sync, names.get(sync.placement_id, "?")) for sync in claimed]
     course = db.session.get(Course, activity.course_id)
     if course is None:
         return 0
     course_title = course.title or course.label or activity.title
-    subject = ngettext(
-        "A grade for “%(activity)s” cannot be delivered to the LMS",
-        "%(num)d grades for “%(activity)s” cannot be delivered to the LMS",
-        len(items),
-        activity=activity.title,
-    )
     queued = 0
     for person in _recipients(course):
-        text, html = render_email(
-            "score_undelivered",
-            instructor_name=person.display_name,
-            activity_title=activity.title,
-            course_title=course_title,
-            platform_name=course.platform.name,
-            items=items,
-            alert_after=ALERT_AFTER_ATTEMPTS,
-        )
+        # Each instructor reads it in their own language (their last launch's, else the
+        # course's): the delivery job has no request whose language could stand in.
+        with rendered_for(person.locale or course.language, course.time_zone):
+            items = [_describe(sync, names.get(sync.placement_id, "?")) for sync in claimed]
+            subject = ngettext(
+                "A grade for “%(activity)s” cannot be delivered to the LMS",
+                "%(num)d grades for “%(activity)s” cannot be delivered to the LMS",
+                len(items),
+                activity=activity.title,
+            )
+            text, html = render_email(
+                "score_undelivered",
+                instructor_name=person.display_name,
+                activity_title=activity.title,
+                course_title=course_title,
+                platform_name=course.platform.name,
+                items=items,
+                alert_after=ALERT_AFTER_ATTEMPTS,
+            )
         outbox.queue_email(
             "score_undelivered", person.email, subject, text, html, course_id=course.id
         )

@@ -88,6 +88,15 @@ def upsert_course(platform_id: int, claims: LaunchClaims) -> Course:
     return course
 
 
+def _user_language(claims: LaunchClaims, known: str | None) -> str | None:
+    """The language to email this person in: their last launch's, when it named one.
+
+    A launch naming a language Stint does not ship ("ja") gives None (English), since that is
+    what their pages are in now; a launch naming none keeps what an earlier one said.
+    """
+    return supported_locale(claims.locale) if claims.locale else known
+
+
 def _course_language(claims: LaunchClaims, known: str | None) -> str | None:
     """The course's language: what its instructors' launches say, else what it was.
 
@@ -109,6 +118,7 @@ def upsert_user(platform_id: int, claims: LaunchClaims) -> User:
         family_name=claims.family_name or user.family_name,
         email=claims.email or user.email,
         sis_person_id=claims.person_sourcedid or user.sis_person_id,
+        locale=_user_language(claims, user.locale),
     )
     now = utcnow()
     if user.last_launch_at is None or now - user.last_launch_at > LAST_LAUNCH_RESOLUTION:
@@ -206,6 +216,7 @@ _REPEAT_LAUNCH = (
         User.given_name,
         User.family_name,
         User.email,
+        User.locale,
         User.sis_person_id,
         User.last_launch_at,
         Membership.roles,
@@ -251,8 +262,8 @@ def _unchanged_repeat_launch(platform_id: int, claims: LaunchClaims) -> LaunchRe
     if row is None:
         return None
     (course_id, label, title, nrps_url, stored_zone, language, user_id, name, given, family, email,
-     sis_id, last_launch, roles, is_instructor, is_learner, status, activity_id, configured,
-     lineitem_url, lineitems_url, ags_scopes) = row  # fmt: skip
+     user_language, sis_id, last_launch, roles, is_instructor, is_learner, status, activity_id,
+     configured, lineitem_url, lineitems_url, ags_scopes) = row  # fmt: skip
     if claims.resource_link_id and activity_id is None:
         return None
     now = utcnow()
@@ -266,6 +277,7 @@ def _unchanged_repeat_launch(platform_id: int, claims: LaunchClaims) -> LaunchRe
         and (claims.given_name or given) == given
         and (claims.family_name or family) == family
         and (claims.email or email) == email
+        and _user_language(claims, user_language) == user_language
         and (claims.person_sourcedid or sis_id) == sis_id
         and last_launch is not None
         and now - last_launch <= LAST_LAUNCH_RESOLUTION

@@ -11,19 +11,26 @@ email address is skipped (the LMS did not share one); nothing else is affected.
 
 Stint does not know the LMS's own address of the activity (a launch does not carry it), so the
 email names the activity and the course to open instead of linking to a guess.
+
+Each email is written in its student's language (``User.locale``, from their last launch; the
+course's language for a student who never launched) with dates in the course's time zone,
+whoever's request or job queues it: an instructor in English publishing placements sends a
+German student German text (``i18n.rendered_for``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from certificates import format_code
 from lti_app.email_templates import render_email
 from lti_app.extensions import db
+from lti_app.formatting import format_moment
+from lti_app.i18n import rendered_for
 from lti_app.models import Activity, Certificate, Course, Membership, Placement, User
 from lti_app.services import outbox
 from lti_app.validation import is_email
@@ -41,6 +48,15 @@ def _activity_context(user: User | None, activity: Activity) -> dict[str, object
         "course_title": course_title or activity.title,
         "platform_name": course.platform.name if course is not None else "",
     }
+
+
+def in_language_of(user: User, course_id: int) -> AbstractContextManager[None]:
+    """Render for this student: their language (else the course's) and the course's zone."""
+    course = db.session.get(Course, course_id)
+    return rendered_for(
+        user.locale or (course.language if course is not None else None),
+        course.time_zone if course is not None else None,
+    )
 
 
 def _context(placement: Placement) -> tuple[User, dict[str, object]] | None:
@@ -80,17 +96,19 @@ def queue_selection_opened(activity: Activity) -> int:
         context = _activity_context(user, activity)
         if context is None:
             continue
-        text, html = render_email(
-            "selection_opened",
-            **context,
-            deadline=format_datetime(deadline, "long") if deadline else "",
-            max_choices=activity.max_choices,
-        )
+        with in_language_of(user, activity.course_id):
+            text, html = render_email(
+                "selection_opened",
+                **context,
+                deadline=format_moment(deadline, "long") if deadline else "",
+                max_choices=activity.max_choices,
+            )
+            subject = _("Project selection is open for “%(activity)s”", activity=activity.title)
         row = outbox.queue_email_once(
             f"selection_opened:{activity.id}:{user.id}",
             "selection_opened",
             user.email,
-            _("Project selection is open for “%(activity)s”", activity=activity.title),
+            subject,
             text,
             html,
             course_id=activity.course_id,
@@ -108,18 +126,20 @@ def queue_placement_published(placement: Placement) -> bool:
         return False
     user, context = found
     partner = placement.project.partner
-    text, html = render_email(
-        "placement_published", **context, partner_name=partner.name if partner else ""
-    )
+    with in_language_of(user, placement.activity.course_id):
+        text, html = render_email(
+            "placement_published", **context, partner_name=partner.name if partner else ""
+        )
+        subject = _(
+            "Your project for “%(activity)s”: %(project)s",
+            activity=context["activity_title"],
+            project=context["project_title"],
+        )
     row = outbox.queue_email_once(
         f"placement_published:{placement.id}:{placement.project_id}",
         "placement_published",
         user.email,
-        _(
-            "Your project for “%(activity)s”: %(project)s",
-            activity=context["activity_title"],
-            project=context["project_title"],
-        ),
+        subject,
         text,
         html,
         course_id=placement.activity.course_id,
@@ -135,11 +155,15 @@ def queue_result_released(placement: Placement) -> bool:
     if found is None:
         return False
     user, context = found
-    text, html = render_email("result_released", **context)
+    with in_language_of(user, placement.activity.course_id):
+        text, html = render_email("result_released", **context)
+        subject = _(
+            "Your result for “%(activity)s” is released", activity=context["activity_title"]
+        )
     outbox.queue_email(
         "result_released",
         user.email,
-        _("Your result for “%(activity)s” is released", activity=context["activity_title"]),
+        subject,
         text,
         html,
         course_id=placement.activity.course_id,
@@ -157,11 +181,15 @@ def queue_certificate_issued(certificate: Certificate) -> bool:
     if found is None:
         return False
     user, context = found
-    text, html = render_email("certificate_issued", **context, code=format_code(certificate.code))
+    with in_language_of(user, placement.activity.course_id):
+        text, html = render_email(
+            "certificate_issued", **context, code=format_code(certificate.code)
+        )
+        subject = _("Your certificate for “%(project)s” is ready", project=context["project_title"])
     outbox.queue_email(
         "certificate_issued",
         user.email,
-        _("Your certificate for “%(project)s” is ready", project=context["project_title"]),
+        subject,
         text,
         html,
         course_id=placement.activity.course_id,

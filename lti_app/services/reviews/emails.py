@@ -7,12 +7,11 @@ sent, so neither the stored bodies nor the instructor's email log ever show it.
 
 from __future__ import annotations
 
-from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from lti_app.email_templates import render_email
 from lti_app.extensions import db
-from lti_app.i18n import DEFAULT_LOCALE
+from lti_app.i18n import rendered_for
 from lti_app.models import Course, Placement, ReviewInvitation, User
 from lti_app.services import outbox
 from lti_app.services.reviews.links import review_url
@@ -37,8 +36,9 @@ def queue_link_email(
         "inviter_email": inviter.email if inviter else "",
         "reminder": reminder,
     }
-    # In the supervisor's language (chosen when inviting), whoever's request queues it.
-    with force_locale(invitation.language or DEFAULT_LOCALE):
+    # In the supervisor's language (chosen when inviting) and the course's time zone, whoever's
+    # request (or the reminder job) queues it.
+    with rendered_for(invitation.language, course.time_zone if course else None):
         text, html = render_email("review_reminder" if reminder else "review_invitation", **context)
         names = {"student": context["student_name"], "project": context["project_title"]}
         subject = (
