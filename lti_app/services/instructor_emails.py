@@ -188,7 +188,7 @@ def alert_undelivered_scores(activity_id: int) -> int:
         with rendered_for(person.locale or course.language, course.time_zone):
             items = [_describe(sync, names.get(sync.placement_id, "?")) for sync in claimed]
             subject = ngettext(
-                "A grade for “%(activity)s” cannot be delivered to the LMS",
+                "%(num)d grade for “%(activity)s” cannot be delivered to the LMS",
                 "%(num)d grades for “%(activity)s” cannot be delivered to the LMS",
                 len(items),
                 activity=activity.title,

@@ -253,7 +253,7 @@ def test_student_is_emailed_when_the_result_is_released_and_the_certificate_issu
     assert len(to_student) == 2
     # This world's LMS offers no grade service: the instructor hears that the grade is stuck.
     assert [m["Subject"] for m in smtp.messages if m["To"] != "student-1@example.edu"] == [
-        "A grade for “Spring internship” cannot be delivered to the LMS"
+        "1 grade for “Spring internship” cannot be delivered to the LMS"
     ]
 
 

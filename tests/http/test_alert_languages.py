@@ -62,7 +62,7 @@ def test_each_instructor_reads_the_grade_alert_in_their_language(live_server, ma
     assert set(sent) == set(emails.values())
 
     english = sent[emails[c.DEMO_INSTRUCTOR_SUB]]
-    assert english["Subject"] == f"A grade for “{title}” cannot be delivered to the LMS"
+    assert english["Subject"] == f"1 grade for “{title}” cannot be delivered to the LMS"
     assert "The LMS refused it." in mail.text_of(english)
 
     german = sent[emails[c.DEMO_TA_SUB]]

@@ -95,7 +95,7 @@ def test_a_refused_grade_is_emailed_once_per_episode_with_what_to_do(live_server
     assert len(staff) == 2 and {m["To"] for m in sent} == staff
     assert len(sent) == 2  # one each, though the score was queued twice (certificate extras)
     message = sent[0]
-    assert message["Subject"] == f"A grade for “{title}” cannot be delivered to the LMS"
+    assert message["Subject"] == f"1 grade for “{title}” cannot be delivered to the LMS"
     text = " ".join(mail.text_of(message).split())
     # Approving told the LMS "submitted, awaiting grading" first: that was refused first.
     assert "Gone Student: the notice that work was submitted and awaits grading." in text
