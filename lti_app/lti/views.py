@@ -28,6 +28,7 @@ from sqlalchemy import select
 from lti_app.auth import current_viewer, start_session
 from lti_app.extensions import csrf, db
 from lti_app.forms import ActivitySettingsForm
+from lti_app.lms.registry import adapter_for, adapter_for_kind
 from lti_app.lti.claims import DEEP_LINKING_SETTINGS, parse_claims
 from lti_app.lti.errors import LtiError, from_library_exception
 from lti_app.lti.frame_origins import (
@@ -41,7 +42,8 @@ from lti_app.lti.single_use import spend
 from lti_app.lti.tool_conf import StintRegistration
 from lti_app.models import Activity, Course, Platform, User
 from lti_app.security import frame_for_platform
-from lti_app.services.launches import ACTIVITY_CUSTOM_PARAM, LaunchResult, record_launch
+from lti_app.services.ags.line_items import activity_tag
+from lti_app.services.launches import LaunchResult, record_launch
 from lti_app.services.roster import after_launch as roster_after_launch
 
 bp = Blueprint("lti", __name__, url_prefix="/lti")
@@ -270,18 +272,21 @@ def deep_link(launch_id: str) -> Any:
             LineItem()
             .set_label(activity.title)
             .set_score_maximum(float(activity.points_possible))
-            .set_resource_id(f"stint-activity-{activity.id}")
-            .set_tag("stint")
+            # The same resourceId and tag as a line item Stint creates itself (services/ags).
+            .set_resource_id(str(activity.id))
+            .set_tag(activity_tag(activity))
         )
         if activity.starts_at:
             line_item.set_start_date_time(activity.starts_at.isoformat())
         if activity.due_at:
             line_item.set_end_date_time(activity.due_at.isoformat())
+        platform = db.session.get(Platform, registration.platform_id)
+        assert platform is not None
         resource = (
             DeepLinkResource()
             .set_url(launch_url())
             .set_title(activity.title)
-            .set_custom_params({ACTIVITY_CUSTOM_PARAM: str(activity.id)})
+            .set_custom_params(adapter_for(platform).content_item_custom(activity.id))
             .set_lineitem(line_item)
         )
         deep_link = message.get_deep_link()
@@ -355,7 +360,11 @@ def canvas_config() -> Response:
                     "settings": {"text": "Stint", "placements": placements},
                 }
             ],
-            "custom_fields": {"canvas_course_id": "$Canvas.course.id"},
+            # Where a copied course came from and when it starts: course copy (docs/deploy.md).
+            "custom_fields": {
+                "canvas_course_id": "$Canvas.course.id",
+                **adapter_for_kind("canvas").copy_custom_parameters(),
+            },
         }
     )
 

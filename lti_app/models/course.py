@@ -25,6 +25,11 @@ class Course(db.Model):  # type: ignore[name-defined]
     title: Mapped[str] = mapped_column(String(500), default="")
     nrps_url: Mapped[str | None] = mapped_column(String(1000))
     roster_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Where the course came from and when it starts, as the LMS last said in a launch's custom
+    # parameters (services/course_copy.py): a copied course names its sources, most recent first.
+    context_history: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    deployment_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     platform: Mapped[Platform] = relationship()
