@@ -72,6 +72,10 @@ CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NU
 LATER_COLUMNS = (
     ("scores", "source", "TEXT NOT NULL DEFAULT 'tool'"),
     ("scores", "submitted_at", "TEXT"),
+    # Course copy (course_copy.py): the courses this one was copied from, most recent first
+    # (comma-separated, as $Context.id.history is sent), and the course's start (ISO 8601).
+    ("contexts", "history", "TEXT NOT NULL DEFAULT ''"),
+    ("contexts", "starts_at", "TEXT"),
 )
 
 
