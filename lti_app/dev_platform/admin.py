@@ -135,9 +135,9 @@ class DevPlatformAdmin:
         with self._store() as db:
             return gradebook.submissions_of(db.connection, line_item_id, user_id)
 
-    def members(self) -> list[Member]:
+    def members(self, context_id: str = c.DEMO_CONTEXT_ID) -> list[Member]:
         with self._store() as db:
-            return db.members(c.DEMO_CONTEXT_ID)
+            return db.members(context_id)
 
     def add_student(
         self, given_name: str, family_name: str, email: str, context_id: str = c.DEMO_CONTEXT_ID
