@@ -28,6 +28,7 @@ from lti_app.lti.claims import LaunchClaims
 from lti_app.models import Activity, ActivityProject, Course, Project, Rubric
 from lti_app.models.base import utcnow
 from lti_app.services import audit
+from lti_app.services.catalog.errors import CatalogError
 from lti_app.services.catalog.projects import save_project, spec_of
 from lti_app.services.locks import lock_row
 
@@ -109,12 +110,9 @@ def remember_origin(course: Course, claims: LaunchClaims) -> None:
 
 
 def note_copy_hint(activity: Activity, course: Course, named: Activity | None) -> None:
-    """A new link that names an activity of another course (a copied link): remember it."""
-    if (
-        named is not None
-        and named.course_id != course.id
-        and named.course.platform_id == course.platform_id
-    ):
+    """A new link that names an existing activity (a copied course's link, or a link duplicated
+    in the same course, as Canvas's "Duplicate" does): remember it, on the same platform only."""
+    if named is not None and named.course.platform_id == course.platform_id:
         activity.copy_hint_id = named.id
 
 
@@ -137,9 +135,9 @@ class CopySource:
 
 
 def _compatible(course: Course, source: Activity) -> bool:
-    """Same registration, another course, set up, and not from another deployment."""
+    """Same registration, set up, and not from another deployment."""
     other = source.course
-    if other.platform_id != course.platform_id or other.id == course.id or not source.configured:
+    if other.platform_id != course.platform_id or not source.configured:
         return False
     return not (
         course.deployment_id and other.deployment_id and course.deployment_id != other.deployment_id
@@ -151,7 +149,7 @@ def _candidates(activity: Activity) -> list[tuple[Activity, bool]]:
     found: list[tuple[Activity, bool]] = []
     if activity.copy_hint_id is not None:
         hinted = db.session.get(Activity, activity.copy_hint_id)
-        if hinted is not None and _compatible(course, hinted):
+        if hinted is not None and hinted.id != activity.id and _compatible(course, hinted):
             found.append((hinted, True))
     history = [h for h in (course.context_history or []) if h != course.context_id]
     if history:
@@ -303,12 +301,18 @@ def _project_for(course: Course, project: Project, days: int) -> tuple[Project, 
         ):
             return mine, False
     rubric_id, _ = _rubric_for(course, project.rubric_id)
-    copied = save_project(
-        course.platform_id,
-        course.id,
-        None,
-        replace(spec, deliverables=shifted, rubric_id=rubric_id),
-    )
+    try:
+        copied = save_project(
+            course.platform_id,
+            course.id,
+            None,
+            replace(spec, deliverables=shifted, rubric_id=rubric_id),
+        )
+    except CatalogError as exc:  # a project saved before today's rules: say which, copy nothing
+        raise CopyError(
+            f"The project “{project.title}” could not be copied with its dates moved: {exc} "
+            "Fix it in the catalog, or start a fresh activity."
+        ) from exc
     return copied, True
 
 

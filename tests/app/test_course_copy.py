@@ -11,7 +11,16 @@ import pytest
 from sqlalchemy import func, select
 
 from lti_app.extensions import db
-from lti_app.models import Activity, Course, Deployment, Platform
+from lti_app.models import (
+    Activity,
+    ActivityProject,
+    Course,
+    Deployment,
+    Partner,
+    Platform,
+    Project,
+    ProjectDeliverable,
+)
 from lti_app.models.base import utcnow
 from lti_app.services.course_copy import (
     course_start_from,
@@ -155,6 +164,18 @@ def test_a_student_launching_first_sees_that_it_is_not_set_up(app, platform):
     assert _activity_in(app, "spring-2026").copy_hint_id == source_id
 
 
+def test_a_link_duplicated_in_the_same_course_is_offered_its_original(app, platform):
+    source_id = _configured_source(app, platform)
+    teacher = _launch(
+        app,
+        platform,
+        context="fall-2025",
+        link="duplicate-link",
+        custom={"stint_activity": str(source_id)},
+    )
+    assert teacher.get(teacher.landing).headers["Location"].endswith("/copy")
+
+
 def test_another_platform_or_deployment_is_never_a_source(app, platform, jwks_server):
     source_id = _configured_source(app, platform)
     other = make_platform(app, jwks_server, "other-lms")
@@ -290,3 +311,53 @@ def test_canvas_gets_its_own_variables_in_content_items_and_configuration(app, c
     assert fields["context_history"] == "$Context.id.history"
     assert fields["canvas_previous_context_ids"] == "$Canvas.course.previousContextIds"
     assert fields["course_starts_at"] == "$Canvas.course.startAt"
+
+
+def test_a_project_that_cannot_be_copied_is_named_and_nothing_changes(app, platform):
+    source_id = _configured_source(app, platform)
+    with app.app_context():
+        source = db.session.get(Activity, source_id)
+        partner = Partner(platform_id=source.course.platform_id, name="Old partner")
+        db.session.add(partner)
+        db.session.flush()
+        project = Project(
+            platform_id=partner.platform_id,
+            partner_id=partner.id,
+            title="Legacy project",
+            supervisor_email="not an address",  # saved before the rules refused it
+            status="open",
+            deliverables=[
+                ProjectDeliverable(title="Report", due_at=datetime(2025, 10, 6, 17, tzinfo=UTC))
+            ],
+        )
+        db.session.add(project)
+        db.session.flush()
+        db.session.add(ActivityProject(activity_id=source_id, project_id=project.id))
+        db.session.commit()
+    teacher = _launch(
+        app,
+        platform,
+        context="spring-2026",
+        link="copied",
+        custom={"stint_activity": str(source_id)},
+    )
+    activity_id = _activity_in(app, "spring-2026").id
+    url = f"/instructor/activities/{activity_id}/copy"
+    html = teacher.get(url).get_data(as_text=True)
+    token = html.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    refused = teacher.post(
+        url, data={"csrf_token": token, "source": str(source_id), "shift_days": "7"}
+    )
+    assert refused.status_code == 400
+    assert "Legacy project" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert not db.session.get(Activity, activity_id).configured
+        assert db.session.scalar(select(func.count()).select_from(Project)) == 1
+        assert (
+            db.session.scalar(
+                select(func.count())
+                .select_from(ActivityProject)
+                .where(ActivityProject.activity_id == activity_id)
+            )
+            == 0
+        )
