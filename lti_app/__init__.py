@@ -39,6 +39,7 @@ FEATURE_MODULES = (
     "lti_app.instructor.certificates",
     "lti_app.student.certificates",
     "lti_app.instructor.audit",
+    "lti_app.instructor.course_copy",
     "lti_app.student.result",
     "lti_app.public.verify",
     "lti_app.public.operations",

@@ -14,8 +14,8 @@ from urllib.parse import urlencode
 from flask import Flask
 
 from . import constants as c
-from . import gradebook
-from .records import LineItem, LineItemFields, Member, Score, Submission
+from . import course_copy, gradebook
+from .records import Context, LineItem, LineItemFields, Member, ResourceLink, Score, Submission
 from .store import DevStore
 from .tool_store import (
     ToolRegistration,
@@ -43,14 +43,37 @@ class DevPlatformAdmin:
     def _store(self) -> DevStore:
         return DevStore(self.db_path)
 
-    def launch_url(self, user: str, link: str | None = None, *, deep_link: bool = False) -> str:
+    def launch_url(
+        self,
+        user: str,
+        link: str | None = None,
+        *,
+        deep_link: bool = False,
+        context: str | None = None,
+    ) -> str:
         query = {"user": user, **({"deep_link": "1"} if deep_link else {"link": link or ""})}
+        if context is not None:
+            query["context"] = context
         return f"{self.base_url}/dev-lms/course/launch?{urlencode(query)}"
 
     def review_launch_url(self, user: str, line_item_id: int, student: str) -> str:
         """``user`` opens ``student``'s submission in a line item (LtiSubmissionReviewRequest)."""
         query = {"user": user, "review_item": str(line_item_id), "review_for": student}
         return f"{self.base_url}/dev-lms/course/launch?{urlencode(query)}"
+
+    def context(self, context_id: str = c.DEMO_CONTEXT_ID) -> Context | None:
+        with self._store() as db:
+            return db.context(context_id)
+
+    def resource_links(self, context_id: str = c.DEMO_CONTEXT_ID) -> list[ResourceLink]:
+        with self._store() as db:
+            return db.resource_links(context_id)
+
+    def set_course_start(self, starts_at: str | None, context_id: str = c.DEMO_CONTEXT_ID) -> None:
+        """The course's start date, as the LMS's course settings hold it (ISO 8601)."""
+        with self._store() as db, db.transaction() as connection:
+            if not course_copy.set_course_start(connection, context_id, starts_at):
+                raise KeyError(context_id)
 
     def create_resource_link(
         self,
@@ -80,6 +103,10 @@ class DevPlatformAdmin:
     def line_items(self, link_id: str | None = None) -> list[LineItem]:
         with self._store() as db:
             return db.line_items(c.DEMO_CONTEXT_ID, resource_link_id=link_id)[0]
+
+    def line_items_of(self, context_id: str, link_id: str | None = None) -> list[LineItem]:
+        with self._store() as db:
+            return db.line_items(context_id, resource_link_id=link_id)[0]
 
     def latest_scores(self, line_item_id: int) -> dict[str, Score]:
         with self._store() as db:
@@ -120,13 +147,15 @@ class DevPlatformAdmin:
         with self._store() as db:
             return gradebook.submissions_of(db.connection, line_item_id, user_id)
 
-    def members(self) -> list[Member]:
+    def members(self, context_id: str = c.DEMO_CONTEXT_ID) -> list[Member]:
         with self._store() as db:
-            return db.members(c.DEMO_CONTEXT_ID)
+            return db.members(context_id)
 
-    def add_student(self, given_name: str, family_name: str, email: str) -> str:
+    def add_student(
+        self, given_name: str, family_name: str, email: str, context_id: str = c.DEMO_CONTEXT_ID
+    ) -> str:
         with self._store() as db:
-            return db.add_student(c.DEMO_CONTEXT_ID, given_name, family_name, email)
+            return db.add_student(context_id, given_name, family_name, email)
 
     def set_member_status(self, sub: str, status: str) -> None:
         with self._store() as db:

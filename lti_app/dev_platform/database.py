@@ -84,6 +84,10 @@ LATER_COLUMNS = (
     ("message_hints", "review_for", "TEXT"),
     ("message_hints", "review_line_item", "INTEGER"),
     ("message_hints", "locale", "TEXT NOT NULL DEFAULT 'en'"),
+    # Course copy (course_copy.py): the courses this one was copied from, most recent first
+    # (comma-separated, as $Context.id.history is sent), and the course's start (ISO 8601).
+    ("contexts", "history", "TEXT NOT NULL DEFAULT ''"),
+    ("contexts", "starts_at", "TEXT"),
 )
 
 

@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from . import constants as c
+from .course_copy import canvas_time
 from .records import Context, Member, ResourceLink
 from .registration import DevRegistration
 
@@ -40,6 +41,12 @@ def substitute_custom(
         "$Context.id": context.id,
         "$Context.label": context.label,
         "$Context.title": context.title,
+        # Course copy: the whole chain of sources (Moodle's course history, Canvas's recursive
+        # list), the direct source (Canvas), and the course's start in each LMS's format.
+        "$Context.id.history": ",".join(context.history),
+        "$Canvas.course.previousContextIds": ",".join(context.history[:1]),
+        "$CourseSection.timeFrame.begin": context.starts_at or "",
+        "$Canvas.course.startAt": canvas_time(context.starts_at),
     }
     if link is not None:
         known["$ResourceLink.id"] = link.id

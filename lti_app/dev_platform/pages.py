@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -11,6 +12,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from . import constants as c
 from . import gradebook
+from .course_copy import copy_course
 from .mailbox import linkify, list_messages, read_message
 from .records import Member, ResourceLink
 from .review import reviewable
@@ -23,6 +25,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 def register_pages(bp: Blueprint) -> None:
     bp.add_url_rule("/", view_func=course, methods=["GET"])
     bp.add_url_rule("/course/launch", view_func=launch, methods=["GET"])
+    bp.add_url_rule("/course/copy", view_func=copy, methods=["POST"])
     bp.add_url_rule("/course/return", view_func=launch_return, methods=["GET"])
     bp.add_url_rule("/platform-storage", view_func=platform_storage, methods=["GET"])
     bp.add_url_rule("/roster", view_func=roster, methods=["GET", "POST"])
@@ -39,21 +42,57 @@ def launch_locale(value: str | None) -> str:
     return value if value in c.LAUNCH_LOCALES else c.LAUNCH_LOCALES[0]
 
 
-def course() -> str:
+def course(problem: str | None = None) -> tuple[str, int]:
+    """A course's page (the demo course unless ``context`` names another, such as a copy)."""
     db = store()
-    context = db.context(c.DEMO_CONTEXT_ID)
-    assert context is not None
+    context = db.context(request.values.get("context", c.DEMO_CONTEXT_ID))
+    if context is None:
+        return error_page("No such course.", 404)
     links = db.resource_links(context.id)
     graded = {link.id: db.line_items(context.id, resource_link_id=link.id)[0] for link in links}
     return render_template(
         "dev_platform/course.html",
         context=context,
+        contexts=db.contexts(),
         links=links,
         graded=graded,
         members=db.members(context.id),
         locales=c.LAUNCH_LOCALES,
         locale=launch_locale(request.args.get("locale")),
-    )
+        problem=problem,
+        typed=request.form,
+    ), (400 if problem else 200)
+
+
+def _valid_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return len(text) == 10
+
+
+def copy() -> BaseResponse | tuple[str, int]:
+    """ "Copy course", as Canvas does it: a new course with history, links and line items."""
+    db = store()
+    source = db.context(request.form.get("context", ""))
+    if source is None:
+        return error_page("No such course to copy.", 404)
+    title = request.form.get("title", "").strip()
+    start = request.form.get("starts_on", "").strip()
+    if not title or len(title) > 200:
+        return course("Give the new course a title (up to 200 characters).")
+    if start and not _valid_date(start):
+        return course("Give the start date as YYYY-MM-DD, or leave it empty.")
+    with db.transaction() as connection:
+        new_id = copy_course(
+            connection,
+            source.id,
+            title=title,
+            label=f"{source.label}-COPY",
+            starts_at=f"{start}T00:00:00+00:00" if start else None,
+        )
+    return redirect(url_for("dev_platform.course", context=new_id), code=303)
 
 
 def launch() -> Response | tuple[str, int] | str:

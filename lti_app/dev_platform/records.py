@@ -20,6 +20,9 @@ class Context:
     id: str
     label: str
     title: str
+    # The courses this one was copied from, most recent first; when it starts (ISO 8601).
+    history: tuple[str, ...] = ()
+    starts_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,11 @@ class DeepLinkRequest:
     data: str
     user_sub: str
     context_id: str
+
+
+def context_from_row(row: sqlite3.Row) -> Context:
+    history = tuple(h for h in (row["history"] or "").split(",") if h)
+    return Context(row["id"], row["label"], row["title"], history, row["starts_at"])
 
 
 def member_from_row(row: sqlite3.Row) -> Member:

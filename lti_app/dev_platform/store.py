@@ -46,6 +46,7 @@ from .records import (
     MessageHint,
     ResourceLink,
     Score,
+    context_from_row,
     hint_from_row,
     line_item_from_row,
     member_from_row,
@@ -153,13 +154,13 @@ class DevStore:
 
     def context(self, context_id: str) -> Context | None:
         row = self.connection.execute(
-            "SELECT id, label, title FROM contexts WHERE id = ?", (context_id,)
+            "SELECT * FROM contexts WHERE id = ?", (context_id,)
         ).fetchone()
-        return Context(row["id"], row["label"], row["title"]) if row else None
+        return context_from_row(row) if row else None
 
     def contexts(self) -> list[Context]:
-        rows = self.connection.execute("SELECT id, label, title FROM contexts ORDER BY rowid")
-        return [Context(row["id"], row["label"], row["title"]) for row in rows]
+        rows = self.connection.execute("SELECT * FROM contexts ORDER BY rowid")
+        return [context_from_row(row) for row in rows]
 
     def members(self, context_id: str) -> list[Member]:
         rows = self.connection.execute(

@@ -41,6 +41,7 @@ from lti_app.read_models.dashboard.states import STATUS_LABELS, STATUS_ORDER
 from lti_app.read_models.registrar import registrar_csv, registrar_rows
 from lti_app.scoping import activity_for
 from lti_app.services import audit
+from lti_app.services.course_copy import offer_pending
 from lti_app.services.course_zone import CourseZoneError, set_course_timezone
 from lti_app.services.placements.leavers import free_seat
 from lti_app.services.placements.status import PlacementError
@@ -175,8 +176,13 @@ def free_leavers_seat(activity_id: int, placement_id: int) -> Any:
 @bp.route("/activities/<int:activity_id>/settings", methods=["GET", "POST"])
 @requires("activity.settings")
 def configure(activity_id: int) -> Any:
-    """Settings of an activity; also the first-launch setup of a link made by hand in the LMS."""
+    """Settings of an activity; also the first-launch setup of a link made by hand in the LMS.
+
+    A link copied with its course first offers the earlier activity's setup (course_copy).
+    """
     activity = activity_for(g.viewer, activity_id)
+    if request.method == "GET" and offer_pending(activity):
+        return redirect(url_for("course_copy.offer", activity_id=activity.id), code=303)
     form = ActivitySettingsForm(obj=activity if request.method == "GET" else None)
     if request.method == "GET":
         form.show_dates_of(activity.starts_at, activity.due_at)

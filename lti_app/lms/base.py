@@ -7,6 +7,11 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from grading.ags import format_ags_timestamp
+from lti_app.services.course_copy import (
+    ACTIVITY_PARAM,
+    CONTEXT_HISTORY_PARAM,
+    COURSE_START_PARAM,
+)
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,19 @@ class LmsAdapter:
     extra_frame_origins: ClassVar[tuple[str, ...]] = ()
     # The AGS results service writes an empty or zero grade as a result with no score at all.
     result_omits_zero: ClassVar[bool] = False
+
+    def copy_custom_parameters(self) -> dict[str, str]:
+        """Custom parameters that tell Stint where a copied course came from and when it starts
+        (LTI 1.3 substitution variables; Moodle resolves both in ``mod/lti/locallib.php``)."""
+        return {
+            CONTEXT_HISTORY_PARAM: "$Context.id.history",
+            COURSE_START_PARAM: "$CourseSection.timeFrame.begin",
+        }
+
+    def content_item_custom(self, activity_id: int) -> dict[str, str]:
+        """The custom parameters of a deep-linked activity: its Stint id travels with the link
+        when the LMS copies the course, with what tells Stint where the copy came from."""
+        return {ACTIVITY_PARAM: str(activity_id), **self.copy_custom_parameters()}
 
     def score_extensions(self, submission: ScoreSubmission) -> dict[str, Any]:
         """Fields beyond the core score: AGS 2.0's ``submission.submittedAt`` (when the work

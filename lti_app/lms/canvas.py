@@ -13,6 +13,11 @@ from typing import Any
 
 from grading.ags import format_ags_timestamp
 from lti_app.lms.base import LmsAdapter, ScoreSubmission
+from lti_app.services.course_copy import (
+    CANVAS_PREVIOUS_PARAM,
+    CONTEXT_HISTORY_PARAM,
+    COURSE_START_PARAM,
+)
 
 SUBMISSION_EXTENSION = "https://canvas.instructure.com/lti/submission"
 
@@ -23,6 +28,16 @@ class CanvasAdapter(LmsAdapter):
     # Allowed only until a launch has shown the school's own origin (``lti/frame_origins``):
     # the wildcard would let every other Canvas school frame this one's users' pages.
     extra_frame_origins = ("https://*.instructure.com",)
+
+    def copy_custom_parameters(self) -> dict[str, str]:
+        # lib/lti/variable_expander.rb: Context.id.history is the recursive list (reverse
+        # chronological, "truncated" after 1000), previousContextIds the direct sources, and
+        # the course start is Canvas.course.startAt (Canvas has no CourseSection.timeFrame).
+        return {
+            CONTEXT_HISTORY_PARAM: "$Context.id.history",
+            CANVAS_PREVIOUS_PARAM: "$Canvas.course.previousContextIds",
+            COURSE_START_PARAM: "$Canvas.course.startAt",
+        }
 
     def score_extensions(self, submission: ScoreSubmission) -> dict[str, Any]:
         # The first score creates the Canvas submission; later ones re-grade it rather than

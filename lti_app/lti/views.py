@@ -30,7 +30,7 @@ from sqlalchemy import select
 from lti_app.auth import current_viewer, start_session
 from lti_app.extensions import csrf, db
 from lti_app.forms import ActivitySettingsForm
-from lti_app.lms.registry import adapter_for_kind
+from lti_app.lms.registry import adapter_for, adapter_for_kind
 from lti_app.lti import binding
 from lti_app.lti.claims import DEEP_LINKING_SETTINGS, SUBMISSION_REVIEW_REQUEST, parse_claims
 from lti_app.lti.dynamic_registration import (
@@ -50,9 +50,8 @@ from lti_app.lti.single_use import spend
 from lti_app.lti.tool_conf import StintRegistration
 from lti_app.models import Activity, Course, Platform, User
 from lti_app.security import frame_for_origins, frame_for_platform
-from lti_app.services.ags.line_items import submission_review
+from lti_app.services.ags.line_items import activity_tag, submission_review
 from lti_app.services.launches import (
-    ACTIVITY_CUSTOM_PARAM,
     TIMEZONE_CUSTOM_PARAM,
     TIMEZONE_SUBSTITUTION,
     LaunchResult,
@@ -524,8 +523,9 @@ def deep_link(launch_id: str) -> Any:
             LineItem()
             .set_label(activity.title)
             .set_score_maximum(float(activity.points_possible))
-            .set_resource_id(f"stint-activity-{activity.id}")
-            .set_tag("stint")
+            # The same resourceId and tag as a line item Stint creates itself (services/ags).
+            .set_resource_id(str(activity.id))
+            .set_tag(activity_tag(activity))
         )
         review = submission_review(activity.id)
         line_item.set_submission_review(
@@ -535,13 +535,15 @@ def deep_link(launch_id: str) -> Any:
             line_item.set_start_date_time(activity.starts_at.isoformat())
         if activity.due_at:
             line_item.set_end_date_time(activity.due_at.isoformat())
+        platform = db.session.get(Platform, registration.platform_id)
+        assert platform is not None
         resource = (
             DeepLinkResource()
             .set_url(launch_url())
             .set_title(activity.title)
             .set_custom_params(
                 {
-                    ACTIVITY_CUSTOM_PARAM: str(activity.id),
+                    **adapter_for(platform).content_item_custom(activity.id),
                     # The LMS substitutes the launching user's time zone (course dates).
                     TIMEZONE_CUSTOM_PARAM: TIMEZONE_SUBSTITUTION,
                 }
@@ -619,9 +621,11 @@ def canvas_config() -> Response:
                     "settings": {"text": "Stint", "placements": placements},
                 }
             ],
+            # Where a copied course came from and when it starts: course copy (docs/deploy.md).
             "custom_fields": {
                 "canvas_course_id": "$Canvas.course.id",
                 TIMEZONE_CUSTOM_PARAM: TIMEZONE_SUBSTITUTION,
+                **adapter_for_kind("canvas").copy_custom_parameters(),
             },
         }
     )

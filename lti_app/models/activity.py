@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -62,6 +63,14 @@ class Activity(db.Model):  # type: ignore[name-defined]
     selection_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
     max_choices: Mapped[int] = mapped_column(Integer, default=3)
     placements_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Course copy (services/course_copy.py): the activity the LMS said this link was copied
+    # from (its ``stint_activity`` custom parameter), the one whose setup was copied, and
+    # whether the instructor has answered the offer (copied or declined: it is not offered again).
+    copy_hint_id: Mapped[int | None] = mapped_column(ForeignKey("activity.id", ondelete="SET NULL"))
+    copied_from_id: Mapped[int | None] = mapped_column(
+        ForeignKey("activity.id", ondelete="SET NULL")
+    )
+    copy_decided: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    course: Mapped[Course] = relationship()
+    course: Mapped[Course] = relationship(foreign_keys=[course_id])

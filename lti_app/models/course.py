@@ -29,6 +29,11 @@ class Course(db.Model):  # type: ignore[name-defined]
     # The course's language (a shipped one, "de"), from its instructors' launches: the default
     # for review invitations and the language its certificates are printed in. None: English.
     language: Mapped[str | None] = mapped_column(String(16))
+    # Where the course came from and when it starts, as the LMS last said in a launch's custom
+    # parameters (services/course_copy.py): a copied course names its sources, most recent first.
+    context_history: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    deployment_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # The IANA zone an instructor's launch sent ($Person.address.timezone), and the one an
     # instructor chose in Stint (wins); dates are typed and shown in ``time_zone``.

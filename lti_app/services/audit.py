@@ -68,6 +68,7 @@ ACTIONS: dict[str, str] = {
     "certificate.revoke": "Certificate revoked",
     "certificate.reissue": "Certificate re-issued",
     "certificate.visibility": "Certificate visibility changed",
+    "activity.copy": "Setup copied from another course",
     "course.purge": "Course data purged (retention)",
     "student.erase": "Student data erased (request)",
 }

@@ -16,10 +16,11 @@ from lti_app.i18n import supported_locale
 from lti_app.lti.claims import LaunchClaims
 from lti_app.models import Activity, Course, Membership, Placement, User
 from lti_app.models.base import utcnow
+from lti_app.services import course_copy
 from lti_app.timezones import valid_zone
 from lti_app.validation import parse_id
 
-ACTIVITY_CUSTOM_PARAM = "stint_activity"
+ACTIVITY_CUSTOM_PARAM = course_copy.ACTIVITY_PARAM
 # Asked for in the tool's configuration and each deep link: Canvas substitutes the launching
 # user's IANA zone; Moodle its user's zone (or "99", its "server default", which is no zone).
 TIMEZONE_CUSTOM_PARAM = "stint_timezone"
@@ -85,6 +86,7 @@ def upsert_course(platform_id: int, claims: LaunchClaims) -> Course:
         lms_timezone=lms_timezone(claims) or course.lms_timezone,
         language=_course_language(claims, course.language),
     )
+    course_copy.remember_origin(course, claims)
     return course
 
 
@@ -144,7 +146,8 @@ def resolve_activity(course: Course, claims: LaunchClaims) -> Activity | None:
 
     Deep linking creates the activity before the LMS assigns a resource link id; it travels in
     the ``stint_activity`` custom parameter and is bound on first launch. A link made by hand in
-    the LMS (or copied from another course) gets a new, unconfigured activity.
+    the LMS (or copied from another course) gets a new, unconfigured activity; a copied link's
+    old activity is offered to the instructor to copy from (services/course_copy.py).
     """
     if claims.resource_link_id is None:
         return None
@@ -183,13 +186,9 @@ def _bind_or_create(course: Course, claims: LaunchClaims) -> Activity:
         title=claims.resource_link_title or "Micro-internship",
         configured=False,
     )
-    # A copy of a configured activity (course copy in the LMS) keeps its settings, never its data.
-    if template is not None and template.course.platform_id == course.platform_id:
-        activity.title = template.title
-        activity.description = template.description
-        activity.points_possible = template.points_possible
-        activity.required_hours = template.required_hours
-        activity.configured = template.configured
+    # A link copied with its course names the old activity: its setup is offered to the
+    # instructor (services/course_copy.py), never copied silently, and never its student data.
+    course_copy.note_copy_hint(activity, course, template)
     try:
         with db.session.begin_nested():
             db.session.add(activity)
