@@ -27,6 +27,7 @@ class BoundedIntConverter(IntegerConverter):
 
 # One blueprint per feature module; each module owns its routes, templates and panels.
 FEATURE_MODULES = (
+    "lti_app.lti.setup_views",
     "lti_app.instructor.rubrics",
     "lti_app.instructor.catalog",
     "lti_app.instructor.placements",
