@@ -118,9 +118,9 @@ def test_selection_opened_is_in_the_students_language_with_the_deadline_in_the_c
     german = emails["s-de@example.edu"]
     assert german["Subject"] == "Die Projektwahl für „Internship“ ist geöffnet"
     text = " ".join(smtp.text_of(german).split())
-    assert "Hallo Student s-de," in text
+    assert "Guten Tag Student s-de," in text
     assert "bis zu 2 der angebotenen Projekte" in text
-    assert f"Ordnen Sie sie vor dem {format_date(day, 'long', locale='de')}, 18:00 " in text
+    assert f"Ordnen Sie sie bis {format_date(day, 'long', locale='de')}, 18:00 " in text
     assert "Rank them" not in text and "Project selection" not in text
     assert HTML_LANG.search(html_of(german)).group(1) == "de"
 
@@ -136,9 +136,9 @@ def test_placement_published_is_in_the_students_language(app, course, smtp):
     assert assigned.status_code == 303
     assert post(course, "/publish").status_code == 303
     (german,) = [m for m in smtp.messages if m["To"] == "s-de@example.edu"]
-    assert german["Subject"] == "Ihr Projekt für „Internship“: Web shop"
+    assert german["Subject"] == "Ihr Projekt in „Internship“: Web shop"
     text = " ".join(smtp.text_of(german).split())
-    assert "Sie wurden dem Projekt „Web shop“ (Globex)" in text
+    assert "Sie wurden dem Projekt \"Web shop\" (Globex)" in text
     assert HTML_LANG.search(html_of(german)).group(1) == "de"
 
 

@@ -81,7 +81,7 @@ def test_the_german_instructor_reads_dashboard_grading_certificates_and_audit(
         assert english not in dashboard, english
 
     grading = page(teacher, f"{base}/grading")
-    for german in ("Benotung", "Abgleich mit der Bewertungsübersicht", "Veröffentlicht"):
+    for german in ("Benotung", "Abgleich mit der Bewertungsübersicht", "Freigegeben"):
         assert german in grading, german
     assert "87,5 / 100" in grading  # points in the German way, through |points
     assert "Gradebook check" not in grading
