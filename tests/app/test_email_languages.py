@@ -138,7 +138,7 @@ def test_placement_published_is_in_the_students_language(app, course, smtp):
     (german,) = [m for m in smtp.messages if m["To"] == "s-de@example.edu"]
     assert german["Subject"] == "Ihr Projekt in „Internship“: Web shop"
     text = " ".join(smtp.text_of(german).split())
-    assert "Sie wurden dem Projekt \"Web shop\" (Globex)" in text
+    assert 'Sie wurden dem Projekt "Web shop" (Globex)' in text
     assert HTML_LANG.search(html_of(german)).group(1) == "de"
 
 

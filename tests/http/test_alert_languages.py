@@ -72,7 +72,7 @@ def test_each_instructor_reads_the_grade_alert_in_their_language(live_server, ma
         text
     )
     assert "Das LMS hat sie abgelehnt." in text
-    assert f"Öffnen Sie die Aktivität \"{title}\"" in text
+    assert f'Öffnen Sie die Aktivität "{title}"' in text
     assert "The LMS refused it." not in text
     html = german.get_body(preferencelist=("html",)).get_content()
     assert '<html lang="de">' in html
