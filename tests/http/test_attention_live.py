@@ -60,7 +60,9 @@ def test_an_outage_is_named_and_retry_now_delivers_once_the_lms_is_back(live_ser
     assert "All clear" not in html
     assert "1 grade has not reached the LMS yet" in listed
     assert "Retrying (attempt" in listed
-    assert "The LMS said: token request refused: HTTP 500" in listed
+    # The LMS's own answer: the token request's, or the score's when another test of this live
+    # server left an access token cached (the fault switch fails either with HTTP 500).
+    assert re.search(r"The LMS said: [^.]*HTTP 500", listed), listed
 
     course.admin.clear_faults()  # the LMS is back; the back-off would wait minutes more
     token = re.search(r'name="csrf_token" value="([^"]+)"', html)
