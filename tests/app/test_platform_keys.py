@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from cachelib import BaseCache
+from cachelib import BaseCache, RedisCache
 
 import lti_app.lti.platform_keys as pk
 from lti_app.lti import key_warming
@@ -67,8 +67,13 @@ def test_many_threads_in_two_workers_fetch_a_slow_lms_once(app, platform, jwks_s
         for thread in threads:
             thread.join(10)
         assert found == [platform.kid] * 8
-        assert jwks_server.fetches[platform.name] == 1
-        assert workers[0].fetch_count + workers[1].fetch_count == 1
+        # Redis's lock is atomic (SET NX): one fetch in all. The file cache's add() checks,
+        # then writes, so two processes racing for it may both fetch: at most one per worker,
+        # never one per thread.
+        most = 1 if isinstance(shared, RedisCache) else len(workers)
+        assert 1 <= jwks_server.fetches[platform.name] <= most
+        assert 1 <= workers[0].fetch_count + workers[1].fetch_count <= most
+        assert workers[0].fetch_count <= 1 and workers[1].fetch_count <= 1
     finally:
         _forget(shared, platform.key_set_url)
 
