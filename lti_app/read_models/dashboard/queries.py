@@ -247,13 +247,11 @@ def _stored_states(chosen: bool) -> Select[Any]:
     return _students(chosen=chosen, stored=True)
 
 
-def _state_columns() -> list[Any]:
-    """``_students``'s state columns, read from the maintained ``StudentState`` rows."""
+def _stage_columns() -> list[Any]:
+    """The stages a student is in, as both the table's rows and the counts read them from the
+    maintained ``StudentState`` rows (one list, so the two never read different stages)."""
     s = StudentState
     return [
-        s.member_status,
-        s.placement_id,
-        s.project_id,
         s.status,
         s.published,
         s.ranked,
@@ -265,6 +263,12 @@ def _state_columns() -> list[Any]:
         s.sync,
         s.certificate,
     ]
+
+
+def _state_columns() -> list[Any]:
+    """``_students``'s state columns, read from the maintained ``StudentState`` rows."""
+    s = StudentState
+    return [s.member_status, s.placement_id, s.project_id, *_stage_columns()]
 
 
 @functools.cache
@@ -279,16 +283,7 @@ def counts_query() -> Select[Any]:
     keys: list[Any] = [
         (s.member_status == "active").label("active"),
         s.placement_id.is_not(None).label("placed"),
-        s.status,
-        s.published,
-        s.ranked,
-        s.work,
-        s.required_in,
-        _link_state(s.link_expires_at, s.link_created_at).label("link"),
-        s.evaluation,
-        s.grade,
-        s.sync,
-        s.certificate,
+        *_stage_columns(),
     ]
     return (
         select(
