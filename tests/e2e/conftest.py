@@ -100,6 +100,25 @@ def page(new_page: Any) -> Any:
     return new_page()
 
 
+# Where a launch lands once the session has started: a Stint page, not a step of the login
+# (the platform-storage login and launch pages show a heading of their own while they work).
+LANDED = re.compile(r"/(instructor|student)/")
+
+
+def launch_in_frame(page: Any, launch_url: str) -> Any:
+    """Open a development-LMS launch page and wait until the tool frame shows a Stint page.
+
+    Waiting for any heading in the frame is not enough: "Signing you in…" is a heading too,
+    and a test that goes on from there runs before the session cookie exists.
+    """
+    page.goto(launch_url)
+    tool = page.frame(name="tool-frame")
+    assert tool is not None, "the development LMS page has no tool frame"
+    tool.wait_for_url(LANDED)
+    tool.locator("h1").first.wait_for()
+    return tool
+
+
 def _save_artifacts(page: Any, name: str) -> None:
     folder = Path(os.environ.get("STINT_TEST_ARTIFACTS", "test-artifacts"))
     folder.mkdir(parents=True, exist_ok=True)

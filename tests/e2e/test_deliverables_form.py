@@ -12,7 +12,7 @@ from sqlalchemy import select
 from lti_app.dev_platform import constants as c
 from lti_app.extensions import db
 from lti_app.models import Activity, Partner, Project
-from tests.e2e.conftest import assert_accessible
+from tests.e2e.conftest import assert_accessible, launch_in_frame
 from tests.http.test_passback import ctx, new_course
 
 PHONE = {"width": 390, "height": 844}
@@ -31,8 +31,7 @@ def form_page(live_server: Any, new_page: Any):
 
     def open_form(label: str, *, javascript: bool) -> Any:
         page = new_page(label, viewport=PHONE)
-        page.goto(course.admin.launch_url(c.DEMO_INSTRUCTOR_SUB, course.link_id))
-        page.frame_locator("iframe.tool").locator("h1").first.wait_for()
+        launch_in_frame(page, course.admin.launch_url(c.DEMO_INSTRUCTOR_SUB, course.link_id))
         if not javascript:
             # The launch needs its auto-post script; after it, no script file loads. The CSP
             # allows no inline script, so the page under test then runs no JavaScript at all.

@@ -15,7 +15,7 @@ import requests
 
 from lti_app.dev_platform import constants as c
 from lti_app.dev_platform.browser import FormFollowingBrowser
-from tests.e2e.conftest import assert_accessible
+from tests.e2e.conftest import assert_accessible, launch_in_frame
 from tests.http.test_passback import new_course, place
 
 PHONE = {"width": 390, "height": 844}
@@ -49,11 +49,9 @@ def test_the_lms_frame_grows_to_the_page(
     course, _ = placed_student
     page = new_page("phone", viewport=PHONE)
     csp = _csp_errors(page)
-    page.goto(course.admin.launch_url(STUDENT, course.link_id))
+    launch_in_frame(page, course.admin.launch_url(STUDENT, course.link_id))
     frame = page.locator("iframe.tool")
     # The dev LMS sets data-resized-to only when a lti.frameResize message came from the frame.
-    frame_locator = page.frame_locator("iframe.tool")
-    frame_locator.locator("h1").first.wait_for()
     page.wait_for_function(
         "() => Number(document.querySelector('iframe.tool').dataset.resizedTo) > 0"
     )
@@ -79,8 +77,7 @@ def test_the_work_page_at_390_px_has_nothing_clipped(
         course.admin.launch_url(STUDENT, course.link_id)
     )
     assert launch.status_code == 200
-    page.goto(course.admin.launch_url(STUDENT, course.link_id))
-    page.frame_locator("iframe.tool").locator("h1").first.wait_for()
+    launch_in_frame(page, course.admin.launch_url(STUDENT, course.link_id))
     page.goto(f"{live_server.base_url}/student/activities/{activity_id}/work/")
     page.locator("h1").first.wait_for()
 

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from lti_app.dev_platform import constants as c
-from tests.e2e.conftest import assert_accessible
+from tests.e2e.conftest import assert_accessible, launch_in_frame
 from tests.http.test_passback import new_course
 
 PHONE = {"width": 390, "height": 844}
@@ -30,8 +30,7 @@ def course(live_server: Any) -> Any:
 def _signed_in(new_page: Any, course: Any, label: str, **options: Any) -> Any:
     """A browser context where the demo instructor launched into the course from the LMS."""
     page = new_page(label, viewport=PHONE, **options)
-    page.goto(course.admin.launch_url(c.DEMO_INSTRUCTOR_SUB, course.link_id))
-    page.frame_locator("iframe.tool").locator("h1").first.wait_for()
+    launch_in_frame(page, course.admin.launch_url(c.DEMO_INSTRUCTOR_SUB, course.link_id))
     return page
 
 
