@@ -199,6 +199,7 @@ class StintMessageLaunch(FlaskMessageLaunch):
         self.session_service: ServerSideSessionService = session_service
         self.leeway = int(config["LTI_CLOCK_LEEWAY"])
         platform_keys.ttl_seconds = float(config["LTI_JWKS_TTL"])
+        platform_keys.launch_wait_seconds = float(config["LTI_JWKS_LAUNCH_WAIT"])
 
     @classmethod
     def restore(cls, cache: BaseCache, launch_id: str) -> StintMessageLaunch:
