@@ -3,8 +3,9 @@
 ``Catalog(app, "es")`` answers a msgid as the app's own ``gettext`` does in that language, so a
 test looks for the words the page should show (``es("Save partner")``) and fails when the
 translation is missing rather than passing on the English. ``english_leftovers`` names the
-English UI phrases of Stint's templates still visible on a page: a string someone forgot to
-wrap, or one wrapped but never translated.
+English UI phrases of Stint's templates still visible on a page (a string wrapped but never
+translated); ``english_words``, ``english_dates`` and ``point_decimals`` catch what is in no
+catalog at all (a string nobody wrapped, a date or number formatted without the locale).
 """
 
 from __future__ import annotations
@@ -38,17 +39,14 @@ class Catalog:
         self.app = app
         self.language = language
 
-    def __call__(self, msgid: str, *, same: bool = False, **values: Any) -> str:
-        """``gettext(msgid, **values)`` in this language; a missing translation fails the test.
-
-        ``same=True`` for the few messages whose translation is the English word (a name).
-        """
+    def __call__(self, msgid: str, **values: Any) -> str:
+        """``gettext(msgid, **values)`` in this language; a missing translation fails the test
+        (a page showing the English would otherwise pass a check for it)."""
         with self.app.test_request_context(), force_locale(self.language):
             translated = str(gettext(msgid, **values))
-        if not same:
-            with self.app.test_request_context(), force_locale("en"):
-                english = str(gettext(msgid, **values))
-            assert translated != english, f"no {self.language} translation of {msgid!r}"
+        with self.app.test_request_context(), force_locale("en"):
+            english = str(gettext(msgid, **values))
+        assert translated != english, f"no {self.language} translation of {msgid!r}"
         return translated
 
     def plural(self, singular: str, plural: str, n: int, **values: Any) -> str:
@@ -157,8 +155,9 @@ def english_leftovers(text: str, phrases: Iterable[str]) -> list[str]:
     ]
 
 
-# Words English sentences cannot do without and Spanish, German and French never use: text
-# nobody wrapped for translation (so in no catalog) still gives itself away with them.
+# Words English sentences cannot do without and Spanish never uses: text nobody wrapped for
+# translation (so in no catalog) still gives itself away with them. ("was" and "will" are German
+# words too: a German journey needs its own list.)
 ENGLISH_WORDS = frozenset(
     re.findall(
         r"\w+",

@@ -153,11 +153,16 @@ def in_spanish(templates: tuple[str, ...]) -> PageCheck:
 
 
 def person(
-    new_page: Any, live_server: Any, axe_source: str, label: str, templates: tuple[str, ...]
+    new_page: Any,
+    live_server: Any,
+    axe_source: str,
+    label: str,
+    templates: tuple[str, ...],
+    **browser: Any,
 ) -> Journey:
     """Someone whose LMS launches in Spanish; every page they see is checked for English."""
     return Journey(
-        new_page(label),
+        new_page(label, **browser),
         live_server.base_url,
         axe_source,
         locale=LOCALE,
@@ -353,7 +358,9 @@ def test_3_the_supervisor_is_invited_in_spanish_and_reviews_typing_a_decimal_com
     assert len(links) == 1, body
 
     # The supervisor's browser asks for English: the invitation's language wins.
-    supervisor = person(new_page, live_server, axe_source, "supervisor", REVIEW_TEMPLATES)
+    supervisor = person(
+        new_page, live_server, axe_source, "supervisor", REVIEW_TEMPLATES, locale="en-US"
+    )
     page = supervisor.page
     page.goto(links[0])
     supervisor.check(where="the review page")
