@@ -109,6 +109,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     from lti_app.instructor.views import bp as instructor_bp
     from lti_app.lti.views import bp as lti_bp
     from lti_app.public.views import bp as public_bp
+    from lti_app.services.catalog.projects import industry_label
     from lti_app.student.views import bp as student_bp
     from lti_app.urls import url_maker
 
@@ -116,6 +117,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     # Dates shown outside Babel's formatting: the course's zone, and its name beside them.
     app.jinja_env.globals["course_zone"] = course_time.course_zone_name
     app.jinja_env.filters["in_course_zone"] = course_time.to_course_zone
+    app.jinja_env.filters["industry"] = industry_label
     app.register_blueprint(lti_bp)
     app.register_blueprint(instructor_bp)
     app.register_blueprint(student_bp)

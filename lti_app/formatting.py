@@ -93,11 +93,19 @@ def format_number(value: Number, locale: str | None = None) -> str:
     )
 
 
-def format_share(value: Number, locale: str | None = None) -> str:
-    """A fraction as a percentage: 0.755 → "76%" (en), "76 %" (de, fr)."""
+def format_share(value: Number, locale: str | None = None, decimals: int = 0) -> str:
+    """A fraction as a percentage: 0.755 → "76%" (en), "76 %" (de, fr); with ``decimals``,
+    that many places in the language's own pattern: "75.5%", "75,5 %"."""
     if value is None or value == "":
         return NO_VALUE
-    return format_percent(Decimal(str(value)), locale=locale or page_locale())
+    chosen = locale or page_locale()
+    pattern = None
+    if decimals:
+        pattern = Locale.parse(chosen).percent_formats[None].pattern
+        pattern = pattern.replace("0%", "0." + "0" * decimals + "%", 1).replace(
+            "0\xa0%", "0." + "0" * decimals + "\xa0%", 1
+        )
+    return format_percent(Decimal(str(value)), format=pattern, locale=chosen)
 
 
 def _plural_count(value: Number) -> int:

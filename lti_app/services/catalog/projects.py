@@ -35,6 +35,19 @@ from lti_app.validation import is_email
 MAX_DURATION_DAYS = 120
 # The refusal for a partner not in the catalog: the CSV import drops it for partners it creates.
 NO_PARTNER = lazy_gettext("Choose a partner from this institution's catalog.")
+# What each industry is called on a page; the stored value (and the CSV's word) stays English.
+INDUSTRY_LABELS: dict[str, str] = {
+    "Technology": lazy_gettext("Technology"),
+    "Creative": lazy_gettext("Creative"),
+    "Business & Marketing": lazy_gettext("Business & Marketing"),
+    "Finance & Data": lazy_gettext("Finance & Data"),
+    "Other": lazy_gettext("Other"),
+}
+
+
+def industry_label(industry: str) -> str:
+    """An industry in the page's language (the ``industry`` filter); an unknown one as stored."""
+    return str(INDUSTRY_LABELS.get(industry, industry))
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from lti_app.extensions import db, rows_changed
-from lti_app.formatting import parse_number
+from lti_app.formatting import format_share, parse_number
 from lti_app.models import Evaluation, Placement, ReviewInvitation
 from lti_app.models import Rubric as RubricRow
 from lti_app.models.base import utcnow
@@ -270,6 +270,7 @@ def reopen(placement: Placement, actor_user_id: int | None) -> Evaluation:
 
 
 def score_percent(evaluation: Evaluation | None) -> str:
+    """The rubric's score to one decimal, written the reader's way ("81.2%", "81,2 %")."""
     if evaluation is None or evaluation.fraction is None:
         return ""
-    return f"{Decimal(evaluation.fraction) * 100:.1f}%"
+    return format_share(evaluation.fraction, decimals=1)

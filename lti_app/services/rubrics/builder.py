@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
+
 from lti_app.models import Rubric as RubricRow
 from lti_app.services.rubrics.access import RubricNotFound, definition
 from rubrics.codec import rubric_to_data
@@ -81,9 +84,11 @@ def _blank_criterion(criterion_id: str) -> dict[str, Any]:
         "use_range": False,
         "ignore_for_scoring": False,
         "allow_comment": True,
+        # Level names a new criterion starts with, in the instructor's language: they are
+        # what supervisors will read unless the instructor changes them.
         "levels": [
-            _blank_level("l1", "Meets expectations", "2"),
-            _blank_level("l2", "Not yet", "0"),
+            _blank_level("l1", _("Meets expectations"), "2"),
+            _blank_level("l2", _("Not yet"), "0"),
         ],
     }
 
@@ -177,18 +182,18 @@ _PATH_PART = re.compile(r"\.?([A-Za-z_]+)|\[(\d+)\]")
 
 
 _FIELD_NAMES: Final = {
-    "title": "title",
-    "description": "description",
-    "long_description": "longer description",
-    "points": "points",
+    "title": lazy_gettext("title"),
+    "description": lazy_gettext("description"),
+    "long_description": lazy_gettext("longer description"),
+    "points": lazy_gettext("points"),
     "id": "id",
-    "levels": "levels",
-    "criteria": "criteria",
-    "scoring_mode": "scoring mode",
-    "lock_zero_points": "lock zero points",
-    "use_range": "points as a range",
-    "ignore_for_scoring": "left out of the score",
-    "allow_comment": "comments",
+    "levels": lazy_gettext("levels"),
+    "criteria": lazy_gettext("criteria"),
+    "scoring_mode": lazy_gettext("scoring mode"),
+    "lock_zero_points": lazy_gettext("lock zero points"),
+    "use_range": lazy_gettext("points as a range"),
+    "ignore_for_scoring": lazy_gettext("left out of the score"),
+    "allow_comment": lazy_gettext("comments"),
 }
 
 
@@ -201,16 +206,20 @@ def field_id(path: str) -> str:
 def describe_path(path: str) -> str:
     """A problem path in words: criteria[1].levels[0].points -> Criterion 2, level 1, points."""
     if not path:
-        return "Rubric"
+        return str(_("Rubric"))
     words: list[str] = []
     last_name = ""
     for name, index in _PATH_PART.findall(path):
         if name:
             last_name = name
             if name not in ("criteria", "levels") or path.endswith(name):
-                words.append(_FIELD_NAMES.get(name, name.replace("_", " ")))
+                words.append(str(_FIELD_NAMES.get(name, name.replace("_", " "))))
         else:
-            noun = "criterion" if last_name == "criteria" else "level"
-            words.append(f"{noun} {int(index) + 1}")
+            number = int(index) + 1
+            words.append(
+                _("criterion %(n)s", n=number)
+                if last_name == "criteria"
+                else _("level %(n)s", n=number)
+            )
     text = ", ".join(words)
     return text[:1].upper() + text[1:]
