@@ -22,6 +22,7 @@ from lti_app.lti.dynamic_registration import AGS_SCOPES, NRPS_SCOPE, RegisteredP
 from lti_app.models import Deployment, Platform, RegistrationInvite, User
 from lti_app.models.base import utcnow
 from lti_app.models.platform import LMS_KINDS
+from lti_app.services.locks import lock_row
 
 INVITE_CODE_BYTES = 24
 DEFAULT_INVITE_HOURS = 48
@@ -154,6 +155,49 @@ def no_deployment_problem() -> str:
             "--deployment-id …)."
         )
     )
+
+
+def deployment_learnt_at_first_launch() -> str:
+    return str(
+        _(
+            "The LMS has not named a deployment yet (Canvas names it when the tool is "
+            "installed): Stint records it from the first launch."
+        )
+    )
+
+
+def awaits_first_deployment(platform_id: int) -> bool:
+    """Whether a launch may name this platform's deployment: only a platform registered by
+    link whose LMS named none (Canvas names it when an administrator installs the tool).
+
+    Safe to trust the launch for it: the launch was signed with this platform's keys for
+    Stint's client id on this platform (issuer and client id together), so only the LMS that
+    holds this registration can name its deployment, and only the first one is taken.
+    """
+    platform = db.session.get(Platform, platform_id)
+    return (
+        platform is not None
+        and platform.registration_method == "dynamic"
+        and not platform.deployments
+    )
+
+
+def learn_deployment(platform_id: int, deployment_id: str) -> bool:
+    """Store the first deployment of a platform registered by link (flushed; the caller
+    commits). False if meanwhile another deployment was recorded (two first launches at once
+    from two deployments: only one is learnt, the other must be added by the operator)."""
+    lock_row(Platform, platform_id)
+    platform = db.session.get(Platform, platform_id, populate_existing=True)
+    if platform is None:
+        return False
+    known = {d.deployment_id for d in platform.deployments}
+    if deployment_id in known:
+        return True
+    if known or platform.registration_method != "dynamic":
+        return False
+    platform.deployments.append(Deployment(deployment_id=deployment_id))
+    db.session.flush()
+    return True
 
 
 def scope_problems(granted: list[str] | None) -> list[str]:
