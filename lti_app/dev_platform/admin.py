@@ -20,6 +20,7 @@ from .store import DevStore
 from .tool_store import (
     ToolRegistration,
     activate_tool,
+    redeploy_tool,
     registration_url,
     set_withheld_scopes,
     tool_registrations,
@@ -193,6 +194,14 @@ class DevPlatformAdmin:
         with self._store() as db:
             if not activate_tool(db, client_id):
                 raise KeyError(client_id)
+
+    def redeploy_tool(self, client_id: str) -> str:
+        """Install the tool again elsewhere: a new deployment id for its launches."""
+        with self._store() as db:
+            deployment_id = redeploy_tool(db, client_id)
+        if deployment_id is None:
+            raise KeyError(client_id)
+        return deployment_id
 
     def withhold_registration_scopes(self, scopes: list[str]) -> None:
         """An administrator unticks these scopes: registrations are granted the rest."""

@@ -12,9 +12,10 @@ administrator activates it; from then on the platform launches with it (the deve
 serves one tool at a time: the last activated one, else the built-in registration).
 
 The Canvas flavour (``?flavour=canvas``) differs where Canvas does: its configuration is read
-with the registration token as a bearer, it reports ``product_family_code`` ``canvas``, and an
-administrator may withhold scopes (``withhold_scopes``), which the registration answer's
-``scope`` then leaves out.
+with the registration token as a bearer, it reports ``product_family_code`` ``canvas``, its
+answer names no deployment (Canvas makes one when the key is installed; the first launch names
+it), and an administrator may withhold scopes (``withhold_scopes``), which the registration
+answer's ``scope`` then leaves out.
 """
 
 from __future__ import annotations
@@ -122,7 +123,11 @@ def register() -> Response:
         ),
     )
     tool = dict(payload[TOOL_CONFIGURATION])
-    tool["deployment_id"] = deployment_id
+    if flavour != "canvas":
+        # Moodle names the deployment it made; Canvas makes one only when an administrator
+        # installs the developer key, so its answer names none (the tool learns it from the
+        # first launch). Here that deployment is the one made now, used once activated.
+        tool["deployment_id"] = deployment_id
     answer = {
         key: payload.get(key)
         for key in (

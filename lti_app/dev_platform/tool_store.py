@@ -97,6 +97,17 @@ def activate_tool(db: DevStore, client_id: str) -> bool:
     return changed == 1
 
 
+def redeploy_tool(db: DevStore, client_id: str) -> str | None:
+    """Give the tool a new deployment id (installed again elsewhere, as a Canvas developer key
+    installed in another sub-account): launches name that one from now on."""
+    deployment_id = "dyn-deployment-" + secrets.token_hex(4)
+    changed = db.connection.execute(
+        "UPDATE tool_registrations SET deployment_id = ? WHERE client_id = ?",
+        (deployment_id, client_id),
+    ).rowcount
+    return deployment_id if changed == 1 else None
+
+
 def set_withheld_scopes(db: DevStore, scopes: list[str]) -> None:
     db.connection.execute(
         "INSERT INTO meta (key, value) VALUES (?, ?)"

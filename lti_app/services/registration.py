@@ -140,10 +140,9 @@ def record_dynamic_registration(
         deployment_id=registered.deployment_id,
         lms=lms,
         granted_scopes=registered.granted_scopes,
-        warnings=tuple(
-            scope_problems(platform.granted_scopes)
-            + ([] if platform.deployments else [no_deployment_problem()])
-        ),
+        # No deployment named (Canvas names it when the tool is installed) is no problem:
+        # the first launch names it (``awaits_first_deployment``).
+        warnings=tuple(scope_problems(platform.granted_scopes)),
     )
 
 
@@ -239,6 +238,8 @@ class PlatformStatus:
     deployment_ids: tuple[str, ...]
     last_launch_at: str | None
     problems: tuple[str, ...]
+    # What is not a problem but explains what the page shows (a deployment still to learn).
+    notes: tuple[str, ...] = ()
 
 
 def platform_statuses() -> list[PlatformStatus]:
@@ -252,7 +253,10 @@ def platform_statuses() -> list[PlatformStatus]:
     for platform in db.session.scalars(select(Platform).order_by(Platform.id)):
         deployments = tuple(d.deployment_id for d in platform.deployments)
         problems = scope_problems(platform.granted_scopes)
-        if not deployments:
+        notes = []
+        if not deployments and platform.registration_method == "dynamic":
+            notes.append(deployment_learnt_at_first_launch())
+        elif not deployments:
             problems.append(no_deployment_problem())
         launched = last_launch.get(platform.id)
         if launched is None:
@@ -271,6 +275,7 @@ def platform_statuses() -> list[PlatformStatus]:
                 deployment_ids=deployments,
                 last_launch_at=launched.strftime("%Y-%m-%d %H:%M UTC") if launched else None,
                 problems=tuple(problems),
+                notes=tuple(notes),
             )
         )
     return statuses
