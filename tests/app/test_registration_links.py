@@ -54,6 +54,24 @@ def test_the_registration_request_has_what_moodle_and_canvas_need():
 
 
 @pytest.mark.parametrize(
+    ("family", "start_variable"),
+    [("moodle", "$CourseSection.timeFrame.begin"), ("canvas", "$Canvas.course.startAt")],
+)
+def test_the_registration_asks_each_lms_for_course_copy_in_its_own_variables(
+    family, start_variable
+):
+    """Sent with every launch (tool-level custom parameters), so a link made by hand in a
+    copied course still says where the course came from."""
+    exchange = StintDynamicRegistration("https://stint.example.edu", "https://lms/c", "t", 5)
+    exchange.lms_kind = family  # read from the LMS's configuration (product_family_code)
+    custom = exchange.lti_registration_data()[TOOL_CONFIGURATION]["custom_parameters"]
+    assert custom["context_history"] == "$Context.id.history"
+    assert custom["course_starts_at"] == start_variable
+    assert custom["stint_timezone"] == "$Person.address.timezone"
+    assert ("canvas_previous_context_ids" in custom) == (family == "canvas")
+
+
+@pytest.mark.parametrize(
     "url",
     [
         "http://lms.example.edu/config",
