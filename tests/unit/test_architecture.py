@@ -44,6 +44,7 @@ LAYERS: dict[str, int] = {
     "lti_app.lms": SERVICES,
     "lti_app.uploads": SERVICES,
     "lti_app.lti.views": EDGE,
+    "lti_app.lti.landing": EDGE,
     "lti_app.lti.setup_views": EDGE,
     "lti_app.instructor": EDGE,
     "lti_app.student": EDGE,

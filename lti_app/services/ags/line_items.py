@@ -37,24 +37,53 @@ def activity_tag(activity: Activity) -> str:
     return f"stint-activity-{activity.id}"
 
 
+def _copied_from_elsewhere(activity: Activity) -> Activity | None:
+    """The activity whose setup this one copied, when it is in another course (a course copy,
+    a restored backup): the LMS's copy of its line item carries its ``resourceId``. A source in
+    the same course (a duplicated link) still has its own line item there: never a match."""
+    if activity.copied_from_id is None:
+        return None
+    source = db.session.get(Activity, activity.copied_from_id)
+    if source is None or source.course_id == activity.course_id:
+        return None
+    return source
+
+
+def _used_by_another_activity(activity: Activity, url: str) -> bool:
+    return (
+        db.session.scalar(
+            select(Activity.id).where(Activity.lineitem_url == url, Activity.id != activity.id)
+        )
+        is not None
+    )
+
+
 def find_line_item(client: AgsClient, activity: Activity, scopes: tuple[str, ...]) -> str | None:
+    """The activity's line item in the LMS, if there is one: bound to its resource link,
+    tagged with its id, or, for an activity copied from another course, the LMS's copy of the
+    source's line item (same ``resourceId``: a course copy keeps it, even where the copied
+    link does not name the column), so a copy never gets a second grade column."""
     assert activity.lineitems_url
-    filters: list[dict[str, str]] = []
+    filters: list[tuple[str, str, str]] = []
     if activity.resource_link_id:
-        filters.append({"resource_link_id": activity.resource_link_id})
-    filters.append({"tag": activity_tag(activity)})
-    for query in filters:
-        url = with_query(activity.lineitems_url, **query)
+        filters.append(("resource_link_id", "resourceLinkId", activity.resource_link_id))
+    filters.append(("tag", "tag", activity_tag(activity)))
+    source = _copied_from_elsewhere(activity)
+    if source is not None:
+        filters.append(("resource_id", "resourceId", str(source.id)))
+    for parameter, field_name, value in filters:
+        url = with_query(activity.lineitems_url, **{parameter: value})
         for page in client.get_pages(url, scopes, MEDIA_LINEITEM_CONTAINER):
             items = page if isinstance(page, list) else []
             for item in items:
                 if not isinstance(item, dict) or not isinstance(item.get("id"), str):
                     continue
                 # Platforms that ignore a filter return every line item: check it ourselves.
-                key, value = next(iter(query.items()))
-                field_name = "resourceLinkId" if key == "resource_link_id" else "tag"
-                if item.get(field_name) == value:
-                    return str(item["id"])
+                if item.get(field_name) != value:
+                    continue
+                if field_name == "resourceId" and _used_by_another_activity(activity, item["id"]):
+                    continue  # already another copy's column (the course was copied twice)
+                return str(item["id"])
     return None
 
 
