@@ -16,11 +16,14 @@ from lti_app.matching import (
     MatchResult,
     ProjectSeat,
     StudentPreference,
+    Unplaced,
+    UnplacedCode,
     adjust,
     find_blocking_pairs,
     match,
     priority_order,
 )
+from lti_app.wording.matching import unplaced_text
 
 OFFERED = [f"p{i}" for i in range(6)]
 NOT_OFFERED = ["gone1", "gone2"]
@@ -105,7 +108,7 @@ def test_every_student_is_placed_or_has_a_reason(instance, seed):
     everyone = {p.student_id for p in preferences}
     assert set(result.assignments) | set(result.unplaced) == everyone
     assert not set(result.assignments) & set(result.unplaced)
-    assert all(reason.strip() for reason in result.unplaced.values())
+    assert all(unplaced_text(reason).strip() for reason in result.unplaced.values())
 
 
 @given(instances(), st.integers())
@@ -244,14 +247,14 @@ def test_hand_checked_instance_with_given_priority():
     assert dict(result.assignments) == {"ben": "X", "cai": "X", "dev": "Y"}
     assert dict(result.rank_of) == {"ben": 1, "cai": 1, "dev": 1}
     assert result.rank_histogram == (3, 0)
-    assert (
-        result.unplaced["ana"]
-        == "all 2 ranked projects were filled by students with higher priority"
-    )
-    assert result.unplaced["fay"] == "ranked no projects"
-    assert result.unplaced["gus"] == "ranked only projects not offered: Q"
-    assert "no seats: Z" in result.unplaced["eli"]
-    assert "not offered: Q" in result.unplaced["eli"]
+    # Reasons are data (a code and project ids); an English reader sees these words.
+    assert result.unplaced["fay"] == Unplaced(UnplacedCode.RANKED_NONE, lottery=False)
+    words = {sid: unplaced_text(why) for sid, why in result.unplaced.items()}
+    assert words["ana"] == "all 2 ranked projects were filled by students with higher priority"
+    assert words["fay"] == "ranked no projects"
+    assert words["gus"] == "ranked only projects not offered: project Q"
+    assert "no seats: project Z" in words["eli"]
+    assert "not offered: project Q" in words["eli"]
 
 
 def test_student_optimal_when_a_lower_priority_student_is_displaced():
@@ -272,8 +275,8 @@ def test_reason_mentions_the_lottery_when_no_priority_is_given():
     preferences = [StudentPreference("a", ("X",)), StudentPreference("b", ("X",))]
     result = match(preferences, [ProjectSeat("X", 1)], seed=1)
     (reason,) = result.unplaced.values()
-    assert (
-        reason == "the only ranked project (X) was filled by students with higher lottery priority"
+    assert unplaced_text(reason, {"X": "Zine"}) == (
+        "the only ranked project (“Zine”) was filled by students with higher lottery priority"
     )
 
 
@@ -359,8 +362,10 @@ def test_adjust_moves_and_recounts():
 def test_adjust_explains_unassigned_and_newly_free_seats():
     preferences, seats, result = adjustable()
     moved = adjust(result, preferences, seats, {"a": None})
-    assert moved.unplaced["a"] == "unassigned by the instructor"
-    assert "X" in moved.unplaced["c"] and "free" in moved.unplaced["c"]
+    assert unplaced_text(moved.unplaced["a"]) == "unassigned by the instructor"
+    assert unplaced_text(moved.unplaced["c"], {"X": "Bakery"}) == (
+        "not placed, although ranked “Bakery” with seats free after the instructor's changes"
+    )
 
 
 def test_adjust_refuses_overfull_projects_and_unknown_names():

@@ -23,6 +23,7 @@ from lti_app.services.placements.placing import assign
 from lti_app.services.placements.publishing import publish
 from lti_app.services.placements.queries import offered_projects
 from lti_app.services.placements.status import Actor, PlacementError, actor_name
+from lti_app.wording.notes import Note, history_note
 
 
 def _matching_input(
@@ -96,12 +97,20 @@ def _result_json(
     return {
         "assignments": dict(result.assignments),
         "rank_of": dict(result.rank_of),
-        "unplaced": dict(result.unplaced),
+        "unplaced": _unplaced_json(result.unplaced),
         "rank_histogram": list(result.rank_histogram),
         "priority_order": list(result.priority_order),
         "preferences": {p.student_id: list(p.ranked_project_ids) for p in preferences},
         "seats": {s.project_id: s.capacity for s in seats},
         "adjustments": [],
+    }
+
+
+def _unplaced_json(unplaced: Mapping[str, matching.UnplacedReason]) -> dict[str, Any]:
+    """Why each student was left unplaced, as data (an old run's sentence stays as it was)."""
+    return {
+        sid: why.to_json() if isinstance(why, matching.Unplaced) else why
+        for sid, why in unplaced.items()
     }
 
 
@@ -117,7 +126,7 @@ def _stored_result(
     result = matching.MatchResult(
         assignments=data["assignments"],
         rank_of=data["rank_of"],
-        unplaced=data["unplaced"],
+        unplaced={sid: matching.unplaced_from_json(why) for sid, why in data["unplaced"].items()},
         rank_histogram=tuple(data["rank_histogram"]),
         seed=run.seed,
         priority_order=tuple(data["priority_order"]),
@@ -148,7 +157,7 @@ def adjust_run(run: MatchRun, changes: Mapping[int, int | None], actor: Actor) -
     data.update(
         assignments=dict(adjusted.assignments),
         rank_of=dict(adjusted.rank_of),
-        unplaced=dict(adjusted.unplaced),
+        unplaced=_unplaced_json(adjusted.unplaced),
         rank_histogram=list(adjusted.rank_histogram),
         adjustments=[
             *data.get("adjustments", []),
@@ -187,7 +196,7 @@ def publish_run(activity: Activity, run: MatchRun, actor: Actor) -> int:
                     user_id,
                     project_id,
                     actor,
-                    f"matching run #{run.id} (seed {run.seed})",
+                    history_note(Note.PLACED_BY_MATCHING, run=run.id, seed=run.seed),
                 )
                 made += 1
     except PlacementError as exc:
@@ -201,5 +210,5 @@ def publish_run(activity: Activity, run: MatchRun, actor: Actor) -> int:
         ) from exc
     run.published_at = utcnow()
     activity.selection_open = False
-    publish(activity, actor, f"published with matching run #{run.id}")
+    publish(activity, actor, history_note(Note.PUBLISHED_WITH_MATCHING, run=run.id))
     return made
