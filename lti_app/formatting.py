@@ -14,6 +14,7 @@ both sides of the Atlantic, and it is how Stint wrote dates before it had catalo
 
 from __future__ import annotations
 
+import copy
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -110,7 +111,10 @@ def precise_percent(fraction: Number) -> str:
     to two decimals of a percent, so nothing is rounded up here."""
     if fraction is None or fraction == "":
         return NO_VALUE
-    return format_percent(Decimal(str(fraction)), format="#,##0.##%", locale=page_locale())
+    locale = Locale.parse(page_locale())
+    pattern = copy.copy(locale.percent_formats[None])  # the language's own: "87,5 %" in German
+    pattern.frac_prec = (0, 2)
+    return pattern.apply(Decimal(str(fraction)), locale)
 
 
 def _plural_count(value: Number) -> int:
