@@ -114,7 +114,7 @@ def precise_percent(fraction: Number) -> str:
     locale = Locale.parse(page_locale())
     pattern = copy.copy(locale.percent_formats[None])  # the language's own: "87,5 %" in German
     pattern.frac_prec = (0, 2)
-    return pattern.apply(Decimal(str(fraction)), locale)
+    return str(pattern.apply(Decimal(str(fraction)), locale))
 
 
 def _plural_count(value: Number) -> int:
