@@ -48,6 +48,9 @@ class Note(StrEnum):
     REVOKED_RENDERING_FAILED = "revoked.rendering_failed"
     REVOKED_NOT_ELIGIBLE = "revoked.not_eligible"
     REVOKED = "revoked.revoked"
+    # The detail of a review link's disclosure log (``DisclosureEvent.detail``).
+    DISCLOSED_SCORE = "disclosure.score"  # percent: the score the supervisor submitted
+    LINK_REFUSED = "disclosure.link_refused"  # state: expired, revoked or replaced
     # Who acted, for someone without an account (``PlacementEvent.actor_label``).
     ACTOR_SUPERVISOR = "actor.supervisor"  # email
     ACTOR_INSTRUCTOR = "actor.instructor"
@@ -65,6 +68,15 @@ def _grade(v: Values, approved: str, not_passed: str) -> str:
         "points": v.number("points"),
         "maximum": v.number("maximum"),
     }
+
+
+def _link_refused(v: Values) -> str:
+    state = v.text("state")
+    if state == "expired":
+        return _("the link had expired")
+    if state == "replaced":
+        return _("the link had been replaced by a newer one")
+    return _("the link had been withdrawn")
 
 
 def _certificate_note(v: Values, words: Callable[[str | None], str]) -> str:
@@ -144,6 +156,8 @@ def wordings(words: Callable[[str | None], str]) -> dict[str, Callable[[Values],
         Note.REVOKED_RENDERING_FAILED: lambda v: _("rendering failed; replaced"),
         Note.REVOKED_NOT_ELIGIBLE: lambda v: _("not eligible"),
         Note.REVOKED: lambda v: _("revoked"),
+        Note.DISCLOSED_SCORE: lambda v: _("score %(percent)s", percent=v.percent("percent")),
+        Note.LINK_REFUSED: _link_refused,
         Note.ACTOR_SUPERVISOR: lambda v: _("supervisor %(email)s", email=v.text("email")),
         Note.ACTOR_INSTRUCTOR: lambda v: _("instructor"),
         Note.ACTOR_STUDENT: lambda v: _("student"),

@@ -152,6 +152,9 @@ def test_history_notes_are_worded_for_each_reader(german: None) -> None:
         "Betreuung im Unternehmen ana@acme.example"
     )
     assert stored_text("placed by hand") == "placed by hand"  # written before notes were codes
+    assert stored_text(history_note(Note.LINK_REFUSED, state="expired")) == (
+        "der Link war abgelaufen"
+    )
 
 
 def test_a_note_holding_a_failure_words_both(german: None) -> None:

@@ -234,7 +234,11 @@ def submit(invitation: ReviewInvitation) -> Evaluation:
         actor_label=history_note(Note.ACTOR_SUPERVISOR, email=invitation.reviewer_email),
         note=history_note(Note.SUPERVISOR_EVALUATION_SUBMITTED),
     )
-    log_disclosure(invitation, "submitted", f"score {result * 100:.1f}%")
+    log_disclosure(
+        invitation,
+        "submitted",
+        history_note(Note.DISCLOSED_SCORE, percent=(result * 100).quantize(Decimal("0.1"))),
+    )
     db.session.flush()
     return _reloaded(view.evaluation.id)
 
