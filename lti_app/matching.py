@@ -26,6 +26,8 @@ from typing import Any
 __all__ = [
     "MatchResult",
     "MatchingInputError",
+    "MatchingProblem",
+    "ProblemCode",
     "ProjectSeat",
     "StudentPreference",
     "Unplaced",
@@ -141,12 +143,39 @@ class MatchResult:
     priority_order: tuple[str, ...] = ()
 
 
+class ProblemCode(StrEnum):
+    """What is wrong with a matching's input; the values each names beside it."""
+
+    RANK_LIMIT = "rank_limit"  # limit
+    SEVERAL_RANKINGS = "several_rankings"  # student, count
+    TOO_MANY_RANKED = "too_many_ranked"  # student, count, limit
+    RANKED_TWICE = "ranked_twice"  # student, project, count
+    PROJECT_LISTED_TWICE = "project_listed_twice"  # project, count
+    NEGATIVE_CAPACITY = "negative_capacity"  # project, limit (the capacity)
+    PRIORITY_TWICE = "priority_twice"  # student, count
+    UNKNOWN_STUDENT = "unknown_student"  # student
+    PROJECT_NOT_OFFERED = "project_not_offered"  # project
+    OVER_CAPACITY = "over_capacity"  # project, limit (its seats), count (students placed)
+
+
+@dataclass(frozen=True)
+class MatchingProblem:
+    """One problem with the input, as data: the instructor reads it worded in their language
+    (``lti_app.wording.matching.problem_text``), projects named by title."""
+
+    code: ProblemCode
+    student: str = ""
+    project: str = ""
+    count: int = 0
+    limit: int = 0
+
+
 class MatchingInputError(ValueError):
     """Raised with every problem at once so the instructor can fix the input in one pass."""
 
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems: tuple[str, ...] = tuple(problems)
-        super().__init__("The placement matching cannot run:\n- " + "\n- ".join(self.problems))
+    def __init__(self, problems: Sequence[MatchingProblem]) -> None:
+        self.problems: tuple[MatchingProblem, ...] = tuple(problems)
+        super().__init__(f"The placement matching cannot run: {self.problems}")
 
 
 def priority_order(
@@ -237,19 +266,20 @@ def adjust(
     """
     capacity = {seat.project_id: seat.capacity for seat in seats}
     ranking_of = {pref.student_id: pref.ranked_project_ids for pref in preferences}
-    problems: list[str] = []
+    problems: list[MatchingProblem] = []
     for sid, project in changes.items():
         if sid not in ranking_of:
-            problems.append(f"Student {sid} is not part of this matching.")
+            problems.append(MatchingProblem(ProblemCode.UNKNOWN_STUDENT, student=sid))
         if project is not None and project not in capacity:
-            problems.append(f"Project {project} is not offered in this matching.")
+            problems.append(MatchingProblem(ProblemCode.PROJECT_NOT_OFFERED, project=project))
     assignments = {sid: p for sid, p in result.assignments.items() if sid not in changes}
     assignments.update({sid: p for sid, p in changes.items() if p is not None})
     for project, count in Counter(assignments.values()).items():
         if project in capacity and count > capacity[project]:
             problems.append(
-                f"Project {project} has {capacity[project]} seat(s) but the changes would place "
-                f"{count} students on it."
+                MatchingProblem(
+                    ProblemCode.OVER_CAPACITY, project=project, limit=capacity[project], count=count
+                )
             )
     if problems:
         raise MatchingInputError(problems)
@@ -320,14 +350,14 @@ def _input_problems(
     seats: Sequence[ProjectSeat],
     max_rank: int | None,
     priority: Sequence[str] | None,
-) -> list[str]:
-    problems: list[str] = []
+) -> list[MatchingProblem]:
+    problems: list[MatchingProblem] = []
     if max_rank is not None and max_rank < 1:
-        problems.append(f"The ranking limit must be at least 1 (it is {max_rank}).")
+        problems.append(MatchingProblem(ProblemCode.RANK_LIMIT, limit=max_rank))
 
     student_counts = Counter(pref.student_id for pref in preferences)
     problems.extend(
-        f"Student {sid} has {n} rankings; each student may submit only one."
+        MatchingProblem(ProblemCode.SEVERAL_RANKINGS, student=sid, count=n)
         for sid, n in student_counts.items()
         if n > 1
     )
@@ -335,32 +365,37 @@ def _input_problems(
         ranking = pref.ranked_project_ids
         if max_rank is not None and len(ranking) > max_rank:
             problems.append(
-                f"Student {pref.student_id} ranked {len(ranking)} projects; "
-                f"at most {max_rank} may be ranked."
+                MatchingProblem(
+                    ProblemCode.TOO_MANY_RANKED,
+                    student=pref.student_id,
+                    count=len(ranking),
+                    limit=max_rank,
+                )
             )
         if len(set(ranking)) != len(ranking):
             problems.extend(
-                f"Student {pref.student_id} ranked project {pid} {n} times; "
-                "each project may appear only once."
+                MatchingProblem(
+                    ProblemCode.RANKED_TWICE, student=pref.student_id, project=pid, count=n
+                )
                 for pid, n in Counter(ranking).items()
                 if n > 1
             )
 
     seat_counts = Counter(seat.project_id for seat in seats)
     problems.extend(
-        f"Project {pid} is listed {n} times; list each project once with its total capacity."
+        MatchingProblem(ProblemCode.PROJECT_LISTED_TWICE, project=pid, count=n)
         for pid, n in seat_counts.items()
         if n > 1
     )
     problems.extend(
-        f"Project {seat.project_id} has capacity {seat.capacity}; capacity must be 0 or more."
+        MatchingProblem(ProblemCode.NEGATIVE_CAPACITY, project=seat.project_id, limit=seat.capacity)
         for seat in seats
         if seat.capacity < 0
     )
 
     if priority is not None:
         problems.extend(
-            f"Student {sid} appears {n} times in the priority order; list each student once."
+            MatchingProblem(ProblemCode.PRIORITY_TWICE, student=sid, count=n)
             for sid, n in Counter(priority).items()
             if n > 1
         )

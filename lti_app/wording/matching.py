@@ -1,4 +1,5 @@
-"""Why the matching left a student unplaced, in the reader's language, projects named by title.
+"""Why the matching left a student unplaced (and what is wrong with its input), in the reader's
+language, projects named by title.
 
 ``lti_app.matching`` (pure) explains an unplaced student as data (``Unplaced``: a code and the
 project ids it names); a run is stored and may be reviewed by another instructor, in another
@@ -12,7 +13,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from lti_app.formatting import list_text
-from lti_app.matching import Unplaced, UnplacedCode, name_projects, unplaced_from_json
+from lti_app.matching import (
+    MatchingProblem,
+    ProblemCode,
+    Unplaced,
+    UnplacedCode,
+    name_projects,
+    unplaced_from_json,
+)
 from lti_app.wording.coded import gettext as _
 from lti_app.wording.coded import ngettext
 
@@ -121,3 +129,75 @@ def unplaced_text(reason: object, titles: Mapping[str, str] | None = None) -> st
             projects=_projects(why.free, titles),
         )
     return _("not placed")
+
+
+def _student(sid: str, names: Mapping[str, str]) -> str:
+    return names.get(sid) or _("student %(id)s", id=sid)
+
+
+def problem_text(
+    problem: MatchingProblem,
+    titles: Mapping[str, str] | None = None,
+    names: Mapping[str, str] | None = None,
+) -> str:
+    """What is wrong with a matching's input (or an instructor's changes to a run), in the
+    reader's language; ``titles`` and ``names`` map project and student ids to what people
+    call them."""
+    titles, names = titles or {}, names or {}
+    project = _projects([problem.project], titles) if problem.project else ""
+    student = _student(problem.student, names) if problem.student else ""
+    if problem.code == ProblemCode.UNKNOWN_STUDENT:
+        return _("%(student)s is not part of this matching.", student=student)
+    if problem.code == ProblemCode.PROJECT_NOT_OFFERED:
+        return _("%(project)s is not offered in this matching.", project=project)
+    if problem.code == ProblemCode.OVER_CAPACITY:
+        return ngettext(
+            "%(project)s has %(count)s seat, but the changes would place %(students)s students "
+            "on it.",
+            "%(project)s has %(count)s seats, but the changes would place %(students)s students "
+            "on it.",
+            problem.limit,
+            project=project,
+            count=problem.limit,
+            students=problem.count,
+        )
+    if problem.code == ProblemCode.RANK_LIMIT:
+        return _("The ranking limit must be at least 1 (it is %(limit)s).", limit=problem.limit)
+    if problem.code == ProblemCode.SEVERAL_RANKINGS:
+        return _(
+            "%(student)s has %(count)s rankings; each student may submit only one.",
+            student=student,
+            count=problem.count,
+        )
+    if problem.code == ProblemCode.TOO_MANY_RANKED:
+        return _(
+            "%(student)s ranked %(count)s projects; at most %(limit)s may be ranked.",
+            student=student,
+            count=problem.count,
+            limit=problem.limit,
+        )
+    if problem.code == ProblemCode.RANKED_TWICE:
+        return _(
+            "%(student)s ranked %(project)s %(count)s times; each project may appear only once.",
+            student=student,
+            project=project,
+            count=problem.count,
+        )
+    if problem.code == ProblemCode.PROJECT_LISTED_TWICE:
+        return _(
+            "%(project)s is listed %(count)s times; list each project once with its total "
+            "capacity.",
+            project=project,
+            count=problem.count,
+        )
+    if problem.code == ProblemCode.NEGATIVE_CAPACITY:
+        return _(
+            "%(project)s has capacity %(capacity)s; capacity must be 0 or more.",
+            project=project,
+            capacity=problem.limit,
+        )
+    return _(
+        "%(student)s appears %(count)s times in the priority order; list each student once.",
+        student=student,
+        count=problem.count,
+    )

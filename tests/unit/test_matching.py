@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 
 from lti_app.matching import (
     MatchingInputError,
+    MatchingProblem,
     MatchResult,
+    ProblemCode,
     ProjectSeat,
     StudentPreference,
     Unplaced,
@@ -23,7 +25,7 @@ from lti_app.matching import (
     match,
     priority_order,
 )
-from lti_app.wording.matching import unplaced_text
+from lti_app.wording.matching import problem_text, unplaced_text
 
 OFFERED = [f"p{i}" for i in range(6)]
 NOT_OFFERED = ["gone1", "gone2"]
@@ -318,20 +320,24 @@ def test_all_input_problems_are_reported_together():
         match(preferences, seats, seed=0, max_rank=2, priority=["b", "b"])
     problems = caught.value.problems
     assert len(problems) == 7
-    text = "\n".join(problems)
-    assert "Student a has 2 rankings" in text
-    assert "Student a ranked project X 2 times" in text
-    assert "Student a ranked 3 projects; at most 2" in text
-    assert "Student b ranked 3 projects; at most 2" in text
-    assert "Project X has capacity -1" in text
-    assert "Project Y is listed 2 times" in text
-    assert "Student b appears 2 times in the priority order" in text
-    assert all(problem in str(caught.value) for problem in problems)
+    # Data, worded for the instructor with names for ids (English here: no locale).
+    assert MatchingProblem(ProblemCode.SEVERAL_RANKINGS, student="a", count=2) in problems
+    names = {"a": "Ana", "b": "Ben"}
+    text = "\n".join(problem_text(p, {"X": "Bakery"}, names) for p in problems)
+    assert "Ana has 2 rankings" in text
+    assert "Ana ranked “Bakery” 2 times" in text
+    assert "Ana ranked 3 projects; at most 2" in text
+    assert "Ben ranked 3 projects; at most 2" in text
+    assert "“Bakery” has capacity -1" in text
+    assert "project Y is listed 2 times" in text
+    assert "Ben appears 2 times in the priority order" in text
 
 
 def test_ranking_limit_must_be_positive():
-    with pytest.raises(MatchingInputError, match="at least 1"):
+    with pytest.raises(MatchingInputError) as caught:
         match([], [], seed=0, max_rank=0)
+    assert caught.value.problems == (MatchingProblem(ProblemCode.RANK_LIMIT, limit=0),)
+    assert "at least 1 (it is 0)" in problem_text(caught.value.problems[0])
 
 
 # --- instructor adjustments ------------------------------------------------------------------
@@ -372,10 +378,10 @@ def test_adjust_refuses_overfull_projects_and_unknown_names():
     preferences, seats, result = adjustable()
     with pytest.raises(MatchingInputError) as caught:
         adjust(result, preferences, seats, {"c": "X", "zed": "Y", "b": "W"})
-    text = "\n".join(caught.value.problems)
-    assert "Student zed is not part" in text
-    assert "Project W is not offered" in text
-    assert "Project X has 1 seat(s)" in text
+    text = "\n".join(problem_text(p, {"X": "Bakery"}) for p in caught.value.problems)
+    assert "student zed is not part of this matching." in text
+    assert "project W is not offered in this matching." in text
+    assert "“Bakery” has 1 seat, but the changes would place 2 students on it." in text
 
 
 def test_reasons_name_projects_by_title_and_leave_counts_alone():

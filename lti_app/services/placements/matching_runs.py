@@ -16,13 +16,14 @@ from sqlalchemy import func, select
 
 from lti_app import matching
 from lti_app.extensions import db
-from lti_app.models import Activity, MatchRun, Membership, Placement, Preference
+from lti_app.models import Activity, MatchRun, Membership, Placement, Preference, User
 from lti_app.models.base import utcnow
 from lti_app.services.catalog.offers import taken_seats
 from lti_app.services.placements.placing import assign
 from lti_app.services.placements.publishing import publish
 from lti_app.services.placements.queries import offered_projects
 from lti_app.services.placements.status import Actor, PlacementError, actor_name
+from lti_app.wording.matching import problem_text
 from lti_app.wording.notes import Note, history_note
 
 
@@ -77,7 +78,7 @@ def run_matching(activity: Activity, actor: Actor, seed: int | None = None) -> M
     try:
         result = matching.match(preferences, seats, seed=seed)
     except matching.MatchingInputError as exc:
-        raise PlacementError(" ".join(exc.problems), 400) from exc
+        raise PlacementError(_problems_text(activity, exc), 400) from exc
     run = MatchRun(
         activity_id=activity.id,
         seed=seed,
@@ -104,6 +105,17 @@ def _result_json(
         "seats": {s.project_id: s.capacity for s in seats},
         "adjustments": [],
     }
+
+
+def _problems_text(activity: Activity, error: matching.MatchingInputError) -> str:
+    """The input's problems in the instructor's words, projects and students by name."""
+    titles = {str(offer.project_id): offer.project.title for offer in offered_projects(activity)}
+    ids = [int(p.student) for p in error.problems if p.student.isdigit()]
+    names = {
+        str(user.id): user.display_name
+        for user in db.session.scalars(select(User).where(User.id.in_(ids)))
+    }
+    return " ".join(problem_text(problem, titles, names) for problem in error.problems)
 
 
 def _unplaced_json(unplaced: Mapping[str, matching.UnplacedReason]) -> dict[str, Any]:
@@ -152,7 +164,9 @@ def adjust_run(run: MatchRun, changes: Mapping[int, int | None], actor: Actor) -
             {str(s): (str(p) if p is not None else None) for s, p in changes.items()},
         )
     except matching.MatchingInputError as exc:
-        raise PlacementError(" ".join(exc.problems), 409) from exc
+        activity = db.session.get(Activity, run.activity_id)
+        assert activity is not None  # the run belongs to it (foreign key)
+        raise PlacementError(_problems_text(activity, exc), 409) from exc
     data = dict(run.result)
     data.update(
         assignments=dict(adjusted.assignments),
