@@ -20,7 +20,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from lti_app.extensions import db, rows_changed
-from lti_app.formatting import parse_number
+from lti_app.formatting import parse_number, precise_percent
 from lti_app.models import Evaluation, Placement, ReviewInvitation
 from lti_app.models import Rubric as RubricRow
 from lti_app.models.base import utcnow
@@ -275,6 +275,7 @@ def reopen(placement: Placement, actor_user_id: int | None) -> Evaluation:
 
 
 def score_percent(evaluation: Evaluation | None) -> str:
+    """The evaluation's score to one decimal, as the reader writes it: "81.3%", "81,3 %"."""
     if evaluation is None or evaluation.fraction is None:
         return ""
-    return f"{Decimal(evaluation.fraction) * 100:.1f}%"
+    return precise_percent(Decimal(evaluation.fraction).quantize(Decimal("0.001")))
