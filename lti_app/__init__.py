@@ -15,6 +15,7 @@ from werkzeug.routing import IntegerConverter
 from lti_app import formatting, i18n, log_redaction
 from lti_app.config import settings_from_env
 from lti_app.extensions import configure_engine, csrf, db, limiter, migrate
+from lti_app.wording import stored
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,6 +86,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     limiter.init_app(app)
     i18n.init_app(app)  # _() in templates and code; the locale comes from the launch
     formatting.init_app(app)  # |date, |datetime, |number, |points ... in the page's language
+    stored.init_app(app)  # stored codes worded for the reader: |stored_text, |reasons ...
 
     from lti_app.lti.cache import make_cache
 

@@ -127,7 +127,7 @@ def test_supervisor_follows_the_mailed_link_saves_a_draft_and_submits(app, platf
     detail = world.instructor.get(
         reviews_url(world, f"/placements/{world.placements['student-1']}")
     ).get_data(as_text=True)
-    assert "81.2%" in detail or "81.3%" in detail
+    assert "81.2%" in detail  # 81.25 to one decimal, half to even as the pages always wrote it
     assert "Disclosure log" in detail and "draft saved" in detail and "submitted" in detail
 
 

@@ -37,6 +37,7 @@ LAYERS: dict[str, int] = {
     "lti_app.timezones": INFRASTRUCTURE,
     "lti_app.i18n": INFRASTRUCTURE,
     "lti_app.formatting": INFRASTRUCTURE,
+    "lti_app.wording": INFRASTRUCTURE,
     "lti_app.models": MODELS,
     "lti_app.services": SERVICES,
     "lti_app.read_models": SERVICES,

@@ -27,6 +27,7 @@ from lti_app.services.ags.wire import (
     decimal_json_number,
     with_query,
 )
+from lti_app.wording.failures import Failure, failure
 
 # A claim on a line item's creation, written into Activity.lineitem_url while a worker creates it.
 LINE_ITEM_CLAIM_PREFIX = "stint-claim:"
@@ -120,8 +121,11 @@ def create_line_item(client: AgsClient, activity: Activity, scopes: tuple[str, .
     )
     response = client.send_text("POST", activity.lineitems_url, scopes, text, MEDIA_LINEITEM)
     if not response.ok:
+        answer = f"HTTP {response.status_code} {response.text[:300].strip()}".strip()
         raise ServiceError(
-            f"creating the line item: HTTP {response.status_code} {response.text[:300].strip()}",
+            f"creating the line item: {answer}",
+            kind="line_item_refused",
+            answer=answer,
             status=response.status_code,
             permanent=400 <= response.status_code < 500
             and response.status_code not in (401, 408, 409, 425, 429),
@@ -130,7 +134,9 @@ def create_line_item(client: AgsClient, activity: Activity, scopes: tuple[str, .
         created = response.json()
         return str(created["id"])
     except (ValueError, KeyError, TypeError) as exc:
-        raise ServiceError("the LMS created a line item but did not say its URL") from exc
+        raise ServiceError(
+            "the LMS created a line item but did not say its URL", kind="line_item_no_url"
+        ) from exc
 
 
 def claim_line_item_creation(activity_id: int, now: datetime) -> str | None:
@@ -174,10 +180,7 @@ def settled_url(activity: Activity) -> str | None:
 def require_line_items_service(activity: Activity) -> None:
     """Raise PermanentDeliveryError when the LMS gave this activity no grade service."""
     if not activity.lineitems_url:
-        raise PermanentDeliveryError(
-            "The LMS has not enabled grade pass-back (AGS) for this activity. Enable it for "
-            "Stint in the LMS, open the activity from the LMS once, then retry."
-        )
+        raise PermanentDeliveryError(failure(Failure.NO_GRADE_SERVICE))
 
 
 def find_or_create_line_item(client: AgsClient, activity: Activity, scopes: tuple[str, ...]) -> str:

@@ -298,7 +298,10 @@ def spec_of(project: Project) -> ProjectSpec:
 def duplicate_project(platform_id: int, course_id: int | None, project: Project) -> Project:
     """A draft copy, so next term's version can be edited without touching this one's placements."""
     spec = spec_of(project)
-    copy = replace(spec, title=f"Copy of {project.title}"[:300], status="draft")
+    # A title the instructor then owns: written once, in the language of whoever duplicated it.
+    copy = replace(
+        spec, title=str(_("Copy of %(title)s", title=project.title))[:300], status="draft"
+    )
     return save_project(platform_id, course_id, None, copy)
 
 
