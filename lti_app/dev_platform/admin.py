@@ -18,15 +18,18 @@ from . import course_copy, gradebook
 from .records import Context, LineItem, LineItemFields, Member, ResourceLink, Score, Submission
 from .store import DevStore
 from .tool_store import (
-    ToolRegistration,
-    activate_tool,
     custom_fields_from_canvas_json,
     redeploy_tool,
     registration_url,
-    set_builtin_tool_custom,
     set_withheld_scopes,
-    tool_custom_parameters,
-    tool_registrations,
+)
+from .tools import (
+    Tool,
+    all_tools,
+    find_tool,
+    registered_tools,
+    set_builtin_tool_custom,
+    set_tool_status,
 )
 
 
@@ -54,10 +57,15 @@ class DevPlatformAdmin:
         *,
         deep_link: bool = False,
         context: str | None = None,
+        tool: str | None = None,
     ) -> str:
+        """A link's launch (it launches its own tool), or with ``deep_link`` the deep linking
+        request to the tool ``tool`` (the built-in one unless named)."""
         query = {"user": user, **({"deep_link": "1"} if deep_link else {"link": link or ""})}
         if context is not None:
             query["context"] = context
+        if deep_link and tool is not None:
+            query["tool"] = tool
         return f"{self.base_url}/dev-lms/course/launch?{urlencode(query)}"
 
     def review_launch_url(self, user: str, line_item_id: int, student: str) -> str:
@@ -89,8 +97,11 @@ class DevPlatformAdmin:
         custom: dict[str, str] | None = None,
         resource_id: str | None = None,
         tag: str | None = None,
+        tool: str = c.CLIENT_ID,
     ) -> str:
-        """A link in the demo course, with a bound line item when a maximum is given."""
+        """A link in the demo course to the tool ``tool`` (the built-in one unless named; as a
+        teacher adds a preconfigured tool by hand), with a bound line item when a maximum is
+        given."""
         line_item = None
         if line_item_score_maximum is not None:
             line_item = LineItemFields(
@@ -101,7 +112,13 @@ class DevPlatformAdmin:
             )
         with self._store() as db:
             return db.create_resource_link(
-                c.DEMO_CONTEXT_ID, title, text=text, url=url, custom=custom, line_item=line_item
+                c.DEMO_CONTEXT_ID,
+                title,
+                text=text,
+                url=url,
+                custom=custom,
+                line_item=line_item,
+                client_id=tool,
             )
 
     def line_items(self, link_id: str | None = None) -> list[LineItem]:
@@ -189,13 +206,32 @@ class DevPlatformAdmin:
         with self._store() as db:
             return registration_url(db, self.base_url, tool_url, flavour)
 
-    def tool_registrations(self) -> list[ToolRegistration]:
+    def tool_registrations(self) -> list[Tool]:
+        """The tools registered by link, newest first."""
         with self._store() as db:
-            return tool_registrations(db)
+            return registered_tools(db)
+
+    def tools(self) -> list[Tool]:
+        """Every tool: the built-in one (configured by hand) first, then those registered."""
+        with self._store() as db:
+            return all_tools(db, self.base_url)
+
+    def tool(self, client_id: str) -> Tool:
+        with self._store() as db:
+            found = find_tool(db, self.base_url, client_id)
+        if found is None:
+            raise KeyError(client_id)
+        return found
 
     def activate_tool(self, client_id: str) -> None:
         with self._store() as db:
-            if not activate_tool(db, client_id):
+            if not set_tool_status(db, client_id, "active"):
+                raise KeyError(client_id)
+
+    def deactivate_tool(self, client_id: str) -> None:
+        """Turn one tool off: its links, deep linking and tokens stop; the others go on."""
+        with self._store() as db:
+            if not set_tool_status(db, client_id, "inactive"):
                 raise KeyError(client_id)
 
     def redeploy_tool(self, client_id: str) -> str:
@@ -219,9 +255,10 @@ class DevPlatformAdmin:
         with self._store() as db:
             set_builtin_tool_custom(db, custom)
 
-    def tool_custom(self) -> dict[str, str]:
-        with self._store() as db:
-            return tool_custom_parameters(db)
+    def tool_custom(self, client_id: str = c.CLIENT_ID) -> dict[str, str]:
+        """The tool-level custom parameters a tool's launches carry (the built-in one's unless
+        named)."""
+        return self.tool(client_id).custom
 
     def withhold_registration_scopes(self, scopes: list[str]) -> None:
         """An administrator unticks these scopes: registrations are granted the rest."""

@@ -2,11 +2,12 @@
 
 Canvas's course copy makes a new course whose ``previousContextIds`` name the source and whose
 ``Context.id.history`` adds the source's own history (most recent first); the copied assignments
-keep their external-tool links with the same custom parameters and their line items
-(``resourceId``, ``tag``, label, maximum) but get new resource link ids. A line item the tool
-made later through AGS is copied too, with its ``resourceId`` and ``tag`` but bound to no link:
-the harder case an LMS may present after a copy (a tool-made column that the copied link does
-not name), which the tool must resolve by ``resourceId`` rather than make a second column.
+keep their external-tool links (each to the same tool) with the same custom parameters and
+their line items (``resourceId``, ``tag``, label, maximum) but get new resource link ids. A line
+item the tool made later through AGS is copied too, with its ``resourceId`` and ``tag`` but bound
+to no link: the harder case an LMS may present after a copy (a tool-made column that the copied
+link does not name), which the tool must resolve by ``resourceId`` rather than make a second
+column.
 People are not copied: the teacher who copies is enrolled in the new course, the students of
 the new term enrol later.
 A Moodle backup restored into a new course gives the tool the same picture (``originalcourseid``
@@ -46,7 +47,14 @@ def copy_course(
         link = resource_link_from_row(row)
         new_links[link.id] = uuid.uuid4().hex
         insert_resource_link(
-            db, new_links[link.id], new_id, link.title, link.text, link.url, link.custom
+            db,
+            new_links[link.id],
+            new_id,
+            link.title,
+            link.text,
+            link.url,
+            link.custom,
+            link.client_id,
         )
     for item_row in db.execute(
         "SELECT * FROM line_items WHERE context_id = ? ORDER BY id", (source_id,)
@@ -70,6 +78,7 @@ def copy_course(
                 submission_review=item.submission_review,
             ),
             made_by=item.made_by,
+            client_id=item.client_id,
         )
     position = 0
     for member in db.execute(

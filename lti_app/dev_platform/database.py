@@ -92,6 +92,13 @@ LATER_COLUMNS = (
     # "service" (the tool, through AGS). A course copy keeps only the first bound to the copied
     # link (course_copy.py).
     ("line_items", "made_by", "TEXT NOT NULL DEFAULT 'link'"),
+    # Several tools side by side (tools.py): the tool a link launches, whose a line item is (a
+    # tool sees only its own through AGS), which tool a launch or deep linking request is for.
+    # Rows from before belong to the built-in tool.
+    ("resource_links", "client_id", f"TEXT NOT NULL DEFAULT '{c.CLIENT_ID}'"),
+    ("line_items", "client_id", f"TEXT NOT NULL DEFAULT '{c.CLIENT_ID}'"),
+    ("message_hints", "client_id", f"TEXT NOT NULL DEFAULT '{c.CLIENT_ID}'"),
+    ("deep_link_requests", "client_id", f"TEXT NOT NULL DEFAULT '{c.CLIENT_ID}'"),
 )
 
 
@@ -171,21 +178,29 @@ def insert_resource_link(
     text: str,
     url: str | None,
     custom: dict[str, str],
+    client_id: str = c.CLIENT_ID,
 ) -> None:
+    """A link to the tool ``client_id`` (the built-in one unless named)."""
     db.execute(
-        "INSERT INTO resource_links (id, context_id, title, text, url, custom, created_at)"
-        " VALUES (?,?,?,?,?,?,?)",
-        (link_id, context_id, title, text, url, to_json(custom), time.time()),
+        "INSERT INTO resource_links (id, context_id, title, text, url, custom, created_at,"
+        " client_id) VALUES (?,?,?,?,?,?,?,?)",
+        (link_id, context_id, title, text, url, to_json(custom), time.time(), client_id),
     )
 
 
 def insert_line_item(
-    db: sqlite3.Connection, context_id: str, fields: LineItemFields, *, made_by: str = "link"
+    db: sqlite3.Connection,
+    context_id: str,
+    fields: LineItemFields,
+    *,
+    made_by: str = "link",
+    client_id: str = c.CLIENT_ID,
 ) -> int:
+    """A line item of the tool ``client_id``: only that tool sees it through AGS."""
     cursor = db.execute(
         "INSERT INTO line_items (context_id, resource_link_id, label, score_maximum, resource_id,"
-        " tag, start_date_time, end_date_time, submission_review, made_by)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?)",
+        " tag, start_date_time, end_date_time, submission_review, made_by, client_id)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         (
             context_id,
             fields.resource_link_id,
@@ -197,6 +212,7 @@ def insert_line_item(
             fields.end_date_time,
             None if fields.submission_review is None else to_json(fields.submission_review),
             made_by,
+            client_id,
         ),
     )
     bump(db, "line_item_creates", 1)

@@ -11,7 +11,7 @@ from typing import Any
 from . import constants as c
 from .course_copy import canvas_time
 from .records import Context, Member, ResourceLink
-from .registration import DevRegistration
+from .tools import Tool
 
 ID_TOKEN_LIFETIME_SECONDS = 300
 
@@ -57,7 +57,8 @@ def substitute_custom(
 
 def id_token_claims(
     *,
-    registration: DevRegistration,
+    issuer: str,
+    tool: Tool,
     base: str,
     platform_guid: str,
     member: Member,
@@ -67,22 +68,19 @@ def id_token_claims(
     link_line_item_ids: list[int],
     deep_link_data: str | None,
     locale: str = "en",
-    tool_custom: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The id_token of a launch. ``tool_custom``: the tool's own custom parameters (Canvas's
-    ``custom_fields`` of its configuration, a registration's ``custom_parameters``), sent on
-    every launch; a link's custom parameters (from deep linking) override them by name, as
-    canvas-lms merges them (``unexpanded_custom_parameters``)."""
+    """The id_token of a launch of ``tool``, with its client id and deployment. The tool's own
+    custom parameters (Canvas's ``custom_fields`` of its configuration, a registration's
+    ``custom_parameters``) go with every launch; a link's custom parameters (from deep linking)
+    override them by name, as canvas-lms merges them (``unexpanded_custom_parameters``). The
+    service claims offer only the scopes the tool was granted, and none without any (as Moodle
+    leaves out a service the tool may not use)."""
     now = int(time.time())
     urls = service_urls(base, context.id)
-    ags: dict[str, Any] = {"scope": list(c.AGS_SCOPES), "lineitems": urls["lineitems"]}
-    # Like Canvas, a link names its line item only when it has exactly one (an "assignment").
-    if link is not None and len(link_line_item_ids) == 1:
-        ags["lineitem"] = line_item_url(base, context.id, link_line_item_ids[0])
     claims: dict[str, Any] = {
-        "iss": registration.issuer,
-        "aud": registration.client_id,
-        "azp": registration.client_id,
+        "iss": issuer,
+        "aud": tool.client_id,
+        "azp": tool.client_id,
         "sub": member.sub,
         "iat": now,
         "exp": now + ID_TOKEN_LIFETIME_SECONDS,
@@ -93,7 +91,7 @@ def id_token_claims(
         "email": member.email,
         "locale": locale,  # OIDC standard claim, as Canvas and Moodle send it
         c.CLAIM_VERSION: "1.3.0",
-        c.CLAIM_DEPLOYMENT_ID: registration.deployment_id,
+        c.CLAIM_DEPLOYMENT_ID: tool.deployment_id,
         c.CLAIM_ROLES: [*member.institution_roles, *member.roles, c.SYSTEM_USER],
         c.CLAIM_CONTEXT: {
             "id": context.id,
@@ -116,17 +114,24 @@ def id_token_claims(
             "person_sourcedid": f"SIS-{member.sub[:8].upper()}",
             "course_offering_sourcedid": f"{context.label}-2026S",
         },
-        c.CLAIM_AGS_ENDPOINT: ags,
-        c.CLAIM_NRPS: {
+    }
+    ags_scopes = [scope for scope in c.AGS_SCOPES if scope in tool.scopes]
+    if ags_scopes:
+        ags: dict[str, Any] = {"scope": ags_scopes, "lineitems": urls["lineitems"]}
+        # Like Canvas, a link names its line item only when it has exactly one (an
+        # "assignment").
+        if link is not None and len(link_line_item_ids) == 1:
+            ags["lineitem"] = line_item_url(base, context.id, link_line_item_ids[0])
+        claims[c.CLAIM_AGS_ENDPOINT] = ags
+    if c.SCOPE_NRPS in tool.scopes:
+        claims[c.CLAIM_NRPS] = {
             "context_memberships_url": urls["memberships"],
             "service_versions": ["2.0"],
-        },
-    }
-    default_target = f"{base}/lti/launch"
+        }
     if deep_link_data is not None:
         claims[c.CLAIM_MESSAGE_TYPE] = c.MESSAGE_DEEP_LINKING_REQUEST
-        claims[c.CLAIM_TARGET_LINK_URI] = default_target
-        claims[c.CLAIM_CUSTOM] = substitute_custom(dict(tool_custom or {}), member, context, None)
+        claims[c.CLAIM_TARGET_LINK_URI] = tool.deep_linking_url or tool.target_link_uri
+        claims[c.CLAIM_CUSTOM] = substitute_custom(dict(tool.custom), member, context, None)
         claims[c.CLAIM_DL_SETTINGS] = {
             "deep_link_return_url": f"{base}/dev-lms/deep-link-return",
             "accept_types": ["ltiResourceLink"],
@@ -141,8 +146,8 @@ def id_token_claims(
         return claims
     assert link is not None
     claims[c.CLAIM_MESSAGE_TYPE] = c.MESSAGE_RESOURCE_LINK
-    claims[c.CLAIM_TARGET_LINK_URI] = link.url or default_target
+    claims[c.CLAIM_TARGET_LINK_URI] = link.url or tool.target_link_uri
     claims[c.CLAIM_RESOURCE_LINK] = {"id": link.id, "title": link.title, "description": link.text}
-    custom = {**(tool_custom or {}), **link.custom}
+    custom = {**tool.custom, **link.custom}
     claims[c.CLAIM_CUSTOM] = substitute_custom(custom, member, context, link)
     return claims

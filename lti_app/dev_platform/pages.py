@@ -17,6 +17,7 @@ from .mailbox import linkify, list_messages, read_message
 from .records import Member, ResourceLink
 from .review import reviewable
 from .store import DevStore
+from .tools import all_tools, find_tool
 from .web import base_url, error_page, mailbox_dir, store
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -50,12 +51,15 @@ def course(problem: str | None = None) -> tuple[str, int]:
         return error_page("No such course.", 404)
     links = db.resource_links(context.id)
     graded = {link.id: db.line_items(context.id, resource_link_id=link.id)[0] for link in links}
+    tools = {known.client_id: known for known in all_tools(db, base_url())}
     return render_template(
         "dev_platform/course.html",
         context=context,
         contexts=db.contexts(),
         links=links,
         graded=graded,
+        tools=tools,
+        pickers=[t for t in tools.values() if t.active and t.deep_linking_url],
         members=db.members(context.id),
         locales=c.LAUNCH_LOCALES,
         locale=launch_locale(request.args.get("locale")),
@@ -122,6 +126,20 @@ def launch() -> Response | tuple[str, int] | str:
         link = db.resource_link(request.args.get("link", ""))
         if link is None or link.context_id != context_id:
             return error_page("No such activity in this course (the link parameter).", 404)
+    # A link launches its own tool; deep linking asks the tool chosen (the built-in one unless
+    # the tool parameter names another).
+    client_id = link.client_id if link else request.args.get("tool", c.CLIENT_ID)
+    launched = find_tool(db, base_url(), client_id)
+    if launched is None:
+        return error_page("No such tool in this LMS (the tool parameter).", 404)
+    if not launched.active:
+        return error_page(
+            f"The tool {launched.label} is not active in this LMS, so its activities cannot be"
+            " launched. An administrator can activate it on the Tools page.",
+            403,
+        )
+    if deep_link and link is None and not launched.deep_linking_url:
+        return error_page(f"The tool {launched.label} offers no deep linking.", 404)
     hint = db.create_hint(
         member.sub,
         context_id,
@@ -129,12 +147,14 @@ def launch() -> Response | tuple[str, int] | str:
         deep_link=deep_link,
         review=review,
         locale=launch_locale(request.args.get("locale")),
+        client_id=launched.client_id,
     )
     return render_template(
         "dev_platform/launch.html",
         context=context,
         member=member,
         link=link,
+        tool=launched,
         frame_src=url_for("dev_platform.login_init", hint=hint.token),
         storage_frame_name=c.PLATFORM_STORAGE_FRAME if offers_platform_storage(context_id) else "",
         storage_frame_src=f"{base_url()}/dev-lms/platform-storage",

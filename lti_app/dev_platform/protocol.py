@@ -11,6 +11,7 @@ import time
 from decimal import Decimal
 from typing import Any
 
+import jwt
 from flask import Blueprint, Response, render_template, request, url_for
 
 from . import constants as c
@@ -20,7 +21,7 @@ from .records import LineItemFields
 from .review import parse_submission_review, review_claims
 from .services import iso_datetime, take_fault_response
 from .tokens import ToolJwtError, sign_platform_jwt, verify_tool_jwt
-from .tool_store import tool_custom_parameters
+from .tools import Tool
 from .web import (
     base_url,
     error_page,
@@ -28,6 +29,7 @@ from .web import (
     json_response,
     registration,
     store,
+    tool,
 )
 
 ASSERTION_MAX_LIFETIME_SECONDS = 3600
@@ -41,59 +43,86 @@ def register_protocol(bp: Blueprint) -> None:
     bp.add_url_rule("/token", view_func=token, methods=["POST"])
 
 
+def _inactive_tool_page(client_id: str) -> tuple[str, int]:
+    return error_page(
+        f"The tool this launch is for ({client_id}) is not active in this LMS. An administrator"
+        " can activate it on the Tools page.",
+        403,
+    )
+
+
 def login_init() -> Response | tuple[str, int] | str:
-    """Third-party initiated login (LTI 1.3 §4.1): the frame posts to the tool's OIDC login URL."""
+    """Third-party initiated login (LTI 1.3 §4.1): the frame posts to the OIDC login URL of the
+    tool the launch is for, with that tool's client id and deployment."""
     hint = store().hint(request.args.get("hint", ""))
     if hint is None:
         return error_page("This launch has expired or was already used. Go back and launch again.")
+    launched = tool(hint.client_id)
+    if launched is None or not launched.active:
+        return _inactive_tool_page(hint.client_id)
     link = store().resource_link(hint.resource_link_id) if hint.resource_link_id else None
-    base = base_url()
-    target = (link.url if link and link.url else None) or f"{base}/lti/launch"
-    reg = registration()
+    if link and link.url:
+        target = link.url
+    elif hint.deep_link_data is not None:
+        target = launched.deep_linking_url or launched.target_link_uri
+    else:
+        target = launched.target_link_uri
     fields = {
-        "iss": reg.issuer,
+        "iss": registration().issuer,
         "login_hint": hint.user_sub,
         "target_link_uri": target,
         "lti_message_hint": hint.token,
-        "client_id": reg.client_id,
-        "lti_deployment_id": reg.deployment_id,
+        "client_id": launched.client_id,
+        "lti_deployment_id": launched.deployment_id,
     }
     if offers_platform_storage(hint.context_id):
         fields["lti_storage_target"] = c.PLATFORM_STORAGE_FRAME
     return render_template(
         "dev_platform/autosubmit.html",
-        action=f"{base}/lti/login",
+        action=launched.login_url,
         fields=fields,
-        heading="Signing you in to Stint",
+        heading=f"Signing you in to {launched.name or 'the tool'}",
     )
 
 
 def authorize() -> Response | tuple[str, int] | str:
-    """OIDC authorization endpoint (implicit flow, form_post) answering with a signed id_token."""
+    """OIDC authorization endpoint (implicit flow, form_post) answering with a signed id_token.
+
+    The launch's message hint says which tool it is for: the request must carry that tool's
+    client id and one of its registered redirect URIs."""
     params = request.values
-    reg = registration()
-    expected_redirect = f"{base_url()}/lti/launch"
+    db = store()
+    hint = db.hint(params.get("lti_message_hint", ""))
+    launched = tool(hint.client_id) if hint else None
+    if hint is not None and (launched is None or not launched.active):
+        return _inactive_tool_page(hint.client_id)
     problems = []
     if "openid" not in params.get("scope", "").split():
         problems.append("scope must include openid")
-    for name, expected in (
+    expected = [
         ("response_type", "id_token"),
         ("response_mode", "form_post"),
         ("prompt", "none"),
-        ("client_id", reg.client_id),
-        ("redirect_uri", expected_redirect),
-    ):
-        if params.get(name) != expected:
-            problems.append(f"{name} must be {expected!r}, got {params.get(name)!r}")
+    ]
+    if launched is not None:
+        expected.append(("client_id", launched.client_id))
+    for name, value in expected:
+        if params.get(name) != value:
+            problems.append(f"{name} must be {value!r}, got {params.get(name)!r}")
+    redirect_uri = params.get("redirect_uri", "")
+    if launched is not None and redirect_uri not in launched.redirect_uris:
+        problems.append(
+            f"redirect_uri must be one of the tool's {list(launched.redirect_uris)!r},"
+            f" got {params.get('redirect_uri')!r}"
+        )
     nonce = params.get("nonce", "")
     if not nonce:
         problems.append("nonce is missing")
-    if problems:
+    if hint is None or launched is None:
+        # Without the hint there is no tool to hold client_id and redirect_uri against.
+        problems.append("lti_message_hint is unknown, expired or already used")
+    if problems or hint is None or launched is None:
         return error_page("Authorization request refused: " + "; ".join(problems) + ".")
-    db = store()
-    hint = db.hint(params.get("lti_message_hint", ""))
-    if hint is None:
-        return error_page("lti_message_hint is unknown, expired or already used.")
     if params.get("login_hint") != hint.user_sub:
         return error_page("login_hint does not match the user who started this launch.")
     member = db.member(hint.context_id, hint.user_sub)
@@ -109,7 +138,8 @@ def authorize() -> Response | tuple[str, int] | str:
         [item.id for item in db.line_items(context.id, resource_link_id=link.id)[0]] if link else []
     )
     claims = id_token_claims(
-        registration=reg,
+        issuer=registration().issuer,
+        tool=launched,
         base=base_url(),
         platform_guid=db.platform_guid(),
         member=member,
@@ -119,7 +149,6 @@ def authorize() -> Response | tuple[str, int] | str:
         link_line_item_ids=line_item_ids,
         deep_link_data=hint.deep_link_data,
         locale=hint.locale,
-        tool_custom=tool_custom_parameters(db),
     )
     if hint.review_for and hint.review_line_item is not None:
         student = db.member(context.id, hint.review_for)
@@ -139,9 +168,9 @@ def authorize() -> Response | tuple[str, int] | str:
         fields["lti_storage_target"] = c.PLATFORM_STORAGE_FRAME
     return render_template(
         "dev_platform/autosubmit.html",
-        action=expected_redirect,
+        action=redirect_uri,
         fields=fields,
-        heading="Opening Stint",
+        heading=f"Opening {launched.name or 'the tool'}",
     )
 
 
@@ -217,14 +246,16 @@ def deep_link_return() -> Response | tuple[str, int] | str:
     token_text = request.form.get("JWT", "")
     if not token_text:
         return error_page("The deep linking response has no JWT form field.")
-    reg = registration()
+    sender, refusal = _sending_tool(token_text)
+    if sender is None:
+        return error_page(f"Deep linking response refused: {refusal}")
     try:
         claims = verify_tool_jwt(
             token_text,
-            key_set_url=f"{base_url()}/lti/jwks.json",
+            key_set_url=sender.jwks_url,
             timeout=http_timeout(),
-            audience=[reg.issuer],
-            issuer=reg.client_id,
+            audience=[registration().issuer],
+            issuer=sender.client_id,
         )
     except ToolJwtError as error:
         return error_page(f"Deep linking response refused: {error}")
@@ -233,8 +264,8 @@ def deep_link_return() -> Response | tuple[str, int] | str:
         problems.append(f"message_type must be {c.MESSAGE_DEEP_LINKING_RESPONSE}")
     if claims.get(c.CLAIM_VERSION) != "1.3.0":
         problems.append("version must be 1.3.0")
-    if claims.get(c.CLAIM_DEPLOYMENT_ID) != reg.deployment_id:
-        problems.append(f"deployment_id must be {reg.deployment_id!r}")
+    if claims.get(c.CLAIM_DEPLOYMENT_ID) != sender.deployment_id:
+        problems.append(f"deployment_id must be {sender.deployment_id!r}")
     nonce = claims.get("nonce")
     if not isinstance(nonce, str) or not nonce:
         problems.append("nonce is missing")
@@ -258,10 +289,11 @@ def deep_link_return() -> Response | tuple[str, int] | str:
         return error_page("Deep linking response refused: the data claim was not echoed.")
     if not db.use_once("deep-link-nonce", str(nonce), float(claims["exp"]) + 120):
         return error_page("Deep linking response refused: nonce already used (a replay).")
-    request_row = db.consume_deep_link_request(data)
+    request_row = db.consume_deep_link_request(data, sender.client_id)
     if request_row is None:
         return error_page(
-            "Deep linking response refused: data does not match an open deep linking request."
+            "Deep linking response refused: data does not match an open deep linking request"
+            f" made to the tool {sender.client_id}."
         )
     created = []
     for parsed in parsed_items:
@@ -272,6 +304,7 @@ def deep_link_return() -> Response | tuple[str, int] | str:
             url=parsed["url"],
             custom=parsed["custom"],
             line_item=parsed["line_item"],
+            client_id=sender.client_id,
         )
         created.append((link_id, parsed["title"], parsed["line_item"]))
     return render_template(
@@ -279,8 +312,24 @@ def deep_link_return() -> Response | tuple[str, int] | str:
         created=created,
         message=claims.get(c.CLAIM_DL_MSG),
         error_message=claims.get(c.CLAIM_DL_ERRORMSG),
-        course_url=url_for("dev_platform.course"),
+        course_url=url_for("dev_platform.course", context=request_row.context_id),
     )
+
+
+def _sending_tool(token_text: str) -> tuple[Tool | None, str]:
+    """The active tool a JWT from a tool claims to come from (its ``iss``, the client id), read
+    before the signature is checked so that the right tool's key set checks it; else why not."""
+    try:
+        unverified = jwt.decode(token_text, options={"verify_signature": False})
+    except jwt.PyJWTError as error:
+        return None, f"not a JWT: {error}"
+    client_id = unverified.get("iss")
+    sender = tool(client_id) if isinstance(client_id, str) else None
+    if sender is None:
+        return None, f"iss {client_id!r} is not the client id of a tool registered here"
+    if not sender.active:
+        return None, f"the tool {client_id} is not active in this LMS"
+    return sender, ""
 
 
 def _oauth_error(code: str, description: str) -> Response:
@@ -308,18 +357,21 @@ def token() -> Response:
     assertion = form.get("client_assertion", "")
     if not assertion:
         return _oauth_error("invalid_client", "client_assertion is missing")
+    sender, refusal = _sending_tool(assertion)
+    if sender is None:
+        return _oauth_error("invalid_client", refusal)
     reg = registration()
     try:
         claims = verify_tool_jwt(
             assertion,
-            key_set_url=f"{base_url()}/lti/jwks.json",
+            key_set_url=sender.jwks_url,
             timeout=http_timeout(),
             audience=[reg.auth_token_url, reg.issuer],
-            issuer=reg.client_id,
+            issuer=sender.client_id,
         )
     except ToolJwtError as error:
         return _oauth_error("invalid_client", str(error))
-    if claims.get("sub") != reg.client_id:
+    if claims.get("sub") != sender.client_id:
         return _oauth_error("invalid_client", "sub must equal the client_id")
     if claims["exp"] - time.time() > ASSERTION_MAX_LIFETIME_SECONDS:
         return _oauth_error("invalid_client", "the assertion lives too long (exp over 1 hour)")
@@ -332,9 +384,14 @@ def token() -> Response:
     unknown = requested - c.ALLOWED_SCOPES
     if unknown:
         return _oauth_error("invalid_scope", "not allowed: " + " ".join(sorted(unknown)))
+    withheld = requested - set(sender.scopes)
+    if withheld:
+        return _oauth_error(
+            "invalid_scope", "not granted to this tool: " + " ".join(sorted(withheld))
+        )
     if not db.use_once("client-assertion-jti", jti, math.ceil(claims["exp"]) + 120):
         return _oauth_error("invalid_client", "jti was already used (a replayed assertion)")
-    access_token = db.issue_access_token(reg.client_id, requested)
+    access_token = db.issue_access_token(sender.client_id, requested)
     db.bump("tokens_issued")
     return json_response(
         {

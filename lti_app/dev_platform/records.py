@@ -57,6 +57,8 @@ class ResourceLink:
     text: str
     url: str | None
     custom: dict[str, str]
+    # The tool the link launches (tools.py).
+    client_id: str = c.CLIENT_ID
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,8 @@ class LineItem:
     submission_review: dict[str, Any] | None = None
     # "link": made with its link (deep linking, the seed); "service": by the tool through AGS.
     made_by: str = "link"
+    # The tool whose column it is: only that tool sees it through AGS.
+    client_id: str = c.CLIENT_ID
 
 
 @dataclass(frozen=True)
@@ -142,6 +146,8 @@ class MessageHint:
     review_line_item: int | None = None
     # The user's language for this launch (BCP 47), chosen on the course page.
     locale: str = "en"
+    # The tool launched: the link's, or the one chosen for deep linking.
+    client_id: str = c.CLIENT_ID
 
 
 @dataclass(frozen=True)
@@ -149,6 +155,8 @@ class DeepLinkRequest:
     data: str
     user_sub: str
     context_id: str
+    # The tool asked to pick content: only its response may answer the request.
+    client_id: str = c.CLIENT_ID
 
 
 def context_from_row(row: sqlite3.Row) -> Context:
@@ -177,6 +185,7 @@ def resource_link_from_row(row: sqlite3.Row) -> ResourceLink:
         text=row["text"],
         url=row["url"],
         custom=json.loads(row["custom"]),
+        client_id=row["client_id"],
     )
 
 
@@ -195,6 +204,7 @@ def line_item_from_row(row: sqlite3.Row) -> LineItem:
             json.loads(row["submission_review"]) if row["submission_review"] else None
         ),
         made_by=row["made_by"],
+        client_id=row["client_id"],
     )
 
 
@@ -232,5 +242,5 @@ def hint_from_row(row: sqlite3.Row) -> MessageHint:
     return MessageHint(
         row["token"], row["user_sub"], row["context_id"], row["resource_link_id"],
         row["deep_link_data"], row["review_for"], row["review_line_item"],
-        row["locale"] or "en",
+        row["locale"] or "en", row["client_id"],
     )  # fmt: skip

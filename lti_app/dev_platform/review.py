@@ -75,7 +75,8 @@ def review_claims(
         "person_sourcedid": f"SIS-{student.sub[:8].upper()}",
         "roles": list(student.roles),
     }
-    claims[c.CLAIM_AGS_ENDPOINT] = {**claims[c.CLAIM_AGS_ENDPOINT], "lineitem": item_url}
+    # The review names its line item even to a tool granted no AGS scope (the spec needs it).
+    claims[c.CLAIM_AGS_ENDPOINT] = {**claims.get(c.CLAIM_AGS_ENDPOINT, {}), "lineitem": item_url}
     if review.get("url"):
         claims[c.CLAIM_TARGET_LINK_URI] = review["url"]
     claims[c.CLAIM_CUSTOM] = {**claims.get(c.CLAIM_CUSTOM, {}), **(review.get("custom") or {})}

@@ -1,8 +1,9 @@
 """LTI Advantage services (AGS 2.0, NRPS 2.0) and the development-only fault and stats helpers.
 
 Each service call first spends an injected fault if one is pending (so fault tests see exactly N
-failures), then checks the bearer token and the one scope the operation needs: a token that only
-carries `score` cannot create or delete line items, as on a real platform.
+failures), then checks the bearer token, that its tool is still active, and the one scope the
+operation needs: a token that only carries `score` cannot create or delete line items, as on a
+real platform. A tool sees only its own line items (those of its links and those it made).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, g, request
 
 from . import constants as c
 from .gradebook import rules_for, submitted_at_of, take_score, timestamp_us
@@ -24,7 +25,7 @@ from .messages import line_item_url, service_urls
 from .records import LineItem, LineItemFields, Score
 from .review import parse_submission_review
 from .store import DevStore
-from .web import base_url, json_response, store
+from .web import base_url, json_response, store, tool
 
 MAX_PAGE_SIZE = 1000
 
@@ -84,13 +85,22 @@ def service(*any_of_scopes: str) -> Callable[[View], View]:
             if faulted is not None:
                 return faulted
             scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-            granted = db.access_token_scopes(token.strip()) if scheme.lower() == "bearer" else None
-            if granted is None:
+            found = db.access_token(token.strip()) if scheme.lower() == "bearer" else None
+            if found is None:
                 return _error(
                     401,
                     "a valid Bearer access token from /dev-lms/token is required",
                     {"WWW-Authenticate": 'Bearer error="invalid_token"'},
                 )
+            client_id, granted = found
+            holder = tool(client_id)
+            if holder is None or not holder.active:
+                return _error(
+                    401,
+                    f"the tool {client_id} is not active in this LMS",
+                    {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+                )
+            g.dev_platform_client_id = client_id
             if not granted & set(any_of_scopes):
                 return _error(
                     403,
@@ -104,6 +114,12 @@ def service(*any_of_scopes: str) -> Callable[[View], View]:
         return guarded
 
     return decorate
+
+
+def _client() -> str:
+    """The client id of the tool calling: a tool sees and changes only its own line items (as
+    Canvas scopes them to the developer key and Moodle to the tool type)."""
+    return str(g.dev_platform_client_id)
 
 
 def _body(expected_media_type: str) -> tuple[Any, Response | None]:
@@ -191,8 +207,8 @@ def _line_item_fields(context_id: str, body: Any) -> tuple[LineItemFields | None
     link_id = body.get("resourceLinkId")
     if link_id is not None:
         link = store().resource_link(link_id)
-        if link is None or link.context_id != context_id:
-            return None, "resourceLinkId is not a resource link of this course"
+        if link is None or link.context_id != context_id or link.client_id != _client():
+            return None, "resourceLinkId is not a resource link of this course and tool"
     review, problem = parse_submission_review(body.get("submissionReview"))
     if problem:
         return None, problem
@@ -218,6 +234,7 @@ def _list_line_items(context_id: str) -> Response:
         resource_link_id=request.args.get("resource_link_id"),
         resource_id=request.args.get("resource_id"),
         tag=request.args.get("tag"),
+        client_id=_client(),
         offset=offset,
         limit=limit,
     )
@@ -240,7 +257,7 @@ def _create_line_item(context_id: str) -> Response:
     fields, problem = _line_item_fields(context_id, body)
     if fields is None:
         return _error(400, problem or "bad line item")
-    created = store().create_line_item(context_id, fields)
+    created = store().create_line_item(context_id, fields, _client())
     return json_response(
         _line_item_json(created),
         201,
@@ -257,7 +274,7 @@ def line_items(context_id: str) -> Response:
 
 @service(c.SCOPE_LINEITEM, c.SCOPE_LINEITEM_READONLY)
 def _get_line_item(context_id: str, line_item_id: int) -> Response:
-    item = store().line_item(context_id, line_item_id)
+    item = store().line_item(context_id, line_item_id, client_id=_client())
     if item is None:
         return _error(404, "no such line item")
     return json_response(_line_item_json(item), mimetype=c.MEDIA_LINEITEM)
@@ -265,7 +282,7 @@ def _get_line_item(context_id: str, line_item_id: int) -> Response:
 
 @service(c.SCOPE_LINEITEM)
 def _put_line_item(context_id: str, line_item_id: int) -> Response:
-    if store().line_item(context_id, line_item_id) is None:
+    if store().line_item(context_id, line_item_id, client_id=_client()) is None:
         return _error(404, "no such line item")
     body, refused = _body(c.MEDIA_LINEITEM)
     if refused:
@@ -280,7 +297,10 @@ def _put_line_item(context_id: str, line_item_id: int) -> Response:
 
 @service(c.SCOPE_LINEITEM)
 def _delete_line_item(context_id: str, line_item_id: int) -> Response:
-    if not store().delete_line_item(context_id, line_item_id):
+    db = store()
+    if db.line_item(context_id, line_item_id, client_id=_client()) is None:
+        return _error(404, "no such line item")
+    if not db.delete_line_item(context_id, line_item_id):
         return _error(404, "no such line item")
     return Response(status=204)
 
@@ -352,7 +372,7 @@ def _parse_score(context_id: str, line_item_id: int, body: Any) -> tuple[Score |
 @service(c.SCOPE_SCORE)
 def post_score(context_id: str, line_item_id: int) -> Response:
     db = store()
-    if db.line_item(context_id, line_item_id) is None:
+    if db.line_item(context_id, line_item_id, client_id=_client()) is None:
         return _error(404, "no such line item")
     body, refused = _body(c.MEDIA_SCORE)
     if refused:
@@ -395,7 +415,7 @@ def _result_json(kind: str, item: LineItem, url: str, score: Score) -> dict[str,
 @service(c.SCOPE_RESULT_READONLY)
 def results(context_id: str, line_item_id: int) -> Response:
     db = store()
-    item = db.line_item(context_id, line_item_id)
+    item = db.line_item(context_id, line_item_id, client_id=_client())
     if item is None:
         return _error(404, "no such line item")
     limit, offset, problem = _page_args()
@@ -446,8 +466,8 @@ def memberships(context_id: str) -> Response:
     rlid = request.args.get("rlid")
     if rlid is not None:
         link = db.resource_link(rlid)
-        if link is None or link.context_id != context_id:
-            return _error(400, "rlid is not a resource link of this course")
+        if link is None or link.context_id != context_id or link.client_id != _client():
+            return _error(400, "rlid is not a resource link of this course and tool")
     members = db.members(context_id)
     role = request.args.get("role")
     if role:

@@ -227,10 +227,12 @@ class DevStore:
         custom: dict[str, str] | None = None,
         line_item: LineItemFields | None = None,
         link_id: str | None = None,
+        client_id: str = c.CLIENT_ID,
     ) -> str:
+        """A link to the tool ``client_id``, with its line item (that tool's) when given."""
         link_id = link_id or uuid.uuid4().hex
         with self.transaction() as db:
-            insert_resource_link(db, link_id, context_id, title, text, url, custom or {})
+            insert_resource_link(db, link_id, context_id, title, text, url, custom or {}, client_id)
             if line_item is not None:
                 bound = LineItemFields(
                     label=line_item.label,
@@ -242,7 +244,7 @@ class DevStore:
                     end_date_time=line_item.end_date_time,
                     submission_review=line_item.submission_review,
                 )
-                insert_line_item(db, context_id, bound)
+                insert_line_item(db, context_id, bound, client_id=client_id)
         return link_id
 
     # --- line items --------------------------------------------------------------------------
@@ -254,15 +256,18 @@ class DevStore:
         resource_link_id: str | None = None,
         resource_id: str | None = None,
         tag: str | None = None,
+        client_id: str | None = None,
         offset: int = 0,
         limit: int | None = None,
     ) -> tuple[list[LineItem], bool]:
-        """A page of line items and whether another page follows."""
+        """A page of line items (only the tool ``client_id``'s when given) and whether another
+        page follows."""
         clauses, params = ["context_id = ?"], [context_id]
         for column, value in (
             ("resource_link_id", resource_link_id),
             ("resource_id", resource_id),
             ("tag", tag),
+            ("client_id", client_id),
         ):
             if value is not None:
                 clauses.append(f"{column} = ?")
@@ -273,16 +278,25 @@ class DevStore:
             return rows[offset:], False
         return rows[offset : offset + limit], offset + limit < len(rows)
 
-    def line_item(self, context_id: str, line_item_id: int) -> LineItem | None:
+    def line_item(
+        self, context_id: str, line_item_id: int, *, client_id: str | None = None
+    ) -> LineItem | None:
+        """The line item, if it is in the course (and the tool ``client_id``'s when given)."""
         row = self.connection.execute(
             "SELECT * FROM line_items WHERE context_id = ? AND id = ?", (context_id, line_item_id)
         ).fetchone()
-        return line_item_from_row(row) if row else None
+        if row is None or (client_id is not None and row["client_id"] != client_id):
+            return None
+        return line_item_from_row(row)
 
-    def create_line_item(self, context_id: str, fields: LineItemFields) -> LineItem:
-        """A line item the tool made through the service (AGS)."""
+    def create_line_item(
+        self, context_id: str, fields: LineItemFields, client_id: str = c.CLIENT_ID
+    ) -> LineItem:
+        """A line item the tool ``client_id`` made through the service (AGS)."""
         with self.transaction() as db:
-            new_id = insert_line_item(db, context_id, fields, made_by="service")
+            new_id = insert_line_item(
+                db, context_id, fields, made_by="service", client_id=client_id
+            )
         created = self.line_item(context_id, new_id)
         assert created is not None
         return created
@@ -348,8 +362,10 @@ class DevStore:
         deep_link: bool,
         review: tuple[str, int] | None = None,
         locale: str = "en",
+        client_id: str = c.CLIENT_ID,
     ) -> MessageHint:
-        """``review``: (the student's sub, the line item) for a submission review launch."""
+        """A launch of the tool ``client_id``. ``review``: (the student's sub, the line item)
+        for a submission review launch."""
         token = secrets.token_urlsafe(24)
         data = secrets.token_urlsafe(24) if deep_link else None
         now = time.time()
@@ -357,8 +373,8 @@ class DevStore:
         with self.transaction() as db:
             db.execute(
                 "INSERT INTO message_hints (token, user_sub, context_id, resource_link_id,"
-                " deep_link_data, created_at, review_for, review_line_item, locale)"
-                " VALUES (?,?,?,?,?,?,?,?,?)",
+                " deep_link_data, created_at, review_for, review_line_item, locale, client_id)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (
                     token,
                     user_sub,
@@ -369,16 +385,25 @@ class DevStore:
                     review_for,
                     review_item,
                     locale,
+                    client_id,
                 ),
             )
             if data is not None:
                 db.execute(
-                    "INSERT INTO deep_link_requests (data, user_sub, context_id, created_at)"
-                    " VALUES (?,?,?,?)",
-                    (data, user_sub, context_id, now),
+                    "INSERT INTO deep_link_requests (data, user_sub, context_id, created_at,"
+                    " client_id) VALUES (?,?,?,?,?)",
+                    (data, user_sub, context_id, now, client_id),
                 )
         return MessageHint(
-            token, user_sub, context_id, resource_link_id, data, review_for, review_item, locale
+            token,
+            user_sub,
+            context_id,
+            resource_link_id,
+            data,
+            review_for,
+            review_item,
+            locale,
+            client_id,
         )
 
     def hint(self, token: str) -> MessageHint | None:
@@ -402,19 +427,21 @@ class DevStore:
             db.execute("UPDATE message_hints SET used_at = ? WHERE token = ?", (time.time(), token))
         return hint_from_row(row)
 
-    def consume_deep_link_request(self, data: str) -> DeepLinkRequest | None:
+    def consume_deep_link_request(self, data: str, client_id: str) -> DeepLinkRequest | None:
+        """The open request ``data`` names, made to the tool ``client_id`` (another tool's
+        response cannot answer it, nor spend it)."""
         with self.transaction() as db:
             row = db.execute(
                 "SELECT * FROM deep_link_requests WHERE data = ? AND consumed_at IS NULL"
-                " AND created_at > ?",
-                (data, time.time() - DEEP_LINK_LIFETIME_SECONDS),
+                " AND created_at > ? AND client_id = ?",
+                (data, time.time() - DEEP_LINK_LIFETIME_SECONDS, client_id),
             ).fetchone()
             if row is None:
                 return None
             db.execute(
                 "UPDATE deep_link_requests SET consumed_at = ? WHERE data = ?", (time.time(), data)
             )
-        return DeepLinkRequest(row["data"], row["user_sub"], row["context_id"])
+        return DeepLinkRequest(row["data"], row["user_sub"], row["context_id"], row["client_id"])
 
     def use_once(self, kind: str, value: str, expires_at: float) -> bool:
         """Record a jti or nonce; False when it was already seen (a replay)."""
@@ -446,12 +473,13 @@ class DevStore:
         )
         return token
 
-    def access_token_scopes(self, token: str) -> frozenset[str] | None:
+    def access_token(self, token: str) -> tuple[str, frozenset[str]] | None:
+        """(the tool's client id, the scopes) of an unexpired token."""
         row = self.connection.execute(
-            "SELECT scopes FROM access_tokens WHERE token_hash = ? AND expires_at > ?",
+            "SELECT client_id, scopes FROM access_tokens WHERE token_hash = ? AND expires_at > ?",
             (_token_hash(token), time.time()),
         ).fetchone()
-        return frozenset(row["scopes"].split()) if row else None
+        return (str(row["client_id"]), frozenset(row["scopes"].split())) if row else None
 
     # --- faults and counters -----------------------------------------------------------------
 

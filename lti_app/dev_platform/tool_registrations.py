@@ -8,8 +8,9 @@ the tool's registration at ``/register`` with the token as a bearer. It checks w
 ``token_endpoint_auth_method`` is ``private_key_jwt``, ``redirect_uris`` is an array, the tool
 configuration has ``domain`` and ``target_link_uri``) and answers with a new client id,
 a deployment id and the scopes it granted. Like Moodle, the new tool stays *pending* until the
-administrator activates it; from then on the platform launches with it (the development LMS
-serves one tool at a time: the last activated one, else the built-in registration).
+administrator activates it; it then sits beside the built-in tool and any other registered one
+(``tools.py``), and the activities added with it (deep linking from it, or
+``DevPlatformAdmin.create_resource_link(..., tool=client_id)``) launch it.
 
 The Canvas flavour (``?flavour=canvas``) differs where Canvas does: its configuration is read
 with the registration token as a bearer, it reports ``product_family_code`` ``canvas``, its
@@ -20,30 +21,22 @@ answer's ``scope`` then leaves out.
 
 from __future__ import annotations
 
-import json
-import secrets
-import time
-
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from . import constants as c
 from .tool_store import (
     FLAVOURS,
-    TOOL_CONFIGURATION,
     ConfigurationError,
-    activate_tool,
-    active_tool,
     custom_fields_from_canvas_json,
     registration_problems,
     registration_token_valid,
     registration_url,
-    set_builtin_tool_custom,
     spend_registration_token,
-    tool_custom_parameters,
-    tool_registrations,
+    store_registration,
     withheld_scopes,
 )
+from .tools import TOOL_CONFIGURATION, all_tools, set_builtin_tool_custom, set_tool_status
 from .web import base_url, error_page, http_timeout, json_response, store
 
 
@@ -111,21 +104,7 @@ def register() -> Response:
     assert isinstance(payload, dict)
     requested = set(str(payload.get("scope", "")).split())
     granted = sorted((requested & c.ALLOWED_SCOPES) - withheld_scopes(db))
-    client_id = "dyn-" + secrets.token_hex(6)
-    deployment_id = "dyn-deployment-" + secrets.token_hex(4)
-    db.connection.execute(
-        "INSERT INTO tool_registrations (client_id, deployment_id, flavour, request, scopes,"
-        " status, created_at) VALUES (?,?,?,?,?,?,?)",
-        (
-            client_id,
-            deployment_id,
-            flavour,
-            json.dumps(payload),
-            " ".join(granted),
-            "pending",
-            time.time(),
-        ),
-    )
+    client_id, deployment_id = store_registration(db, payload, flavour, granted)
     tool = dict(payload[TOOL_CONFIGURATION])
     if flavour != "canvas":
         # Moodle names the deployment it made; Canvas makes one only when an administrator
@@ -150,10 +129,12 @@ def register() -> Response:
 
 
 def tools() -> BaseResponse | tuple[str, int] | str:
-    """The administrator's page: register a tool by URL, activate pending tools."""
+    """The administrator's page: every tool side by side; register one by URL, activate or
+    deactivate one (the others keep launching), configure the built-in one."""
     db = store()
     if request.method == "POST":
-        if request.form.get("action") == "canvas_json":
+        action = request.form.get("action")
+        if action == "canvas_json":
             config_url = request.form.get("config_url", "").strip()
             try:
                 custom = custom_fields_from_canvas_json(config_url, http_timeout())
@@ -161,8 +142,9 @@ def tools() -> BaseResponse | tuple[str, int] | str:
                 return error_page(str(exc))
             set_builtin_tool_custom(db, custom)
             return redirect(url_for("dev_platform.tools"), code=303)
-        if request.form.get("action") == "activate":
-            if not activate_tool(db, request.form.get("client_id", "")):
+        if action in ("activate", "deactivate"):
+            status = "active" if action == "activate" else "inactive"
+            if not set_tool_status(db, request.form.get("client_id", ""), status):
                 return error_page("No such tool.", 404)
             return redirect(url_for("dev_platform.tools"), code=303)
         tool_url = request.form.get("tool_url", "").strip()
@@ -175,8 +157,6 @@ def tools() -> BaseResponse | tuple[str, int] | str:
         )
     return render_template(
         "dev_platform/tools.html",
-        tools=tool_registrations(db),
-        active=active_tool(db),
-        tool_custom=tool_custom_parameters(db),
+        tools=all_tools(db, base_url()),
         config_url=f"{base_url()}/lti/config/canvas.json",
     )

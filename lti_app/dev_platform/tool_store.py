@@ -1,6 +1,8 @@
-"""Dynamic registrations the development LMS holds: registration tokens and registered tools.
+"""Registration by link, the platform's side of it: registration tokens, the registrations
+made with them, what an administrator withholds, and reading a Canvas JSON configuration.
 
-Plain sqlite3 on the platform's own file, like ``store.py`` (see ``tool_registrations.py``).
+Plain sqlite3 on the platform's own file, like ``store.py`` (see ``tool_registrations.py``);
+``tools.py`` reads the registrations back as tools.
 """
 
 from __future__ import annotations
@@ -9,32 +11,18 @@ import hashlib
 import json
 import secrets
 import time
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 import requests
 
 from .store import DevStore
+from .tools import TOOL_CONFIGURATION, string_map
 
 TOKEN_LIFETIME_SECONDS = 3600
 FLAVOURS = ("moodle", "canvas")
-TOOL_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-tool-configuration"
 WITHHELD_SCOPES_KEY = "withheld_registration_scopes"
-# The built-in registration's tool-level custom parameters, as an administrator configured them
-# (Canvas: the developer key's JSON configuration, "Enter URL": its ``custom_fields``).
-BUILTIN_CUSTOM_KEY = "builtin_tool_custom_parameters"
 MAX_CONFIGURATION_BYTES = 256 * 1024
-
-
-@dataclass(frozen=True)
-class ToolRegistration:
-    client_id: str
-    deployment_id: str
-    flavour: str
-    scopes: tuple[str, ...]
-    status: str
-    name: str
 
 
 def _hash(token: str) -> str:
@@ -69,38 +57,27 @@ def spend_registration_token(db: DevStore, token: str) -> bool:
     return spent == 1
 
 
-def tool_registrations(db: DevStore) -> list[ToolRegistration]:
-    rows = db.connection.execute(
-        "SELECT * FROM tool_registrations ORDER BY created_at DESC"
-    ).fetchall()
-    return [
-        ToolRegistration(
-            client_id=row["client_id"],
-            deployment_id=row["deployment_id"],
-            flavour=row["flavour"],
-            scopes=tuple(row["scopes"].split()),
-            status=row["status"],
-            name=str(json.loads(row["request"]).get("client_name", "")),
-        )
-        for row in rows
-    ]
-
-
-def active_tool(db: DevStore) -> tuple[str, str] | None:
-    """(client id, deployment id) of the last activated tool, if any."""
-    row = db.connection.execute(
-        "SELECT client_id, deployment_id FROM tool_registrations WHERE status = 'active'"
-        " ORDER BY activated_at DESC LIMIT 1"
-    ).fetchone()
-    return (row["client_id"], row["deployment_id"]) if row else None
-
-
-def activate_tool(db: DevStore, client_id: str) -> bool:
-    changed = db.connection.execute(
-        "UPDATE tool_registrations SET status = 'active', activated_at = ? WHERE client_id = ?",
-        (time.time(), client_id),
-    ).rowcount
-    return changed == 1
+def store_registration(
+    db: DevStore, payload: dict[str, Any], flavour: str, granted: list[str]
+) -> tuple[str, str]:
+    """Keep a tool's registration, pending until an administrator activates it (as Moodle
+    does); returns its new client id and deployment id."""
+    client_id = "dyn-" + secrets.token_hex(6)
+    deployment_id = "dyn-deployment-" + secrets.token_hex(4)
+    db.connection.execute(
+        "INSERT INTO tool_registrations (client_id, deployment_id, flavour, request, scopes,"
+        " status, created_at) VALUES (?,?,?,?,?,?,?)",
+        (
+            client_id,
+            deployment_id,
+            flavour,
+            json.dumps(payload),
+            " ".join(granted),
+            "pending",
+            time.time(),
+        ),
+    )
+    return client_id, deployment_id
 
 
 def redeploy_tool(db: DevStore, client_id: str) -> str | None:
@@ -161,40 +138,7 @@ def registration_url(db: DevStore, base: str, tool_url: str, flavour: str) -> st
     return tool_url + ("&" if "?" in tool_url else "?") + query
 
 
-# --- tool-level custom parameters ---------------------------------------------------------
-
-
-def _string_map(value: Any) -> dict[str, str] | None:
-    if not isinstance(value, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-    ):
-        return None
-    return dict(value)
-
-
-def tool_custom_parameters(db: DevStore) -> dict[str, str]:
-    """The custom parameters of the tool the platform launches, sent on every launch: an
-    activated registration's ``custom_parameters`` (what it asked for when it registered), else
-    what the administrator configured for the built-in registration."""
-    row = db.connection.execute(
-        "SELECT request FROM tool_registrations WHERE status = 'active'"
-        " ORDER BY activated_at DESC LIMIT 1"
-    ).fetchone()
-    if row is not None:
-        tool = json.loads(row["request"]).get(TOOL_CONFIGURATION) or {}
-        return _string_map(tool.get("custom_parameters")) or {}
-    stored = db.connection.execute(
-        "SELECT value FROM meta WHERE key = ?", (BUILTIN_CUSTOM_KEY,)
-    ).fetchone()
-    return _string_map(json.loads(stored["value"])) or {} if stored else {}
-
-
-def set_builtin_tool_custom(db: DevStore, custom: dict[str, str]) -> None:
-    db.connection.execute(
-        "INSERT INTO meta (key, value) VALUES (?, ?)"
-        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        (BUILTIN_CUSTOM_KEY, json.dumps(custom, sort_keys=True)),
-    )
+# --- the built-in tool's Canvas JSON configuration ----------------------------------------
 
 
 class ConfigurationError(ValueError):
@@ -216,7 +160,7 @@ def custom_fields_from_canvas_json(url: str, timeout: float) -> dict[str, str]:
         body = response.json()
     except ValueError as exc:
         raise ConfigurationError("The configuration is not JSON.") from exc
-    custom = _string_map(body.get("custom_fields", {}) if isinstance(body, dict) else None)
+    custom = string_map(body.get("custom_fields", {}) if isinstance(body, dict) else None)
     if custom is None:
         raise ConfigurationError("custom_fields must be an object of strings.")
     return custom

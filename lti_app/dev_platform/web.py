@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import replace
 from decimal import Decimal
 
 from flask import Response, current_app, g, render_template, request
 
 from .registration import DevRegistration, dev_registration
 from .store import DevStore
-from .tool_store import active_tool
+from .tools import Tool, find_tool
 
 
 def store() -> DevStore:
@@ -42,13 +41,13 @@ def base_url() -> str:
 
 
 def registration() -> DevRegistration:
-    """The tool the platform launches: the last one activated after dynamic registration,
-    else the built-in registration."""
-    reg = dev_registration(base_url())
-    active = active_tool(store())
-    if active is None:
-        return reg
-    return replace(reg, client_id=active[0], deployment_id=active[1])
+    """The platform's own URLs (issuer, authorization, token, key set) at this base URL."""
+    return dev_registration(base_url())
+
+
+def tool(client_id: str) -> Tool | None:
+    """The tool with this client id (built in or registered by link), whatever its status."""
+    return find_tool(store(), base_url(), client_id)
 
 
 def http_timeout() -> float:

@@ -1,7 +1,7 @@
 """The development LMS's dynamic registration endpoints, as Moodle 4.5 and Canvas behave.
 
-No tool is activated here: the platform fixture is shared, and activation changes the client id
-every later launch uses (tests/http/test_dynamic_registration.py covers that on its own server).
+No tool is activated here (test_tools_side_by_side.py launches registered tools beside the
+built-in one; tests/http/test_dynamic_registration.py registers Stint itself).
 """
 
 from __future__ import annotations

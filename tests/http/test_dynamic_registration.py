@@ -1,14 +1,17 @@
 """LTI Dynamic Registration over real HTTP: the development LMS (Moodle- and Canvas-flavoured)
-registers Stint from a one-time link, then launches with the registration it made."""
+registers Stint from a one-time link, then launches with the registration it made, beside the
+Stint configured by hand."""
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import jwt
 import pytest
 import requests
 from sqlalchemy import select, update
@@ -17,7 +20,7 @@ from lti_app.dev_platform import constants as c
 from lti_app.dev_platform.admin import DevPlatformAdmin
 from lti_app.dev_platform.browser import FormFollowingBrowser
 from lti_app.extensions import db
-from lti_app.models import Platform, RegistrationInvite
+from lti_app.models import Activity, Course, Platform, RegistrationInvite
 from lti_app.models.base import utcnow
 from lti_app.services.registration import create_invite, platform_statuses, status_view_token
 from tests.conftest import LiveServer, serve_live
@@ -31,7 +34,7 @@ ALL_SCOPES = sorted(c.ALLOWED_SCOPES)
 def live(
     base_config: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
-    """A server of its own: activating a registered tool changes how its LMS launches."""
+    """A server of its own: these tests register, switch off and redeploy tools of its LMS."""
     with serve_live(base_config, tmp_path_factory, "live_dynreg") as server:
         yield server
 
@@ -88,10 +91,11 @@ def test_moodle_registers_stint_by_link_and_launches_once_activated(live):
     assert "invite_invalid" in again.text
     assert len(admin.tool_registrations()) == len(known) + 1
 
-    # Activated in the LMS, the new registration launches all the way into Stint.
+    # Activated in the LMS, an activity added with the new tool launches all the way into Stint.
     admin.activate_tool(tool.client_id)
+    link = admin.create_resource_link("Moodle-registered activity", tool=tool.client_id)
     browser = FormFollowingBrowser(requests.Session())
-    final = browser.get(admin.launch_url(c.DEMO_STUDENT_SUBS[0], c.DEMO_LINK_ID))
+    final = browser.get(admin.launch_url(c.DEMO_STUDENT_SUBS[0], link))
     assert final.status_code == 200, final.text[:500]
     assert "/student/activities/" in final.url
     with live.app.app_context():
@@ -152,10 +156,11 @@ def test_canvas_names_no_deployment_and_the_first_launch_does(live):
     assert "launches are refused until one is added" not in config
 
     admin.activate_tool(tool.client_id)
+    link = admin.create_resource_link("Canvas-registered activity", tool=tool.client_id)
     admin.set_gradebook_rules("canvas")  # platform storage: the deployment waits for the proof
     try:
         browser = FormFollowingBrowser(requests.Session())
-        final = browser.get(admin.launch_url(c.DEMO_STUDENT_SUBS[1], c.DEMO_LINK_ID))
+        final = browser.get(admin.launch_url(c.DEMO_STUDENT_SUBS[1], link))
         assert final.status_code == 200, final.text[:500]
         assert "/student/activities/" in final.url
         assert any("/lti/launch/confirm" in r.url for r in browser.history)
@@ -167,7 +172,7 @@ def test_canvas_names_no_deployment_and_the_first_launch_does(live):
 
         other = admin.redeploy_tool(tool.client_id)
         refused = FormFollowingBrowser(requests.Session()).get(
-            admin.launch_url(c.DEMO_STUDENT_SUBS[1], c.DEMO_LINK_ID)
+            admin.launch_url(c.DEMO_STUDENT_SUBS[1], link)
         )
         assert refused.status_code == 400 and "not registered" in refused.text
         with live.app.app_context():
@@ -273,3 +278,121 @@ def test_an_lms_refusal_or_silence_leaves_nothing_registered(live):
     assert silent.status_code == 502
     assert "Stint could not read the LMS" in silent.text
     assert len(_platforms(live)) == before + 1
+
+
+def _id_token_claims(browser: FormFollowingBrowser) -> dict[str, Any]:
+    """The claims of the id_token the LMS posted to Stint during the browser's last launch."""
+    posted = [r for r in browser.history if 'name="id_token"' in r.text]
+    token = re.search(r'name="id_token" value="([^"]+)"', posted[-1].text)
+    assert token is not None
+    claims: dict[str, Any] = jwt.decode(token.group(1), options={"verify_signature": False})
+    return claims
+
+
+def _stint_activities(live: LiveServer) -> set[tuple[str, str, str | None]]:
+    """(platform client id, course context id, resource link id) of every activity in Stint."""
+    with live.app.app_context():
+        rows = db.session.execute(
+            select(Platform.client_id, Course.context_id, Activity.resource_link_id)
+            .join(Course, Course.platform_id == Platform.id)
+            .join(Activity, Activity.course_id == Course.id)
+        ).all()
+    return {(row[0], row[1], row[2]) for row in rows}
+
+
+def _launch(admin: DevPlatformAdmin, user: str, link: str) -> FormFollowingBrowser:
+    browser = FormFollowingBrowser(requests.Session())
+    browser.get(admin.launch_url(user, link))
+    return browser
+
+
+def test_a_tool_by_hand_and_one_by_link_launch_side_by_side(live):
+    """Stint configured by hand (stint dev register) and Stint registered by link are two tools
+    of the same LMS: each activity launches its own, with its client id and deployment, Stint
+    sees two platforms' launches, and turning one tool off leaves the other working."""
+    admin = DevPlatformAdmin.from_app(live.app)
+    known = {t.client_id for t in admin.tool_registrations()}
+    page = requests.get(admin.open_tool_registration(_invite(live, "moodle"), "moodle"), timeout=30)
+    assert page.status_code == 200, page.text[:600]
+    [by_link] = [t for t in admin.tool_registrations() if t.client_id not in known]
+    admin.activate_tool(by_link.client_id)
+    by_hand = admin.tool(c.CLIENT_ID)
+    assert by_hand.active and by_hand.method == "manual"
+    listed = requests.get(f"{live.base_url}/dev-lms/tools", timeout=30).text
+    assert f"Deactivate {c.CLIENT_ID}" in listed and f"Deactivate {by_link.client_id}" in listed
+
+    # Deep linking from the tool registered by link: the new activity belongs to that tool.
+    before = {link.id for link in admin.resource_links()}
+    picker = FormFollowingBrowser(requests.Session())
+    form_page = picker.get(
+        admin.launch_url(c.DEMO_INSTRUCTOR_SUB, deep_link=True, tool=by_link.client_id)
+    )
+    assert form_page.status_code == 200, form_page.text[:500]
+    assert _id_token_claims(picker)["aud"] == by_link.client_id
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form_page.text)
+    assert csrf is not None
+    done = picker.post(
+        form_page.url,
+        {
+            "csrf_token": csrf.group(1),
+            "title": "Sprint by link",
+            "points_possible": "30",
+            "required_hours": "10",
+        },
+    )
+    assert done.status_code == 200, done.text[:500]
+    [picked] = [link for link in admin.resource_links() if link.id not in before]
+    assert picked.client_id == by_link.client_id and picked.title == "Sprint by link"
+    [column] = admin.line_items(picked.id)
+    assert column.client_id == by_link.client_id
+
+    # A link of each tool launches that tool, and lands in Stint as that platform's launch.
+    expected = {
+        c.DEMO_LINK_ID: (by_hand.client_id, by_hand.deployment_id),
+        picked.id: (by_link.client_id, by_link.deployment_id),
+    }
+    for link_id, (client_id, deployment_id) in expected.items():
+        browser = _launch(admin, c.DEMO_INSTRUCTOR_SUB, link_id)
+        final = browser.history[-1]
+        assert final.status_code == 200 and "/instructor/activities/" in final.url, final.url
+        claims = _id_token_claims(browser)
+        assert (claims["aud"], claims["azp"]) == (client_id, client_id)
+        assert claims[c.CLAIM_DEPLOYMENT_ID] == deployment_id
+        assert claims[c.CLAIM_RESOURCE_LINK]["id"] == link_id
+    activities = _stint_activities(live)
+    assert (by_hand.client_id, c.DEMO_CONTEXT_ID, c.DEMO_LINK_ID) in activities
+    assert (by_link.client_id, c.DEMO_CONTEXT_ID, picked.id) in activities
+    with live.app.app_context():
+        courses = db.session.scalars(
+            select(Platform.client_id)
+            .join(Course, Course.platform_id == Platform.id)
+            .where(Course.context_id == c.DEMO_CONTEXT_ID)
+        ).all()
+    assert {by_hand.client_id, by_link.client_id} <= set(courses)  # one course per platform
+
+    # Turning the tool registered by link off stops its activity and its deep linking only.
+    admin.deactivate_tool(by_link.client_id)
+    try:
+        stopped = _launch(admin, c.DEMO_STUDENT_SUBS[0], picked.id).history[-1]
+        assert stopped.status_code == 403 and "not active" in stopped.text
+        refused = requests.get(
+            admin.launch_url(c.DEMO_INSTRUCTOR_SUB, deep_link=True, tool=by_link.client_id),
+            timeout=30,
+        )
+        assert refused.status_code == 403
+        going = _launch(admin, c.DEMO_STUDENT_SUBS[0], c.DEMO_LINK_ID)
+        assert "/student/activities/" in going.history[-1].url
+        assert _id_token_claims(going)["aud"] == by_hand.client_id
+    finally:
+        admin.activate_tool(by_link.client_id)
+
+    # And the other way round: the tool configured by hand off, the one by link goes on.
+    admin.deactivate_tool(c.CLIENT_ID)
+    try:
+        stopped = _launch(admin, c.DEMO_STUDENT_SUBS[0], c.DEMO_LINK_ID).history[-1]
+        assert stopped.status_code == 403 and "not active" in stopped.text
+        going = _launch(admin, c.DEMO_STUDENT_SUBS[0], picked.id)
+        assert "/student/activities/" in going.history[-1].url
+        assert _id_token_claims(going)["aud"] == by_link.client_id
+    finally:
+        admin.activate_tool(c.CLIENT_ID)
