@@ -5,8 +5,12 @@ loopback, and runs login + launch round trips against Stint served by gunicorn; 
 client hammers a trivial endpoint (/ping) of the same app, served the same way, in the same run.
 Server CPU time comes from the gunicorn workers' process accounting (/proc/<pid>/stat).
 
-A round trip is login and launch; the launch must present the state cookie the login set (the
-browser binding). A browser's first login also takes the cookie check's redirect.
+A round trip is what a browser does between the LMS's form posts and the page the launch
+leads to: the login, the launch (which must present the state cookie the login set: the browser
+binding), and every hop of Stint's own on the way (the cookie check, ``/lti/enter``) when Stint
+asks for it. Each thread is one browser that keeps cookies (a ``requests.Session``), so only its
+first login takes the cookie check's redirect, as a real browser's does. The landing page itself
+(student home) is not part of the launch. The hops taken are counted and printed.
 
 Last line: the CPU ratio launch round trip / trivial request (goal: <= 4).
 
@@ -25,6 +29,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -153,6 +158,7 @@ def main() -> None:
             except requests.RequestException:
                 time.sleep(0.1)
         local = threading.local()
+        hops: Counter[str] = Counter()  # Stint's own redirects taken, beyond login and launch
 
         def session() -> requests.Session:
             if not hasattr(local, "session"):
@@ -168,10 +174,10 @@ def main() -> None:
                 allow_redirects=False,
             )  # fmt: skip
             # The login sets its state cookie and checks, one redirect later, that it came back
-            # (the browser binding): that hop is part of every launch's cost.
-            # (only until this browser is known to keep cookies).
+            # (the browser binding), until this browser is known to keep cookies.
             assert login.status_code == 303, login.text[:300]
             if "/lti/login/check" in login.headers["Location"]:
+                hops["login check"] += 1
                 login = s.get(base + login.headers["Location"], allow_redirects=False)
                 assert login.status_code == 303, login.text[:300]
             query = parse_qs(urlsplit(login.headers["Location"]).query)
@@ -187,6 +193,11 @@ def main() -> None:
                 allow_redirects=False,
             )
             assert launch.status_code == 303, launch.text[:300]
+            # A browser follows Stint's own hops until it reaches the page the launch leads to.
+            while launch.headers["Location"].startswith("/lti/"):
+                hops[launch.headers["Location"].split("/")[2]] += 1
+                launch = s.get(base + launch.headers["Location"], allow_redirects=False)
+                assert launch.status_code == 303, launch.text[:300]
 
         def trivial(_: int) -> None:
             assert session().get(base + "/ping").status_code == 200
@@ -200,6 +211,7 @@ def main() -> None:
             return time.perf_counter() - t0, worker_cpu_seconds(gunicorn.pid) - cpu0
 
         launch_wall, launch_cpu = measure(launch_round_trip, args.launches)
+        warm_up = min(WARM_UP, args.launches)
         trivial_wall, trivial_cpu = measure(trivial, args.trivial)
     finally:
         gunicorn.terminate()
@@ -210,6 +222,8 @@ def main() -> None:
           f"= {args.launches / launch_wall:.1f} launches/s")  # fmt: skip
     print(f"trivial requests (/ping): {args.trivial} in {trivial_wall:.2f}s "
           f"= {args.trivial / trivial_wall:.1f} requests/s")  # fmt: skip
+    taken = ", ".join(f"{name} {count}" for name, count in sorted(hops.items())) or "none"
+    print(f"extra hops over {warm_up + args.launches} round trips (warm-up included): {taken}")
     print(f"server CPU per launch round trip: {per_launch * 1000:.2f} ms")
     print(f"server CPU per trivial request: {per_trivial * 1000:.2f} ms")
     print(f"CPU ratio launch/trivial: {per_launch / per_trivial:.2f}")

@@ -105,12 +105,18 @@ def login() -> Any:
     except (OIDCException, LtiException) as exc:
         raise from_library_exception(exc) from exc
     state = oidc.issued_state
+    storage_target = request.values.get("lti_storage_target", "")
+    response: Any
+    if not storage_target and binding.cookies_known_kept():
+        # This browser kept the check's cookie before: straight on to the LMS (the launch still
+        # needs this login's own cookie), and no check token to sign.
+        response = redirect(auth_url, code=303)
+        binding.set_state_cookie(response, state, STATE_TTL)
+        return response
     # The same login, opened top-level: what the new window runs if this frame keeps no cookie.
     restart = {k: v for k, v in request.values.items() if k in RESTART_PARAMS}
     check_token = binding.signer("login-check").dumps([state, auth_url, restart])
     check_url = url_for("lti.login_check", t=check_token)
-    storage_target = request.values.get("lti_storage_target", "")
-    response: Any
     if storage_target:
         response = current_app.make_response(
             render_template(
@@ -124,8 +130,6 @@ def login() -> Any:
                 check_token=check_token,
             )
         )
-    elif binding.cookies_known_kept():  # this browser kept the check's cookie before
-        response = redirect(auth_url, code=303)
     else:
         response = redirect(check_url, code=303)
     binding.set_state_cookie(response, state, STATE_TTL)
@@ -215,6 +219,14 @@ def launch() -> Any:
         destination = url_for("lti.no_role")
     else:
         destination = url_for("student.home", activity_id=result.activity_id)
+    if not storage_target:
+        # The state cookie came back with this launch, so this browser keeps Stint's cookies in
+        # this frame: the session cookie, set with the same attributes, comes back too, and the
+        # launch goes straight to its page (no ``/lti/enter`` hop to check it).
+        start_session(result)
+        response = redirect(destination, code=303)
+        binding.clear_state_cookie(response, state)
+        return response
     ticket = _entry_signer().dumps(
         {
             "result": asdict(result),
@@ -223,24 +235,20 @@ def launch() -> Any:
             "platform": registration.platform_id,  # who may frame /lti/enter (CSP)
         }
     )
-    if storage_target:
-        # Platform storage: the page reads the state back from the LMS's storage and proves it
-        # (``confirm_launch``) before any session starts.
-        pending = binding.signer("launch-pending").dumps(
-            {"state": state, "ticket": ticket, "result": asdict(result)}
-        )
-        return render_template(
-            "lti/storage_launch.html",
-            target=storage_target,
-            platform_origin=origin_of(registration.get_auth_login_url() or "") or "",
-            key=binding.STORAGE_KEY_PREFIX + state,
-            pending=pending,
-            confirm_url=url_for("lti.confirm_launch"),
-        )
-    start_session(result)
-    response = redirect(url_for("lti.enter", ticket=ticket), code=303)
-    binding.clear_state_cookie(response, state)
-    return response
+    # Platform storage: the page reads the state back from the LMS's storage and proves it
+    # (``confirm_launch``) before any session starts; ``/lti/enter`` then checks that the
+    # session cookie came back (this frame may keep none).
+    pending = binding.signer("launch-pending").dumps(
+        {"state": state, "ticket": ticket, "result": asdict(result)}
+    )
+    return render_template(
+        "lti/storage_launch.html",
+        target=storage_target,
+        platform_origin=origin_of(registration.get_auth_login_url() or "") or "",
+        key=binding.STORAGE_KEY_PREFIX + state,
+        pending=pending,
+        confirm_url=url_for("lti.confirm_launch"),
+    )
 
 
 @bp.post("/launch/confirm")
