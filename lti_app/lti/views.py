@@ -199,7 +199,8 @@ def launch() -> Any:
         )
     _remember_frame_origin(registration.platform_id, body)
     result = record_launch(registration.platform_id, claims)
-    db.session.commit()
+    if db.session().in_transaction():  # not a repeat launch this process remembers (no query)
+        db.session.commit()
     remember_course_platform(result.course_id, registration.platform_id)
     if roster_after_launch(result.course_id, result.is_instructor):
         db.session.commit()  # hands the queued roster sync to the worker
