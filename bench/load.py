@@ -229,7 +229,9 @@ def main() -> None:
     )  # fmt: skip
     record = Recorder()
     alone = Recorder(probe=lambda: worker_cpu_seconds(gunicorn.pid))
-    open_reviews = list(review_tokens)  # not submitted yet
+    # Not submitted yet; a few are kept for the alone phase, so it measures drafts and submits.
+    reserved = review_tokens[: args.alone]
+    open_reviews = review_tokens[args.alone :]
     reviews_lock = threading.Lock()
     try:
         for _ in range(300):
@@ -373,6 +375,8 @@ def main() -> None:
         # Alone: one request at a time, pings between the users so noise falls on both.
         rnd = random.Random(1)
         plain = requests.Session()
+        with reviews_lock:
+            open_reviews[:] = reserved
         for _ in range(args.alone):
             for _name, flow in kinds:
                 flow(alone, requests.Session(), rnd)
