@@ -1,7 +1,7 @@
 """PyJWT's decoder with its base64url check done by a regular expression instead of a loop.
 
-PyJWT 2.10 and later check every character of each segment against the base64url alphabet in
-a Python generator (GHSA-hxm8-2xgr-2p9m: junk such as ``!!!!`` must not decode). For an LMS's
+PyJWT (2.15 here) checks every character of each segment against the base64url alphabet in a
+Python generator (GHSA-hxm8-2xgr-2p9m: junk such as ``!!!!`` must not decode). For an LMS's
 id_token of 1 to 2 KB that loop was half of the decode's CPU (about 45 of 90 µs, more than the RSA
 signature check), paid on every launch. ``decoder`` applies the same rule in C: the same
 padding rules, the same alphabet, the same canonical round trip; everything else (signature,
@@ -52,7 +52,11 @@ class _FastSegmentsJWS(jwt.PyJWS):
 class _FastSegmentsJWT(jwt.PyJWT):
     def __init__(self) -> None:
         super().__init__()
-        self._jws = _FastSegmentsJWS(options=self._get_sig_options())
+        # Recent PyJWT decodes through the instance's own PyJWS (older releases through a
+        # module-level one): swap in ours only where there is one to swap.
+        jws = getattr(self, "_jws", None)
+        if isinstance(jws, jwt.PyJWS):
+            self._jws = _FastSegmentsJWS(options=jws.options)
 
 
 decoder: jwt.PyJWT = _FastSegmentsJWT()
