@@ -5,8 +5,12 @@ loopback, and runs login + launch round trips against Stint served by gunicorn; 
 client hammers a trivial endpoint (/ping) of the same app, served the same way, in the same run.
 Server CPU time comes from the gunicorn workers' process accounting (/proc/<pid>/stat).
 
-A round trip is login and launch; the launch must present the state cookie the login set (the
-browser binding). A browser's first login also takes the cookie check's redirect.
+A round trip is what a browser does between the LMS's form posts and the page the launch
+leads to: the login, the launch (which must present the state cookie the login set: the browser
+binding), and every hop of Stint's own on the way (the cookie check, ``/lti/enter``) when Stint
+asks for it. Each thread is one browser that keeps cookies (a ``requests.Session``), so only its
+first login takes the cookie check's redirect, as a real browser's does. The landing page itself
+(student home) is not part of the launch. The hops taken are counted and printed.
 
 Last line: the CPU ratio launch round trip / trivial request (goal: <= 4).
 
@@ -18,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import queue
 import socket
 import subprocess
 import sys
@@ -25,6 +30,8 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -43,6 +50,7 @@ STUDENTS = 50
 # Every student launches before measuring: the figures are for repeat launches, the
 # common case (a first launch also creates course, user and membership rows).
 WARM_UP = 4 * STUDENTS  # both workers see every student at least once
+ROUNDS = 5
 
 
 def free_port() -> int:
@@ -152,15 +160,28 @@ def main() -> None:
                     break
             except requests.RequestException:
                 time.sleep(0.1)
-        local = threading.local()
+        hops: Counter[str] = Counter()  # Stint's own redirects taken, beyond login and launch
+        hops_lock = threading.Lock()
+        # One browser per thread, kept across rounds (a browser keeps its cookies); the trivial
+        # requests come from browsers of their own, with no cookie.
+        browsers: queue.SimpleQueue[requests.Session] = queue.SimpleQueue()
+        plain: queue.SimpleQueue[requests.Session] = queue.SimpleQueue()
+        for _ in range(args.threads):
+            browsers.put(requests.Session())
+            plain.put(requests.Session())
 
-        def session() -> requests.Session:
-            if not hasattr(local, "session"):
-                local.session = requests.Session()
-            return local.session
+        def hop(name: str) -> None:
+            with hops_lock:
+                hops[name] += 1
 
         def launch_round_trip(i: int) -> None:
-            s = session()
+            s = browsers.get()
+            try:
+                browse(s, i)
+            finally:
+                browsers.put(s)
+
+        def browse(s: requests.Session, i: int) -> None:
             login = s.post(
                 base + "/lti/login",
                 data={"iss": ISSUER, "login_hint": str(i), "target_link_uri": base + "/lti/launch",
@@ -168,10 +189,10 @@ def main() -> None:
                 allow_redirects=False,
             )  # fmt: skip
             # The login sets its state cookie and checks, one redirect later, that it came back
-            # (the browser binding): that hop is part of every launch's cost.
-            # (only until this browser is known to keep cookies).
+            # (the browser binding), until this browser is known to keep cookies.
             assert login.status_code == 303, login.text[:300]
             if "/lti/login/check" in login.headers["Location"]:
+                hop("login check")
                 login = s.get(base + login.headers["Location"], allow_redirects=False)
                 assert login.status_code == 303, login.text[:300]
             query = parse_qs(urlsplit(login.headers["Location"]).query)
@@ -187,29 +208,49 @@ def main() -> None:
                 allow_redirects=False,
             )
             assert launch.status_code == 303, launch.text[:300]
+            # A browser follows Stint's own hops until it reaches the page the launch leads to.
+            while launch.headers["Location"].startswith("/lti/"):
+                hop(launch.headers["Location"].split("/")[2])
+                launch = s.get(base + launch.headers["Location"], allow_redirects=False)
+                assert launch.status_code == 303, launch.text[:300]
 
         def trivial(_: int) -> None:
-            assert session().get(base + "/ping").status_code == 200
+            s = plain.get()
+            try:
+                assert s.get(base + "/ping").status_code == 200
+            finally:
+                plain.put(s)
 
-        def measure(fn: object, count: int) -> tuple[float, float]:
-            with ThreadPoolExecutor(args.threads) as pool:  # warm up every worker and thread
-                list(pool.map(fn, range(min(WARM_UP, count))))  # type: ignore[arg-type]
+        def run(fn: Callable[[int], None], count: int) -> tuple[float, float]:
             cpu0, t0 = worker_cpu_seconds(gunicorn.pid), time.perf_counter()
             with ThreadPoolExecutor(args.threads) as pool:
-                list(pool.map(fn, range(count)))  # type: ignore[arg-type]
+                list(pool.map(fn, range(count)))
             return time.perf_counter() - t0, worker_cpu_seconds(gunicorn.pid) - cpu0
 
-        launch_wall, launch_cpu = measure(launch_round_trip, args.launches)
-        trivial_wall, trivial_cpu = measure(trivial, args.trivial)
+        warm_up = min(WARM_UP, args.launches)
+        run(launch_round_trip, warm_up)  # every worker and thread, every student's first launch
+        run(trivial, min(WARM_UP, args.trivial))
+        # Launches and trivial requests alternate in rounds, so the machine's noise (other
+        # processes, frequency changes) falls on both alike.
+        launch_wall = launch_cpu = trivial_wall = trivial_cpu = 0.0
+        for _ in range(ROUNDS):
+            wall, cpu = run(launch_round_trip, args.launches // ROUNDS)
+            launch_wall, launch_cpu = launch_wall + wall, launch_cpu + cpu
+            wall, cpu = run(trivial, args.trivial // ROUNDS)
+            trivial_wall, trivial_cpu = trivial_wall + wall, trivial_cpu + cpu
     finally:
         gunicorn.terminate()
         gunicorn.wait(60)  # a loaded machine can take a while to stop the workers
-    per_launch = launch_cpu / args.launches
-    per_trivial = trivial_cpu / args.trivial
-    print(f"launch round trips (login + launch): {args.launches} in {launch_wall:.2f}s "
-          f"= {args.launches / launch_wall:.1f} launches/s")  # fmt: skip
-    print(f"trivial requests (/ping): {args.trivial} in {trivial_wall:.2f}s "
-          f"= {args.trivial / trivial_wall:.1f} requests/s")  # fmt: skip
+    launches = args.launches // ROUNDS * ROUNDS
+    trivials = args.trivial // ROUNDS * ROUNDS
+    per_launch = launch_cpu / launches
+    per_trivial = trivial_cpu / trivials
+    print(f"launch round trips (login + launch): {launches} in {launch_wall:.2f}s "
+          f"= {launches / launch_wall:.1f} launches/s")  # fmt: skip
+    print(f"trivial requests (/ping): {trivials} in {trivial_wall:.2f}s "
+          f"= {trivials / trivial_wall:.1f} requests/s")  # fmt: skip
+    taken = ", ".join(f"{name} {count}" for name, count in sorted(hops.items())) or "none"
+    print(f"extra hops over {warm_up + launches} round trips (warm-up included): {taken}")
     print(f"server CPU per launch round trip: {per_launch * 1000:.2f} ms")
     print(f"server CPU per trivial request: {per_trivial * 1000:.2f} ms")
     print(f"CPU ratio launch/trivial: {per_launch / per_trivial:.2f}")

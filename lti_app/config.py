@@ -113,6 +113,8 @@ def settings_from_env(instance_path: Path, *, need_secret: bool = True) -> dict[
         **optional_env("STINT_VERIFY_UPLOAD_RATE_LIMIT", "STINT_VERIFY_UPLOAD_RATE_LIMIT"),
         **optional_env("STINT_REVIEW_RATE_LIMIT", "STINT_REVIEW_RATE_LIMIT"),
         **optional_env("STINT_REVIEW_GUESS_RATE_LIMIT", "STINT_REVIEW_GUESS_RATE_LIMIT"),
+        # How often a running consumer checks its SECRET_KEY is still the web tier's.
+        **optional_env("STINT_CONSUMER_KEY_CHECK_SECONDS", "CONSUMER_KEY_CHECK_SECONDS", float),
         # Two installs sharing one Redis database need different queue names.
         "STINT_QUEUE_NAME": os.environ.get("STINT_QUEUE_NAME", "stint"),
         # /metrics: a bearer token, or (unset) loopback clients only.

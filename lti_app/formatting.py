@@ -15,8 +15,10 @@ both sides of the Atlantic, and it is how Stint wrote dates before it had catalo
 from __future__ import annotations
 
 import copy
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Any
 
 from babel import Locale
 from babel.dates import format_date as babel_format_date
@@ -63,16 +65,37 @@ def format_moment(value: datetime | None, style: str = "medium", locale: str | N
     """A date and time in the page's time zone with the zone named ("3 Dec 2026, 09:05 UTC").
 
     ``style`` is ``short``/``medium``/``long`` for the date part; the time is hours and minutes.
+    A table shows dozens of these per page: the day's words and the zone's name are asked of
+    Babel once per (day, language) and (zone, offset, language), the time is the digits.
     """
     if value is None:
         return NO_VALUE
     zone = get_timezone()
-    day = babel_format_date(
-        value.astimezone(zone) if value.tzinfo else value, style, locale=_date_locale(locale)
-    )
-    time = babel_format_datetime(value, "HH:mm", tzinfo=zone, locale=_date_locale(locale))
-    zone_name = babel_format_datetime(value, "zzz", tzinfo=zone, locale=_date_locale(locale))
-    return f"{day}, {time} {zone_name}"
+    language = _date_locale(locale)
+    # Babel reads a naive value as UTC for the time; the day of one is taken as it is.
+    local = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(zone)
+    day = _day_words(local.date() if value.tzinfo else value.date(), style, language)
+    zone_name = _zone_words(zone, local.utcoffset(), local.dst(), language, value)
+    return f"{day}, {local:%H:%M} {zone_name}"
+
+
+@lru_cache(maxsize=4096)
+def _day_words(day: date, style: str, language: str) -> str:
+    return babel_format_date(day, style, locale=language)
+
+
+_zone_names: dict[tuple[object, object, object, str], str] = {}
+
+
+def _zone_words(zone: Any, offset: Any, dst: Any, language: str, value: datetime) -> str:
+    """The zone's short name at ``value`` ("CET", "CEST", "UTC"), remembered per offset."""
+    key = (zone, offset, dst, language)
+    name = _zone_names.get(key)
+    if name is None:
+        if len(_zone_names) > 1024:
+            _zone_names.clear()
+        name = _zone_names[key] = babel_format_datetime(value, "zzz", tzinfo=zone, locale=language)
+    return name
 
 
 def format_number(value: Number, locale: str | None = None) -> str:
@@ -84,16 +107,17 @@ def format_number(value: Number, locale: str | None = None) -> str:
     canonical = points_number(value)
     if canonical == NO_VALUE:
         return canonical
+    return _number_words(canonical, str(locale or page_locale()))
+
+
+@lru_cache(maxsize=4096)
+def _number_words(canonical: str, locale: str) -> str:
+    """Babel's words for a canonical amount, remembered: a table repeats the same points."""
     try:
         number = Decimal(canonical)
     except InvalidOperation:
         return canonical
-    return format_decimal(
-        number,
-        format="0.################",
-        locale=locale or page_locale(),
-        group_separator=False,
-    )
+    return format_decimal(number, format="0.################", locale=locale, group_separator=False)
 
 
 def format_share(value: Number, locale: str | None = None, decimals: int = 0) -> str:

@@ -34,6 +34,7 @@ from lti_app.read_models.dashboard.export import csv_lines, export_rows
 from lti_app.read_models.dashboard.filters import Filters
 from lti_app.read_models.dashboard.snapshot import dashboard_view, project_options, snapshot
 from lti_app.read_models.dashboard.states import STATUS_LABELS, STATUS_ORDER
+from lti_app.read_models.dashboard.table import label_texts
 from lti_app.read_models.registrar import registrar_csv, registrar_rows
 from lti_app.scoping import activity_for
 from lti_app.services import audit
@@ -85,6 +86,7 @@ def dashboard(activity_id: int | None) -> Any:
             projects=project_options(activity),
             statuses=STATUS_ORDER,
             status_labels=STATUS_LABELS,
+            labels=label_texts(),
             learner_count=snap.learner_count,
             panels=render_panels("instructor", viewer, activity),
         )

@@ -1,4 +1,5 @@
-"""Periodic housekeeping: expired entries of the launch cache and expired single-use markers."""
+"""Periodic housekeeping: expired entries of the launch cache, expired single-use markers, and
+the queue's own claims of periodic jobs past their lease (SQLite queue)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from flask import current_app
 from huey import crontab
 
 from lti_app.extensions import db
-from lti_app.jobs.queue import periodic
+from lti_app.jobs.queue import huey, periodic, sweep_expired_claims
 from lti_app.lti.cache import sweep_expired_files
 from lti_app.lti.single_use import sweep_expired
 from lti_app.models.base import utcnow
@@ -35,3 +36,15 @@ def sweep_spent_markers() -> None:
     db.session.commit()
     if removed:
         log.info("Removed %s expired single-use markers", removed)
+
+
+@periodic(crontab(minute="*/15"))
+def sweep_periodic_claims() -> None:
+    """Every 15 minutes: delete the claims of periodic jobs' occurrences past their lease.
+
+    Each occurrence of a periodic job is claimed once by a row in the queue's storage; Redis
+    expires them, Huey's SQLite file keeps them (a day's worth, 2,000 rows, before this job).
+    """
+    removed = sweep_expired_claims(huey, utcnow().replace(tzinfo=None))
+    if removed:
+        log.info("Removed %s expired periodic-job claims", removed)

@@ -30,6 +30,9 @@ import importlib
 import logging
 import os
 import pkgutil
+import socket
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -68,29 +71,61 @@ def claim_occurrence(queue: Huey, task_name: str, at: datetime) -> bool:
     Huey's scheduler checks the periodic jobs once a minute in every consumer; the minute is the
     occurrence. Redis: ``SET NX PX`` with a lease, so the keys expire on their own (Huey's hash
     TTL would need Redis 7.4). Elsewhere (SQLite storage shared by one machine's consumers, or
-    memory in tests): Huey's atomic ``put_if_empty``; the claim of a day before is deleted (a
-    claim must outlive every consumer's check of its minute, or a late one would run it again).
-    A storage that cannot answer is logged and the occurrence runs: every periodic job is safe
-    to run twice, and a job skipped silently is worse than one run again.
+    memory in tests): Huey's atomic ``put_if_empty``, one INSERT; the claims past their lease
+    are deleted by a periodic job (``sweep_expired_claims``). A storage that cannot answer is
+    logged and the occurrence runs: every periodic job is safe to run twice, and a job skipped
+    silently is worse than one run again.
     """
     key = occurrence_key(queue.name, task_name, at)
     storage = queue.storage
     try:
         if isinstance(storage, RedisStorage):
             return bool(storage.conn.set(key, "1", nx=True, px=CLAIM_LEASE_SECONDS * 1000))
-        if not queue.put_if_empty(key, at.isoformat()):
-            return False
-        # No expiry in this storage: the claim of the same minute a day earlier goes instead,
-        # long after any consumer could still be checking it.
-        queue.delete(occurrence_key(queue.name, task_name, at - timedelta(days=1)))
-        return True
+        return bool(queue.put_if_empty(key, at.isoformat()))
     except Exception:
         log.exception("could not claim %s; running it in this consumer", key)
         return True
 
 
+def sweep_expired_claims(queue: Huey, now: datetime) -> int:
+    """Delete the claims of occurrences older than the lease; how many went.
+
+    For storages without expiry (Huey's SQLite file, memory); Redis expires its claims itself.
+    ``now`` is naive UTC, as Huey's scheduler times are. A claim must outlive every consumer's
+    check of its minute (or a late consumer would run the job again): the lease, 30 minutes,
+    is far past that. Safe to run twice, or in two consumers at once: a claim already deleted
+    is simply not there.
+    """
+    storage = queue.storage
+    if isinstance(storage, RedisStorage):
+        return 0
+    prefix = f"{queue.name}.periodic."
+    cutoff = now - timedelta(seconds=CLAIM_LEASE_SECONDS)
+    expired = []
+    for raw in list(storage.result_items()):
+        key = raw.decode() if isinstance(raw, bytes) else str(raw)
+        if not key.startswith(prefix):
+            continue  # the web tier's key fingerprint, a consumer's report, a task's result
+        try:
+            minute = datetime.strptime(key.rsplit(".", 1)[1], "%Y%m%dT%H%M")
+        except (IndexError, ValueError):
+            continue
+        if minute < cutoff:
+            expired.append(key)
+    if isinstance(storage, SqliteStorage):
+        with storage.db(commit=True) as cursor:  # one transaction, not one per claim
+            cursor.executemany(
+                "delete from kv where queue = ? and key = ?", [(queue.name, k) for k in expired]
+            )
+    else:
+        for key in expired:
+            queue.delete(key)
+    return len(expired)
+
+
 class StintHuey(Huey):
-    """Huey whose scheduler enqueues a periodic job only for the consumer that claims it."""
+    """Huey whose scheduler enqueues a periodic job only for the consumer that claims it, and
+    whose consumers take no job while their ``SECRET_KEY`` is not the web tier's."""
 
     def read_periodic(self, timestamp: Any) -> list[Any]:
         due = super().read_periodic(timestamp)
@@ -98,6 +133,11 @@ class StintHuey(Huey):
             timestamp = self._get_timestamp()
         name_of = self._registry.task_to_string
         return [task for task in due if claim_occurrence(self, name_of(type(task)), timestamp)]
+
+    def dequeue(self) -> Any:
+        if not key_guard.allows_work():
+            return None  # the job stays queued for a consumer with the web tier's key
+        return super().dequeue()
 
 
 huey = StintHuey(DEFAULT_QUEUE_NAME, storage_class=MemoryStorage)
@@ -305,6 +345,117 @@ def check_secret_key(app: Flask) -> None:
         log.info("SECRET_KEY fingerprint %s matches the web tier's", mine)
 
 
+# How often a running consumer compares its key with the web tier's (one read of the queue's
+# storage per worker process; ``STINT_CONSUMER_KEY_CHECK_SECONDS``). A report of a mismatch
+# counts on /metrics for three checks.
+KEY_CHECK_SECONDS = 30.0
+
+
+def _key_check_seconds() -> float:
+    app = _state.get("app")
+    return float(
+        app.config.get("CONSUMER_KEY_CHECK_SECONDS", KEY_CHECK_SECONDS)
+        if app
+        else KEY_CHECK_SECONDS
+    )
+
+
+def _mismatch_key() -> str:
+    return f"{huey.name}.consumer-key-mismatch"
+
+
+class KeyGuard:
+    """A running consumer's check that its ``SECRET_KEY`` is still the web tier's.
+
+    ``stint worker`` refuses to start with another key, but the web tier's key can change while
+    consumers run (a rotation that restarted the web tier and not yet the consumers): they would
+    then email review links every web process refuses. So before taking a job a consumer's
+    worker compares fingerprints again, at most every ``KEY_CHECK_SECONDS`` (one read of the
+    queue's storage), and while they differ it takes no job (they wait for a consumer with the
+    right key), logs why once, and reports it in the queue's storage for ``/metrics``.
+    Only consumers check (``run_worker`` turns it on); web processes never dequeue.
+    """
+
+    def __init__(self) -> None:
+        self.enabled = False
+        self.refusing = False
+        self._checked_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.refusing = False
+            self._checked_at = float("-inf")
+
+    def allows_work(self) -> bool:
+        if not self.enabled:
+            return True
+        with self._lock:
+            if time.monotonic() - self._checked_at >= _key_check_seconds():
+                self._checked_at = time.monotonic()
+                self._check()
+            return not self.refusing
+
+    def _check(self) -> None:
+        app = _state.get("app")
+        if app is None:
+            return
+        try:
+            recorded = huey.get(_fingerprint_key(), peek=True)
+        except Exception:  # the storage is down: dequeuing fails too; decide on the next check
+            log.warning("could not read the web tier's SECRET_KEY fingerprint", exc_info=True)
+            return
+        mine = secret_fingerprint(str(app.config["SECRET_KEY"]))
+        refusing = recorded is not None and recorded != mine
+        if refusing:
+            if not self.refusing:
+                log.error(
+                    "this consumer's SECRET_KEY (fingerprint %s) is no longer the web tier's "
+                    "(fingerprint %s, queue %r): it takes no jobs until restarted with the web "
+                    "tier's environment (its review links would be refused as gone)",
+                    mine,
+                    recorded,
+                    huey.name,
+                )
+            self._report(mine, str(recorded))
+        elif self.refusing:
+            log.warning("SECRET_KEY fingerprint %s matches the web tier's again: taking jobs", mine)
+            self._withdraw_report()
+        self.refusing = refusing
+
+    @staticmethod
+    def _me() -> str:
+        return f"{socket.gethostname()}:{os.getpid()}"
+
+    def _report(self, mine: str, web: str) -> None:
+        report = {"consumer": self._me(), "fingerprint": mine, "web": web, "at": time.time()}
+        try:
+            huey.put(_mismatch_key(), report)
+        except Exception:
+            log.warning("could not report the SECRET_KEY mismatch in the queue's storage")
+
+    def _withdraw_report(self) -> None:
+        """Forget this consumer's report (another consumer's stays until it recovers or ages)."""
+        try:
+            report = huey.get(_mismatch_key(), peek=True)
+            if isinstance(report, dict) and report.get("consumer") == self._me():
+                huey.delete(_mismatch_key())
+        except Exception:
+            log.warning("could not withdraw the SECRET_KEY mismatch report", exc_info=True)
+
+
+key_guard = KeyGuard()
+
+
+def consumer_key_mismatch(now: float | None = None) -> dict[str, Any] | None:
+    """The latest report of a consumer taking no jobs for its key, if recent (else None)."""
+    report = huey.get(_mismatch_key(), peek=True)
+    if not isinstance(report, dict):
+        return None
+    age = (now if now is not None else time.time()) - float(report.get("at", 0))
+    return report if age <= 3 * _key_check_seconds() else None
+
+
 def default_worker_count() -> int:
     """One worker process per core: rendering a PDF is CPU work that threads cannot share."""
     return os.cpu_count() or 1
@@ -329,6 +480,7 @@ def run_worker(
     app = _state.get("app")
     if app is not None:
         check_secret_key(app)
+    key_guard.enabled = True  # and again while it runs, before taking jobs
     consumer = huey.create_consumer(
         workers=workers or default_worker_count(), worker_type=worker_type, periodic=periodic
     )

@@ -44,16 +44,17 @@ ENTRY_TTL = 300
 
 @dataclass(frozen=True)
 class Landing:
-    """A recorded launch: the ids the session keeps, and the signed ticket for ``/lti/enter``."""
+    """A recorded launch: the ids the session keeps and the page it goes to."""
 
+    platform_id: int
     result: LaunchResult
-    ticket: str
+    destination: str
 
 
 def land(
     platform_id: int, body: dict[str, Any], launch_id: str, new_deployment: str | None
 ) -> Landing:
-    """Record a launch that is bound to this browser, and sign where it goes next.
+    """Record a launch that is bound to this browser, and say where it goes next.
 
     ``new_deployment``: the first deployment id of a platform registered by link without one
     (``StintMessageLaunch.validate_deployment`` let it through); it is stored here, once bound.
@@ -68,19 +69,25 @@ def land(
             "`flask stint platform add ... --deployment-id ID`.",
         )
     result = record_launch(platform_id, claims)
-    db.session.commit()
+    if db.session().in_transaction():  # not a repeat launch this process remembers (no query)
+        db.session.commit()
     remember_course_platform(result.course_id, platform_id)
     if roster_after_launch(result.course_id, result.is_instructor):
         db.session.commit()  # hands the queued roster sync to the worker
-    ticket = entry_signer().dumps(
+    return Landing(platform_id, result, _destination(claims, result, launch_id))
+
+
+def entry_ticket(landing: Landing) -> str:
+    """The signed ``/lti/enter`` ticket of a storage-path launch: that hop checks the session
+    cookie came back. Signed only where it is used (the cookie path goes straight on)."""
+    return entry_signer().dumps(
         {
-            "result": asdict(result),
-            "next": _destination(claims, result, launch_id),
+            "result": asdict(landing.result),
+            "next": landing.destination,
             "id": secrets.token_urlsafe(12),
-            "platform": platform_id,  # who may frame /lti/enter (CSP)
+            "platform": landing.platform_id,  # who may frame /lti/enter (CSP)
         }
     )
-    return Landing(result, ticket)
 
 
 def _destination(claims: LaunchClaims, result: LaunchResult, launch_id: str) -> str:

@@ -34,6 +34,7 @@ from lti_app.lti import oidc_state
 from lti_app.lti.cache import consume, store
 from lti_app.lti.errors import LtiError
 from lti_app.lti.http import http_session
+from lti_app.lti.jwt_decoding import decoder
 from lti_app.lti.platform_keys import ALLOWED_ALGORITHMS, PlatformKeyCache
 from lti_app.lti.single_use import spend
 from lti_app.lti.tool_conf import StintRegistration, tool_conf
@@ -334,7 +335,7 @@ class StintMessageLaunch(FlaskMessageLaunch):
         )
         client_id = registration.get_client_id()
         try:
-            body = jwt.decode(
+            body = decoder.decode(
                 self._get_id_token(),
                 key.key,
                 algorithms=[alg],

@@ -37,6 +37,7 @@ from lti_app.lti.frame_origins import origin_of
 from lti_app.lti.keys import public_jwks
 from lti_app.lti.landing import (
     ENTRY_TTL,
+    entry_ticket,
     expired_entry,
     land,
     origins_for_unbound_page,
@@ -102,12 +103,18 @@ def login() -> Any:
     except (OIDCException, LtiException) as exc:
         raise from_library_exception(exc) from exc
     state = oidc.issued_state
+    storage_target = request.values.get("lti_storage_target", "")
+    response: Any
+    if not storage_target and binding.cookies_known_kept():
+        # This browser kept the check's cookie before: straight on to the LMS (the launch still
+        # needs this login's own cookie), and no check token to sign.
+        response = redirect(auth_url, code=303)
+        binding.set_state_cookie(response, state, STATE_TTL)
+        return response
     # The same login, opened top-level: what the new window runs if this frame keeps no cookie.
     restart = {k: v for k, v in request.values.items() if k in RESTART_PARAMS}
     check_token = binding.signer("login-check").dumps([state, auth_url, restart])
     check_url = url_for("lti.login_check", t=check_token)
-    storage_target = request.values.get("lti_storage_target", "")
-    response: Any
     if storage_target:
         response = current_app.make_response(
             render_template(
@@ -121,8 +128,6 @@ def login() -> Any:
                 check_token=check_token,
             )
         )
-    elif binding.cookies_known_kept():  # this browser kept the check's cookie before
-        response = redirect(auth_url, code=303)
     else:
         response = redirect(check_url, code=303)
     binding.set_state_cookie(response, state, STATE_TTL)
@@ -218,8 +223,11 @@ def launch() -> Any:
             confirm_url=url_for("lti.confirm_launch"),
         )
     landing = land(platform_id, body, message.get_launch_id(), message.new_deployment)
+    # The state cookie came back with this launch, so this browser keeps Stint's cookies in
+    # this frame: the session cookie, set with the same attributes, comes back too, and the
+    # launch goes straight to its page (no ``/lti/enter`` hop to check it).
     start_session(landing.result)
-    response = redirect(url_for("lti.enter", ticket=landing.ticket), code=303)
+    response = redirect(landing.destination, code=303)
     binding.clear_state_cookie(response, state)
     return response
 
@@ -268,14 +276,14 @@ def confirm_launch() -> Any:
     landing = land(platform_id, body, launch_id, new_deployment)
     if cookies_kept:
         start_session(landing.result)
-        response = jsonify({"next": url_for("lti.enter", ticket=landing.ticket)})
+        response = jsonify({"next": url_for("lti.enter", ticket=entry_ticket(landing))})
         binding.clear_state_cookie(response, state)
         return response
     handoff = binding.signer("launch-handoff").dumps(
         {
             "id": secrets.token_urlsafe(12),
             "result": asdict(landing.result),
-            "ticket": landing.ticket,
+            "ticket": entry_ticket(landing),
         }
     )
     return jsonify({"window": url_for("lti.handoff_window"), "handoff": handoff})

@@ -16,7 +16,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 from flask_babel import gettext as _
 
-from lti_app.jobs.queue import huey
+from lti_app.jobs.queue import consumer_key_mismatch, huey
 from lti_app.read_models.operations import Check, database_check, read_backlog
 
 bp = Blueprint("operations", __name__)
@@ -77,7 +77,14 @@ def metrics() -> Any:
     if not _allowed():
         abort(403, description=_("Metrics are for the monitoring system: send its bearer token."))
     backlog = read_backlog()
+    refusing = consumer_key_mismatch()
     lines = [
+        _gauge(
+            "stint_consumers_refusing_jobs",
+            "1 while a consumer reports that its SECRET_KEY is not the web tier's: it takes no "
+            "jobs until restarted with the web tier's environment (see its log).",
+            1 if refusing else 0,
+        ),
         _gauge("stint_queue_depth", "Jobs waiting in the queue.", huey.pending_count()),
         _gauge(
             "stint_queue_scheduled",

@@ -305,13 +305,46 @@ def test_only_stints_own_page_can_confirm_a_storage_launch(app, platform):
     assert _confirm(framed, pending, state, **{"Sec-Fetch-Site": "same-origin"}).status_code == 200
 
 
-def test_an_entry_link_opened_in_another_browser_signs_nobody_in(app, client, platform):
-    posted = platform.launch(client, enter=False)
+def _confirmed_entry_url(app: Any, framed: Any, platform: Any, sub: str) -> str:
+    """A platform-storage launch confirmed in ``framed``: the ``/lti/enter`` link it goes to.
+
+    The login runs in ``framed`` too: its state cookie coming back with the confirm is what
+    shows the frame keeps cookies (without it the confirm hands over to a new window)."""
+    _, state, nonce = _storage_login(framed, platform)
+    confirmed = _confirm(framed, _storage_launch(framed, platform, state, nonce, sub), state)
+    assert confirmed.status_code == 200
+    return str(confirmed.get_json()["next"])
+
+
+def test_an_entry_link_opened_in_another_browser_signs_nobody_in(app, platform):
+    enter_url = _confirmed_entry_url(app, app.test_client(), platform, "entry-elsewhere")
     other = app.test_client()
-    page = other.get(posted.headers["Location"])
+    page = other.get(enter_url)
     assert page.status_code == 409 and b"Open Stint in a new window" in page.data
     assert b"/lti/resume/" not in page.data
     assert other.get("/student/").status_code == 401
+
+
+def test_entry_ticket_cannot_be_replayed_after_the_session_started(app, platform):
+    framed = app.test_client()
+    enter_url = _confirmed_entry_url(app, framed, platform, "entry-once")
+    assert framed.get(enter_url).status_code == 303  # the framed browser had its cookie
+    stranger = app.test_client()
+    # Another browser given the ticket (a link sent by an attacker) is signed in as nobody.
+    assert stranger.get(enter_url).status_code == 409
+    assert stranger.get("/student/").status_code == 401
+
+
+def test_a_cookie_path_launch_goes_straight_to_its_page_signed_in(app, client, platform):
+    """The state cookie came back with the launch, so this browser keeps Stint's cookies: no
+    ``/lti/enter`` hop is needed to check that the session cookie did."""
+    posted = platform.launch(client, default_claims(sub="straight-in"), enter=False)
+    assert posted.status_code == 303
+    assert posted.headers["Location"].startswith("/student/activities/")
+    page = client.get(posted.headers["Location"])
+    assert page.status_code == 200
+    with app.app_context():
+        assert db.session.scalar(select(User.sub).where(User.sub == "straight-in"))
 
 
 def test_where_storage_is_offered_a_missing_value_is_made_up_for_by_the_login_cookie(app, platform):

@@ -17,7 +17,7 @@ from lti_app.jobs.housekeeping import sweep_spent_markers
 from lti_app.lti import binding, oidc_state
 from lti_app.lti.cache import consume, make_cache, sweep_expired_files
 from lti_app.lti.launch import STATE_TTL
-from lti_app.lti.single_use import digest_of, spend
+from lti_app.lti.single_use import digest_of, spend, sweep_expired
 from lti_app.models import SpentMarker
 from lti_app.models.base import utcnow
 from tests.conftest import make_platform
@@ -82,6 +82,20 @@ def test_a_marker_survives_the_requests_rollback_and_keeps_only_a_digest(app):
         assert not spend("entry-abc", 60)
         marker = db.session.scalars(db.select(SpentMarker)).one()
         assert marker.digest == digest_of("entry-abc") and "abc" not in marker.digest
+
+
+def test_a_markers_expiry_is_stored_as_the_orm_reads_and_compares_it(app):
+    """``spend`` writes through the driver: its expiry must be what the ORM writes, or the
+    sweep's comparison (text on SQLite) would keep or drop the wrong markers."""
+    with app.app_context():
+        before = utcnow()
+        assert spend("timed", 600)
+        marker = db.session.scalars(db.select(SpentMarker)).one()
+        assert (
+            before + timedelta(seconds=599) < marker.expires_at < utcnow() + timedelta(seconds=601)
+        )
+        assert sweep_expired(before + timedelta(seconds=599)) == 0
+        assert sweep_expired(utcnow() + timedelta(seconds=601)) == 1
 
 
 def test_expired_markers_are_swept_and_live_ones_kept(app):

@@ -74,6 +74,9 @@ COMMITTING_BELOW_THE_EDGE = {
     # The first start creates the signing key wherever it is first needed (JWKS, a signature);
     # it must be committed at once so that every process signs with the same key.
     "lti_app.lti.keys",
+    # A first-use marker is committed at once on a connection of its own, so a launch that
+    # fails after spending its state leaves it spent (docs/architecture.md, rule 2).
+    "lti_app.lti.single_use",
 }
 FLASK_RESPONSES = {"send_file", "send_from_directory", "render_template", "abort", "redirect"}
 

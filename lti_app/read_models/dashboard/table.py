@@ -81,6 +81,16 @@ class StudentRow(NamedTuple):
         return str(CERTIFICATE_LABELS.get(self.certificate, self.certificate))
 
 
+def label_texts() -> dict[str, dict[str, str]]:
+    """Every status, review and gradebook badge's words in the reader's language, looked up in
+    the catalog once for a page rather than once per row."""
+    return {
+        "status": {key: str(label) for key, label in STATUS_LABELS.items()},
+        "review": {key: str(label) for key, label in REVIEW_LABELS.items()},
+        "sync": {key: str(label) for key, label in SYNC_LABELS.items()},
+    }
+
+
 @dataclass(frozen=True)
 class Page:
     rows: list[StudentRow]
