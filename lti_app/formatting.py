@@ -13,7 +13,7 @@ both sides of the Atlantic, and it is how Stint wrote dates before it had catalo
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
 from babel import Locale
@@ -27,6 +27,8 @@ from grading.display import NO_VALUE, points_number
 
 # Which regional variant formats dates for a language (its numbers are the same).
 _DATE_VARIANTS = {"en": "en_GB"}
+# Longer "abbreviations" are names ("Eastern Standard Time"): the offset is shorter then.
+_MAX_ABBREVIATION = 5
 
 Number = Decimal | int | float | str | None
 
@@ -56,20 +58,51 @@ def format_day(
     return babel_format_date(value, format=style, locale=_date_locale(locale))
 
 
-def format_moment(value: datetime | None, style: str = "medium", locale: str | None = None) -> str:
+def format_moment(
+    value: datetime | None,
+    style: str = "medium",
+    locale: str | None = None,
+    seconds: bool = False,
+) -> str:
     """A date and time in the page's time zone with the zone named ("3 Dec 2026, 09:05 UTC").
 
-    ``style`` is ``short``/``medium``/``long`` for the date part; the time is hours and minutes.
+    ``style`` is ``short``/``medium``/``long`` for the date part; the time is hours and minutes
+    (and seconds with ``seconds``, for the audit log, where the order of entries matters). A
+    naive value is read as UTC, as every stored date-time is.
     """
     if value is None:
         return NO_VALUE
     zone = get_timezone()
-    day = babel_format_date(
-        value.astimezone(zone) if value.tzinfo else value, style, locale=_date_locale(locale)
-    )
-    time = babel_format_datetime(value, "HH:mm", tzinfo=zone, locale=_date_locale(locale))
-    zone_name = babel_format_datetime(value, "zzz", tzinfo=zone, locale=_date_locale(locale))
-    return f"{day}, {time} {zone_name}"
+    moment = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(zone)
+    language = _date_locale(locale)
+    day = babel_format_date(moment, style, locale=language)
+    time = babel_format_datetime(moment, "HH:mm:ss" if seconds else "HH:mm", locale=language)
+    return f"{day}, {time} {zone_label(moment, language)}"
+
+
+def zone_label(moment: datetime, locale: str | None = None) -> str:
+    """The time zone of an aware date-time, named compactly in every language.
+
+    The one rule for how a zone is written next to a time. CLDR's abbreviation for the
+    reader's language when it has a short one ("CET"/"CEST" in English and Spanish,
+    "MEZ"/"MESZ" in German, "GMT"/"BST" in British English); otherwise the offset from UTC
+    ("UTC+1", "UTC-5", "UTC+5:30"), because Babel's fallbacks are either long ("Eastern
+    Standard Time" in en_GB) or cryptic ("+0100" in French for Berlin). UTC itself is "UTC" in
+    every language (French CLDR says "TU", which few readers of a public page recognise).
+    """
+    language = _date_locale(locale)
+    offset = moment.utcoffset()
+    if moment.tzname() == "UTC" or offset is None:
+        return "UTC"
+    abbreviation = babel_format_datetime(moment, "zzz", tzinfo=moment.tzinfo, locale=language)
+    if abbreviation.isalpha() and len(abbreviation) <= _MAX_ABBREVIATION:
+        return abbreviation
+    minutes = int(offset.total_seconds()) // 60
+    if minutes == 0:
+        return "UTC"
+    sign = "+" if minutes > 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
 
 
 def format_number(value: Number, locale: str | None = None) -> str:

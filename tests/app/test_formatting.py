@@ -79,3 +79,39 @@ def test_date_times_convert_in_the_one_time_zone_seam(app):
         # Half past midnight in Berlin: the day moves too.
         assert formatting.format_day(moment) == "04.12.2026"
         assert formatting.format_moment(moment).startswith("04.12.2026, 00:30")
+
+
+@pytest.mark.parametrize(
+    ("language", "zone", "winter", "summer"),
+    [
+        ("de", "Europe/Berlin", "MEZ", "MESZ"),  # German's own abbreviations
+        ("en", "Europe/Berlin", "CET", "CEST"),
+        ("es", "Europe/Madrid", "CET", "CEST"),
+        ("fr", "Europe/Paris", "UTC+1", "UTC+2"),  # French CLDR has none: "+0100" before
+        ("en", "America/New_York", "UTC-5", "UTC-4"),  # "Eastern Standard Time" before
+        ("de", "America/New_York", "UTC-5", "UTC-4"),
+        ("en", "Europe/London", "GMT", "BST"),
+        ("de", "Asia/Kolkata", "UTC+5:30", "UTC+5:30"),
+        ("fr", "UTC", "UTC", "UTC"),  # not French CLDR's "TU"
+        ("es", "Etc/UTC", "UTC", "UTC"),
+    ],
+)
+def test_the_zone_is_named_compactly_in_every_language(app, language, zone, winter, summer):
+    with in_language(app, language):
+        g.course_timezone = zone
+        assert formatting.format_moment(datetime(2026, 12, 3, 12, 0, tzinfo=UTC)).endswith(
+            f" {winter}"
+        )
+        assert formatting.format_moment(datetime(2026, 7, 3, 12, 0, tzinfo=UTC)).endswith(
+            f" {summer}"
+        )
+
+
+def test_date_times_with_seconds_and_naive_values_read_as_utc(app):
+    with in_language(app, "fr"):
+        g.course_timezone = "Europe/Paris"
+        # A naive value (SQLite hands them back) is UTC: 23:30:15 UTC is 00:30:15 in Paris.
+        assert (
+            formatting.format_moment(datetime(2026, 12, 3, 23, 30, 15), seconds=True)
+            == "4 déc. 2026, 00:30:15 UTC+1"
+        )
