@@ -84,7 +84,7 @@ def render_error(status: int, title: str, detail: str, hint: str = "", code: str
 def init_error_handlers(app: Flask) -> None:
     @app.errorhandler(LtiError)
     def lti_error(exc: LtiError) -> Any:
-        app.logger.info("LTI error %s: %s", exc.code, exc.message)
+        app.logger.info("LTI error %s: %s", exc.code, exc.for_log())
         return render_error(
             exc.status, _("The LMS launch did not work"), exc.message, exc.hint, exc.code
         )

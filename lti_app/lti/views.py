@@ -21,6 +21,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadData, URLSafeTimedSerializer
 from pylti1p3.deep_link_resource import DeepLinkResource
 from pylti1p3.exception import LtiException, OIDCException
@@ -96,8 +97,8 @@ def login() -> Any:
     if target and origin_of(target) != origin_of(base):
         raise LtiError(
             "foreign_target",
-            "The LMS asked to launch a URL that is not Stint's.",
-            f"Set the target link URI to {launch_url()}.",
+            _l("The LMS asked to launch a URL that is not Stint's."),
+            _l("Set the target link URI to %(url)s.", url=launch_url()),
         )
     oidc = StintOIDCLogin(_cache())
     try:
@@ -158,8 +159,8 @@ def login_check() -> Any:
 def _expired_login() -> LtiError:
     return LtiError(
         "login_expired",
-        "This sign-in has expired.",
-        "Open the activity again from the LMS.",
+        _l("This sign-in has expired."),
+        _l("Open the activity again from the LMS."),
         status=410,
     )
 
@@ -189,9 +190,11 @@ def launch() -> Any:
     if not claims.sub:
         raise LtiError(
             "missing_claims",
-            "The launch did not say who the user is.",
-            "Stint needs the sub claim; allow the tool to receive it "
-            "(Moodle: privacy settings of the tool; Canvas: privacy level of the developer key).",
+            _l("The launch did not say who the user is."),
+            _l(
+                "Stint needs the sub claim; allow the tool to receive it (Moodle: privacy "
+                "settings of the tool; Canvas: privacy level of the developer key)."
+            ),
         )
     _remember_frame_origin(registration.platform_id, body)
     result = record_launch(registration.platform_id, claims)
@@ -256,7 +259,7 @@ def confirm_launch() -> Any:
     if request.headers.get("X-Stint-Launch") != "1" or request.headers.get(
         "Sec-Fetch-Site", "same-origin"
     ) not in {"same-origin"}:
-        abort(403, description="This request must come from Stint's own launch page.")
+        abort(403, description=_("This request must come from Stint's own launch page."))
     try:
         pending = binding.signer("launch-pending").loads(
             request.form.get("pending", ""), max_age=PENDING_TTL
@@ -278,9 +281,11 @@ def confirm_launch() -> Any:
 def _unbound_launch() -> LtiError:
     return LtiError(
         "unbound_launch",
-        "This launch did not start in this browser, so Stint did not sign you in.",
-        "Open the activity from your course in the LMS. If someone sent you a link or a page "
-        "that opened Stint, do not use it: it may try to sign you in as someone else.",
+        _l("This launch did not start in this browser, so Stint did not sign you in."),
+        _l(
+            "Open the activity from your course in the LMS. If someone sent you a link or a "
+            "page that opened Stint, do not use it: it may try to sign you in as someone else."
+        ),
         status=403,
     )
 
@@ -352,8 +357,8 @@ def _spend(entry: dict[str, Any]) -> bool:
 def _expired_entry() -> LtiError:
     return LtiError(
         "entry_expired",
-        "This launch has expired or was already used.",
-        "Open the activity again from the LMS.",
+        _l("This launch has expired or was already used."),
+        _l("Open the activity again from the LMS."),
         status=410,
     )
 

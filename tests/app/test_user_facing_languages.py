@@ -1,0 +1,174 @@
+"""What a person reads when something is refused is in their language (issue 17).
+
+Real signed launches through the test platform name the language (``launch_presentation``),
+as Canvas and Moodle do; pages come from the shipped catalogs, so a missing translation fails
+here. Technical detail stays English and goes to the log.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import select, update
+
+from lti_app.extensions import db
+from lti_app.models import Membership, Placement, User
+from tests.support.placements import CONTEXT, RESOURCE_LINK
+from tests.support.platform import TestPlatform, default_claims
+from tests.support.reviews_world import PDF, build_world, csrf, submit_work
+
+PRESENTATION = "https://purl.imsglobal.org/spec/lti/claim/launch_presentation"
+TA_ROLES = [
+    "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor",
+    "http://purl.imsglobal.org/vocab/lis/v2/membership/Instructor#TeachingAssistant",
+]
+
+
+def launch_in(
+    app: Flask,
+    platform: TestPlatform,
+    language: str,
+    *,
+    role: str = "Learner",
+    sub: str,
+    context: str = "course-1",
+    roles: list[str] | None = None,
+) -> Any:
+    """A launch into the world's course and activity whose LMS names ``language``."""
+    client = app.test_client()
+    body = default_claims(role=role, sub=sub)
+    body[CONTEXT] = {"id": context, "label": context.upper(), "title": f"Course {context}"}
+    body[RESOURCE_LINK] = {"id": "link-1", "title": "Internship"}
+    body[PRESENTATION] = {"document_target": "iframe", "locale": language}
+    if roles is not None:
+        body["https://purl.imsglobal.org/spec/lti/claim/roles"] = roles
+    response = platform.launch(client, body)
+    assert response.status_code == 303, response.get_data(as_text=True)[:300]
+    return client
+
+
+def test_an_upload_refused_in_a_german_launch_is_explained_in_german(app, platform):
+    world = build_world(app, platform)
+    world.students["student-1"] = launch_in(app, platform, "de", sub="student-1")
+    refused = submit_work(
+        world, "student-1", files=[(PDF, "ok.pdf"), (b"MZ\x90\x00" + b"\x00" * 64, "cv.pdf")]
+    )
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 400
+    # The whole sentence, the name where German puts it, in German quotation marks.
+    assert "„cv.pdf“ hat keinen Dateityp, den Stint akzeptiert." in page
+    assert "PNG-, JPEG-, GIF- oder WebP-Bilder" in page  # the accepted types, translated too
+    assert "is not a type Stint accepts" not in page
+
+    empty = submit_work(world, "student-1", files=[(b"", "leer.txt")])
+    assert "„leer.txt“ ist leer." in empty.get_data(as_text=True)
+
+
+def test_an_oversize_upload_in_french_names_the_limit_in_french(app, platform):
+    app.config["STINT_MAX_UPLOAD_MB"] = 1
+    world = build_world(app, platform)
+    world.students["student-1"] = launch_in(app, platform, "fr", sub="student-1")
+    response = submit_work(
+        world, "student-1", files=[(PDF + b"0" * (1024 * 1024 + 10), "gros.pdf")]
+    )
+    assert response.status_code == 413
+    assert "« gros.pdf » dépasse la limite de 1 Mo." in response.get_data(as_text=True)
+
+
+def test_a_failed_launch_is_explained_in_spanish_and_logged_in_english(
+    app, client, platform, caplog
+):
+    _state, nonce = platform.login(client)
+    claims = platform.claims()
+    claims["nonce"] = nonce
+    caplog.set_level(logging.INFO, logger=app.logger.name)
+    response = client.post(
+        "/lti/launch",
+        data={"id_token": platform.sign(claims), "state": "state-made-up"},
+        headers={"Accept-Language": "es-ES,es;q=0.9"},
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "El inicio desde el LMS no ha funcionado" in page  # the page title
+    assert (
+        "El estado de inicio de sesión de este inicio es desconocido, ha caducado o ya se usó."
+        in page
+    )
+    assert "Vuelva a iniciar desde el LMS." in page  # the hint
+    assert "login state" not in page
+    # The operator's log keeps one language, whatever the reader's.
+    logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith("LTI error")]
+    assert logged == [
+        "LTI error state_mismatch: This launch's login state is unknown, expired or already used."
+    ]
+
+
+def test_a_launch_error_as_json_is_in_the_readers_language_with_the_code(client, platform):
+    state, nonce = platform.login(client)
+    claims = platform.claims()
+    claims["nonce"] = nonce
+    claims.pop("sub")
+    response = client.post(
+        "/lti/launch",
+        data={"id_token": platform.sign(claims), "state": state},
+        headers={"Accept": "application/json", "Accept-Language": "fr"},
+    )
+    assert response.status_code == 400
+    assert response.get_json() == {
+        "error": "missing_claims",
+        "message": "Le lancement n'indiquait pas qui est l'utilisateur (pas de claim sub).",
+        "hint": (
+            "Les lancements anonymes ne sont pas pris en charge : le LMS doit envoyer le sub "
+            "de l'utilisateur."
+        ),
+    }
+
+
+def test_a_library_error_keeps_its_own_words_for_the_log_only(app, client, caplog):
+    """pylti1p3's English text is technical detail: logged, never shown."""
+    caplog.set_level(logging.INFO, logger=app.logger.name)
+    response = client.post(
+        "/lti/login",
+        data={"login_hint": "x", "target_link_uri": "http://127.0.0.1:5000/lti/launch"},
+        headers={"Accept-Language": "de"},
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Die Login-Anfrage nannte das LMS nicht (iss)." in page
+    assert "Could not find issuer" not in page
+    logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith("LTI error")]
+    assert len(logged) == 1
+    assert logged[0].startswith("LTI error missing_issuer: The login request did not name")
+    assert "Could not find issuer" in logged[0]
+
+
+def test_a_refused_action_is_one_sentence_in_the_readers_language(app, platform):
+    world = build_world(app, platform)
+    placement_id = world.placements["student-1"]
+    ta = launch_in(app, platform, "de", role="Instructor", sub="ta-1", roles=TA_ROLES)
+    base = f"/instructor/activities/{world.activity_id}/placements/{placement_id}"
+    token = csrf(ta.get(f"/instructor/activities/{world.activity_id}/reviews/").data)
+    refused = ta.post(base + "/status", data={"csrf_token": token, "to": "withdrawn"})
+    assert refused.status_code == 403
+    assert (
+        "Nur die verantwortliche Lehrperson kann hier Studierende zurückziehen. Wenden Sie "
+        "sich an die verantwortliche Lehrperson."
+    ) in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Placement, placement_id).status == "active"
+
+
+def test_a_session_whose_membership_ended_is_refused_in_the_launch_language(app, platform):
+    world = build_world(app, platform)
+    student = launch_in(app, platform, "es", sub="student-1")
+    with app.app_context():
+        user_id = db.session.scalar(select(User.id).where(User.sub == "student-1"))
+        db.session.execute(
+            update(Membership).where(Membership.user_id == user_id).values(status="inactive")
+        )
+        db.session.commit()
+    refused = student.get(f"/student/activities/{world.activity_id}/work/")
+    assert refused.status_code == 403
+    assert "Su acceso a este curso ha cambiado en el LMS" in refused.get_data(as_text=True)
