@@ -7,14 +7,18 @@ here. Technical detail stays English and goes to the log.
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import select, update
 
 from lti_app.extensions import db
-from lti_app.models import Membership, Placement, User
+from lti_app.models import AuditEvent, Course, Membership, Placement, User
 from tests.support.placements import CONTEXT, RESOURCE_LINK
 from tests.support.platform import TestPlatform, default_claims
 from tests.support.reviews_world import PDF, build_world, csrf, submit_work
@@ -172,3 +176,114 @@ def test_a_session_whose_membership_ended_is_refused_in_the_launch_language(app,
     refused = student.get(f"/student/activities/{world.activity_id}/work/")
     assert refused.status_code == 403
     assert "Su acceso a este curso ha cambiado en el LMS" in refused.get_data(as_text=True)
+
+
+# ------------------------------------------------------------------------------ the audit log
+
+MOMENT = datetime(2026, 12, 3, 9, 5, 7, tzinfo=UTC)
+
+
+def _logged_world(app: Flask, platform: TestPlatform, zone: str) -> tuple[Any, int]:
+    """A course in ``zone`` whose log holds a status change and an automatic issue."""
+    world = build_world(app, platform)
+    placement_id = world.placements["student-1"]
+    with app.app_context():
+        course = db.session.get(Course, world.course_id)
+        course.timezone = zone
+        teacher = db.session.scalar(select(User.id).where(User.sub == "teacher-course-1"))
+        where = {
+            "platform_id": course.platform_id,
+            "course_id": course.id,
+            "activity_id": world.activity_id,
+            "at": MOMENT,
+        }
+        db.session.add_all(
+            [
+                AuditEvent(
+                    **where,
+                    actor_user_id=teacher,
+                    action="placement.status",
+                    subject_type="placement",
+                    subject_id=str(placement_id),
+                    detail={"from": "active", "to": "withdrawn"},
+                ),
+                AuditEvent(
+                    **where,
+                    actor_kind="system",
+                    action="certificate.issued",
+                    subject_type="certificate",
+                    subject_id="7",
+                    detail={"placement": placement_id},
+                ),
+            ]
+        )
+        db.session.commit()
+    return world, placement_id
+
+
+@pytest.mark.parametrize(
+    ("language", "zone", "when", "words"),
+    [
+        (
+            "de",
+            "Europe/Berlin",
+            "03.12.2026, 10:05:07 MEZ",
+            ["Status der Zuteilung geändert", "von: Aktiv, nach: Zurückgezogen", "Wann"],
+        ),
+        (
+            "fr",
+            "Europe/Paris",
+            "3 déc. 2026, 10:05:07 UTC+1",
+            ["Statut de l'affectation modifié", "de : Actif, vers : Retiré", "Quand"],
+        ),
+        (
+            "es",
+            "America/Bogota",
+            "3 dic 2026, 04:05:07 UTC-5",
+            ["Estado de la asignación cambiado", "de: Activo, a: De baja", "Cuándo"],
+        ),
+    ],
+)
+def test_the_audit_log_reads_in_the_instructors_language_and_course_zone(
+    app, platform, language, zone, when, words
+):
+    world, _placement_id = _logged_world(app, platform, zone)
+    teacher = launch_in(app, platform, language, role="Instructor", sub="teacher-course-1")
+    page = teacher.get(f"/instructor/activities/{world.activity_id}/audit")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert f'<time datetime="2026-12-03T09:05:07+00:00">{when}</time>' in html
+    for text in words:
+        assert text in html
+    assert "2026-12-03 " not in html  # no ISO date left for people to read
+
+
+def test_the_audit_log_names_subjects_and_automatic_actors_in_german(app, platform):
+    world, placement_id = _logged_world(app, platform, "Europe/Berlin")
+    teacher = launch_in(app, platform, "de", role="Instructor", sub="teacher-course-1")
+    html = teacher.get(f"/instructor/activities/{world.activity_id}/audit").get_data(as_text=True)
+    assert "<td>Stint (automatisch)</td>" in html
+    assert "<td>Zertifikat ausgestellt</td>" in html
+    assert f"<td>Zuteilung {placement_id} (Student 1)</td>" in html
+    assert "<td>Zertifikat 7</td>" in html
+    assert f"<td>Zuteilung: {placement_id}</td>" in html
+
+
+def test_the_audit_csv_keeps_utc_times_under_headers_in_the_readers_language(app, platform):
+    world, placement_id = _logged_world(app, platform, "Europe/Paris")
+    teacher = launch_in(app, platform, "fr", role="Instructor", sub="teacher-course-1")
+    response = teacher.get(f"/instructor/activities/{world.activity_id}/audit/audit.csv")
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0] == [
+        "Entrée",
+        "Quand (UTC)",
+        "Action",
+        "Code de l'action",
+        "Qui",
+        "Objet",
+        "Détail",
+    ]
+    status = next(row for row in rows if row[3] == "placement.status")
+    assert status[1] == "2026-12-03 09:05:07"  # sortable, in UTC as the header says
+    assert status[2] == "Statut de l'affectation modifié"
+    assert status[5] == f"Affectation {placement_id} (Student 1)"
