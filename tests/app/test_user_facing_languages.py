@@ -19,6 +19,10 @@ from sqlalchemy import select, update
 
 from lti_app.extensions import db
 from lti_app.models import AuditEvent, Course, Membership, Placement, User
+from lti_app.services.certificates.issue import revoke
+from lti_app.services.certificates.rules import current_certificate
+from tests.app.certificate_world import build_world as build_certificate_world
+from tests.app.certificate_world import issue
 from tests.support.placements import CONTEXT, RESOURCE_LINK
 from tests.support.platform import TestPlatform, default_claims
 from tests.support.reviews_world import PDF, build_world, csrf, submit_work
@@ -287,3 +291,35 @@ def test_the_audit_csv_keeps_utc_times_under_headers_in_the_readers_language(app
     assert status[1] == "2026-12-03 09:05:07"  # sortable, in UTC as the header says
     assert status[2] == "Statut de l'affectation modifié"
     assert status[5] == f"Affectation {placement_id} (Student 1)"
+
+
+# ------------------------------------------------------------------------ the public verify page
+
+
+def test_the_verify_page_in_french_writes_dates_the_french_way_in_utc(app, client):
+    with app.app_context():
+        world = build_certificate_world()
+        issue(world.placement_id)
+        certificate = current_certificate(world.placement_id)
+        # Issued on a known day (the payload is what the page reads).
+        certificate.data = {
+            **certificate.data,
+            "payload": {**certificate.data["payload"], "issue_date": "2026-12-03"},
+        }
+        db.session.commit()
+        code = certificate.code
+    page = client.get(f"/verify/{code}?lang=fr").get_data(as_text=True)
+    assert '<time datetime="2026-12-03">3 décembre 2026</time>' in page
+    assert "2026-12-03</dd>" not in page
+
+    with app.app_context():
+        certificate = current_certificate(world.placement_id)
+        revoke(certificate, "issued by mistake")
+        certificate.revoked_at = datetime(2026, 12, 4, 23, 30, tzinfo=UTC)
+        db.session.commit()
+    revoked = client.get(f"/verify/{code}?lang=fr").get_data(as_text=True)
+    # No course on a public page: the time is in UTC, and says so.
+    assert "Révoqué le 4 décembre 2026, 23:30 UTC." in revoked
+    # The record as JSON stays ISO: programs read it.
+    record = client.get(f"/verify/{code}.json").get_json()
+    assert record["revoked_on"] == "2026-12-04" and record["issue_date"] == "2026-12-03"
