@@ -323,3 +323,19 @@ def test_the_verify_page_in_french_writes_dates_the_french_way_in_utc(app, clien
     # The record as JSON stays ISO: programs read it.
     record = client.get(f"/verify/{code}.json").get_json()
     assert record["revoked_on"] == "2026-12-04" and record["issue_date"] == "2026-12-03"
+
+
+def test_a_status_in_a_sentence_keeps_the_labels_spelling_in_german(app, platform):
+    """Statuses were lower-cased into sentences: German nouns lost their capitals."""
+    world = build_world(app, platform)
+    placement_id = world.placements["student-1"]
+    with app.app_context():
+        db.session.get(Placement, placement_id).status = "under_review"
+        db.session.commit()
+    teacher = launch_in(app, platform, "de", role="Instructor", sub="teacher-course-1")
+    token = csrf(teacher.get(f"/instructor/activities/{world.activity_id}/reviews/").data)
+    base = f"/instructor/activities/{world.activity_id}/placements/{placement_id}"
+    refused = teacher.post(
+        base + "/status", data={"csrf_token": token, "to": "under_review"}, follow_redirects=True
+    )
+    assert "bereits den Status „In Bewertung“" in refused.get_data(as_text=True)
