@@ -13,6 +13,8 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, Response, abort, g, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from markupsafe import Markup
@@ -46,9 +48,9 @@ from rubrics.validation import Problem
 bp = Blueprint("instructor_rubrics", __name__, url_prefix="/instructor/rubrics")
 
 SCORING_MODE_CHOICES = [
-    SelectChoice("canvas", "Canvas: the score is the sum of the chosen points"),
+    SelectChoice("canvas", _l("Canvas: the score is the sum of the chosen points")),
     SelectChoice(
-        "moodle", "Moodle: the sum is scaled between the lowest and highest possible totals"
+        "moodle", _l("Moodle: the sum is scaled between the lowest and highest possible totals")
     ),
 ]
 
@@ -58,31 +60,33 @@ SCORING_MODE_CHOICES = [
 
 class LevelForm(Form):
     id = HiddenField()
-    title = StringField("Title")
-    points = StringField("Points")
-    description = TextAreaField("What the supervisor would have seen")
+    title = StringField(_l("Title"))
+    points = StringField(_l("Points"))
+    description = TextAreaField(_l("What the supervisor would have seen"))
 
 
 class CriterionForm(Form):
     id = HiddenField()
-    title = StringField("Title")
-    description = StringField("Question for the supervisor")
-    long_description = TextAreaField("Longer description (shown on demand)")
-    use_range = BooleanField("Points as a range (the supervisor types points)")
-    ignore_for_scoring = BooleanField("Leave out of the score (feedback only)")
-    allow_comment = BooleanField("The supervisor may add a comment", default=True)
+    title = StringField(_l("Title"))
+    description = StringField(_l("Question for the supervisor"))
+    long_description = TextAreaField(_l("Longer description (shown on demand)"))
+    use_range = BooleanField(_l("Points as a range (the supervisor types points)"))
+    ignore_for_scoring = BooleanField(_l("Leave out of the score (feedback only)"))
+    allow_comment = BooleanField(_l("The supervisor may add a comment"), default=True)
     levels = FieldList(FormField(LevelForm), max_entries=builder.MAX_LEVELS)
 
 
 class RubricBuilderForm(FlaskForm):
     """Field names follow Stint's JSON format, so the form's data is the rubric's data."""
 
-    title = StringField("Title")
-    description = TextAreaField("Description (shown to supervisors above the criteria)")
-    scoring_mode = SelectField("Scoring", choices=SCORING_MODE_CHOICES, default="canvas")
+    title = StringField(_l("Title"))
+    description = TextAreaField(_l("Description (shown to supervisors above the criteria)"))
+    scoring_mode = SelectField(_l("Scoring"), choices=SCORING_MODE_CHOICES, default="canvas")
     lock_zero_points = BooleanField(
-        "Lock zero points (Moodle scoring only): the grade is the total's share of the highest "
-        "possible total; when off, the lowest possible total gives the lowest grade",
+        _l(
+            "Lock zero points (Moodle scoring only): the grade is the total's share of the "
+            "highest possible total; when off, the lowest possible total gives the lowest grade"
+        ),
         default=True,
     )
     criteria = FieldList(FormField(CriterionForm), max_entries=builder.MAX_CRITERIA)
@@ -90,14 +94,14 @@ class RubricBuilderForm(FlaskForm):
 
 class ImportForm(FlaskForm):
     file = FileField(
-        "Rubric file (Stint JSON or Canvas CSV)",
-        validators=[FileRequired("Choose a .json or .csv file to import.")],
+        _l("Rubric file (Stint JSON or Canvas CSV)"),
+        validators=[FileRequired(_l("Choose a .json or .csv file to import."))],
     )
 
 
 class ChooseRubricForm(FlaskForm):
     rubric_id = SelectField(
-        "Rubric for this activity", choices=[], coerce=str, validate_choice=False
+        _l("Rubric for this activity"), choices=[], coerce=str, validate_choice=False
     )
 
 
@@ -163,7 +167,7 @@ def _own(rubric_id: int) -> RubricRow:
     except access.RubricNotFound:
         abort(404)
     except access.RubricReadOnly:
-        abort(403, description="This rubric belongs to another course. Copy it to change it.")
+        abort(403, description=_("This rubric belongs to another course. Copy it to change it."))
 
 
 def _current_activity() -> Activity | None:
@@ -236,7 +240,7 @@ def new() -> Any:
     try:
         draft = builder.template_draft(slug)
     except access.RubricNotFound:
-        abort(404, description="There is no built-in template by that name.")
+        abort(404, description=_("There is no built-in template by that name."))
     return _builder(None, draft)
 
 
@@ -247,7 +251,10 @@ def edit(rubric_id: int) -> Any:
     if row.id != rubric_id:
         # An older version was asked for: edit the current one (older ones never change).
         return done(
-            f"You are editing the current version ({row.version}) of this rubric.",
+            _(
+                "You are editing the current version (%(version)s) of this rubric.",
+                version=row.version,
+            ),
             url_for(".edit", rubric_id=row.id),
             "info",
         )
@@ -260,7 +267,7 @@ def _builder(row: RubricRow | None, initial: dict[str, Any]) -> Any:
     if request.method == "POST":
         form = RubricBuilderForm()
         if not form.validate_on_submit():  # only the CSRF token is checked here
-            abort(400, description="The form could not be read. Reload the page and try again.")
+            abort(400, description=_("The form could not be read. Reload the page and try again."))
         action = request.form.get("action", "save")
         draft = _draft_from_form(form)
         if action in ("save", "preview"):
@@ -272,7 +279,7 @@ def _builder(row: RubricRow | None, initial: dict[str, Any]) -> Any:
             try:
                 form = _builder_form(builder.apply_builder_action(draft, action))
             except builder.UnknownAction:
-                abort(400, description="That button does not belong to this rubric.")
+                abort(400, description=_("That button does not belong to this rubric."))
     else:
         form = _builder_form(initial)
     frozen = row is not None and editing.is_frozen(row)
@@ -297,15 +304,19 @@ def _save(row: RubricRow | None, rubric: Rubric) -> Any:
     viewer = _viewer()
     if row is None:
         saved = editing.create_rubric(viewer.course_id, rubric)
-        message = f"Rubric “{saved.title}” created."
+        message = _("Rubric “%(title)s” created.", title=saved.title)
     else:
         result = editing.save_rubric(viewer.course_id, row.id, rubric)
         saved = result.row
         message = (
-            f"Saved as version {saved.version}. Evaluations already submitted keep "
-            f"version {saved.version - 1}, the one their supervisors filled in."
+            _(
+                "Saved as version %(version)s. Evaluations already submitted keep version "
+                "%(previous)s, the one their supervisors filled in.",
+                version=saved.version,
+                previous=saved.version - 1,
+            )
             if result.new_version
-            else "Rubric saved."
+            else _("Rubric saved.")
         )
     db.session.commit()
     return done(message, url_for(".show", rubric_id=saved.id))
@@ -345,7 +356,10 @@ def duplicate(rubric_id: int) -> Any:
     copy = editing.copy_rubric(viewer.course_id, rubric_id)
     db.session.commit()
     return done(
-        f"Copied as “{copy.title}”. It belongs to this course; change it as you like.",
+        _(
+            "Copied as “%(title)s”. It belongs to this course; change it as you like.",
+            title=copy.title,
+        ),
         url_for(".show", rubric_id=copy.id),
     )
 
@@ -358,13 +372,13 @@ def share(rubric_id: int) -> Any:
         abort(400)
     wanted = request.form.get("shared")
     if wanted not in ("1", "0"):
-        abort(400, description="Say whether to share the rubric or stop sharing it.")
+        abort(400, description=_("Say whether to share the rubric or stop sharing it."))
     row = editing.set_shared(_viewer().course_id, row.id, wanted == "1")
     db.session.commit()
     return done(
-        "Shared with your institution: other courses can see and copy it, never change it."
+        _("Shared with your institution: other courses can see and copy it, never change it.")
         if row.shared
-        else "No longer shared. Courses that already copied it keep their copies.",
+        else _("No longer shared. Courses that already copied it keep their copies."),
         url_for(".show", rubric_id=row.id),
     )
 
@@ -377,14 +391,16 @@ def delete(rubric_id: int) -> Any:
     if editing.lineage_in_use(row):
         abort(
             409,
-            description="Evaluations use this rubric, so it stays. Stop using it for new "
-            "evaluations by choosing another rubric for the activity.",
+            description=_(
+                "Evaluations use this rubric, so it stays. Stop using it for new evaluations "
+                "by choosing another rubric for the activity."
+            ),
         )
     if form.validate_on_submit():
         title = row.title
         editing.delete_rubric(_viewer().course_id, row.id)
         db.session.commit()
-        return done(f"Rubric “{title}” deleted.", url_for(".index"))
+        return done(_("Rubric “%(title)s” deleted.", title=title), url_for(".index"))
     return render_template("instructor/rubrics/delete.html", row=row, form=form)
 
 
@@ -395,7 +411,7 @@ def export(rubric_id: int) -> Any:
     asked = request.args.get("format", "json")
     file_format = next((known for known in files.FILE_FORMATS if known == asked), None)
     if file_format is None:
-        abort(400, description="Export as json or csv.")
+        abort(400, description=_("Export as json or csv."))
     exported = files.export_rubric(row, file_format)
     return Response(
         exported.content,
@@ -418,7 +434,7 @@ def import_file() -> Any:
         return _render_index(form, problems=error.problems, status=400)
     db.session.commit()
     return done(
-        f"Imported “{row.title}”. Check the preview, then edit or use it.",
+        _("Imported “%(title)s”. Check the preview, then edit or use it.", title=row.title),
         url_for(".show", rubric_id=row.id),
     )
 
@@ -434,16 +450,16 @@ def choose(activity_id: int) -> Any:
     raw = (form.rubric_id.data or "").strip()
     rubric_id = parse_id(raw)
     if raw and rubric_id is None:
-        abort(400, description="Choose a rubric from the list.")
+        abort(400, description=_("Choose a rubric from the list."))
     try:
         editing.choose_for_activity(viewer.course_id, activity, rubric_id)
     except access.RubricNotFound:
         abort(404)
     except access.RubricReadOnly:
-        abort(403, description="Copy a shared rubric to this course before using it.")
+        abort(403, description=_("Copy a shared rubric to this course before using it."))
     db.session.commit()
     return done(
-        "Rubric chosen for this activity." if raw else "This activity has no rubric now.",
+        _("Rubric chosen for this activity.") if raw else _("This activity has no rubric now."),
         url_for("instructor.dashboard", activity_id=activity.id),
     )
 
@@ -456,7 +472,7 @@ def rubrics_panel(viewer: Viewer, activity: Activity) -> Markup | str:
     rubrics = access.course_rubrics(viewer.course_id)
     chosen = db.session.get(RubricRow, activity.rubric_id) if activity.rubric_id else None
     form = ChooseRubricForm(formdata=None)
-    form.rubric_id.choices = [SelectChoice("", "No rubric")] + [
+    form.rubric_id.choices = [SelectChoice("", _("No rubric"))] + [
         SelectChoice(str(r.id), r.title) for r in rubrics
     ]
     form.rubric_id.data = str(chosen.id) if chosen else ""

@@ -339,3 +339,34 @@ def test_a_status_in_a_sentence_keeps_the_labels_spelling_in_german(app, platfor
         base + "/status", data={"csrf_token": token, "to": "under_review"}, follow_redirects=True
     )
     assert "bereits den Status „In Bewertung“" in refused.get_data(as_text=True)
+
+
+# --------------------------------------------------------------------------------- the rubrics
+
+
+def test_the_rubric_pages_and_a_new_rubrics_starting_words_are_german(app, platform):
+    build_world(app, platform)
+    teacher = launch_in(app, platform, "de", role="Instructor", sub="teacher-course-1")
+    index = teacher.get("/instructor/rubrics/").get_data(as_text=True)
+    assert "Bewertungsraster dieses Kurses" in index
+    assert "Bewertungsraster-Datei importieren" in index
+    blank = teacher.get("/instructor/rubrics/new").get_data(as_text=True)
+    assert "Neues Bewertungsraster" in blank
+    # The levels a new criterion starts with are words the instructor then edits: German.
+    assert 'value="Erfüllt die Erwartungen"' in blank and 'value="Noch nicht"' in blank
+    assert "Frage an die Betreuerin oder den Betreuer" in blank  # a form label
+
+
+def test_a_refused_rubric_file_names_its_places_in_french(app, platform):
+    build_world(app, platform)
+    teacher = launch_in(app, platform, "fr", role="Instructor", sub="teacher-course-1")
+    token = csrf(teacher.get("/instructor/rubrics/").data)
+    refused = teacher.post(
+        "/instructor/rubrics/import",
+        data={"csrf_token": token, "file": (io.BytesIO(b" "), "vide.json")},
+        content_type="multipart/form-data",
+    )
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 400
+    assert "Rien n'a été importé." in page
+    assert "<strong>(fichier)</strong>: est vide" in page

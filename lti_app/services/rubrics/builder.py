@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from lti_app.models import Rubric as RubricRow
 from lti_app.services.rubrics.access import RubricNotFound, definition
 from rubrics.codec import rubric_to_data
@@ -82,8 +85,9 @@ def _blank_criterion(criterion_id: str) -> dict[str, Any]:
         "ignore_for_scoring": False,
         "allow_comment": True,
         "levels": [
-            _blank_level("l1", "Meets expectations", "2"),
-            _blank_level("l2", "Not yet", "0"),
+            # Starting words for the instructor to change, in their language.
+            _blank_level("l1", _("Meets expectations"), "2"),
+            _blank_level("l2", _("Not yet"), "0"),
         ],
     }
 
@@ -177,18 +181,18 @@ _PATH_PART = re.compile(r"\.?([A-Za-z_]+)|\[(\d+)\]")
 
 
 _FIELD_NAMES: Final = {
-    "title": "title",
-    "description": "description",
-    "long_description": "longer description",
-    "points": "points",
-    "id": "id",
-    "levels": "levels",
-    "criteria": "criteria",
-    "scoring_mode": "scoring mode",
-    "lock_zero_points": "lock zero points",
-    "use_range": "points as a range",
-    "ignore_for_scoring": "left out of the score",
-    "allow_comment": "comments",
+    "title": _l("title"),
+    "description": _l("description"),
+    "long_description": _l("longer description"),
+    "points": _l("points"),
+    "id": _l("id"),
+    "levels": _l("levels"),
+    "criteria": _l("criteria"),
+    "scoring_mode": _l("scoring mode"),
+    "lock_zero_points": _l("lock zero points"),
+    "use_range": _l("points as a range"),
+    "ignore_for_scoring": _l("left out of the score"),
+    "allow_comment": _l("comments"),
 }
 
 
@@ -199,18 +203,20 @@ def field_id(path: str) -> str:
 
 
 def describe_path(path: str) -> str:
-    """A problem path in words: criteria[1].levels[0].points -> Criterion 2, level 1, points."""
+    """A problem path in words: criteria[1].levels[0].points -> Criterion 2, level 1, points
+    (in the reader's language; the pieces are a list, each one translated whole)."""
     if not path:
-        return "Rubric"
+        return str(_("Rubric"))
     words: list[str] = []
     last_name = ""
     for name, index in _PATH_PART.findall(path):
         if name:
             last_name = name
             if name not in ("criteria", "levels") or path.endswith(name):
-                words.append(_FIELD_NAMES.get(name, name.replace("_", " ")))
+                words.append(str(_FIELD_NAMES.get(name, name.replace("_", " "))))
+        elif last_name == "criteria":
+            words.append(str(_("criterion %(number)s", number=int(index) + 1)))
         else:
-            noun = "criterion" if last_name == "criteria" else "level"
-            words.append(f"{noun} {int(index) + 1}")
+            words.append(str(_("level %(number)s", number=int(index) + 1)))
     text = ", ".join(words)
     return text[:1].upper() + text[1:]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy import exists, select, update
 
 from lti_app.extensions import db
@@ -130,7 +131,7 @@ def copy_rubric(course_id: int, rubric_id: int) -> RubricRow:
     course = db.session.get(Course, course_id)
     assert course is not None  # rubric_for_course looked it up
     original = definition(source)
-    title = f"Copy of {original.title}"[:200]
+    title = str(_("Copy of %(title)s", title=original.title))[:200]
     return _new_row(course, _retitled(original, title))
 
 
