@@ -137,7 +137,7 @@ def _rubric_choices(viewer: Viewer, platform_id: int) -> list[tuple[str, str]]:
         )
         .order_by(Rubric.title)
     ).all()
-    return [("", "None (use the activity's rubric)")] + [(str(r.id), r.title) for r in rubrics]
+    return [("", _("None (use the activity's rubric)"))] + [(str(r.id), r.title) for r in rubrics]
 
 
 def _refuse(exc: CatalogError) -> Any:

@@ -139,7 +139,7 @@ def cohort_zip(activity_id: int) -> Any:
     activity = activity_for(g.viewer, activity_id)
     issued = issued_in_activity(activity.id)
     if not issued:
-        abort(404, description="No certificate has been issued in this activity yet.")
+        abort(404, description=_("No certificate has been issued in this activity yet."))
     audit.record(
         activity,
         g.viewer.user_id,

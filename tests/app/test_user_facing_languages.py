@@ -370,3 +370,37 @@ def test_a_refused_rubric_file_names_its_places_in_french(app, platform):
     assert refused.status_code == 400
     assert "Rien n'a été importé." in page
     assert "<strong>(fichier)</strong>: est vide" in page
+
+
+# ------------------------------------------------------------------------ students' own work
+
+
+def test_a_refused_link_is_explained_in_german(app, platform):
+    world = build_world(app, platform)
+    world.students["student-1"] = launch_in(app, platform, "de", sub="student-1")
+    refused = submit_work(world, "student-1", links=[("ftp://files.example.org/report", "")])
+    assert refused.status_code == 400
+    assert "„ftp://files.example.org/report“ muss mit https:// (oder http://) beginnen." in (
+        refused.get_data(as_text=True)
+    )
+
+
+def test_a_links_default_label_reads_in_each_readers_language(app, platform):
+    """The label is stored once; the German student and the English instructor each read it
+    in their own language, and a caption the student typed stays as typed."""
+    world = build_world(app, platform)
+    world.students["student-1"] = launch_in(app, platform, "de", sub="student-1")
+    response = submit_work(
+        world,
+        "student-1",
+        links=[("https://github.com/acme/landing", ""), ("https://acme.example.org", "Demo")],
+    )
+    assert response.status_code == 303
+    receipt = world.students["student-1"].get(response.headers["Location"])
+    german = receipt.get_data(as_text=True)
+    assert '<span class="badge">GitHub-Repository</span>' in german
+    assert '<span class="badge">Demo</span>' in german
+    english = world.instructor.get(
+        f"/instructor/activities/{world.activity_id}/reviews/placements/{world.placements['student-1']}"
+    ).get_data(as_text=True)
+    assert '<span class="badge">GitHub repository</span>' in english
