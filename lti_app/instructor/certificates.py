@@ -94,7 +94,13 @@ def progress(activity_id: int) -> Any:
     activity = activity_for(g.viewer, activity_id)
     counts = activity_progress(activity.id)
     return jsonify(
-        issued=counts.issued, pending=counts.pending, failed=counts.failed, total=counts.total
+        issued=counts.issued,
+        pending=counts.pending,
+        failed=counts.failed,
+        total=counts.total,
+        text=render_template(
+            "instructor/certificates/_progress_text.html", progress=counts
+        ).strip(),
     )
 
 

@@ -404,3 +404,16 @@ def test_a_links_default_label_reads_in_each_readers_language(app, platform):
         f"/instructor/activities/{world.activity_id}/reviews/placements/{world.placements['student-1']}"
     ).get_data(as_text=True)
     assert '<span class="badge">GitHub repository</span>' in english
+
+
+def test_the_certificate_progress_the_script_shows_is_worded_by_the_server(app, platform):
+    """certificates.js used to glue English words to the counts; it shows the server's text."""
+    with app.app_context():
+        world = build_certificate_world(issuer=platform.issuer)
+        issue(world.placement_id)
+    teacher = launch_in(app, platform, "fr", role="Instructor", sub="teacher-1")
+    counts = teacher.get(
+        f"/instructor/activities/{world.activity_id}/certificates/progress.json"
+    ).get_json()
+    assert counts["issued"] == 1 and counts["total"] == 1
+    assert counts["text"] == "Prêts : 1 sur 1."
