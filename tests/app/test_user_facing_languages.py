@@ -5,10 +5,13 @@ as Canvas and Moodle do; pages come from the shipped catalogs, so a missing tran
 here. Technical detail stays English and goes to the log.
 """
 
+# ruff: noqa: F811  -- pytest fixtures imported from tests/support/smtp.py are parameters here
 from __future__ import annotations
 
 import csv
+import html
 import io
+import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -19,13 +22,17 @@ from sqlalchemy import select, update
 
 from lti_app.extensions import db
 from lti_app.models import AuditEvent, Course, Membership, Placement, User
+from lti_app.models import Rubric as RubricRow
 from lti_app.services.certificates.issue import revoke
 from lti_app.services.certificates.rules import current_certificate
+from rubrics.validation import parse_rubric
 from tests.app.certificate_world import build_world as build_certificate_world
 from tests.app.certificate_world import issue
+from tests.app.test_review_page import invite
 from tests.support.placements import CONTEXT, RESOURCE_LINK
 from tests.support.platform import TestPlatform, default_claims
 from tests.support.reviews_world import PDF, build_world, csrf, submit_work
+from tests.support.smtp import smtp, smtp_server  # noqa: F401  (fixtures)
 
 PRESENTATION = "https://purl.imsglobal.org/spec/lti/claim/launch_presentation"
 TA_ROLES = [
@@ -419,3 +426,39 @@ def test_the_certificate_progress_the_script_shows_is_worded_by_the_server(app, 
     ).get_json()
     assert counts["issued"] == 1 and counts["total"] == 1
     assert counts["text"] == "Prêts : 1 sur 1."
+
+
+# ------------------------------------------------------------------------- the review page
+
+
+def test_a_supervisors_rubric_problems_are_sentences_in_german(app, platform, smtp):
+    """The rubric package's developer messages ("selections[0].points: must be between ...")
+    reached supervisors as they were; they read one sentence per criterion in their language."""
+    world = build_world(app, platform)
+    with app.app_context():
+        row = db.session.get(RubricRow, world.rubric_id)
+        data = json.loads(json.dumps(row.definition))  # a copy the session sees as new
+        data["criteria"][0]["use_range"] = True  # Productivity: the supervisor types points
+        row.definition = data
+        db.session.commit()
+        productivity = parse_rubric(data).criteria[0]
+        lowest, highest = productivity.min_points, productivity.max_points
+    path = invite(world, smtp)
+    supervisor = app.test_client()
+    token = csrf(supervisor.get(path + "?lang=de").data)
+    refused = supervisor.post(
+        path,
+        data={
+            "csrf_token": token,
+            "action": "draft",
+            "rubric-productivity-points": "999",
+            "rubric-communication-level": "no-such-level",
+        },
+    )
+    page = html.unescape(refused.get_data(as_text=True))
+    assert refused.status_code == 400
+    assert (
+        f"Die Punkte für „Productivity“ müssen eine Zahl von {lowest} bis {highest} sein." in page
+    )
+    assert "Wählen Sie eine der Stufen von „Communication“." in page
+    assert "selections[" not in page
