@@ -21,8 +21,9 @@ from flask import Flask
 from sqlalchemy import select, update
 
 from lti_app.extensions import db
-from lti_app.models import AuditEvent, Course, Membership, Placement, User
+from lti_app.models import AuditEvent, Course, Grade, Membership, Placement, User
 from lti_app.models import Rubric as RubricRow
+from lti_app.models.base import utcnow
 from lti_app.services.certificates.issue import revoke
 from lti_app.services.certificates.rules import current_certificate
 from rubrics.validation import parse_rubric
@@ -74,7 +75,8 @@ def test_an_upload_refused_in_a_german_launch_is_explained_in_german(app, platfo
     assert refused.status_code == 400
     # The whole sentence, the name where German puts it, in German quotation marks.
     assert "„cv.pdf“ hat keinen Dateityp, den Stint akzeptiert." in page
-    assert "PNG-, JPEG-, GIF- oder WebP-Bilder" in page  # the accepted types, translated too
+    # The accepted types, translated too: in the refusal and in the field's hint.
+    assert page.count("PNG-, JPEG-, GIF- oder WebP-Bilder") == 2
     assert "is not a type Stint accepts" not in page
 
     empty = submit_work(world, "student-1", files=[(b"", "leer.txt")])
@@ -462,3 +464,23 @@ def test_a_supervisors_rubric_problems_are_sentences_in_german(app, platform, sm
     )
     assert "Wählen Sie eine der Stufen von „Communication“." in page
     assert "selections[" not in page
+
+
+def test_the_dashboard_says_a_grades_state_in_german(app, platform):
+    """The grade column printed the state's code ("approved") on every page and in the CSV."""
+    world = build_world(app, platform)
+    with app.app_context():
+        db.session.add(
+            Grade(
+                placement_id=world.placements["student-1"],
+                points=80,
+                fraction="0.8",
+                approved_at=utcnow(),
+            )
+        )
+        db.session.commit()
+    teacher = launch_in(app, platform, "de", role="Instructor", sub="teacher-course-1")
+    base = f"/instructor/activities/{world.activity_id}"
+    assert '<span class="muted">freigegeben</span>' in teacher.get(base).get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(teacher.get(base + "/students.csv").get_data(as_text=True))))
+    assert "freigegeben" in rows[1] and "approved" not in rows[1]

@@ -23,6 +23,7 @@ from lti_app.read_models.dashboard.filters import Filters, FilterShape
 from lti_app.read_models.dashboard.queries import chosen_query, count_query, details_query, params
 from lti_app.read_models.dashboard.states import (
     CERTIFICATE_LABELS,
+    GRADE_LABELS,
     LIVE_LINKS,
     NOT_PLACED,
     REVIEW_LABELS,
@@ -71,6 +72,10 @@ class StudentRow(NamedTuple):
     @property
     def review_label(self) -> str:
         return str(REVIEW_LABELS[self.review])
+
+    @property
+    def grade_label(self) -> str:
+        return str(GRADE_LABELS.get(self.grade_state, self.grade_state))
 
     @property
     def sync_label(self) -> str:
