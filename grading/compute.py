@@ -18,7 +18,6 @@ from grading._numbers import GRADING_CONTEXT, ONE, ZERO, fixed, is_finite_decima
 from grading.credits import credits_for_hours
 from grading.pass_rules import RuleCheck, pass_checks
 from grading.policy import (
-    COMPONENT_LABELS,
     Component,
     GradingPolicy,
     PolicyInvalid,
@@ -26,6 +25,7 @@ from grading.policy import (
     Rounding,
     validate_policy,
 )
+from grading.reasons import Reason, ReasonCode
 
 GradeStatus = Literal["complete", "incomplete"]
 
@@ -108,7 +108,8 @@ class GradeResult:
     points: Decimal | None
     score_maximum: Decimal
     passed: bool | None
-    reasons: tuple[str, ...]
+    # Why, as data (``grading.reasons``): worded in the reader's language when shown.
+    reasons: tuple[Reason, ...]
     missing: tuple[Component, ...]
     overridden: bool
     credits: Decimal
@@ -290,23 +291,22 @@ def compute_grade(
         raise GradeInputError(input_problems)
 
     computed, missing = _weighted_fraction(policy, _component_values(inputs))
-    reasons: list[str] = []
+    reasons: list[Reason] = []
     if override is not None:
         fraction: Decimal | None = override.fraction
-        reasons.append(f"instructor override: {override.reason.strip()}")
+        reasons.append(Reason.of(ReasonCode.OVERRIDE, reason=override.reason.strip()))
         if computed is not None:
-            reasons.append(f"computed score was {_percent(computed)}%")
+            reasons.append(Reason.of(ReasonCode.COMPUTED_SCORE_WAS, percent=_percent(computed)))
     else:
         fraction = computed
-    if fraction is None:
-        reasons.extend(f"waiting for {COMPONENT_LABELS[component]}" for component in missing)
-    elif missing:
-        reasons.extend(f"no {COMPONENT_LABELS[component]}" for component in missing)
+    if missing:
+        code = ReasonCode.WAITING_FOR if fraction is None else ReasonCode.MISSING
+        reasons.extend(Reason.of(code, component=str(component)) for component in missing)
 
     hours = inputs.hours_confirmed
     hours_needed = policy.required_hours > ZERO
     if hours_needed and hours is None:
-        reasons.append("waiting for confirmed hours")
+        reasons.append(Reason.of(ReasonCode.WAITING_FOR_HOURS))
 
     if fraction is None or (hours_needed and hours is None):
         return GradeResult(
@@ -339,22 +339,35 @@ def compute_grade(
         deliverables_required=inputs.deliverables_required,
     )
     score_passed = points >= pass_mark
-    comparison = "meets" if score_passed else "is below"
     reasons.insert(
         0,
-        f"score {fixed(points)} of {plain(score_maximum)} {comparison} the pass mark of "
-        f"{plain(pass_mark)} ({_percent(policy.pass_threshold)}%)",
+        Reason.of(
+            ReasonCode.SCORE_MEETS_PASS_MARK if score_passed else ReasonCode.SCORE_BELOW_PASS_MARK,
+            points=fixed(points),
+            maximum=plain(score_maximum),
+            pass_mark=plain(pass_mark),
+            threshold=_percent(policy.pass_threshold),
+        ),
     )
     if policy.required_hours > ZERO:
         assert hours is not None
-        reasons.append(f"hours confirmed {plain(hours)} of {plain(policy.required_hours)}")
+        reasons.append(
+            Reason.of(
+                ReasonCode.HOURS_CONFIRMED,
+                hours=plain(hours),
+                required=plain(policy.required_hours),
+            )
+        )
     deliverables_count = (
         policy.weights[Component.DELIVERABLES] > ZERO or policy.require_all_deliverables
     )
     if deliverables_count and inputs.deliverables_submitted < inputs.deliverables_required:
         reasons.append(
-            f"deliverables submitted {inputs.deliverables_submitted}"
-            f" of {inputs.deliverables_required}"
+            Reason.of(
+                ReasonCode.DELIVERABLES_SUBMITTED,
+                submitted=inputs.deliverables_submitted,
+                required=inputs.deliverables_required,
+            )
         )
     passed = all(check.met for check in checks)
     uncapped: Decimal | None = None
@@ -369,8 +382,7 @@ def compute_grade(
             with localcontext(GRADING_CONTEXT):
                 fraction = points / score_maximum
             reasons.append(
-                f"capped at {fixed(points)} ({_percent(cap)}%) because a pass requirement "
-                "was not met"
+                Reason.of(ReasonCode.CAPPED, points=fixed(points), percent=_percent(cap))
             )
     credits = credits_under(policy, hours) if passed else ZERO
     return GradeResult(

@@ -6,6 +6,9 @@ has (the score against the pass mark; the confirmed hours when the policy requir
 required deliverable handed in, when the policy asks for that and there are any), and
 :func:`grading.compute.compute_grade` passes a student exactly when every check is met, so the
 explanation and the decision come from the same place.
+
+A check is data (the rule, met or not, and its numbers); ``lti_app.wording.grading`` words it in
+the reader's language. Checks stored before that carry their English words, kept as they are.
 """
 
 from __future__ import annotations
@@ -17,32 +20,57 @@ from typing import Any
 
 from grading._numbers import GRADING_CONTEXT, ZERO, plain
 from grading.policy import GradingPolicy
+from grading.reasons import ReasonValue
 
-RULE_SCORE = "score"
-RULE_HOURS = "hours"
-RULE_DELIVERABLES = "deliverables"
+RULE_SCORE = "score"  # values: threshold (percent), points, maximum, pass_mark
+RULE_HOURS = "hours"  # values: hours, required
+RULE_DELIVERABLES = "deliverables"  # values: submitted, required
 
 
 @dataclass(frozen=True)
 class RuleCheck:
-    """One pass rule: what it asks (``label``), whether it was met, and the numbers (``detail``)."""
+    """One pass rule: which (``rule``), whether it was met, and the numbers it was checked on.
+
+    ``stored_label`` and ``stored_detail`` are the English words of a check stored before checks
+    were data; a new check leaves them empty and is worded from ``values`` when shown.
+    """
 
     rule: str
-    label: str
     met: bool
-    detail: str
+    values: tuple[tuple[str, ReasonValue], ...] = ()
+    stored_label: str = ""
+    stored_detail: str = ""
+
+    def value(self, name: str) -> ReasonValue:
+        return dict(self.values).get(name, "")
 
     def to_json(self) -> dict[str, Any]:
-        return {"rule": self.rule, "label": self.label, "met": self.met, "detail": self.detail}
+        return {"rule": self.rule, "met": self.met, "values": dict(self.values)}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RuleCheck:
+        values = data.get("values")
+        if isinstance(values, Mapping):
+            return cls(
+                rule=str(data.get("rule", "")),
+                met=bool(data.get("met")),
+                values=tuple(
+                    sorted(
+                        (str(name), value if isinstance(value, int | str) else str(value))
+                        for name, value in values.items()
+                    )
+                ),
+            )
         return cls(
             rule=str(data.get("rule", "")),
-            label=str(data.get("label", "")),
             met=bool(data.get("met")),
-            detail=str(data.get("detail", "")),
+            stored_label=str(data.get("label", "")),
+            stored_detail=str(data.get("detail", "")),
         )
+
+
+def _check(rule: str, met: bool, **values: ReasonValue) -> RuleCheck:
+    return RuleCheck(rule=rule, met=met, values=tuple(sorted(values.items())))
 
 
 def percent_text(fraction: Decimal) -> str:
@@ -68,22 +96,23 @@ def pass_checks(
     with localcontext(GRADING_CONTEXT):
         pass_mark = policy.pass_threshold * score_maximum
     checks = [
-        RuleCheck(
-            rule=RULE_SCORE,
-            label=f"Score of at least {percent_text(policy.pass_threshold)}%",
-            met=points >= pass_mark,
-            detail=f"{plain(points)} of {plain(score_maximum)} points; the pass mark is "
-            f"{plain(pass_mark)}",
+        _check(
+            RULE_SCORE,
+            points >= pass_mark,
+            threshold=percent_text(policy.pass_threshold),
+            points=plain(points),
+            maximum=plain(score_maximum),
+            pass_mark=plain(pass_mark),
         )
     ]
     if policy.required_hours > ZERO:
         hours = hours_confirmed if hours_confirmed is not None else ZERO
         checks.append(
-            RuleCheck(
-                rule=RULE_HOURS,
-                label=f"At least {plain(policy.required_hours)} hours confirmed by the supervisor",
-                met=hours >= policy.required_hours,
-                detail=f"{plain(hours)} of {plain(policy.required_hours)} hours confirmed",
+            _check(
+                RULE_HOURS,
+                hours >= policy.required_hours,
+                hours=plain(hours),
+                required=plain(policy.required_hours),
             )
         )
     if (
@@ -92,12 +121,11 @@ def pass_checks(
         and deliverables_submitted is not None
     ):
         checks.append(
-            RuleCheck(
-                rule=RULE_DELIVERABLES,
-                label="All required deliverables submitted",
-                met=deliverables_submitted >= deliverables_required,
-                detail=f"{deliverables_submitted} of {deliverables_required} required "
-                "deliverables submitted",
+            _check(
+                RULE_DELIVERABLES,
+                deliverables_submitted >= deliverables_required,
+                submitted=deliverables_submitted,
+                required=deliverables_required,
             )
         )
     return tuple(checks)

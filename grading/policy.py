@@ -37,15 +37,6 @@ class Component(StrEnum):
     DELIVERABLES = "deliverables"
 
 
-COMPONENT_LABELS: Mapping[Component, str] = MappingProxyType(
-    {
-        Component.SUPERVISOR: "supervisor evaluation",
-        Component.INSTRUCTOR: "instructor evaluation",
-        Component.DELIVERABLES: "deliverables completion",
-    }
-)
-
-
 class RoundingMode(StrEnum):
     HALF_UP = "half_up"
     HALF_EVEN = "half_even"

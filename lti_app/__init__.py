@@ -15,6 +15,7 @@ from werkzeug.routing import IntegerConverter
 from lti_app import formatting, i18n, log_redaction
 from lti_app.config import settings_from_env
 from lti_app.extensions import configure_engine, csrf, db, limiter, migrate
+from lti_app.wording import stored
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,6 +86,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     limiter.init_app(app)
     i18n.init_app(app)  # _() in templates and code; the locale comes from the launch
     formatting.init_app(app)  # |date, |datetime, |number, |points ... in the page's language
+    stored.init_app(app)  # stored codes worded for the reader: |stored_text, |reasons ...
 
     from lti_app.lti.cache import make_cache
 
@@ -109,6 +111,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     from lti_app.instructor.views import bp as instructor_bp
     from lti_app.lti.views import bp as lti_bp
     from lti_app.public.views import bp as public_bp
+    from lti_app.services.catalog.projects import industry_label
     from lti_app.student.views import bp as student_bp
     from lti_app.urls import url_maker
 
@@ -116,6 +119,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     # The course zone's IANA name, for hints beside date fields ("In Europe/Berlin."); shown
     # dates go through |date and |datetime (lti_app/formatting.py), which convert and name it.
     app.jinja_env.globals["course_zone"] = course_time.course_zone_name
+    app.jinja_env.filters["industry"] = industry_label
     app.register_blueprint(lti_bp)
     app.register_blueprint(instructor_bp)
     app.register_blueprint(student_bp)

@@ -139,6 +139,7 @@ def settings_from_env(instance_path: Path, *, need_secret: bool = True) -> dict[
         "HTTP_TIMEOUT": float(os.environ.get("STINT_HTTP_TIMEOUT", "10")),
         "LTI_CLOCK_LEEWAY": int(os.environ.get("STINT_LTI_LEEWAY", "30")),
         "LTI_JWKS_TTL": int(os.environ.get("STINT_JWKS_TTL", "3600")),
+        "LTI_JWKS_LAUNCH_WAIT": float(os.environ.get("STINT_JWKS_LAUNCH_WAIT", "3")),
         "LTI_MAX_ID_TOKEN_BYTES": 64 * 1024,
         "MAX_CONTENT_LENGTH": int(os.environ.get("STINT_MAX_UPLOAD_MB", "25")) * 1024 * 1024
         + 65536,

@@ -3,7 +3,8 @@
 The one module that formats a value for a page and reads a number a person typed, all through
 Babel so German pages say "7,5 Stunden" and "3. Dezember 2026" while English pages keep the
 forms Stint always used ("7.5", "3 Dec 2026"). Templates use the filters ``init_app`` registers
-(``|date``, ``|datetime``, ``|number``, ``|percent``, ``|points``, ``|hours``, ``|credits``);
+(``|date``, ``|datetime``, ``|number``, ``|percent``, ``|precise_percent``, ``|points``,
+``|hours``, ``|credits``);
 date-times are converted to the time zone ``lti_app.i18n.select_timezone`` names, here and
 nowhere else.
 
@@ -13,12 +14,14 @@ both sides of the Atlantic, and it is how Stint wrote dates before it had catalo
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
 from babel import Locale
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
+from babel.lists import format_list
 from babel.numbers import NumberFormatError, format_decimal, format_percent, parse_decimal
 from flask import Flask
 from flask_babel import get_locale, get_timezone, ngettext
@@ -126,11 +129,33 @@ def format_number(value: Number, locale: str | None = None) -> str:
     )
 
 
-def format_share(value: Number, locale: str | None = None) -> str:
-    """A fraction as a percentage: 0.755 → "76%" (en), "76 %" (de, fr)."""
+def format_share(value: Number, locale: str | None = None, decimals: int = 0) -> str:
+    """A fraction as a percentage: 0.755 → "76%" (en), "76 %" (de, fr); with ``decimals``,
+    that many places in the language's own pattern: "75.5%", "75,5 %"."""
     if value is None or value == "":
         return NO_VALUE
-    return format_percent(Decimal(str(value)), locale=locale or page_locale())
+    chosen = locale or page_locale()
+    pattern = None
+    if decimals:
+        pattern = Locale.parse(chosen).percent_formats[None].pattern
+        pattern = pattern.replace("0%", "0." + "0" * decimals + "%", 1).replace(
+            "0\xa0%", "0." + "0" * decimals + "\xa0%", 1
+        )
+    return format_percent(Decimal(str(value)), format=pattern, locale=chosen)
+
+
+def precise_percent(fraction: Number) -> str:
+    """A share with up to two decimals ("87.5%", "87,5 %"): grading pages must not round
+    a 59.5 % score up to the 60 % pass mark the way ``|percent`` would.
+
+    Babel rounds the third decimal; the grading package hands over shares already truncated
+    to two decimals of a percent, so nothing is rounded up here."""
+    if fraction is None or fraction == "":
+        return NO_VALUE
+    locale = Locale.parse(page_locale())
+    pattern = copy.copy(locale.percent_formats[None])  # the language's own: "87,5 %" in German
+    pattern.frac_prec = (0, 2)
+    return str(pattern.apply(Decimal(str(fraction)), locale))
 
 
 def _plural_count(value: Number) -> int:
@@ -171,6 +196,13 @@ def credits_text(value: Number) -> str:
     )
 
 
+def list_text(items: list[str]) -> str:
+    """Items as the reader's language lists them: "a, b and c", "a, b und c", "a, b y c"."""
+    if not items:
+        return ""
+    return format_list(items, style="standard", locale=page_locale())
+
+
 def parse_number(text: str, locale: Locale | str | None = None) -> Decimal:
     """A number as the reader typed it: "7,5" in German, "7.5" anywhere, "1.500" = 1500 in de.
 
@@ -209,6 +241,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(format_moment, "datetime")
     app.add_template_filter(format_number, "number")
     app.add_template_filter(format_share, "percent")
+    app.add_template_filter(precise_percent, "precise_percent")
     app.add_template_filter(points_text, "points")
     app.add_template_filter(hours_text, "hours")
     app.add_template_filter(credits_text, "credits")

@@ -19,13 +19,19 @@ import re
 from collections import Counter, deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from types import MappingProxyType
+from typing import Any
 
 __all__ = [
     "MatchResult",
     "MatchingInputError",
+    "MatchingProblem",
+    "ProblemCode",
     "ProjectSeat",
     "StudentPreference",
+    "Unplaced",
+    "UnplacedCode",
     "adjust",
     "find_blocking_pairs",
     "match",
@@ -49,6 +55,76 @@ class ProjectSeat:
     capacity: int
 
 
+class UnplacedCode(StrEnum):
+    """Why a student was left unplaced; the projects each names are in :class:`Unplaced`."""
+
+    RANKED_NONE = "ranked_none"
+    ONLY_NOT_OFFERED = "only_not_offered"  # not_offered
+    ONLY_PROJECT_FILLED = "only_project_filled"  # filled (one project)
+    ALL_FILLED = "all_filled"  # filled
+    NO_SEAT = "no_seat"  # ranked, filled, no_seats, not_offered
+    UNASSIGNED_BY_INSTRUCTOR = "unassigned_by_instructor"
+    FREE_AFTER_CHANGES = "free_after_changes"  # free: ranked projects with seats now free
+    NOT_PLACED = "not_placed"
+
+
+@dataclass(frozen=True)
+class Unplaced:
+    """Why a student was left unplaced, as data: the run is stored and its page is read in the
+    reader's language (``lti_app.wording.matching`` words it, naming projects by title).
+
+    ``lottery`` says whether the shared priority was the seeded lottery (True) or an order the
+    instructor supplied; ``ranked`` counts the student's ranked projects.
+    """
+
+    code: UnplacedCode
+    filled: tuple[str, ...] = ()
+    no_seats: tuple[str, ...] = ()
+    not_offered: tuple[str, ...] = ()
+    free: tuple[str, ...] = ()
+    ranked: int = 0
+    lottery: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "code": str(self.code),
+            "filled": list(self.filled),
+            "no_seats": list(self.no_seats),
+            "not_offered": list(self.not_offered),
+            "free": list(self.free),
+            "ranked": self.ranked,
+            "lottery": self.lottery,
+        }
+
+
+# A reason as a run stores it: data, or the English sentence of a run made before reasons were.
+UnplacedReason = Unplaced | str
+
+
+def unplaced_from_json(item: object) -> UnplacedReason:
+    """A stored reason back; an old run's sentence (or anything unknown) as its text."""
+    if not isinstance(item, Mapping):
+        return str(item)
+    code = item.get("code")
+    if not isinstance(code, str) or code not in UnplacedCode._value2member_map_:
+        return str(code or "")
+
+    def ids(name: str) -> tuple[str, ...]:
+        found = item.get(name)
+        return tuple(str(pid) for pid in found) if isinstance(found, list) else ()
+
+    ranked = item.get("ranked")
+    return Unplaced(
+        UnplacedCode(code),
+        filled=ids("filled"),
+        no_seats=ids("no_seats"),
+        not_offered=ids("not_offered"),
+        free=ids("free"),
+        ranked=ranked if isinstance(ranked, int) and not isinstance(ranked, bool) else 0,
+        lottery=item.get("lottery") is not False,
+    )
+
+
 @dataclass(frozen=True)
 class MatchResult:
     """Outcome shown to the instructor before publishing.
@@ -61,18 +137,45 @@ class MatchResult:
 
     assignments: Mapping[str, str]
     rank_of: Mapping[str, int]
-    unplaced: Mapping[str, str]
+    unplaced: Mapping[str, UnplacedReason]
     rank_histogram: tuple[int, ...]
     seed: int
     priority_order: tuple[str, ...] = ()
 
 
+class ProblemCode(StrEnum):
+    """What is wrong with a matching's input; the values each names beside it."""
+
+    RANK_LIMIT = "rank_limit"  # limit
+    SEVERAL_RANKINGS = "several_rankings"  # student, count
+    TOO_MANY_RANKED = "too_many_ranked"  # student, count, limit
+    RANKED_TWICE = "ranked_twice"  # student, project, count
+    PROJECT_LISTED_TWICE = "project_listed_twice"  # project, count
+    NEGATIVE_CAPACITY = "negative_capacity"  # project, limit (the capacity)
+    PRIORITY_TWICE = "priority_twice"  # student, count
+    UNKNOWN_STUDENT = "unknown_student"  # student
+    PROJECT_NOT_OFFERED = "project_not_offered"  # project
+    OVER_CAPACITY = "over_capacity"  # project, limit (its seats), count (students placed)
+
+
+@dataclass(frozen=True)
+class MatchingProblem:
+    """One problem with the input, as data: the instructor reads it worded in their language
+    (``lti_app.wording.matching.problem_text``), projects named by title."""
+
+    code: ProblemCode
+    student: str = ""
+    project: str = ""
+    count: int = 0
+    limit: int = 0
+
+
 class MatchingInputError(ValueError):
     """Raised with every problem at once so the instructor can fix the input in one pass."""
 
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems: tuple[str, ...] = tuple(problems)
-        super().__init__("The placement matching cannot run:\n- " + "\n- ".join(self.problems))
+    def __init__(self, problems: Sequence[MatchingProblem]) -> None:
+        self.problems: tuple[MatchingProblem, ...] = tuple(problems)
+        super().__init__(f"The placement matching cannot run: {self.problems}")
 
 
 def priority_order(
@@ -140,9 +243,8 @@ def match(
 
     placed = {order[-neg]: project for project, held in holders.items() for neg in held}
     assignments = {sid: placed[sid] for sid in ranking_of if sid in placed}
-    priority_word = "lottery priority" if priority is None else "priority"
     unplaced = {
-        sid: _why_unplaced(ranking, capacity, priority_word)
+        sid: _why_unplaced(ranking, capacity, lottery=priority is None)
         for sid, ranking in ranking_of.items()
         if sid not in placed
     }
@@ -164,39 +266,37 @@ def adjust(
     """
     capacity = {seat.project_id: seat.capacity for seat in seats}
     ranking_of = {pref.student_id: pref.ranked_project_ids for pref in preferences}
-    problems: list[str] = []
+    problems: list[MatchingProblem] = []
     for sid, project in changes.items():
         if sid not in ranking_of:
-            problems.append(f"Student {sid} is not part of this matching.")
+            problems.append(MatchingProblem(ProblemCode.UNKNOWN_STUDENT, student=sid))
         if project is not None and project not in capacity:
-            problems.append(f"Project {project} is not offered in this matching.")
+            problems.append(MatchingProblem(ProblemCode.PROJECT_NOT_OFFERED, project=project))
     assignments = {sid: p for sid, p in result.assignments.items() if sid not in changes}
     assignments.update({sid: p for sid, p in changes.items() if p is not None})
     for project, count in Counter(assignments.values()).items():
         if project in capacity and count > capacity[project]:
             problems.append(
-                f"Project {project} has {capacity[project]} seat(s) but the changes would place "
-                f"{count} students on it."
+                MatchingProblem(
+                    ProblemCode.OVER_CAPACITY, project=project, limit=capacity[project], count=count
+                )
             )
     if problems:
         raise MatchingInputError(problems)
 
     taken = Counter(assignments.values())
-    unplaced: dict[str, str] = {}
+    unplaced: dict[str, UnplacedReason] = {}
     for sid, ranking in ranking_of.items():
         if sid in assignments:
             continue
         if sid in changes:
-            unplaced[sid] = "unassigned by the instructor"
+            unplaced[sid] = Unplaced(UnplacedCode.UNASSIGNED_BY_INSTRUCTOR)
             continue
-        now_free = [p for p in ranking if taken[p] < capacity.get(p, 0)]
+        now_free = tuple(p for p in ranking if taken[p] < capacity.get(p, 0))
         if now_free:
-            unplaced[sid] = (
-                f"not placed, although ranked {_and_join(now_free)} with seats free after the "
-                "instructor's changes"
-            )
+            unplaced[sid] = Unplaced(UnplacedCode.FREE_AFTER_CHANGES, free=now_free)
         else:
-            unplaced[sid] = result.unplaced.get(sid, "not placed")
+            unplaced[sid] = result.unplaced.get(sid, Unplaced(UnplacedCode.NOT_PLACED))
     return _result(
         assignments,
         ranking_of,
@@ -250,14 +350,14 @@ def _input_problems(
     seats: Sequence[ProjectSeat],
     max_rank: int | None,
     priority: Sequence[str] | None,
-) -> list[str]:
-    problems: list[str] = []
+) -> list[MatchingProblem]:
+    problems: list[MatchingProblem] = []
     if max_rank is not None and max_rank < 1:
-        problems.append(f"The ranking limit must be at least 1 (it is {max_rank}).")
+        problems.append(MatchingProblem(ProblemCode.RANK_LIMIT, limit=max_rank))
 
     student_counts = Counter(pref.student_id for pref in preferences)
     problems.extend(
-        f"Student {sid} has {n} rankings; each student may submit only one."
+        MatchingProblem(ProblemCode.SEVERAL_RANKINGS, student=sid, count=n)
         for sid, n in student_counts.items()
         if n > 1
     )
@@ -265,76 +365,71 @@ def _input_problems(
         ranking = pref.ranked_project_ids
         if max_rank is not None and len(ranking) > max_rank:
             problems.append(
-                f"Student {pref.student_id} ranked {len(ranking)} projects; "
-                f"at most {max_rank} may be ranked."
+                MatchingProblem(
+                    ProblemCode.TOO_MANY_RANKED,
+                    student=pref.student_id,
+                    count=len(ranking),
+                    limit=max_rank,
+                )
             )
         if len(set(ranking)) != len(ranking):
             problems.extend(
-                f"Student {pref.student_id} ranked project {pid} {n} times; "
-                "each project may appear only once."
+                MatchingProblem(
+                    ProblemCode.RANKED_TWICE, student=pref.student_id, project=pid, count=n
+                )
                 for pid, n in Counter(ranking).items()
                 if n > 1
             )
 
     seat_counts = Counter(seat.project_id for seat in seats)
     problems.extend(
-        f"Project {pid} is listed {n} times; list each project once with its total capacity."
+        MatchingProblem(ProblemCode.PROJECT_LISTED_TWICE, project=pid, count=n)
         for pid, n in seat_counts.items()
         if n > 1
     )
     problems.extend(
-        f"Project {seat.project_id} has capacity {seat.capacity}; capacity must be 0 or more."
+        MatchingProblem(ProblemCode.NEGATIVE_CAPACITY, project=seat.project_id, limit=seat.capacity)
         for seat in seats
         if seat.capacity < 0
     )
 
     if priority is not None:
         problems.extend(
-            f"Student {sid} appears {n} times in the priority order; list each student once."
+            MatchingProblem(ProblemCode.PRIORITY_TWICE, student=sid, count=n)
             for sid, n in Counter(priority).items()
             if n > 1
         )
     return problems
 
 
-def _why_unplaced(ranking: Sequence[str], capacity: Mapping[str, int], priority_word: str) -> str:
+def _why_unplaced(
+    ranking: Sequence[str], capacity: Mapping[str, int], *, lottery: bool
+) -> Unplaced:
     """Explain an unplaced student; relies on stability: every seatable ranked project is full."""
     if not ranking:
-        return "ranked no projects"
-    not_offered = [pid for pid in ranking if pid not in capacity]
+        return Unplaced(UnplacedCode.RANKED_NONE, lottery=lottery)
+    not_offered = tuple(pid for pid in ranking if pid not in capacity)
     if len(not_offered) == len(ranking):
-        return f"ranked only projects not offered: {', '.join(not_offered)}"
-    no_seats = [pid for pid in ranking if capacity.get(pid) == 0]
-    filled = [pid for pid in ranking if capacity.get(pid, 0) > 0]
+        return Unplaced(UnplacedCode.ONLY_NOT_OFFERED, not_offered=not_offered, lottery=lottery)
+    no_seats = tuple(pid for pid in ranking if capacity.get(pid) == 0)
+    filled = tuple(pid for pid in ranking if capacity.get(pid, 0) > 0)
     if len(filled) == len(ranking):
-        if len(filled) == 1:
-            return (
-                f"the only ranked project ({filled[0]}) was filled by students with higher "
-                f"{priority_word}"
-            )
-        return (
-            f"all {len(filled)} ranked projects were filled by students with higher {priority_word}"
-        )
-    parts = []
-    if filled:
-        parts.append(
-            f"{len(filled)} filled by students with higher {priority_word} ({', '.join(filled)})"
-        )
-    if no_seats:
-        parts.append(f"offered with no seats: {', '.join(no_seats)}")
-    if not_offered:
-        parts.append(f"not offered: {', '.join(not_offered)}")
-    return f"none of the {len(ranking)} ranked projects had a seat: " + "; ".join(parts)
-
-
-def _and_join(items: Sequence[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+        code = UnplacedCode.ONLY_PROJECT_FILLED if len(filled) == 1 else UnplacedCode.ALL_FILLED
+        return Unplaced(code, filled=filled, ranked=len(ranking), lottery=lottery)
+    return Unplaced(
+        UnplacedCode.NO_SEAT,
+        filled=filled,
+        no_seats=no_seats,
+        not_offered=not_offered,
+        ranked=len(ranking),
+        lottery=lottery,
+    )
 
 
 def _result(
     assignments: Mapping[str, str],
     ranking_of: Mapping[str, Sequence[str]],
-    unplaced: Mapping[str, str],
+    unplaced: Mapping[str, UnplacedReason],
     histogram_length: int,
     seed: int,
     order: Sequence[str],
@@ -358,9 +453,9 @@ def _result(
 
 
 def name_projects(reason: str, titles: Mapping[str, str]) -> str:
-    """A reason of this module with its project ids replaced by the projects' titles.
+    """An old run's English reason with its project ids replaced by the projects' titles.
 
-    Reasons are stored as computed, with ids (``_why_unplaced``); the page names projects the
+    Runs made before reasons were data stored sentences with ids; the page names projects the
     way people know them. Only whole ids of ``titles`` are replaced, and never a number that
     counts something ("all 3 ranked projects", "2 filled by ...").
     """

@@ -6,7 +6,11 @@ Which pages may be framed, and by whom (``frame_policy`` decides; form-action fo
   login URL, origins learnt from its launches, ``*.instructure.com`` for Canvas). Another
   registered platform cannot frame them, so it cannot frame pages holding its rival's users.
 - The launch itself and the ``/lti/enter`` hop: the launching platform, known from the verified
-  registration or the signed launch ticket, whatever stale session the browser carries.
+  registration or the signed launch ticket, whatever stale session the browser carries. The
+  platform storage check page also lets the LMS pages its signed launch names frame it, which
+  are learnt (stored) only once the launch is bound (``lti_app.lti.landing``).
+- The new window a cookieless frame opens (``/lti/launch/window``): ``'none'``; it is a
+  top-level window.
 - OIDC login (and its cookie check, whose page offers the new window), launch errors, and
   error pages with no viewer: every registered platform. They are shown in the LMS frame
   before Stint knows which platform it is, and carry no one's data; refusing the frame would

@@ -132,6 +132,9 @@ def base_config(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
         "REDIS_URL": None,
         "RATELIMIT_STORAGE_URI": "memory://",
         "HTTP_TIMEOUT": 5.0,
+        # A loaded CI machine can take more than the production 3 s to serve a test LMS's keys;
+        # the tests of the 503 itself set a short wait of their own.
+        "LTI_JWKS_LAUNCH_WAIT": 10.0,
     }
 
 

@@ -20,8 +20,12 @@ from .store import DevStore
 from .tool_store import (
     ToolRegistration,
     activate_tool,
+    custom_fields_from_canvas_json,
+    redeploy_tool,
     registration_url,
+    set_builtin_tool_custom,
     set_withheld_scopes,
+    tool_custom_parameters,
     tool_registrations,
 )
 
@@ -193,6 +197,31 @@ class DevPlatformAdmin:
         with self._store() as db:
             if not activate_tool(db, client_id):
                 raise KeyError(client_id)
+
+    def redeploy_tool(self, client_id: str) -> str:
+        """Install the tool again elsewhere: a new deployment id for its launches."""
+        with self._store() as db:
+            deployment_id = redeploy_tool(db, client_id)
+        if deployment_id is None:
+            raise KeyError(client_id)
+        return deployment_id
+
+    def configure_tool_from_canvas_json(self, url: str, timeout: float = 30) -> dict[str, str]:
+        """Read a tool's Canvas JSON configuration ("Enter URL"): its ``custom_fields`` go
+        with every launch of the built-in registration."""
+        custom = custom_fields_from_canvas_json(url, timeout)
+        with self._store() as db:
+            set_builtin_tool_custom(db, custom)
+        return custom
+
+    def set_tool_custom(self, custom: dict[str, str]) -> None:
+        """Set the built-in registration's tool-level custom parameters ({} for none)."""
+        with self._store() as db:
+            set_builtin_tool_custom(db, custom)
+
+    def tool_custom(self) -> dict[str, str]:
+        with self._store() as db:
+            return tool_custom_parameters(db)
 
     def withhold_registration_scopes(self, scopes: list[str]) -> None:
         """An administrator unticks these scopes: registrations are granted the rest."""

@@ -11,6 +11,8 @@ with this browser's own storage: what the development LMS's storage frame would 
 
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urlencode, urljoin
@@ -136,7 +138,23 @@ class FormFollowingBrowser:
         self.history.append(confirmed)
         if confirmed.status_code != 200:
             return confirmed
-        return self._send("get", urljoin(url, confirmed.json()["next"]), None)
+        answer = confirmed.json()
+        if "handoff" in answer:
+            # The frame keeps no cookie: the page opens a new window and hands it the ticket
+            # (postMessage); the new window redeems it and starts the session there.
+            window = self._send("get", urljoin(url, answer["window"]), None)
+            found = re.search(r'data-redeem-url="([^"]+)"', window.text)
+            redeemed = self.session.post(
+                urljoin(window.url, html.unescape(found.group(1)) if found else ""),
+                data={"handoff": answer["handoff"]},
+                headers={"X-Stint-Launch": "1"},
+                timeout=self.timeout,
+            )
+            self.history.append(redeemed)
+            if redeemed.status_code != 200:
+                return redeemed
+            answer = redeemed.json()
+        return self._send("get", urljoin(url, answer["next"]), None)
 
 
 __all__ = ["DevPlatformAdmin", "FormFollowingBrowser"]

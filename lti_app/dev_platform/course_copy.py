@@ -3,8 +3,12 @@
 Canvas's course copy makes a new course whose ``previousContextIds`` name the source and whose
 ``Context.id.history`` adds the source's own history (most recent first); the copied assignments
 keep their external-tool links with the same custom parameters and their line items
-(``resourceId``, ``tag``, label, maximum) but get new resource link ids. People are not copied:
-the teacher who copies is enrolled in the new course, the students of the new term enrol later.
+(``resourceId``, ``tag``, label, maximum) but get new resource link ids. A line item the tool
+made later through AGS is copied too, with its ``resourceId`` and ``tag`` but bound to no link:
+the harder case an LMS may present after a copy (a tool-made column that the copied link does
+not name), which the tool must resolve by ``resourceId`` rather than make a second column.
+People are not copied: the teacher who copies is enrolled in the new course, the students of
+the new term enrol later.
 A Moodle backup restored into a new course gives the tool the same picture (``originalcourseid``
 makes ``$Context.id.history``).
 """
@@ -34,31 +38,39 @@ def copy_course(
         "INSERT INTO contexts (id, label, title, history, starts_at) VALUES (?,?,?,?,?)",
         (new_id, label, title, history, starts_at),
     )
+    new_links: dict[str, str] = {}
     for row in db.execute(
         "SELECT * FROM resource_links WHERE context_id = ? ORDER BY created_at, rowid",
         (source_id,),
     ).fetchall():
         link = resource_link_from_row(row)
-        new_link = uuid.uuid4().hex
-        insert_resource_link(db, new_link, new_id, link.title, link.text, link.url, link.custom)
-        for item_row in db.execute(
-            "SELECT * FROM line_items WHERE context_id = ? AND resource_link_id = ? ORDER BY id",
-            (source_id, link.id),
-        ).fetchall():
-            item = line_item_from_row(item_row)
-            insert_line_item(
-                db,
-                new_id,
-                LineItemFields(
-                    label=item.label,
-                    score_maximum=item.score_maximum,
-                    resource_link_id=new_link,
-                    resource_id=item.resource_id,
-                    tag=item.tag,
-                    start_date_time=item.start_date_time,
-                    end_date_time=item.end_date_time,
-                ),
-            )
+        new_links[link.id] = uuid.uuid4().hex
+        insert_resource_link(
+            db, new_links[link.id], new_id, link.title, link.text, link.url, link.custom
+        )
+    for item_row in db.execute(
+        "SELECT * FROM line_items WHERE context_id = ? ORDER BY id", (source_id,)
+    ).fetchall():
+        item = line_item_from_row(item_row)
+        # A column made with its link (deep linking's) stays the copied link's; one the tool
+        # made later through the service is copied without a link: only its resourceId and
+        # tag (the tool's own) say whose it is.
+        bound = new_links.get(item.resource_link_id or "") if item.made_by == "link" else None
+        insert_line_item(
+            db,
+            new_id,
+            LineItemFields(
+                label=item.label,
+                score_maximum=item.score_maximum,
+                resource_link_id=bound,
+                resource_id=item.resource_id,
+                tag=item.tag,
+                start_date_time=item.start_date_time,
+                end_date_time=item.end_date_time,
+                submission_review=item.submission_review,
+            ),
+            made_by=item.made_by,
+        )
     position = 0
     for member in db.execute(
         "SELECT user_sub, roles FROM enrolments WHERE context_id = ? ORDER BY position",

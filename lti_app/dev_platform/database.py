@@ -88,6 +88,10 @@ LATER_COLUMNS = (
     # (comma-separated, as $Context.id.history is sent), and the course's start (ISO 8601).
     ("contexts", "history", "TEXT NOT NULL DEFAULT ''"),
     ("contexts", "starts_at", "TEXT"),
+    # Who made the line item: "link" (with its link: deep linking, the seed, the admin) or
+    # "service" (the tool, through AGS). A course copy keeps only the first bound to the copied
+    # link (course_copy.py).
+    ("line_items", "made_by", "TEXT NOT NULL DEFAULT 'link'"),
 )
 
 
@@ -175,10 +179,13 @@ def insert_resource_link(
     )
 
 
-def insert_line_item(db: sqlite3.Connection, context_id: str, fields: LineItemFields) -> int:
+def insert_line_item(
+    db: sqlite3.Connection, context_id: str, fields: LineItemFields, *, made_by: str = "link"
+) -> int:
     cursor = db.execute(
         "INSERT INTO line_items (context_id, resource_link_id, label, score_maximum, resource_id,"
-        " tag, start_date_time, end_date_time, submission_review) VALUES (?,?,?,?,?,?,?,?,?)",
+        " tag, start_date_time, end_date_time, submission_review, made_by)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?)",
         (
             context_id,
             fields.resource_link_id,
@@ -189,6 +196,7 @@ def insert_line_item(db: sqlite3.Connection, context_id: str, fields: LineItemFi
             fields.start_date_time,
             fields.end_date_time,
             None if fields.submission_review is None else to_json(fields.submission_review),
+            made_by,
         ),
     )
     bump(db, "line_item_creates", 1)

@@ -41,6 +41,7 @@ def substitute_custom(
         "$Context.id": context.id,
         "$Context.label": context.label,
         "$Context.title": context.title,
+        "$Canvas.course.id": context.id,
         # Course copy: the whole chain of sources (Moodle's course history, Canvas's recursive
         # list), the direct source (Canvas), and the course's start in each LMS's format.
         "$Context.id.history": ",".join(context.history),
@@ -66,7 +67,12 @@ def id_token_claims(
     link_line_item_ids: list[int],
     deep_link_data: str | None,
     locale: str = "en",
+    tool_custom: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    """The id_token of a launch. ``tool_custom``: the tool's own custom parameters (Canvas's
+    ``custom_fields`` of its configuration, a registration's ``custom_parameters``), sent on
+    every launch; a link's custom parameters (from deep linking) override them by name, as
+    canvas-lms merges them (``unexpanded_custom_parameters``)."""
     now = int(time.time())
     urls = service_urls(base, context.id)
     ags: dict[str, Any] = {"scope": list(c.AGS_SCOPES), "lineitems": urls["lineitems"]}
@@ -120,7 +126,7 @@ def id_token_claims(
     if deep_link_data is not None:
         claims[c.CLAIM_MESSAGE_TYPE] = c.MESSAGE_DEEP_LINKING_REQUEST
         claims[c.CLAIM_TARGET_LINK_URI] = default_target
-        claims[c.CLAIM_CUSTOM] = {}
+        claims[c.CLAIM_CUSTOM] = substitute_custom(dict(tool_custom or {}), member, context, None)
         claims[c.CLAIM_DL_SETTINGS] = {
             "deep_link_return_url": f"{base}/dev-lms/deep-link-return",
             "accept_types": ["ltiResourceLink"],
@@ -137,5 +143,6 @@ def id_token_claims(
     claims[c.CLAIM_MESSAGE_TYPE] = c.MESSAGE_RESOURCE_LINK
     claims[c.CLAIM_TARGET_LINK_URI] = link.url or default_target
     claims[c.CLAIM_RESOURCE_LINK] = {"id": link.id, "title": link.title, "description": link.text}
-    claims[c.CLAIM_CUSTOM] = substitute_custom(link.custom, member, context, link)
+    custom = {**(tool_custom or {}), **link.custom}
+    claims[c.CLAIM_CUSTOM] = substitute_custom(custom, member, context, link)
     return claims

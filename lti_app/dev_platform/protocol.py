@@ -20,6 +20,7 @@ from .records import LineItemFields
 from .review import parse_submission_review, review_claims
 from .services import iso_datetime, take_fault_response
 from .tokens import ToolJwtError, sign_platform_jwt, verify_tool_jwt
+from .tool_store import tool_custom_parameters
 from .web import (
     base_url,
     error_page,
@@ -118,6 +119,7 @@ def authorize() -> Response | tuple[str, int] | str:
         link_line_item_ids=line_item_ids,
         deep_link_data=hint.deep_link_data,
         locale=hint.locale,
+        tool_custom=tool_custom_parameters(db),
     )
     if hint.review_for and hint.review_line_item is not None:
         student = db.member(context.id, hint.review_for)

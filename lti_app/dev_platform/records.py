@@ -72,6 +72,8 @@ class LineItem:
     end_date_time: str | None
     # LTI Submission Review 1.0: reviewableStatus, label, url, custom (as the tool sent it).
     submission_review: dict[str, Any] | None = None
+    # "link": made with its link (deep linking, the seed); "service": by the tool through AGS.
+    made_by: str = "link"
 
 
 @dataclass(frozen=True)
@@ -192,6 +194,7 @@ def line_item_from_row(row: sqlite3.Row) -> LineItem:
         submission_review=(
             json.loads(row["submission_review"]) if row["submission_review"] else None
         ),
+        made_by=row["made_by"],
     )
 
 

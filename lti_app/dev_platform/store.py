@@ -280,8 +280,9 @@ class DevStore:
         return line_item_from_row(row) if row else None
 
     def create_line_item(self, context_id: str, fields: LineItemFields) -> LineItem:
+        """A line item the tool made through the service (AGS)."""
         with self.transaction() as db:
-            new_id = insert_line_item(db, context_id, fields)
+            new_id = insert_line_item(db, context_id, fields, made_by="service")
         created = self.line_item(context_id, new_id)
         assert created is not None
         return created

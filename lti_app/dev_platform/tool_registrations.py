@@ -12,9 +12,10 @@ administrator activates it; from then on the platform launches with it (the deve
 serves one tool at a time: the last activated one, else the built-in registration).
 
 The Canvas flavour (``?flavour=canvas``) differs where Canvas does: its configuration is read
-with the registration token as a bearer, it reports ``product_family_code`` ``canvas``, and an
-administrator may withhold scopes (``withhold_scopes``), which the registration answer's
-``scope`` then leaves out.
+with the registration token as a bearer, it reports ``product_family_code`` ``canvas``, its
+answer names no deployment (Canvas makes one when the key is installed; the first launch names
+it), and an administrator may withhold scopes (``withhold_scopes``), which the registration
+answer's ``scope`` then leaves out.
 """
 
 from __future__ import annotations
@@ -30,16 +31,20 @@ from . import constants as c
 from .tool_store import (
     FLAVOURS,
     TOOL_CONFIGURATION,
+    ConfigurationError,
     activate_tool,
     active_tool,
+    custom_fields_from_canvas_json,
     registration_problems,
     registration_token_valid,
     registration_url,
+    set_builtin_tool_custom,
     spend_registration_token,
+    tool_custom_parameters,
     tool_registrations,
     withheld_scopes,
 )
-from .web import base_url, error_page, json_response, store
+from .web import base_url, error_page, http_timeout, json_response, store
 
 
 def register_tool_registration(bp: Blueprint) -> None:
@@ -122,7 +127,11 @@ def register() -> Response:
         ),
     )
     tool = dict(payload[TOOL_CONFIGURATION])
-    tool["deployment_id"] = deployment_id
+    if flavour != "canvas":
+        # Moodle names the deployment it made; Canvas makes one only when an administrator
+        # installs the developer key, so its answer names none (the tool learns it from the
+        # first launch). Here that deployment is the one made now, used once activated.
+        tool["deployment_id"] = deployment_id
     answer = {
         key: payload.get(key)
         for key in (
@@ -144,6 +153,14 @@ def tools() -> BaseResponse | tuple[str, int] | str:
     """The administrator's page: register a tool by URL, activate pending tools."""
     db = store()
     if request.method == "POST":
+        if request.form.get("action") == "canvas_json":
+            config_url = request.form.get("config_url", "").strip()
+            try:
+                custom = custom_fields_from_canvas_json(config_url, http_timeout())
+            except ConfigurationError as exc:
+                return error_page(str(exc))
+            set_builtin_tool_custom(db, custom)
+            return redirect(url_for("dev_platform.tools"), code=303)
         if request.form.get("action") == "activate":
             if not activate_tool(db, request.form.get("client_id", "")):
                 return error_page("No such tool.", 404)
@@ -157,5 +174,9 @@ def tools() -> BaseResponse | tuple[str, int] | str:
             frame_url=registration_url(db, base_url(), tool_url, flavour),
         )
     return render_template(
-        "dev_platform/tools.html", tools=tool_registrations(db), active=active_tool(db)
+        "dev_platform/tools.html",
+        tools=tool_registrations(db),
+        active=active_tool(db),
+        tool_custom=tool_custom_parameters(db),
+        config_url=f"{base_url()}/lti/config/canvas.json",
     )

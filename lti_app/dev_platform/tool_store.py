@@ -13,12 +13,18 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+import requests
+
 from .store import DevStore
 
 TOKEN_LIFETIME_SECONDS = 3600
 FLAVOURS = ("moodle", "canvas")
 TOOL_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-tool-configuration"
 WITHHELD_SCOPES_KEY = "withheld_registration_scopes"
+# The built-in registration's tool-level custom parameters, as an administrator configured them
+# (Canvas: the developer key's JSON configuration, "Enter URL": its ``custom_fields``).
+BUILTIN_CUSTOM_KEY = "builtin_tool_custom_parameters"
+MAX_CONFIGURATION_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -97,6 +103,17 @@ def activate_tool(db: DevStore, client_id: str) -> bool:
     return changed == 1
 
 
+def redeploy_tool(db: DevStore, client_id: str) -> str | None:
+    """Give the tool a new deployment id (installed again elsewhere, as a Canvas developer key
+    installed in another sub-account): launches name that one from now on."""
+    deployment_id = "dyn-deployment-" + secrets.token_hex(4)
+    changed = db.connection.execute(
+        "UPDATE tool_registrations SET deployment_id = ? WHERE client_id = ?",
+        (deployment_id, client_id),
+    ).rowcount
+    return deployment_id if changed == 1 else None
+
+
 def set_withheld_scopes(db: DevStore, scopes: list[str]) -> None:
     db.connection.execute(
         "INSERT INTO meta (key, value) VALUES (?, ?)"
@@ -142,3 +159,64 @@ def registration_url(db: DevStore, base: str, tool_url: str, flavour: str) -> st
     config = f"{base.rstrip('/')}/dev-lms/openid-configuration?flavour={flavour}"
     query = urlencode({"openid_configuration": config, "registration_token": token})
     return tool_url + ("&" if "?" in tool_url else "?") + query
+
+
+# --- tool-level custom parameters ---------------------------------------------------------
+
+
+def _string_map(value: Any) -> dict[str, str] | None:
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        return None
+    return dict(value)
+
+
+def tool_custom_parameters(db: DevStore) -> dict[str, str]:
+    """The custom parameters of the tool the platform launches, sent on every launch: an
+    activated registration's ``custom_parameters`` (what it asked for when it registered), else
+    what the administrator configured for the built-in registration."""
+    row = db.connection.execute(
+        "SELECT request FROM tool_registrations WHERE status = 'active'"
+        " ORDER BY activated_at DESC LIMIT 1"
+    ).fetchone()
+    if row is not None:
+        tool = json.loads(row["request"]).get(TOOL_CONFIGURATION) or {}
+        return _string_map(tool.get("custom_parameters")) or {}
+    stored = db.connection.execute(
+        "SELECT value FROM meta WHERE key = ?", (BUILTIN_CUSTOM_KEY,)
+    ).fetchone()
+    return _string_map(json.loads(stored["value"])) or {} if stored else {}
+
+
+def set_builtin_tool_custom(db: DevStore, custom: dict[str, str]) -> None:
+    db.connection.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (BUILTIN_CUSTOM_KEY, json.dumps(custom, sort_keys=True)),
+    )
+
+
+class ConfigurationError(ValueError):
+    """A Canvas JSON configuration that could not be read; the message says why."""
+
+
+def custom_fields_from_canvas_json(url: str, timeout: float) -> dict[str, str]:
+    """The ``custom_fields`` of a tool's Canvas JSON configuration (Canvas: Developer keys →
+    LTI key → Method "Enter URL"), which Canvas sends with every launch of the tool."""
+    if not url.startswith(("http://", "https://")):
+        raise ConfigurationError("Enter the configuration's http(s) URL.")
+    try:
+        response = requests.get(url, timeout=timeout, headers={"Accept": "application/json"})
+    except requests.RequestException as exc:
+        raise ConfigurationError(f"The configuration could not be fetched: {exc}") from exc
+    if response.status_code != 200 or len(response.content) > MAX_CONFIGURATION_BYTES:
+        raise ConfigurationError(f"The configuration URL answered {response.status_code}.")
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise ConfigurationError("The configuration is not JSON.") from exc
+    custom = _string_map(body.get("custom_fields", {}) if isinstance(body, dict) else None)
+    if custom is None:
+        raise ConfigurationError("custom_fields must be an object of strings.")
+    return custom

@@ -42,6 +42,7 @@ from lti_app.services.grading import rows as grading_table
 from lti_app.services.grading.errors import GradingError
 from lti_app.services.grading.inputs import rubric_model
 from lti_app.validation import parse_id
+from lti_app.wording.stored import failure_answer
 from rubrics.form import FormInvalid, selections_from_form
 from rubrics.io import selections_from_json
 from rubrics.model import Selection
@@ -346,7 +347,7 @@ def retry(activity_id: int, sync_id: int) -> Any:
         message, category = _("The score reached the gradebook."), "success"
     elif sync.state == "failed":
         message, category = (
-            _("The LMS refused it again: %(answer)s", answer=sync.last_error),
+            _("The LMS refused it again: %(answer)s", answer=failure_answer(sync.last_error)),
             "error",
         )
     else:

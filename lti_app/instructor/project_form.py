@@ -83,7 +83,10 @@ class ProjectForm(FlaskForm):
         FormField(DeliverableRowForm), min_entries=1, max_entries=MAX_DELIVERABLES
     )
     skills = StringField(lazy_gettext("Skills"), validators=[Length(max=1000)])
-    industry = SelectField(lazy_gettext("Industry"), choices=[(i, i) for i in INDUSTRIES])
+    industry = SelectField(
+        lazy_gettext("Industry"),
+        choices=[(i, catalog_projects.INDUSTRY_LABELS[i]) for i in INDUSTRIES],
+    )
     duration_days = IntegerField(
         lazy_gettext("Duration (days)"),
         default=14,

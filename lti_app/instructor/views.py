@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from babel.numbers import format_percent
 from flask import (
     Blueprint,
     abort,
@@ -22,14 +21,11 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import SelectField
 
-from grading.display import NO_VALUE, join_reasons
 from lti_app.auth import allowed, requires
 from lti_app.downloads import activity_slug, csv_attachment
 from lti_app.extensions import db
-from lti_app.formatting import page_locale
 from lti_app.forms import ActivitySettingsForm, validated
 from lti_app.instructor.confirm import confirm_page, done
-from lti_app.matching import name_projects
 from lti_app.models import Activity, Course
 from lti_app.models.base import utcnow
 from lti_app.panels import render_panels
@@ -50,20 +46,7 @@ from lti_app.timezones import zone_names
 bp = Blueprint("instructor", __name__, url_prefix="/instructor")
 bp.add_app_template_global(allowed, "may")  # templates show only what the viewer may do
 
-# Reasons on one line without ".;" and matching reasons with project titles instead of ids.
-bp.add_app_template_filter(join_reasons, "reasons")
-bp.add_app_template_filter(name_projects, "named_projects")
 
-
-def precise_percent(fraction: Decimal | float | None) -> str:
-    """A share with up to two decimals ("87.5%", "87,5 %"): grading pages must not round
-    a 59.5 % score up to the 60 % pass mark the way ``|percent`` would."""
-    if fraction is None:
-        return NO_VALUE
-    return format_percent(Decimal(str(fraction)), format="#,##0.##%", locale=page_locale())
-
-
-bp.add_app_template_filter(precise_percent, "precise_percent")
 bp.add_app_template_filter(reason_label, "attention_label")  # a Needs-attention reason, translated
 
 

@@ -25,6 +25,7 @@ from lti_app.jobs.queue import every_minutes, handles, huey, periodic, task
 from lti_app.models import OutboxEmail
 from lti_app.models.base import utcnow
 from lti_app.services import outbox
+from lti_app.wording.failures import Failure, failure
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +106,8 @@ def deliver_now(email_id: int, *, now: datetime | None = None) -> str:
         try:
             mail.send(message, config)
         except Exception as exc:  # every failure is recorded on the row, then retried or dropped
-            row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            answer = f"{type(exc).__name__}: {exc}"[:1500]  # the server's words, verbatim
+            row.last_error = failure(Failure.EMAIL_NOT_SENT, answer=answer)
             if is_permanent(exc) or row.attempts >= MAX_ATTEMPTS:
                 row.state = "failed"
                 row.secret_link = None
@@ -114,7 +116,7 @@ def deliver_now(email_id: int, *, now: datetime | None = None) -> str:
                 delay = backoff_seconds(row.attempts)
                 row.next_attempt_at = now + timedelta(seconds=delay)
                 _schedule_retry(email_id, delay)
-            log.warning("email %s to %s failed: %s", email_id, row.to_address, row.last_error)
+            log.warning("email %s to %s failed: %s", email_id, row.to_address, answer)
         else:
             row.state = "sent"
             row.sent_at = utcnow()

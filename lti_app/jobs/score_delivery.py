@@ -42,8 +42,10 @@ from lti_app.services.ags.client import (
     client_for,
     post_score,
     scopes_for,
+    stored_failure,
 )
-from lti_app.services.ags.results import describe, holds, read_result
+from lti_app.services.ags.results import held_values, holds, read_result
+from lti_app.wording.failures import Failure, failure
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +75,9 @@ MAX_RESTAMPS = 3
 
 @dataclass(frozen=True)
 class RowResult:
-    """What became of one claimed row: ``sent`` (confirmed), ``failed`` or ``superseded``."""
+    """What became of one claimed row: ``sent`` (confirmed), ``failed`` or ``superseded``.
+
+    ``note`` is what the row's ``last_error`` keeps: a coded failure, worded when shown."""
 
     state: str
     note: str = ""
@@ -104,11 +108,7 @@ class RowSender:
         for _ in range(MAX_RESTAMPS):
             reading = read_result(self.client, self.lineitem_url, self.scopes, payload["userId"])
             if holds(payload, reading, omits_zero=self.omits_zero):
-                return RowResult(
-                    "sent",
-                    "The LMS already had this score: it refused a repeat "
-                    f"({first_refusal}) and reading the grade back showed this score.",
-                )
+                return RowResult("sent", failure(Failure.ALREADY_HELD, answer=first_refusal))
             previous = [
                 moment
                 for moment in (
@@ -122,18 +122,21 @@ class RowSender:
             restamped = score_outbox.restamp(sync.id, payload, moment)
             db.session.commit()
             if not restamped:
-                return RowResult("superseded", "A newer score replaced this one.")
+                return RowResult("superseded", failure(Failure.SUPERSEDED))
             outcome = post_score(self.client, self.lineitem_url, self.scopes, payload)
             if outcome.accepted:
                 return RowResult(
                     "sent",
-                    "Sent again with a newer timestamp: the LMS had refused it "
-                    f"({first_refusal}) and held {describe(reading)}.",
+                    failure(Failure.RESTAMPED, answer=first_refusal, **held_values(reading)),
                 )
         return RowResult(
             "failed",
-            f"The LMS refused this score for its timestamp {MAX_RESTAMPS + 1} times and did "
-            f"not hold it (it held {describe(reading)}). Its last answer: {outcome.detail}",
+            failure(
+                Failure.TIMESTAMP_REFUSED,
+                times=MAX_RESTAMPS + 1,
+                answer=outcome.detail,
+                **held_values(reading),
+            ),
         )
 
 
@@ -172,7 +175,7 @@ def resolve_line_item(client: AgsClient, activity: Activity, *, now: datetime | 
         url = line_items.settled_url(activity)
         if url:
             return url
-        raise TransientDeliveryError("another worker is setting up the line item")
+        raise TransientDeliveryError(failure(Failure.LINE_ITEM_BUSY))
     try:
         url = line_items.find_or_create_line_item(client, activity, scopes)
     except ServiceError as exc:
@@ -212,8 +215,9 @@ def deliver_line_item(
             client.access_token(scopes)
         except (TransientDeliveryError, ServiceError) as exc:
             attempts = max(sync.attempts for sync in syncs) + 1
+            stored = stored_failure(exc) if isinstance(exc, ServiceError) else str(exc)
             score_outbox.release_rows(
-                syncs, moment + score_outbox.backoff(attempts), str(exc), count=True
+                syncs, moment + score_outbox.backoff(attempts), stored, count=True
             )
             db.session.commit()
             report.deferred += len(syncs)
@@ -246,7 +250,7 @@ def deliver_line_item(
                     report.errors.append(str(exc))
                     return report
                 except PermanentDeliveryError as exc:
-                    forget_line_item = forget_line_item or "HTTP 404" in str(exc)
+                    forget_line_item = forget_line_item or exc.status == 404
                     later.append(
                         (sync, {"state": "failed", "last_error": str(exc), "attempts": bump})
                     )

@@ -27,7 +27,9 @@ import requests
 from flask_babel import gettext as _
 from pylti1p3.dynamic_registration import DynamicRegistration
 
+from lti_app.lms.registry import adapter_for_kind
 from lti_app.lti.http import TimeoutSession
+from lti_app.services.launches import TIMEZONE_CUSTOM_PARAM, TIMEZONE_SUBSTITUTION
 
 TOOL_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-tool-configuration"
 PLATFORM_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-platform-configuration"
@@ -86,6 +88,8 @@ class StintDynamicRegistration(DynamicRegistration):
         self.openid_configuration_url = openid_configuration_url
         self.registration_token = registration_token or None
         self.timeout = timeout
+        # The LMS's product family ("canvas", "moodle"), once its configuration is read.
+        self.lms_kind = "other"
 
     # What the library puts in the request --------------------------------------------------
 
@@ -132,7 +136,14 @@ class StintDynamicRegistration(DynamicRegistration):
         # keeps the same tool recognisable across re-registrations.
         tool[CANVAS_PRIVACY_LEVEL] = "public"
         tool[CANVAS_TOOL_ID] = "stint"
-        tool["custom_parameters"] = {"canvas_course_id": "$Canvas.course.id"}
+        # Sent by the LMS with every launch, as Canvas's JSON configuration's custom_fields:
+        # the user's time zone, and where a copied course came from and when it starts, in
+        # the variables of the LMS named by its configuration (course copy: deploy.md).
+        tool["custom_parameters"] = {
+            "canvas_course_id": "$Canvas.course.id",
+            TIMEZONE_CUSTOM_PARAM: TIMEZONE_SUBSTITUTION,
+            **adapter_for_kind(self.lms_kind).copy_custom_parameters(),
+        }
         return data
 
     # The exchange ----------------------------------------------------------------------
@@ -200,6 +211,9 @@ class StintDynamicRegistration(DynamicRegistration):
     def register_with_platform(self) -> RegisteredPlatform:
         """Run the exchange; raise ``RegistrationError`` with a reason an admin can act on."""
         configuration = self.get_openid_configuration()
+        platform = configuration.get(PLATFORM_CONFIGURATION)
+        family = platform.get("product_family_code") if isinstance(platform, dict) else None
+        self.lms_kind = family if isinstance(family, str) else "other"
         headers = {"Accept": "application/json", "Content-Type": "application/json"}
         if self.registration_token:
             headers["Authorization"] = "Bearer " + self.registration_token

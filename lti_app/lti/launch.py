@@ -37,6 +37,7 @@ from lti_app.lti.http import http_session
 from lti_app.lti.platform_keys import ALLOWED_ALGORITHMS, PlatformKeyCache
 from lti_app.lti.single_use import spend
 from lti_app.lti.tool_conf import StintRegistration, tool_conf
+from lti_app.services.registration import awaits_first_deployment
 
 if TYPE_CHECKING:
     from pylti1p3.message_launch import TLaunchData
@@ -198,7 +199,10 @@ class StintMessageLaunch(FlaskMessageLaunch):
         )
         self.session_service: ServerSideSessionService = session_service
         self.leeway = int(config["LTI_CLOCK_LEEWAY"])
+        # The first deployment of a platform registered by link, named by this launch.
+        self.new_deployment: str | None = None
         platform_keys.ttl_seconds = float(config["LTI_JWKS_TTL"])
+        platform_keys.launch_wait_seconds = float(config["LTI_JWKS_LAUNCH_WAIT"])
 
     @classmethod
     def restore(cls, cache: BaseCache, launch_id: str) -> StintMessageLaunch:
@@ -409,9 +413,22 @@ class StintMessageLaunch(FlaskMessageLaunch):
         return self
 
     def validate_deployment(self) -> StintMessageLaunch:
+        """A known deployment; or the first one of a platform registered by link that named
+        none (Canvas names it only when the tool is installed): accepted here, stored only
+        once the launch is bound to the browser (``landing.land``)."""
         try:
             super().validate_deployment()
         except LtiException as exc:
+            registration = self._registration
+            assert isinstance(registration, StintRegistration)
+            deployment_id = self._get_deployment_id()
+            if (
+                isinstance(deployment_id, str)
+                and 0 < len(deployment_id) <= 255
+                and awaits_first_deployment(registration.platform_id)
+            ):
+                self.new_deployment = deployment_id
+                return self
             raise LtiError(
                 "unknown_deployment",
                 _l("This deployment of Stint is not registered."),

@@ -45,7 +45,8 @@ from lti_app.lti.errors import LtiError
 log = logging.getLogger(__name__)
 
 REFETCH_COOLDOWN = 10.0
-# How long a launch waits for its platform's keys before it is answered "try again" (503).
+# How long a launch waits for its platform's keys before it is answered "try again" (503), unless
+# the app sets ``launch_wait_seconds`` from ``STINT_JWKS_LAUNCH_WAIT``.
 LAUNCH_WAIT_SECONDS = 3.0
 # How long keys past their TTL are still used when the LMS cannot be reached for new ones.
 STALE_GRACE_SECONDS = 24 * 3600.0
@@ -98,6 +99,7 @@ class PlatformKeyCache:
 
     def __init__(self, ttl_seconds: float) -> None:
         self.ttl_seconds = ttl_seconds
+        self.launch_wait_seconds = LAUNCH_WAIT_SECONDS
         self._sets: dict[str, _KeySet] = {}
         self._flights: dict[str, threading.Event] = {}
         self._failed: dict[str, float] = {}  # monotonic time of each platform's last failure
@@ -142,7 +144,7 @@ class PlatformKeyCache:
     ) -> jwt.PyJWK:
         """Return the key with this kid, fetching or refetching the set when needed.
 
-        Raises ``LtiError`` 503 when the keys cannot be had within ``LAUNCH_WAIT_SECONDS``, and
+        Raises ``LtiError`` 503 when the keys cannot be had within ``launch_wait_seconds``, and
         ``unknown_key`` when the platform does not publish this kid.
         """
         current = self._current(url, shared)
@@ -157,7 +159,7 @@ class PlatformKeyCache:
             if key is None and age <= REFETCH_COOLDOWN:
                 raise _unknown_key()
         done = self._start_fetch(url, session, shared)
-        if not done.wait(LAUNCH_WAIT_SECONDS):
+        if not done.wait(self.launch_wait_seconds):
             raise _unavailable(url)
         with self._lock:
             current = self._sets.get(url)

@@ -26,12 +26,28 @@ RETRYABLE_STATUSES = frozenset({401, 408, 409, 425, 429})
 
 
 class ServiceError(Exception):
-    """A failed service call, with the LMS's own message when it gave one."""
+    """A failed service call, with the LMS's own message when it gave one.
 
-    def __init__(self, message: str, *, status: int | None = None, permanent: bool = False) -> None:
+    The message is for logs. What a person is shown is built from ``kind`` (which step failed:
+    "unreachable", "refused", "token_unreachable", "token_refused", "token_invalid", or a
+    caller's own) and ``answer``, the LMS's words (HTTP status and body) or the network's
+    error, kept verbatim: Stint words the step in the reader's language, never the answer.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        permanent: bool = False,
+        kind: str = "",
+        answer: str = "",
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.permanent = permanent
+        self.kind = kind
+        self.answer = answer
 
 
 @dataclass(frozen=True)
@@ -83,11 +99,14 @@ class TokenCache:
 token_cache = TokenCache()
 
 
-def _error_from(response: requests.Response, what: str) -> ServiceError:
+def _error_from(response: requests.Response, what: str, kind: str) -> ServiceError:
     detail = response.text[:500].strip()
     status = response.status_code
     permanent = 400 <= status < 500 and status not in RETRYABLE_STATUSES
-    return ServiceError(f"{what}: HTTP {status} {detail}", status=status, permanent=permanent)
+    answer = f"HTTP {status} {detail}".strip()
+    return ServiceError(
+        f"{what}: {answer}", status=status, permanent=permanent, kind=kind, answer=answer
+    )
 
 
 class LtiServiceClient:
@@ -132,16 +151,20 @@ class LtiServiceClient:
                 },
             )
         except requests.RequestException as exc:
-            raise ServiceError(f"token request failed: {exc}") from exc
+            raise ServiceError(
+                f"token request failed: {exc}", kind="token_unreachable", answer=str(exc)
+            ) from exc
         self.requests_sent += 1
         if not response.ok:
-            raise _error_from(response, "token request refused")
+            raise _error_from(response, "token request refused", "token_refused")
         try:
             body = response.json()
             value = str(body["access_token"])
             expires_in = float(body.get("expires_in", 3600))
         except (ValueError, KeyError, TypeError) as exc:
-            raise ServiceError("token response was not valid JSON with access_token") from exc
+            raise ServiceError(
+                "token response was not valid JSON with access_token", kind="token_invalid"
+            ) from exc
         token_cache.put(self._key(scopes), value, expires_in)
         return value
 
@@ -168,13 +191,15 @@ class LtiServiceClient:
             try:
                 response = self.session.request(method, url, **kwargs)
             except requests.RequestException as exc:
-                raise ServiceError(f"{method} {url} failed: {exc}") from exc
+                raise ServiceError(
+                    f"{method} {url} failed: {exc}", kind="unreachable", answer=str(exc)
+                ) from exc
             self.requests_sent += 1
             if response.status_code == 401 and attempt == 1:
                 token_cache.drop(self._key(scopes))
                 continue
             if not response.ok:
-                raise _error_from(response, f"{method} {url}")
+                raise _error_from(response, f"{method} {url}", "refused")
             return response
         raise ServiceError("unreachable")  # pragma: no cover
 

@@ -28,6 +28,7 @@ from lti_app.services.launches import TIMEZONE_CUSTOM_PARAM, TIMEZONE_SUBSTITUTI
 from lti_app.services.registration import (
     InviteRefusedError,
     claim_invite,
+    deployment_learnt_at_first_launch,
     platform_statuses,
     record_dynamic_registration,
     release_invite,
@@ -87,7 +88,12 @@ def register(code: str) -> Any:
         return render_template("lti/registered.html", outcome=None, failure=failure), failure.status
     outcome = record_dynamic_registration(invite_id, registered)
     db.session.commit()
-    return render_template("lti/registered.html", outcome=outcome, failure=None)
+    return render_template(
+        "lti/registered.html",
+        outcome=outcome,
+        failure=None,
+        learnt_note=deployment_learnt_at_first_launch(),
+    )
 
 
 def _safe_origin(url: str) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import asdict
-from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,7 +21,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from itsdangerous import BadData, URLSafeTimedSerializer
+from itsdangerous import BadData
 from pylti1p3.deep_link_resource import DeepLinkResource
 from pylti1p3.exception import LtiException, OIDCException
 from pylti1p3.lineitem import LineItem
@@ -33,28 +32,25 @@ from lti_app.extensions import csrf, db
 from lti_app.forms import ActivitySettingsForm
 from lti_app.lms.registry import adapter_for
 from lti_app.lti import binding
-from lti_app.lti.claims import DEEP_LINKING_SETTINGS, SUBMISSION_REVIEW_REQUEST, parse_claims
+from lti_app.lti.claims import DEEP_LINKING_SETTINGS, parse_claims
 from lti_app.lti.errors import LtiError, from_library_exception
-from lti_app.lti.frame_origins import (
-    known_frame_origins,
-    origin_of,
-    remember_course_platform,
-)
+from lti_app.lti.frame_origins import origin_of
 from lti_app.lti.keys import public_jwks
+from lti_app.lti.landing import (
+    ENTRY_TTL,
+    expired_entry,
+    land,
+    origins_for_unbound_page,
+    read_entry,
+    unbound_launch,
+)
 from lti_app.lti.launch import STATE_TTL, StintMessageLaunch, StintOIDCLogin
 from lti_app.lti.single_use import spend
 from lti_app.lti.tool_conf import StintRegistration
 from lti_app.models import Activity, Course, Platform, User
-from lti_app.security import frame_for_platform
+from lti_app.security import frame_for_origins, frame_for_platform
 from lti_app.services.ags.line_items import activity_tag, submission_review
-from lti_app.services.launches import (
-    TIMEZONE_CUSTOM_PARAM,
-    TIMEZONE_SUBSTITUTION,
-    LaunchResult,
-    record_launch,
-    reviewed_placement,
-)
-from lti_app.services.roster import after_launch as roster_after_launch
+from lti_app.services.launches import TIMEZONE_CUSTOM_PARAM, TIMEZONE_SUBSTITUTION, LaunchResult
 
 bp = Blueprint("lti", __name__, url_prefix="/lti")
 
@@ -66,9 +62,10 @@ AGS_SCOPES = [
 ]
 NRPS_SCOPE = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
 ENTRY_PREFIX = "entry-"
-ENTRY_TTL = 300
 PENDING_PREFIX = "pending-"
 PENDING_TTL = 120
+HANDOFF_PREFIX = "handoff-"
+HANDOFF_TTL = 180
 # The login parameters a new window needs to restart the same login first-party.
 RESTART_PARAMS = frozenset(
     {"iss", "login_hint", "target_link_uri", "lti_message_hint", "client_id", "lti_deployment_id"}
@@ -168,7 +165,9 @@ def _expired_login() -> LtiError:
 @bp.route("/launch", methods=["POST"])
 @csrf.exempt
 def launch() -> Any:
-    """Validate the id_token, record who launched, and route by message type and role."""
+    """Validate the id_token, then record who launched and route by message type and role,
+    once the launch is bound to this browser (at once by the state cookie, or after the
+    platform storage check, ``confirm_launch``)."""
     message = StintMessageLaunch(_cache())
     try:
         message.validate()
@@ -178,15 +177,16 @@ def launch() -> Any:
         raise from_library_exception(exc) from exc
     registration = message._registration
     assert isinstance(registration, StintRegistration)
-    frame_for_platform(registration.platform_id)  # its frame shows this response, errors too
+    platform_id = registration.platform_id
+    frame_for_platform(platform_id)  # its frame shows this response, errors too
     state = request.form.get("state", "")
     # Where the LMS offers platform storage its check is the proof (the state cookie counts
     # too, in ``confirm_launch``); elsewhere the state cookie must be here.
     storage_target = request.form.get("lti_storage_target", "")
     if not storage_target and not binding.cookie_binds(state):
-        raise _unbound_launch()
-    body = message.get_launch_data()
-    claims = parse_claims(dict(body))
+        raise unbound_launch()
+    body: dict[str, Any] = dict(message.get_launch_data())
+    claims = parse_claims(body)
     if not claims.sub:
         raise LtiError(
             "missing_claims",
@@ -196,42 +196,22 @@ def launch() -> Any:
                 "settings of the tool; Canvas: privacy level of the developer key)."
             ),
         )
-    _remember_frame_origin(registration.platform_id, body)
-    result = record_launch(registration.platform_id, claims)
-    db.session.commit()
-    remember_course_platform(result.course_id, registration.platform_id)
-    if roster_after_launch(result.course_id, result.is_instructor):
-        db.session.commit()  # hands the queued roster sync to the worker
-    if message.is_deep_link_launch():
-        if not claims.is_instructor:
-            abort(403, description=_("Only instructors can add Stint activities to a course."))
-        destination = url_for("lti.deep_link", launch_id=message.get_launch_id())
-    elif claims.message_type == SUBMISSION_REVIEW_REQUEST and result.activity_id is not None:
-        destination = _review_destination(result, claims)
-    elif claims.is_instructor and result.activity_id is not None and not result.activity_configured:
-        destination = url_for("instructor.configure", activity_id=result.activity_id)
-    elif claims.is_instructor:
-        destination = url_for("instructor.dashboard", activity_id=result.activity_id)
-    elif not claims.is_learner:
-        # No course role, or only roles Stint does not know (an observer, a guest): a valid
-        # launch (LTI certification) that gets a page saying what Stint offers them.
-        destination = url_for("lti.no_role")
-    else:
-        destination = url_for("student.home", activity_id=result.activity_id)
-    ticket = _entry_signer().dumps(
-        {
-            "result": asdict(result),
-            "next": destination,
-            "id": secrets.token_urlsafe(12),
-            "platform": registration.platform_id,  # who may frame /lti/enter (CSP)
-        }
-    )
+    if message.is_deep_link_launch() and not claims.is_instructor:
+        abort(403, description=_("Only instructors can add Stint activities to a course."))
     if storage_target:
         # Platform storage: the page reads the state back from the LMS's storage and proves it
-        # (``confirm_launch``) before any session starts.
+        # (``confirm_launch``); nothing is recorded and no session starts before that. The
+        # signed claims travel with the page, so an unconfirmed launch leaves nothing behind.
         pending = binding.signer("launch-pending").dumps(
-            {"state": state, "ticket": ticket, "result": asdict(result)}
+            {
+                "state": state,
+                "platform": platform_id,
+                "body": body,
+                "launch_id": message.get_launch_id(),
+                "new_deployment": message.new_deployment,
+            }
         )
+        frame_for_origins(origins_for_unbound_page(platform_id, body))
         return render_template(
             "lti/storage_launch.html",
             target=storage_target,
@@ -240,90 +220,97 @@ def launch() -> Any:
             pending=pending,
             confirm_url=url_for("lti.confirm_launch"),
         )
-    start_session(result)
-    response = redirect(url_for("lti.enter", ticket=ticket), code=303)
+    landing = land(platform_id, body, message.get_launch_id(), message.new_deployment)
+    start_session(landing.result)
+    response = redirect(url_for("lti.enter", ticket=landing.ticket), code=303)
     binding.clear_state_cookie(response, state)
     return response
 
 
-@bp.post("/launch/confirm")
-@csrf.exempt
-def confirm_launch() -> Any:
-    """Start the session of a platform-storage launch once its page read the state back.
+def _from_stints_own_page() -> None:
+    """Refuse what did not come from a script of Stint's own pages.
 
-    Only Stint's own launch page can call this: it must send the ``X-Stint-Launch`` header,
-    which no cross-site form can, and a cross-site script cannot without a CORS preflight
-    that Stint never grants. That page sends what it read from this browser's LMS storage, so
-    another browser's launch (a login CSRF) finds nothing there and is refused.
+    The ``X-Stint-Launch`` header cannot be sent by a cross-site form, nor by a cross-site
+    script without a CORS preflight Stint never grants; a browser's ``Sec-Fetch-Site`` says
+    where a request came from.
     """
     if request.headers.get("X-Stint-Launch") != "1" or request.headers.get(
         "Sec-Fetch-Site", "same-origin"
     ) not in {"same-origin"}:
         abort(403, description=_("This request must come from Stint's own launch page."))
+
+
+@bp.post("/launch/confirm")
+@csrf.exempt
+def confirm_launch() -> Any:
+    """Record a platform-storage launch and start its session once its page read the state
+    back from this browser's LMS storage (another browser's launch, a login CSRF, finds
+    nothing there and is refused).
+
+    Where the frame keeps Stint's cookies (the login's state cookie came back with this
+    request, with the session cookie's attributes) the session starts here. Where it keeps
+    none (Safari, which blocks every cookie in a frame) a session started here would be
+    dropped: the answer is instead a one-time launch ticket the page hands to a new window
+    it opens (``handoff_window``), which starts the session first-party.
+    """
+    _from_stints_own_page()
     try:
         pending = binding.signer("launch-pending").loads(
             request.form.get("pending", ""), max_age=PENDING_TTL
         )
-        state, ticket, result = pending["state"], pending["ticket"], pending["result"]
+        state = str(pending["state"])
+        platform_id, body = int(pending["platform"]), dict(pending["body"])
+        launch_id, new_deployment = str(pending["launch_id"]), pending["new_deployment"]
+    except (BadData, KeyError, TypeError, ValueError) as exc:
+        raise expired_entry() from exc
+    cookies_kept = binding.cookie_binds(state)
+    if not (binding.stored_value_binds(state, request.form.get("stored")) or cookies_kept):
+        raise unbound_launch()
+    if not spend(PENDING_PREFIX + binding.cookie_name(state), PENDING_TTL + 60):
+        raise expired_entry()
+    landing = land(platform_id, body, launch_id, new_deployment)
+    if cookies_kept:
+        start_session(landing.result)
+        response = jsonify({"next": url_for("lti.enter", ticket=landing.ticket)})
+        binding.clear_state_cookie(response, state)
+        return response
+    handoff = binding.signer("launch-handoff").dumps(
+        {
+            "id": secrets.token_urlsafe(12),
+            "result": asdict(landing.result),
+            "ticket": landing.ticket,
+        }
+    )
+    return jsonify({"window": url_for("lti.handoff_window"), "handoff": handoff})
+
+
+@bp.get("/launch/window")
+def handoff_window() -> str:
+    """The new, first-party window a cookieless frame opens: it asks its opener (Stint's
+    launch page in the LMS frame) for the launch ticket by postMessage, then redeems it.
+    The URL carries nothing: opened any other way, it signs nobody in."""
+    return render_template("lti/handoff_window.html", redeem_url=url_for("lti.redeem_handoff"))
+
+
+@bp.post("/launch/handoff")
+@csrf.exempt
+def redeem_handoff() -> Any:
+    """Start the session of a launch proved in a frame that keeps no cookies, in the new
+    window that frame opened. The ticket was only ever in the confirm's answer (to Stint's
+    own page, for a launch bound to this browser) and in a postMessage between two windows of
+    Stint's origin, never in a URL; it works once, for a few minutes."""
+    _from_stints_own_page()
+    try:
+        handoff = binding.signer("launch-handoff").loads(
+            request.form.get("handoff", ""), max_age=HANDOFF_TTL
+        )
+        handoff_id, result, ticket = handoff["id"], handoff["result"], handoff["ticket"]
     except (BadData, KeyError, TypeError) as exc:
-        raise _expired_entry() from exc
-    if not (
-        binding.stored_value_binds(str(state), request.form.get("stored"))
-        or binding.cookie_binds(str(state))  # the storage was not there, the cookie was
-    ):
-        raise _unbound_launch()
-    if not spend(PENDING_PREFIX + binding.cookie_name(str(state)), PENDING_TTL + 60):
-        raise _expired_entry()
+        raise expired_entry() from exc
+    if not spend(HANDOFF_PREFIX + str(handoff_id), HANDOFF_TTL + 60):
+        raise expired_entry()
     start_session(LaunchResult(**result))
     return jsonify({"next": url_for("lti.enter", ticket=ticket)})
-
-
-def _unbound_launch() -> LtiError:
-    return LtiError(
-        "unbound_launch",
-        _l("This launch did not start in this browser, so Stint did not sign you in."),
-        _l(
-            "Open the activity from your course in the LMS. If someone sent you a link or a "
-            "page that opened Stint, do not use it: it may try to sign you in as someone else."
-        ),
-        status=403,
-    )
-
-
-def _review_destination(result: LaunchResult, claims: Any) -> str:
-    """Where an LtiSubmissionReviewRequest lands: for staff, the named student's work and
-    evaluations (the grading page of that student); for a student, their own result page,
-    whoever ``for_user`` names. A student Stint has not placed opens the dashboard, which lists
-    who is placed."""
-    activity_id = result.activity_id
-    assert activity_id is not None  # the caller routes only launches that reached an activity
-    if not claims.is_instructor:
-        return url_for("student_result.result", activity_id=activity_id)
-    placement_id = reviewed_placement(activity_id, claims.for_user_sub)
-    if placement_id is None:
-        return url_for("instructor.dashboard", activity_id=activity_id)
-    return url_for("grading.student", activity_id=activity_id, placement_id=placement_id)
-
-
-def _entry_signer() -> URLSafeTimedSerializer:
-    return _entry_serializer(current_app.config["SECRET_KEY"])
-
-
-@lru_cache(maxsize=4)
-def _entry_serializer(secret: str | bytes) -> URLSafeTimedSerializer:
-    """Built once per secret, not on every launch (it is immutable once made)."""
-    return URLSafeTimedSerializer(secret, salt="stint-launch-entry")
-
-
-def _read_entry(ticket: str) -> dict[str, Any]:
-    """A signed, five-minute launch ticket; signing (not storing) keeps launches write-free."""
-    try:
-        entry = _entry_signer().loads(ticket, max_age=ENTRY_TTL)
-    except BadData as exc:
-        raise _expired_entry() from exc
-    if not isinstance(entry, dict):
-        raise _expired_entry()
-    return entry
 
 
 @bp.get("/enter/<ticket>")
@@ -333,9 +320,9 @@ def enter(ticket: str) -> Any:
     The ticket no longer starts a session anywhere (it did, through "open in a new window"):
     a link that signs in whoever opens it is a login CSRF, since an attacker could send their
     own. A frame that keeps no cookie is sent to a new window by the login instead
-    (``login_check``), before the launch, where the new window runs its own bound login.
+    (``login_check``), before the launch, or by the storage launch page (``confirm_launch``).
     """
-    entry = _read_entry(ticket)
+    entry = read_entry(ticket)
     if isinstance(entry.get("platform"), int):
         frame_for_platform(entry["platform"])  # the launching LMS frames this page
     viewer = current_viewer()
@@ -352,37 +339,6 @@ def enter(ticket: str) -> Any:
 def _spend(entry: dict[str, Any]) -> bool:
     """Mark a ticket used; false if it already was (a database row: no cache restart forgets it)."""
     return spend(ENTRY_PREFIX + str(entry.get("id")), ENTRY_TTL + 60)
-
-
-def _expired_entry() -> LtiError:
-    return LtiError(
-        "entry_expired",
-        _l("This launch has expired or was already used."),
-        _l("Open the activity again from the LMS."),
-        status=410,
-    )
-
-
-def _remember_frame_origin(platform_id: int, body: Any) -> None:
-    """Learn the LMS page origin (Canvas schools differ from the issuer) for the CSP."""
-    urls = [
-        (body.get("https://purl.imsglobal.org/spec/lti/claim/launch_presentation") or {}).get(
-            "return_url", ""
-        ),
-        (body.get(DEEP_LINKING_SETTINGS) or {}).get("deep_link_return_url", ""),
-    ]
-    seen = {o for o in (origin_of(u) for u in urls if isinstance(u, str)) if o}
-    if all((platform_id, origin) in known_frame_origins for origin in seen):
-        return  # the common case: nothing new, no query
-    platform = db.session.get(Platform, platform_id)
-    if platform is None:
-        return
-    known = set(platform.frame_origins or [])
-    if seen - known:
-        # Every process forgets its list once this launch commits: the new origin frames
-        # Stint everywhere at once, and a Canvas platform's wildcard is dropped everywhere.
-        platform.frame_origins = sorted(known | seen)[-20:]
-    known_frame_origins.update((platform_id, origin) for origin in seen)
 
 
 @bp.get("/no-role")

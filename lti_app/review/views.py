@@ -39,6 +39,7 @@ from lti_app.services.reviews.errors import (
     LinkInvalid,
     ReviewRefused,
 )
+from lti_app.wording.notes import Note, history_note
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
@@ -86,7 +87,9 @@ def _open(token: str) -> ReviewInvitation:
     except LinkInvalid as exc:
         if exc.invitation is not None:
             set_page_locale(exc.invitation.language)
-            links.log_disclosure(exc.invitation, "refused", f"link {exc.reason}")
+            links.log_disclosure(
+                exc.invitation, "refused", history_note(Note.LINK_REFUSED, state=exc.reason)
+            )
             db.session.commit()
         response = render_template(
             "review/link_invalid.html",

@@ -54,10 +54,13 @@ from lti_app.models import (
 from lti_app.services import audit
 from lti_app.services.retention import files_of_placements
 from lti_app.storage import storage
+from lti_app.wording.notes import Note, history_note
+from lti_app.wording.stored import stored_text
 
 # Columns never exported: secrets, and a third party's contact address.
 LEFT_OUT = {"token_hash", "secret_link", "reviewer_email", "storage_key"}
-ERASED_LABEL = "erased user"
+# How the history names a person who was erased (a code: worded in the reader's language).
+ERASED_LABEL = history_note(Note.ACTOR_ERASED)
 
 
 class UnknownPersonError(Exception):
@@ -92,6 +95,15 @@ def _row(obj: Any) -> dict[str, Any]:
 def _rows(model: Any, *where: Any) -> list[dict[str, Any]]:
     rows = db.session.scalars(select(model).where(*where).order_by(model.id))
     return [_row(row) for row in rows]
+
+
+def _history(placement_id: int) -> list[dict[str, Any]]:
+    """The placement's history with Stint's notes in words (they are stored as codes), so the
+    person reads what happened rather than a code."""
+    return [
+        {**row, "note": stored_text(row["note"]), "actor_label": stored_text(row["actor_label"])}
+        for row in _rows(PlacementEvent, PlacementEvent.placement_id == placement_id)
+    ]
 
 
 def _placement_ids(user: User) -> list[int]:
@@ -130,7 +142,7 @@ def collect(user: User) -> dict[str, Any]:
                 "activity": activity.title if activity else None,
                 "course_id": activity.course_id if activity else None,
                 "project": project.title if project else None,
-                "history": _rows(PlacementEvent, PlacementEvent.placement_id == placement.id),
+                "history": _history(placement.id),
                 "submissions": _rows(Submission, Submission.placement_id == placement.id),
                 "files": _rows(SubmissionFile, SubmissionFile.submission_id.in_(submission_ids)),
                 "links": _rows(SubmissionLink, SubmissionLink.submission_id.in_(submission_ids)),

@@ -36,6 +36,7 @@ from lti_app.services import outbox
 from lti_app.services.ags.outbox import ALERT_AFTER_ATTEMPTS
 from lti_app.services.permissions import allowed_actions, roles_of
 from lti_app.validation import is_email
+from lti_app.wording.stored import failure_answer
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,7 @@ def _describe(sync: ScoreSync, student: str) -> UndeliveredScore:
         what=what,
         refused=sync.state == "failed",
         attempts=sync.attempts,
-        answer=sync.last_error or _("no answer was recorded"),
+        answer=failure_answer(sync.last_error) or _("no answer was recorded"),
     )
 
 

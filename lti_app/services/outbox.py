@@ -35,11 +35,13 @@ from lti_app.extensions import db, rows_changed
 from lti_app.intents import Work, after_commit
 from lti_app.models import OutboxEmail
 from lti_app.models.base import utcnow
+from lti_app.wording.failures import Failure, failure
 
 log = logging.getLogger(__name__)
 
 LINK_PLACEHOLDER = "{REVIEW_LINK}"
-LINK_GONE = "The review link in this email is no longer kept; send the supervisor a new link."
+# Stored as the email's last error (a code: the instructor reads it in their language).
+LINK_GONE = failure(Failure.EMAIL_LINK_GONE)
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]+")
 
 

@@ -22,6 +22,7 @@ from lti_app.lti.dynamic_registration import AGS_SCOPES, NRPS_SCOPE, RegisteredP
 from lti_app.models import Deployment, Platform, RegistrationInvite, User
 from lti_app.models.base import utcnow
 from lti_app.models.platform import LMS_KINDS
+from lti_app.services.locks import lock_row
 
 INVITE_CODE_BYTES = 24
 DEFAULT_INVITE_HOURS = 48
@@ -139,10 +140,9 @@ def record_dynamic_registration(
         deployment_id=registered.deployment_id,
         lms=lms,
         granted_scopes=registered.granted_scopes,
-        warnings=tuple(
-            scope_problems(platform.granted_scopes)
-            + ([] if platform.deployments else [no_deployment_problem()])
-        ),
+        # No deployment named (Canvas names it when the tool is installed) is no problem:
+        # the first launch names it (``awaits_first_deployment``).
+        warnings=tuple(scope_problems(platform.granted_scopes)),
     )
 
 
@@ -154,6 +154,49 @@ def no_deployment_problem() -> str:
             "--deployment-id …)."
         )
     )
+
+
+def deployment_learnt_at_first_launch() -> str:
+    return str(
+        _(
+            "The LMS has not named a deployment yet (Canvas names it when the tool is "
+            "installed): Stint records it from the first launch."
+        )
+    )
+
+
+def awaits_first_deployment(platform_id: int) -> bool:
+    """Whether a launch may name this platform's deployment: only a platform registered by
+    link whose LMS named none (Canvas names it when an administrator installs the tool).
+
+    Safe to trust the launch for it: the launch was signed with this platform's keys for
+    Stint's client id on this platform (issuer and client id together), so only the LMS that
+    holds this registration can name its deployment, and only the first one is taken.
+    """
+    platform = db.session.get(Platform, platform_id)
+    return (
+        platform is not None
+        and platform.registration_method == "dynamic"
+        and not platform.deployments
+    )
+
+
+def learn_deployment(platform_id: int, deployment_id: str) -> bool:
+    """Store the first deployment of a platform registered by link (flushed; the caller
+    commits). False if meanwhile another deployment was recorded (two first launches at once
+    from two deployments: only one is learnt, the other must be added by the operator)."""
+    lock_row(Platform, platform_id)
+    platform = db.session.get(Platform, platform_id, populate_existing=True)
+    if platform is None:
+        return False
+    known = {d.deployment_id for d in platform.deployments}
+    if deployment_id in known:
+        return True
+    if known or platform.registration_method != "dynamic":
+        return False
+    platform.deployments.append(Deployment(deployment_id=deployment_id))
+    db.session.flush()
+    return True
 
 
 def scope_problems(granted: list[str] | None) -> list[str]:
@@ -195,6 +238,8 @@ class PlatformStatus:
     deployment_ids: tuple[str, ...]
     last_launch_at: datetime | None  # UTC; the page writes it the reader's way, the CLI in ISO
     problems: tuple[str, ...]
+    # What is not a problem but explains what the page shows (a deployment still to learn).
+    notes: tuple[str, ...] = ()
 
 
 def platform_statuses() -> list[PlatformStatus]:
@@ -208,7 +253,10 @@ def platform_statuses() -> list[PlatformStatus]:
     for platform in db.session.scalars(select(Platform).order_by(Platform.id)):
         deployments = tuple(d.deployment_id for d in platform.deployments)
         problems = scope_problems(platform.granted_scopes)
-        if not deployments:
+        notes = []
+        if not deployments and platform.registration_method == "dynamic":
+            notes.append(deployment_learnt_at_first_launch())
+        elif not deployments:
             problems.append(no_deployment_problem())
         launched = last_launch.get(platform.id)
         if launched is None:
@@ -227,6 +275,7 @@ def platform_statuses() -> list[PlatformStatus]:
                 deployment_ids=deployments,
                 last_launch_at=launched,
                 problems=tuple(problems),
+                notes=tuple(notes),
             )
         )
     return statuses

@@ -42,6 +42,7 @@ from lti_app.services.grading.progress import queue_submitted
 from lti_app.services.placements.status import advance
 from lti_app.storage import storage
 from lti_app.uploads import CheckedUpload
+from lti_app.wording.notes import Note, history_note
 
 MAX_LINKS = 5
 MAX_TEXT_LENGTH = 50_000
@@ -348,8 +349,10 @@ def submit_deliverable(
             "submitted",
             allowed_from=("assigned", "active"),
             actor_user_id=placement.user_id,
-            actor_label="student",
-            note=f"Submitted “{deliverable.title}” (version {submission.version})",
+            actor_label=history_note(Note.ACTOR_STUDENT),
+            note=history_note(
+                Note.WORK_SUBMITTED, title=deliverable.title, version=submission.version
+            ),
         )
         db.session.flush()
         queue_submitted(placement, now)  # the LMS shows "submitted" and when, after commit

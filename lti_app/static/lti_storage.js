@@ -3,6 +3,8 @@
 // blocked. The login page puts the state ("put"), the launch page reads it back and proves it to
 // Stint ("get"). Messages go to the frame the LMS named in lti_storage_target, only to the LMS's
 // origin (its OIDC authorization endpoint), and answers from any other origin are ignored.
+// Where the frame keeps no cookie (Safari), the launch page offers a new window and hands it the
+// launch's one-time ticket by postMessage (the new window runs lti_handoff.js).
 (function () {
   "use strict";
   var box = document.querySelector("[data-lti-storage]");
@@ -77,9 +79,42 @@
     return;
   }
 
-  function fail() {
+  function fail(message) {
     box.querySelector("[data-lti-storage-message]").hidden = true;
-    box.querySelector("[data-lti-storage-failed]").hidden = false;
+    var failed = box.querySelector("[data-lti-storage-failed]");
+    if (message) { failed.textContent = message; }
+    failed.hidden = false;
+  }
+
+  function offerNewWindow(windowUrl, handoff) {
+    // The frame keeps no cookie of Stint's (Safari): the session must start in a first-party
+    // window. The one-time ticket goes to the window this page opens, by postMessage to
+    // Stint's own origin only, once that window says it is ready; never in a URL.
+    box.querySelector("[data-lti-storage-message]").hidden = true;
+    var offer = box.querySelector("[data-lti-new-window]");
+    var button = offer.querySelector("[data-lti-new-window-button]");
+    offer.hidden = false;
+    button.addEventListener("click", function () {
+      var opened = null;
+      function listen(event) {
+        var data = event.data;
+        if (!opened || event.source !== opened || event.origin !== window.location.origin) {
+          return;
+        }
+        if (!data || data.subject !== "stint.launch.window_ready") { return; }
+        window.removeEventListener("message", listen);
+        opened.postMessage({subject: "stint.launch.handoff", handoff: handoff},
+                           window.location.origin);
+        button.disabled = true;
+        offer.querySelector("[data-lti-new-window-opened]").hidden = false;
+      }
+      window.addEventListener("message", listen);
+      opened = window.open(windowUrl, "_blank");
+      if (!opened) {
+        window.removeEventListener("message", listen);
+        offer.querySelector("[data-lti-new-window-blocked]").hidden = false;
+      }
+    });
   }
 
   send("lti.get_data", {}).then(function (answer) {
@@ -93,13 +128,28 @@
     return fetch(box.getAttribute("data-confirm-url"), {
       method: "POST",
       credentials: "same-origin",
-      headers: {"X-Stint-Launch": "1"},
+      headers: {"X-Stint-Launch": "1", "Accept": "application/json"},
       body: body,
     });
   }).then(function (response) {
-    if (!response.ok) { throw new Error("refused"); }
-    return response.json();
+    return response.json().catch(function () { return {}; }).then(function (answer) {
+      if (!response.ok) {
+        // A refused binding keeps the page's own words; any other refusal says what it was.
+        var said = answer.error === "unbound_launch" ? "" :
+          [answer.message, answer.hint].filter(Boolean).join(" ");
+        var refusal = new Error(said);
+        refusal.fromStint = true;
+        throw refusal;
+      }
+      return answer;
+    });
   }).then(function (answer) {
-    window.location.replace(answer.next);
-  }).catch(fail);
+    if (answer.next) {
+      window.location.replace(answer.next);
+    } else if (answer.handoff && answer.window) {
+      offerNewWindow(answer.window, answer.handoff);
+    } else {
+      fail("");
+    }
+  }).catch(function (error) { fail(error && error.fromStint ? error.message : ""); });
 })();

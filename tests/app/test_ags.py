@@ -15,6 +15,7 @@ from lti_app.models import ScoreSync
 from lti_app.models.base import utcnow
 from lti_app.services.ags import outbox as score_outbox
 from lti_app.services.ags import wire
+from lti_app.wording.stored import stored_text
 from tests.app.test_grading_helpers import only_activity, seed_placement, user_by_sub
 from tests.support.platform import default_claims
 
@@ -111,4 +112,5 @@ def test_sweep_requeues_only_rows_whose_lease_ran_out(app, activity_with_rows):
         assert score_outbox.requeue_stuck(later) == 1
         db.session.commit()  # as the sweep does
         row = db.session.get(ScoreSync, ids[-1])
-        assert row.state == "pending" and "stopped while sending" in row.last_error
+        assert row.state == "pending"
+        assert "stopped while sending" in stored_text(row.last_error)

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from lti_app.services.ags.results import ResultReading, describe, holds, reading_from_json
+from lti_app.services.ags.results import ResultReading, held_values, holds, reading_from_json
 
 SENT = {"scoreGiven": "88.00", "scoreMaximum": "100", "comment": "Well done.\n\nCertificate: x"}
 
@@ -61,6 +61,9 @@ def test_readings_are_parsed_leniently_and_described_plainly():
         }
     )
     assert parsed is not None and parsed.user_id == "42" and parsed.timestamp is not None
-    assert describe(parsed) == "55.5 / 100"
-    assert describe(None) == "no grade"
+    assert {name: f"{value:f}" for name, value in held_values(parsed).items() if value} == {
+        "held_score": "55.5",
+        "held_maximum": "100",
+    }
+    assert held_values(None) == {}  # the LMS holds no grade
     assert reading_from_json({"resultScore": 1}) is None

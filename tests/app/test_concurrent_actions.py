@@ -41,6 +41,8 @@ from lti_app.services.placements import publishing
 from lti_app.services.reviews import evaluation as evaluations
 from lti_app.services.reviews import invitations
 from lti_app.services.reviews.errors import ReviewRefused
+from lti_app.wording.notes import Note, history_note
+from lti_app.wording.stored import stored_text
 from tests.app import certificate_world
 from tests.app.test_concurrent_writes import MEETING_TIMEOUT, _at_once, _meet_after
 from tests.app.test_grading_helpers import (
@@ -105,7 +107,7 @@ def test_releasing_all_grades_twice_at_once_posts_one_score_per_student(app, pla
     with app.app_context():
         released = db.session.scalars(select(Grade.released_at)).all()
         assert len(released) == 2 and None not in released
-        notes = db.session.scalars(select(PlacementEvent.note)).all()
+        notes = [stored_text(note) for note in db.session.scalars(select(PlacementEvent.note))]
     assert len([n for n in notes if n.startswith("grade released")]) == 2
 
 
@@ -372,7 +374,7 @@ def test_reopening_the_evaluation_twice_at_once_reopens_it_once(app, platform, m
         evaluation = db.session.scalars(select(Evaluation)).one()
         assert (evaluation.status, evaluation.reopened) == ("draft", True)
         assert db.session.get(Placement, placement_id).status == "under_review"
-        notes = db.session.scalars(select(PlacementEvent.note)).all()
+        notes = [stored_text(note) for note in db.session.scalars(select(PlacementEvent.note))]
     assert notes.count("Supervisor evaluation reopened") == 1
 
 
@@ -398,7 +400,7 @@ def test_publishing_twice_at_once_records_one_publication_per_placement(app, pla
     assert sorted(results) == [0, 2]
     with app.app_context():
         notes = db.session.scalars(
-            select(PlacementEvent.note).where(PlacementEvent.note == "published")
+            select(PlacementEvent.note).where(PlacementEvent.note == history_note(Note.PUBLISHED))
         ).all()
     assert len(notes) == 2
 
@@ -466,7 +468,7 @@ def test_revoking_a_certificate_twice_at_once_revokes_it_once(app, monkeypatch):
 
     assert _errors(results) == []
     with app.app_context():
-        notes = db.session.scalars(select(PlacementEvent.note)).all()
+        notes = [stored_text(note) for note in db.session.scalars(select(PlacementEvent.note))]
         scores_after = len(db.session.scalars(select(ScoreSync.id)).all())
     assert len([n for n in notes if n.endswith("revoked: issued in error")]) == 1, notes
     assert scores_after == scores_before + 1  # the score goes again once, without the link

@@ -24,6 +24,7 @@ from lti_app.services.grading import approve_release
 from lti_app.services.placements import placing
 from lti_app.services.placements import status as placement_status
 from lti_app.services.placements.status import PlacementError
+from lti_app.wording.stored import stored_text
 from tests.app.test_grading_helpers import only_activity, seed_placement, user_by_sub
 from tests.support.placements import activity_id, launch, make_project, platform_id, user_id
 
@@ -202,7 +203,7 @@ def test_re_placing_a_withdrawn_student_twice_at_once_the_second_sees_the_first(
             .where(PlacementEvent.placement_id == the_placement)
             .order_by(PlacementEvent.id)
         ).all()
-    assert len([n for n in notes if n.startswith("re-placed")]) == 1, notes
+    assert len([n for n in map(stored_text, notes) if n.startswith("re-placed")]) == 1, notes
 
 
 @pytest.mark.parametrize("re_join_meets", ["after reading", "holding its locks"])

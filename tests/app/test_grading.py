@@ -23,6 +23,7 @@ from lti_app.models import (
     Rubric,
     ScoreSync,
 )
+from lti_app.wording.stored import stored_text
 from rubrics.io import from_json, to_json
 from tests.app.test_grading_helpers import only_activity, seed_placement, user_by_sub
 from tests.support.platform import default_claims
@@ -106,7 +107,7 @@ def test_approve_then_release_moves_status_and_writes_outbox_rows(app, client, g
         assert "scoreGiven" not in pending.payload
         # No grade service in this launch: failed at once, with a message saying what to do.
         assert pending.state == "failed"
-        assert "grade pass-back" in pending.last_error
+        assert "grade pass-back" in stored_text(pending.last_error)
 
     confirm = _page(client, activity_id, "/release")
     assert b"Release 1 grade<" in confirm.data
@@ -160,7 +161,7 @@ def test_override_of_a_released_grade_sends_the_new_value_and_keeps_the_reason(a
         stamps = [r.score_timestamp for r in rows]
         assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
         assert [r.state for r in rows[:-1]] == ["superseded", "superseded"]
-        notes = " ".join(e.note for e in db.session.scalars(select(PlacementEvent)))
+        notes = " ".join(stored_text(e.note) for e in db.session.scalars(select(PlacementEvent)))
         assert "Extra deliverable agreed with the partner" in notes
 
 

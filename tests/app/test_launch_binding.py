@@ -14,8 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 from sqlalchemy import select
 
 from lti_app.extensions import db
-from lti_app.lti import binding
-from lti_app.models import User
+from lti_app.lti import binding, views
+from lti_app.models import Platform, User
 from tests.support.platform import default_claims
 
 TARGET = "post_message_forwarding"
@@ -175,16 +175,110 @@ def _confirm(client: Any, pending: str, stored: str, **headers: str) -> Any:
 
 
 def test_platform_storage_launch_starts_the_session_once_the_stored_state_is_proved(app, platform):
-    framed = app.test_client()
-    framed_without_cookies = app.test_client(use_cookies=False)
-    _, state, nonce = _storage_login(framed_without_cookies, platform)
+    framed = app.test_client()  # a frame that keeps Stint's cookies (Chromium: partitioned)
+    _, state, nonce = _storage_login(framed, platform)
     pending = _storage_launch(framed, platform, state, nonce, "stored-student")
     assert framed.get("/student/").status_code == 401  # no session before the proof
     confirmed = _confirm(framed, pending, state)
-    assert confirmed.status_code == 200
+    assert confirmed.status_code == 200 and "handoff" not in confirmed.get_json()
     entered = framed.get(confirmed.get_json()["next"])
     assert entered.status_code == 303 and "/student/" in entered.headers["Location"]
     assert _confirm(app.test_client(), pending, state).status_code == 410  # once
+
+
+def _cookieless_storage_launch(app: Any, platform: Any, sub: str) -> tuple[Any, dict[str, Any]]:
+    """Login, launch and confirm in a frame that keeps no cookie (Safari), storage offered."""
+    frame = app.test_client(use_cookies=False)
+    _, state, nonce = _storage_login(frame, platform)
+    pending = _storage_launch(frame, platform, state, nonce, sub)
+    confirmed = _confirm(frame, pending, state)
+    assert confirmed.status_code == 200, confirmed.get_data(as_text=True)
+    return confirmed, confirmed.get_json()
+
+
+def _redeem(client: Any, handoff: str, **headers: str) -> Any:
+    return client.post(
+        "/lti/launch/handoff", data={"handoff": handoff}, headers={"X-Stint-Launch": "1", **headers}
+    )
+
+
+def test_a_frame_without_cookies_hands_the_proved_launch_to_a_new_window_once(app, platform):
+    confirmed, answer = _cookieless_storage_launch(app, platform, "safari-student")
+    # No session for a frame that would drop it: a ticket for the window the page opens.
+    assert "next" not in answer and set(answer) == {"window", "handoff"}
+    assert "stint_session" not in " ".join(_set_cookie_lines(confirmed))
+    assert urlsplit(answer["window"]).query == ""  # the window's URL carries nothing
+    window = app.test_client()  # first-party: keeps its cookies
+    page = window.get(answer["window"])
+    assert page.status_code == 200 and answer["handoff"] not in page.get_data(as_text=True)
+    assert "lti_handoff.js" in page.get_data(as_text=True)
+    assert window.get("/student/").status_code == 401  # opening the window signs nobody in
+    redeemed = _redeem(window, answer["handoff"])
+    assert redeemed.status_code == 200
+    entered = window.get(redeemed.get_json()["next"])
+    assert entered.status_code == 303 and "/student/" in entered.headers["Location"]
+    assert window.get(entered.headers["Location"]).status_code == 200
+    # The ticket works once, and only from Stint's own page's script.
+    assert _redeem(app.test_client(), answer["handoff"]).status_code == 410
+
+
+def test_a_launch_ticket_cannot_be_redeemed_cross_site_forged_or_late(app, platform, monkeypatch):
+    _, answer = _cookieless_storage_launch(app, platform, "safari-student-2")
+    other = app.test_client()
+    plain_form = other.post("/lti/launch/handoff", data={"handoff": answer["handoff"]})
+    assert plain_form.status_code == 403
+    assert _redeem(other, answer["handoff"], **{"Sec-Fetch-Site": "cross-site"}).status_code == 403
+    assert _redeem(other, answer["handoff"] + "x").status_code == 410
+    assert other.get("/student/").status_code == 401
+    with monkeypatch.context() as late:
+        late.setattr(views, "HANDOFF_TTL", -1)  # every ticket is past its age now
+        assert _redeem(other, answer["handoff"]).status_code == 410
+    assert other.get("/student/").status_code == 401
+    assert _redeem(other, answer["handoff"]).status_code == 200  # in time, it still works
+
+
+def _database_rows(app: Any) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table but the spent markers (a spent state is the launch's own)."""
+    with app.app_context():
+        return {
+            table.name: sorted((tuple(row) for row in db.session.execute(select(table))), key=repr)
+            for table in db.metadata.sorted_tables
+            if table.name != "spent_marker"
+        }
+
+
+def test_a_storage_launch_writes_nothing_until_the_browser_proves_it(app, platform):
+    """Course, user, membership, activity, frame origin: all wait for the proof; a launch that
+    is never confirmed, or refused, leaves the database as it was."""
+    claims = default_claims(sub="unconfirmed")
+    claims["https://purl.imsglobal.org/spec/lti/claim/launch_presentation"] = {
+        "return_url": "https://school.lms.example.org/courses/1"  # a new LMS page origin
+    }
+    claims["https://purl.imsglobal.org/spec/lti/claim/context"]["id"] = "never-confirmed"
+    frame = app.test_client()
+    _, state, nonce = _storage_login(frame, platform)  # Stint's first signing key is made here
+    before = _database_rows(app)
+    body = platform.claims(claims)
+    body["nonce"] = nonce
+    page = frame.post(
+        "/lti/launch",
+        data={"id_token": platform.sign(body), "state": state, "lti_storage_target": TARGET},
+    )
+    assert page.status_code == 200
+    # This page is framed by the LMS page the launch names, though nothing learnt it yet.
+    assert "https://school.lms.example.org" in page.headers["Content-Security-Policy"]
+    assert _database_rows(app) == before
+    pending = _attribute(page.get_data(as_text=True), "data-pending")
+    assert _confirm(app.test_client(), pending, "").status_code == 403
+    assert _database_rows(app) == before
+    confirmed = _confirm(frame, pending, state)
+    assert confirmed.status_code == 200
+    after = _database_rows(app)
+    assert after != before
+    with app.app_context():
+        user = db.session.scalars(select(User).filter_by(sub="unconfirmed")).one()
+        learnt = db.session.get(Platform, user.platform_id).frame_origins
+        assert "https://school.lms.example.org" in learnt
 
 
 def test_login_csrf_on_the_storage_path_is_refused_with_no_session(app, platform):

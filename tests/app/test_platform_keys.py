@@ -81,7 +81,7 @@ def test_many_threads_in_two_workers_fetch_a_slow_lms_once(app, platform, jwks_s
 def test_a_launch_waits_briefly_then_says_try_again_with_a_503(
     app, client, platform, jwks_server, monkeypatch
 ):
-    monkeypatch.setattr(pk, "LAUNCH_WAIT_SECONDS", 0.2)
+    app.config["LTI_JWKS_LAUNCH_WAIT"] = 0.2
     jwks_server.delays[platform.name] = 1.0
     refused = platform.launch(client)
     assert refused.status_code == 503
@@ -96,7 +96,7 @@ def test_stale_keys_are_served_while_the_refresh_runs(
 ):
     assert platform.launch(client).status_code == 303
     app.config["LTI_JWKS_TTL"] = 0  # every key set is now past its TTL
-    monkeypatch.setattr(pk, "LAUNCH_WAIT_SECONDS", 0.05)
+    app.config["LTI_JWKS_LAUNCH_WAIT"] = 0.05
     jwks_server.delays[platform.name] = 1.0  # a launch waiting for this refresh would get a 503
     assert platform.launch(client, default_claims(sub="student-2")).status_code == 303
     assert platform_keys.wait_idle(5)

@@ -21,7 +21,10 @@ def test_matching_reasons_name_projects_by_title(app, course):  # noqa: F811
         data_title = db.session.scalar(
             select(Project.title).where(Project.id == course.projects["data"])
         )
-    assert any(f"({course.projects['data']})" in why for why in result["unplaced"].values())
+    # Stored as data: the project's id, worded (with its title) when the page is read.
+    assert any(
+        why["filled"] == [str(course.projects["data"])] for why in result["unplaced"].values()
+    )
     page = course.teacher.get(f"/instructor/activities/{course.aid}/placements/match/{run_id}")
     text = page.get_data(as_text=True)
     assert "catalog ids" not in text  # the developer's note is gone

@@ -16,7 +16,8 @@ from lti_app.lti.dynamic_registration import (
     StintDynamicRegistration,
     check_url,
 )
-from lti_app.models import RegistrationInvite
+from lti_app.lti.tool_conf import tool_conf
+from lti_app.models import Platform, RegistrationInvite
 from lti_app.services.registration import (
     InviteRefusedError,
     claim_invite,
@@ -25,6 +26,7 @@ from lti_app.services.registration import (
     scope_problems,
     status_view_token,
 )
+from tests.conftest import make_platform
 
 TOOL_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-tool-configuration"
 
@@ -49,6 +51,24 @@ def test_the_registration_request_has_what_moodle_and_canvas_need():
     [message] = tool["messages"]
     assert message["type"] == "LtiDeepLinkingRequest"
     assert "assignment_selection" in message["placements"]
+
+
+@pytest.mark.parametrize(
+    ("family", "start_variable"),
+    [("moodle", "$CourseSection.timeFrame.begin"), ("canvas", "$Canvas.course.startAt")],
+)
+def test_the_registration_asks_each_lms_for_course_copy_in_its_own_variables(
+    family, start_variable
+):
+    """Sent with every launch (tool-level custom parameters), so a link made by hand in a
+    copied course still says where the course came from."""
+    exchange = StintDynamicRegistration("https://stint.example.edu", "https://lms/c", "t", 5)
+    exchange.lms_kind = family  # read from the LMS's configuration (product_family_code)
+    custom = exchange.lti_registration_data()[TOOL_CONFIGURATION]["custom_parameters"]
+    assert custom["context_history"] == "$Context.id.history"
+    assert custom["course_starts_at"] == start_variable
+    assert custom["stint_timezone"] == "$Person.address.timezone"
+    assert ("canvas_previous_context_ids" in custom) == (family == "canvas")
 
 
 @pytest.mark.parametrize(
@@ -152,3 +172,54 @@ def test_a_malformed_configuration_url_gets_a_clear_400(app, client, config_url,
     assert b"must be opened by the LMS" in response.data
     # Nothing from the bad URL reaches the CSP header.
     assert host not in response.headers["Content-Security-Policy"]
+
+
+def _deployments(app, issuer: str) -> list[str]:
+    with app.app_context():
+        row = db.session.scalars(select(Platform).filter_by(issuer=issuer)).one()
+        return [d.deployment_id for d in row.deployments]
+
+
+def _without_deployments(app, issuer: str, method: str) -> None:
+    with app.app_context():
+        row = db.session.scalars(select(Platform).filter_by(issuer=issuer)).one()
+        row.registration_method = method
+        row.deployments.clear()
+        db.session.commit()
+    tool_conf.clear()
+
+
+def test_a_platform_registered_by_link_learns_its_first_deployment_once_bound(app, jwks_server):
+    platform = make_platform(app, jwks_server, "lms-canvas-dyn", deployment_id="canvas-dep-1")
+    _without_deployments(app, platform.issuer, "dynamic")
+    # A platform-storage launch that is never confirmed learns nothing.
+    frame = app.test_client()
+    state, nonce = platform.login(frame, lti_storage_target="post_message_forwarding")
+    claims = platform.claims()
+    claims["nonce"] = nonce
+    page = frame.post(
+        "/lti/launch",
+        data={
+            "id_token": platform.sign(claims),
+            "state": state,
+            "lti_storage_target": "post_message_forwarding",
+        },
+    )
+    assert page.status_code == 200 and _deployments(app, platform.issuer) == []
+    # Bound (the state cookie path), the launch names it.
+    landed = platform.launch(app.test_client())
+    assert landed.status_code == 303 and "/student/" in landed.headers["Location"]
+    assert _deployments(app, platform.issuer) == ["canvas-dep-1"]
+    # Only the first: another deployment of the same registration is the operator's to add.
+    platform.deployment_id = "canvas-dep-2"
+    refused = platform.launch(app.test_client())
+    assert refused.status_code == 400 and b"not registered" in refused.data
+    assert _deployments(app, platform.issuer) == ["canvas-dep-1"]
+
+
+def test_a_platform_registered_by_hand_never_learns_a_deployment(app, jwks_server):
+    platform = make_platform(app, jwks_server, "lms-manual-nodep", deployment_id="dep-x")
+    _without_deployments(app, platform.issuer, "manual")
+    refused = platform.launch(app.test_client())
+    assert refused.status_code == 400 and b"not registered" in refused.data
+    assert _deployments(app, platform.issuer) == []

@@ -49,6 +49,8 @@ class FakeTool:
     base: str
     key: JWK = field(default_factory=lambda: JWK.generate(kty="RSA", size=2048, kid="tool-key-1"))
     launches: dict[str, str] = field(default_factory=dict)  # state -> nonce
+    # What its Canvas JSON configuration offers as tool-level custom parameters.
+    custom_fields: dict[str, str] = field(default_factory=dict)
 
     @property
     def registration(self):
@@ -122,6 +124,11 @@ def _add_fake_tool_routes(app: Flask, tool: FakeTool) -> None:
     @app.get("/lti/jwks.json")
     def tool_jwks() -> Response:
         return app.json.response(tool.jwks())
+
+    @app.get("/lti/config/canvas.json")
+    def tool_canvas_configuration() -> Response:
+        """The tool's Canvas JSON configuration: only what the platform reads of it."""
+        return app.json.response({"title": "Fake tool", "custom_fields": tool.custom_fields})
 
     @app.route("/lti/login", methods=["GET", "POST"])
     def tool_login() -> Response:

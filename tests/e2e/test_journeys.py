@@ -35,7 +35,8 @@ from lti_app.dev_platform.admin import DevPlatformAdmin
 from lti_app.extensions import db
 from lti_app.lti.frame_origins import forget_origins
 from lti_app.models import Platform
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, assert_accessible
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.journey import Journey
 from tests.http.test_passback import approve_and_release, new_course, place
 
 ZOE, DMITRY, CHEN = c.DEMO_STUDENT_SUBS[:3]
@@ -54,7 +55,6 @@ SUPERVISORS = {
     "Brand refresh": "ole@borealis.example",
 }
 RANK_LABELS = ("1st choice (required)", "2nd choice", "3rd choice")
-TOOL_FRAME = "iframe[name='tool-frame']"
 SLOW = 60_000  # ms: releasing grades renders certificates inline (huey immediate mode)
 
 
@@ -83,63 +83,6 @@ def world(live_server: Any) -> World:
     for sub in (c.DEMO_INSTRUCTOR_SUB, *c.DEMO_STUDENT_SUBS):
         admin.set_member_status(sub, "Active")
     return World()
-
-
-class Journey:
-    """One person's browser on the dev LMS, with Stint in its frame; checks every page shown."""
-
-    def __init__(self, page: Any, base_url: str, axe_source: str) -> None:
-        self.page = page
-        self.base_url = base_url
-        self.axe_source = axe_source
-        self.csp_errors: list[str] = []
-        page.on("console", self._console)
-
-    def _console(self, message: Any) -> None:
-        if message.type == "error" and "Content Security Policy" in message.text:
-            self.csp_errors.append(message.text)
-
-    @property
-    def tool(self) -> Any:
-        """Stint inside the LMS page (a FrameLocator: waits for what it is asked for)."""
-        return self.page.frame_locator(TOOL_FRAME)
-
-    @property
-    def tool_frame(self) -> Any:
-        frame = self.page.frame(name="tool-frame")
-        assert frame is not None, "the LMS page has no tool frame"
-        return frame
-
-    def check(self, frame: Any = None, where: str = "") -> None:
-        frame = frame or self.page.main_frame
-        frame.wait_for_load_state()
-        assert_accessible(frame, self.axe_source, where or frame.url)
-        assert not self.csp_errors, "CSP violations:\n" + "\n".join(self.csp_errors)
-
-    def check_tool(self, where: str = "") -> None:
-        self.check(self.tool_frame, where)
-
-    def lms(self, path: str) -> None:
-        """Open a page of the dev LMS itself (course, roster, gradebook, mailbox)."""
-        self.page.goto(self.base_url + path)
-        self.check()
-
-    def launch(self, sub: str, link_id: str | None) -> None:
-        """Launch from the course page as ``sub``; Stint's first page is checked."""
-        query = f"user={sub}&deep_link=1" if link_id is None else f"user={sub}&link={link_id}"
-        self.page.goto(f"{self.base_url}/dev-lms/course/launch?{query}")
-        self.check(where="the LMS launch page")
-        self.tool_frame.wait_for_url(re.compile(r"/(instructor|student|lti/deep-link)/"))
-        self.check_tool()
-
-    def go(self, locator: Any, where: str = "") -> None:
-        """Click something in Stint's frame that loads a new page, then check that page."""
-        with self.tool_frame.expect_navigation():
-            locator.click()
-        self.check_tool(where)
-
-    def flash(self, text: str | re.Pattern[str]) -> None:
-        expect(self.tool.locator(".flash").first).to_contain_text(text)
 
 
 @pytest.fixture

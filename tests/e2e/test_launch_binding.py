@@ -182,6 +182,50 @@ def test_new_window_path_restarts_the_login_first_party(
         _rules(plain_server, "spec")
 
 
+def test_storage_path_in_a_frame_that_keeps_no_cookie_hands_over_to_a_new_window(
+    plain_server: LiveServer, new_page: Any, phaseout_browser: Any, axe_source: str
+) -> None:
+    """Canvas in Safari: platform storage proves the launch, but the frame keeps no cookie
+    (here: the plain-http server's Lax cookies, which a cross-site frame never keeps, in a
+    Chromium blocking third-party cookies), so the session cannot start there. The frame
+    offers a new window and hands it a one-time ticket by postMessage; the new, first-party
+    window starts the session. No URL ever carries the ticket."""
+    _rules(plain_server, "canvas")
+    try:
+        page = new_page("lms", browser=phaseout_browser, bypass_csp=True)
+        seen = _requested_paths(page)
+        urls: list[str] = []
+        page.context.on("request", lambda r: urls.append(r.url))
+        answers: list[dict[str, Any]] = []
+        confirm = f"{plain_server.base_url}/lti/launch/confirm"
+        page.on("response", lambda r: answers.append(r.json()) if r.url == confirm else None)
+        page.goto(_lms_launch_url(plain_server))
+        tool = page.frame_locator("iframe[name='tool-frame']")
+        button = tool.get_by_role("button", name="Open Stint in a new window")
+        expect(button).to_be_visible()
+        frame = page.frame(name="tool-frame")
+        assert frame is not None
+        assert_accessible(frame, axe_source, "the new-window offer after a storage launch")
+        assert ("POST", confirm) in seen  # proved through the LMS's storage first
+        (answer,) = answers
+        assert "next" not in answer and answer["handoff"]
+        assert not [c for c in page.context.cookies() if c["name"] == "stint_session"]
+        with page.context.expect_page() as popup_info:
+            button.click()
+        popup = popup_info.value
+        popup.wait_for_url(re.compile(r"/student/"))
+        expect(popup.get_by_text(re.compile("Welcome,"))).to_be_visible()
+        expect(tool.get_by_text("Stint is open in a new window")).to_be_visible()
+        assert f"{plain_server.base_url}/lti/launch/window" in urls
+        assert not [url for url in urls if answer["handoff"] in url]
+        # A second window opened from the same URL gets nothing: the ticket was spent.
+        other = popup.context.new_page()
+        other.goto(f"{plain_server.base_url}/lti/launch/window")
+        expect(other.get_by_text(re.compile("did not sign you in"))).to_be_visible()
+    finally:
+        _rules(plain_server, "spec")
+
+
 def _attacker_launch(new_page: Any, browser: Any, server: LiveServer) -> dict[str, str]:
     """The attacker runs the launch in their own browser and keeps the id_token and state
     (the post to Stint is stopped before it leaves the browser)."""

@@ -16,6 +16,7 @@ from lti_app.dev_platform import constants as c
 from lti_app.dev_platform.admin import DevPlatformAdmin
 from lti_app.dev_platform.browser import FormFollowingBrowser
 from lti_app.extensions import db
+from lti_app.jobs import score_delivery
 from lti_app.models import (
     Activity,
     ActivityProject,
@@ -27,6 +28,7 @@ from lti_app.models import (
     Rubric,
     User,
 )
+from lti_app.services.ags.client import client_for
 from rubrics.io import to_json
 from rubrics.templates import BUILTIN_TEMPLATES
 
@@ -272,6 +274,87 @@ def test_declining_starts_a_fresh_activity(live_server):
     # The offer is not shown again: the next launch goes to the settings page.
     again = _browser().get(admin.launch_url(c.DEMO_INSTRUCTOR_SUB, link, context=new_context))
     assert "/settings" in again.url
+
+
+def _activity_of(live_server, context_id: str, link: str) -> int:
+    with live_server.app.app_context():
+        return db.session.scalars(
+            select(Activity.id)
+            .join(Course)
+            .where(Course.context_id == context_id, Activity.resource_link_id == link)
+        ).one()
+
+
+def _resolve_line_item(live_server, activity_id: int) -> str:
+    """What score delivery does first: find the activity's column in the LMS, or make one."""
+    with live_server.app.app_context():
+        activity = db.session.get(Activity, activity_id)
+        url = score_delivery.resolve_line_item(client_for(activity.course.platform), activity)
+        db.session.remove()
+        return url
+
+
+def test_a_link_made_by_hand_is_copied_and_finds_its_copied_column_by_resource_id(live_server):
+    """The tool-level custom parameters of Canvas's configuration (custom_fields) say where a
+    copied course came from even for a link made by hand, which carries no custom parameters of
+    its own; and the column Stint made for the source through AGS, which the copy does not bind
+    to the copied link, is found again by its resourceId instead of a second column."""
+    admin = DevPlatformAdmin.from_app(live_server.app)
+    custom = admin.configure_tool_from_canvas_json(f"{admin.base_url}/lti/config/canvas.json")
+    assert custom["context_history"] == "$Context.id.history"
+    try:
+        title = f"Typed in {uuid.uuid4().hex[:6]}"
+        link = admin.create_resource_link(title)  # no custom parameters, no column
+        first = _browser().get(admin.launch_url(c.DEMO_INSTRUCTOR_SUB, link))
+        assert first.status_code == 200, first.text[:300]
+        source_id = _activity_of(live_server, c.DEMO_CONTEXT_ID, link)
+        with live_server.app.app_context():
+            source = db.session.get(Activity, source_id)
+            source.title, source.configured = title, True
+            db.session.commit()
+        made_url = _resolve_line_item(live_server, source_id)  # made through AGS
+        (made,) = admin.line_items_of(c.DEMO_CONTEXT_ID, link)
+        assert made_url.endswith(f"/lineitems/{made.id}") and made.resource_id == str(source_id)
+
+        new_context = _copy_course(admin, f"{title} next term")
+        new_link = _copied_link(admin, new_context, title)
+        assert admin.line_items_of(new_context, new_link) == []  # the link names no column
+        (copied_item,) = [
+            i for i in admin.line_items_of(new_context) if i.resource_id == str(source_id)
+        ]
+        browser = _browser()
+        offer = browser.get(admin.launch_url(c.DEMO_INSTRUCTOR_SUB, new_link, context=new_context))
+        assert "/copy" in offer.url, offer.url  # the tool-level history named the source
+        copied = browser.post(
+            offer.url,
+            {"csrf_token": _csrf(offer.text), "source": str(source_id), "copy": "1"},
+        )
+        assert copied.status_code == 200 and "Setup copied" in copied.text
+        creates = admin.stats()["line_item_creates"]
+        new_id = _activity_of(live_server, new_context, new_link)
+        url = _resolve_line_item(live_server, new_id)
+        assert url.endswith(f"/{new_context}/lineitems/{copied_item.id}")
+        assert admin.stats()["line_item_creates"] == creates  # no second column
+        assert _resolve_line_item(live_server, source_id) == made_url  # the source keeps its own
+
+        # A link duplicated in the same course (Canvas's "Duplicate") copies the setup too, but
+        # the source's column there is the source's: the duplicate gets one of its own.
+        twin = admin.create_resource_link(
+            f"{title} (copy)", custom={"stint_activity": str(source_id)}
+        )
+        browser = _browser()
+        offer = browser.get(admin.launch_url(c.DEMO_INSTRUCTOR_SUB, twin))
+        assert "/copy" in offer.url, offer.url
+        browser.post(
+            offer.url, {"csrf_token": _csrf(offer.text), "source": str(source_id), "copy": "1"}
+        )
+        twin_url = _resolve_line_item(
+            live_server, _activity_of(live_server, c.DEMO_CONTEXT_ID, twin)
+        )
+        assert twin_url != made_url
+        assert admin.stats()["line_item_creates"] == creates + 1
+    finally:
+        admin.set_tool_custom({})
 
 
 def test_the_dev_lms_refuses_a_copy_without_a_title_and_keeps_what_was_typed(live_server):

@@ -25,6 +25,7 @@ from lti_app.models import Activity, ScoreDrift
 from lti_app.services.ags.client import client_for, post_score, scopes_for
 from lti_app.services.ags.results import holds, read_result
 from lti_app.services.grading import outbox as grading_outbox
+from lti_app.wording.stored import stored_text
 from tests.app.test_grading_helpers import override_like_the_page
 from tests.http.test_passback import (
     Course,
@@ -138,7 +139,8 @@ def test_a_refused_score_is_never_shown_as_delivered(live_server, lms_rules, rul
 
     rows = syncs_of(live_server, placement)
     assert rows[-1].state == "failed"
-    assert status in rows[-1].last_error and "12 / 100" in rows[-1].last_error
+    said = stored_text(rows[-1].last_error)
+    assert status in said and "12 / 100" in said
     assert held(course).score_given == Decimal("12")  # the LMS kept its grade
     page = grading_page(live_server, course)
     assert "In gradebook" not in page.text
@@ -162,8 +164,8 @@ def test_a_moodle_409_after_a_hand_change_is_read_back_and_sent_again(
     assert held(course).score_given == Decimal("75")
     final = syncs_of(live_server, placement)[-1]
     assert final.state == "sent"
-    assert "HTTP 409" in final.last_error
-    assert "Sent again with a newer timestamp" in final.last_error
+    assert "HTTP 409" in stored_text(final.last_error)
+    assert "Sent again with a newer timestamp" in stored_text(final.last_error)
 
 
 def test_a_canvas_400_for_an_older_timestamp_is_handled(live_server, lms_rules):
@@ -177,8 +179,8 @@ def test_a_canvas_400_for_an_older_timestamp_is_handled(live_server, lms_rules):
 
     assert held(course).score_given == Decimal("88.00")
     pending, final = syncs_of(live_server, placement)
-    assert pending.state == "sent" and "HTTP 400" in pending.last_error
-    assert "Sent again with a newer timestamp" in pending.last_error
+    assert pending.state == "sent" and "HTTP 400" in stored_text(pending.last_error)
+    assert "Sent again with a newer timestamp" in stored_text(pending.last_error)
     assert final.state == "sent" and final.last_error == ""
 
 

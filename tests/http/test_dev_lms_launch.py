@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from http.cookiejar import Cookie, DefaultCookiePolicy
+from typing import Any
 
 import requests
 
@@ -84,3 +86,43 @@ def test_thirty_launches_in_one_browser_over_http(live_server):
         assert final.status_code == 200, (i, final.text[:300])
     cookies = "; ".join(f"{k}={v}" for k, v in browser.session.cookies.items())
     assert len(cookies) < 4096
+
+
+def test_deep_linking_under_platform_storage_is_recorded_once_proved(live_server):
+    """Canvas rules: the deep-linking launch is confirmed through the storage page first; the
+    request it leads to is still the one the LMS sent."""
+    admin = DevPlatformAdmin.from_app(live_server.app)
+    admin.set_gradebook_rules("canvas")
+    try:
+        browser = _browser()
+        form_page = browser.get(admin.launch_url(c.DEMO_INSTRUCTOR_SUB, deep_link=True))
+        assert form_page.status_code == 200, form_page.text[:500]
+        assert "Add a micro-internship" in form_page.text
+        assert any(r.url.endswith("/lti/launch/confirm") for r in browser.history)
+    finally:
+        admin.set_gradebook_rules("spec")
+
+
+class _DropsLaunchCookies(DefaultCookiePolicy):
+    """A frame that keeps none of the login's cookies (what Safari does to all of them); the
+    same jar then plays the first-party window, which keeps the session."""
+
+    def set_ok(self, cookie: Cookie, request: Any) -> bool:
+        return not cookie.name.startswith("stint_lti_") and super().set_ok(cookie, request)
+
+
+def test_the_scriptless_browser_plays_the_new_window_hand_over(live_server):
+    admin = DevPlatformAdmin.from_app(live_server.app)
+    admin.set_gradebook_rules("canvas")
+    try:
+        session = requests.Session()
+        session.cookies.set_policy(_DropsLaunchCookies())
+        browser = FormFollowingBrowser(session)
+        final = browser.get(admin.launch_url(c.DEMO_STUDENT_SUBS[2], c.DEMO_LINK_ID))
+        assert final.status_code == 200, final.text[:500]
+        assert "/student/activities/" in final.url
+        steps = [r.url.split("?")[0] for r in browser.history]
+        assert any(url.endswith("/lti/launch/window") for url in steps)
+        assert any(url.endswith("/lti/launch/handoff") for url in steps)
+    finally:
+        admin.set_gradebook_rules("spec")

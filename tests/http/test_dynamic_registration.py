@@ -129,6 +129,54 @@ def test_canvas_with_a_withheld_scope_registers_and_config_warns(live):
     assert "roster service (NRPS) was not granted" in config.text
 
 
+def test_canvas_names_no_deployment_and_the_first_launch_does(live):
+    """Canvas's registration answer names no deployment (it makes one when the key is
+    installed): no problem on /lti/config, and the first launch, once bound, names it. A
+    deployment named later (the key installed elsewhere) is refused until the operator adds it."""
+    admin = DevPlatformAdmin.from_app(live.app)
+    known = {t.client_id for t in admin.tool_registrations()}
+    page = requests.get(admin.open_tool_registration(_invite(live, "canvas"), "canvas"), timeout=30)
+    assert page.status_code == 200, page.text[:600]
+    assert "Stint records it from the first launch" in page.text
+    assert "Check before you use Stint" not in page.text  # nothing to warn about
+    [tool] = [t for t in admin.tool_registrations() if t.client_id not in known]
+    made = next(p for p in _platforms(live) if p.client_id == tool.client_id)
+    with live.app.app_context():
+        assert db.session.get(Platform, made.id).deployments == []
+        status = next(s for s in platform_statuses() if s.client_id == tool.client_id)
+    assert not [p for p in status.problems if "deployment" in p]
+    assert status.notes and "first launch" in status.notes[0]
+    token = status_view_token(live.app.config["SECRET_KEY"])
+    config = requests.get(f"{live.base_url}/lti/config?view={token}", timeout=30).text
+    assert "Stint records it from the first launch" in config
+    assert "launches are refused until one is added" not in config
+
+    admin.activate_tool(tool.client_id)
+    admin.set_gradebook_rules("canvas")  # platform storage: the deployment waits for the proof
+    try:
+        browser = FormFollowingBrowser(requests.Session())
+        final = browser.get(admin.launch_url(c.DEMO_STUDENT_SUBS[1], c.DEMO_LINK_ID))
+        assert final.status_code == 200, final.text[:500]
+        assert "/student/activities/" in final.url
+        assert any("/lti/launch/confirm" in r.url for r in browser.history)
+        with live.app.app_context():
+            learnt = [d.deployment_id for d in db.session.get(Platform, made.id).deployments]
+            status = next(s for s in platform_statuses() if s.client_id == tool.client_id)
+        assert learnt == [tool.deployment_id]
+        assert status.problems == () and status.notes == ()
+
+        other = admin.redeploy_tool(tool.client_id)
+        refused = FormFollowingBrowser(requests.Session()).get(
+            admin.launch_url(c.DEMO_STUDENT_SUBS[1], c.DEMO_LINK_ID)
+        )
+        assert refused.status_code == 400 and "not registered" in refused.text
+        with live.app.app_context():
+            kept = [d.deployment_id for d in db.session.get(Platform, made.id).deployments]
+        assert kept == [tool.deployment_id] and other not in kept
+    finally:
+        admin.set_gradebook_rules("spec")
+
+
 def test_an_unknown_or_expired_code_is_refused_and_registers_nothing(live):
     admin = DevPlatformAdmin.from_app(live.app)
     before = (len(_platforms(live)), len(admin.tool_registrations()))

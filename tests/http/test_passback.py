@@ -32,6 +32,7 @@ from lti_app.models.base import utcnow
 from lti_app.services.ags.client import client_for, post_score, scopes_for
 from lti_app.services.grading import resends
 from lti_app.services.grading.errors import GradingError
+from lti_app.wording.stored import stored_text
 from tests.app.test_grading_helpers import (
     approve_like_the_page,
     override_like_the_page,
@@ -258,7 +259,7 @@ def test_an_hour_of_outage_and_two_changes_deliver_only_the_last_value(live_serv
             score_jobs.sweep()
     rows = syncs_of(live_server, placement)
     assert [r.state for r in rows] == ["superseded", "superseded", "superseded", "pending"]
-    assert rows[-1].attempts >= 8 and "HTTP 500" in rows[-1].last_error
+    assert rows[-1].attempts >= 8 and "HTTP 500" in stored_text(rows[-1].last_error)
     course.admin.clear_faults()
     sweep_until_settled(live_server)
     scores = graded_scores(course, c.DEMO_STUDENT_SUBS[0])
@@ -300,7 +301,7 @@ def test_worker_killed_after_the_post_landed_does_not_record_twice(live_server, 
             post_score(client, activity.lineitem_url, scopes, sync.payload)
     sweep_until_settled(live_server)
     final = syncs_of(live_server, placement)[-1]
-    assert final.state == "sent" and "already had this score" in final.last_error
+    assert final.state == "sent" and "already had this score" in stored_text(final.last_error)
     assert [s.score_given for s in graded_scores(course, c.DEMO_STUDENT_SUBS[0])] == [
         Decimal("88.00")
     ]
@@ -318,7 +319,7 @@ def test_permanent_refusal_is_failed_with_the_lms_message_and_can_be_retried(liv
     approve_and_release(live_server, course, [placement])
     final = syncs_of(live_server, placement)[-1]
     assert final.state == "failed"
-    assert "not a member of this course" in final.last_error
+    assert "not a member of this course" in stored_text(final.last_error)
     with ctx(live_server):
         activity = db.session.get(Activity, course.activity_id)
         retried = resends.retry_sync(activity, final.id)

@@ -19,6 +19,8 @@ from grading.compute import (
     deliverables_fraction,
 )
 from grading.policy import Component, GradingPolicy, PolicyInvalid, Rounding, RoundingMode
+from grading.reasons import Reason, ReasonCode
+from lti_app.wording.grading import check_detail, reason_text
 
 D = Decimal
 
@@ -50,6 +52,11 @@ DOC_MAXIMUM = D(25)
 NO_DELIVERABLES_RULE = replace(DOC_POLICY, require_all_deliverables=False)
 
 
+def said(result: GradeResult) -> tuple[str, ...]:
+    """The reasons as an English reader sees them (they are data: a code and values)."""
+    return tuple(reason_text(reason) for reason in result.reasons)
+
+
 def grade(
     policy: GradingPolicy = DOC_POLICY,
     inputs: GradeInputs = DOC_INPUTS,
@@ -70,7 +77,9 @@ def test_worked_example_fails_on_hours_only() -> None:
     assert result.points == D("19.58")
     assert D("0.7833333") < result.fraction < D("0.7833334")  # type: ignore[operator]
     assert result.passed is False
-    assert result.reasons == (
+    # Reasons are data, in no language: a code and exact values.
+    assert result.reasons[1] == Reason.of(ReasonCode.HOURS_CONFIRMED, hours="38", required="45")
+    assert said(result) == (
         "score 19.58 of 25 meets the pass mark of 15 (60%)",
         "hours confirmed 38 of 45",
         "deliverables submitted 2 of 3",
@@ -86,13 +95,13 @@ def test_worked_example_still_fails_on_the_missing_deliverable_with_hours_confir
         ("hours", True),
         ("deliverables", False),
     ]
-    assert result.checks[2].detail == "2 of 3 required deliverables submitted"
+    assert check_detail(result.checks[2]) == "2 of 3 required deliverables submitted"
 
 
 def test_worked_example_passes_once_hours_are_confirmed() -> None:
     result = grade(NO_DELIVERABLES_RULE, inputs=replace(DOC_INPUTS, hours_confirmed=D(47)))
     assert result.passed is True
-    assert "hours confirmed 47 of 45" in result.reasons
+    assert "hours confirmed 47 of 45" in said(result)
     assert result.credits == D("1.0")  # 47 h / 45 h per credit = 1.04 -> floor to 0.5 -> 1.0
 
 
@@ -128,14 +137,14 @@ def test_missing_supervisor_evaluation_makes_the_result_incomplete_not_zero() ->
     assert result.points is None
     assert result.passed is None
     assert result.credits == 0
-    assert "waiting for supervisor evaluation" in result.reasons
+    assert "waiting for supervisor evaluation" in said(result)
 
 
 def test_all_missing_components_are_named() -> None:
     inputs = replace(DOC_INPUTS, supervisor_fraction=None, instructor_fraction=None)
     result = grade(inputs=inputs)
     assert result.missing == (Component.SUPERVISOR, Component.INSTRUCTOR)
-    assert result.reasons[:2] == (
+    assert said(result)[:2] == (
         "waiting for supervisor evaluation",
         "waiting for instructor evaluation",
     )
@@ -157,7 +166,7 @@ def test_unconfirmed_hours_leave_the_result_incomplete_when_hours_are_required()
     assert result.missing == ()
     assert result.points is None
     assert result.passed is None
-    assert "waiting for confirmed hours" in result.reasons
+    assert "waiting for confirmed hours" in said(result)
     # The weighted score is known and may be previewed, but nothing is proposed.
     assert result.computed_fraction is not None
 
@@ -191,7 +200,7 @@ def test_pass_is_decided_on_the_rounded_points_the_student_sees() -> None:
     rounded_down = only_supervisor("0.59996", Rounding("down", 2))
     assert rounded_down.points == D("59.99")
     assert rounded_down.passed is False
-    assert rounded_down.reasons == ("score 59.99 of 100 is below the pass mark of 60 (60%)",)
+    assert said(rounded_down) == ("score 59.99 of 100 is below the pass mark of 60 (60%)",)
 
 
 def test_exactly_the_threshold_passes() -> None:
@@ -209,8 +218,8 @@ def test_both_failures_are_explained() -> None:
     inputs = GradeInputs(D("0.2"), D("0.3"), 0, 3, D("12.5"))
     result = grade(inputs=inputs)
     assert result.passed is False
-    assert result.reasons == (
-        "score 4.50 of 25 is below the pass mark of 15 (60%)",
+    assert said(result) == (
+        "score 4.5 of 25 is below the pass mark of 15 (60%)",
         "hours confirmed 12.5 of 45",
         "deliverables submitted 0 of 3",
     )
@@ -230,8 +239,8 @@ def test_override_replaces_the_score_and_keeps_the_computed_one() -> None:
     assert D("0.78") < result.computed_fraction < D("0.79")  # type: ignore[operator]
     assert result.points == D("12.50")
     assert result.passed is False  # 12.50 is below the pass mark of 15
-    assert "instructor override: plagiarised deliverable" in result.reasons
-    assert "computed score was 78.33%" in result.reasons
+    assert "instructor override: plagiarised deliverable" in said(result)
+    assert "computed score was 78.33%" in said(result)
 
 
 def test_override_grades_a_placement_whose_supervisor_never_answered() -> None:
@@ -245,14 +254,14 @@ def test_override_grades_a_placement_whose_supervisor_never_answered() -> None:
     assert result.missing == (Component.SUPERVISOR,)
     assert result.points == D("20.00")
     assert result.passed is True
-    assert "no supervisor evaluation" in result.reasons
+    assert "no supervisor evaluation" in said(result)
 
 
 def test_override_does_not_waive_the_hours_requirement() -> None:
     result = grade(override=Override(D(1), "excellent work"))
     assert result.points == D("25.00")
     assert result.passed is False
-    assert "hours confirmed 38 of 45" in result.reasons
+    assert "hours confirmed 38 of 45" in said(result)
 
 
 def test_override_from_points_is_stored_as_a_fraction() -> None:

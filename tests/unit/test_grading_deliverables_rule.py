@@ -16,6 +16,7 @@ from grading.policy import (
     policy_from_dict,
     policy_to_dict,
 )
+from lti_app.wording.grading import check_detail, check_label, reason_text
 
 D = Decimal
 NO_HOURS = dataclasses.replace(DEFAULT_POLICY, required_hours=D(0))
@@ -43,9 +44,9 @@ def test_half_the_deliverables_does_not_pass_under_the_default_policy() -> None:
     assert result.credits == 0
     rule = result.checks[-1]
     assert (rule.rule, rule.met) == (RULE_DELIVERABLES, False)
-    assert rule.label == "All required deliverables submitted"
-    assert rule.detail == "1 of 2 required deliverables submitted"
-    assert "deliverables submitted 1 of 2" in result.reasons
+    assert check_label(rule) == "All required deliverables submitted"
+    assert check_detail(rule) == "1 of 2 required deliverables submitted"
+    assert "deliverables submitted 1 of 2" in [reason_text(r) for r in result.reasons]
 
 
 def test_every_required_deliverable_in_passes() -> None:

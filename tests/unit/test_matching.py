@@ -13,14 +13,19 @@ from hypothesis import strategies as st
 
 from lti_app.matching import (
     MatchingInputError,
+    MatchingProblem,
     MatchResult,
+    ProblemCode,
     ProjectSeat,
     StudentPreference,
+    Unplaced,
+    UnplacedCode,
     adjust,
     find_blocking_pairs,
     match,
     priority_order,
 )
+from lti_app.wording.matching import problem_text, unplaced_text
 
 OFFERED = [f"p{i}" for i in range(6)]
 NOT_OFFERED = ["gone1", "gone2"]
@@ -105,7 +110,7 @@ def test_every_student_is_placed_or_has_a_reason(instance, seed):
     everyone = {p.student_id for p in preferences}
     assert set(result.assignments) | set(result.unplaced) == everyone
     assert not set(result.assignments) & set(result.unplaced)
-    assert all(reason.strip() for reason in result.unplaced.values())
+    assert all(unplaced_text(reason).strip() for reason in result.unplaced.values())
 
 
 @given(instances(), st.integers())
@@ -244,14 +249,14 @@ def test_hand_checked_instance_with_given_priority():
     assert dict(result.assignments) == {"ben": "X", "cai": "X", "dev": "Y"}
     assert dict(result.rank_of) == {"ben": 1, "cai": 1, "dev": 1}
     assert result.rank_histogram == (3, 0)
-    assert (
-        result.unplaced["ana"]
-        == "all 2 ranked projects were filled by students with higher priority"
-    )
-    assert result.unplaced["fay"] == "ranked no projects"
-    assert result.unplaced["gus"] == "ranked only projects not offered: Q"
-    assert "no seats: Z" in result.unplaced["eli"]
-    assert "not offered: Q" in result.unplaced["eli"]
+    # Reasons are data (a code and project ids); an English reader sees these words.
+    assert result.unplaced["fay"] == Unplaced(UnplacedCode.RANKED_NONE, lottery=False)
+    words = {sid: unplaced_text(why) for sid, why in result.unplaced.items()}
+    assert words["ana"] == "all 2 ranked projects were filled by students with higher priority"
+    assert words["fay"] == "ranked no projects"
+    assert words["gus"] == "ranked only projects not offered: project Q"
+    assert "no seats: project Z" in words["eli"]
+    assert "not offered: project Q" in words["eli"]
 
 
 def test_student_optimal_when_a_lower_priority_student_is_displaced():
@@ -272,8 +277,8 @@ def test_reason_mentions_the_lottery_when_no_priority_is_given():
     preferences = [StudentPreference("a", ("X",)), StudentPreference("b", ("X",))]
     result = match(preferences, [ProjectSeat("X", 1)], seed=1)
     (reason,) = result.unplaced.values()
-    assert (
-        reason == "the only ranked project (X) was filled by students with higher lottery priority"
+    assert unplaced_text(reason, {"X": "Zine"}) == (
+        "the only ranked project (“Zine”) was filled by students with higher lottery priority"
     )
 
 
@@ -315,20 +320,24 @@ def test_all_input_problems_are_reported_together():
         match(preferences, seats, seed=0, max_rank=2, priority=["b", "b"])
     problems = caught.value.problems
     assert len(problems) == 7
-    text = "\n".join(problems)
-    assert "Student a has 2 rankings" in text
-    assert "Student a ranked project X 2 times" in text
-    assert "Student a ranked 3 projects; at most 2" in text
-    assert "Student b ranked 3 projects; at most 2" in text
-    assert "Project X has capacity -1" in text
-    assert "Project Y is listed 2 times" in text
-    assert "Student b appears 2 times in the priority order" in text
-    assert all(problem in str(caught.value) for problem in problems)
+    # Data, worded for the instructor with names for ids (English here: no locale).
+    assert MatchingProblem(ProblemCode.SEVERAL_RANKINGS, student="a", count=2) in problems
+    names = {"a": "Ana", "b": "Ben"}
+    text = "\n".join(problem_text(p, {"X": "Bakery"}, names) for p in problems)
+    assert "Ana has 2 rankings" in text
+    assert "Ana ranked “Bakery” 2 times" in text
+    assert "Ana ranked 3 projects; at most 2" in text
+    assert "Ben ranked 3 projects; at most 2" in text
+    assert "“Bakery” has capacity -1" in text
+    assert "project Y is listed 2 times" in text
+    assert "Ben appears 2 times in the priority order" in text
 
 
 def test_ranking_limit_must_be_positive():
-    with pytest.raises(MatchingInputError, match="at least 1"):
+    with pytest.raises(MatchingInputError) as caught:
         match([], [], seed=0, max_rank=0)
+    assert caught.value.problems == (MatchingProblem(ProblemCode.RANK_LIMIT, limit=0),)
+    assert "at least 1 (it is 0)" in problem_text(caught.value.problems[0])
 
 
 # --- instructor adjustments ------------------------------------------------------------------
@@ -359,18 +368,20 @@ def test_adjust_moves_and_recounts():
 def test_adjust_explains_unassigned_and_newly_free_seats():
     preferences, seats, result = adjustable()
     moved = adjust(result, preferences, seats, {"a": None})
-    assert moved.unplaced["a"] == "unassigned by the instructor"
-    assert "X" in moved.unplaced["c"] and "free" in moved.unplaced["c"]
+    assert unplaced_text(moved.unplaced["a"]) == "unassigned by the instructor"
+    assert unplaced_text(moved.unplaced["c"], {"X": "Bakery"}) == (
+        "not placed, although ranked “Bakery” with seats free after the instructor's changes"
+    )
 
 
 def test_adjust_refuses_overfull_projects_and_unknown_names():
     preferences, seats, result = adjustable()
     with pytest.raises(MatchingInputError) as caught:
         adjust(result, preferences, seats, {"c": "X", "zed": "Y", "b": "W"})
-    text = "\n".join(caught.value.problems)
-    assert "Student zed is not part" in text
-    assert "Project W is not offered" in text
-    assert "Project X has 1 seat(s)" in text
+    text = "\n".join(problem_text(p, {"X": "Bakery"}) for p in caught.value.problems)
+    assert "student zed is not part of this matching." in text
+    assert "project W is not offered in this matching." in text
+    assert "“Bakery” has 1 seat, but the changes would place 2 students on it." in text
 
 
 def test_reasons_name_projects_by_title_and_leave_counts_alone():

@@ -39,8 +39,16 @@ from lti_app.models import (
     User,
 )
 from lti_app.models.base import utcnow
+from lti_app.wording.failures import Failure, failure
 
 from .seed import SeedReport, seed_rubric
+
+# Failures as Stint stores them (codes, worded for each reader), with another system's answer.
+MAIL_REFUSED = failure(
+    Failure.EMAIL_NOT_SENT, answer="SMTPRecipientsRefused: 550 mailbox unavailable"
+)
+LMS_REFUSED = failure(Failure.SCORE_REFUSED, answer="HTTP 422 user is not enrolled in the course")
+NOT_RENDERED = failure(Failure.CERTIFICATE_NOT_RENDERED, error="RuntimeError: renderer crashed")
 
 
 def _certificate_code(rng: random.Random) -> str:
@@ -315,7 +323,7 @@ def _cohort_work(
                 "created_at": sent,
                 "next_attempt_at": sent,
                 "sent_at": sent if email_state == "sent" else None,
-                "last_error": "550 mailbox unavailable" if email_state == "failed" else "",
+                "last_error": MAIL_REFUSED if email_state == "failed" else "",
             }
         )
         if stage not in _EVALUATED:
@@ -361,7 +369,7 @@ def _cohort_work(
                 "score_timestamp": now - timedelta(days=1),
                 "state": sync_state,
                 "attempts": 1,
-                "last_error": "503 from the LMS" if sync_state == "failed" else "",
+                "last_error": LMS_REFUSED if sync_state == "failed" else "",
                 "next_attempt_at": now,
                 "sent_at": now if sync_state == "sent" else None,
             }
@@ -375,7 +383,7 @@ def _cohort_work(
                     "state": cert_state,
                     "data": {},
                     "issued_at": now if cert_state == "issued" else None,
-                    "last_error": "renderer crashed" if cert_state == "failed" else "",
+                    "last_error": NOT_RENDERED if cert_state == "failed" else "",
                 }
             )
     for model, rows in (

@@ -19,6 +19,7 @@ from lti_app.extensions import db
 from lti_app.models import Activity, Membership, Placement, Project, ScoreSync, User
 from lti_app.models.base import UTCDateTime
 from lti_app.read_models.dashboard.states import SETTLED
+from lti_app.wording.failures import lms_answer
 
 FOLLOW_UP_LIMIT = 20
 
@@ -52,8 +53,10 @@ class FollowUps(NamedTuple):
     leavers: list[Leaver]
 
 
-def delivery_advice(state: str, last_error: str) -> str:
-    """What the instructor can do about a grade the LMS has not taken, from its last answer."""
+def delivery_advice(state: str, stored_error: str) -> str:
+    """What the instructor can do about a grade the LMS has not taken, from its last answer
+    (the LMS's own words in the stored failure, never Stint's sentence around them)."""
+    last_error = lms_answer(stored_error)
     if state != "failed":
         return str(
             _(

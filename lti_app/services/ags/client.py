@@ -16,6 +16,7 @@ from flask import current_app
 from lti_app.lti.services import LtiServiceClient, ServiceError, ServiceTarget, token_cache
 from lti_app.models import Activity, Platform
 from lti_app.services.ags.wire import MEDIA_SCORE, score_body, scores_url
+from lti_app.wording.failures import Failure, failure
 
 SCOPE_LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
 SCOPE_LINEITEM_READONLY = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly"
@@ -23,12 +24,22 @@ SCOPE_SCORE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
 SCOPE_RESULT_READONLY = "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly"
 
 
-class TransientDeliveryError(Exception):
+class DeliveryError(Exception):
+    """A score that did not land. ``str()`` is what the row's ``last_error`` stores: a coded
+    failure (``lti_app.wording.failures``), worded for whoever reads it; ``status`` is the
+    LMS's HTTP status, when it answered."""
+
+    def __init__(self, stored: str, status: int | None = None) -> None:
+        super().__init__(stored)
+        self.status = status
+
+
+class TransientDeliveryError(DeliveryError):
     """Worth trying again later: the LMS or the network is having a bad time."""
 
 
-class PermanentDeliveryError(Exception):
-    """The LMS refused for a reason that repeats until a person acts; carries its message."""
+class PermanentDeliveryError(DeliveryError):
+    """The LMS refused for a reason that repeats until a person acts; carries its answer."""
 
 
 class AgsClient(LtiServiceClient):
@@ -52,7 +63,9 @@ class AgsClient(LtiServiceClient):
             try:
                 response = self.session.request(method, url, headers=headers, data=data)
             except requests.RequestException as exc:
-                raise ServiceError(f"{method} {url} failed: {exc}") from exc
+                raise ServiceError(
+                    f"{method} {url} failed: {exc}", kind="unreachable", answer=str(exc)
+                ) from exc
             self.requests_sent += 1
             if response.status_code == 401 and attempt == 1:
                 token_cache.drop(self._key(scopes))
@@ -85,10 +98,32 @@ def client_for(platform: Platform) -> AgsClient:
     return AgsClient(target, timeout=timeout)
 
 
-def classify(exc: ServiceError) -> Exception:
+# Which failure a service call's step is, as the instructor reads it.
+_FAILURE_OF_KIND = {
+    "unreachable": Failure.LMS_UNREACHABLE,
+    "refused": Failure.LMS_REFUSED,
+    "token_unreachable": Failure.TOKEN_UNREACHABLE,
+    "token_refused": Failure.TOKEN_REFUSED,
+    "token_invalid": Failure.TOKEN_INVALID,
+    "line_item_refused": Failure.LINE_ITEM_REFUSED,
+    "line_item_no_url": Failure.LINE_ITEM_NO_URL,
+    "results_invalid": Failure.RESULTS_INVALID,
+}
+
+
+def stored_failure(exc: ServiceError) -> str:
+    """A failed service call as a ``last_error`` stores it: the step as a code, the LMS's (or
+    the network's) answer verbatim."""
+    code = _FAILURE_OF_KIND.get(exc.kind)
+    if code is None:
+        code = Failure.LMS_REFUSED if exc.status else Failure.LMS_UNREACHABLE
+    return failure(code, answer=exc.answer or (None if exc.kind else str(exc)))
+
+
+def classify(exc: ServiceError) -> DeliveryError:
     if exc.permanent:
-        return PermanentDeliveryError(str(exc))
-    return TransientDeliveryError(str(exc))
+        return PermanentDeliveryError(stored_failure(exc), exc.status)
+    return TransientDeliveryError(stored_failure(exc), exc.status)
 
 
 @dataclass(frozen=True)
@@ -122,9 +157,11 @@ def post_score(
         raise classify(exc) from exc
     if response.ok:
         return PostOutcome(True)
-    detail = f"HTTP {response.status_code} {response.text[:400].strip()}"
+    detail = f"HTTP {response.status_code} {response.text[:400].strip()}".strip()
     if is_stale_timestamp_refusal(response.status_code, response.text):
         return PostOutcome(False, detail)
     if response.status_code in (401, 408, 425, 429) or response.status_code >= 500:
-        raise TransientDeliveryError(detail)
-    raise PermanentDeliveryError(f"The LMS refused the score: {detail}")
+        raise TransientDeliveryError(failure(Failure.LMS_BUSY, answer=detail), response.status_code)
+    raise PermanentDeliveryError(
+        failure(Failure.SCORE_REFUSED, answer=detail), response.status_code
+    )

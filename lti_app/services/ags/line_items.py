@@ -27,6 +27,7 @@ from lti_app.services.ags.wire import (
     decimal_json_number,
     with_query,
 )
+from lti_app.wording.failures import Failure, failure
 
 # A claim on a line item's creation, written into Activity.lineitem_url while a worker creates it.
 LINE_ITEM_CLAIM_PREFIX = "stint-claim:"
@@ -37,24 +38,53 @@ def activity_tag(activity: Activity) -> str:
     return f"stint-activity-{activity.id}"
 
 
+def _copied_from_elsewhere(activity: Activity) -> Activity | None:
+    """The activity whose setup this one copied, when it is in another course (a course copy,
+    a restored backup): the LMS's copy of its line item carries its ``resourceId``. A source in
+    the same course (a duplicated link) still has its own line item there: never a match."""
+    if activity.copied_from_id is None:
+        return None
+    source = db.session.get(Activity, activity.copied_from_id)
+    if source is None or source.course_id == activity.course_id:
+        return None
+    return source
+
+
+def _used_by_another_activity(activity: Activity, url: str) -> bool:
+    return (
+        db.session.scalar(
+            select(Activity.id).where(Activity.lineitem_url == url, Activity.id != activity.id)
+        )
+        is not None
+    )
+
+
 def find_line_item(client: AgsClient, activity: Activity, scopes: tuple[str, ...]) -> str | None:
+    """The activity's line item in the LMS, if there is one: bound to its resource link,
+    tagged with its id, or, for an activity copied from another course, the LMS's copy of the
+    source's line item (same ``resourceId``: a course copy keeps it, even where the copied
+    link does not name the column), so a copy never gets a second grade column."""
     assert activity.lineitems_url
-    filters: list[dict[str, str]] = []
+    filters: list[tuple[str, str, str]] = []
     if activity.resource_link_id:
-        filters.append({"resource_link_id": activity.resource_link_id})
-    filters.append({"tag": activity_tag(activity)})
-    for query in filters:
-        url = with_query(activity.lineitems_url, **query)
+        filters.append(("resource_link_id", "resourceLinkId", activity.resource_link_id))
+    filters.append(("tag", "tag", activity_tag(activity)))
+    source = _copied_from_elsewhere(activity)
+    if source is not None:
+        filters.append(("resource_id", "resourceId", str(source.id)))
+    for parameter, field_name, value in filters:
+        url = with_query(activity.lineitems_url, **{parameter: value})
         for page in client.get_pages(url, scopes, MEDIA_LINEITEM_CONTAINER):
             items = page if isinstance(page, list) else []
             for item in items:
                 if not isinstance(item, dict) or not isinstance(item.get("id"), str):
                     continue
                 # Platforms that ignore a filter return every line item: check it ourselves.
-                key, value = next(iter(query.items()))
-                field_name = "resourceLinkId" if key == "resource_link_id" else "tag"
-                if item.get(field_name) == value:
-                    return str(item["id"])
+                if item.get(field_name) != value:
+                    continue
+                if field_name == "resourceId" and _used_by_another_activity(activity, item["id"]):
+                    continue  # already another copy's column (the course was copied twice)
+                return str(item["id"])
     return None
 
 
@@ -91,8 +121,11 @@ def create_line_item(client: AgsClient, activity: Activity, scopes: tuple[str, .
     )
     response = client.send_text("POST", activity.lineitems_url, scopes, text, MEDIA_LINEITEM)
     if not response.ok:
+        answer = f"HTTP {response.status_code} {response.text[:300].strip()}".strip()
         raise ServiceError(
-            f"creating the line item: HTTP {response.status_code} {response.text[:300].strip()}",
+            f"creating the line item: {answer}",
+            kind="line_item_refused",
+            answer=answer,
             status=response.status_code,
             permanent=400 <= response.status_code < 500
             and response.status_code not in (401, 408, 409, 425, 429),
@@ -101,7 +134,9 @@ def create_line_item(client: AgsClient, activity: Activity, scopes: tuple[str, .
         created = response.json()
         return str(created["id"])
     except (ValueError, KeyError, TypeError) as exc:
-        raise ServiceError("the LMS created a line item but did not say its URL") from exc
+        raise ServiceError(
+            "the LMS created a line item but did not say its URL", kind="line_item_no_url"
+        ) from exc
 
 
 def claim_line_item_creation(activity_id: int, now: datetime) -> str | None:
@@ -145,10 +180,7 @@ def settled_url(activity: Activity) -> str | None:
 def require_line_items_service(activity: Activity) -> None:
     """Raise PermanentDeliveryError when the LMS gave this activity no grade service."""
     if not activity.lineitems_url:
-        raise PermanentDeliveryError(
-            "The LMS has not enabled grade pass-back (AGS) for this activity. Enable it for "
-            "Stint in the LMS, open the activity from the LMS once, then retry."
-        )
+        raise PermanentDeliveryError(failure(Failure.NO_GRADE_SERVICE))
 
 
 def find_or_create_line_item(client: AgsClient, activity: Activity, scopes: tuple[str, ...]) -> str:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import aliased
 from lti_app.extensions import db
 from lti_app.models import ScoreSync
 from lti_app.models.base import utcnow
+from lti_app.wording.failures import Failure, failure
 
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_CAP_SECONDS = 30 * 60
@@ -171,7 +172,7 @@ def requeue_stuck(now: datetime | None = None) -> int:
         .values(
             state="pending",
             next_attempt_at=now,
-            last_error="the worker stopped while sending; sending again",
+            last_error=failure(Failure.WORKER_STOPPED),
         )
         .execution_options(synchronize_session=False)
     )

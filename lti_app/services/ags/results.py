@@ -23,6 +23,7 @@ from typing import Any
 from lti_app.lti.services import ServiceError
 from lti_app.services.ags.client import AgsClient, TransientDeliveryError
 from lti_app.services.ags.wire import MEDIA_RESULT_CONTAINER, results_url
+from lti_app.wording.failures import Failure, failure
 
 # Points may come back as floats (Moodle's floatval): equal within this, on a 0..1 fraction.
 FRACTION_TOLERANCE = Decimal("0.000001")
@@ -77,7 +78,7 @@ def _parse_page(text: str) -> list[ResultReading]:
     try:
         body = json.loads(text, parse_float=Decimal)
     except ValueError as exc:
-        raise ServiceError("the LMS's results were not valid JSON") from exc
+        raise ServiceError("the LMS's results were not valid JSON", kind="results_invalid") from exc
     items = body if isinstance(body, list) else []
     readings = [reading_from_json(item) for item in items if isinstance(item, dict)]
     return [reading for reading in readings if reading is not None]
@@ -113,7 +114,9 @@ def read_result(
     except ServiceError as exc:
         if exc.permanent:
             return None
-        raise TransientDeliveryError(f"reading the result back: {exc}") from exc
+        raise TransientDeliveryError(
+            failure(Failure.READ_BACK_FAILED, answer=exc.answer or str(exc)), exc.status
+        ) from exc
     return readings.get(user_id)
 
 
@@ -145,11 +148,12 @@ def holds(
     return _normalised(payload.get("comment")).strip() == _normalised(reading.comment).strip()
 
 
-def describe(reading: ResultReading | None) -> str:
-    """What the LMS holds, in words for the instructor."""
+def held_values(reading: ResultReading | None) -> dict[str, Decimal | None]:
+    """What the LMS holds, as the values of a coded failure (none: it holds no grade); the
+    instructor reads them worded ("no grade", "12 / 100") in their own language."""
     if reading is None or reading.score is None:
-        return "no grade"
-    points = f"{reading.score.normalize():f}"
-    if reading.maximum is not None:
-        points += f" / {reading.maximum.normalize():f}"
-    return points
+        return {}
+    return {
+        "held_score": reading.score.normalize(),
+        "held_maximum": None if reading.maximum is None else reading.maximum.normalize(),
+    }

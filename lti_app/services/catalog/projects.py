@@ -35,6 +35,19 @@ from lti_app.validation import is_email
 MAX_DURATION_DAYS = 120
 # The refusal for a partner not in the catalog: the CSV import drops it for partners it creates.
 NO_PARTNER = lazy_gettext("Choose a partner from this institution's catalog.")
+# What each industry is called on a page; the stored value (and the CSV's word) stays English.
+INDUSTRY_LABELS: dict[str, str] = {
+    "Technology": lazy_gettext("Technology"),
+    "Creative": lazy_gettext("Creative"),
+    "Business & Marketing": lazy_gettext("Business & Marketing"),
+    "Finance & Data": lazy_gettext("Finance & Data"),
+    "Other": lazy_gettext("Other"),
+}
+
+
+def industry_label(industry: str) -> str:
+    """An industry in the page's language (the ``industry`` filter); an unknown one as stored."""
+    return str(INDUSTRY_LABELS.get(industry, industry))
 
 
 @dataclass(frozen=True)
@@ -285,7 +298,10 @@ def spec_of(project: Project) -> ProjectSpec:
 def duplicate_project(platform_id: int, course_id: int | None, project: Project) -> Project:
     """A draft copy, so next term's version can be edited without touching this one's placements."""
     spec = spec_of(project)
-    copy = replace(spec, title=f"Copy of {project.title}"[:300], status="draft")
+    # A title the instructor then owns: written once, in the language of whoever duplicated it.
+    copy = replace(
+        spec, title=str(_("Copy of %(title)s", title=project.title))[:300], status="draft"
+    )
     return save_project(platform_id, course_id, None, copy)
 
 

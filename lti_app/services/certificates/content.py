@@ -28,6 +28,7 @@ from lti_app.models import (
 from lti_app.models.base import utcnow
 from lti_app.services.certificates.rules import CertificateError
 from lti_app.services.grading.policy_settings import stated_credits
+from lti_app.wording.failures import Failure, failure
 
 MAX_SKILLS = 12
 
@@ -66,9 +67,7 @@ def _supervisor_name(placement: Placement) -> str:
     for candidate in (reviewer, project.supervisor_name, project.partner.contact_name):
         if candidate and candidate.strip():
             return candidate.strip()
-    raise CertificateError(
-        "The project has no supervisor name. Add it to the project in the catalog, then retry."
-    )
+    raise CertificateError(failure(Failure.NO_SUPERVISOR_NAME))
 
 
 def _instructor_of_record(grade: Grade, course: Course) -> str:
@@ -86,7 +85,7 @@ def _instructor_of_record(grade: Grade, course: Course) -> str:
             .order_by(Membership.id)
         )
     if user is None:
-        raise CertificateError("No instructor of record: approve the grade, then retry.")
+        raise CertificateError(failure(Failure.NO_INSTRUCTOR_OF_RECORD))
     return user.display_name
 
 

@@ -12,6 +12,8 @@ import zipfile
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
+from flask_babel import gettext as _
+
 from certificates import format_code
 from lti_app.models import Certificate
 from lti_app.services.certificates.render import render_certificate
@@ -30,7 +32,7 @@ def open_pdf(certificate: Certificate) -> BinaryIO:
         if rendered is not None:
             certificate = rendered
     if certificate.state != "issued" or not certificate.storage_key:
-        raise CertificateError("This certificate could not be prepared.")
+        raise CertificateError(_("This certificate could not be prepared."))
     return storage().open(certificate.storage_key)
 
 

@@ -34,11 +34,14 @@ from lti_app.services.certificates.rules import (
     grade_of,
 )
 from lti_app.services.locks import lock_row
+from lti_app.wording.failures import Failure, failure
+from lti_app.wording.notes import Note, history_note
 
 log = logging.getLogger(__name__)
 
-REASON_GRADE_CHANGED = "grade changed"
-REASON_NOT_PASSED = "grade changed: no longer a released pass"
+# Why Stint revokes a certificate, stored as codes (worded for each reader when shown).
+REASON_GRADE_CHANGED = history_note(Note.REVOKED_GRADE_CHANGED)
+REASON_NOT_PASSED = history_note(Note.REVOKED_NOT_A_PASS)
 
 
 def issue_after_grade_change(placement_ids: Iterable[int]) -> None:
@@ -79,7 +82,11 @@ def reconcile(placement: Placement, *, actor_user_id: int | None = None) -> Cert
     current = current_certificate(placement.id)
     if not eligible(grade):
         if current is not None:
-            reason = REASON_NOT_PASSED if current.state in VALID_STATES else "not eligible"
+            reason = (
+                REASON_NOT_PASSED
+                if current.state in VALID_STATES
+                else history_note(Note.REVOKED_NOT_ELIGIBLE)
+            )
             revoke(current, reason, actor_user_id=actor_user_id)
             after_commit(Work.RESEND_SCORE, placement.id)
         return None
@@ -90,7 +97,7 @@ def reconcile(placement: Placement, *, actor_user_id: int | None = None) -> Cert
             return current
         revoke(current, REASON_GRADE_CHANGED, actor_user_id=actor_user_id)
     elif current is not None:  # failed: its code never reached anyone; replace it
-        revoke(current, "rendering failed; replaced", actor_user_id=actor_user_id)
+        revoke(current, history_note(Note.REVOKED_RENDERING_FAILED), actor_user_id=actor_user_id)
     return _new_certificate(placement, grade, snapshot, previous=current)
 
 
@@ -135,7 +142,7 @@ def revoke(certificate: Certificate, reason: str, *, actor_user_id: int | None =
     """Mark a certificate revoked; its code keeps answering "revoked" to verifiers."""
     if certificate.revoked_at is not None:
         return
-    reason = reason.strip() or "revoked"
+    reason = reason.strip() or history_note(Note.REVOKED)
     certificate.revoked_at = utcnow()
     certificate.revoke_reason = reason
     db.session.add(
@@ -143,7 +150,9 @@ def revoke(certificate: Certificate, reason: str, *, actor_user_id: int | None =
             placement_id=certificate.placement_id,
             actor_user_id=actor_user_id,
             actor_label="" if actor_user_id else "Stint",
-            note=f"Certificate {format_code(certificate.code)} revoked: {reason}",
+            note=history_note(
+                Note.CERTIFICATE_REVOKED, code=format_code(certificate.code), reason=reason
+            ),
         )
     )
     db.session.flush()
@@ -179,9 +188,12 @@ def _new_certificate(
     )
     try:
         data = build_certificate_data(placement, grade, code)
-    except (ValueError, CertificateError) as error:
+    except CertificateError as error:  # its message is a coded failure (content.py)
         certificate.state = "failed"
         certificate.last_error = str(error)
+    except ValueError as error:  # the pure package refused the data: its words, under a label
+        certificate.state = "failed"
+        certificate.last_error = failure(Failure.CERTIFICATE_DATA_INVALID, error=str(error))
     else:
         certificate.data = {"grade": snapshot, "payload": certificate_payload(data)}
     # The partial unique index refuses a second valid certificate for the placement (a
@@ -192,12 +204,11 @@ def _new_certificate(
         PlacementEvent(
             placement_id=placement.id,
             actor_label="Stint",
-            note=f"Certificate {format_code(code)} issued"
-            + (
-                f" (could not be prepared: {certificate.last_error})"
-                if certificate.last_error
-                else ""
-            ),
+            note=history_note(
+                Note.CERTIFICATE_NOT_PREPARED, code=format_code(code), error=certificate.last_error
+            )
+            if certificate.last_error
+            else history_note(Note.CERTIFICATE_ISSUED, code=format_code(code)),
         )
     )
     if certificate.state == "pending":

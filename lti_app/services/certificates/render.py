@@ -23,6 +23,7 @@ from lti_app.models import Certificate
 from lti_app.models.base import utcnow
 from lti_app.services.student_emails import queue_certificate_issued
 from lti_app.storage import storage
+from lti_app.wording.failures import Failure, failure
 
 if TYPE_CHECKING:
     from certificates import CertificateRenderer
@@ -62,7 +63,9 @@ def render_certificate(certificate_id: int) -> Certificate | None:
     except Exception as error:  # the design could not be rendered: record it, never a 500
         log.exception("certificate %s could not be rendered", certificate_id)
         certificate.state = "failed"
-        certificate.last_error = f"{type(error).__name__}: {error}"[:2000]
+        certificate.last_error = failure(
+            Failure.CERTIFICATE_NOT_RENDERED, error=f"{type(error).__name__}: {error}"[:1500]
+        )
         db.session.flush()
         return certificate
     stored = storage().save(io.BytesIO(pdf), prefix="certificate")

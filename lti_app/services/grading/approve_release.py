@@ -23,7 +23,7 @@ from lti_app.extensions import db
 from lti_app.formatting import format_number
 from lti_app.models import Activity, Grade, Placement
 from lti_app.services.grading.errors import GradingError
-from lti_app.services.grading.grade_records import describe, grade_of, move, store_result
+from lti_app.services.grading.grade_records import grade_of, graded_note, move, store_result
 from lti_app.services.grading.outbox import (
     ExtrasFor,
     ScoreOutbox,
@@ -33,6 +33,8 @@ from lti_app.services.grading.outbox import (
 from lti_app.services.grading.rows import grading_rows
 from lti_app.services.locks import lock_rows
 from lti_app.services.student_emails import queue_result_released
+from lti_app.wording.grading import reasons_line
+from lti_app.wording.notes import Note
 
 
 def _check_maximum(activity: Activity, grade: Grade) -> None:
@@ -83,7 +85,9 @@ def approve(activity: Activity, placement_ids: Iterable[int], actor_id: int) -> 
             outcome.skipped.append(_("%(name)s: already approved", name=name))
             continue
         if row.fresh.status != "complete":
-            outcome.skipped.append(f"{name}: {'; '.join(row.fresh.reasons)}")
+            outcome.skipped.append(
+                _("%(name)s: %(reasons)s", name=name, reasons=reasons_line(row.fresh.reasons))
+            )
             continue
         grade = grade_of(row.placement)  # locked and read again: a double submit waits here
         if grade.approved_at is not None:  # by another request since the rows were read
@@ -92,7 +96,7 @@ def approve(activity: Activity, placement_ids: Iterable[int], actor_id: int) -> 
         store_result(grade, row.fresh)
         grade.approved_by_id = actor_id
         grade.approved_at = outbox.now
-        move(row.placement, "graded", actor_id, f"grade approved: {describe(grade, activity)}")
+        move(row.placement, "graded", actor_id, graded_note(Note.GRADE_APPROVED, grade, activity))
         if grade.released_at is None:
             to_notify.append(row)
         outcome.done.append(name)
@@ -130,7 +134,7 @@ def release(
             try:
                 _check_maximum(activity, row.grade)
             except GradingError as exc:
-                outcome.skipped.append(f"{name}: {exc.message}")
+                outcome.skipped.append(_("%(name)s: %(reasons)s", name=name, reasons=exc.message))
                 continue
             ready.append(row)
     pids = [row.placement.id for row in ready]
@@ -140,7 +144,10 @@ def release(
         assert row.grade is not None
         row.grade.released_at = outbox.now
         move(
-            row.placement, "released", actor_id, f"grade released: {describe(row.grade, activity)}"
+            row.placement,
+            "released",
+            actor_id,
+            graded_note(Note.GRADE_RELEASED, row.grade, activity),
         )
         outbox.add(
             row.placement,

@@ -15,6 +15,7 @@ from lti_app.services.grading.inputs import result_to_json
 from lti_app.services.grading.rows import stored_points
 from lti_app.services.locks import lock_row
 from lti_app.services.placements import status as placement_service
+from lti_app.wording.notes import Note, history_note
 
 # What Grade.override_points (Numeric(10, 4)) keeps; finer points are kept as the fraction only.
 _OVERRIDE_POINTS_STEP = Decimal("0.0001")
@@ -72,6 +73,12 @@ def move(placement: Placement, to: str, actor_id: int, note: str) -> None:
         raise GradingError(exc.message, exc.status) from exc
 
 
-def describe(grade: Grade, activity: Activity) -> str:
-    verdict = "passed" if grade.passed else "not passed"
-    return f"{stored_points(grade)} of {activity.points_possible} points, {verdict}"
+def graded_note(code: Note, grade: Grade, activity: Activity) -> str:
+    """A history note naming the grade ("grade approved: 88 of 100 points, passed"), stored as
+    a code with the numbers so each reader sees it in their language."""
+    return history_note(
+        code,
+        points=stored_points(grade),
+        maximum=Decimal(activity.points_possible),
+        passed=grade.passed is True,
+    )

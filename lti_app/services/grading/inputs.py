@@ -229,7 +229,8 @@ def result_to_json(result: GradeResult) -> dict[str, Any]:
         "points": text(result.points),
         "score_maximum": str(result.score_maximum),
         "passed": result.passed,
-        "reasons": list(result.reasons),
+        # Codes and values (grading.reasons), worded in the reader's language when shown.
+        "reasons": [reason.to_json() for reason in result.reasons],
         "missing": [str(component) for component in result.missing],
         "overridden": result.overridden,
         "override_reason": result.override_reason,

@@ -13,6 +13,7 @@ from lti_app.services.grading.errors import GradingError
 from lti_app.services.grading.inputs import rubric_model
 from lti_app.services.grading.rows import GradingRow, locked_row_or_404
 from lti_app.services.placements import status as placement_service
+from lti_app.wording.notes import Note, history_note
 from rubrics.io import selections_to_json
 from rubrics.model import Selection
 from rubrics.scoring import fraction as rubric_fraction
@@ -84,7 +85,9 @@ def save_instructor_evaluation(
             actor_id,
             row.placement.status,
             row.placement.status,
-            f"instructor evaluation submitted ({result.percentage.normalize():f}%)",
+            history_note(
+                Note.INSTRUCTOR_EVALUATION_SUBMITTED, percent=result.percentage.normalize()
+            ),
         )
     db.session.flush()
     return evaluation

@@ -15,11 +15,18 @@ from grading.compute import GradeInputError, GradeResult, Override
 from lti_app.extensions import db
 from lti_app.models import Activity, Grade
 from lti_app.services.grading.errors import GradingError
-from lti_app.services.grading.grade_records import describe, grade_of, store_override, store_result
+from lti_app.services.grading.grade_records import (
+    grade_of,
+    graded_note,
+    store_override,
+    store_result,
+)
 from lti_app.services.grading.inputs import compute_for
 from lti_app.services.grading.outbox import ExtrasFor, ScoreOutbox, final_payload
 from lti_app.services.grading.rows import GradingRow, locked_row_or_404
 from lti_app.services.placements import status as placement_service
+from lti_app.wording.grading import reasons_line
+from lti_app.wording.notes import Note, history_note
 
 
 def _regrade(
@@ -38,7 +45,7 @@ def _regrade(
         raise GradingError(
             _(
                 "This grade is approved, so it needs a score: %(reasons)s",
-                reasons="; ".join(result.reasons),
+                reasons=reasons_line(result.reasons),
             )
         )
     outbox = ScoreOutbox(activity)
@@ -86,7 +93,12 @@ def set_override(
     grade = grade_of(row.placement)
     store_override(grade, override)
     result = compute_for(activity, row.inputs, grade)
-    note = f"override: {points} of {activity.points_possible} points. Reason: {override.reason}"
+    note = history_note(
+        Note.OVERRIDE_SET,
+        points=points,
+        maximum=Decimal(activity.points_possible),
+        reason=override.reason,
+    )
     return _regrade(activity, row, grade, result, actor_id, note, extras_for)
 
 
@@ -103,7 +115,7 @@ def clear_override(
     grade.override_points = None
     grade.override_score_maximum = None
     result = compute_for(activity, row.inputs, grade)
-    note = "override removed; computed score applies"
+    note = history_note(Note.OVERRIDE_REMOVED)
     return _regrade(activity, row, grade, result, actor_id, note, extras_for)
 
 
@@ -116,7 +128,6 @@ def update_from_evaluations(
         raise GradingError(_("Only an approved grade needs updating; approve it instead."))
     if not row.changed_since_approval:  # e.g. updated by a request a moment ago
         raise GradingError(_("The grade already uses the latest evaluations; nothing to update."))
-    before = describe(row.grade, activity)
+    note = graded_note(Note.GRADE_UPDATED, row.grade, activity)
     result = row.fresh
-    note = f"grade updated from {before}"
     return _regrade(activity, row, row.grade, result, actor_id, note, extras_for)

@@ -15,6 +15,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import contains_eager
 
 from grading.compute import GradeResult
+from grading.reasons import StoredReason, reason_from_json
 from lti_app.extensions import db
 from lti_app.models import Activity, Grade, Placement, ScoreSync, User
 from lti_app.read_models.paging import Window, window
@@ -62,9 +63,11 @@ class GradingRow:
         return self.grade.passed if self.approved and self.grade else self.fresh.passed
 
     @property
-    def reasons(self) -> list[str]:
+    def reasons(self) -> list[StoredReason]:
+        """Why the grade is what it is: the approved grade's stored reasons (an old row's are
+        English sentences, shown as they are), else the fresh proposal's."""
         if self.approved and self.grade:
-            return list(self.grade.computed.get("reasons", []))
+            return [reason_from_json(item) for item in self.grade.computed.get("reasons", [])]
         return list(self.fresh.reasons)
 
     @property

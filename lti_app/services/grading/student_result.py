@@ -5,6 +5,10 @@ to the student page. After release everything is read from what was released (th
 numbers and the pass rules stored with it when it was approved), not from today's policy, so the
 page says what the gradebook got. When the gradebook value and the pass decision seem to
 disagree (a passing score, yet "not passed"), ``explanation`` says why in plain words.
+
+Every sentence here is in the reader's language: the pass rules are stored as data and worded by
+``lti_app.wording.grading``; a rule stored in English by an older version is shown as it was.
+Call it inside the student's request (or ``rendered_for``), where the locale is theirs.
 """
 
 from __future__ import annotations
@@ -18,12 +22,15 @@ from sqlalchemy import select
 from certificates import format_code
 from grading.pass_rules import RULE_SCORE, RuleCheck, pass_checks, percent_text
 from lti_app.extensions import db
+from lti_app.formatting import format_number, list_text
 from lti_app.models import Activity, Evaluation, Grade, Placement, Rubric
 from lti_app.services.certificates.content import confirmed_hours, verification_url
 from lti_app.services.certificates.rules import VALID_STATES, current_certificate
 from lti_app.services.grading.inputs import rubric_model
 from lti_app.services.grading.policy_settings import effective_policy, stated_credits
 from lti_app.services.grading.rows import stored_points
+from lti_app.wording.coded import gettext as _
+from lti_app.wording.grading import check_detail, check_label, check_need
 from rubrics.io import selections_from_json
 from rubrics.scoring import chosen_points
 from rubrics.validation import ProblemsError
@@ -49,12 +56,22 @@ class CertificateLink:
 
 
 @dataclass(frozen=True)
+class ShownCheck:
+    """One pass rule as the student reads it, in their language."""
+
+    rule: str
+    met: bool
+    label: str
+    detail: str
+
+
+@dataclass(frozen=True)
 class StudentResult:
     points: str
     score_maximum: str
     percent: str
     passed: bool
-    checks: tuple[RuleCheck, ...]
+    checks: tuple[ShownCheck, ...]
     explanation: str | None
     override_reason: str | None
     uncapped_points: str | None
@@ -94,20 +111,24 @@ def _explanation(
     passed: bool, checks: list[RuleCheck], uncapped: str | None, points: str
 ) -> str | None:
     """Why the gradebook's number and the pass decision may look at odds, in plain words."""
-    unmet = [check.label.lower() for check in checks if not check.met]
+    unmet = [check_need(check) for check in checks if not check.met]
     score_met = any(check.rule == RULE_SCORE and check.met for check in checks)
     if passed or not unmet:
         return None
     if uncapped is not None:
-        return (
-            f"Your score was {uncapped} points, but a pass also needs: {'; '.join(unmet)}. "
-            f"The grading policy lowers the grade to {points} points when a requirement is "
-            "not met, so the gradebook shows that."
+        return _(
+            "Your score was %(uncapped)s points, but a pass also needs: %(unmet)s. The grading "
+            "policy lowers the grade to %(points)s points when a requirement is not met, so the "
+            "gradebook shows that.",
+            uncapped=format_number(uncapped),
+            unmet=list_text(unmet),
+            points=format_number(points),
         )
     if score_met:
-        return (
+        return _(
             "Your score reaches the pass mark, and the gradebook shows that score, but a pass "
-            f"also needs: {'; '.join(unmet)}. That is why this placement is not passed."
+            "also needs: %(unmet)s. That is why this placement is not passed.",
+            unmet=list_text(unmet),
         )
     return None
 
@@ -195,7 +216,10 @@ def released_result(activity: Activity, placement: Placement) -> StudentResult |
         score_maximum=_points_text(maximum),
         percent=percent_text(points / maximum) if maximum else "0",
         passed=passed,
-        checks=tuple(checks),
+        checks=tuple(
+            ShownCheck(check.rule, check.met, check_label(check), check_detail(check))
+            for check in checks
+        ),
         explanation=_explanation(passed, checks, uncapped, points_text),
         override_reason=str(override_reason) if override_reason else None,
         uncapped_points=uncapped,

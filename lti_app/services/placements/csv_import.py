@@ -16,6 +16,7 @@ from lti_app.services.catalog.offers import STATUS_WORDS, taken_seats
 from lti_app.services.placements.placing import assign
 from lti_app.services.placements.queries import offered_projects
 from lti_app.services.placements.status import Actor
+from lti_app.wording.notes import Note, history_note
 
 
 @dataclass
@@ -166,6 +167,6 @@ def import_placements_csv(activity: Activity, data: bytes, actor: Actor) -> Plac
     if not report.ok:
         return report
     for user, offer in plan:
-        assign(activity, user.id, offer.project_id, actor, "placed from CSV")
+        assign(activity, user.id, offer.project_id, actor, history_note(Note.PLACED_FROM_CSV))
         report.placed += 1
     return report

@@ -17,6 +17,7 @@ from lti_app.models import Activity, Membership, Placement, ReviewInvitation
 from lti_app.services.placements.placing import change_status_by_hand
 from lti_app.services.placements.status import Actor, PlacementError
 from lti_app.services.reviews.invitations import revoke
+from lti_app.wording.notes import Note, history_note
 
 
 def free_seat(activity: Activity, placement_id: int, actor: Actor) -> Placement:
@@ -44,7 +45,7 @@ def free_seat(activity: Activity, placement_id: int, actor: Actor) -> Placement:
             ),
             409,
         )
-    change_status_by_hand(placement, "withdrawn", actor, "left the course: seat freed")
+    change_status_by_hand(placement, "withdrawn", actor, history_note(Note.LEFT_THE_COURSE))
     for invitation in db.session.scalars(
         select(ReviewInvitation).where(
             ReviewInvitation.placement_id == placement.id, ReviewInvitation.revoked_at.is_(None)

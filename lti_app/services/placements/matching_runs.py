@@ -16,13 +16,15 @@ from sqlalchemy import func, select
 
 from lti_app import matching
 from lti_app.extensions import db
-from lti_app.models import Activity, MatchRun, Membership, Placement, Preference
+from lti_app.models import Activity, MatchRun, Membership, Placement, Preference, User
 from lti_app.models.base import utcnow
 from lti_app.services.catalog.offers import taken_seats
 from lti_app.services.placements.placing import assign
 from lti_app.services.placements.publishing import publish
 from lti_app.services.placements.queries import offered_projects
 from lti_app.services.placements.status import Actor, PlacementError, actor_name
+from lti_app.wording.matching import problem_text
+from lti_app.wording.notes import Note, history_note
 
 
 def _matching_input(
@@ -76,7 +78,7 @@ def run_matching(activity: Activity, actor: Actor, seed: int | None = None) -> M
     try:
         result = matching.match(preferences, seats, seed=seed)
     except matching.MatchingInputError as exc:
-        raise PlacementError(" ".join(exc.problems), 400) from exc
+        raise PlacementError(_problems_text(activity, exc), 400) from exc
     run = MatchRun(
         activity_id=activity.id,
         seed=seed,
@@ -96,12 +98,31 @@ def _result_json(
     return {
         "assignments": dict(result.assignments),
         "rank_of": dict(result.rank_of),
-        "unplaced": dict(result.unplaced),
+        "unplaced": _unplaced_json(result.unplaced),
         "rank_histogram": list(result.rank_histogram),
         "priority_order": list(result.priority_order),
         "preferences": {p.student_id: list(p.ranked_project_ids) for p in preferences},
         "seats": {s.project_id: s.capacity for s in seats},
         "adjustments": [],
+    }
+
+
+def _problems_text(activity: Activity, error: matching.MatchingInputError) -> str:
+    """The input's problems in the instructor's words, projects and students by name."""
+    titles = {str(offer.project_id): offer.project.title for offer in offered_projects(activity)}
+    ids = [int(p.student) for p in error.problems if p.student.isdigit()]
+    names = {
+        str(user.id): user.display_name
+        for user in db.session.scalars(select(User).where(User.id.in_(ids)))
+    }
+    return " ".join(problem_text(problem, titles, names) for problem in error.problems)
+
+
+def _unplaced_json(unplaced: Mapping[str, matching.UnplacedReason]) -> dict[str, Any]:
+    """Why each student was left unplaced, as data (an old run's sentence stays as it was)."""
+    return {
+        sid: why.to_json() if isinstance(why, matching.Unplaced) else why
+        for sid, why in unplaced.items()
     }
 
 
@@ -117,7 +138,7 @@ def _stored_result(
     result = matching.MatchResult(
         assignments=data["assignments"],
         rank_of=data["rank_of"],
-        unplaced=data["unplaced"],
+        unplaced={sid: matching.unplaced_from_json(why) for sid, why in data["unplaced"].items()},
         rank_histogram=tuple(data["rank_histogram"]),
         seed=run.seed,
         priority_order=tuple(data["priority_order"]),
@@ -143,12 +164,14 @@ def adjust_run(run: MatchRun, changes: Mapping[int, int | None], actor: Actor) -
             {str(s): (str(p) if p is not None else None) for s, p in changes.items()},
         )
     except matching.MatchingInputError as exc:
-        raise PlacementError(" ".join(exc.problems), 409) from exc
+        activity = db.session.get(Activity, run.activity_id)
+        assert activity is not None  # the run belongs to it (foreign key)
+        raise PlacementError(_problems_text(activity, exc), 409) from exc
     data = dict(run.result)
     data.update(
         assignments=dict(adjusted.assignments),
         rank_of=dict(adjusted.rank_of),
-        unplaced=dict(adjusted.unplaced),
+        unplaced=_unplaced_json(adjusted.unplaced),
         rank_histogram=list(adjusted.rank_histogram),
         adjustments=[
             *data.get("adjustments", []),
@@ -187,7 +210,7 @@ def publish_run(activity: Activity, run: MatchRun, actor: Actor) -> int:
                     user_id,
                     project_id,
                     actor,
-                    f"matching run #{run.id} (seed {run.seed})",
+                    history_note(Note.PLACED_BY_MATCHING, run=run.id, seed=run.seed),
                 )
                 made += 1
     except PlacementError as exc:
@@ -201,5 +224,5 @@ def publish_run(activity: Activity, run: MatchRun, actor: Actor) -> int:
         ) from exc
     run.published_at = utcnow()
     activity.selection_open = False
-    publish(activity, actor, f"published with matching run #{run.id}")
+    publish(activity, actor, history_note(Note.PUBLISHED_WITH_MATCHING, run=run.id))
     return made

@@ -26,6 +26,7 @@ from lti_app.services.placements.status import (
     manual_transitions,
     record_event,
 )
+from lti_app.wording.notes import Note, history_note
 
 
 def _offer(activity: Activity, project_id: int) -> ActivityProject:
@@ -101,7 +102,7 @@ def assign(
         existing.published = False
         existing.started_at = None
         change_status(
-            existing, "assigned", actor, note or f"re-placed (was “{previous}”, withdrawn)"
+            existing, "assigned", actor, note or history_note(Note.RE_PLACED, previous=previous)
         )
         return existing
     placement = Placement(
@@ -121,7 +122,7 @@ def assign(
             ),
             409,
         ) from exc
-    record_event(placement, actor, None, "assigned", note or "placed by hand")
+    record_event(placement, actor, None, "assigned", note or history_note(Note.PLACED_BY_HAND))
     return placement
 
 
@@ -148,7 +149,7 @@ def move(placement: Placement, project_id: int, actor: Actor) -> Placement:
         actor,
         placement.status,
         placement.status,
-        f"moved from “{previous}” to “{offer.project.title}”",
+        history_note(Note.MOVED, previous=previous, project=offer.project.title),
     )
     return placement
 
@@ -161,11 +162,13 @@ def unassign(placement: Placement, actor: Actor) -> None:
     """
     if placement.published or placement.status != "assigned":
         raise PlacementError(
-            "The student has already seen this placement; withdraw it instead so its history "
-            "is kept.",
+            _(
+                "The student has already seen this placement; withdraw it instead so its "
+                "history is kept."
+            ),
             409,
         )
-    change_status(placement, "withdrawn", actor, "removed before publishing")
+    change_status(placement, "withdrawn", actor, history_note(Note.REMOVED_BEFORE_PUBLISHING))
 
 
 def change_status_by_hand(

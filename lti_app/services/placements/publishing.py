@@ -10,9 +10,10 @@ from lti_app.models.base import utcnow
 from lti_app.services.locks import lock_rows
 from lti_app.services.placements.status import Actor, record_event
 from lti_app.services.student_emails import queue_placement_published
+from lti_app.wording.notes import Note, history_note
 
 
-def publish(activity: Activity, actor: Actor, note: str = "published") -> int:
+def publish(activity: Activity, actor: Actor, note: str = "") -> int:
     """Show every unpublished placement to its student and email them their project; returns
     how many became visible.
 
@@ -31,7 +32,13 @@ def publish(activity: Activity, actor: Actor, note: str = "published") -> int:
     )
     for placement in pending:
         placement.published = True
-        record_event(placement, actor, placement.status, placement.status, note)
+        record_event(
+            placement,
+            actor,
+            placement.status,
+            placement.status,
+            note or history_note(Note.PUBLISHED),
+        )
         queue_placement_published(placement)  # once per placement and project
     activity.placements_published_at = utcnow()
     return len(pending)

@@ -20,7 +20,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from lti_app.extensions import db, rows_changed
-from lti_app.formatting import parse_number
+from lti_app.formatting import format_share, parse_number
 from lti_app.models import Evaluation, Placement, ReviewInvitation
 from lti_app.models import Rubric as RubricRow
 from lti_app.models.base import utcnow
@@ -37,6 +37,7 @@ from lti_app.services.reviews.lookups import supervisor_evaluation
 from lti_app.services.reviews.rubric import rubric_for, selections_of
 from lti_app.services.rubrics.editing import freeze_rubric
 from lti_app.services.rubrics.problems import worded_problems
+from lti_app.wording.notes import Note, history_note
 from rubrics import form as rubric_form
 from rubrics import io as rubric_io
 from rubrics.model import Rubric, Selection
@@ -231,10 +232,14 @@ def submit(invitation: ReviewInvitation) -> Evaluation:
         view.placement,
         "evaluated",
         allowed_from=("assigned", "active", "submitted", "under_review"),
-        actor_label=f"supervisor {invitation.reviewer_email}",
-        note="Supervisor evaluation submitted",
+        actor_label=history_note(Note.ACTOR_SUPERVISOR, email=invitation.reviewer_email),
+        note=history_note(Note.SUPERVISOR_EVALUATION_SUBMITTED),
     )
-    log_disclosure(invitation, "submitted", f"score {result * 100:.1f}%")
+    log_disclosure(
+        invitation,
+        "submitted",
+        history_note(Note.DISCLOSED_SCORE, percent=(result * 100).quantize(Decimal("0.1"))),
+    )
     db.session.flush()
     return _reloaded(view.evaluation.id)
 
@@ -263,14 +268,15 @@ def reopen(placement: Placement, actor_user_id: int | None) -> Evaluation:
         "under_review",
         allowed_from=("evaluated",),
         actor_user_id=actor_user_id,
-        actor_label="instructor",
-        note="Supervisor evaluation reopened",
+        actor_label=history_note(Note.ACTOR_INSTRUCTOR),
+        note=history_note(Note.SUPERVISOR_EVALUATION_REOPENED),
     )
     db.session.flush()
     return evaluation
 
 
 def score_percent(evaluation: Evaluation | None) -> str:
+    """The rubric's score to one decimal, written the reader's way ("81.2%", "81,2 %")."""
     if evaluation is None or evaluation.fraction is None:
         return ""
-    return f"{Decimal(evaluation.fraction) * 100:.1f}%"
+    return format_share(evaluation.fraction, decimals=1)

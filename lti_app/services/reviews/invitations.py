@@ -35,6 +35,7 @@ from lti_app.services.reviews.links import link_state, new_token
 from lti_app.services.reviews.lookups import current_invitation, supervisor_evaluation
 from lti_app.services.reviews.rubric import rubric_for
 from lti_app.validation import is_email
+from lti_app.wording.notes import Note, history_note
 
 DEFAULT_VALID_DAYS = 30
 MAX_VALID_DAYS = 120
@@ -143,8 +144,8 @@ def invite(
         "under_review",
         allowed_from=("submitted",),
         actor_user_id=actor_user_id,
-        actor_label="instructor",
-        note=f"Review link sent to {email}",
+        actor_label=history_note(Note.ACTOR_INSTRUCTOR),
+        note=history_note(Note.REVIEW_LINK_SENT, email=email),
     )
     return invitation
 

@@ -84,8 +84,9 @@ def _blank_criterion(criterion_id: str) -> dict[str, Any]:
         "use_range": False,
         "ignore_for_scoring": False,
         "allow_comment": True,
+        # Level names a new criterion starts with, in the instructor's language: they are
+        # what supervisors will read unless the instructor changes them.
         "levels": [
-            # Starting words for the instructor to change, in their language.
             _blank_level("l1", _("Meets expectations"), "2"),
             _blank_level("l2", _("Not yet"), "0"),
         ],

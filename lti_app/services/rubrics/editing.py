@@ -131,7 +131,7 @@ def copy_rubric(course_id: int, rubric_id: int) -> RubricRow:
     course = db.session.get(Course, course_id)
     assert course is not None  # rubric_for_course looked it up
     original = definition(source)
-    title = str(_("Copy of %(title)s", title=original.title))[:200]
+    title = str(_("Copy of %(title)s", title=original.title))[:200]  # the copier's language
     return _new_row(course, _retitled(original, title))
 
 
