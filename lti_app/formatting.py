@@ -22,7 +22,7 @@ from babel import Locale
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
 from babel.lists import format_list
-from babel.numbers import NumberFormatError, format_decimal, format_percent, parse_decimal
+from babel.numbers import NumberFormatError, format_decimal, parse_decimal
 from flask import Flask
 from flask_babel import get_locale, get_timezone, ngettext
 
@@ -131,17 +131,8 @@ def format_number(value: Number, locale: str | None = None) -> str:
 
 def format_share(value: Number, locale: str | None = None, decimals: int = 0) -> str:
     """A fraction as a percentage: 0.755 → "76%" (en), "76 %" (de, fr); with ``decimals``,
-    that many places in the language's own pattern: "75.5%", "75,5 %"."""
-    if value is None or value == "":
-        return NO_VALUE
-    chosen = locale or page_locale()
-    pattern = None
-    if decimals:
-        pattern = Locale.parse(chosen).percent_formats[None].pattern
-        pattern = pattern.replace("0%", "0." + "0" * decimals + "%", 1).replace(
-            "0\xa0%", "0." + "0" * decimals + "\xa0%", 1
-        )
-    return format_percent(Decimal(str(value)), format=pattern, locale=chosen)
+    exactly that many places in the language's own pattern: "75.5%", "75,5 %"."""
+    return _share(value, locale, decimals, decimals)
 
 
 def precise_percent(fraction: Number) -> str:
@@ -150,12 +141,18 @@ def precise_percent(fraction: Number) -> str:
 
     Babel rounds the third decimal; the grading package hands over shares already truncated
     to two decimals of a percent, so nothing is rounded up here."""
-    if fraction is None or fraction == "":
+    return _share(fraction, None, 0, 2)
+
+
+def _share(value: Number, locale: str | None, fewest: int, most: int) -> str:
+    """The one percentage writer: the language's own percent pattern ("87,5 %" in German,
+    "87.5%" in English) with between ``fewest`` and ``most`` decimals."""
+    if value is None or value == "":
         return NO_VALUE
-    locale = Locale.parse(page_locale())
-    pattern = copy.copy(locale.percent_formats[None])  # the language's own: "87,5 %" in German
-    pattern.frac_prec = (0, 2)
-    return str(pattern.apply(Decimal(str(fraction)), locale))
+    chosen = Locale.parse(locale or page_locale())
+    pattern = copy.copy(chosen.percent_formats[None])
+    pattern.frac_prec = (fewest, most)
+    return str(pattern.apply(Decimal(str(value)), chosen))
 
 
 def _plural_count(value: Number) -> int:

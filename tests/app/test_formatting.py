@@ -68,6 +68,19 @@ def test_german_and_french_output(app):
         assert formatting.hours_text(Decimal("7.5")) == "7,5 heures"
 
 
+def test_percentages_with_decimals_keep_each_languages_pattern(app):
+    """One writer for every percentage: a fixed number of places (a rubric score), up to two
+    (a pass mark), whatever side of the number the language puts its sign."""
+    with in_language(app, "en"):
+        assert formatting.format_share(Decimal("0.8"), decimals=1) == "80.0%"
+        assert formatting.precise_percent(Decimal("0.875")) == "87.5%"
+        assert formatting.precise_percent(Decimal("1")) == "100%"  # no padding zeros
+    with in_language(app, "de"):
+        assert formatting.format_share(Decimal("0.8125"), decimals=1) == "81,2\u00a0%"
+        assert formatting.precise_percent(Decimal("0.5958")) == "59,58\u00a0%"
+    assert formatting.format_share(Decimal("0.8125"), "tr", decimals=1) == "%81,2"
+
+
 def test_date_times_convert_in_the_one_time_zone_seam(app):
     moment = datetime(2026, 12, 3, 23, 30, tzinfo=UTC)
     with in_language(app, "en"):
