@@ -216,8 +216,8 @@ def describe_path(path: str) -> str:
             if name not in ("criteria", "levels") or path.endswith(name):
                 words.append(str(_FIELD_NAMES.get(name, name.replace("_", " "))))
         elif last_name == "criteria":
-            words.append(str(_("criterion %(number)s", number=int(index) + 1)))
+            words.append(str(_("criterion %(n)s", n=int(index) + 1)))
         else:
-            words.append(str(_("level %(number)s", number=int(index) + 1)))
+            words.append(str(_("level %(n)s", n=int(index) + 1)))
     text = ", ".join(words)
     return text[:1].upper() + text[1:]
