@@ -116,9 +116,9 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     from lti_app.urls import url_maker
 
     app.jinja_env.globals["url_maker"] = url_maker
-    # Dates shown outside Babel's formatting: the course's zone, and its name beside them.
+    # The course zone's IANA name, for hints beside date fields ("In Europe/Berlin."); shown
+    # dates go through |date and |datetime (lti_app/formatting.py), which convert and name it.
     app.jinja_env.globals["course_zone"] = course_time.course_zone_name
-    app.jinja_env.filters["in_course_zone"] = course_time.to_course_zone
     app.jinja_env.filters["industry"] = industry_label
     app.register_blueprint(lti_bp)
     app.register_blueprint(instructor_bp)

@@ -22,14 +22,15 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import abort, current_app, g, session
+from flask_babel import lazy_gettext as _l
 
-from lti_app.i18n import SESSION_LOCALE_KEY
+from lti_app.i18n import SESSION_LOCALE_KEY, set_page_locale
 from lti_app.services.launches import LaunchResult
 from lti_app.services.permissions import ACTIONS, Standing, refusal, standing
 
 F = TypeVar("F", bound=Callable[..., Any])
 SESSION_KEY = "ctx"
-LAUNCH_AGAIN = (
+LAUNCH_AGAIN = _l(
     "Your access to this course has changed in the LMS since you opened Stint (you may have "
     "left the course, or your role changed), so this page is not available any more. Open the "
     "activity again from your course in Canvas or Moodle."
@@ -83,7 +84,10 @@ def _still_member(viewer: Viewer) -> Standing:
     """The viewer's membership as it is now; refuse the request if the session outlived it."""
     found = standing(viewer.user_id, viewer.course_id)
     if found is None or not _matches(viewer, found[0]):
-        session.clear()  # the cookie is dead: only a new launch opens Stint again
+        # The refusal page is still in the launch's language, though the cookie is now dead:
+        # only a new launch opens Stint again.
+        set_page_locale(session.get(SESSION_LOCALE_KEY))
+        session.clear()
         abort(403, description=LAUNCH_AGAIN)
     now, g.course = found  # the course is held for the request: later gets come from the session
     # The one place a request learns its course's time zone: typed dates are read in it

@@ -130,7 +130,8 @@ def platform_status() -> None:
             "not reported" if p.granted_scopes is None else " ".join(p.granted_scopes) or "none"
         )
         click.echo(f"{p.id}\t{p.lms}\t{p.name}\t{p.registration_method}")
-        click.echo(f"\tlast launch: {p.last_launch_at or 'never'}\tscopes: {scopes}")
+        launched = f"{p.last_launch_at:%Y-%m-%d %H:%M} UTC" if p.last_launch_at else "never"
+        click.echo(f"\tlast launch: {launched}\tscopes: {scopes}")
         for problem in p.problems:
             click.echo(f"\tproblem: {problem}")
     base = current_app.config["STINT_BASE_URL"]

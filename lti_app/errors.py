@@ -27,9 +27,27 @@ FRIENDLY = {
     403: (_l("Not allowed"), _l("You do not have access to this page.")),
     404: (_l("Not found"), _l("There is nothing here. The link may be wrong or out of date.")),
     405: (_l("Not allowed"), _l("This page cannot be used that way.")),
+    409: (
+        _l("Not possible now"),
+        _l("Something changed in the meantime. Reload the page and check before trying again."),
+    ),
     410: (_l("Gone"), _l("This link is no longer valid.")),
     413: (_l("Too large"), _l("What you sent is larger than Stint accepts.")),
+    422: (_l("Not accepted"), _l("What you sent could not be used as it is.")),
     429: (_l("Slow down"), _l("Too many requests. Wait a minute and try again.")),
+    502: (
+        _l("The LMS did not answer"),
+        _l("Stint could not reach the LMS. Try again in a minute."),
+    ),
+    503: (_l("Briefly unavailable"), _l("Stint is busy or being updated. Try again in a minute.")),
+}
+# Any other status: werkzeug's English name ("I'm a teapot") is never a title people read.
+FALLBACK = {
+    4: (_l("Request refused"), _l("Stint could not do what was asked.")),
+    5: (
+        _l("Something went wrong"),
+        _l("Stint hit an unexpected problem. Nothing you entered is lost."),
+    ),
 }
 CACHE_RETRY_SECONDS = 60
 
@@ -84,7 +102,7 @@ def render_error(status: int, title: str, detail: str, hint: str = "", code: str
 def init_error_handlers(app: Flask) -> None:
     @app.errorhandler(LtiError)
     def lti_error(exc: LtiError) -> Any:
-        app.logger.info("LTI error %s: %s", exc.code, exc.message)
+        app.logger.info("LTI error %s: %s", exc.code, exc.for_log())
         return render_error(
             exc.status, _("The LMS launch did not work"), exc.message, exc.hint, exc.code
         )
@@ -133,7 +151,7 @@ def init_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:
         status = exc.code or 500
-        title, detail = FRIENDLY.get(status, (exc.name, exc.description or ""))
+        title, detail = FRIENDLY.get(status) or FALLBACK[5 if status >= 500 else 4]
         if exc.description and status != 401 and exc.description != type(exc).description:
             detail = exc.description
         return render_error(status, title, detail)

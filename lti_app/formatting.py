@@ -18,13 +18,12 @@ import copy
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Any
 
 from babel import Locale
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
 from babel.lists import format_list
-from babel.numbers import NumberFormatError, format_decimal, format_percent, parse_decimal
+from babel.numbers import NumberFormatError, format_decimal, parse_decimal
 from flask import Flask
 from flask_babel import get_locale, get_timezone, ngettext
 
@@ -32,6 +31,8 @@ from grading.display import NO_VALUE, points_number
 
 # Which regional variant formats dates for a language (its numbers are the same).
 _DATE_VARIANTS = {"en": "en_GB"}
+# Longer "abbreviations" are names ("Eastern Standard Time"): the offset is shorter then.
+_MAX_ABBREVIATION = 5
 
 Number = Decimal | int | float | str | None
 
@@ -61,22 +62,28 @@ def format_day(
     return babel_format_date(value, format=style, locale=_date_locale(locale))
 
 
-def format_moment(value: datetime | None, style: str = "medium", locale: str | None = None) -> str:
+def format_moment(
+    value: datetime | None,
+    style: str = "medium",
+    locale: str | None = None,
+    seconds: bool = False,
+) -> str:
     """A date and time in the page's time zone with the zone named ("3 Dec 2026, 09:05 UTC").
 
-    ``style`` is ``short``/``medium``/``long`` for the date part; the time is hours and minutes.
-    A table shows dozens of these per page: the day's words and the zone's name are asked of
-    Babel once per (day, language) and (zone, offset, language), the time is the digits.
+    ``style`` is ``short``/``medium``/``long`` for the date part; the time is hours and minutes
+    (and seconds with ``seconds``, for the audit log, where the order of entries matters). A
+    naive value is read as UTC, as every stored date-time is. A table shows dozens of these per
+    page: the day's words and the zone's name are asked of Babel once per (day, language) and
+    (zone, offset, language); the time is the digits.
     """
     if value is None:
         return NO_VALUE
     zone = get_timezone()
+    moment = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(zone)
     language = _date_locale(locale)
-    # Babel reads a naive value as UTC for the time; the day of one is taken as it is.
-    local = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(zone)
-    day = _day_words(local.date() if value.tzinfo else value.date(), style, language)
-    zone_name = _zone_words(zone, local.utcoffset(), local.dst(), language, value)
-    return f"{day}, {local:%H:%M} {zone_name}"
+    day = _day_words(moment.date(), style, language)
+    time = f"{moment:%H:%M:%S}" if seconds else f"{moment:%H:%M}"
+    return f"{day}, {time} {_zone_words(moment, language)}"
 
 
 @lru_cache(maxsize=4096)
@@ -87,15 +94,40 @@ def _day_words(day: date, style: str, language: str) -> str:
 _zone_names: dict[tuple[object, object, object, str], str] = {}
 
 
-def _zone_words(zone: Any, offset: Any, dst: Any, language: str, value: datetime) -> str:
-    """The zone's short name at ``value`` ("CET", "CEST", "UTC"), remembered per offset."""
-    key = (zone, offset, dst, language)
+def _zone_words(moment: datetime, language: str) -> str:
+    """``zone_label``, remembered per zone, offset and language (it asks Babel every time)."""
+    key = (moment.tzinfo, moment.utcoffset(), moment.dst(), language)
     name = _zone_names.get(key)
     if name is None:
         if len(_zone_names) > 1024:
             _zone_names.clear()
-        name = _zone_names[key] = babel_format_datetime(value, "zzz", tzinfo=zone, locale=language)
+        name = _zone_names[key] = zone_label(moment, language)
     return name
+
+
+def zone_label(moment: datetime, locale: str | None = None) -> str:
+    """The time zone of an aware date-time, named compactly in every language.
+
+    The one rule for how a zone is written next to a time. CLDR's abbreviation for the
+    reader's language when it has a short one ("CET"/"CEST" in English and Spanish,
+    "MEZ"/"MESZ" in German, "GMT"/"BST" in British English); otherwise the offset from UTC
+    ("UTC+1", "UTC-5", "UTC+5:30"), because Babel's fallbacks are either long ("Eastern
+    Standard Time" in en_GB) or cryptic ("+0100" in French for Berlin). UTC itself is "UTC" in
+    every language (French CLDR says "TU", which few readers of a public page recognise).
+    """
+    language = _date_locale(locale)
+    offset = moment.utcoffset()
+    if moment.tzname() == "UTC" or offset is None:
+        return "UTC"
+    abbreviation = babel_format_datetime(moment, "zzz", tzinfo=moment.tzinfo, locale=language)
+    if abbreviation.isalpha() and len(abbreviation) <= _MAX_ABBREVIATION:
+        return abbreviation
+    minutes = int(offset.total_seconds()) // 60
+    if minutes == 0:
+        return "UTC"
+    sign = "+" if minutes > 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
 
 
 def format_number(value: Number, locale: str | None = None) -> str:
@@ -122,17 +154,8 @@ def _number_words(canonical: str, locale: str) -> str:
 
 def format_share(value: Number, locale: str | None = None, decimals: int = 0) -> str:
     """A fraction as a percentage: 0.755 → "76%" (en), "76 %" (de, fr); with ``decimals``,
-    that many places in the language's own pattern: "75.5%", "75,5 %"."""
-    if value is None or value == "":
-        return NO_VALUE
-    chosen = locale or page_locale()
-    pattern = None
-    if decimals:
-        pattern = Locale.parse(chosen).percent_formats[None].pattern
-        pattern = pattern.replace("0%", "0." + "0" * decimals + "%", 1).replace(
-            "0\xa0%", "0." + "0" * decimals + "\xa0%", 1
-        )
-    return format_percent(Decimal(str(value)), format=pattern, locale=chosen)
+    exactly that many places in the language's own pattern: "75.5%", "75,5 %"."""
+    return _share(value, locale, decimals, decimals)
 
 
 def precise_percent(fraction: Number) -> str:
@@ -141,12 +164,18 @@ def precise_percent(fraction: Number) -> str:
 
     Babel rounds the third decimal; the grading package hands over shares already truncated
     to two decimals of a percent, so nothing is rounded up here."""
-    if fraction is None or fraction == "":
+    return _share(fraction, None, 0, 2)
+
+
+def _share(value: Number, locale: str | None, fewest: int, most: int) -> str:
+    """The one percentage writer: the language's own percent pattern ("87,5 %" in German,
+    "87.5%" in English) with between ``fewest`` and ``most`` decimals."""
+    if value is None or value == "":
         return NO_VALUE
-    locale = Locale.parse(page_locale())
-    pattern = copy.copy(locale.percent_formats[None])  # the language's own: "87,5 %" in German
-    pattern.frac_prec = (0, 2)
-    return str(pattern.apply(Decimal(str(fraction)), locale))
+    chosen = Locale.parse(locale or page_locale())
+    pattern = copy.copy(chosen.percent_formats[None])
+    pattern.frac_prec = (fewest, most)
+    return str(pattern.apply(Decimal(str(value)), chosen))
 
 
 def _plural_count(value: Number) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort
+from flask_babel import gettext as _
 
 from lti_app.auth import Viewer
 from lti_app.extensions import db
@@ -14,7 +15,7 @@ def activity_for(viewer: Viewer, activity_id: int | None) -> Activity:
     if activity_id is None:
         activity_id = viewer.activity_id
     if activity_id is None:
-        abort(404, description="Open a Stint activity from your course to see it here.")
+        abort(404, description=_("Open a Stint activity from your course to see it here."))
     activity = db.session.get(Activity, activity_id)
     if activity is None or activity.course_id != viewer.course_id:
         abort(404)

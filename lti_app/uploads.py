@@ -5,6 +5,9 @@ the bytes (puremagic for the signature, then a look inside ZIP containers, becau
 .pptx and plain .zip files all start with the same ``PK`` bytes). The name the student gave is
 kept only for display and for the download's ``Content-Disposition``; the file is stored under
 a generated name (see ``lti_app.storage``).
+
+Refusals are whole sentences in the uploader's language, the file's name a placeholder, so a
+translator can put it (and its quotation marks) where the language wants them.
 """
 
 from __future__ import annotations
@@ -14,10 +17,13 @@ import os
 import unicodedata
 import zipfile
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, TypeAlias
 
 import puremagic
 from flask import current_app, has_app_context
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 
 DEFAULT_MAX_UPLOAD_MB = 25
 SNIFF_BYTES = 8192
@@ -27,41 +33,47 @@ OFFICE_TYPES = {
     "word/": (
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         ".docx",
-        "Word document",
+        _l("Word document"),
     ),
     "xl/": (
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         ".xlsx",
-        "Excel spreadsheet",
+        _l("Excel spreadsheet"),
     ),
     "ppt/": (
         "application/vnd.openxmlformats-officedocument.presentationml.presentation",
         ".pptx",
-        "PowerPoint presentation",
+        _l("PowerPoint presentation"),
     ),
 }
 OPENDOCUMENT_TYPES = {
-    "application/vnd.oasis.opendocument.text": (".odt", "OpenDocument text"),
-    "application/vnd.oasis.opendocument.spreadsheet": (".ods", "OpenDocument spreadsheet"),
-    "application/vnd.oasis.opendocument.presentation": (".odp", "OpenDocument presentation"),
+    "application/vnd.oasis.opendocument.text": (".odt", _l("OpenDocument text")),
+    "application/vnd.oasis.opendocument.spreadsheet": (".ods", _l("OpenDocument spreadsheet")),
+    "application/vnd.oasis.opendocument.presentation": (
+        ".odp",
+        _l("OpenDocument presentation"),
+    ),
 }
 IMAGE_TYPES = {
-    "image/png": (".png", "PNG image"),
-    "image/jpeg": (".jpg", "JPEG image"),
-    "image/gif": (".gif", "GIF image"),
-    "image/webp": (".webp", "WebP image"),
+    "image/png": (".png", _l("PNG image")),
+    "image/jpeg": (".jpg", _l("JPEG image")),
+    "image/gif": (".gif", _l("GIF image")),
+    "image/webp": (".webp", _l("WebP image")),
 }
 MARKDOWN_EXTENSIONS = {".md", ".markdown"}
-ACCEPTED_DESCRIPTION = (
+ACCEPTED_DESCRIPTION = _l(
     "PDF, Word, Excel or PowerPoint (.docx, .xlsx, .pptx), OpenDocument, PNG, JPEG, GIF or WebP "
     "images, ZIP archives, Markdown and plain text"
 )
+Description: TypeAlias = str | LazyString
+Kind: TypeAlias = tuple[str, str, Description]  # content type, extension, what people call it
 
 
 class UploadRejected(ValueError):  # noqa: N818 -- reads as what happened
     """A file Stint will not keep; the message is meant for the person who uploaded it."""
 
     def __init__(self, message: str, *, too_large: bool = False) -> None:
+        """``message`` is already in the uploader's language (built with ``gettext``)."""
         super().__init__(message)
         self.message = message
         self.too_large = too_large
@@ -74,7 +86,7 @@ class CheckedUpload:
     data: bytes
     display_name: str
     content_type: str
-    description: str
+    description: Description
 
     def stream(self) -> BinaryIO:
         return io.BytesIO(self.data)
@@ -110,7 +122,7 @@ def safe_display_name(name: str | None) -> str:
     return cleaned
 
 
-def read_limited(stream: BinaryIO, limit: int) -> bytes:
+def read_limited(stream: BinaryIO, limit: int, name: str = "file") -> bytes:
     """Read at most ``limit`` bytes; refuse as soon as one more byte arrives."""
     chunks: list[bytes] = []
     total = 0
@@ -118,13 +130,18 @@ def read_limited(stream: BinaryIO, limit: int) -> bytes:
         total += len(chunk)
         if total > limit:
             raise UploadRejected(
-                f"is larger than the {limit // (1024 * 1024)} MB limit.", too_large=True
+                _(
+                    "“%(name)s” is larger than the %(size)s MB limit.",
+                    name=name,
+                    size=limit // (1024 * 1024),
+                ),
+                too_large=True,
             )
         chunks.append(chunk)
     return b"".join(chunks)
 
 
-def _zip_kind(data: bytes) -> tuple[str, str, str]:
+def _zip_kind(data: bytes, name: str) -> Kind:
     """Tell Office documents, OpenDocument files and plain ZIP archives apart by their entries."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -135,19 +152,25 @@ def _zip_kind(data: bytes) -> tuple[str, str, str]:
                     ext, description = OPENDOCUMENT_TYPES[declared]
                     return declared, ext, description
     except (zipfile.BadZipFile, OSError, ValueError, KeyError, RuntimeError) as exc:
-        raise UploadRejected("looks like a ZIP file but cannot be opened.") from exc
+        raise UploadRejected(
+            _("“%(name)s” looks like a ZIP file but cannot be opened.", name=name)
+        ) from exc
     if "[Content_Types].xml" in names:
         for prefix, (content_type, ext, description) in OFFICE_TYPES.items():
             if any(name.startswith(prefix) for name in names):
                 if any(name.lower().endswith("vbaproject.bin") for name in names):
                     raise UploadRejected(
-                        "contains macros; save it without macros (.docx, .xlsx, .pptx) or as PDF."
+                        _(
+                            "“%(name)s” contains macros; save it without macros (.docx, .xlsx, "
+                            ".pptx) or as PDF.",
+                            name=name,
+                        )
                     )
                 return content_type, ext, description
-    return "application/zip", ".zip", "ZIP archive"
+    return "application/zip", ".zip", _l("ZIP archive")
 
 
-def _text_kind(data: bytes, display_name: str) -> tuple[str, str, str] | None:
+def _text_kind(data: bytes, display_name: str) -> Kind | None:
     if b"\x00" in data:
         return None
     try:
@@ -156,16 +179,16 @@ def _text_kind(data: bytes, display_name: str) -> tuple[str, str, str] | None:
         return None
     ext = os.path.splitext(display_name)[1].lower()
     if ext in MARKDOWN_EXTENSIONS:
-        return "text/markdown; charset=utf-8", ext, "Markdown text"
+        return "text/markdown; charset=utf-8", ext, _l("Markdown text")
     if ext == ".csv":
-        return "text/csv; charset=utf-8", ext, "CSV text"
-    return "text/plain; charset=utf-8", ".txt", "Plain text"
+        return "text/csv; charset=utf-8", ext, _l("CSV text")
+    return "text/plain; charset=utf-8", ".txt", _l("Plain text")
 
 
-def identify(data: bytes, display_name: str) -> tuple[str, str, str]:
+def identify(data: bytes, display_name: str) -> Kind:
     """(content type, extension, description) read from the bytes, or ``UploadRejected``."""
     if not data:
-        raise UploadRejected("is empty.")
+        raise UploadRejected(_("“%(name)s” is empty.", name=display_name))
     head = data[:SNIFF_BYTES]
     try:
         matches = puremagic.magic_string(head)
@@ -173,24 +196,33 @@ def identify(data: bytes, display_name: str) -> tuple[str, str, str]:
         matches = []
     mimes = {match.mime_type for match in matches if match.mime_type}
     if b"%PDF-" in head[:1024]:
-        return "application/pdf", ".pdf", "PDF document"
+        return "application/pdf", ".pdf", _l("PDF document")
     if data.startswith(b"PK\x03\x04"):
-        return _zip_kind(data)
+        return _zip_kind(data, display_name)
     for mime in sorted(mimes):
         if mime in IMAGE_TYPES:
             ext, description = IMAGE_TYPES[mime]
             return mime, ext, description
     if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
-        return "image/webp", ".webp", "WebP image"
+        return "image/webp", ".webp", IMAGE_TYPES["image/webp"][1]
     if data.startswith(b"\xd0\xcf\x11\xe0"):
         raise UploadRejected(
-            "is an old-style Office file (.doc, .xls, .ppt); save it as .docx, .xlsx, .pptx or "
-            "PDF and upload that."
+            _(
+                "“%(name)s” is an old-style Office file (.doc, .xls, .ppt); save it as .docx, "
+                ".xlsx, .pptx or PDF and upload that.",
+                name=display_name,
+            )
         )
     text = _text_kind(data, display_name)
     if text and not matches:
         return text
-    raise UploadRejected(f"is not a type Stint accepts. Accepted: {ACCEPTED_DESCRIPTION}.")
+    raise UploadRejected(
+        _(
+            "“%(name)s” is not a type Stint accepts. Accepted: %(types)s.",
+            name=display_name,
+            types=ACCEPTED_DESCRIPTION,
+        )
+    )
 
 
 def check_upload(
@@ -198,11 +230,8 @@ def check_upload(
 ) -> CheckedUpload:
     """Read, size-check and type-check one uploaded file (raises ``UploadRejected``)."""
     display_name = safe_display_name(filename)
-    try:
-        data = read_limited(stream, max_upload_bytes() if limit is None else limit)
-        content_type, ext, description = identify(data, display_name)
-    except UploadRejected as exc:
-        raise UploadRejected(f"“{display_name}” {exc.message}", too_large=exc.too_large) from exc
+    data = read_limited(stream, max_upload_bytes() if limit is None else limit, display_name)
+    content_type, ext, description = identify(data, display_name)
     stem, current_ext = os.path.splitext(display_name)
     if current_ext.lower() != ext and not (ext == ".jpg" and current_ext.lower() == ".jpeg"):
         # The name should not promise a type the content does not have.

@@ -94,7 +94,13 @@ def progress(activity_id: int) -> Any:
     activity = activity_for(g.viewer, activity_id)
     counts = activity_progress(activity.id)
     return jsonify(
-        issued=counts.issued, pending=counts.pending, failed=counts.failed, total=counts.total
+        issued=counts.issued,
+        pending=counts.pending,
+        failed=counts.failed,
+        total=counts.total,
+        text=render_template(
+            "instructor/certificates/_progress_text.html", progress=counts
+        ).strip(),
     )
 
 
@@ -139,7 +145,7 @@ def cohort_zip(activity_id: int) -> Any:
     activity = activity_for(g.viewer, activity_id)
     issued = issued_in_activity(activity.id)
     if not issued:
-        abort(404, description="No certificate has been issued in this activity yet.")
+        abort(404, description=_("No certificate has been issued in this activity yet."))
     audit.record(
         activity,
         g.viewer.user_id,

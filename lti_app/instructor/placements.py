@@ -295,7 +295,7 @@ def status(activity_id: int, placement_id: int) -> Any:
     )
     db.session.commit()
     return done(
-        _("Status is now %(status)s.", status=STATUS_LABELS[to].lower()),
+        _("Status is now “%(status)s”.", status=STATUS_LABELS[to]),
         url_for("placements.detail", activity_id=activity.id, placement_id=placement.id),
     )
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, g, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from markupsafe import Markup
@@ -48,10 +48,9 @@ from rubrics.validation import Problem
 bp = Blueprint("instructor_rubrics", __name__, url_prefix="/instructor/rubrics")
 
 SCORING_MODE_CHOICES = [
-    SelectChoice("canvas", lazy_gettext("Canvas: the score is the sum of the chosen points")),
+    SelectChoice("canvas", _l("Canvas: the score is the sum of the chosen points")),
     SelectChoice(
-        "moodle",
-        lazy_gettext("Moodle: the sum is scaled between the lowest and highest possible totals"),
+        "moodle", _l("Moodle: the sum is scaled between the lowest and highest possible totals")
     ),
 ]
 
@@ -61,34 +60,30 @@ SCORING_MODE_CHOICES = [
 
 class LevelForm(Form):
     id = HiddenField()
-    title = StringField(lazy_gettext("Title"))
-    points = StringField(lazy_gettext("Points"))
-    description = TextAreaField(lazy_gettext("What the supervisor would have seen"))
+    title = StringField(_l("Title"))
+    points = StringField(_l("Points"))
+    description = TextAreaField(_l("What the supervisor would have seen"))
 
 
 class CriterionForm(Form):
     id = HiddenField()
-    title = StringField(lazy_gettext("Title"))
-    description = StringField(lazy_gettext("Question for the supervisor"))
-    long_description = TextAreaField(lazy_gettext("Longer description (shown on demand)"))
-    use_range = BooleanField(lazy_gettext("Points as a range (the supervisor types points)"))
-    ignore_for_scoring = BooleanField(lazy_gettext("Leave out of the score (feedback only)"))
-    allow_comment = BooleanField(lazy_gettext("The supervisor may add a comment"), default=True)
+    title = StringField(_l("Title"))
+    description = StringField(_l("Question for the supervisor"))
+    long_description = TextAreaField(_l("Longer description (shown on demand)"))
+    use_range = BooleanField(_l("Points as a range (the supervisor types points)"))
+    ignore_for_scoring = BooleanField(_l("Leave out of the score (feedback only)"))
+    allow_comment = BooleanField(_l("The supervisor may add a comment"), default=True)
     levels = FieldList(FormField(LevelForm), max_entries=builder.MAX_LEVELS)
 
 
 class RubricBuilderForm(FlaskForm):
     """Field names follow Stint's JSON format, so the form's data is the rubric's data."""
 
-    title = StringField(lazy_gettext("Title"))
-    description = TextAreaField(
-        lazy_gettext("Description (shown to supervisors above the criteria)")
-    )
-    scoring_mode = SelectField(
-        lazy_gettext("Scoring"), choices=SCORING_MODE_CHOICES, default="canvas"
-    )
+    title = StringField(_l("Title"))
+    description = TextAreaField(_l("Description (shown to supervisors above the criteria)"))
+    scoring_mode = SelectField(_l("Scoring"), choices=SCORING_MODE_CHOICES, default="canvas")
     lock_zero_points = BooleanField(
-        lazy_gettext(
+        _l(
             "Lock zero points (Moodle scoring only): the grade is the total's share of the "
             "highest possible total; when off, the lowest possible total gives the lowest grade"
         ),
@@ -99,14 +94,14 @@ class RubricBuilderForm(FlaskForm):
 
 class ImportForm(FlaskForm):
     file = FileField(
-        lazy_gettext("Rubric file (Stint JSON or Canvas CSV)"),
-        validators=[FileRequired(lazy_gettext("Choose a .json or .csv file to import."))],
+        _l("Rubric file (Stint JSON or Canvas CSV)"),
+        validators=[FileRequired(_l("Choose a .json or .csv file to import."))],
     )
 
 
 class ChooseRubricForm(FlaskForm):
     rubric_id = SelectField(
-        lazy_gettext("Rubric for this activity"), choices=[], coerce=str, validate_choice=False
+        _l("Rubric for this activity"), choices=[], coerce=str, validate_choice=False
     )
 
 

@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from flask import current_app, url_for
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadData, URLSafeTimedSerializer
 
 from lti_app.extensions import db
@@ -26,7 +27,7 @@ from lti_app.lti.claims import (
     LaunchClaims,
     parse_claims,
 )
-from lti_app.lti.errors import LtiError
+from lti_app.lti.errors import REGISTER_COMMAND, LtiError
 from lti_app.lti.frame_origins import (
     known_frame_origins,
     origin_of,
@@ -64,9 +65,12 @@ def land(
     if new_deployment is not None and not learn_deployment(platform_id, new_deployment):
         raise LtiError(
             "unknown_deployment",
-            "This deployment of Stint is not registered.",
-            "The LMS registered Stint with another deployment first. Register this one with "
-            "`flask stint platform add ... --deployment-id ID`.",
+            _l("This deployment of Stint is not registered."),
+            _l(
+                "The LMS registered Stint with another deployment first. Register this one "
+                "with %(command)s.",
+                command=REGISTER_COMMAND + " --deployment-id ID",
+            ),
         )
     result = record_launch(platform_id, claims)
     if db.session().in_transaction():  # not a repeat launch this process remembers (no query)
@@ -185,8 +189,8 @@ def read_entry(ticket: str) -> dict[str, Any]:
 def expired_entry() -> LtiError:
     return LtiError(
         "entry_expired",
-        "This launch has expired or was already used.",
-        "Open the activity again from the LMS.",
+        _l("This launch has expired or was already used."),
+        _l("Open the activity again from the LMS."),
         status=410,
     )
 
@@ -194,8 +198,10 @@ def expired_entry() -> LtiError:
 def unbound_launch() -> LtiError:
     return LtiError(
         "unbound_launch",
-        "This launch did not start in this browser, so Stint did not sign you in.",
-        "Open the activity from your course in the LMS. If someone sent you a link or a page "
-        "that opened Stint, do not use it: it may try to sign you in as someone else.",
+        _l("This launch did not start in this browser, so Stint did not sign you in."),
+        _l(
+            "Open the activity from your course in the LMS. If someone sent you a link or a "
+            "page that opened Stint, do not use it: it may try to sign you in as someone else."
+        ),
         status=403,
     )

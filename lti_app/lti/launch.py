@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 import jwt
 from cachelib import BaseCache
 from flask import current_app
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from pylti1p3.contrib.flask.message_launch import FlaskMessageLaunch
 from pylti1p3.contrib.flask.oidc_login import FlaskOIDCLogin
 from pylti1p3.contrib.flask.request import FlaskRequest
@@ -32,7 +32,7 @@ from pylti1p3.session import SessionService
 
 from lti_app.lti import oidc_state
 from lti_app.lti.cache import consume, store
-from lti_app.lti.errors import LtiError
+from lti_app.lti.errors import LOGIN_URL_HINT, REGISTER_COMMAND, RETRY_HINT, LtiError
 from lti_app.lti.http import http_session
 from lti_app.lti.jwt_decoding import decoder
 from lti_app.lti.platform_keys import ALLOWED_ALGORITHMS, PlatformKeyCache
@@ -219,8 +219,8 @@ class StintMessageLaunch(FlaskMessageLaunch):
         if not isinstance(data, dict) or not data:
             raise LtiError(
                 "launch_expired",
-                "This LMS launch has expired.",
-                "Open the activity again from the LMS.",
+                _l("This LMS launch has expired."),
+                _l("Open the activity again from the LMS."),
             )
         launch.set_launch_id(launch_id).set_auto_validation(enable=False)
         launch.set_jwt({"body": cast("TLaunchData", data)}).set_restored()
@@ -233,24 +233,26 @@ class StintMessageLaunch(FlaskMessageLaunch):
 
     def validate(self) -> StintMessageLaunch:
         if self._restored:
-            raise LtiError("invalid_launch", "A restored launch cannot be validated.", "")
+            raise LtiError("invalid_launch", _l("A restored launch cannot be validated."))
         self._validated = True
         try:
             state = self._get_request_param("state")
             if not state:
                 raise LtiError(
                     "state_missing",
-                    "The launch did not carry the login state.",
-                    "Check that the LMS uses Stint's OIDC login URL as its login initiation URL.",
+                    _l("The launch did not carry the login state."),
+                    LOGIN_URL_HINT,
                 )
             # The state is spent on first presentation, valid or not: each login yields at most
             # one launch attempt, and a replayed id_token finds no state.
             if not self.session_service.consume_state(state):
                 raise LtiError(
                     "state_mismatch",
-                    "This launch's login state is unknown, expired or already used.",
-                    "Launch again from the LMS. A launch must follow its own login within "
-                    "10 minutes and can be used only once.",
+                    _l("This launch's login state is unknown, expired or already used."),
+                    _l(
+                        "Launch again from the LMS. A launch must follow its own login within "
+                        "10 minutes and can be used only once."
+                    ),
                 )
             self.validate_jwt_format()
             self.validate_registration()
@@ -263,9 +265,11 @@ class StintMessageLaunch(FlaskMessageLaunch):
             ):
                 raise LtiError(
                     "replayed_nonce",
-                    "This launch was already used, or its nonce is unknown.",
-                    "Each id_token can be used once. Launch again from the LMS; if every "
-                    "launch fails here, check the LMS echoes the nonce from the login request.",
+                    _l("This launch was already used, or its nonce is unknown."),
+                    _l(
+                        "Each id_token can be used once. Launch again from the LMS; if every "
+                        "launch fails here, check the LMS echoes the nonce from the login request."
+                    ),
                 )
             self.validate_deployment()
             self.validate_message()
@@ -302,16 +306,19 @@ class StintMessageLaunch(FlaskMessageLaunch):
         if len(token) > limit:
             raise LtiError(
                 "oversized_token",
-                "The id_token is larger than Stint accepts.",
-                f"id_tokens over {limit} bytes are refused; check what the LMS puts in custom "
-                "parameters.",
+                _l("The id_token is larger than Stint accepts."),
+                _l(
+                    "id_tokens over %(limit)s bytes are refused; check what the LMS puts in "
+                    "custom parameters.",
+                    limit=limit,
+                ),
                 status=413,
             )
         super().validate_jwt_format()
         if not isinstance(self._jwt.get("body"), dict) or not isinstance(
             self._jwt.get("header"), dict
         ):
-            raise LtiError("malformed_token", "The id_token is not a JSON object.", "")
+            raise LtiError("malformed_token", _l("The id_token is not a JSON object."))
         return self
 
     def validate_jwt_signature(self) -> StintMessageLaunch:
@@ -322,11 +329,12 @@ class StintMessageLaunch(FlaskMessageLaunch):
         if alg not in ALLOWED_ALGORITHMS:
             raise LtiError(
                 "bad_algorithm",
-                "The id_token is not signed with an RSA algorithm.",
-                "LTI 1.3 requires RS256 signatures.",
+                _l("The id_token is not signed with an RSA algorithm."),
+                _l("LTI 1.3 requires RS256 signatures."),
+                detail=f"alg={alg!r}",
             )
         if not isinstance(kid, str) or not kid:
-            raise LtiError("missing_kid", "The id_token header has no key id (kid).", "")
+            raise LtiError("missing_kid", _l("The id_token header has no key id (kid)."))
         key = platform_keys.get(
             registration.get_key_set_url() or "",
             kid,
@@ -347,33 +355,43 @@ class StintMessageLaunch(FlaskMessageLaunch):
         except jwt.ExpiredSignatureError as exc:
             raise LtiError(
                 "expired_token",
-                "The launch has expired.",
-                "Check that the LMS server's clock is correct, then launch again.",
+                _l("The launch has expired."),
+                _l("Check that the LMS server's clock is correct, then launch again."),
             ) from exc
         except jwt.ImmatureSignatureError as exc:
             raise LtiError(
                 "token_from_future",
-                "The launch is dated in the future.",
-                "Check that the LMS server's clock is correct.",
+                _l("The launch is dated in the future."),
+                _l("Check that the LMS server's clock is correct."),
             ) from exc
         except jwt.InvalidAudienceError as exc:
             raise LtiError(
                 "wrong_audience",
-                "The launch was meant for another tool (aud).",
-                "Check the client id registered for this LMS.",
+                _l("The launch was meant for another tool (aud)."),
+                _l("Check the client id registered for this LMS."),
             ) from exc
         except jwt.InvalidIssuerError as exc:
-            raise LtiError("wrong_issuer", "The launch's issuer does not match.", "") from exc
+            raise LtiError(
+                "wrong_issuer",
+                _l("The launch's issuer does not match."),
+                _l("Check the issuer registered for this LMS."),
+                detail=str(exc),
+            ) from exc
         except jwt.InvalidSignatureError as exc:
             raise LtiError(
                 "bad_signature",
-                "The launch's signature does not verify.",
-                "The id_token was not signed by the registered LMS, or was altered. Check the "
-                "key set URL registered for this platform.",
+                _l("The launch's signature does not verify."),
+                _l(
+                    "The id_token was not signed by the registered LMS, or was altered. Check the "
+                    "key set URL registered for this platform."
+                ),
             ) from exc
         except jwt.InvalidTokenError as exc:
             raise LtiError(
-                "invalid_token", "The id_token is not valid.", f"The JWT check said: {exc}."
+                "invalid_token",
+                _l("The id_token is not valid."),
+                RETRY_HINT,
+                detail=f"JWT check: {exc}",
             ) from exc
         aud = body.get("aud")
         azp = body.get("azp")
@@ -383,11 +401,16 @@ class StintMessageLaunch(FlaskMessageLaunch):
         if untrusted:
             raise LtiError(
                 "untrusted_audience",
-                _("The launch also names audiences (aud) Stint does not trust."),
-                _("An id_token for Stint must name only Stint's client id as its audience."),
+                _l("The launch also names audiences (aud) Stint does not trust."),
+                _l("An id_token for Stint must name only Stint's client id as its audience."),
+                detail=f"untrusted aud: {untrusted!r}"[:200],
             )
         if azp is not None and azp != client_id:
-            raise LtiError("wrong_azp", "The launch's authorized party (azp) is not Stint.", "")
+            raise LtiError(
+                "wrong_azp",
+                _l("The launch's authorized party (azp) is not Stint."),
+                _l("Check the client id registered for this LMS."),
+            )
         return self
 
     def validate_deployment(self) -> StintMessageLaunch:
@@ -409,7 +432,11 @@ class StintMessageLaunch(FlaskMessageLaunch):
                 return self
             raise LtiError(
                 "unknown_deployment",
-                "This deployment of Stint is not registered.",
-                f"{exc} Register it with `flask stint platform add ... --deployment-id ID`.",
+                _l("This deployment of Stint is not registered."),
+                _l(
+                    "Register the deployment id with %(command)s.",
+                    command=REGISTER_COMMAND + " --deployment-id ID",
+                ),
+                detail=str(exc),
             ) from exc
         return self

@@ -37,7 +37,7 @@ from typing import Any
 import jwt
 import requests
 from cachelib import BaseCache
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from lti_app.lti.cache import CacheUnavailableError
 from lti_app.lti.errors import LtiError
@@ -84,8 +84,8 @@ def _parse(document: Any) -> dict[str, jwt.PyJWK]:
 def _unavailable(url: str) -> LtiError:
     return LtiError(
         "platform_keys_unavailable",
-        _("The LMS's keys could not be fetched. Please try again in a minute."),
-        _(
+        _l("The LMS's keys could not be fetched. Please try again in a minute."),
+        _l(
             "Stint could not read the LMS's public keys in time. If this persists, check that "
             "the key set URL %(url)s is reachable from Stint and returns a JWKS.",
             url=url,
@@ -288,7 +288,9 @@ def _quietly(operation: Any, *args: Any, **kwargs: Any) -> None:
 def _unknown_key() -> LtiError:
     return LtiError(
         "unknown_key",
-        "The launch was signed with a key the LMS does not publish.",
-        "The id_token's kid is not in the platform's key set. Check the key set URL "
-        "registered for this platform.",
+        _l("The launch was signed with a key the LMS does not publish."),
+        _l(
+            "The id_token's kid is not in the platform's key set. Check the key set URL "
+            "registered for this platform."
+        ),
     )

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from lti_app.extensions import csrf, db
 from lti_app.lms.registry import adapter_for_kind
@@ -54,8 +55,8 @@ def register(code: str) -> Any:
     if not lms_origin:
         raise LtiError(
             "registration_incomplete",
-            _("This registration link must be opened by the LMS."),
-            _(
+            _l("This registration link must be opened by the LMS."),
+            _l(
                 "Paste the link into the LMS's tool registration (Moodle: Manage tools → Tool "
                 "URL; Canvas: Developer keys → + Developer key → LTI Registration); opened "
                 "directly it lacks the LMS's openid_configuration."
@@ -66,8 +67,8 @@ def register(code: str) -> Any:
     except InviteRefusedError as exc:
         raise LtiError(
             "invite_invalid",
-            _("This registration link is unknown, expired or already used."),
-            _("Ask Stint's operator for a new link (flask --app lti_app stint platform invite)."),
+            _l("This registration link is unknown, expired or already used."),
+            _l("Ask Stint's operator for a new link (flask --app lti_app stint platform invite)."),
             status=403,
         ) from exc
     db.session.commit()  # claimed before the LMS is contacted: one attempt at a time

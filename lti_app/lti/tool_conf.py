@@ -10,13 +10,14 @@ import threading
 import time
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from pylti1p3.deployment import Deployment as LibDeployment
 from pylti1p3.registration import Registration
 from pylti1p3.tool_config.abstract import ToolConfAbstract
 from sqlalchemy import select
 
 from lti_app.extensions import db
-from lti_app.lti.errors import LtiError
+from lti_app.lti.errors import REGISTER_COMMAND, LtiError
 from lti_app.lti.keys import public_jwks, signing_key
 from lti_app.models import Deployment, Platform
 
@@ -97,16 +98,28 @@ class DbToolConf(ToolConfAbstract[Any]):
         if not rows:
             raise LtiError(
                 "unknown_platform",
-                "This LMS is not registered with Stint.",
-                f"No registration for issuer {iss!r}"
-                + (f" and client id {client_id!r}" if client_id else "")
-                + ". An administrator registers it with `flask stint platform add`.",
+                _l("This LMS is not registered with Stint."),
+                _l(
+                    "No registration for issuer %(issuer)s and client id %(client_id)s. An "
+                    "administrator registers it with %(command)s.",
+                    issuer=iss,
+                    client_id=client_id,
+                    command=REGISTER_COMMAND,
+                )
+                if client_id
+                else _l(
+                    "No registration for issuer %(issuer)s. An administrator registers it with "
+                    "%(command)s.",
+                    issuer=iss,
+                    command=REGISTER_COMMAND,
+                ),
             )
         if len(rows) > 1:
             raise LtiError(
                 "ambiguous_platform",
-                "Several registrations share this issuer and the LMS did not send a client id.",
-                "Configure the LMS to send client_id in the login request.",
+                _l("Several registrations share this issuer and the LMS did not send a client id."),
+                _l("Configure the LMS to send client_id in the login request."),
+                detail=f"issuer {iss!r}",
             )
         platform_id, data = rows[0]
         key = signing_key()

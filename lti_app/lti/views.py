@@ -20,6 +20,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadData
 from pylti1p3.deep_link_resource import DeepLinkResource
 from pylti1p3.exception import LtiException, OIDCException
@@ -94,8 +95,8 @@ def login() -> Any:
     if target and origin_of(target) != origin_of(base):
         raise LtiError(
             "foreign_target",
-            "The LMS asked to launch a URL that is not Stint's.",
-            f"Set the target link URI to {launch_url()}.",
+            _l("The LMS asked to launch a URL that is not Stint's."),
+            _l("Set the target link URI to %(url)s.", url=launch_url()),
         )
     oidc = StintOIDCLogin(_cache())
     try:
@@ -160,8 +161,8 @@ def login_check() -> Any:
 def _expired_login() -> LtiError:
     return LtiError(
         "login_expired",
-        "This sign-in has expired.",
-        "Open the activity again from the LMS.",
+        _l("This sign-in has expired."),
+        _l("Open the activity again from the LMS."),
         status=410,
     )
 
@@ -194,9 +195,11 @@ def launch() -> Any:
     if not claims.sub:
         raise LtiError(
             "missing_claims",
-            "The launch did not say who the user is.",
-            "Stint needs the sub claim; allow the tool to receive it "
-            "(Moodle: privacy settings of the tool; Canvas: privacy level of the developer key).",
+            _l("The launch did not say who the user is."),
+            _l(
+                "Stint needs the sub claim; allow the tool to receive it (Moodle: privacy "
+                "settings of the tool; Canvas: privacy level of the developer key)."
+            ),
         )
     if message.is_deep_link_launch() and not claims.is_instructor:
         abort(403, description=_("Only instructors can add Stint activities to a course."))
@@ -242,7 +245,7 @@ def _from_stints_own_page() -> None:
     if request.headers.get("X-Stint-Launch") != "1" or request.headers.get(
         "Sec-Fetch-Site", "same-origin"
     ) not in {"same-origin"}:
-        abort(403, description="This request must come from Stint's own launch page.")
+        abort(403, description=_("This request must come from Stint's own launch page."))
 
 
 @bp.post("/launch/confirm")

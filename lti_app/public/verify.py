@@ -32,7 +32,12 @@ from lti_app.extensions import limiter
 from lti_app.models import Certificate
 from lti_app.services.certificates.passback import FILE_LINK_PATH, certificate_from_file_token
 from lti_app.services.certificates.rules import CertificateError
-from lti_app.services.certificates.verify import find_by_code, find_by_pdf, public_record
+from lti_app.services.certificates.verify import (
+    find_by_code,
+    find_by_pdf,
+    public_dates,
+    public_record,
+)
 
 bp = Blueprint("verify", __name__)
 
@@ -123,6 +128,7 @@ def upload() -> Any:
             render_template(
                 "public/verify/file_result.html",
                 record=public_record(certificate) if certificate else None,
+                dates=public_dates(certificate) if certificate else None,
                 filename=form.pdf.data.filename or _("the file"),
             )
         )
@@ -146,6 +152,7 @@ def show(code: str) -> Any:
             render_template(
                 "public/verify/show.html",
                 record=record,
+                dates=public_dates(certificate),
                 json_url=url_for(".show_json", code=certificate.code),
             )
         )

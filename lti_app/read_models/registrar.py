@@ -59,6 +59,12 @@ REGISTRAR_COLUMNS = (
     lazy_gettext("Certificate code"),
     lazy_gettext("Verification URL"),
 )
+# A row's result is one of these codes; the CSV words it in the reader's language.
+RESULT_LABELS = {
+    "passed": lazy_gettext("passed"),
+    "not passed": lazy_gettext("not passed"),
+    "not released": lazy_gettext("not released"),
+}
 
 
 @dataclass(frozen=True)
@@ -103,7 +109,7 @@ class RegistrarRow:
                 day(self.released),
                 amount(self.hours_confirmed),
                 amount(self.credits),
-                self.result,
+                str(RESULT_LABELS.get(self.result, self.result)),
                 amount(self.points),
                 amount(self.points_possible),
                 self.certificate_code,

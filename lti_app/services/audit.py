@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import delete, func, select
 
 from lti_app.extensions import db
@@ -33,44 +36,97 @@ from lti_app.models import (
 )
 from lti_app.models.audit import ACTOR_SUPERVISOR, ACTOR_SYSTEM, AuditEvent
 from lti_app.read_models.dashboard.export import safe_cell
+from lti_app.services.placements.status import STATUS_LABELS
 
-# Every action the log knows, with the words the instructor's page shows for it.
-ACTIONS: dict[str, str] = {
-    "grade.approve": "Grade approved",
-    "grade.release": "Grade released",
-    "grade.override": "Grade overridden",
-    "grade.override_clear": "Override removed",
-    "grade.update": "Grade updated from evaluations",
-    "grade.policy": "Grading policy changed",
-    "grade.retry": "Score delivery retried",
-    "grade.retry_failed": "Failed score deliveries retried",
-    "placement.assign": "Student placed",
-    "placement.move": "Student moved to another project",
-    "placement.status": "Placement status changed",
-    "placement.unassign": "Placement removed",
-    "placement.import": "Placements imported from CSV",
-    "placement.publish": "Placements published",
-    "placement.match_run": "Matching run",
-    "placement.match_adjust": "Matching adjusted",
-    "placement.match_publish": "Matching run published",
-    "review.invite": "Review link sent",
-    "review.invite_all": "Review links sent to all",
-    "review.resend": "Review link re-sent",
-    "review.revoke": "Review link revoked",
-    "review.reopen": "Evaluation reopened",
-    "review.submit": "Supervisor submitted the evaluation",
-    "export.students_csv": "Student table exported (CSV)",
-    "export.registrar_csv": "Registrar export downloaded (CSV)",
-    "export.certificates_zip": "Certificates downloaded (ZIP)",
-    "export.audit_csv": "Audit log exported (CSV)",
-    "certificate.issue": "Certificates requested",
-    "certificate.issued": "Certificate issued",
-    "certificate.revoke": "Certificate revoked",
-    "certificate.reissue": "Certificate re-issued",
-    "certificate.visibility": "Certificate visibility changed",
-    "activity.copy": "Setup copied from another course",
-    "course.purge": "Course data purged (retention)",
-    "student.erase": "Student data erased (request)",
+# Every action the log knows (the keys are stored), with the words the instructor's page and
+# CSV show for it in the reader's language.
+ACTIONS: dict[str, LazyString] = {
+    "grade.approve": _l("Grade approved"),
+    "grade.release": _l("Grade released"),
+    "grade.override": _l("Grade overridden"),
+    "grade.override_clear": _l("Override removed"),
+    "grade.update": _l("Grade updated from evaluations"),
+    "grade.policy": _l("Grading policy changed"),
+    "grade.retry": _l("Score delivery retried"),
+    "grade.retry_failed": _l("Failed score deliveries retried"),
+    "placement.assign": _l("Student placed"),
+    "placement.move": _l("Student moved to another project"),
+    "placement.status": _l("Placement status changed"),
+    "placement.unassign": _l("Placement removed"),
+    "placement.import": _l("Placements imported from CSV"),
+    "placement.publish": _l("Placements published"),
+    "placement.match_run": _l("Matching run"),
+    "placement.match_adjust": _l("Matching adjusted"),
+    "placement.match_publish": _l("Matching run published"),
+    "review.invite": _l("Review link sent"),
+    "review.invite_all": _l("Review links sent to all"),
+    "review.resend": _l("Review link re-sent"),
+    "review.revoke": _l("Review link revoked"),
+    "review.reopen": _l("Evaluation reopened"),
+    "review.submit": _l("Supervisor submitted the evaluation"),
+    "export.students_csv": _l("Student table exported (CSV)"),
+    "export.registrar_csv": _l("Registrar export downloaded (CSV)"),
+    "export.certificates_zip": _l("Certificates downloaded (ZIP)"),
+    "export.audit_csv": _l("Audit log exported (CSV)"),
+    "certificate.issue": _l("Certificates requested"),
+    "certificate.issued": _l("Certificate issued"),
+    "certificate.revoke": _l("Certificate revoked"),
+    "certificate.reissue": _l("Certificate re-issued"),
+    "certificate.visibility": _l("Certificate visibility changed"),
+    "activity.copy": _l("Setup copied from another course"),
+    "course.purge": _l("Course data purged (retention)"),
+    "student.erase": _l("Student data erased (request)"),
+}
+# Who did it, when it was no user of the course.
+ACTOR_LABELS: dict[str, LazyString] = {
+    ACTOR_SUPERVISOR: _l("Company supervisor"),
+    ACTOR_SYSTEM: _l("Stint (automatic)"),
+}
+# What an entry is about (subject types are stored codes): alone, and with the subject's id.
+SUBJECT_LABELS: dict[str, tuple[LazyString, LazyString]] = {
+    "placement": (_l("Placement"), _l("Placement %(id)s")),
+    "activity": (_l("Activity"), _l("Activity %(id)s")),
+    "certificate": (_l("Certificate"), _l("Certificate %(id)s")),
+    "match_run": (_l("Matching run"), _l("Matching run %(id)s")),
+    "course": (_l("Course"), _l("Course %(id)s")),
+    "user": (_l("User"), _l("User %(id)s")),
+}
+# The names of the ids and numbers an entry's detail holds (``record``'s ``detail`` keys).
+DETAIL_LABELS: dict[str, LazyString] = {
+    "certificates": _l("certificates"),
+    "code": _l("code"),
+    "count": _l("count"),
+    "ended": _l("ended"),
+    "files": _l("files"),
+    "filtered": _l("filtered"),
+    "from": _l("from"),
+    "from_activity": _l("copied from activity"),
+    "invitation": _l("review link"),
+    "placed": _l("placed"),
+    "placement": _l("placement"),
+    "placements": _l("placements"),
+    "points": _l("points"),
+    "project": _l("project"),
+    "replaces": _l("replaces review link"),
+    "retention_days": _l("retention (days)"),
+    "rule": _l("rule"),
+    "score_sync": _l("score delivery"),
+    "seed": _l("lottery seed"),
+    "shift_days": _l("dates moved (days)"),
+    "student": _l("student"),
+    "to": _l("to"),
+    "visibility": _l("visibility"),
+}
+CERTIFICATE_VISIBILITY: dict[str, LazyString] = {
+    "hidden": _l("hidden"),
+    "basic": _l("name and project"),
+    "details": _l("all details"),
+}
+# Details whose values are codes with words for people.
+DETAIL_VALUES: dict[str, dict[str, LazyString]] = {
+    "from": STATUS_LABELS,
+    "to": STATUS_LABELS,
+    "visibility": CERTIFICATE_VISIBILITY,
 }
 ACTION_GROUPS = ("grade", "placement", "review", "export", "certificate")
 PAGE_SIZE = 50
@@ -283,27 +339,55 @@ def _rows(events: Sequence[AuditEvent]) -> list[AuditRow]:
     rows = []
     for event in events:
         if event.actor_kind == "user" and event.actor_user_id is not None:
-            actor = names.get(event.actor_user_id, f"user {event.actor_user_id} (no longer known)")
-        else:
-            actor = {"supervisor": "Company supervisor", "system": "Stint (automatic)"}.get(
-                event.actor_kind, event.actor_kind
+            actor = names.get(event.actor_user_id) or str(
+                _("user %(id)s (no longer known)", id=event.actor_user_id)
             )
-        subject = event.subject_type + (f" {event.subject_id}" if event.subject_id else "")
-        if _placement_subject(event):
-            student = student_of.get(int(event.subject_id or 0))
-            subject += f" ({names.get(student, '?') if student else 'erased or purged'})"
+        else:
+            actor = str(ACTOR_LABELS.get(event.actor_kind, event.actor_kind))
+        student = student_of.get(int(event.subject_id or 0)) if _placement_subject(event) else None
         rows.append(
             AuditRow(
                 id=event.id,
                 at=event.at,
                 action=event.action,
-                action_label=ACTIONS.get(event.action, event.action),
+                action_label=str(ACTIONS.get(event.action, event.action)),
                 actor=actor,
-                subject=subject,
-                detail=", ".join(f"{k}: {_plain(v)}" for k, v in sorted(event.detail.items())),
+                subject=_subject(event, names.get(student) if student else None),
+                detail=", ".join(
+                    _("%(name)s: %(value)s", name=_detail_name(key), value=_detail_value(key, v))
+                    for key, v in sorted(event.detail.items())
+                ),
             )
         )
     return rows
+
+
+def _subject(event: AuditEvent, student_name: str | None) -> str:
+    """What an entry is about, in the reader's words: "Placement 12 (Zoë Ångström)"."""
+    labels = SUBJECT_LABELS.get(event.subject_type)
+    if labels is None:  # a subject type this code no longer names: shown as stored
+        return event.subject_type + (f" {event.subject_id}" if event.subject_id else "")
+    if not event.subject_id:
+        return str(labels[0])
+    if _placement_subject(event):
+        if student_name is None:
+            return str(_("Placement %(id)s (erased or purged)", id=event.subject_id))
+        return str(_("Placement %(id)s (%(student)s)", id=event.subject_id, student=student_name))
+    return str(labels[1]) % {"id": event.subject_id}
+
+
+def _detail_name(key: str) -> str:
+    return str(DETAIL_LABELS.get(key, key))
+
+
+def _detail_value(key: str, value: Any) -> str:
+    """A detail's value; the codes some details hold (statuses, yes/no) in the reader's words."""
+    words = DETAIL_VALUES.get(key, {})
+    if isinstance(value, bool):
+        return str(_("yes") if value else _("no"))
+    if isinstance(value, str) and value in words:
+        return str(words[value])
+    return _plain(value)
 
 
 def _placement_subject(event: AuditEvent) -> bool:
@@ -316,7 +400,16 @@ def _plain(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-CSV_COLUMNS = ("Entry", "When (UTC)", "Action", "Action code", "Who", "Subject", "Detail")
+# The CSV keeps sortable UTC times (a spreadsheet reads them); its headers are the reader's.
+CSV_COLUMNS = (
+    _l("Entry"),
+    _l("When (UTC)"),
+    _l("Action"),
+    _l("Action code"),
+    _l("Who"),
+    _l("About"),
+    _l("Detail"),
+)
 
 
 def csv_lines(rows: Iterable[AuditRow]) -> Iterator[str]:
@@ -330,7 +423,7 @@ def csv_lines(rows: Iterable[AuditRow]) -> Iterator[str]:
         buffer.truncate(0)
         return text
 
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow([str(column) for column in CSV_COLUMNS])
     yield "\ufeff" + flush()
     for row in rows:
         cells = (

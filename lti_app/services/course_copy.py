@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+from flask_babel import gettext
 from sqlalchemy import select
 
 from lti_app.extensions import db
@@ -310,8 +311,12 @@ def _project_for(course: Course, project: Project, days: int) -> tuple[Project, 
         )
     except CatalogError as exc:  # a project saved before today's rules: say which, copy nothing
         raise CopyError(
-            f"The project “{project.title}” could not be copied with its dates moved: {exc} "
-            "Fix it in the catalog, or start a fresh activity."
+            gettext(
+                "The project “%(title)s” could not be copied with its dates moved: %(problem)s "
+                "Fix it in the catalog, or start a fresh activity.",
+                title=project.title,
+                problem=str(exc),
+            )
         ) from exc
     return copied, True
 
@@ -327,15 +332,17 @@ def copy_setup(
     lock_row(Activity, activity_id)
     activity = db.session.get(Activity, activity_id, populate_existing=True)
     if activity is None:
-        raise CopyError("This activity no longer exists.", 404)
+        raise CopyError(gettext("This activity no longer exists."), 404)
     if activity.configured or activity.copy_decided:
         return CopyResult(copied=False, source_id=activity.copied_from_id)
     sources = {s.activity_id: s for s in copy_sources(activity)}
     if source_id not in sources:
-        raise CopyError("Choose one of the activities offered on this page.")
+        raise CopyError(gettext("Choose one of the activities offered on this page."))
     days = sources[source_id].suggested_shift_days if shift_days is None else shift_days
     if not -MAX_SHIFT_DAYS <= days <= MAX_SHIFT_DAYS:
-        raise CopyError(f"Move the dates by at most {MAX_SHIFT_DAYS} days either way.")
+        raise CopyError(
+            gettext("Move the dates by at most %(days)s days either way.", days=MAX_SHIFT_DAYS)
+        )
     source = db.session.get(Activity, source_id)
     assert source is not None
     course = activity.course

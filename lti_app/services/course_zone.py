@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+
 from lti_app.models import Course
 from lti_app.timezones import valid_zone
 
@@ -20,7 +22,11 @@ def set_course_timezone(course: Course, name: str) -> str:
     checked = valid_zone(name)
     if checked is None:
         raise CourseZoneError(
-            f"“{name[:64]}” is not a time zone. Choose one from the list, such as Europe/Berlin."
+            _(
+                "“%(name)s” is not a time zone. Choose one from the list, such as %(example)s.",
+                name=name[:64],
+                example="Europe/Berlin",
+            )
         )
     course.timezone = checked
     return checked

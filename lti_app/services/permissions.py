@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import select
 
 from lti_app.extensions import db
@@ -39,25 +41,20 @@ class Role(StrEnum):
     DESIGNER = "designer"
 
 
-ROLE_LABELS = {
-    Role.INSTRUCTOR: "the instructor of record",
-    Role.TEACHING_ASSISTANT: "teaching assistants",
-    Role.DESIGNER: "designers",
-}
-
 IR, TA, D = Role.INSTRUCTOR, Role.TEACHING_ASSISTANT, Role.DESIGNER
 
 
 @dataclass(frozen=True)
 class Action:
-    """One thing a member of staff can do; ``what`` completes "Only … can …"."""
+    """One thing a member of staff can do; ``what`` completes "Only … can … here" (an
+    infinitive phrase in every language, translated when the refusal is shown)."""
 
     name: str
-    what: str
+    what: LazyString
     roles: frozenset[Role]
 
 
-def _action(name: str, what: str, *roles: Role) -> Action:
+def _action(name: str, what: LazyString, *roles: Role) -> Action:
     return Action(name, what, frozenset(roles))
 
 
@@ -65,42 +62,61 @@ ACTIONS: dict[str, Action] = {
     a.name: a
     for a in (
         # Looking: every instructor page that only shows (lists, details, downloads).
-        _action("view", "open the instructor pages", IR, TA, D),
-        _action("export", "export student data (CSV, certificate archive)", IR, TA),
+        _action("view", _l("open the instructor pages"), IR, TA, D),
+        _action("export", _l("export student data (CSV, certificate archive)"), IR, TA),
         # Setting the activity up.
-        _action("activity.settings", "change the activity's settings", IR, D),
-        _action("catalog.edit", "change partners and projects in the catalog", IR, TA, D),
-        _action("offers.edit", "change which projects this activity offers", IR, TA, D),
-        _action("rubric.edit", "create, change, share or delete rubrics", IR, TA, D),
-        _action("rubric.choose", "choose the rubric this activity is graded with", IR, D),
+        _action("activity.settings", _l("change the activity's settings"), IR, D),
+        _action("catalog.edit", _l("change partners and projects in the catalog"), IR, TA, D),
+        _action("offers.edit", _l("change which projects this activity offers"), IR, TA, D),
+        _action("rubric.edit", _l("create, change, share or delete rubrics"), IR, TA, D),
+        _action("rubric.choose", _l("choose the rubric this activity is graded with"), IR, D),
         # People and placements.
-        _action("roster.sync", "sync the roster from the LMS", IR, TA),
-        _action("placements.assign", "place, move, unplace or publish students", IR, TA),
-        _action("placements.status", "change a placement's status", IR, TA),
-        _action("placements.withdraw", "withdraw a student", IR),
-        _action("selection.manage", "open or close project selection", IR, TA),
-        _action("matching.run", "run or adjust a matching", IR, TA),
-        _action("matching.publish", "publish a matching run", IR, TA),
+        _action("roster.sync", _l("sync the roster from the LMS"), IR, TA),
+        _action("placements.assign", _l("place, move, unplace or publish students"), IR, TA),
+        _action("placements.status", _l("change a placement's status"), IR, TA),
+        _action("placements.withdraw", _l("withdraw a student"), IR),
+        _action("selection.manage", _l("open or close project selection"), IR, TA),
+        _action("matching.run", _l("run or adjust a matching"), IR, TA),
+        _action("matching.publish", _l("publish a matching run"), IR, TA),
         # Supervisors' review links.
-        _action("reviews.invite", "invite supervisors", IR, TA),
-        _action("reviews.resend", "re-send review links", IR),
-        _action("reviews.revoke", "revoke review links", IR),
-        _action("reviews.reopen", "reopen a submitted evaluation", IR),
-        _action("emails.retry", "retry a failed email", IR, TA),
+        _action("reviews.invite", _l("invite supervisors"), IR, TA),
+        _action("reviews.resend", _l("re-send review links"), IR),
+        _action("reviews.revoke", _l("revoke review links"), IR),
+        _action("reviews.reopen", _l("reopen a submitted evaluation"), IR),
+        _action("emails.retry", _l("retry a failed email"), IR, TA),
         # Grades.
-        _action("grades.evaluate", "fill in the instructor's evaluation", IR, TA),
-        _action("grades.policy", "change the grading policy", IR),
-        _action("grades.override", "override or recompute a grade", IR),
-        _action("grades.approve", "approve grades", IR),
-        _action("grades.release", "release grades", IR),
-        _action("grades.resend", "send a released grade to the LMS again", IR, TA),
+        _action("grades.evaluate", _l("fill in the instructor's evaluation"), IR, TA),
+        _action("grades.policy", _l("change the grading policy"), IR),
+        _action("grades.override", _l("override or recompute a grade"), IR),
+        _action("grades.approve", _l("approve grades"), IR),
+        _action("grades.release", _l("release grades"), IR),
+        _action("grades.resend", _l("send a released grade to the LMS again"), IR, TA),
         # Certificates.
-        _action("certificates.issue", "issue certificates", IR),
-        _action("certificates.revoke", "revoke certificates", IR),
-        _action("certificates.reissue", "re-issue certificates", IR),
+        _action("certificates.issue", _l("issue certificates"), IR),
+        _action("certificates.revoke", _l("revoke certificates"), IR),
+        _action("certificates.reissue", _l("re-issue certificates"), IR),
         # The record of who did what (grades, placements, reviews, exports, certificates).
-        _action("audit.view", "read or export the audit log", IR),
+        _action("audit.view", _l("read or export the audit log"), IR),
     )
+}
+
+# "Only … can … here", for each set of roles an action is given to above.
+REFUSALS: dict[frozenset[Role], LazyString] = {
+    frozenset({IR}): _l(
+        "Only the instructor of record can %(what)s here. Ask the instructor of record."
+    ),
+    frozenset({IR, TA}): _l(
+        "Only the instructor of record and teaching assistants can %(what)s here. Ask the "
+        "instructor of record."
+    ),
+    frozenset({IR, D}): _l(
+        "Only the instructor of record and designers can %(what)s here. Ask the instructor of "
+        "record."
+    ),
+    frozenset({IR, TA, D}): _l(
+        "Only the instructor of record, teaching assistants and designers can %(what)s here. "
+        "Ask the instructor of record."
+    ),
 }
 
 
@@ -145,11 +161,12 @@ def allowed_actions(roles: Iterable[Role], extra: Any = None) -> frozenset[str]:
 
 
 def refusal(name: str) -> str:
-    """The sentence a refused person reads."""
+    """The sentence a refused person reads, in their language.
+
+    One whole sentence per set of roles the table uses (never a list glued with "and"), so a
+    translator can write each the way the language says it."""
     action = ACTIONS[name]
-    who = [ROLE_LABELS[r] for r in (IR, TA, D) if r in action.roles]
-    listed = who[0] if len(who) == 1 else ", ".join(who[:-1]) + " and " + who[-1]
-    return f"Only {listed} can {action.what} here. Ask the instructor of record."
+    return str(REFUSALS[action.roles]) % {"what": action.what}
 
 
 # ------------------------------------------------------------------------- session standing

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from itsdangerous import BadData, URLSafeTimedSerializer
@@ -236,7 +236,7 @@ class PlatformStatus:
     registration_method: str
     granted_scopes: tuple[str, ...] | None
     deployment_ids: tuple[str, ...]
-    last_launch_at: str | None
+    last_launch_at: datetime | None  # UTC; the page writes it the reader's way, the CLI in ISO
     problems: tuple[str, ...]
     # What is not a problem but explains what the page shows (a deployment still to learn).
     notes: tuple[str, ...] = ()
@@ -273,7 +273,7 @@ def platform_statuses() -> list[PlatformStatus]:
                     tuple(platform.granted_scopes) if platform.granted_scopes is not None else None
                 ),
                 deployment_ids=deployments,
-                last_launch_at=launched.strftime("%Y-%m-%d %H:%M UTC") if launched else None,
+                last_launch_at=launched,
                 problems=tuple(problems),
                 notes=tuple(notes),
             )

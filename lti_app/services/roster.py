@@ -20,6 +20,8 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import select
 
 from lti_app.extensions import db
@@ -37,9 +39,10 @@ log = logging.getLogger(__name__)
 
 
 class RosterError(Exception):
-    """The roster could not be read; ``message`` is for the instructor."""
+    """The roster could not be read; ``message`` is for the instructor (lazy: shown in the
+    reader's language, logged by the background job in English)."""
 
-    def __init__(self, message: str, *, retryable: bool = False) -> None:
+    def __init__(self, message: str | LazyString, *, retryable: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.retryable = retryable
@@ -84,7 +87,7 @@ def parse_members(pages: Iterable[Any]) -> tuple[list[RosterMember], int]:
     for body in pages:
         count += 1
         if not isinstance(body, dict) or not isinstance(body.get("members"), list):
-            raise RosterError("The LMS answered the roster request with something unexpected.")
+            raise RosterError(_l("The LMS answered the roster request with something unexpected."))
         for raw in body["members"]:
             if not isinstance(raw, dict) or not isinstance(raw.get("user_id"), str | int):
                 continue
@@ -112,9 +115,12 @@ def _text(value: Any) -> str:
 def fetch_members(course: Course) -> tuple[list[RosterMember], int]:
     if not course.nrps_url:
         raise RosterError(
-            "The LMS has not given Stint a roster link for this course yet. Launch Stint once "
-            "from the course, and check that the tool may see names and roles (Canvas: the "
-            "developer key's NRPS scope; Moodle: “IMS LTI Names and Role Provisioning”)."
+            _l(
+                "The LMS has not given Stint a roster link for this course yet. Launch Stint "
+                "once from the course, and check that the tool may see names and roles (Canvas: "
+                "the developer key's NRPS scope; Moodle: “IMS LTI Names and Role "
+                "Provisioning”)."
+            )
         )
     platform = db.session.get(Platform, course.platform_id)
     assert platform is not None
@@ -127,23 +133,28 @@ def fetch_members(course: Course) -> tuple[list[RosterMember], int]:
         log.warning("Roster sync of course %s failed: %s", course.id, exc)
         if exc.permanent:
             raise RosterError(
-                f"The LMS refused the roster request (HTTP {exc.status}). Check that the tool "
-                "is allowed to read the course roster.",
+                _l(
+                    "The LMS refused the roster request (HTTP %(status)s). Check that the tool "
+                    "is allowed to read the course roster.",
+                    status=exc.status,
+                ),
             ) from exc
         raise RosterError(
-            "The LMS did not answer the roster request. Nothing was changed; try again in a "
-            "few minutes.",
+            _l(
+                "The LMS did not answer the roster request. Nothing was changed; try again in "
+                "a few minutes."
+            ),
             retryable=True,
         ) from exc
     except ValueError as exc:
-        raise RosterError("The LMS answered the roster request with invalid JSON.") from exc
+        raise RosterError(_l("The LMS answered the roster request with invalid JSON.")) from exc
 
 
 def sync_roster(course_id: int) -> SyncResult:
     """Fetch every page, then apply the roster in one transaction (flushed; the caller commits)."""
     course = db.session.get(Course, course_id)
     if course is None:
-        raise RosterError("That course no longer exists.")
+        raise RosterError(_l("That course no longer exists."))
     members, pages = fetch_members(course)
     result = apply_roster(course, members, pages)
     db.session.flush()

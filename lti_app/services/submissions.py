@@ -17,11 +17,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from grading.compute import credits_under
 from lti_app.extensions import db
+from lti_app.formatting import format_number
 from lti_app.models import (
     Activity,
     Evaluation,
@@ -46,14 +50,18 @@ MAX_URL_LENGTH = 2000
 CLOSED_STATUSES = ("withdrawn",)
 # Once the grade is out, a new version would change nothing the student was graded on.
 FINAL_STATUSES = ("released",)
-HOURS_CONFIRMED = (
+HOURS_CONFIRMED = _l(
     "Your supervisor has already confirmed your hours; ask your instructor to correct them."
 )
 RECEIPT_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
 
 
 class WorkRefused(ValueError):  # noqa: N818 -- reads as what happened
-    """A submission or hours entry that breaks a rule; the message is for the student."""
+    """A submission or hours entry that breaks a rule; the message is for the student, in
+    their language (``gettext`` where it is raised, or a lazy constant)."""
+
+    def __init__(self, message: str | LazyString) -> None:
+        super().__init__(str(message))
 
 
 # ------------------------------------------------------------------------------- placements
@@ -156,7 +164,7 @@ def has_submitted(placement_id: int) -> bool:
 # ----------------------------------------------------------------------------------- links
 
 LINK_KINDS: tuple[tuple[str, str, str], ...] = (
-    # (host suffix, kind, label shown)
+    # (host suffix, kind, label shown when the student gave none)
     ("github.com", "github", "GitHub repository"),
     ("gitlab.com", "gitlab", "GitLab repository"),
     ("bitbucket.org", "bitbucket", "Bitbucket repository"),
@@ -176,28 +184,54 @@ LINK_KINDS: tuple[tuple[str, str, str], ...] = (
     ("kaggle.com", "notebook", "Kaggle notebook"),
     ("colab.research.google.com", "notebook", "Colab notebook"),
 )
+LIVE_SITE = "Live site"
+# The default labels are stored in English (a key, like a code) and worded for each reader
+# (``link_label``); a caption the student typed is shown as typed.
+DEFAULT_LINK_LABELS: dict[str, LazyString] = {
+    "GitHub repository": _l("GitHub repository"),
+    "GitLab repository": _l("GitLab repository"),
+    "Bitbucket repository": _l("Bitbucket repository"),
+    "Figma design": _l("Figma design"),
+    "Google document": _l("Google document"),
+    "Google Drive file": _l("Google Drive file"),
+    "Video": _l("Video"),
+    "Behance portfolio": _l("Behance portfolio"),
+    "Dribbble shot": _l("Dribbble shot"),
+    "Miro board": _l("Miro board"),
+    "Notion page": _l("Notion page"),
+    "Canva design": _l("Canva design"),
+    "Kaggle notebook": _l("Kaggle notebook"),
+    "Colab notebook": _l("Colab notebook"),
+    LIVE_SITE: _l("Live site"),
+}
+
+
+def link_label(stored: str) -> str:
+    """A link's label for the reader: a default label in their language, else as typed."""
+    label = DEFAULT_LINK_LABELS.get(stored)
+    return str(label) if label is not None else stored
 
 
 def check_url(raw: str) -> str:
     """An http(s) URL with a host and no credentials, or ``WorkRefused`` saying why."""
     url = (raw or "").strip()
     if not url:
-        raise WorkRefused("The link is empty.")
+        raise WorkRefused(_("The link is empty."))
     if len(url) > MAX_URL_LENGTH:
-        raise WorkRefused(f"The link is longer than {MAX_URL_LENGTH} characters.")
+        raise WorkRefused(_("The link is longer than %(limit)s characters.", limit=MAX_URL_LENGTH))
     if any(ch.isspace() or ord(ch) < 32 for ch in url):
-        raise WorkRefused(f"“{url[:80]}” contains spaces; paste the address exactly.")
+        raise WorkRefused(_("“%(url)s” contains spaces; paste the address exactly.", url=url[:80]))
     try:
         parts = urlsplit(url)
         host = parts.hostname
     except ValueError:  # e.g. "http://[::1": an unclosed IPv6 address
-        raise WorkRefused(f"“{url[:80]}” is not a valid web address.") from None
+        raise WorkRefused(_("“%(url)s” is not a valid web address.", url=url[:80])) from None
     if parts.scheme.lower() not in ("http", "https"):
-        raise WorkRefused(f"“{url[:80]}” must start with https:// (or http://).")
+        raise WorkRefused(_("“%(url)s” must start with https:// (or http://).", url=url[:80]))
     if not host or "." not in host:
-        raise WorkRefused(f"“{url[:80]}” has no valid web address (host).")
+        raise WorkRefused(_("“%(url)s” has no valid web address (host).", url=url[:80]))
     if parts.username or parts.password:
-        raise WorkRefused("Links must not contain a user name or password.")
+        raise WorkRefused(_("Links must not contain a user name or password."))
     return url
 
 
@@ -207,7 +241,7 @@ def classify_link(url: str) -> tuple[str, str]:
     for suffix, kind, label in LINK_KINDS:
         if host == suffix or host.endswith("." + suffix):
             return kind, label
-    return "site", "Live site"
+    return "site", LIVE_SITE
 
 
 # ------------------------------------------------------------------------------ submitting
@@ -239,26 +273,30 @@ def submit_deliverable(
     unique constraint makes the loser retry with the next number).
     """
     if placement.status in CLOSED_STATUSES:
-        raise WorkRefused("This placement was withdrawn; you can no longer submit work for it.")
+        raise WorkRefused(_("This placement was withdrawn; you can no longer submit work for it."))
     if placement.status in FINAL_STATUSES:
         raise WorkRefused(
-            "Your grade has been released, so new versions can no longer be submitted; "
-            "ask your instructor if something needs to change."
+            _(
+                "Your grade has been released, so new versions can no longer be submitted; "
+                "ask your instructor if something needs to change."
+            )
         )
     if deliverable.project_id != placement.project_id:
-        raise WorkRefused("That deliverable is not part of your project.")
+        raise WorkRefused(_("That deliverable is not part of your project."))
     text_md = (text_md or "").strip()
     if len(text_md) > MAX_TEXT_LENGTH:
-        raise WorkRefused(f"The text answer is longer than {MAX_TEXT_LENGTH} characters.")
+        raise WorkRefused(
+            _("The text answer is longer than %(limit)s characters.", limit=MAX_TEXT_LENGTH)
+        )
     if len(links) > MAX_LINKS:
-        raise WorkRefused(f"Add at most {MAX_LINKS} links.")
+        raise WorkRefused(_("Add at most %(limit)s links.", limit=MAX_LINKS))
     checked_links = []
     for link in links:
         url = check_url(link.url)
         kind, default_label = classify_link(url)
         checked_links.append((url, kind, (link.label or "").strip()[:300] or default_label))
     if not text_md and not checked_links and not uploads:
-        raise WorkRefused("Add at least a file, a link or a text answer.")
+        raise WorkRefused(_("Add at least a file, a link or a text answer."))
     check_file_counts(placement, deliverable, len(uploads))
 
     now = now or utcnow()
@@ -305,7 +343,7 @@ def submit_deliverable(
             except IntegrityError:
                 continue
         else:
-            raise WorkRefused("Another submission was being saved at the same time; try again.")
+            raise WorkRefused(_("Another submission was being saved at the same time; try again."))
         advance(
             placement,
             "submitted",
@@ -333,8 +371,12 @@ def check_file_counts(
     per_submission = int(current_app.config["MAX_FILES_PER_SUBMISSION"])
     if new_files > per_submission:
         raise WorkRefused(
-            f"Attach at most {per_submission} files to one submission (you chose {new_files}); "
-            "put more in a ZIP file or share a link instead."
+            _(
+                "Attach at most %(limit)s files to one submission (you chose %(chosen)s); put "
+                "more in a ZIP file or share a link instead.",
+                limit=per_submission,
+                chosen=new_files,
+            )
         )
     if not new_files:
         return
@@ -352,9 +394,14 @@ def check_file_counts(
     )
     if kept + new_files > per_deliverable:
         raise WorkRefused(
-            f"This deliverable already holds {kept} files over its versions, and at most "
-            f"{per_deliverable} are kept; attach {max(per_deliverable - kept, 0)} or fewer, or "
-            "put them in a ZIP file or share a link instead."
+            _(
+                "This deliverable already holds %(kept)s files over its versions, and at most "
+                "%(limit)s are kept; attach %(room)s or fewer, or put them in a ZIP file or "
+                "share a link instead.",
+                kept=kept,
+                limit=per_deliverable,
+                room=max(per_deliverable - kept, 0),
+            )
         )
 
 
@@ -440,13 +487,19 @@ def add_hours(
     placement: Placement, *, worked_on: date, hours: Decimal, description: str, today: date
 ) -> HoursEntry:
     if placement.status in CLOSED_STATUSES:
-        raise WorkRefused("This placement was withdrawn; hours can no longer be logged.")
+        raise WorkRefused(_("This placement was withdrawn; hours can no longer be logged."))
     if hours_confirmed(placement.id):
         raise WorkRefused(HOURS_CONFIRMED)
     if worked_on > today + timedelta(days=1):
-        raise WorkRefused("Hours can only be logged for days that have started.")
+        raise WorkRefused(_("Hours can only be logged for days that have started."))
     if not Decimal("0.25") <= hours <= Decimal("24"):
-        raise WorkRefused("Enter between 0.25 and 24 hours for one day.")
+        raise WorkRefused(
+            _(
+                "Enter between %(low)s and %(high)s hours for one day.",
+                low=format_number(Decimal("0.25")),
+                high=format_number(Decimal("24")),
+            )
+        )
     entry = HoursEntry(
         placement_id=placement.id,
         worked_on=worked_on,

@@ -12,10 +12,7 @@
           if (!counts || !bar || !text) { return; }
           bar.max = counts.total;
           bar.value = counts.issued;
-          var message = counts.issued + " of " + counts.total + " ready";
-          if (counts.pending) { message += ", " + counts.pending + " being prepared"; }
-          if (counts.failed) { message += ", " + counts.failed + " could not be prepared"; }
-          text.textContent = message + ".";
+          text.textContent = counts.text;  // worded by the server, in the reader's language
           if (!counts.pending) { window.clearInterval(timer); }
         })
         .catch(function () { window.clearInterval(timer); });

@@ -40,6 +40,8 @@ from lti_app.services import submissions as work
 from lti_app.uploads import ACCEPTED_DESCRIPTION, UploadRejected, check_upload, max_upload_bytes
 
 bp = Blueprint("work", __name__, url_prefix="/student/activities/<int:activity_id>/work")
+# A link's default label ("GitHub repository") in the reader's language, on every page.
+bp.add_app_template_filter(work.link_label, "link_label")
 
 
 class LinkEntry(Form):

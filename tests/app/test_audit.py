@@ -425,7 +425,7 @@ def test_csv_export_is_complete_filtered_and_safe_for_spreadsheets(app, client, 
     last = rows[-2]
     assert last[3] == "grade.override"
     assert last[4] == '\'=HYPERLINK("http://evil.example")'
-    assert last[5] == f"placement {placement_id} (+Zoë)"
+    assert last[5] == f"Placement {placement_id} (+Zoë)"
     assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
     only = client.get(
         f"/instructor/activities/{activity_id}/audit/audit.csv?action=grade.override"
@@ -443,4 +443,4 @@ def test_page_shows_an_erased_student_without_failing(app, client, graded):
         db.session.commit()
     page = client.get(f"/instructor/activities/{activity_id}/audit")
     assert page.status_code == 200
-    assert f"placement {placement_id} (erased or purged)" in page.get_data(as_text=True)
+    assert f"Placement {placement_id} (erased or purged)" in page.get_data(as_text=True)

@@ -52,6 +52,7 @@ def test_instructor_sees_progress_and_downloads_a_certificate(app, platform, iss
         "pending": 0,
         "failed": 0,
         "total": 1,
+        "text": "1 of 1 ready.",
     }
     pdf = teacher.get(f"{_base(world)}/{certificate.id}/download")
     assert pdf.status_code == 200

@@ -242,7 +242,7 @@ def test_re_joining_by_hand_while_re_placing_the_same_student_the_second_sees_th
     assert isinstance(refused[0], PlacementError) and refused[0].status == 409
     if isinstance(results[0], PlacementError):  # the re-placing went first
         won = "last_seat"
-        assert "Student s1 is already assigned on “Last seat”" in refused[0].message, refused[0]
+        assert "Student s1 is already “Assigned” on “Last seat”" in refused[0].message, refused[0]
     else:  # the re-joining went first
         won = "roomy"
         assert results[0] == the_placement

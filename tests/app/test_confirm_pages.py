@@ -82,7 +82,7 @@ def test_withdraw_confirm_posts_its_hidden_status_and_lands_on_the_placement(app
     assert form["back"] == f"{base}/{placement.id}"
     status, location, flashes = _post_and_follow(course.teacher, form)
     assert (status, location) == (303, f"{base}/{placement.id}")
-    assert flashes == "success: Status is now withdrawn."
+    assert flashes == "success: Status is now “Withdrawn”."
     # A GET for any other status is not a confirmation page.
     assert course.teacher.get(f"{base}/{placement.id}/status?to=active").status_code == 405
 

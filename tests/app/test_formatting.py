@@ -68,6 +68,19 @@ def test_german_and_french_output(app):
         assert formatting.hours_text(Decimal("7.5")) == "7,5 heures"
 
 
+def test_percentages_with_decimals_keep_each_languages_pattern(app):
+    """One writer for every percentage: a fixed number of places (a rubric score), up to two
+    (a pass mark), whatever side of the number the language puts its sign."""
+    with in_language(app, "en"):
+        assert formatting.format_share(Decimal("0.8"), decimals=1) == "80.0%"
+        assert formatting.precise_percent(Decimal("0.875")) == "87.5%"
+        assert formatting.precise_percent(Decimal("1")) == "100%"  # no padding zeros
+    with in_language(app, "de"):
+        assert formatting.format_share(Decimal("0.8125"), decimals=1) == "81,2\u00a0%"
+        assert formatting.precise_percent(Decimal("0.5958")) == "59,58\u00a0%"
+    assert formatting.format_share(Decimal("0.8125"), "tr", decimals=1) == "%81,2"
+
+
 def test_date_times_convert_in_the_one_time_zone_seam(app):
     moment = datetime(2026, 12, 3, 23, 30, tzinfo=UTC)
     with in_language(app, "en"):
@@ -79,3 +92,39 @@ def test_date_times_convert_in_the_one_time_zone_seam(app):
         # Half past midnight in Berlin: the day moves too.
         assert formatting.format_day(moment) == "04.12.2026"
         assert formatting.format_moment(moment).startswith("04.12.2026, 00:30")
+
+
+@pytest.mark.parametrize(
+    ("language", "zone", "winter", "summer"),
+    [
+        ("de", "Europe/Berlin", "MEZ", "MESZ"),  # German's own abbreviations
+        ("en", "Europe/Berlin", "CET", "CEST"),
+        ("es", "Europe/Madrid", "CET", "CEST"),
+        ("fr", "Europe/Paris", "UTC+1", "UTC+2"),  # French CLDR has none: "+0100" before
+        ("en", "America/New_York", "UTC-5", "UTC-4"),  # "Eastern Standard Time" before
+        ("de", "America/New_York", "UTC-5", "UTC-4"),
+        ("en", "Europe/London", "GMT", "BST"),
+        ("de", "Asia/Kolkata", "UTC+5:30", "UTC+5:30"),
+        ("fr", "UTC", "UTC", "UTC"),  # not French CLDR's "TU"
+        ("es", "Etc/UTC", "UTC", "UTC"),
+    ],
+)
+def test_the_zone_is_named_compactly_in_every_language(app, language, zone, winter, summer):
+    with in_language(app, language):
+        g.course_timezone = zone
+        assert formatting.format_moment(datetime(2026, 12, 3, 12, 0, tzinfo=UTC)).endswith(
+            f" {winter}"
+        )
+        assert formatting.format_moment(datetime(2026, 7, 3, 12, 0, tzinfo=UTC)).endswith(
+            f" {summer}"
+        )
+
+
+def test_date_times_with_seconds_and_naive_values_read_as_utc(app):
+    with in_language(app, "fr"):
+        g.course_timezone = "Europe/Paris"
+        # A naive value (SQLite hands them back) is UTC: 23:30:15 UTC is 00:30:15 in Paris.
+        assert (
+            formatting.format_moment(datetime(2026, 12, 3, 23, 30, 15), seconds=True)
+            == "4 déc. 2026, 00:30:15 UTC+1"
+        )

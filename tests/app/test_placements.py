@@ -245,7 +245,7 @@ def test_by_hand_only_among_assigned_active_and_withdrawn(app, course):
     # A second press (or a page out of date) is told where the placement stands.
     again = _status(course, pid, "active")
     assert again.status_code == 409
-    assert "Student s1 is already active on “Web”" in html.unescape(again.get_data(as_text=True))
+    assert "Student s1 is already “Active” on “Web”" in html.unescape(again.get_data(as_text=True))
     assert service.manual_transitions("active") == ("assigned", "withdrawn")
     assert service.manual_transitions("graded") == ()
     with app.app_context():

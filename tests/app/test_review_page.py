@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 import threading
 from decimal import Decimal
 
@@ -171,7 +172,9 @@ def test_invalid_selection_is_refused_with_a_message(app, platform, smtp):
     bad = rubric_answers(level="legendary")
     response = browser.post(path, data={"csrf_token": token, "action": "draft", **bad})
     assert response.status_code == 400
-    assert "has no level" in response.get_data(as_text=True)
+    assert "Choose one of the levels of “Productivity”." in html.unescape(
+        response.get_data(as_text=True)
+    )
     assert count(app, Evaluation) == 0
     bad_hours = rubric_answers(hours_confirmed="lots")
     response = browser.post(path, data={"csrf_token": token, "action": "draft", **bad_hours})

@@ -97,10 +97,12 @@ def test_revoked_code_says_revoked_with_its_date(app, client, issued):
         revoke(certificate, "issued by mistake")
         db.session.commit()
         revoked_on = certificate.revoked_at.date().isoformat()
+        moment = certificate.revoked_at
     page = client.get(_url(issued.code))
     assert page.status_code == 200
     text = page.get_data(as_text=True)
-    assert f"Revoked on {revoked_on}" in text
+    # Written the reader's way, in UTC (a public page has no course zone) and saying so.
+    assert f"Revoked on {moment.day} {moment:%B %Y, %H:%M} UTC." in text
     assert "issued by mistake" not in text  # the reason is for the record, not the public
     record = client.get(_url(issued.code, ".json")).get_json()
     assert record["status"] == "revoked" and record["revoked_on"] == revoked_on

@@ -19,10 +19,12 @@ from __future__ import annotations
 import re
 import subprocess
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
+from babel.dates import format_date
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
@@ -68,24 +70,6 @@ ENGLISH_DATA = (
         for criterion in template.criteria
     ),
 )
-# English still on this journey's pages, from files other helpers of issue 17 are translating
-# now: the checks skip exactly these texts. Delete a line once its file is translated.
-PENDING_ELSEWHERE = (
-    # lti_app/uploads.py ACCEPTED_DESCRIPTION: the file types on the student's submit page.
-    re.compile(r"PDF, Word, Excel or PowerPoint \(.*?\), .*? and plain text"),
-    # grading/compute.py: a grade's reasons on the instructor's grading pages.
-    re.compile(r"score [\d.]+ of [\d.]+ (?:meets|is below) the pass mark of [\d.]+ \(\d+%\)"),
-    re.compile(r"hours confirmed [\d.]+ of [\d.]+"),
-    # grading/pass_rules.py: the pass rules and their details on the student's result page.
-    re.compile(r"Score of at least [\d.]+%"),
-    re.compile(r"[\d.]+ of [\d.]+ points; the pass mark is [\d.]+"),
-    re.compile(r"At least [\d.]+ hours confirmed by the supervisor"),
-    re.compile(r"[\d.]+ of [\d.]+ hours confirmed"),
-    re.compile(r"All required deliverables submitted"),
-    re.compile(r"\d+ of \d+ required deliverables submitted"),
-    # lti_app/matching.py: why a student who ranked nothing is unplaced (the matching run).
-    re.compile(r"ranked no projects"),
-)
 SLOW = 60_000  # ms: releasing grades renders the certificate inline (huey immediate mode)
 
 
@@ -124,11 +108,9 @@ def mail(live_server: Any, smtp_server: SmtpServer) -> SmtpServer:  # noqa: F811
 
 def english_in(text: str, templates: tuple[str, ...]) -> list[str]:
     """Every sign of English in ``text`` (a page's or an email's): phrases of ``templates``,
-    English words, dates and decimal points, after the data and the pending texts are cut."""
+    English words, dates and decimal points, after the data are cut."""
     for datum in ENGLISH_DATA:
         text = text.replace(datum, " ")
-    for pending in PENDING_ELSEWHERE:
-        text = pending.sub(" ", text)
     return [
         *english_leftovers(text, english_phrases("es", *templates)),
         *english_words(text),
@@ -295,6 +277,8 @@ def test_2_the_student_ranks_is_placed_and_hands_in_work_in_spanish(
     )
     row = instructor.tool.get_by_role("row", name=re.compile("^" + STUDENT_NAME))
     expect(row).to_contain_text(PROJECT)
+    # Why the students who ranked nothing are unplaced, worded from the run's stored codes.
+    expect(instructor.tool.locator("main")).to_contain_text(es("ranked no projects"))
     instructor.go(instructor.tool.get_by_role("link", name=es("Publish this result…")))
     instructor.go(instructor.tool.get_by_role("button", name=es("Publish placements")))
     instructor.flash(
@@ -313,6 +297,11 @@ def test_2_the_student_ranks_is_placed_and_hands_in_work_in_spanish(
     submit = 'Submit<span class="visually-hidden"> %(deliverable)s</span>'
     submit_link = re.sub(r"<[^>]+>", "", es(submit, deliverable=DELIVERABLE))
     student.go(student.tool.get_by_role("link", name=submit_link))
+    accepted = es(
+        "PDF, Word, Excel or PowerPoint (.docx, .xlsx, .pptx), OpenDocument, PNG, JPEG, GIF or "
+        "WebP images, ZIP archives, Markdown and plain text"
+    )
+    expect(student.tool.locator("main")).to_contain_text(accepted)
     student.tool.get_by_label(es("Text answer (Markdown)")).fill("El **panel** está listo.")
     student.go(student.tool.get_by_role("button", name=es("Submit"), exact=True))
     student.flash(
@@ -394,6 +383,16 @@ def test_4_the_instructor_releases_and_the_student_reads_result_and_certificate_
     instructor.launch(c.DEMO_INSTRUCTOR_SUB, trip.link_id)
     instructor.go(instructor.tool.get_by_role("link", name=es("Open grading")))
     instructor.go(instructor.tool.get_by_role("link", name=STUDENT_NAME))
+    # The computed grade's reasons, stored as codes, worded in Spanish with Spanish numbers.
+    grade = instructor.tool.locator("main")
+    expect(grade).to_contain_text(
+        es.pattern(
+            "score %(points)s of %(maximum)s meets the pass mark of %(pass_mark)s (%(threshold)s)"
+        )
+    )
+    expect(grade).to_contain_text(
+        es("hours confirmed %(hours)s of %(required)s", hours="7,5", required="6")
+    )
     instructor.go(instructor.tool.get_by_role("button", name=es("Approve this grade")))
     instructor.flash(
         es.plural(
@@ -433,6 +432,13 @@ def test_4_the_instructor_releases_and_the_student_reads_result_and_certificate_
     expect(student.tool.get_by_test_id("result-hours")).to_have_text(
         es.pattern("%(confirmed)s of %(required)s required", confirmed="7,5", required="6")
     )
+    # What a pass needs: the rules and the numbers they were checked on, in Spanish.
+    checks = student.tool.get_by_test_id("result-checks")
+    expect(checks).to_contain_text(es.pattern("Score of at least %(threshold)s"))
+    expect(checks).to_contain_text(
+        es.pattern("%(points)s of %(maximum)s points; the pass mark is %(pass_mark)s")
+    )
+    expect(checks).to_contain_text(es.pattern("%(hours)s of %(required)s confirmed", hours="7,5"))
 
     with student.page.expect_download() as download_info:
         student.tool.get_by_test_id("result-certificate").click()
@@ -473,6 +479,10 @@ def test_5_an_employer_whose_browser_asks_for_spanish_checks_the_certificate(
             "the file issued."
         )
     )
-    # The issue date is still printed as stored (2026-12-04): verify page dates are helper
-    # i18nwrap's part of issue 17, so no date format is asserted here yet.
     expect(employer.page.locator("main")).to_contain_text(es("Issue date"))
+    # The issue date is written the Spanish way ("4 de diciembre de 2026"), not as stored.
+    issued = employer.page.locator("main time")
+    expect(issued).to_have_count(1)
+    day = date.fromisoformat(str(issued.get_attribute("datetime")))
+    expect(issued).to_have_text(format_date(day, "long", locale="es"))
+    expect(issued).to_have_text(re.compile(r"^\d{1,2} de [a-z]+ de \d{4}$"))

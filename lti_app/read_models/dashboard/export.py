@@ -84,7 +84,7 @@ def csv_lines(rows: Iterable[StudentRow]) -> Iterable[str]:
                     _("yes") if row.late else "",
                     row.review_label,
                     "" if row.grade_points is None else f"{row.grade_points.normalize():f}",
-                    row.grade_state if row.grade_state != "none" else "",
+                    row.grade_label if row.grade_state != "none" else "",
                     "" if row.credits is None else f"{row.credits.normalize():f}",
                     row.sync_label if row.sync != "none" else "",
                     row.certificate_label if row.certificate != "none" else "",

@@ -42,6 +42,13 @@ SYNC_LABELS = {
     "failed": lazy_gettext("Failed"),
     "superseded": lazy_gettext("Replaced"),
 }
+# A grade's state (SQL: queries._grade_state), as the table's grade column and the CSV say it.
+GRADE_LABELS = {
+    "none": "—",
+    "proposed": lazy_gettext("proposed"),
+    "approved": lazy_gettext("approved"),
+    "released": lazy_gettext("released"),
+}
 CERTIFICATE_LABELS = {
     "none": "—",
     "pending": lazy_gettext("Being prepared"),

@@ -23,6 +23,7 @@ from lti_app.read_models.dashboard.filters import Filters, FilterShape
 from lti_app.read_models.dashboard.queries import chosen_query, count_query, details_query, params
 from lti_app.read_models.dashboard.states import (
     CERTIFICATE_LABELS,
+    GRADE_LABELS,
     LIVE_LINKS,
     NOT_PLACED,
     REVIEW_LABELS,
@@ -73,6 +74,10 @@ class StudentRow(NamedTuple):
         return str(REVIEW_LABELS[self.review])
 
     @property
+    def grade_label(self) -> str:
+        return str(GRADE_LABELS.get(self.grade_state, self.grade_state))
+
+    @property
     def sync_label(self) -> str:
         return str(SYNC_LABELS.get(self.sync, self.sync))
 
@@ -82,11 +87,12 @@ class StudentRow(NamedTuple):
 
 
 def label_texts() -> dict[str, dict[str, str]]:
-    """Every status, review and gradebook badge's words in the reader's language, looked up in
-    the catalog once for a page rather than once per row."""
+    """Every status, review, grade and gradebook badge's words in the reader's language, looked
+    up in the catalog once for a page rather than once per row."""
     return {
         "status": {key: str(label) for key, label in STATUS_LABELS.items()},
         "review": {key: str(label) for key, label in REVIEW_LABELS.items()},
+        "grade": {key: str(label) for key, label in GRADE_LABELS.items()},
         "sync": {key: str(label) for key, label in SYNC_LABELS.items()},
     }
 

@@ -8,6 +8,8 @@ project are shown only when the student chose so.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -48,6 +50,22 @@ def _publicly_visible(certificate: Certificate | None) -> Certificate | None:
     if "payload" not in certificate.data:
         return None
     return certificate
+
+
+@dataclass(frozen=True)
+class PublicDates:
+    """The record's dates as values, for pages to write in the reader's language (the JSON
+    record keeps ISO strings, which programs read)."""
+
+    issued_on: date
+    revoked_at: datetime | None
+
+
+def public_dates(certificate: Certificate) -> PublicDates:
+    return PublicDates(
+        issued_on=date.fromisoformat(str(certificate.data["payload"]["issue_date"])),
+        revoked_at=certificate.revoked_at,
+    )
 
 
 def public_record(certificate: Certificate) -> dict[str, Any]:

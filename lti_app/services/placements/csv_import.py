@@ -53,8 +53,12 @@ def import_placements_csv(activity: Activity, data: bytes, actor: Actor) -> Plac
     report.file_problems = problems
     if header and not {"student", "project"} <= set(header):
         report.file_problems.append(
-            "The file needs the columns “student” (email or LMS user id) and “project” (project "
-            "id or exact title)."
+            _(
+                "The file needs the columns “%(student)s” (email or LMS user id) and "
+                "“%(project)s” (project id or exact title).",
+                student="student",
+                project="project",
+            )
         )
     if report.file_problems:
         return report

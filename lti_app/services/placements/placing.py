@@ -131,9 +131,9 @@ def move(placement: Placement, project_id: int, actor: Actor) -> Placement:
     if placement.status not in MOVABLE:
         raise PlacementError(
             _(
-                "This placement is %(status)s; work was handed in, so its project can no longer "
+                "This placement is “%(status)s”; work was handed in, so its project can no longer "
                 "change. Withdraw it and place the student again.",
-                status=STATUS_LABELS[placement.status].lower(),
+                status=STATUS_LABELS[placement.status],
             ),
             409,
         )
@@ -206,10 +206,10 @@ def change_status_by_hand(
     if to == current:
         raise PlacementError(
             _(
-                "%(name)s is already %(status)s on “%(title)s”, so nothing was changed. Reload "
+                "%(name)s is already “%(status)s” on “%(title)s”, so nothing was changed. Reload "
                 "the page to see it.",
                 name=placement.user.display_name,
-                status=STATUS_LABELS[to].lower(),
+                status=STATUS_LABELS[to],
                 title=placement.project.title,
             ),
             409,
@@ -217,10 +217,10 @@ def change_status_by_hand(
     if to in PLACEMENT_STATUSES and to not in manual_transitions(current):
         raise PlacementError(
             _(
-                "A placement cannot be moved by hand from %(current)s to %(to)s; it follows the "
-                "student's work and reviews.",
-                current=STATUS_LABELS[current].lower(),
-                to=STATUS_LABELS[to].lower(),
+                "A placement cannot be moved by hand from “%(current)s” to “%(to)s”; it follows "
+                "the student's work and reviews.",
+                current=STATUS_LABELS[current],
+                to=STATUS_LABELS[to],
             ),
             409,
         )

@@ -94,15 +94,13 @@ def change_status(placement: Placement, to: str, actor: Actor, note: str = "") -
         raise PlacementError(_("“%(status)s” is not a placement status.", status=to), 400)
     current = placement.status
     if to == current:
-        raise PlacementError(
-            _("The placement is already %(status)s.", status=STATUS_LABELS[to].lower())
-        )
+        raise PlacementError(_("The placement is already “%(status)s”.", status=STATUS_LABELS[to]))
     if to not in allowed_transitions(current):
         raise PlacementError(
             _(
-                "A placement cannot go from %(current)s to %(to)s.",
-                current=STATUS_LABELS[current].lower(),
-                to=STATUS_LABELS[to].lower(),
+                "A placement cannot go from “%(current)s” to “%(to)s”.",
+                current=STATUS_LABELS[current],
+                to=STATUS_LABELS[to],
             )
         )
     placement.status = to

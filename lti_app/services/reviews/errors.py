@@ -8,7 +8,6 @@ from datetime import datetime
 from flask_babel import gettext as _
 
 from lti_app.models import ReviewInvitation
-from rubrics.validation import Problem
 
 
 class ReviewRefused(ValueError):  # noqa: N818 -- reads as what happened
@@ -29,8 +28,11 @@ class EvaluationIncomplete(ReviewRefused):
 
 
 class SelectionProblems(ReviewRefused):
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__("; ".join(str(p) for p in problems))
+    """What is wrong with the rubric as filled in, one sentence each in the reader's language
+    (``services.rubrics.problems.worded_problems``)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(" ".join(problems))
         self.problems = problems
 
 

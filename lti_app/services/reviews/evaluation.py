@@ -36,6 +36,7 @@ from lti_app.services.reviews.links import log_disclosure
 from lti_app.services.reviews.lookups import supervisor_evaluation
 from lti_app.services.reviews.rubric import rubric_for, selections_of
 from lti_app.services.rubrics.editing import freeze_rubric
+from lti_app.services.rubrics.problems import worded_problems
 from lti_app.wording.notes import Note, history_note
 from rubrics import form as rubric_form
 from rubrics import io as rubric_io
@@ -139,10 +140,10 @@ def save_draft(invitation: ReviewInvitation, form: Any) -> Evaluation:
     try:
         selections = rubric_form.selections_from_form(view.rubric, form)
     except rubric_form.FormInvalid as exc:
-        raise SelectionProblems(list(exc.problems)) from None
+        raise SelectionProblems(worded_problems(view.rubric, exc.problems)) from None
     problems = validate_selections(view.rubric, selections)
     if problems:
-        raise SelectionProblems(problems)
+        raise SelectionProblems(worded_problems(view.rubric, problems, selections))
     hours = _parse_hours(form.get("hours_confirmed"))
     would_offer = (form.get("would_offer") or "").strip() or None
     if would_offer is not None and would_offer not in dict(WOULD_OFFER_CHOICES):

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any, Final
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext
+from flask_babel import lazy_gettext as _l
 
 from lti_app.models import Rubric as RubricRow
 from lti_app.services.rubrics.access import RubricNotFound, definition
@@ -182,18 +182,18 @@ _PATH_PART = re.compile(r"\.?([A-Za-z_]+)|\[(\d+)\]")
 
 
 _FIELD_NAMES: Final = {
-    "title": lazy_gettext("title"),
-    "description": lazy_gettext("description"),
-    "long_description": lazy_gettext("longer description"),
-    "points": lazy_gettext("points"),
-    "id": "id",
-    "levels": lazy_gettext("levels"),
-    "criteria": lazy_gettext("criteria"),
-    "scoring_mode": lazy_gettext("scoring mode"),
-    "lock_zero_points": lazy_gettext("lock zero points"),
-    "use_range": lazy_gettext("points as a range"),
-    "ignore_for_scoring": lazy_gettext("left out of the score"),
-    "allow_comment": lazy_gettext("comments"),
+    "title": _l("title"),
+    "description": _l("description"),
+    "long_description": _l("longer description"),
+    "points": _l("points"),
+    "id": _l("id"),
+    "levels": _l("levels"),
+    "criteria": _l("criteria"),
+    "scoring_mode": _l("scoring mode"),
+    "lock_zero_points": _l("lock zero points"),
+    "use_range": _l("points as a range"),
+    "ignore_for_scoring": _l("left out of the score"),
+    "allow_comment": _l("comments"),
 }
 
 
@@ -204,7 +204,8 @@ def field_id(path: str) -> str:
 
 
 def describe_path(path: str) -> str:
-    """A problem path in words: criteria[1].levels[0].points -> Criterion 2, level 1, points."""
+    """A problem path in words: criteria[1].levels[0].points -> Criterion 2, level 1, points
+    (in the reader's language; the pieces are a list, each one translated whole)."""
     if not path:
         return str(_("Rubric"))
     words: list[str] = []
@@ -214,12 +215,9 @@ def describe_path(path: str) -> str:
             last_name = name
             if name not in ("criteria", "levels") or path.endswith(name):
                 words.append(str(_FIELD_NAMES.get(name, name.replace("_", " "))))
+        elif last_name == "criteria":
+            words.append(str(_("criterion %(n)s", n=int(index) + 1)))
         else:
-            number = int(index) + 1
-            words.append(
-                _("criterion %(n)s", n=number)
-                if last_name == "criteria"
-                else _("level %(n)s", n=number)
-            )
+            words.append(str(_("level %(n)s", n=int(index) + 1)))
     text = ", ".join(words)
     return text[:1].upper() + text[1:]

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Final, Literal
 
+from flask_babel import gettext as _
+
 from lti_app.models import Rubric as RubricRow
 from lti_app.services.rubrics.access import definition
 from lti_app.services.rubrics.editing import create_rubric
@@ -30,7 +32,8 @@ MAX_FILE_BYTES: Final = 1024 * 1024
 
 @dataclass(frozen=True)
 class FileProblem:
-    """One problem in an uploaded file; ``location`` is a JSON path or "row R, column 'C'"."""
+    """One problem in an uploaded file; ``location`` is a JSON path or "row R, column 'C'"
+    (words in the reader's language; the rubric package's own messages are still English)."""
 
     location: str
     message: str
@@ -62,16 +65,21 @@ def read_rubric_files(filename: str, data: bytes) -> tuple[Rubric, ...]:
     """Every rubric in a Stint JSON file or Canvas CSV; RubricFileInvalid lists all problems."""
     if len(data) > MAX_FILE_BYTES:
         raise RubricFileInvalid(
-            [FileProblem("(file)", f"is larger than {MAX_FILE_BYTES // 1024} KB")]
+            [
+                FileProblem(
+                    _("(file)"),
+                    _("is larger than %(size)s KB", size=MAX_FILE_BYTES // 1024),
+                )
+            ]
         )
     if not data.strip():
-        raise RubricFileInvalid([FileProblem("(file)", "is empty")])
+        raise RubricFileInvalid([FileProblem(_("(file)"), _("is empty"))])
     if detect_format(filename, data) == "json":
         try:
             return (rubric_io.loads(data),)
         except RubricInvalid as error:
             raise RubricFileInvalid(
-                [FileProblem(p.path or "(file)", p.message) for p in error.problems]
+                [FileProblem(p.path or _("(file)"), p.message) for p in error.problems]
             ) from None
     try:
         return rubric_io.rubrics_from_canvas_csv(rubric_io.decode_csv_bytes(data))
@@ -79,7 +87,10 @@ def read_rubric_files(filename: str, data: bytes) -> tuple[Rubric, ...]:
         raise RubricFileInvalid(
             [
                 FileProblem(
-                    f"row {p.row}" + (f", column '{p.column}'" if p.column else ""), p.message
+                    _("row %(row)s, column '%(column)s'", row=p.row, column=p.column)
+                    if p.column
+                    else _("row %(row)s", row=p.row),
+                    p.message,
                 )
                 for p in error.problems
             ]
@@ -94,8 +105,12 @@ def read_rubric_file(filename: str, data: bytes) -> Rubric:
         raise RubricFileInvalid(
             [
                 FileProblem(
-                    "column 'Rubric Name'",
-                    f"the file holds {len(found)} rubrics ({names}); import one at a time",
+                    _("column '%(column)s'", column=rubric_io.RUBRIC_NAME),
+                    _(
+                        "the file holds %(count)s rubrics (%(names)s); import one at a time",
+                        count=len(found),
+                        names=names,
+                    ),
                 )
             ]
         )
