@@ -379,7 +379,7 @@ def test_a_refused_rubric_file_names_its_places_in_french(app, platform):
     )
     page = refused.get_data(as_text=True)
     assert refused.status_code == 400
-    assert "Rien n'a été importé." in page
+    assert "Rien n’a été importé." in page
     assert "<strong>(fichier)</strong>: est vide" in page
 
 
