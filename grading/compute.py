@@ -74,11 +74,18 @@ class Override:
         problems = _check_score_maximum(score_maximum)
         if not is_finite_decimal(points) or points < ZERO:
             problems.append(
-                PolicyProblem("override.points", "must be a number of points, 0 or more")
+                PolicyProblem(
+                    "override.points", "must be a number of points, 0 or more", "points_at_least_0"
+                )
             )
         elif not problems and points > score_maximum:
             problems.append(
-                PolicyProblem("override.points", f"must be at most {plain(score_maximum)} points")
+                PolicyProblem(
+                    "override.points",
+                    f"must be at most {plain(score_maximum)} points",
+                    "points_at_most",
+                    (("maximum", plain(score_maximum)),),
+                )
             )
         if problems:
             raise GradeInputError(problems)
@@ -148,22 +155,26 @@ def _check_optional_fraction(value: object, path: str) -> list[PolicyProblem]:
     if value is None:
         return []
     if not is_finite_decimal(value):
-        return [PolicyProblem(path, "must be a decimal number between 0 and 1")]
+        return [PolicyProblem(path, "must be a decimal number between 0 and 1", "between_0_and_1")]
     assert isinstance(value, Decimal)
     if not ZERO <= value <= ONE:
-        return [PolicyProblem(path, f"must be between 0 and 1, not {plain(value)}")]
+        return [
+            PolicyProblem(path, f"must be between 0 and 1, not {plain(value)}", "between_0_and_1")
+        ]
     return []
 
 
 def _check_count(value: object, path: str) -> list[PolicyProblem]:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        return [PolicyProblem(path, "must be a whole number, 0 or more")]
+        return [PolicyProblem(path, "must be a whole number, 0 or more", "whole_at_least_0")]
     return []
 
 
 def _check_score_maximum(value: object) -> list[PolicyProblem]:
     if not isinstance(value, Decimal) or not value.is_finite() or value <= ZERO:
-        return [PolicyProblem("score_maximum", "must be a decimal number greater than 0")]
+        return [
+            PolicyProblem("score_maximum", "must be a decimal number greater than 0", "above_0")
+        ]
     return []
 
 
@@ -177,7 +188,9 @@ def validate_inputs(inputs: GradeInputs) -> list[PolicyProblem]:
     ]
     hours = inputs.hours_confirmed
     if hours is not None and (not is_finite_decimal(hours) or hours < ZERO):
-        problems.append(PolicyProblem("hours_confirmed", "must be a decimal number, 0 or more"))
+        problems.append(
+            PolicyProblem("hours_confirmed", "must be a decimal number, 0 or more", "at_least_0")
+        )
     return problems
 
 
@@ -185,9 +198,15 @@ def validate_override(override: Override) -> list[PolicyProblem]:
     """An override must say why, so the reason survives in the audit trail and to the student."""
     problems: list[PolicyProblem] = []
     if not is_finite_decimal(override.fraction) or not ZERO <= override.fraction <= ONE:
-        problems.append(PolicyProblem("override.fraction", "must be a number between 0 and 1"))
+        problems.append(
+            PolicyProblem(
+                "override.fraction", "must be a number between 0 and 1", "between_0_and_1"
+            )
+        )
     if not isinstance(override.reason, str) or not override.reason.strip():
-        problems.append(PolicyProblem("override.reason", "give a reason for the override"))
+        problems.append(
+            PolicyProblem("override.reason", "give a reason for the override", "reason_required")
+        )
     if override.points is not None or override.score_maximum is not None:
         points, maximum = override.points, override.score_maximum
         if not (
@@ -199,7 +218,11 @@ def validate_override(override: Override) -> list[PolicyProblem]:
             and maximum > ZERO
         ):
             problems.append(
-                PolicyProblem("override.points", "must be between 0 and its maximum, given both")
+                PolicyProblem(
+                    "override.points",
+                    "must be between 0 and its maximum, given both",
+                    "points_at_most_maximum",
+                )
             )
     return problems
 

@@ -57,10 +57,16 @@ _DECIMAL_ROUNDING: Mapping[RoundingMode, str] = MappingProxyType(
 
 @dataclass(frozen=True)
 class PolicyProblem:
-    """One thing wrong with a policy or grade input; ``path`` names the field for the form."""
+    """One thing wrong with a policy or grade input; ``path`` names the field for the form.
+
+    ``message`` is English for developers (a JSON import's log, a failing test); people read
+    the problem worded from ``code`` and ``values`` in their language
+    (``lti_app.wording.policy``). A code of "" has no wording of its own."""
 
     path: str
     message: str
+    code: str = ""
+    values: tuple[tuple[str, str], ...] = ()
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"
@@ -165,10 +171,12 @@ DEFAULT_POLICY = GradingPolicy(
 
 def _check_fraction(value: object, path: str) -> list[PolicyProblem]:
     if not is_finite_decimal(value):
-        return [PolicyProblem(path, "must be a decimal number between 0 and 1")]
+        return [PolicyProblem(path, "must be a decimal number between 0 and 1", "between_0_and_1")]
     assert isinstance(value, Decimal)
     if not ZERO <= value <= ONE:
-        return [PolicyProblem(path, f"must be between 0 and 1, not {plain(value)}")]
+        return [
+            PolicyProblem(path, f"must be between 0 and 1, not {plain(value)}", "between_0_and_1")
+        ]
     return []
 
 
@@ -178,7 +186,12 @@ def _check_weights(weights: Mapping[Any, object], *, check_sum: bool = True) -> 
     for key, value in weights.items():
         if key not in set(Component):
             problems.append(
-                PolicyProblem(f"weights.{key}", f"unknown component; expected one of {known}")
+                PolicyProblem(
+                    f"weights.{key}",
+                    f"unknown component; expected one of {known}",
+                    "unknown_choice",
+                    (("expected", known),),
+                )
             )
             continue
         problems.extend(_check_fraction(value, f"weights.{Component(key).value}"))
@@ -188,44 +201,59 @@ def _check_weights(weights: Mapping[Any, object], *, check_sum: bool = True) -> 
         total = sum((value for value in weights.values() if isinstance(value, Decimal)), ZERO)
     if total != ONE:
         problems.append(
-            PolicyProblem("weights", f"must add up to 1; they add up to {plain(total)}")
+            PolicyProblem(
+                "weights",
+                f"must add up to 1; they add up to {plain(total)}",
+                "weights_sum",
+                (("total", plain(total)),),
+            )
         )
     return problems
 
 
 def _check_non_negative(value: object, path: str) -> list[PolicyProblem]:
     if not is_finite_decimal(value):
-        return [PolicyProblem(path, "must be a decimal number, 0 or more")]
+        return [PolicyProblem(path, "must be a decimal number, 0 or more", "at_least_0")]
     assert isinstance(value, Decimal)
     if value < ZERO:
-        return [PolicyProblem(path, f"must be 0 or more, not {plain(value)}")]
+        return [PolicyProblem(path, f"must be 0 or more, not {plain(value)}", "at_least_0")]
     return []
 
 
 def _check_positive(value: object, path: str) -> list[PolicyProblem]:
     if not is_finite_decimal(value):
-        return [PolicyProblem(path, "must be a decimal number greater than 0")]
+        return [PolicyProblem(path, "must be a decimal number greater than 0", "above_0")]
     assert isinstance(value, Decimal)
     if value <= ZERO:
-        return [PolicyProblem(path, f"must be greater than 0, not {plain(value)}")]
+        return [PolicyProblem(path, f"must be greater than 0, not {plain(value)}", "above_0")]
     return []
 
 
 def _check_rounding(rounding: object) -> list[PolicyProblem]:
     if not isinstance(rounding, Rounding):
-        return [PolicyProblem("rounding", "must be a rounding rule")]
+        return [PolicyProblem("rounding", "must be a rounding rule", "not_rounding")]
     problems: list[PolicyProblem] = []
     modes = ", ".join(mode.value for mode in RoundingMode)
     if rounding.mode not in set(RoundingMode):
         problems.append(
-            PolicyProblem("rounding.mode", f"unknown rounding mode; expected one of {modes}")
+            PolicyProblem(
+                "rounding.mode",
+                f"unknown rounding mode; expected one of {modes}",
+                "unknown_choice",
+                (("expected", modes),),
+            )
         )
     places = rounding.places
     if isinstance(places, bool) or not isinstance(places, int):
-        problems.append(PolicyProblem("rounding.places", "must be a whole number"))
+        problems.append(PolicyProblem("rounding.places", "must be a whole number", "whole_number"))
     elif not 0 <= places <= MAX_PLACES:
         problems.append(
-            PolicyProblem("rounding.places", f"must be between 0 and {MAX_PLACES}, not {places}")
+            PolicyProblem(
+                "rounding.places",
+                f"must be between 0 and {MAX_PLACES}, not {places}",
+                "places_range",
+                (("maximum", str(MAX_PLACES)),),
+            )
         )
     return problems
 
@@ -240,7 +268,14 @@ def _check_credit_rounding(value: object) -> list[PolicyProblem]:
     if isinstance(value, str) and value in {mode.value for mode in CreditRounding}:
         return []
     modes = ", ".join(mode.value for mode in CreditRounding)
-    return [PolicyProblem("credit_rounding", f"unknown credit rounding; expected one of {modes}")]
+    return [
+        PolicyProblem(
+            "credit_rounding",
+            f"unknown credit rounding; expected one of {modes}",
+            "unknown_choice",
+            (("expected", modes),),
+        )
+    ]
 
 
 def _check_cap(value: object, pass_threshold: object) -> list[PolicyProblem]:
@@ -260,6 +295,8 @@ def _check_cap(value: object, pass_threshold: object) -> list[PolicyProblem]:
                 "failed_requirement_cap",
                 f"must be below the pass mark ({plain(pass_threshold * 100)}%), "
                 f"not {plain(value * 100)}%",
+                "cap_below_pass",
+                (("pass_mark", plain(pass_threshold * 100)),),
             )
         )
     return problems
@@ -280,7 +317,9 @@ def validate_policy(policy: GradingPolicy) -> list[PolicyProblem]:
         *(
             []
             if isinstance(policy.require_all_deliverables, bool)
-            else [PolicyProblem("require_all_deliverables", "must be true or false")]
+            else [
+                PolicyProblem("require_all_deliverables", "must be true or false", "true_or_false")
+            ]
         ),
     ]
 
@@ -313,7 +352,7 @@ def _parse_decimal(raw: object, path: str, problems: list[PolicyProblem]) -> Dec
     whose repr is again ``0.6``; the Decimal is built from the digits the person wrote.
     """
     if isinstance(raw, bool):
-        problems.append(PolicyProblem(path, "must be a number, not true/false"))
+        problems.append(PolicyProblem(path, "must be a number, not true/false", "not_a_number"))
         return None
     value: Decimal | None
     if isinstance(raw, Decimal):
@@ -330,7 +369,7 @@ def _parse_decimal(raw: object, path: str, problems: list[PolicyProblem]) -> Dec
     else:
         value = None
     if value is None or not value.is_finite():
-        problems.append(PolicyProblem(path, f"must be a number, not {raw!r}"))
+        problems.append(PolicyProblem(path, f"must be a number, not {raw!r}", "not_a_number"))
         return None
     return value
 
@@ -340,13 +379,15 @@ def _parse_places(raw: object, problems: list[PolicyProblem]) -> int | None:
         return raw
     if isinstance(raw, str) and _WHOLE_NUMBER.fullmatch(raw):
         return int(raw)
-    problems.append(PolicyProblem("rounding.places", f"must be a whole number, not {raw!r}"))
+    problems.append(
+        PolicyProblem("rounding.places", f"must be a whole number, not {raw!r}", "whole_number")
+    )
     return None
 
 
 def _parse_weights(raw: object, problems: list[PolicyProblem]) -> dict[Any, Decimal] | None:
     if not isinstance(raw, Mapping):
-        problems.append(PolicyProblem("weights", "must map components to weights"))
+        problems.append(PolicyProblem("weights", "must map components to weights", "not_mapping"))
         return None
     weights: dict[Any, Decimal] = {}
     parse_failed = False
@@ -366,15 +407,18 @@ def _parse_rounding(raw: object, problems: list[PolicyProblem]) -> Rounding | No
     if raw is _MISSING:
         return Rounding()
     if not isinstance(raw, Mapping):
-        problems.append(PolicyProblem("rounding", "must give a mode and a number of places"))
+        problems.append(
+            PolicyProblem("rounding", "must give a mode and a number of places", "not_rounding")
+        )
         return None
     unknown = set(raw) - {"mode", "places"}
     problems.extend(
-        PolicyProblem(f"rounding.{key}", "unknown setting") for key in sorted(map(str, unknown))
+        PolicyProblem(f"rounding.{key}", "unknown setting", "unknown_setting")
+        for key in sorted(map(str, unknown))
     )
     mode = raw.get("mode", RoundingMode.HALF_UP.value)
     if not isinstance(mode, str):
-        problems.append(PolicyProblem("rounding.mode", f"must be text, not {mode!r}"))
+        problems.append(PolicyProblem("rounding.mode", f"must be text, not {mode!r}", "not_text"))
         mode = None
     places = _parse_places(raw.get("places", 2), problems)
     # Checked with stand-ins for unreadable parts so every remaining mistake is still reported.
@@ -398,7 +442,7 @@ def _parse_checked(
     raw = data.get(key, _MISSING)
     if raw is _MISSING:
         if default is None:
-            problems.append(PolicyProblem(key, "is required"))
+            problems.append(PolicyProblem(key, "is required", "required"))
         return default
     value = _parse_decimal(raw, key, problems)
     if value is None:
@@ -414,21 +458,27 @@ def policy_from_dict(data: Mapping[str, Any]) -> GradingPolicy:
     Optional settings fall back to :data:`DEFAULT_POLICY`'s; weights left out weigh 0.
     """
     if not isinstance(data, Mapping):
-        raise PolicyInvalid([PolicyProblem("", "a grading policy must be a JSON object")])
+        raise PolicyInvalid(
+            [PolicyProblem("", "a grading policy must be a JSON object", "not_an_object")]
+        )
     problems: list[PolicyProblem] = []
     problems.extend(
-        PolicyProblem(str(key), "unknown setting")
+        PolicyProblem(str(key), "unknown setting", "unknown_setting")
         for key in sorted(map(str, set(data) - _TOP_LEVEL_KEYS))
     )
     version = data.get("version", POLICY_FORMAT_VERSION)
     if version != POLICY_FORMAT_VERSION or isinstance(version, bool):
-        problems.append(PolicyProblem("version", f"unsupported version {version!r}; expected 1"))
+        problems.append(
+            PolicyProblem(
+                "version", f"unsupported version {version!r}; expected 1", "unsupported_version"
+            )
+        )
 
     weights: dict[Any, Decimal] | None = None
     if "weights" in data:
         weights = _parse_weights(data["weights"], problems)
     else:
-        problems.append(PolicyProblem("weights", "is required"))
+        problems.append(PolicyProblem("weights", "is required", "required"))
     pass_threshold = _parse_checked(data, "pass_threshold", _check_fraction, problems)
     required_hours = _parse_checked(data, "required_hours", _check_non_negative, problems)
     rounding = _parse_rounding(data.get("rounding", _MISSING), problems)
@@ -454,7 +504,9 @@ def policy_from_dict(data: Mapping[str, Any]) -> GradingPolicy:
     # Left out (a policy stored before the rule existed): on, like a new policy.
     require_all_deliverables = data.get("require_all_deliverables", True)
     if not isinstance(require_all_deliverables, bool):
-        problems.append(PolicyProblem("require_all_deliverables", "must be true or false"))
+        problems.append(
+            PolicyProblem("require_all_deliverables", "must be true or false", "true_or_false")
+        )
 
     if problems:
         raise PolicyInvalid(problems)

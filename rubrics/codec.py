@@ -22,7 +22,13 @@ ARITHMETIC: Final = Context(prec=28, rounding=ROUND_HALF_UP)
 
 
 class PointsError(ValueError):
-    """Raised with a message fit to show a person who typed the value."""
+    """Raised with an English message for developers and a code (with its values) that
+    ``lti_app`` words for the person who typed the value, in their language."""
+
+    def __init__(self, message: str, code: str, values: tuple[tuple[str, str], ...] = ()) -> None:
+        super().__init__(message)
+        self.code = code
+        self.values = values
 
 
 def parse_points(value: object) -> Decimal:
@@ -37,32 +43,38 @@ def parse_points(value: object) -> Decimal:
 
 def _parse_points(value: object) -> Decimal:
     if isinstance(value, bool):
-        raise PointsError("must be a number, not true or false")
+        raise PointsError("must be a number, not true or false", "not_a_number")
     if isinstance(value, Decimal):
         number = value
     elif isinstance(value, int):
         number = Decimal(value)
     elif isinstance(value, float):
         if not math.isfinite(value):
-            raise PointsError("must be a finite number")
+            raise PointsError("must be a finite number", "not_a_number")
         number = Decimal(repr(value))
     elif isinstance(value, str):
         try:
             number = Decimal(value.strip())
         except InvalidOperation:
-            raise PointsError("must be a number") from None
+            raise PointsError("must be a number", "not_a_number") from None
     else:
-        raise PointsError("must be a number")
+        raise PointsError("must be a number", "not_a_number")
     if not number.is_finite():
-        raise PointsError("must be a finite number")
+        raise PointsError("must be a finite number", "not_a_number")
     if number < 0:
-        raise PointsError("must not be negative")
+        raise PointsError("must not be negative", "negative")
     if number == 0:
         number = abs(number)  # "-0" would otherwise be exported as "-0"
     if number > MAX_POINTS:
-        raise PointsError(f"must be at most {MAX_POINTS}")
+        raise PointsError(
+            f"must be at most {MAX_POINTS}", "too_large", (("limit", str(MAX_POINTS)),)
+        )
     if number != number.quantize(POINTS_QUANTUM):
-        raise PointsError(f"may have at most {POINTS_PLACES} decimal places")
+        raise PointsError(
+            f"may have at most {POINTS_PLACES} decimal places",
+            "too_many_places",
+            (("places", str(POINTS_PLACES)),),
+        )
     return number
 
 

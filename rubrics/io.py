@@ -30,6 +30,7 @@ from rubrics.validation import (
     ProblemsError,
     RubricInvalid,
     SelectionsInvalid,
+    Values,
     parse_rubric,
 )
 
@@ -85,14 +86,17 @@ def loads(text: str | bytes) -> Rubric:
         raise RubricInvalid(
             [
                 Problem(
-                    "", f"not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})"
+                    "",
+                    f"not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})",
+                    "not_json_at",
+                    (("line", str(error.lineno)), ("column", str(error.colno))),
                 )
             ]
         ) from None
     except (UnicodeDecodeError, ValueError) as error:
-        raise RubricInvalid([Problem("", f"not valid JSON: {error}")]) from None
+        raise RubricInvalid([Problem("", f"not valid JSON: {error}", "not_json")]) from None
     if not isinstance(data, Mapping):
-        raise RubricInvalid([Problem("", "a rubric file must hold a JSON object")])
+        raise RubricInvalid([Problem("", "a rubric file must hold a JSON object", "not_an_object")])
     return from_json(data)
 
 
@@ -157,11 +161,16 @@ def _selection_points(raw: object, path: str, problems: list[Problem]) -> Decima
 
 @dataclass(frozen=True)
 class CsvProblem:
-    """`row` counts as a spreadsheet does (the header is row 1); `column` is its header."""
+    """`row` counts as a spreadsheet does (the header is row 1); `column` is its header.
+
+    As with `Problem`, `message` is English for developers and `code` with `values` is what
+    ``lti_app`` words for people (in Canvas's words: ratings, not levels)."""
 
     row: int
     column: str
     message: str
+    code: str = ""
+    values: Values = ()
 
     def __str__(self) -> str:
         where = f"row {self.row}" + (f", column {self.column!r}" if self.column else "")
@@ -183,6 +192,11 @@ RATING_DESCRIPTION: Final = "Rating Description"
 RATING_POINTS: Final = "Rating Points"
 CANVAS_HEADER: Final = (RUBRIC_NAME, CRITERIA_NAME, CRITERIA_DESCRIPTION, CRITERIA_ENABLE_RANGE)
 
+_RATING_COLUMNS: Final = (
+    ("name", RATING_NAME),
+    ("description", RATING_DESCRIPTION),
+    ("points_column", RATING_POINTS),
+)
 _TRUE_WORDS: Final = frozenset({"true", "1", "yes"})
 _FALSE_WORDS: Final = frozenset({"false", "0", "no", ""})
 _DECIMAL_COMMA: Final = re.compile(r"^\s*\d+,\d+\s*$")
@@ -235,7 +249,15 @@ def _read_header(header: Sequence[str], row: int) -> tuple[_Columns | None, list
     expected = ", ".join((*CANVAS_HEADER, RATING_NAME, RATING_DESCRIPTION, RATING_POINTS, "..."))
     for name, index in ((RUBRIC_NAME, rubric_name), (CRITERIA_NAME, criteria_name)):
         if index is None:
-            problems.append(CsvProblem(row, name, f"column is missing; expected {expected}"))
+            problems.append(
+                CsvProblem(
+                    row,
+                    name,
+                    f"column is missing; expected {expected}",
+                    "column_missing",
+                    (("expected", expected),),
+                )
+            )
     # Canvas matches rating columns by substring ("Rating Name 2" counts), and so do we.
     names = [i for i, cell in enumerate(normalised) if RATING_NAME.lower() in cell]
     descriptions = [i for i, cell in enumerate(normalised) if RATING_DESCRIPTION.lower() in cell]
@@ -247,6 +269,8 @@ def _read_header(header: Sequence[str], row: int) -> tuple[_Columns | None, list
                 RATING_NAME if not names else RATING_POINTS,
                 f"no rating columns; each rating needs {RATING_NAME}, {RATING_DESCRIPTION} "
                 f"and {RATING_POINTS}",
+                "no_rating_columns",
+                _RATING_COLUMNS,
             )
         )
     elif len(names) != len(points) or len(descriptions) not in (0, len(names)):
@@ -256,6 +280,13 @@ def _read_header(header: Sequence[str], row: int) -> tuple[_Columns | None, list
                 labels[max(names + points + descriptions)],
                 f"{len(names)} '{RATING_NAME}', {len(descriptions)} '{RATING_DESCRIPTION}' and "
                 f"{len(points)} '{RATING_POINTS}' columns; each rating needs one of each",
+                "rating_columns_uneven",
+                (
+                    *_RATING_COLUMNS,
+                    ("names", str(len(names))),
+                    ("descriptions", str(len(descriptions))),
+                    ("points", str(len(points))),
+                ),
             )
         )
     if problems or rubric_name is None or criteria_name is None:
@@ -302,16 +333,31 @@ def _read_row(
     extra = [i for i in range(len(columns.labels), len(cells)) if cells[i].strip()]
     for index in extra:
         problems.append(
-            CsvProblem(row, f"column {index + 1}", "has a value but no header; it was ignored")
+            CsvProblem(
+                row,
+                f"column {index + 1}",
+                "has a value but no header; it was ignored",
+                "value_without_header",
+                (("number", str(index + 1)),),
+            )
         )
     rubric_name = _cell(cells, columns.rubric_name).strip()
     if not rubric_name:
-        problems.append(CsvProblem(row, label(columns.rubric_name), "a row needs a rubric name"))
+        problems.append(
+            CsvProblem(
+                row, label(columns.rubric_name), "a row needs a rubric name", "no_rubric_name"
+            )
+        )
         return problems
     enable_text = _cell(cells, columns.enable_range).strip().lower()
     if enable_text not in _TRUE_WORDS | _FALSE_WORDS:
         problems.append(
-            CsvProblem(row, label(columns.enable_range), "must be true or false (or 1 or 0)")
+            CsvProblem(
+                row,
+                label(columns.enable_range),
+                "must be true or false (or 1 or 0)",
+                "not_true_or_false",
+            )
         )
     draft = drafts.setdefault(rubric_name, _Draft(rubric_name, row, [], {}))
     index = len(draft.criteria)
@@ -366,7 +412,8 @@ def _locate(problem: Problem, draft: _Draft) -> CsvProblem:
         path = re.sub(r"(\.[^.\[\]]+|\[\d+\])$", "", path)
     row, column = draft.locations.get(path, (draft.first_row, RUBRIC_NAME))
     # Speak Canvas's language to someone holding a Canvas file: its levels are "ratings".
-    return CsvProblem(row, column, re.sub(r"\blevel(s?)\b", r"rating\1", problem.message))
+    message = re.sub(r"\blevel(s?)\b", r"rating\1", problem.message)
+    return CsvProblem(row, column, message, problem.code, problem.values)
 
 
 def _parse_rows(text: str) -> tuple[list[Rubric], list[CsvProblem]]:
@@ -376,12 +423,14 @@ def _parse_rows(text: str) -> tuple[list[Rubric], list[CsvProblem]]:
         for cells in csv.reader(_io.StringIO(text, newline="")):
             records.append(cells)
     except csv.Error as error:
-        return [], [CsvProblem(len(records) + 1, "", f"not a readable CSV file: {error}")]
+        return [], [
+            CsvProblem(len(records) + 1, "", f"not a readable CSV file: {error}", "not_csv")
+        ]
     numbered = [
         (row + 1, cells) for row, cells in enumerate(records) if any(c.strip() for c in cells)
     ]
     if not numbered:
-        return [], [CsvProblem(1, "", "the file is empty")]
+        return [], [CsvProblem(1, "", "the file is empty", "file_empty")]
     header_row, header = numbered[0]
     columns, problems = _read_header(header, header_row)
     if columns is None:
@@ -390,7 +439,9 @@ def _parse_rows(text: str) -> tuple[list[Rubric], list[CsvProblem]]:
     for row, cells in numbered[1:]:
         problems.extend(_read_row(cells, row, columns, drafts))
     if not drafts and not problems:
-        problems.append(CsvProblem(header_row, "", "the file has a header but no criteria rows"))
+        problems.append(
+            CsvProblem(header_row, "", "the file has a header but no criteria rows", "no_rows")
+        )
     rubrics: list[Rubric] = []
     for draft in drafts.values():
         data = {"title": draft.title, "scoring_mode": "canvas", "criteria": draft.criteria}
@@ -423,6 +474,8 @@ def from_canvas_csv(text: str) -> Rubric:
                     1,
                     RUBRIC_NAME,
                     f"the file holds {len(rubrics)} rubrics ({names}); import one at a time",
+                    "several_rubrics",
+                    (("count", str(len(rubrics))), ("names", names)),
                 )
             ]
         )

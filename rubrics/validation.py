@@ -39,12 +39,23 @@ MAX_COMMENT_LENGTH: Final = 10_000
 PathPart = str | int
 
 
+Values = tuple[tuple[str, str], ...]
+
+
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong. `path` looks like `criteria[2].levels[0].points` ("" is the whole)."""
+    """One thing wrong. `path` looks like `criteria[2].levels[0].points` ("" is the whole).
+
+    `message` is English for developers (the CLI's log, a failing test); people read the
+    problem worded from `code` and `values` in their language (`lti_app.services.rubrics.
+    problems.problem_text`). A code of "" has no wording of its own: only code that builds
+    rubrics by hand can cause it, and the message is shown as it is.
+    """
 
     path: str
     message: str
+    code: str = ""
+    values: Values = ()
 
     def __str__(self) -> str:
         return f"{self.path or '(rubric)'}: {self.message}"
@@ -80,6 +91,8 @@ def format_path(parts: Sequence[PathPart]) -> str:
 class _Found:
     parts: tuple[PathPart, ...]
     message: str
+    code: str = ""
+    values: Values = ()
 
 
 def _sort_key(found: _Found) -> tuple[tuple[int, int, str], ...]:
@@ -129,46 +142,77 @@ def _translate(error: Any, parts: tuple[PathPart, ...]) -> list[_Found]:
     last = parts[-1] if parts else ""
     if kind == "required":
         present = instance if isinstance(instance, Mapping) else {}
-        return [_Found((*parts, name), "is required") for name in value if name not in present]
+        return [
+            _Found((*parts, name), "is required", "required")
+            for name in value
+            if name not in present
+        ]
     if kind == "additionalProperties":
         known = set(error.schema.get("properties", {}))
         extras = sorted(str(key) for key in instance if key not in known)
-        return [_Found((*parts, key), "is not a field this format knows") for key in extras]
+        return [
+            _Found((*parts, key), "is not a field this format knows", "unknown_field")
+            for key in extras
+        ]
     if kind == "type":
         wanted = [value] if isinstance(value, str) else list(value)
         if last == "points":
-            return [_Found(parts, "must be a number")]
+            return [_Found(parts, "must be a number", "not_a_number")]
         names = " or ".join(_TYPE_NAMES.get(name, name) for name in wanted)
-        return [_Found(parts, f"must be {names}")]
+        return [_Found(parts, f"must be {names}", "wrong_type", (("expected", "/".join(wanted)),))]
     if kind == "pattern":
         if last == "points":
-            return [_Found(parts, "must be a number")]
+            return [_Found(parts, "must be a number", "not_a_number")]
         return [
             _Found(
                 parts,
                 "must start with a letter or digit and use only letters, digits, '-', '_' "
                 "and '.' (at most 64 characters)",
+                "bad_id",
             )
         ]
     if kind == "minItems":
         if last == "levels":
-            return [_Found(parts, "a criterion needs at least two levels")]
+            return [_Found(parts, "a criterion needs at least two levels", "too_few_levels")]
         if last == "criteria":
-            return [_Found(parts, "a rubric needs at least one criterion")]
-        return [_Found(parts, f"needs at least {value} entries")]
+            return [_Found(parts, "a rubric needs at least one criterion", "no_criteria")]
+        return [
+            _Found(
+                parts, f"needs at least {value} entries", "too_few_items", (("limit", str(value)),)
+            )
+        ]
     if kind == "const" and last == "version":
-        return [_Found(parts, f"must be {value}; this Stint reads version {value} only")]
+        return [
+            _Found(
+                parts,
+                f"must be {value}; this Stint reads version {value} only",
+                "version",
+                (("version", str(value)),),
+            )
+        ]
     if kind == "enum":
-        return [_Found(parts, "must be one of: " + ", ".join(str(option) for option in value))]
-    simple_messages: dict[str, str] = {
-        "minLength": "must not be empty",
-        "maxLength": f"must be at most {value} characters",
-        "minimum": "must not be negative",
-        "maximum": f"must be at most {value}",
-        "const": f"must be {json.dumps(value)}",
-        "maxItems": f"may hold at most {value} entries",
+        options = ", ".join(str(option) for option in value)
+        return [
+            _Found(
+                parts,
+                "must be one of: " + options,
+                "not_one_of",
+                (("options", options),),
+            )
+        ]
+    simple: dict[str, tuple[str, str]] = {
+        "minLength": ("must not be empty", "empty"),
+        "maxLength": (f"must be at most {value} characters", "too_long"),
+        "minimum": ("must not be negative", "negative"),
+        "maximum": (f"must be at most {value}", "too_large"),
+        "const": (f"must be {json.dumps(value)}", "must_equal"),
+        "maxItems": (f"may hold at most {value} entries", "too_many_items"),
     }
-    return [_Found(parts, simple_messages.get(kind) or str(error.message))]
+    if kind in simple:
+        message, code = simple[kind]
+        shown = json.dumps(value) if kind == "const" else str(value)
+        return [_Found(parts, message, code, (("limit", shown),))]
+    return [_Found(parts, str(error.message), "schema", (("detail", str(error.message)),))]
 
 
 # ------------------------------------------------------------------------- the semantic layer
@@ -178,12 +222,12 @@ def _semantic_problems(data: Mapping[str, object]) -> list[_Found]:
     found: list[_Found] = []
     title = data.get("title")
     if isinstance(title, str) and not title.strip():
-        found.append(_Found(("title",), "must not be blank"))
+        found.append(_Found(("title",), "must not be blank", "blank"))
     criteria = data.get("criteria")
     if not isinstance(criteria, list):
         return found
     if not criteria:
-        found.append(_Found(("criteria",), "a rubric needs at least one criterion"))
+        found.append(_Found(("criteria",), "a rubric needs at least one criterion", "no_criteria"))
     first_use: dict[str, int] = {}
     all_ignored = bool(criteria)
     for index, criterion in enumerate(criteria):
@@ -196,7 +240,10 @@ def _semantic_problems(data: Mapping[str, object]) -> list[_Found]:
                 earlier = first_use[criterion_id]
                 found.append(
                     _Found(
-                        (*here, "id"), f"'{criterion_id}' is already the id of criteria[{earlier}]"
+                        (*here, "id"),
+                        f"'{criterion_id}' is already the id of criteria[{earlier}]",
+                        "duplicate_criterion_id",
+                        (("id", criterion_id), ("earlier", str(earlier + 1))),
                     )
                 )
             else:
@@ -205,7 +252,13 @@ def _semantic_problems(data: Mapping[str, object]) -> list[_Found]:
             all_ignored = False
         found.extend(_criterion_problems(criterion, here))
     if all_ignored:
-        found.append(_Found(("criteria",), "at least one criterion must count towards the score"))
+        found.append(
+            _Found(
+                ("criteria",),
+                "at least one criterion must count towards the score",
+                "nothing_scored",
+            )
+        )
     return found
 
 
@@ -215,12 +268,14 @@ def _criterion_problems(
     found: list[_Found] = []
     title = criterion.get("title")
     if isinstance(title, str) and not title.strip():
-        found.append(_Found((*here, "title"), "must not be blank"))
+        found.append(_Found((*here, "title"), "must not be blank", "blank"))
     levels = criterion.get("levels")
     if not isinstance(levels, list):
         return found
     if len(levels) < 2:
-        found.append(_Found((*here, "levels"), "a criterion needs at least two levels"))
+        found.append(
+            _Found((*here, "levels"), "a criterion needs at least two levels", "too_few_levels")
+        )
     first_use: dict[str, int] = {}
     points: list[Decimal] = []
     points_all_valid = True
@@ -236,20 +291,22 @@ def _criterion_problems(
                     _Found(
                         (*at, "id"),
                         f"'{level_id}' is already the id of levels[{first_use[level_id]}]",
+                        "duplicate_level_id",
+                        (("id", level_id), ("earlier", str(first_use[level_id] + 1))),
                     )
                 )
             else:
                 first_use[level_id] = index
         level_title = level.get("title")
         if isinstance(level_title, str) and not level_title.strip():
-            found.append(_Found((*at, "title"), "must not be blank"))
+            found.append(_Found((*at, "title"), "must not be blank", "blank"))
         if "points" not in level:
             points_all_valid = False
             continue
         try:
             points.append(parse_points(level["points"]))
         except PointsError as error:
-            found.append(_Found((*at, "points"), str(error)))
+            found.append(_Found((*at, "points"), str(error), error.code, error.values))
             points_all_valid = False
     if points_all_valid and len(points) >= 2:
         highest, lowest = max(points), min(points)
@@ -259,6 +316,8 @@ def _criterion_problems(
                     (*here, "levels"),
                     "the highest level must be worth more than the lowest "
                     f"(every level is worth {points_to_text(lowest)} points)",
+                    "levels_all_equal",
+                    (("points", points_to_text(lowest)),),
                 )
             )
         elif criterion.get("use_range") is True and len(set(points)) != len(points):
@@ -266,6 +325,7 @@ def _criterion_problems(
                 _Found(
                     (*here, "levels"),
                     "with points given as a range, each level needs different points",
+                    "range_needs_distinct_points",
                 )
             )
     return found
@@ -283,12 +343,15 @@ def validate_rubric_data(
     Data from a builder form may leave the envelope out, but if present it must be right.
     """
     if not isinstance(data, Mapping):
-        return [Problem("", "a rubric must be a JSON object")]
+        return [Problem("", "a rubric must be a JSON object", "not_an_object")]
     schema_found = _schema_problems(data, require_envelope=require_envelope)
     flagged = {found.parts for found in schema_found}
     semantic = [found for found in _semantic_problems(data) if found.parts not in flagged]
     ordered = sorted([*schema_found, *semantic], key=_sort_key)
-    return [Problem(format_path(found.parts), found.message) for found in ordered]
+    return [
+        Problem(format_path(found.parts), found.message, found.code, found.values)
+        for found in ordered
+    ]
 
 
 def parse_rubric(data: Mapping[str, object], *, require_envelope: bool = False) -> Rubric:

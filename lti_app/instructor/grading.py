@@ -42,6 +42,7 @@ from lti_app.services.grading import rows as grading_table
 from lti_app.services.grading.errors import GradingError
 from lti_app.services.grading.inputs import rubric_model
 from lti_app.validation import parse_id
+from lti_app.wording.policy import policy_problem_line
 from lti_app.wording.stored import failure_answer
 from rubrics.form import FormInvalid, selections_from_form
 from rubrics.io import selections_from_json
@@ -439,7 +440,7 @@ def policy(activity_id: int) -> Any:
             )
         except PolicyInvalid as exc:
             db.session.rollback()
-            problems = [_policy_problem(p.path, p.message) for p in exc.problems]
+            problems = [policy_problem_line(p) for p in exc.problems]
         else:
             audit.record(activity, g.viewer.user_id, "grade.policy", "activity", activity.id)
             db.session.commit()
@@ -457,16 +458,6 @@ def policy(activity_id: int) -> Any:
         ),
         status,
     )
-
-
-def _policy_problem(path: str, message: str) -> str:
-    """A policy problem for the form. The pure package words its problems for the JSON
-    import (in English, with paths); the one a form can reach, the weights' sum, is said
-    here in the reader's language. The others (unreachable through the form's own checks)
-    keep the package's words."""
-    if path == "weights":
-        return str(_("The three weights must add up to 100%."))
-    return f"{path.replace('_', ' ').replace('.', ' ')}: {message}"
 
 
 @bp.route("/students/<int:placement_id>/evaluation", methods=["GET", "POST"])

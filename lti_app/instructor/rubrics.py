@@ -39,6 +39,7 @@ from lti_app.models import Rubric as RubricRow
 from lti_app.panels import register_panel
 from lti_app.scoping import activity_for
 from lti_app.services.rubrics import access, builder, editing, files
+from lti_app.services.rubrics.problems import problem_text
 from lti_app.validation import parse_id
 from rubrics.codec import points_to_text
 from rubrics.model import Rubric
@@ -178,7 +179,7 @@ def _current_activity() -> Activity | None:
 def _problem_map(problems: list[Problem]) -> dict[str, list[str]]:
     by_field: dict[str, list[str]] = {}
     for problem in problems:
-        by_field.setdefault(builder.field_id(problem.path), []).append(problem.message)
+        by_field.setdefault(builder.field_id(problem.path), []).append(problem_text(problem))
     return by_field
 
 
@@ -288,7 +289,9 @@ def _builder(row: RubricRow | None, initial: dict[str, Any]) -> Any:
         form=form,
         row=row,
         frozen=frozen,
-        problems=[(builder.describe_path(p.path), _anchor(p.path), p) for p in problems],
+        problems=[
+            (builder.describe_path(p.path), _anchor(p.path), problem_text(p)) for p in problems
+        ],
         errors=_problem_map(problems),
         max_criteria=builder.MAX_CRITERIA,
         max_levels=builder.MAX_LEVELS,

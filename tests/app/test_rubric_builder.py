@@ -441,8 +441,11 @@ def test_import_of_a_bad_json_lists_paths_and_imports_nothing(app, teacher):
     response = upload(teacher, "skills.json", json.dumps(data).encode())
     assert response.status_code == 400
     html = response.get_data(as_text=True)
-    assert "criteria[0].levels[2].points</strong>: must not be negative" in html
-    assert "criteria[1].levels</strong>: a criterion needs at least two levels" in html
+    assert (
+        "Criterion 1, level 3, points (criteria[0].levels[2].points)</strong>: "
+        "must not be negative" in html
+    )
+    assert "(criteria[1].levels)</strong>: a criterion needs at least two levels" in html
     assert upload(teacher, "x.json", b"{not json").status_code == 400
     assert upload(teacher, "empty.csv", b"").status_code == 400
     assert rubric_count(app) == 0

@@ -34,9 +34,14 @@ def test_validate_lists_every_json_problem_with_its_path_and_fails(runner, tmp_p
     assert result.exit_code == 1
     lines = result.output.splitlines()
     assert lines[0].endswith("broken.json: 3 problems (Stint JSON)")
-    assert "  title: must not be empty" in lines
-    assert "  criteria[0].levels[1].points: must be a number" in lines
-    assert "  criteria[2].id: 'accountability' is already the id of criteria[1]" in lines
+    assert "  Title (title): must not be empty" in lines
+    assert (
+        "  Criterion 1, level 2, points (criteria[0].levels[1].points): must be a number" in lines
+    )
+    assert (
+        "  Criterion 3, id (criteria[2].id): “accountability” is already the id of criterion 2"
+        in lines
+    )
 
 
 def test_validate_reads_a_canvas_csv_and_names_rows_and_columns(runner, tmp_path: Path):

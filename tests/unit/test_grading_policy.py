@@ -100,7 +100,11 @@ def test_sum_problem_says_what_the_weights_add_up_to() -> None:
     problems = validate_policy(
         policy(weights={Component.SUPERVISOR: D("0.5"), Component.DELIVERABLES: D("0.4")})
     )
-    assert problems == [PolicyProblem("weights", "must add up to 1; they add up to 0.9")]
+    assert problems == [
+        PolicyProblem(
+            "weights", "must add up to 1; they add up to 0.9", "weights_sum", (("total", "0.9"),)
+        )
+    ]
 
 
 def test_left_out_components_weigh_zero_and_compare_equal_to_explicit_zero() -> None:
@@ -223,7 +227,9 @@ def test_from_dict_refuses_a_policy_whose_weights_do_not_sum_to_one() -> None:
             }
         )
     assert raised.value.problems == [
-        PolicyProblem("weights", "must add up to 1; they add up to 1.2")
+        PolicyProblem(
+            "weights", "must add up to 1; they add up to 1.2", "weights_sum", (("total", "1.2"),)
+        )
     ]
 
 

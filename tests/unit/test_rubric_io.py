@@ -254,7 +254,13 @@ def test_values_outside_the_header_are_reported() -> None:
     with pytest.raises(ImportProblems) as caught:
         from_canvas_csv(text)
     assert caught.value.problems == (
-        CsvProblem(2, "column 7", "has a value but no header; it was ignored"),
+        CsvProblem(
+            2,
+            "column 7",
+            "has a value but no header; it was ignored",
+            "value_without_header",
+            (("number", "7"),),
+        ),
     )
 
 

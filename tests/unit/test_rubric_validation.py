@@ -189,7 +189,7 @@ def test_envelope_is_required_only_when_asked() -> None:
 
 def test_not_an_object() -> None:
     assert validate_rubric_data(["a", "list"]) == [  # type: ignore[arg-type]
-        Problem("", "a rubric must be a JSON object")
+        Problem("", "a rubric must be a JSON object", "not_an_object")
     ]
 
 

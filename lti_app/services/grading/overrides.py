@@ -27,6 +27,7 @@ from lti_app.services.grading.rows import GradingRow, locked_row_or_404
 from lti_app.services.placements import status as placement_service
 from lti_app.wording.grading import reasons_line
 from lti_app.wording.notes import Note, history_note
+from lti_app.wording.policy import policy_problem_text
 
 
 def _regrade(
@@ -88,7 +89,7 @@ def set_override(
         override = Override.from_points(points, Decimal(activity.points_possible), reason.strip())
     except GradeInputError as exc:
         raise GradingError(
-            _("The override is not valid."), 400, [p.message for p in exc.problems]
+            _("The override is not valid."), 400, [policy_problem_text(p) for p in exc.problems]
         ) from exc
     grade = grade_of(row.placement)
     store_override(grade, override)

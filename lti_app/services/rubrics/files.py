@@ -16,7 +16,9 @@ from flask_babel import gettext as _
 
 from lti_app.models import Rubric as RubricRow
 from lti_app.services.rubrics.access import definition
+from lti_app.services.rubrics.builder import describe_path
 from lti_app.services.rubrics.editing import create_rubric
+from lti_app.services.rubrics.problems import problem_text
 from rubrics import io as rubric_io
 from rubrics.model import Rubric
 from rubrics.validation import RubricInvalid
@@ -32,8 +34,9 @@ MAX_FILE_BYTES: Final = 1024 * 1024
 
 @dataclass(frozen=True)
 class FileProblem:
-    """One problem in an uploaded file; ``location`` is a JSON path or "row R, column 'C'"
-    (words in the reader's language; the rubric package's own messages are still English)."""
+    """One problem in an uploaded file, worded in the reader's language: ``location`` is the
+    place in the file (a criterion and level with its JSON path, or "row R, column 'C'"),
+    ``message`` what is wrong there (``problems.problem_text``)."""
 
     location: str
     message: str
@@ -61,6 +64,24 @@ def detect_format(filename: str, data: bytes) -> FileFormat:
     return "json" if head in (b"{", b"[") else "csv"
 
 
+def _json_place(path: str) -> str:
+    """Where in a JSON file: in words for everyone, with the path for whoever edits the file
+    ("Criterion 1, level 3, points (criteria[0].levels[2].points)")."""
+    if not path:
+        return str(_("(file)"))
+    return str(_("%(place)s (%(path)s)", place=describe_path(path), path=path))
+
+
+def _csv_place(problem: rubric_io.CsvProblem) -> str:
+    """Where in a CSV file; a column without a header is named by its number."""
+    values = dict(problem.values)
+    if problem.code == "value_without_header":
+        return str(_("row %(row)s, column %(number)s", row=problem.row, number=values["number"]))
+    if problem.column:
+        return str(_("row %(row)s, column '%(column)s'", row=problem.row, column=problem.column))
+    return str(_("row %(row)s", row=problem.row))
+
+
 def read_rubric_files(filename: str, data: bytes) -> tuple[Rubric, ...]:
     """Every rubric in a Stint JSON file or Canvas CSV; RubricFileInvalid lists all problems."""
     if len(data) > MAX_FILE_BYTES:
@@ -79,21 +100,13 @@ def read_rubric_files(filename: str, data: bytes) -> tuple[Rubric, ...]:
             return (rubric_io.loads(data),)
         except RubricInvalid as error:
             raise RubricFileInvalid(
-                [FileProblem(p.path or _("(file)"), p.message) for p in error.problems]
+                [FileProblem(_json_place(p.path), problem_text(p)) for p in error.problems]
             ) from None
     try:
         return rubric_io.rubrics_from_canvas_csv(rubric_io.decode_csv_bytes(data))
     except rubric_io.ImportProblems as error:
         raise RubricFileInvalid(
-            [
-                FileProblem(
-                    _("row %(row)s, column '%(column)s'", row=p.row, column=p.column)
-                    if p.column
-                    else _("row %(row)s", row=p.row),
-                    p.message,
-                )
-                for p in error.problems
-            ]
+            [FileProblem(_csv_place(p), problem_text(p, canvas=True)) for p in error.problems]
         ) from None
 
 
