@@ -41,6 +41,7 @@ from lti_app.services.grading import (
 from lti_app.services.grading import rows as grading_table
 from lti_app.services.grading.errors import GradingError
 from lti_app.services.grading.inputs import rubric_model
+from lti_app.services.rubrics.problems import problems_by_criterion, worded_problems
 from lti_app.validation import parse_id
 from lti_app.wording.policy import policy_problem_line
 from lti_app.wording.stored import failure_answer
@@ -472,6 +473,7 @@ def evaluation(activity_id: int, placement_id: int) -> Any:
     rubric = rubric_model(rubric_row) if rubric_row is not None else None
     form = ActionForm()
     problems: list[str] = []
+    beside: dict[str, list[str]] = {}  # criterion id -> its problems, shown in its fieldset
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400, description=_("The form has expired; reload the page and try again."))
@@ -489,10 +491,11 @@ def evaluation(activity_id: int, placement_id: int) -> Any:
                 submit=submit,
             )
         except FormInvalid as exc:
-            problems = [_("Some ratings are not valid."), *(str(p) for p in exc.problems)]
+            problems = [_("Some ratings are not valid."), *worded_problems(rubric, exc.problems)]
+            beside = problems_by_criterion(rubric, exc.problems)
         except GradingError as exc:
             db.session.rollback()
-            problems = [exc.message, *exc.problems]
+            problems, beside = [exc.message, *exc.problems], exc.beside
         else:
             db.session.commit()
             return done(
@@ -511,6 +514,7 @@ def evaluation(activity_id: int, placement_id: int) -> Any:
             values=request.form if problems else None,
             form=form,
             problems=problems,
+            beside=beside,
             overall_comment=request.form.get("overall_comment")
             if request.method == "POST"
             else (row.inputs.instructor.overall_comment if row.inputs.instructor else ""),

@@ -348,7 +348,10 @@ def test_instructor_evaluation_reports_points_that_are_not_a_number(app, client,
     refused = client.post(f"/instructor/activities/{activity_id}/grading{path}", data=data)
     assert refused.status_code == 400
     text = refused.get_data(as_text=True)
-    assert "Productivity&#39;: not a number" in text
+    # Worded as on the supervisor's review page, beside the criterion's fields too.
+    said = "Points for “Productivity” must be a number from 2.5 to 10."
+    assert text.count(said) == 2  # in the summary and beside the field
+    assert "not a number" not in text
     assert 'name="rubric-productivity-points" value="seven"' in text  # what was typed stays
     assert 'value="exemplary" checked' in text and "Typed text stays." in text
     assert _instructor_selections(app, placement_id) == {}

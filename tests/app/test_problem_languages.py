@@ -9,17 +9,22 @@ from __future__ import annotations
 import html
 import io
 import re
+from dataclasses import replace
 
 import pytest
 from flask import Flask
 from flask_babel import force_locale
 
 from grading.policy import PolicyProblem
+from lti_app.extensions import db
+from lti_app.models import Rubric as RubricRow
 from lti_app.services.rubrics import problems as rubric_problems
 from lti_app.services.rubrics.problems import problem_text
 from lti_app.wording import policy as policy_wording
 from lti_app.wording.policy import policy_problem_line, policy_problem_text
 from rubrics.io import CsvProblem
+from rubrics.io import from_json as rubric_from_json
+from rubrics.io import to_json as rubric_to_json
 from rubrics.validation import Problem
 from tests.app.test_rubric_builder import builder_fields
 from tests.app.test_user_facing_languages import launch_in
@@ -213,3 +218,62 @@ def test_policy_wording_names_the_field_and_writes_numbers_the_readers_way(app: 
         with force_locale("de"):
             assert policy_problem_text(over) == "darf höchstens 90,5 Punkte betragen"
             assert policy_problem_line(cap).endswith("muss unter der Bestehensgrenze liegen (60 %)")
+
+
+# ------------------------------------------------- the instructor's own evaluation form, German
+
+
+def _productivity_as_a_range(app: Flask, rubric_id: int) -> None:
+    """The world's rubric, changed: Productivity takes typed points from 1 to 4."""
+    with app.app_context():
+        row = db.session.get(RubricRow, rubric_id)
+        model = rubric_from_json(row.definition)
+        first, *rest = model.criteria
+        row.definition = rubric_to_json(
+            replace(model, criteria=(replace(first, use_range=True), *rest))
+        )
+        db.session.commit()
+
+
+def test_a_german_instructor_evaluation_shows_german_problems_beside_the_criteria(app, platform):
+    world = build_world(app, platform)
+    _productivity_as_a_range(app, world.rubric_id)
+    teacher = launch_in(app, platform, "de", role="Instructor", sub="teacher-course-1")
+    url = (
+        f"/instructor/activities/{world.activity_id}/grading/students/"
+        f"{world.placements['student-1']}/evaluation"
+    )
+    form = teacher.get(url)
+    assert form.status_code == 200
+    data = {
+        "csrf_token": csrf(form.data),
+        "action": "submit",
+        "rubric-productivity-points": "9,5",
+        "rubric-communication-level": "exemplary",
+        "overall_comment": "Getippter Text bleibt.",
+    }
+    out_of_range = teacher.post(url, data=data)
+    assert out_of_range.status_code == 400
+    page = out_of_range.get_data(as_text=True)
+    expected = "Die Punkte für „Productivity“ müssen eine Zahl von 1 bis 4 sein."
+    assert _error_beside(page, "rubric-productivity") == expected
+    assert "must be a number" not in page and "selections[" not in page
+    assert 'name="rubric-productivity-points" value="9,5"' in page  # what was typed stays
+    assert 'value="exemplary" checked' in page and "Getippter Text bleibt." in page
+
+    data["rubric-productivity-points"] = "3,5"
+    missing = teacher.post(url, data=data)
+    assert missing.status_code == 400
+    page = html.unescape(missing.get_data(as_text=True))
+    assert "fehlend: Creativity and initiative, Reliability" in page
+    expected = "Wählen Sie eine der Stufen von „Reliability“."
+    assert _error_beside(page, "rubric-reliability") == expected
+    assert 'id="rubric-productivity-error"' not in page
+    assert 'name="rubric-productivity-points" value="3,5"' in page
+
+    data["rubric-creativity-level"] = "no-such-level"
+    unknown = teacher.post(url, data=data)
+    assert unknown.status_code == 400
+    page = unknown.get_data(as_text=True)
+    expected = "Wählen Sie eine der Stufen von „Creativity and initiative“."
+    assert _error_beside(page, "rubric-creativity") == expected

@@ -13,6 +13,11 @@ from lti_app.services.grading.errors import GradingError
 from lti_app.services.grading.inputs import rubric_model
 from lti_app.services.grading.rows import GradingRow, locked_row_or_404
 from lti_app.services.placements import status as placement_service
+from lti_app.services.rubrics.problems import (
+    missing_level_text,
+    problems_by_criterion,
+    worded_problems,
+)
 from lti_app.wording.notes import Note, history_note
 from rubrics.io import selections_to_json
 from rubrics.model import Selection
@@ -58,15 +63,21 @@ def save_instructor_evaluation(
     model = rubric_model(rubric_row)
     problems = validate_selections(model, selections)
     if problems:
+        # Worded as the supervisor's review page words them: one source for both graders.
         raise GradingError(
-            _("Some ratings are not valid."), 400, [f"{p.path}: {p.message}" for p in problems]
+            _("Some ratings are not valid."),
+            400,
+            worded_problems(model, problems, selections),
+            problems_by_criterion(model, problems, selections),
         )
     result = rubric_score(model, selections)
     if submit and not result.complete:
-        missing = ", ".join(c.title for c in model.criteria if c.id in set(result.missing_criteria))
+        unrated = [c for c in model.criteria if c.id in set(result.missing_criteria)]
+        missing = ", ".join(c.title for c in unrated)
         raise GradingError(
             _("Rate every criterion before submitting (missing: %(missing)s).", missing=missing),
             400,
+            beside={c.id: [missing_level_text(c)] for c in unrated},
         )
     evaluation = row.inputs.instructor
     if evaluation is None:

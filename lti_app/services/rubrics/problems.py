@@ -40,6 +40,32 @@ def worded_problems(
     return worded
 
 
+def problems_by_criterion(
+    rubric: Rubric, problems: Sequence[Problem], selections: Sequence[Selection] | None = None
+) -> dict[str, list[str]]:
+    """The same sentences as ``worded_problems``, by the id of the criterion each is about.
+
+    A form shows them beside that criterion's fields (and ``worded_problems`` in its summary);
+    a problem that names no criterion of the rubric has no field and stays in the summary.
+    """
+    beside: dict[str, list[str]] = {}
+    for problem in problems:
+        found = _PATH.match(problem.path)
+        criterion = _criterion(rubric, int(found.group(1)), selections) if found else None
+        if criterion is None:
+            continue
+        sentence = _word(rubric, problem, selections)
+        if sentence not in beside.setdefault(criterion.id, []):
+            beside[criterion.id].append(sentence)
+    return beside
+
+
+def missing_level_text(criterion: Criterion) -> str:
+    """A criterion left unrated where every criterion must be rated (the wording of a level
+    that does not belong to it, so the grader reads one sentence for both)."""
+    return str(_("Choose one of the levels of “%(criterion)s”.", criterion=criterion.title))
+
+
 def _criterion(
     rubric: Rubric, index: int, selections: Sequence[Selection] | None
 ) -> Criterion | None:
@@ -68,7 +94,7 @@ def _word(rubric: Rubric, problem: Problem, selections: Sequence[Selection] | No
             )
         )
     if part in ("points", "level_id"):
-        return str(_("Choose one of the levels of “%(criterion)s”.", criterion=criterion.title))
+        return missing_level_text(criterion)
     if part == "comment" and not criterion.allow_comment:
         return str(_("“%(criterion)s” takes no comment.", criterion=criterion.title))
     if part == "comment":
