@@ -34,6 +34,8 @@ from lti_app.lti.frame_origins import platform_of_course, platform_origins
 # Shown in the LMS frame before Stint knows the platform (see the module docstring).
 _ANY_PLATFORM_ENDPOINTS = frozenset({"lti.login", "lti.login_check", "lti.launch", "lti.enter"})
 _NEVER_FRAMED_BLUEPRINTS = frozenset({"review"})
+# A top-level window by design: the new window a cookieless frame opens for its hand-off.
+_NEVER_FRAMED_ENDPOINTS = frozenset({"lti.handoff_window"})
 _ANY_PLATFORM_BLUEPRINTS = frozenset({"dev_platform"})
 _FRAME_PLATFORM = "stint_frame_platform_id"
 _FRAME_ORIGINS = "stint_frame_origins"
@@ -57,7 +59,7 @@ def frame_for_course(course_id: int) -> None:
 
 def frame_policy(status: int) -> str | None:
     """The origins (besides 'self') that may frame this response; None: frame-ancestors 'none'."""
-    if request.blueprint in _NEVER_FRAMED_BLUEPRINTS:
+    if request.blueprint in _NEVER_FRAMED_BLUEPRINTS or request.endpoint in _NEVER_FRAMED_ENDPOINTS:
         return None
     explicit = g.get(_FRAME_ORIGINS)
     if explicit is not None:

@@ -312,12 +312,14 @@ def redeem_handoff() -> Any:
         handoff = binding.signer("launch-handoff").loads(
             request.form.get("handoff", ""), max_age=HANDOFF_TTL
         )
-        handoff_id, result, ticket = handoff["id"], handoff["result"], handoff["ticket"]
-    except (BadData, KeyError, TypeError) as exc:
+        handoff_id, ticket = handoff["id"], handoff["ticket"]
+        # Inside the try: a ticket signed by the previous release may name other fields.
+        result = LaunchResult(**handoff["result"])
+    except (BadData, KeyError, TypeError, ValueError) as exc:
         raise expired_entry() from exc
     if not spend(HANDOFF_PREFIX + str(handoff_id), HANDOFF_TTL + 60):
         raise expired_entry()
-    start_session(LaunchResult(**result))
+    start_session(result)
     return jsonify({"next": url_for("lti.enter", ticket=ticket)})
 
 

@@ -237,6 +237,23 @@ def test_a_launch_ticket_cannot_be_redeemed_cross_site_forged_or_late(app, platf
     assert _redeem(other, answer["handoff"]).status_code == 200  # in time, it still works
 
 
+def test_the_hand_off_window_is_never_framed_even_for_a_signed_in_browser(app, platform):
+    # A browser with a session (a student signed in earlier): its platform frames its pages,
+    # but the hand-off window is top-level by design.
+    browser = app.test_client()
+    assert platform.launch(browser, default_claims(sub="framed-before")).status_code == 303
+    page = browser.get("/lti/launch/window")
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+
+
+def test_a_hand_off_signed_by_an_older_release_is_expired_not_a_500(app, platform):
+    with app.test_request_context():
+        handoff = binding.signer("launch-handoff").dumps(
+            {"id": "older-release", "ticket": "t", "result": {"user_id": 1, "renamed": 2}}
+        )
+    assert _redeem(app.test_client(), handoff).status_code == 410
+
+
 def _database_rows(app: Any) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table but the spent markers (a spent state is the launch's own)."""
     with app.app_context():
