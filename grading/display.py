@@ -23,9 +23,12 @@ def points_number(value: Decimal | int | float | str | None) -> str:
         return str(value)
     if not number.is_finite():
         return str(value)
-    if number == number.to_integral_value():
-        return format(number.quantize(Decimal(1)), "f")
-    return format(number.normalize(), "f")
+    try:
+        if number == number.to_integral_value():
+            return format(number.quantize(Decimal(1)), "f")
+        return format(number.normalize(), "f")
+    except InvalidOperation:  # past the context's 28 digits (an LMS may answer 1e30)
+        return str(value)
 
 
 def points_text(value: Decimal | int | float | str | None, unit: bool = False) -> str:

@@ -147,9 +147,11 @@ def _number_words(canonical: str, locale: str) -> str:
     """Babel's words for a canonical amount, remembered: a table repeats the same points."""
     try:
         number = Decimal(canonical)
-    except InvalidOperation:
+        return format_decimal(
+            number, format="0.################", locale=locale, group_separator=False
+        )
+    except InvalidOperation:  # not a number, or past Decimal's 28 digits: shown as it came
         return canonical
-    return format_decimal(number, format="0.################", locale=locale, group_separator=False)
 
 
 def format_share(value: Number, locale: str | None = None, decimals: int = 0) -> str:
@@ -180,8 +182,11 @@ def _share(value: Number, locale: str | None, fewest: int, most: int) -> str:
 
 def _plural_count(value: Number) -> int:
     """The count a plural rule is asked about: fractions take the "other" form (2.5 points)."""
-    amount = abs(Decimal(points_number(value)))
-    return int(amount) if amount == amount.to_integral_value() else 2
+    try:
+        amount = abs(Decimal(points_number(value)))
+        return int(amount) if amount == amount.to_integral_value() else 2
+    except (InvalidOperation, OverflowError):  # not a number (a stored value read back): "other"
+        return 2
 
 
 def points_text(value: Number, unit: bool = False) -> str:

@@ -128,3 +128,12 @@ def test_date_times_with_seconds_and_naive_values_read_as_utc(app):
             formatting.format_moment(datetime(2026, 12, 3, 23, 30, 15), seconds=True)
             == "4 déc. 2026, 00:30:15 UTC+1"
         )
+
+
+@pytest.mark.parametrize("stored", ["1e30", "1234567890123456789012345678901", "sNaN", "None"])
+def test_numbers_an_lms_or_an_old_row_stored_are_shown_never_a_500(app, stored):
+    # An LMS may answer any finite score (kept verbatim in a delivery's error); a stored check
+    # may hold "None". Babel's and Decimal's 28-digit context must not turn them into a 500.
+    with in_language(app, "de"):
+        assert formatting.format_number(stored)
+        assert formatting.hours_text(stored)
