@@ -174,11 +174,13 @@ def awaits_first_deployment(platform_id: int) -> bool:
     holds this registration can name its deployment, and only the first one is taken.
     """
     platform = db.session.get(Platform, platform_id)
-    return (
-        platform is not None
-        and platform.registration_method == "dynamic"
-        and not platform.deployments
-    )
+    return platform is not None and _learns_first_deployment(platform)
+
+
+def _learns_first_deployment(platform: Platform) -> bool:
+    """The one rule: a platform registered by link with no deployment yet takes the first one
+    its bound launches name (a platform added by hand never learns one)."""
+    return platform.registration_method == "dynamic" and not platform.deployments
 
 
 def learn_deployment(platform_id: int, deployment_id: str) -> bool:
@@ -189,10 +191,9 @@ def learn_deployment(platform_id: int, deployment_id: str) -> bool:
     platform = db.session.get(Platform, platform_id, populate_existing=True)
     if platform is None:
         return False
-    known = {d.deployment_id for d in platform.deployments}
-    if deployment_id in known:
+    if any(d.deployment_id == deployment_id for d in platform.deployments):
         return True
-    if known or platform.registration_method != "dynamic":
+    if not _learns_first_deployment(platform):
         return False
     platform.deployments.append(Deployment(deployment_id=deployment_id))
     db.session.flush()
@@ -254,7 +255,7 @@ def platform_statuses() -> list[PlatformStatus]:
         deployments = tuple(d.deployment_id for d in platform.deployments)
         problems = scope_problems(platform.granted_scopes)
         notes = []
-        if not deployments and platform.registration_method == "dynamic":
+        if _learns_first_deployment(platform):
             notes.append(deployment_learnt_at_first_launch())
         elif not deployments:
             problems.append(no_deployment_problem())
