@@ -168,9 +168,12 @@ ENGLISH_WORDS = frozenset(
 
 
 def english_words(text: str) -> list[str]:
-    """The English function words in ``text``, each with the words around it."""
+    """The English function words in ``text``, each with the words around it.
+
+    Only whole words count: letters inside a run of digits and letters (a review link's random
+    token, "...3TO8o") are not a word anyone reads."""
     found = []
-    for match in re.finditer(r"[A-Za-z]+", text):
+    for match in re.finditer(r"(?<!\w)[A-Za-z]+(?!\w)", text):
         if match.group().lower() in ENGLISH_WORDS:
             start, end = max(0, match.start() - 30), match.end() + 30
             found.append(" ".join(text[start:end].split()))

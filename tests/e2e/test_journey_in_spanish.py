@@ -111,6 +111,8 @@ def english_in(text: str, templates: tuple[str, ...]) -> list[str]:
     English words, dates and decimal points, after the data are cut."""
     for datum in ENGLISH_DATA:
         text = text.replace(datum, " ")
+    # A link is an address, not prose: its random token can hold "-TO-" or "Be".
+    text = re.sub(r"https?://\S+", " ", text)
     return [
         *english_leftovers(text, english_phrases("es", *templates)),
         *english_words(text),
