@@ -144,18 +144,21 @@ class Snapshot:
         )
         return self.cached(key, lambda: self.read_page(filters, size))
 
-    def cached(self, name: str, compute: Callable[[], T]) -> T:
+    def cached(self, name: str, compute: Callable[[], T], scope: str = change_stamps.COURSE) -> T:
         """``compute()``, reused until a commit touches the course or a link changes state.
 
         For what the page shows besides the counts; it ends with the counts' time limit, the
         earliest moment any link of the activity changes state, so it is never later than
-        the values' own.
+        the values' own. ``change_stamps.OFFERS``: a value that reads only the offers and which
+        project each placement holds, kept through a learner's writes and with no time limit.
         """
+        changes_at = self.changes_at if scope == change_stamps.COURSE else None
         return change_stamps.cached_summary(
             f"{_cache_prefix()}:{self.activity.id}:{name}",
             self.activity.course_id,
             self.now.timestamp(),
-            lambda: (compute(), self.changes_at),
+            lambda: (compute(), changes_at),
+            scope=scope,
         )
 
     def read_page(self, filters: Filters, size: int = PAGE_SIZE) -> Page:
@@ -263,5 +266,8 @@ def dashboard_view(activity: Activity, filters: Filters) -> Iterator[None]:
 
 
 def project_options(activity: Activity) -> Sequence[tuple[int, str]]:
-    """Projects to filter by: those offered, plus any a student is still placed on."""
-    return snapshot(activity).cached("projects", lambda: read_project_options(activity))
+    """Projects to filter by: those offered, plus any a student is still placed on (kept
+    through a learner's writes: ``change_stamps.OFFERS``)."""
+    return snapshot(activity).cached(
+        "projects", lambda: read_project_options(activity), scope=change_stamps.OFFERS
+    )
