@@ -28,14 +28,15 @@ own (in the file cache a temporary file, a rename and a count update; in Redis a
 Bundled, a view after a write reads one entry and stores one; a repeat view reads one.
 
 Why two stamps per course (*scopes*): most writes during a term are a learner's (a submission,
-a review, a grade, a score sync), and they cannot change what the offers panel and the project
-filter show, which read only the course's offers and which project each placement holds. Those
-summaries are kept under the course's ``OFFERS`` stamp, replaced only by a write to an offer, a
-new or deleted placement, or a placement that changes activity or project or is withdrawn (or
-comes back); every other summary is kept under the ``COURSE`` stamp, replaced by any write to
-the course (those too). Both also depend on the global stamp. A bundled entry keeps each
-value's scope, so after a learner's write a view recomputes the counts and the table page and
-reuses the offers from the same entry.
+a review, a grade, a score sync), and they cannot change who the course's students are and where
+they are placed: the offers panel, the project filter and the table's order of students (by
+name) read only that. Those summaries are kept under the course's ``PLACES`` stamp, replaced
+only by a write to an offer, a membership or a person's shown name, a new or deleted placement,
+or a placement that changes activity or project or is withdrawn (or comes back); every other
+summary is kept under the ``COURSE`` stamp, replaced by any write to the course (those too).
+Both also depend on the global stamp. A bundled entry keeps each value's scope, so after a
+learner's write a view recomputes the counts and the table page's rows and reuses the rest
+from the same entry.
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ _BUNDLE = "stint_summary_bundle"
 _STAMP = "stamp:{}"
 # Scopes: which of a course's stamps a summary is kept under (see the module docstring).
 COURSE = "course"
-OFFERS = "offers"
+PLACES = "places"
 # Stamps and summaries are dropped after this long unused; a dropped stamp is a new token, so
 # anything computed under the old one is recomputed (never wrong, only a miss).
 STAMP_TTL = 24 * 3600
@@ -106,8 +107,8 @@ _BY_MEMBERSHIPS = (User,)
 _SHARED = (Project, Partner)
 TRACKED = (*_BY_ACTIVITY, *_BY_PLACEMENT, *_BY_COURSE, *_BY_MEMBERSHIPS, *_SHARED)
 _TRACKED_TABLES = frozenset(model.__table__.name for model in TRACKED)
-# Rows the ``OFFERS`` summaries read besides the catalog (whose rows stamp every course).
-_SEATS = (ActivityProject, Placement)
+# Rows the ``PLACES`` summaries read besides the catalog (whose rows stamp every course).
+_SEATS = (ActivityProject, Placement, Membership, User)
 # Of a user, only what the dashboard shows; a launch records ``last_launch_at`` every hour.
 _USER_SHOWN = ("name", "given_name", "family_name", "email", "sub")
 
@@ -123,10 +124,10 @@ def _new_token() -> str:
     return os.urandom(8).hex()
 
 
-def offers_note(course_id: int | str) -> int | str:
-    """What to note (and ``replace_stamps``) for a write that changes the course's offers (or
-    which project its placements hold): its ``OFFERS`` stamp. The course's own is noted too."""
-    return course_id if course_id == EVERY_COURSE else f"{OFFERS}:{course_id}"
+def places_note(course_id: int | str) -> int | str:
+    """What to note (and ``replace_stamps``) for a write that changes who the course's students
+    are or where they are placed: its ``PLACES`` stamp. The course's own is noted too."""
+    return course_id if course_id == EVERY_COURSE else f"{PLACES}:{course_id}"
 
 
 Stamps = dict[str, tuple[str, str]]
@@ -141,7 +142,7 @@ def _read_stamps(cache: BaseCache, course_id: int) -> Stamps:
     """Every scope's (course stamp, global stamp), read in one round trip."""
     keys = [
         _STAMP.format(course_id),
-        _STAMP.format(offers_note(course_id)),
+        _STAMP.format(places_note(course_id)),
         _STAMP.format(EVERY_COURSE),
     ]
     values = cache.get_many(*keys)
@@ -154,8 +155,8 @@ def _read_stamps(cache: BaseCache, course_id: int) -> Stamps:
             if values[index] is None:
                 values[index] = _new_token()
                 cache.set(keys[index], values[index], timeout=STAMP_TTL)
-    course, offers, everything = (str(value) for value in values)
-    return {COURSE: (course, everything), OFFERS: (offers, everything)}
+    course, places, everything = (str(value) for value in values)
+    return {COURSE: (course, everything), PLACES: (places, everything)}
 
 
 def replace_stamps(cache: BaseCache, course_ids: Iterable[int | str]) -> None:
@@ -194,9 +195,9 @@ def cached_summary(
     """``compute()``'s value, reused while no commit touched the course and time allows.
 
     ``compute`` returns the value and when it would change by time alone (epoch seconds, or
-    None: only a write changes it). ``scope``: ``OFFERS`` for a value that reads only the
-    course's offers and which project each placement holds (kept until a write changes those),
-    else ``COURSE``. Outside a Flask app (scripts, some tests) it just computes.
+    None: only a write changes it). ``scope``: ``PLACES`` for a value that reads only who the
+    course's students are and where they are placed (kept until a write changes that), else
+    ``COURSE``. Outside a Flask app (scripts, some tests) it just computes.
     """
     cache = _cache()
     if cache is None or _writing(db.session()):
@@ -414,10 +415,11 @@ def _changed(session: Session, obj: Any) -> bool:
 
 
 def _moves_a_seat(obj: Any) -> bool:
-    """A changed offer, or a placement that changes activity or project or whose withdrawal
-    changes: what the ``OFFERS`` summaries read (a placement's other steps are not)."""
+    """A changed offer, membership or shown name, or a placement that changes activity or
+    project or whose withdrawal changes: what the ``PLACES`` summaries read (a placement's
+    other steps are not)."""
     if not isinstance(obj, Placement):
-        return isinstance(obj, ActivityProject)
+        return isinstance(obj, _SEATS)
     state: InstanceState[Placement] = inspect(obj)
     if any(state.attrs[name].history.has_changes() for name in ("activity_id", "project_id")):
         return True
@@ -439,7 +441,7 @@ def _before_flush(session: Session, flush_context: UOWTransaction, instances: An
     seats = [obj for obj in added_or_deleted if isinstance(obj, _SEATS)]
     seats += [obj for obj in dirty if isinstance(obj, _SEATS) and _moves_a_seat(obj)]
     if seats:
-        notes.update(offers_note(course) for course in _courses_of(session, seats))
+        notes.update(places_note(course) for course in _courses_of(session, seats))
 
 
 def _on_statement(state: ORMExecuteState) -> Result[Any] | None:

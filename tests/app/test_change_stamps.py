@@ -538,7 +538,7 @@ def test_a_learners_write_keeps_the_offers_and_a_withdrawal_replaces_them(
     """The offers panel and the project filter read only the offers and which project each
     placement holds: a step of the placement leaves their stamp, a withdrawal replaces it."""
     offers_stamps = lambda: change_stamps.current_stamps(  # noqa: E731
-        app.extensions["stint_cache"], world.course_id, change_stamps.OFFERS
+        app.extensions["stint_cache"], world.course_id, change_stamps.PLACES
     )
     with app.app_context():
         activity = db.session.get(Activity, world.activity_id)
@@ -601,7 +601,7 @@ def test_a_view_after_a_learners_write_reuses_its_offers_from_the_entry(
     computed: list[str] = []
 
     def view() -> None:
-        for name, scope in (("counts", change_stamps.COURSE), ("offers", change_stamps.OFFERS)):
+        for name, scope in (("counts", change_stamps.COURSE), ("offers", change_stamps.PLACES)):
 
             def compute(name: str = name) -> tuple[str, None]:
                 computed.append(name)
@@ -618,7 +618,7 @@ def test_a_view_after_a_learners_write_reuses_its_offers_from_the_entry(
         with app.app_context(), change_stamps.bundled("view:1", world.course_id, time.time()):
             view()
     assert computed == ["counts", "offers", "counts"]
-    change_stamps.replace_stamps(cache, [change_stamps.offers_note(world.course_id)])
+    change_stamps.replace_stamps(cache, [change_stamps.places_note(world.course_id)])
     with app.app_context(), change_stamps.bundled("view:1", world.course_id, time.time()):
         view()
     assert computed == ["counts", "offers", "counts", "offers"]
@@ -626,3 +626,26 @@ def test_a_view_after_a_learners_write_reuses_its_offers_from_the_entry(
     with app.app_context(), change_stamps.bundled("view:1", world.course_id, time.time()):
         view()
     assert computed == ["counts", "offers", "counts", "offers", "counts", "offers"]
+
+
+def test_the_tables_order_follows_names_and_the_roster(app: Flask, world: World) -> None:
+    """The unfiltered table's order is kept through a learner's writes (``PLACES``): a rename,
+    a new learner and a learner who leaves with no seat each change it, and are seen."""
+    names = lambda: [r.name for r in counts(world).page(Filters()).rows]  # noqa: E731
+    with app.app_context():
+        add_student(world, "s1", "Ama Mensah")
+        add_student(world, "s2", "Kofi Boateng")
+        assert names() == ["Ama Mensah", "Kofi Boateng"]
+    with app.app_context():
+        db.session.scalars(select(User).where(User.sub == "s1")).one().name = "Zed Mensah"
+        db.session.commit()
+    with app.app_context():
+        assert names() == ["Kofi Boateng", "Zed Mensah"]
+        add_student(world, "s3", "Abena Owusu")
+    with app.app_context():
+        assert names() == ["Abena Owusu", "Kofi Boateng", "Zed Mensah"]
+        membership = db.session.scalars(select(Membership).join(User).where(User.sub == "s2")).one()
+        membership.status = "inactive"  # left the course, holding no seat: not in the table
+        db.session.commit()
+    with app.app_context():
+        assert names() == ["Abena Owusu", "Zed Mensah"]

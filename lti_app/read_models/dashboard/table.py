@@ -186,10 +186,16 @@ def fetch_rows(
     """One page of the filtered table: its students' ids in order, then their rows."""
     bound = _filter_params(activity, now, filters) | {"limit": limit, "offset": offset}
     user_ids = list(db.session.scalars(chosen_query(FilterShape.of(filters), True), bound))
-    return _read_rows(activity, now, user_ids)
+    return read_rows(activity, now, user_ids)
 
 
-def _read_rows(activity: Activity, now: datetime, user_ids: list[int]) -> list[StudentRow]:
+def table_order(activity: Activity, now: datetime) -> list[int]:
+    """Every student of the unfiltered table, by id, in the table's order (a page is a slice)."""
+    bound = _filter_params(activity, now, Filters())
+    return list(db.session.scalars(chosen_query(FilterShape.of(Filters()), False), bound))
+
+
+def read_rows(activity: Activity, now: datetime, user_ids: list[int]) -> list[StudentRow]:
     """The rows of these students, in the order of ``user_ids``."""
     if not user_ids:
         return []
@@ -219,7 +225,7 @@ def iter_rows(activity: Activity, now: datetime, filters: Filters) -> Iterator[S
         )
     )
     for start in range(0, len(user_ids), EXPORT_BATCH):
-        yield from _read_rows(activity, now, user_ids[start : start + EXPORT_BATCH])
+        yield from read_rows(activity, now, user_ids[start : start + EXPORT_BATCH])
 
 
 def read_project_options(activity: Activity) -> list[tuple[int, str]]:

@@ -105,7 +105,7 @@ def offers_at_a_glance(activity: Activity, limit: int) -> OffersAtAGlance:
         activity.course_id,
         time.time(),
         compute,
-        scope=change_stamps.OFFERS,
+        scope=change_stamps.PLACES,
     )
 
 
