@@ -23,8 +23,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from babel.support import NullTranslations
 from flask import Flask, Response, g, has_app_context, has_request_context, request, session
-from flask_babel import Babel, force_locale, get_locale, refresh
+from flask_babel import Babel, force_locale, get_locale, get_translations, refresh
+from jinja2.nodes import EvalContext
+from jinja2.utils import pass_eval_context
+from markupsafe import Markup
 
 # Shipped languages, English first (the source language of every msgid).
 SUPPORTED_LOCALES: tuple[str, ...] = ("en", "es", "de", "fr")
@@ -187,3 +191,52 @@ def init_app(app: Flask) -> None:
         page_direction=text_direction,
         language_switcher=switcher_links,
     )
+    _install_template_gettext(app)
+
+
+def _install_template_gettext(app: Flask) -> None:
+    """Templates' ``_``, ``gettext`` and ``ngettext``: Flask-Babel's words, found faster.
+
+    Flask-Babel's callables ask for the request's domain, locale and catalog on every call, and
+    Jinja's ``_`` then looks ``gettext`` up in the template's context: about 17 µs a string, and
+    the instructor dashboard says some 200 (a third of its rendering). Here the catalog is
+    remembered per language (Flask-Babel keeps each loaded for the app's life too; only the
+    locale is asked for each time, so ``force_locale`` and ``rendered_for`` still switch it),
+    and ``_`` is ``gettext`` itself (no template passes its own ``gettext``). The result is
+    the same: the translated text as Markup when autoescaping, always %-formatted with the
+    keyword arguments (``ngettext`` adds ``num``), as Jinja's new-style gettext does.
+    """
+    catalogs: dict[Any, NullTranslations] = {}
+
+    def catalog() -> NullTranslations:
+        locale = get_locale()  # None outside a request: Flask-Babel's NullTranslations
+        found = catalogs.get(locale)
+        if found is None:
+            found = catalogs[locale] = get_translations()
+        return found
+
+    @pass_eval_context
+    def gettext(eval_ctx: EvalContext, string: str, **variables: Any) -> str:
+        text: str = catalog().ugettext(string)
+        if eval_ctx.autoescape:
+            text = Markup(text)  # noqa: S704 (the catalog's text, as Jinja's gettext marks it)
+        return text % variables
+
+    @pass_eval_context
+    def ngettext(
+        eval_ctx: EvalContext, singular: str, plural: str, num: int, **variables: Any
+    ) -> str:
+        variables.setdefault("num", num)
+        text: str = catalog().ungettext(singular, plural, num)
+        if eval_ctx.autoescape:
+            text = Markup(text)  # noqa: S704 (the catalog's text, as Jinja's ngettext marks it)
+        return text % variables
+
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda s: catalog().ugettext(s),
+        ngettext=lambda s, p, n: catalog().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: catalog().upgettext(c, s),
+        npgettext=lambda c, s, p, n: catalog().unpgettext(c, s, p, n),
+    )
+    app.jinja_env.globals.update(_=gettext, gettext=gettext, ngettext=ngettext)

@@ -26,6 +26,17 @@ Why a page's summaries share one entry (``bundled``): the dashboard reads five o
 table page, follow-ups, project options, offers panel), and after a write each was a store of its
 own (in the file cache a temporary file, a rename and a count update; in Redis a round trip).
 Bundled, a view after a write reads one entry and stores one; a repeat view reads one.
+
+Why two stamps per course (*scopes*): most writes during a term are a learner's (a submission,
+a review, a grade, a score sync), and they cannot change who the course's students are and where
+they are placed: the offers panel, the project filter and the table's order of students (by
+name) read only that. Those summaries are kept under the course's ``PLACES`` stamp, replaced
+only by a write to an offer, a membership or a person's shown name, a new or deleted placement,
+or a placement that changes activity or project or is withdrawn (or comes back); every other
+summary is kept under the ``COURSE`` stamp, replaced by any write to the course (those too).
+Both also depend on the global stamp. A bundled entry keeps each value's scope, so after a
+learner's write a view recomputes the counts and the table page's rows and reuses the rest
+from the same entry.
 """
 
 from __future__ import annotations
@@ -80,6 +91,9 @@ _COMMITTED = "stint_committed"
 _REQUEST_STAMPS = "stint_change_stamps"
 _BUNDLE = "stint_summary_bundle"
 _STAMP = "stamp:{}"
+# Scopes: which of a course's stamps a summary is kept under (see the module docstring).
+COURSE = "course"
+PLACES = "places"
 # Stamps and summaries are dropped after this long unused; a dropped stamp is a new token, so
 # anything computed under the old one is recomputed (never wrong, only a miss).
 STAMP_TTL = 24 * 3600
@@ -93,6 +107,8 @@ _BY_MEMBERSHIPS = (User,)
 _SHARED = (Project, Partner)
 TRACKED = (*_BY_ACTIVITY, *_BY_PLACEMENT, *_BY_COURSE, *_BY_MEMBERSHIPS, *_SHARED)
 _TRACKED_TABLES = frozenset(model.__table__.name for model in TRACKED)
+# Rows the ``PLACES`` summaries read besides the catalog (whose rows stamp every course).
+_SEATS = (ActivityProject, Placement, Membership, User)
 # Of a user, only what the dashboard shows; a launch records ``last_launch_at`` every hour.
 _USER_SHOWN = ("name", "given_name", "family_name", "email", "sub")
 
@@ -108,9 +124,27 @@ def _new_token() -> str:
     return os.urandom(8).hex()
 
 
-def current_stamps(cache: BaseCache, course_id: int) -> tuple[str, str]:
-    """(this course's stamp, the global stamp); missing ones are created."""
-    keys = [_STAMP.format(course_id), _STAMP.format(EVERY_COURSE)]
+def places_note(course_id: int | str) -> int | str:
+    """What to note (and ``replace_stamps``) for a write that changes who the course's students
+    are or where they are placed: its ``PLACES`` stamp. The course's own is noted too."""
+    return course_id if course_id == EVERY_COURSE else f"{PLACES}:{course_id}"
+
+
+Stamps = dict[str, tuple[str, str]]
+
+
+def current_stamps(cache: BaseCache, course_id: int, scope: str = COURSE) -> tuple[str, str]:
+    """(this course's stamp of ``scope``, the global stamp); missing ones are created."""
+    return _read_stamps(cache, course_id)[scope]
+
+
+def _read_stamps(cache: BaseCache, course_id: int) -> Stamps:
+    """Every scope's (course stamp, global stamp), read in one round trip."""
+    keys = [
+        _STAMP.format(course_id),
+        _STAMP.format(places_note(course_id)),
+        _STAMP.format(EVERY_COURSE),
+    ]
     values = cache.get_many(*keys)
     for index, value in enumerate(values):
         if value is None:
@@ -121,7 +155,8 @@ def current_stamps(cache: BaseCache, course_id: int) -> tuple[str, str]:
             if values[index] is None:
                 values[index] = _new_token()
                 cache.set(keys[index], values[index], timeout=STAMP_TTL)
-    return str(values[0]), str(values[1])
+    course, places, everything = (str(value) for value in values)
+    return {COURSE: (course, everything), PLACES: (places, everything)}
 
 
 def replace_stamps(cache: BaseCache, course_ids: Iterable[int | str]) -> None:
@@ -130,21 +165,21 @@ def replace_stamps(cache: BaseCache, course_ids: Iterable[int | str]) -> None:
     )
 
 
-def _request_stamps(cache: BaseCache, course_id: int) -> tuple[str, str]:
+def _request_stamps(cache: BaseCache, course_id: int) -> Stamps:
     """The stamps as this request first read them (a page asks for several summaries).
 
     Forgotten when this process commits a change (``_after_transaction_end``), so a request
     reads its own writes; another process's commit during the request shows on the next one.
     """
-    known: dict[int, tuple[str, str]] = g.setdefault(_REQUEST_STAMPS, {})
+    known: dict[int, Stamps] = g.setdefault(_REQUEST_STAMPS, {})
     if course_id not in known:
-        known[course_id] = current_stamps(cache, course_id)
+        known[course_id] = _read_stamps(cache, course_id)
     return known[course_id]
 
 
 @dataclass(frozen=True)
 class _Entry:
-    stamps: tuple[str, str]
+    stamps: Any  # a summary's scope's (course, global) stamps; a bundle's: every scope's
     valid_until: float  # epoch seconds: when the summary may change without a write
     value: Any
 
@@ -155,20 +190,23 @@ def cached_summary(
     now: float,
     compute: Callable[[], tuple[T, float | None]],
     max_age: int = 600,
+    scope: str = COURSE,
 ) -> T:
     """``compute()``'s value, reused while no commit touched the course and time allows.
 
     ``compute`` returns the value and when it would change by time alone (epoch seconds, or
-    None: only a write changes it). Outside a Flask app (scripts, some tests) it just computes.
+    None: only a write changes it). ``scope``: ``PLACES`` for a value that reads only who the
+    course's students are and where they are placed (kept until a write changes that), else
+    ``COURSE``. Outside a Flask app (scripts, some tests) it just computes.
     """
     cache = _cache()
     if cache is None or _writing(db.session()):
         return compute()[0]
     bundle: _Bundle | None = g.get(_BUNDLE)
     if bundle is not None and bundle.holds(cache, course_id):
-        return bundle.value(name, now, compute, max_age)
+        return bundle.value(name, now, compute, max_age, scope)
     try:
-        stamps = _request_stamps(cache, course_id)
+        stamps = _request_stamps(cache, course_id)[scope]
         entry = cache.get(name)
     except Exception:  # the cache is down, or an entry of an older layout: compute instead
         logger.warning("cached summary %s unreadable; computing it", name, exc_info=True)
@@ -179,7 +217,7 @@ def cached_summary(
     value, changes_at = compute()
     valid_until = _valid_until(now, changes_at, max_age)
     try:
-        if valid_until > now and current_stamps(cache, course_id) == stamps:
+        if valid_until > now and current_stamps(cache, course_id, scope) == stamps:
             cache.set(name, _Entry(stamps, valid_until, value), timeout=int(valid_until - now) + 1)
     except Exception:  # not kept: the next view computes again
         logger.warning("cached summary %s not stored", name, exc_info=True)
@@ -195,10 +233,22 @@ class _Bundle:
     """The summaries one page reads of one course, kept as one cache entry (``bundled``)."""
 
     course_id: int
-    stamps: tuple[str, str]
-    # name -> (valid until, value): those read from the entry, and those computed since.
-    values: dict[str, tuple[float, Any]] = field(default_factory=dict)
+    stamps: Stamps
+    # name -> (valid until, value, scope): those read from the entry, and those computed since.
+    values: dict[str, tuple[float, Any, str]] = field(default_factory=dict)
     computed: bool = False
+
+    def keep_valid(self, entry: Any, now: float) -> None:
+        """Take the values of a stored entry that are still valid: computed under this view's
+        stamps of their scope (those of another scope may have changed), and in time."""
+        if not isinstance(entry, _Entry) or not isinstance(entry.stamps, dict):
+            return  # none, or an entry of an older layout: replaced at the end
+        try:
+            for name, (until, value, scope) in entry.value.items():
+                if now < until and entry.stamps.get(scope) == self.stamps.get(scope):
+                    self.values[name] = (until, value, scope)
+        except (AttributeError, TypeError, ValueError):  # an older layout
+            self.values.clear()
 
     def holds(self, cache: BaseCache, course_id: int) -> bool:
         """Summaries of this course, under the stamps the bundle was read with: a commit made
@@ -211,13 +261,14 @@ class _Bundle:
         now: float,
         compute: Callable[[], tuple[T, float | None]],
         max_age: int,
+        scope: str,
     ) -> T:
         kept = self.values.get(name)
-        if kept is not None and now < kept[0]:
+        if kept is not None and now < kept[0] and kept[2] == scope:
             found: T = kept[1]
             return found
         value, changes_at = compute()
-        self.values[name] = (_valid_until(now, changes_at, max_age), value)
+        self.values[name] = (_valid_until(now, changes_at, max_age), value, scope)
         self.computed = True
         return value
 
@@ -226,7 +277,8 @@ class _Bundle:
 def bundled(name: str, course_id: int, now: float) -> Iterator[None]:
     """Within this block, the course's ``cached_summary`` values share one cache entry.
 
-    The entry is read once at the start; a value it lacks (or whose time is up) is computed as
+    The entry is read once at the start; a value it lacks (or whose time is up, or whose scope's
+    stamp was replaced since it was stored) is computed as
     ``cached_summary`` would, and if any was, the entry is stored once at the end, with the same
     rule as a single summary: only if no stamp changed meanwhile, and until the earliest moment
     one of its values may change by time alone. Nothing is stored if the block raises. Outside
@@ -247,8 +299,7 @@ def bundled(name: str, course_id: int, now: float) -> Iterator[None]:
         logger.warning("cached summaries %s unreadable; computing them", name, exc_info=True)
         entry = None
     bundle = _Bundle(course_id, stamps)
-    if isinstance(entry, _Entry) and entry.stamps == stamps and now < entry.valid_until:
-        bundle.values = dict(entry.value)
+    bundle.keep_valid(entry, now)
     g.setdefault(_BUNDLE, bundle)
     try:
         yield
@@ -256,9 +307,9 @@ def bundled(name: str, course_id: int, now: float) -> Iterator[None]:
         g.pop(_BUNDLE, None)
     if not bundle.computed:
         return
-    valid_until = min(until for until, _value in bundle.values.values())
+    valid_until = min(until for until, _value, _scope in bundle.values.values())
     try:
-        if valid_until > now and current_stamps(cache, course_id) == stamps:
+        if valid_until > now and _read_stamps(cache, course_id) == stamps:
             entry = _Entry(stamps, valid_until, bundle.values)
             cache.set(name, entry, timeout=int(valid_until - now) + 1)
     except Exception:  # not kept: the next view computes again
@@ -363,11 +414,34 @@ def _changed(session: Session, obj: Any) -> bool:
     return session.is_modified(obj, include_collections=False)
 
 
+def _moves_a_seat(obj: Any) -> bool:
+    """A changed offer, membership or shown name, or a placement that changes activity or
+    project or whose withdrawal changes: what the ``PLACES`` summaries read (a placement's
+    other steps are not)."""
+    if not isinstance(obj, Placement):
+        return isinstance(obj, _SEATS)
+    state: InstanceState[Placement] = inspect(obj)
+    if any(state.attrs[name].history.has_changes() for name in ("activity_id", "project_id")):
+        return True
+    status = state.attrs["status"].history
+    if not status.has_changes():
+        return False
+    if not status.deleted:  # the old value was not loaded: it may have been "withdrawn"
+        return True
+    return ("withdrawn" in status.deleted) != ("withdrawn" in status.added)
+
+
 def _before_flush(session: Session, flush_context: UOWTransaction, instances: Any) -> None:
-    changed = [obj for obj in (*session.new, *session.deleted) if isinstance(obj, TRACKED)]
-    changed += [obj for obj in session.dirty if isinstance(obj, TRACKED) and _changed(session, obj)]
-    if changed:
-        _notes(session).update(_courses_of(session, changed))
+    added_or_deleted = [obj for obj in (*session.new, *session.deleted) if isinstance(obj, TRACKED)]
+    dirty = [obj for obj in session.dirty if isinstance(obj, TRACKED) and _changed(session, obj)]
+    if not (added_or_deleted or dirty):
+        return
+    notes = _notes(session)
+    notes.update(_courses_of(session, [*added_or_deleted, *dirty]))
+    seats = [obj for obj in added_or_deleted if isinstance(obj, _SEATS)]
+    seats += [obj for obj in dirty if isinstance(obj, _SEATS) and _moves_a_seat(obj)]
+    if seats:
+        notes.update(places_note(course) for course in _courses_of(session, seats))
 
 
 def _on_statement(state: ORMExecuteState) -> Result[Any] | None:

@@ -527,3 +527,125 @@ def test_with_redis_a_view_is_one_entry_and_a_worker_commit_shows(
         for each in (web, worker):
             with each.app_context():
                 db.session.remove()
+
+
+# ------------------------------------------------- offers: kept through a learner's writes
+
+
+def test_a_learners_write_keeps_the_offers_and_a_withdrawal_replaces_them(
+    app: Flask, world: World, placed: int
+) -> None:
+    """The offers panel and the project filter read only the offers and which project each
+    placement holds: a step of the placement leaves their stamp, a withdrawal replaces it."""
+    offers_stamps = lambda: change_stamps.current_stamps(  # noqa: E731
+        app.extensions["stint_cache"], world.course_id, change_stamps.PLACES
+    )
+    with app.app_context():
+        activity = db.session.get(Activity, world.activity_id)
+        assert offers.offers_at_a_glance(activity, 8).taken == 1
+        before, course_before = offers_stamps(), stamps(app, world.course_id)
+        placement = db.session.get(Placement, placed)
+        placement.status = "active"  # a step of the placement, as a submission makes
+        add_score_sync(world, placed, "failed")
+        db.session.commit()
+        assert stamps(app, world.course_id)[0] != course_before[0]  # the counts: again
+        assert offers_stamps() == before  # the offers: kept
+        db.session.get(Placement, placed).status = "withdrawn"
+        db.session.commit()
+        assert offers_stamps()[0] != before[0]
+    with app.app_context():
+        activity = db.session.get(Activity, world.activity_id)
+        assert offers.offers_at_a_glance(activity, 8).taken == 0
+        assert counts(world).status_counts["withdrawn"] == 1
+
+
+def test_a_new_placement_or_a_move_replaces_the_offers(app: Flask, world: World) -> None:
+    """A placement on a project not offered puts it in the project filter; moving it away
+    takes it out (``project_options`` lists what is offered and what is held)."""
+    with app.app_context():
+        offered = offer(world, "Clinic onboarding")
+        user_id = add_student(world, "s2", "Kofi Boateng")
+        activity = db.session.get(Activity, world.activity_id)
+        assert [t for _, t in project_options(activity)] == ["Clinic onboarding"]
+        partner_id = db.session.scalars(select(Project.partner_id)).one()
+        held = Project(
+            platform_id=world.platform_id, partner_id=partner_id, title="Archive", status="open"
+        )
+        db.session.add(held)
+        db.session.commit()
+        held_id = held.id
+    with app.app_context():  # a catalog change stamps every course: seen
+        activity = db.session.get(Activity, world.activity_id)
+        assert [t for _, t in project_options(activity)] == ["Clinic onboarding"]
+        db.session.add(
+            Placement(activity_id=world.activity_id, user_id=user_id, project_id=held_id)
+        )
+        db.session.commit()
+    with app.app_context():
+        activity = db.session.get(Activity, world.activity_id)
+        assert [t for _, t in project_options(activity)] == ["Archive", "Clinic onboarding"]
+        db.session.scalars(select(Placement)).one().project_id = offered
+        db.session.commit()
+    with app.app_context():
+        activity = db.session.get(Activity, world.activity_id)
+        assert [t for _, t in project_options(activity)] == ["Clinic onboarding"]
+        assert offers.offers_at_a_glance(activity, 8).taken == 1
+
+
+def test_a_view_after_a_learners_write_reuses_its_offers_from_the_entry(
+    app: Flask, world: World
+) -> None:
+    """One entry holds both scopes; after the course stamp alone is replaced, only the
+    course's summaries are computed again, and the entry stored keeps the offers."""
+    cache = app.extensions["stint_cache"]
+    computed: list[str] = []
+
+    def view() -> None:
+        for name, scope in (("counts", change_stamps.COURSE), ("offers", change_stamps.PLACES)):
+
+            def compute(name: str = name) -> tuple[str, None]:
+                computed.append(name)
+                return name, None
+
+            change_stamps.cached_summary(name, world.course_id, time.time(), compute, scope=scope)
+
+    for _ in range(2):
+        with app.app_context(), change_stamps.bundled("view:1", world.course_id, time.time()):
+            view()
+    assert computed == ["counts", "offers"]
+    change_stamps.replace_stamps(cache, [world.course_id])  # what a learner's write does
+    for _ in range(2):
+        with app.app_context(), change_stamps.bundled("view:1", world.course_id, time.time()):
+            view()
+    assert computed == ["counts", "offers", "counts"]
+    change_stamps.replace_stamps(cache, [change_stamps.places_note(world.course_id)])
+    with app.app_context(), change_stamps.bundled("view:1", world.course_id, time.time()):
+        view()
+    assert computed == ["counts", "offers", "counts", "offers"]
+    change_stamps.replace_stamps(cache, [change_stamps.EVERY_COURSE])  # the catalog: both
+    with app.app_context(), change_stamps.bundled("view:1", world.course_id, time.time()):
+        view()
+    assert computed == ["counts", "offers", "counts", "offers", "counts", "offers"]
+
+
+def test_the_tables_order_follows_names_and_the_roster(app: Flask, world: World) -> None:
+    """The unfiltered table's order is kept through a learner's writes (``PLACES``): a rename,
+    a new learner and a learner who leaves with no seat each change it, and are seen."""
+    names = lambda: [r.name for r in counts(world).page(Filters()).rows]  # noqa: E731
+    with app.app_context():
+        add_student(world, "s1", "Ama Mensah")
+        add_student(world, "s2", "Kofi Boateng")
+        assert names() == ["Ama Mensah", "Kofi Boateng"]
+    with app.app_context():
+        db.session.scalars(select(User).where(User.sub == "s1")).one().name = "Zed Mensah"
+        db.session.commit()
+    with app.app_context():
+        assert names() == ["Kofi Boateng", "Zed Mensah"]
+        add_student(world, "s3", "Abena Owusu")
+    with app.app_context():
+        assert names() == ["Abena Owusu", "Kofi Boateng", "Zed Mensah"]
+        membership = db.session.scalars(select(Membership).join(User).where(User.sub == "s2")).one()
+        membership.status = "inactive"  # left the course, holding no seat: not in the table
+        db.session.commit()
+    with app.app_context():
+        assert names() == ["Abena Owusu", "Zed Mensah"]

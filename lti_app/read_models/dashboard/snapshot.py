@@ -41,6 +41,8 @@ from lti_app.read_models.dashboard.table import (
     count_rows,
     fetch_rows,
     read_project_options,
+    read_rows,
+    table_order,
 )
 from lti_app.read_models.dashboard.table import (
     iter_rows as iter_table_rows,
@@ -144,27 +146,45 @@ class Snapshot:
         )
         return self.cached(key, lambda: self.read_page(filters, size))
 
-    def cached(self, name: str, compute: Callable[[], T]) -> T:
+    def cached(self, name: str, compute: Callable[[], T], scope: str = change_stamps.COURSE) -> T:
         """``compute()``, reused until a commit touches the course or a link changes state.
 
         For what the page shows besides the counts; it ends with the counts' time limit, the
         earliest moment any link of the activity changes state, so it is never later than
-        the values' own.
+        the values' own. ``change_stamps.PLACES``: a value that reads only who the students are
+        and where they are placed, kept through a learner's writes and with no time limit.
         """
+        changes_at = self.changes_at if scope == change_stamps.COURSE else None
         return change_stamps.cached_summary(
             f"{_cache_prefix()}:{self.activity.id}:{name}",
             self.activity.course_id,
             self.now.timestamp(),
-            lambda: (compute(), self.changes_at),
+            lambda: (compute(), changes_at),
+            scope=scope,
         )
 
     def read_page(self, filters: Filters, size: int = PAGE_SIZE) -> Page:
-        """One page of the filtered table, read with LIMIT/OFFSET: never the whole cohort."""
+        """One page of the filtered table, read with LIMIT/OFFSET: never the whole cohort.
+
+        Unfiltered, the page's students are a slice of everyone in the table's order, which
+        only the roster, names and placements change (``change_stamps.PLACES``): kept through
+        a learner's writes, so the view after one reads only the fifty rows' details.
+        """
         total = self.matching(filters)
         pages = max(1, -(-total // size))
         number = min(filters.page, pages)  # past the end (an old link): the last page
         start = (number - 1) * size
-        rows = fetch_rows(self.activity, self.now, filters, size, start) if total else []
+        if not total:
+            rows: list[StudentRow] = []
+        elif filters.active:
+            rows = fetch_rows(self.activity, self.now, filters, size, start)
+        else:
+            order = self.cached(
+                "order",
+                lambda: table_order(self.activity, self.now),
+                scope=change_stamps.PLACES,
+            )
+            rows = read_rows(self.activity, self.now, order[start : start + size])
         return Page(rows, number, pages, total, start)
 
     def matching(self, filters: Filters) -> int:
@@ -263,5 +283,8 @@ def dashboard_view(activity: Activity, filters: Filters) -> Iterator[None]:
 
 
 def project_options(activity: Activity) -> Sequence[tuple[int, str]]:
-    """Projects to filter by: those offered, plus any a student is still placed on."""
-    return snapshot(activity).cached("projects", lambda: read_project_options(activity))
+    """Projects to filter by: those offered, plus any a student is still placed on (kept
+    through a learner's writes: ``change_stamps.PLACES``)."""
+    return snapshot(activity).cached(
+        "projects", lambda: read_project_options(activity), scope=change_stamps.PLACES
+    )

@@ -7,12 +7,14 @@ batches (``iter_rows``). What a row holds and how it is ordered and paged change
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from flask_babel import get_locale
 from sqlalchemy import func, or_, select
 
 from grading.policy import GradingPolicy
@@ -86,15 +88,25 @@ class StudentRow(NamedTuple):
         return str(CERTIFICATE_LABELS.get(self.certificate, self.certificate))
 
 
-def label_texts() -> dict[str, dict[str, str]]:
+# label_texts by language (the catalogs do not change while the process runs).
+_LABEL_TEXTS: dict[Any, Mapping[str, Mapping[str, str]]] = {}
+
+
+def label_texts() -> Mapping[str, Mapping[str, str]]:
     """Every status, review, grade and gradebook badge's words in the reader's language, looked
-    up in the catalog once for a page rather than once per row."""
-    return {
-        "status": {key: str(label) for key, label in STATUS_LABELS.items()},
-        "review": {key: str(label) for key, label in REVIEW_LABELS.items()},
-        "grade": {key: str(label) for key, label in GRADE_LABELS.items()},
-        "sync": {key: str(label) for key, label in SYNC_LABELS.items()},
-    }
+    up in the catalog once per language and process rather than once per row (or page)."""
+    language = get_locale()  # None outside a request: the English words
+    found = _LABEL_TEXTS.get(language)
+    if found is None:
+        found = _LABEL_TEXTS[language] = MappingProxyType(
+            {
+                "status": {key: str(label) for key, label in STATUS_LABELS.items()},
+                "review": {key: str(label) for key, label in REVIEW_LABELS.items()},
+                "grade": {key: str(label) for key, label in GRADE_LABELS.items()},
+                "sync": {key: str(label) for key, label in SYNC_LABELS.items()},
+            }
+        )
+    return found
 
 
 @dataclass(frozen=True)
@@ -186,10 +198,16 @@ def fetch_rows(
     """One page of the filtered table: its students' ids in order, then their rows."""
     bound = _filter_params(activity, now, filters) | {"limit": limit, "offset": offset}
     user_ids = list(db.session.scalars(chosen_query(FilterShape.of(filters), True), bound))
-    return _read_rows(activity, now, user_ids)
+    return read_rows(activity, now, user_ids)
 
 
-def _read_rows(activity: Activity, now: datetime, user_ids: list[int]) -> list[StudentRow]:
+def table_order(activity: Activity, now: datetime) -> list[int]:
+    """Every student of the unfiltered table, by id, in the table's order (a page is a slice)."""
+    bound = _filter_params(activity, now, Filters())
+    return list(db.session.scalars(chosen_query(FilterShape.of(Filters()), False), bound))
+
+
+def read_rows(activity: Activity, now: datetime, user_ids: list[int]) -> list[StudentRow]:
     """The rows of these students, in the order of ``user_ids``."""
     if not user_ids:
         return []
@@ -219,7 +237,7 @@ def iter_rows(activity: Activity, now: datetime, filters: Filters) -> Iterator[S
         )
     )
     for start in range(0, len(user_ids), EXPORT_BATCH):
-        yield from _read_rows(activity, now, user_ids[start : start + EXPORT_BATCH])
+        yield from read_rows(activity, now, user_ids[start : start + EXPORT_BATCH])
 
 
 def read_project_options(activity: Activity) -> list[tuple[int, str]]:

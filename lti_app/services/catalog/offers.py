@@ -68,8 +68,10 @@ _GLANCE_LAYOUT = hashlib.sha256(
 def offers_at_a_glance(activity: Activity, limit: int) -> OffersAtAGlance:
     """Totals and the first ``limit`` offers by title, for the dashboard's panel.
 
-    Reused from the shared cache until a commit touches the course's placements or offers, or
-    the catalog (``read_models.change_stamps``): the panel is on every view of the dashboard.
+    Reused from the shared cache until a commit changes the course's offers, which project a
+    placement holds or whether it is withdrawn, or the catalog (``read_models.change_stamps``,
+    scope ``OFFERS``): the panel is on every view of the dashboard, and a learner's submission
+    or grade leaves it as it was.
     """
 
     def compute() -> tuple[OffersAtAGlance, None]:
@@ -103,6 +105,7 @@ def offers_at_a_glance(activity: Activity, limit: int) -> OffersAtAGlance:
         activity.course_id,
         time.time(),
         compute,
+        scope=change_stamps.PLACES,
     )
 
 

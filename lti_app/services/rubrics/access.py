@@ -7,7 +7,9 @@ the same platform shared, and may only copy them; anything else is `RubricNotFou
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+import functools
+
+from sqlalchemy import Integer, Select, bindparam, func, or_, select
 
 from lti_app.extensions import db
 from lti_app.models import Course
@@ -39,12 +41,20 @@ def definition(row: RubricRow) -> Rubric:
 
 def course_rubrics(course_id: int) -> list[RubricRow]:
     """The latest version of each of the course's rubrics, by title."""
-    return list(
-        db.session.scalars(
-            select(RubricRow)
-            .where(RubricRow.course_id == course_id, RubricRow.is_latest.is_(True))
-            .order_by(func.lower(RubricRow.title), RubricRow.id)
+    return list(db.session.scalars(_course_rubrics_query(), {"course_id": course_id}))
+
+
+@functools.cache
+def _course_rubrics_query() -> Select[tuple[RubricRow]]:
+    """Built once per process (the dashboard's rubric panel asks on every view): building the
+    SELECT cost as much as running it."""
+    return (
+        select(RubricRow)
+        .where(
+            RubricRow.course_id == bindparam("course_id", type_=Integer),
+            RubricRow.is_latest.is_(True),
         )
+        .order_by(func.lower(RubricRow.title), RubricRow.id)
     )
 
 
