@@ -17,6 +17,7 @@ no queue. Prints both and their ratio.
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -109,6 +110,13 @@ def _config(database_url: str, redis_url: str, folder: str) -> dict[str, object]
     }
 
 
+def _children_cpu() -> float:
+    """User + system seconds of the children waited for: the consumers (which wait for their
+    worker processes as they stop) or the pool's processes."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _issued(database_url: str) -> int:
     engine = create_engine(database_url)
     try:
@@ -182,12 +190,16 @@ def measure(batch: list[CertificateData], consumers: int, workers: int) -> None:
         with bench_database(folder) as database_url:
             print(f"  database {make_url(database_url).get_backend_name()}, Redis {redis_url}")
             seed_pending(database_url, redis_url, folder, batch)
+            cpu_before = _children_cpu()
             elapsed, failed = run_consumers(
                 database_url, redis_url, folder, count, consumers, workers
             )
+            consumers_cpu = _children_cpu() - cpu_before
         pool_store = Path(folder) / "pool"
         pool_store.mkdir()
+        cpu_before = _children_cpu()
         floor = run_pool(batch, pool_store, consumers * workers)
+        floor_cpu = _children_cpu() - cpu_before
     print(
         f"{consumers} consumers x {workers} worker processes: {count} certificates issued in "
         f"{elapsed:.1f} s ({count / elapsed:.1f}/s, {failed} failed), consumer start-up included"
@@ -195,6 +207,11 @@ def measure(batch: list[CertificateData], consumers: int, workers: int) -> None:
     print(
         f"floor (process pool of {consumers * workers}, warm, no database or queue): "
         f"{floor:.1f} s ({count / floor:.1f}/s)"
+    )
+    print(
+        f"  CPU per certificate: consumers {1000 * consumers_cpu / count:.1f} ms (start-up, every "
+        f"job a release causes), pool {1000 * floor_cpu / count:.1f} ms (warm-up included); "
+        "the database's and Redis's own CPU not counted"
     )
     print(f"  load average at the end: {os.getloadavg()[0]:.1f} (other work slows both alike)")
     print(f"ratio consumers/floor: {elapsed / floor:.2f}")

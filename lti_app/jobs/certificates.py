@@ -15,7 +15,11 @@ from lti_app.intents import Work
 from lti_app.jobs.queue import every_minutes, handles, periodic, task
 from lti_app.services import audit
 from lti_app.services.certificates.passback import resend_score
-from lti_app.services.certificates.render import render_certificate, stuck_certificate_ids
+from lti_app.services.certificates.render import (
+    load_for_issuing,
+    render_certificate,
+    stuck_certificate_ids,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +44,12 @@ def render_certificate_task(certificate_id: int) -> None:
     resend (``Work.RESEND_SCORE``), which then commits on its own.
     """
     with _own_session():
-        was_pending = audit.certificate_pending(certificate_id)
+        rows = load_for_issuing(certificate_id)  # held: the steps below find them in the session
+        was_pending = rows is not None and rows[0].state == "pending"
         render_certificate(certificate_id)
         audit.record_certificate_issued(certificate_id, was_pending)
         db.session.commit()
+        del rows
 
 
 @periodic(every_minutes(10))

@@ -236,19 +236,15 @@ def activity_of_placement(placement_id: int) -> Activity:
     return activity
 
 
-def certificate_pending(certificate_id: int) -> bool:
-    """Whether the certificate still waits for its PDF (read before rendering it)."""
-    state = db.session.scalar(select(Certificate.state).where(Certificate.id == certificate_id))
-    return state == "pending"
-
-
 def record_certificate_issued(certificate_id: int, was_pending: bool) -> None:
     """The rendering job's entry: the system issued this certificate (only when this run did)."""
     certificate = db.session.get(Certificate, certificate_id)
     if not was_pending or certificate is None or certificate.state != "issued":
         return
+    placement = db.session.get(Placement, certificate.placement_id)  # the job holds it loaded
+    assert placement is not None
     record(
-        activity_of_placement(certificate.placement_id),
+        placement.activity,
         ACTOR_SYSTEM,
         "certificate.issued",
         "certificate",

@@ -15,11 +15,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import CursorResult, select, update
+from sqlalchemy.orm import joinedload
 
 from certificates import certificate_from_payload
 from lti_app.extensions import db
 from lti_app.intents import Work, after_commit
-from lti_app.models import Certificate
+from lti_app.models import Activity, Certificate, Course, Placement
 from lti_app.models.base import utcnow
 from lti_app.services.student_emails import queue_certificate_issued
 from lti_app.storage import storage
@@ -45,6 +46,28 @@ def renderer() -> CertificateRenderer:
 
         instance = _local.renderer = CertificateRenderer()
     return instance
+
+
+def load_for_issuing(certificate_id: int) -> tuple[Certificate, Placement] | None:
+    """The certificate and the rows issuing it reads (placement, student, project, activity,
+    course, platform), in one query.
+
+    The rendering job holds what this returns while it runs: the session's identity map keeps
+    rows only while something refers to them, and without these references every step of the
+    job (the email's context, its language, the audit entry) read the same rows again, one
+    statement each, for every certificate of a batch.
+    """
+    row = db.session.execute(
+        select(Certificate, Placement)
+        .join(Placement, Placement.id == Certificate.placement_id)
+        .where(Certificate.id == certificate_id)
+        .options(
+            joinedload(Placement.activity).joinedload(Activity.course).joinedload(Course.platform),
+            joinedload(Placement.user),
+            joinedload(Placement.project),
+        )
+    ).one_or_none()
+    return None if row is None else (row[0], row[1])
 
 
 def render_certificate(certificate_id: int) -> Certificate | None:
