@@ -73,6 +73,7 @@ from lti_app.models import (
     Preference,
     Project,
     ReviewInvitation,
+    Rubric,
     ScoreSync,
     Submission,
     User,
@@ -102,13 +103,15 @@ STAMP_TTL = 24 * 3600
 # memberships; rows shared by every course of a platform (the catalog) stamp every course.
 _BY_ACTIVITY = (Placement, Preference, ScoreSync, ActivityProject)
 _BY_PLACEMENT = (Submission, ReviewInvitation, Evaluation, Grade, Certificate)
-_BY_COURSE = (Membership, OutboxEmail)
+# A rubric of no course (a platform's) is in no course's summaries: it notes nothing.
+_BY_COURSE = (Membership, OutboxEmail, Rubric)
 _BY_MEMBERSHIPS = (User,)
 _SHARED = (Project, Partner)
 TRACKED = (*_BY_ACTIVITY, *_BY_PLACEMENT, *_BY_COURSE, *_BY_MEMBERSHIPS, *_SHARED)
 _TRACKED_TABLES = frozenset(model.__table__.name for model in TRACKED)
-# Rows the ``PLACES`` summaries read besides the catalog (whose rows stamp every course).
-_SEATS = (ActivityProject, Placement, Membership, User)
+# Rows the ``PLACES`` summaries read besides the catalog (whose rows stamp every course): who
+# is placed where, and the course's rubrics (the rubric panel's, which a learner never writes).
+_SEATS = (ActivityProject, Placement, Membership, User, Rubric)
 # Of a user, only what the dashboard shows; a launch records ``last_launch_at`` every hour.
 _USER_SHOWN = ("name", "given_name", "family_name", "email", "sub")
 
