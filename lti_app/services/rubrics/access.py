@@ -85,8 +85,11 @@ def course_rubric_choices(course_id: int, chosen_id: int | None) -> RubricChoice
     """
     found = db.session.execute(
         _rubric_choices_query(), {"course_id": course_id, "chosen_id": chosen_id or 0}
-    ).tuples()
-    choices = [RubricChoice(*row) for row in found]
+    )
+    choices = [
+        RubricChoice(id_, title, shared, version, scoring_mode, is_latest)
+        for id_, title, shared, version, scoring_mode, is_latest in found
+    ]
     return RubricChoices(
         [choice for choice in choices if choice.is_latest],
         next((choice for choice in choices if choice.id == chosen_id), None),
