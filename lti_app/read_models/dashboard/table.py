@@ -22,7 +22,13 @@ from lti_app.extensions import db
 from lti_app.models import Activity, ActivityProject, Placement, Project
 from lti_app.read_models.dashboard.attention import attention_reasons
 from lti_app.read_models.dashboard.filters import Filters, FilterShape
-from lti_app.read_models.dashboard.queries import chosen_query, count_query, details_query, params
+from lti_app.read_models.dashboard.queries import (
+    chosen_query,
+    count_query,
+    details_query,
+    params,
+    read,
+)
 from lti_app.read_models.dashboard.states import (
     CERTIFICATE_LABELS,
     GRADE_LABELS,
@@ -216,8 +222,7 @@ def read_rows(activity: Activity, now: datetime, user_ids: list[int]) -> list[St
     by_user = {
         row.user_id: row
         for row in (
-            _student_row(activity, values, policy)
-            for values in db.session.execute(details_query(), bound)
+            _student_row(activity, values, policy) for values in read(details_query(), bound)
         )
     }
     return [by_user[user_id] for user_id in user_ids if user_id in by_user]
