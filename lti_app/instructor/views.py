@@ -35,7 +35,7 @@ from lti_app.read_models.dashboard.attention import reason_label
 from lti_app.read_models.dashboard.export import csv_lines, export_rows
 from lti_app.read_models.dashboard.filters import Filters
 from lti_app.read_models.dashboard.snapshot import dashboard_view, project_options, snapshot
-from lti_app.read_models.dashboard.states import STATUS_LABELS, STATUS_ORDER
+from lti_app.read_models.dashboard.states import STATUS_ORDER
 from lti_app.read_models.dashboard.table import label_texts
 from lti_app.read_models.registrar import registrar_csv, registrar_rows
 from lti_app.scoping import activity_for
@@ -75,6 +75,7 @@ def dashboard(activity_id: int | None) -> Any:
             "instructor/dashboard.html", course=course, activity=None, activities=activities
         )
     filters = Filters.parse(request.args)
+    labels = label_texts()
     with dashboard_view(activity, filters):
         snap = snapshot(activity)
         return render_template(
@@ -87,8 +88,8 @@ def dashboard(activity_id: int | None) -> Any:
             page=snap.page(filters),
             projects=project_options(activity),
             statuses=STATUS_ORDER,
-            status_labels=STATUS_LABELS,
-            labels=label_texts(),
+            status_labels=labels["status_html"],
+            labels=labels,
             learner_count=snap.learner_count,
             panels=render_panels("instructor", viewer, activity),
         )
