@@ -30,9 +30,10 @@ Bundled, a view after a write reads one entry and stores one; a repeat view read
 Why two stamps per course (*scopes*): most writes during a term are a learner's (a submission,
 a review, a grade, a score sync), and they cannot change who the course's students are and where
 they are placed: the offers panel, the project filter and the table's order of students (by
-name) read only that. Those summaries are kept under the course's ``PLACES`` stamp, replaced
-only by a write to an offer, a membership or a person's shown name, a new or deleted placement,
-or a placement that changes activity or project or is withdrawn (or comes back); every other
+name) read only that; nor can they change the course's rubrics (the rubric panel). Those
+summaries are kept under the course's ``PLACES`` stamp, replaced only by a write to an offer, a
+membership, a person's shown name or a rubric of the course, a new or deleted placement, or a
+placement that changes activity or project or is withdrawn (or comes back); every other
 summary is kept under the ``COURSE`` stamp, replaced by any write to the course (those too).
 Both also depend on the global stamp. A bundled entry keeps each value's scope, so after a
 learner's write a view recomputes the counts and the table page's rows and reuses the rest
