@@ -27,6 +27,7 @@ from lti_app.extensions import db
 from lti_app.forms import ActivitySettingsForm, validated
 from lti_app.instructor.confirm import confirm_page, done
 from lti_app.instructor.follow_up_items import delivery_items
+from lti_app.instructor.student_rows import project_options as project_option_tags
 from lti_app.instructor.student_rows import student_rows
 from lti_app.models import Activity, Course
 from lti_app.models.base import utcnow
@@ -50,6 +51,7 @@ bp = Blueprint("instructor", __name__, url_prefix="/instructor")
 bp.add_app_template_global(allowed, "may")  # templates show only what the viewer may do
 bp.add_app_template_global(student_rows, "student_rows")  # the dashboard table's rows
 bp.add_app_template_global(delivery_items, "delivery_items")  # its failing grade deliveries
+bp.add_app_template_global(project_option_tags, "project_options")  # its project filter
 bp.add_app_template_filter(reason_label, "attention_label")  # a Needs-attention reason, translated
 
 

@@ -1,6 +1,6 @@
 """The dashboard table's rows written in Python (``lti_app.instructor.student_rows``) are the
 markup the template's loop wrote, character for character; so are the "Needs attention" list's
-failing deliveries (``lti_app.instructor.follow_up_items``).
+failing deliveries (``lti_app.instructor.follow_up_items``) and the project filter's options.
 
 The loop below is the one ``templates/instructor/dashboard.html`` had; both are rendered for the
 same rows (every branch: placed or not, left the course, needing attention, late, graded,
@@ -217,3 +217,25 @@ def test_the_deliveries_are_the_templates_loop(app: Flask, language: str, may_re
     assert "&lt;gone&gt;" in written and "<q>" in written and "..." in written
     assert ("tok&lt;&#34;&amp;&gt;" in written) == may_resend
     assert written == expected
+
+
+# ------------------------------------------------------------------ the project filter's options
+
+OPTIONS_LOOP = (
+    '{% for pid, title in projects %}<option value="{{ pid }}"{% if filters.project_id == pid %}'
+    " selected{% endif %}>{{ title }}</option>{% endfor %}"
+)
+OPTIONS_CALL = "{{ project_options(projects, filters.project_id) }}"
+
+
+@pytest.mark.parametrize("selected", [None, 2, 99])
+def test_the_project_options_are_the_templates_loop(app: Flask, selected: int | None) -> None:
+    values = {
+        "projects": [(1, "Clinic"), (2, "R&D <lab> \"x\" 'y'"), (3, "")],
+        "filters": SimpleNamespace(project_id=selected),
+    }
+    with app.test_request_context("/"):
+        written = render_template_string(OPTIONS_CALL, **values)
+        assert written == render_template_string(OPTIONS_LOOP, **values)
+        assert render_template_string(OPTIONS_CALL, projects=[], filters=values["filters"]) == ""
+    assert ("selected" in written) == (selected == 2)
