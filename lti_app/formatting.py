@@ -25,9 +25,11 @@ from babel.dates import format_datetime as babel_format_datetime
 from babel.lists import format_list
 from babel.numbers import NumberFormatError, format_decimal, parse_decimal
 from flask import Flask
-from flask_babel import get_locale, get_timezone, ngettext
+from flask_babel import ngettext
 
 from grading.display import NO_VALUE, points_number
+from lti_app.i18n import current_locale as get_locale
+from lti_app.i18n import current_timezone as get_timezone
 
 # Which regional variant formats dates for a language (its numbers are the same).
 _DATE_VARIANTS = {"en": "en_GB"}

@@ -25,7 +25,8 @@ from urllib.parse import urlencode
 
 from babel.support import NullTranslations
 from flask import Flask, Response, g, has_app_context, has_request_context, request, session
-from flask_babel import Babel, force_locale, get_locale, get_translations, refresh
+from flask.globals import _cv_app
+from flask_babel import Babel, force_locale, get_locale, get_timezone, get_translations, refresh
 from jinja2.nodes import EvalContext
 from jinja2.utils import pass_eval_context
 from markupsafe import Markup
@@ -194,6 +195,37 @@ def init_app(app: Flask) -> None:
     _install_template_gettext(app)
 
 
+def current_locale() -> Any:
+    """``flask_babel.get_locale()``, read straight from where it keeps the request's choice.
+
+    Flask-Babel's own goes through three ``g`` proxy look-ups first (about 2 µs; a dashboard
+    asks some 300 times per view, for its words and dates). Once the locale is chosen it sits
+    on the app context's ``g._flask_babel.babel_locale`` (``force_locale`` and ``refresh``
+    set and clear it there), so that is read first; before that, Flask-Babel chooses it.
+    """
+    ctx = _cv_app.get(None)
+    if ctx is not None:
+        babel = ctx.g.__dict__.get("_flask_babel")
+        if babel is not None:
+            locale = babel.__dict__.get("babel_locale")
+            if locale is not None:
+                return locale
+    return get_locale()
+
+
+def current_timezone() -> Any:
+    """``flask_babel.get_timezone()``, read first where it keeps the request's choice (as
+    ``current_locale``: a table formats dozens of date-times per page)."""
+    ctx = _cv_app.get(None)
+    if ctx is not None:
+        babel = ctx.g.__dict__.get("_flask_babel")
+        if babel is not None:
+            tzinfo = babel.__dict__.get("babel_tzinfo")
+            if tzinfo is not None:
+                return tzinfo
+    return get_timezone()
+
+
 def _install_template_gettext(app: Flask) -> None:
     """Templates' ``_``, ``gettext`` and ``ngettext``: Flask-Babel's words, found faster.
 
@@ -209,7 +241,7 @@ def _install_template_gettext(app: Flask) -> None:
     catalogs: dict[Any, NullTranslations] = {}
 
     def catalog() -> NullTranslations:
-        locale = get_locale()  # None outside a request: Flask-Babel's NullTranslations
+        locale = current_locale()  # None outside a request: Flask-Babel's NullTranslations
         found = catalogs.get(locale)
         if found is None:
             found = catalogs[locale] = get_translations()

@@ -9,6 +9,8 @@ nothing when any problem remains.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from decimal import Decimal
 from typing import Any
 
@@ -36,7 +38,9 @@ from lti_app.extensions import db
 from lti_app.instructor.confirm import done
 from lti_app.models import Activity, Course
 from lti_app.models import Rubric as RubricRow
+from lti_app.models.base import utcnow
 from lti_app.panels import register_panel
+from lti_app.read_models import change_stamps
 from lti_app.scoping import activity_for
 from lti_app.services.rubrics import access, builder, editing, files
 from lti_app.services.rubrics.problems import problem_text
@@ -472,17 +476,44 @@ def choose(activity_id: int) -> Any:
 
 @register_panel("instructor", "rubrics", 25)
 def rubrics_panel(viewer: Viewer, activity: Activity) -> Markup | str:
-    rubrics = access.course_rubrics(viewer.course_id)
-    chosen = db.session.get(RubricRow, activity.rubric_id) if activity.rubric_id else None
+    """The activity's rubric and the course's rubrics to choose from.
+
+    Read on every view of the dashboard, so kept in the shared cache under the course's
+    ``PLACES`` stamp, which every write to a rubric of the course replaces and a learner's
+    writes do not (``change_stamps``), and under
+    the chosen rubric's id (choosing one writes the activity, which no stamp follows). A chosen
+    rubric of another course (not something Stint makes) is read on every view instead.
+    """
+    choices = change_stamps.cached_summary(
+        f"{_panel_cache_prefix()}:{activity.id}:{activity.rubric_id}",
+        activity.course_id,
+        utcnow().timestamp(),
+        lambda: (access.course_rubric_choices(activity.course_id, activity.rubric_id), None),
+        scope=change_stamps.PLACES,
+    )
+    rubrics, chosen = choices
+    other: RubricRow | None = None
+    if activity.rubric_id and chosen is None:
+        other = db.session.get(RubricRow, activity.rubric_id)
     form = ChooseRubricForm(formdata=None)
     form.rubric_id.choices = [SelectChoice("", _("No rubric"))] + [
         SelectChoice(str(r.id), r.title) for r in rubrics
     ]
-    form.rubric_id.data = str(chosen.id) if chosen else ""
+    chosen_id = chosen.id if chosen else other.id if other else None
+    form.rubric_id.data = str(chosen_id) if chosen_id else ""
     return render_template(
         "instructor/rubrics/_panel.html",
         activity=activity,
         rubrics=rubrics,
-        chosen=chosen,
+        chosen=chosen or other,
         form=form,
     )
+
+
+@functools.cache
+def _panel_cache_prefix() -> str:
+    """Cache keys of the panel's values, from their layout and SQL (a deploy that changes
+    either never reads a value of the code before it)."""
+    layout = repr((access.RubricChoice._fields, access.RubricChoices._fields))
+    layout += str(access._rubric_choices_query())
+    return "rubric-panel:" + hashlib.sha256(layout.encode()).hexdigest()[:16]

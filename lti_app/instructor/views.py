@@ -26,6 +26,8 @@ from lti_app.downloads import activity_slug, csv_attachment
 from lti_app.extensions import db
 from lti_app.forms import ActivitySettingsForm, validated
 from lti_app.instructor.confirm import confirm_page, done
+from lti_app.instructor.follow_up_items import delivery_items
+from lti_app.instructor.student_rows import project_options as project_option_tags
 from lti_app.instructor.student_rows import student_rows
 from lti_app.models import Activity, Course
 from lti_app.models.base import utcnow
@@ -34,7 +36,7 @@ from lti_app.read_models.dashboard.attention import reason_label
 from lti_app.read_models.dashboard.export import csv_lines, export_rows
 from lti_app.read_models.dashboard.filters import Filters
 from lti_app.read_models.dashboard.snapshot import dashboard_view, project_options, snapshot
-from lti_app.read_models.dashboard.states import STATUS_LABELS, STATUS_ORDER
+from lti_app.read_models.dashboard.states import STATUS_ORDER
 from lti_app.read_models.dashboard.table import label_texts
 from lti_app.read_models.registrar import registrar_csv, registrar_rows
 from lti_app.scoping import activity_for
@@ -48,6 +50,8 @@ from lti_app.timezones import zone_names
 bp = Blueprint("instructor", __name__, url_prefix="/instructor")
 bp.add_app_template_global(allowed, "may")  # templates show only what the viewer may do
 bp.add_app_template_global(student_rows, "student_rows")  # the dashboard table's rows
+bp.add_app_template_global(delivery_items, "delivery_items")  # its failing grade deliveries
+bp.add_app_template_global(project_option_tags, "project_options")  # its project filter
 bp.add_app_template_filter(reason_label, "attention_label")  # a Needs-attention reason, translated
 
 
@@ -73,6 +77,7 @@ def dashboard(activity_id: int | None) -> Any:
             "instructor/dashboard.html", course=course, activity=None, activities=activities
         )
     filters = Filters.parse(request.args)
+    labels = label_texts()
     with dashboard_view(activity, filters):
         snap = snapshot(activity)
         return render_template(
@@ -85,8 +90,8 @@ def dashboard(activity_id: int | None) -> Any:
             page=snap.page(filters),
             projects=project_options(activity),
             statuses=STATUS_ORDER,
-            status_labels=STATUS_LABELS,
-            labels=label_texts(),
+            status_labels=labels["status_html"],
+            labels=labels,
             learner_count=snap.learner_count,
             panels=render_panels("instructor", viewer, activity),
         )

@@ -30,9 +30,10 @@ Bundled, a view after a write reads one entry and stores one; a repeat view read
 Why two stamps per course (*scopes*): most writes during a term are a learner's (a submission,
 a review, a grade, a score sync), and they cannot change who the course's students are and where
 they are placed: the offers panel, the project filter and the table's order of students (by
-name) read only that. Those summaries are kept under the course's ``PLACES`` stamp, replaced
-only by a write to an offer, a membership or a person's shown name, a new or deleted placement,
-or a placement that changes activity or project or is withdrawn (or comes back); every other
+name) read only that; nor can they change the course's rubrics (the rubric panel). Those
+summaries are kept under the course's ``PLACES`` stamp, replaced only by a write to an offer, a
+membership, a person's shown name or a rubric of the course, a new or deleted placement, or a
+placement that changes activity or project or is withdrawn (or comes back); every other
 summary is kept under the ``COURSE`` stamp, replaced by any write to the course (those too).
 Both also depend on the global stamp. A bundled entry keeps each value's scope, so after a
 learner's write a view recomputes the counts and the table page's rows and reuses the rest
@@ -73,6 +74,7 @@ from lti_app.models import (
     Preference,
     Project,
     ReviewInvitation,
+    Rubric,
     ScoreSync,
     Submission,
     User,
@@ -102,13 +104,15 @@ STAMP_TTL = 24 * 3600
 # memberships; rows shared by every course of a platform (the catalog) stamp every course.
 _BY_ACTIVITY = (Placement, Preference, ScoreSync, ActivityProject)
 _BY_PLACEMENT = (Submission, ReviewInvitation, Evaluation, Grade, Certificate)
-_BY_COURSE = (Membership, OutboxEmail)
+# A rubric of no course (a platform's) is in no course's summaries: it notes nothing.
+_BY_COURSE = (Membership, OutboxEmail, Rubric)
 _BY_MEMBERSHIPS = (User,)
 _SHARED = (Project, Partner)
 TRACKED = (*_BY_ACTIVITY, *_BY_PLACEMENT, *_BY_COURSE, *_BY_MEMBERSHIPS, *_SHARED)
 _TRACKED_TABLES = frozenset(model.__table__.name for model in TRACKED)
-# Rows the ``PLACES`` summaries read besides the catalog (whose rows stamp every course).
-_SEATS = (ActivityProject, Placement, Membership, User)
+# Rows the ``PLACES`` summaries read besides the catalog (whose rows stamp every course): who
+# is placed where, and the course's rubrics (the rubric panel's, which a learner never writes).
+_SEATS = (ActivityProject, Placement, Membership, User, Rubric)
 # Of a user, only what the dashboard shows; a launch records ``last_launch_at`` every hour.
 _USER_SHOWN = ("name", "given_name", "family_name", "email", "sub")
 

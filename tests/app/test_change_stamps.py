@@ -9,6 +9,7 @@ own cache client on the same folder and the same database, as a second web worke
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -18,7 +19,7 @@ import pytest
 import redis
 from cachelib import RedisCache
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from lti_app import create_app
 from lti_app.extensions import db
@@ -40,6 +41,8 @@ from lti_app.read_models.dashboard.states import REVIEW_OVERDUE_AFTER
 from lti_app.services.ags import outbox as score_outbox
 from lti_app.services.catalog import offers
 from lti_app.services.locks import lock_row
+from lti_app.services.rubrics import editing
+from rubrics.templates import BUILTIN_TEMPLATES
 from tests.app.test_dashboard import World, add_student, offer
 from tests.app.test_dashboard import teacher as teacher  # the fixture, shared
 from tests.app.test_dashboard import world as world  # the fixture, shared
@@ -649,3 +652,87 @@ def test_the_tables_order_follows_names_and_the_roster(app: Flask, world: World)
         db.session.commit()
     with app.app_context():
         assert names() == ["Abena Owusu", "Zed Mensah"]
+
+
+def _rubric_panel(html: str) -> str:
+    """The dashboard's rubric panel, its CSRF token (signed with the time) aside."""
+    start = html.index('<section class="card" aria-labelledby="rubric-panel-title">')
+    panel = html[start : html.index("</section>", start)]
+    return re.sub(r'name="csrf_token" type="hidden" value="[^"]*"', "CSRF", panel)
+
+
+def test_the_rubric_panel_is_kept_until_a_rubric_of_the_course_changes(
+    app: Flask, teacher: Any, world: World, placed: int
+) -> None:
+    """The panel is cached (``PLACES``, by the chosen rubric's id): after every kind of rubric
+    change it shows what a view computing everything shows, and a learner's write (which does
+    not touch rubrics) does not read the rubrics again."""
+    url = f"/instructor/activities/{world.activity_id}"
+    rubric_reads: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "FROM rubric" in statement:
+            rubric_reads.append(statement)
+
+    def check(*expected: str) -> str:
+        """The panel of a repeat view, as a view with an empty cache shows it."""
+        teacher.get(url)
+        cached = _rubric_panel(teacher.get(url).get_data(as_text=True))
+        app.extensions["stint_cache"].clear()
+        assert cached == _rubric_panel(teacher.get(url).get_data(as_text=True))
+        for text in expected:
+            assert text in cached, text
+        return cached
+
+    template = BUILTIN_TEMPLATES["human-skills"]
+    assert "No rubric chosen yet" in check("Create one from a template first.")
+    with app.app_context():
+        alpha = editing.create_rubric(world.course_id, template).id
+        db.session.commit()
+    assert ">Human skills<" in check("No rubric chosen yet", "Use this rubric")
+    with app.app_context():
+        activity = db.session.get(Activity, world.activity_id)
+        editing.choose_for_activity(world.course_id, activity, alpha)
+        db.session.commit()
+    assert f'<option selected value="{alpha}">' in check("Supervisors fill in", "version 1")
+    with app.app_context():
+        renamed = editing._retitled(template, "Field skills")
+        editing.save_rubric(world.course_id, alpha, renamed)
+        db.session.commit()
+    assert "Human skills" not in check(">Field skills<", "version 1")
+    with app.app_context():
+        editing.freeze_rubric(alpha)
+        editing.save_rubric(world.course_id, alpha, editing._retitled(template, "Version two"))
+        db.session.commit()
+    check(">Version two<", "version 2")  # the activity moved to the new version
+    with app.app_context():
+        editing.set_shared(world.course_id, alpha, True)  # a bulk UPDATE
+        db.session.commit()
+    check('<span class="badge">Shared</span>')
+    with app.app_context():
+        other = editing.create_rubric(world.course_id, editing._retitled(template, "Aardvark")).id
+        db.session.commit()
+    listing = check(">Aardvark<").split('<ul class="link-list">')[1]
+    assert listing.index("Aardvark") < listing.index("Version two")  # by title
+    with app.app_context():
+        assert editing.delete_rubric(world.course_id, other)
+        db.session.commit()
+    assert "Aardvark" not in check()
+    with app.app_context():
+        activity = db.session.get(Activity, world.activity_id)
+        editing.choose_for_activity(world.course_id, activity, None)  # writes the activity only
+        db.session.commit()
+    check("No rubric chosen yet")
+
+    teacher.get(url)
+    with app.app_context():
+        engine = db.engine
+        add_score_sync(world, placed, "failed")  # a learner's write
+        db.session.commit()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        page = teacher.get(url).get_data(as_text=True)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert "The LMS refused 1 grade." in page
+    assert rubric_reads == []

@@ -19,7 +19,7 @@ from sqlalchemy import Integer, Select, bindparam, func, select
 from lti_app.extensions import db
 from lti_app.models import Activity, OutboxEmail, Placement
 from lti_app.read_models.dashboard.attention import attention_reasons
-from lti_app.read_models.dashboard.queries import counts_query, params
+from lti_app.read_models.dashboard.queries import counts_query, params, read
 from lti_app.read_models.dashboard.states import (
     LIVE_LINKS,
     NOT_PLACED,
@@ -120,7 +120,7 @@ def _email_counts(activity: Activity) -> tuple[dict[str, int], dict[str, int]]:
     everything: Counter[str] = Counter()
     reviews: Counter[str] = Counter()
     bound = {"activity_id": activity.id, "course_id": activity.course_id}
-    for state, kind, count in db.session.execute(_email_counts_query(), bound):
+    for state, kind, count in read(_email_counts_query(), bound):
         everything[state] += int(count)
         if kind.startswith("review"):
             reviews[state] += int(count)
@@ -142,7 +142,7 @@ def summarise(activity: Activity, now: datetime) -> tuple[Summary, float | None]
     bring_up_to_date(db.session())
     groups: list[tuple[Any, ...]] = []
     moments: list[datetime] = []
-    for *group, expires_at, created_at in db.session.execute(counts_query(), params(activity, now)):
+    for *group, expires_at, created_at in read(counts_query(), params(activity, now)):
         groups.append(tuple(group))
         if expires_at is not None:
             moments.append(expires_at)

@@ -15,9 +15,9 @@ from typing import Any, NamedTuple
 from flask_babel import gettext as _
 from sqlalchemy import Integer, and_, bindparam, cast, func, literal, null, or_, select, union_all
 
-from lti_app.extensions import db
 from lti_app.models import Activity, Membership, Placement, Project, ScoreSync, User
 from lti_app.models.base import UTCDateTime
+from lti_app.read_models.dashboard.queries import read
 from lti_app.read_models.dashboard.states import SETTLED
 from lti_app.wording.failures import lms_answer
 
@@ -172,9 +172,8 @@ def read_follow_ups(activity: Activity, limit: int = FOLLOW_UP_LIMIT) -> FollowU
     """
     bound = {"activity_id": activity.id, "course_id": activity.course_id, "limit": limit}
     found = FollowUps([], [])
-    for kind, placement_id, sync_id, state, attempts, text, next_at, *names in db.session.execute(
-        _follow_ups_query(), bound
-    ):
+    rows = read(_follow_ups_query(), bound)
+    for kind, placement_id, sync_id, state, attempts, text, next_at, *names in rows:
         name = _display_name(*names)
         if kind == "leaver":
             found.leavers.append(Leaver(placement_id, name, text or ""))

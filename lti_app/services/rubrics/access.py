@@ -8,8 +8,9 @@ the same platform shared, and may only copy them; anything else is `RubricNotFou
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple
 
-from sqlalchemy import Integer, Select, bindparam, func, or_, select
+from sqlalchemy import Integer, Select, and_, bindparam, func, or_, select
 
 from lti_app.extensions import db
 from lti_app.models import Course
@@ -53,6 +54,67 @@ def _course_rubrics_query() -> Select[tuple[RubricRow]]:
         .where(
             RubricRow.course_id == bindparam("course_id", type_=Integer),
             RubricRow.is_latest.is_(True),
+        )
+        .order_by(func.lower(RubricRow.title), RubricRow.id)
+    )
+
+
+class RubricChoice(NamedTuple):
+    """What the dashboard's rubric panel shows of a rubric: plain columns (kept in the shared
+    cache, so never an ORM row, and without the definition it does not show)."""
+
+    id: int
+    title: str
+    shared: bool
+    version: int
+    scoring_mode: str
+    is_latest: bool
+
+
+class RubricChoices(NamedTuple):
+    rubrics: list[RubricChoice]  # the latest version of each of the course's rubrics, by title
+    chosen: RubricChoice | None  # the activity's, if it is one of the course's own (any version)
+
+
+def course_rubric_choices(course_id: int, chosen_id: int | None) -> RubricChoices:
+    """``course_rubrics`` and the activity's chosen rubric in one statement, plain columns.
+
+    Only the course's own rows are read (what the course's change stamp covers, so the panel
+    can keep them: ``lti_app.read_models.change_stamps``); a chosen rubric of another course
+    is not among them (``chosen`` None) and the caller reads it itself.
+    """
+    found = db.session.execute(
+        _rubric_choices_query(), {"course_id": course_id, "chosen_id": chosen_id or 0}
+    )
+    choices = [
+        RubricChoice(id_, title, shared, version, scoring_mode, is_latest)
+        for id_, title, shared, version, scoring_mode, is_latest in found
+    ]
+    return RubricChoices(
+        [choice for choice in choices if choice.is_latest],
+        next((choice for choice in choices if choice.id == chosen_id), None),
+    )
+
+
+@functools.cache
+def _rubric_choices_query() -> Select[int, str, bool, int, str, bool]:
+    return (
+        select(
+            RubricRow.id,
+            RubricRow.title,
+            RubricRow.shared,
+            RubricRow.version,
+            RubricRow.scoring_mode,
+            RubricRow.is_latest,
+        )
+        .where(
+            and_(
+                RubricRow.course_id == bindparam("course_id", type_=Integer),
+                or_(
+                    RubricRow.is_latest.is_(True),
+                    RubricRow.id == bindparam("chosen_id", type_=Integer),
+                ),
+            )
         )
         .order_by(func.lower(RubricRow.title), RubricRow.id)
     )
