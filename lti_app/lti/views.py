@@ -225,7 +225,7 @@ def launch() -> Any:
             pending=pending,
             confirm_url=url_for("lti.confirm_launch"),
         )
-    landing = land(platform_id, body, message.get_launch_id(), message.new_deployment)
+    landing = land(platform_id, body, message.get_launch_id(), message.new_deployment, claims)
     # The state cookie came back with this launch, so this browser keeps Stint's cookies in
     # this frame: the session cookie, set with the same attributes, comes back too, and the
     # launch goes straight to its page (no ``/lti/enter`` hop to check it).
