@@ -153,3 +153,32 @@ def test_the_lazy_session_behaves_as_a_dict_once_read() -> None:
         read(fresh)
         assert fresh.loaded
         assert fresh.get("a") == 1  # what was stored is there, whichever method came first
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {
+            "ctx": {"u": 1, "c": 2, "a": None, "i": False, "l": True, "t": 1700000000},
+            "locale": "de",
+        },
+        {"n": 1.5, "list": [1, "a", {"b": [True, None]}], "é": "ünï"},
+        {" t": [1, 2]},  # a dict that looks like a tag: Flask wraps it
+        {"nested": {" di": {"x": 1}}},
+        {"pair": (1, 2), "raw": b"\x00", "when": __import__("datetime").datetime(2024, 1, 2)},
+        {"_flashes": [("message", "Saved")]},
+        {"k": {1: "non-string key"}},
+    ],
+)
+def test_the_json_of_a_session_is_flasks_own(value: dict[str, Any]) -> None:
+    """Same text as Flask's tagged JSON, so the same cookie; and it reads back the same."""
+    from flask.sessions import session_json_serializer
+
+    from lti_app.session_cookie import PlainFirstJSONSerializer
+
+    ours = PlainFirstJSONSerializer()
+    with Flask(__name__).app_context():
+        assert ours.dumps(value) == session_json_serializer.dumps(value)
+        assert ours.loads(ours.dumps(value)) == session_json_serializer.loads(
+            session_json_serializer.dumps(value)
+        )
