@@ -105,10 +105,8 @@ class ServerSideSessionService(SessionService):
     def consume_state(self, state: str) -> bool:
         """Spend the state; true only for the first caller of a genuine, unexpired state.
         Forged or expired states are refused without writing anything."""
-        genuine = oidc_state.expected_nonce(
-            current_app.config["SECRET_KEY"], state, time.time(), STATE_TTL
-        )
-        if genuine is None:
+        # The nonce is derived later, for the registration the token names (``nonce_for``).
+        if not oidc_state.genuine(current_app.config["SECRET_KEY"], state, time.time(), STATE_TTL):
             return False
         # The marker outlives the state's validity, so a spent state never becomes usable again.
         return spend(STATE_MARKER_PREFIX + state, STATE_TTL + 2 * oidc_state.CLOCK_SKEW)

@@ -43,19 +43,24 @@ def issue(secret: str | bytes, now: float, audience: str = "") -> tuple[str, str
     return state, nonce_for(secret, state, audience)
 
 
-def expected_nonce(
-    secret: str | bytes, state: str, now: float, ttl: int, audience: str = ""
-) -> str | None:
-    """The nonce a launch with this state must carry, or None for a forged or expired state.
+def genuine(secret: str | bytes, state: str, now: float, ttl: int) -> bool:
+    """True for a state Stint issued less than ``ttl`` seconds ago; false if forged or expired.
 
     This says nothing about reuse: the caller spends the state (``claim``) before trusting it.
     """
     if not state.startswith(PREFIX):
-        return None
+        return False
     body, _, mac = state[len(PREFIX) :].rpartition(".")
     _, _, issued = body.rpartition(".")
     if not hmac.compare_digest(mac.encode(), _mac(secret, "state", body).encode()):
-        return None
-    if not (issued.isascii() and issued.isdigit()) or not -CLOCK_SKEW <= now - int(issued) <= ttl:
+        return False
+    return issued.isascii() and issued.isdigit() and -CLOCK_SKEW <= now - int(issued) <= ttl
+
+
+def expected_nonce(
+    secret: str | bytes, state: str, now: float, ttl: int, audience: str = ""
+) -> str | None:
+    """The nonce a launch with this state must carry, or None for a forged or expired state."""
+    if not genuine(secret, state, now, ttl):
         return None
     return nonce_for(secret, state, audience)
