@@ -26,6 +26,15 @@ def _app(interface: SecureCookieSessionInterface) -> Flask:
     def read() -> Any:
         return {"ctx": session.get("ctx"), "pair": list(session.get("pair") or [])}
 
+    @app.get("/flash")
+    def flash_many() -> str:
+        session["_flashes"] = [("message", "Saved the rubric and its criteria")] * 20
+        return "ok"
+
+    @app.get("/flashes")
+    def flashes() -> Any:
+        return {"flashes": [list(f) for f in session.get("_flashes", [])]}
+
     @app.get("/untouched")
     def untouched() -> str:
         return "ok"
@@ -61,6 +70,19 @@ def test_a_cookie_signed_by_either_interface_is_read_by_the_other(writer: str) -
     client = reader.test_client()
     client.set_cookie("s", value)
     assert client.get("/read").json == {"ctx": {"u": 1, "c": 2, "l": True}, "pair": [1, "x"]}
+
+
+@pytest.mark.parametrize("writer", ["flask", "lazy"])
+def test_a_compressed_cookie_is_read_by_either_interface(writer: str) -> None:
+    flask_app, lazy_app = _app(SecureCookieSessionInterface()), _app(LazyCookieSessionInterface())
+    source, reader = (flask_app, lazy_app) if writer == "flask" else (lazy_app, flask_app)
+    value = _cookie(source.test_client().get("/flash"))
+    assert value and value.startswith(".")  # compressed: much shorter than its JSON
+    client = reader.test_client()
+    client.set_cookie("s", value)
+    assert client.get("/flashes").json == {
+        "flashes": [["message", "Saved the rubric and its criteria"]] * 20
+    }
 
 
 def test_a_request_that_does_not_read_the_session_sends_no_cookie_and_no_vary() -> None:
