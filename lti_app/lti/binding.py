@@ -50,7 +50,7 @@ def binding_of(secret: str | bytes, state: str) -> str:
     """What the browser must hold for ``state``: an HMAC, so the cookie never carries the
     state itself (a state in a cookie would be a usable launch for whoever reads it)."""
     key = secret.encode() if isinstance(secret, str) else secret
-    digest = hmac.new(key, f"stint-browser-binding\x00{state}".encode(), hashlib.sha256).digest()
+    digest = hmac.digest(key, f"stint-browser-binding\x00{state}".encode(), "sha256")
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 

@@ -27,7 +27,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from cachelib import BaseCache
+from cachelib import BaseCache, FileSystemCache
 from flask import current_app, g, has_app_context, has_request_context
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, SessionTransaction, UOWTransaction
@@ -158,15 +158,47 @@ def _follow_other_processes() -> None:
     if cache is None:
         return
     try:
-        generation = cache.get(_GENERATION_KEY)
+        generation = _read_generation(cache)
         if generation is None:  # first start, or the cache was wiped: every process resets
             cache.add(_GENERATION_KEY, _new_token(), timeout=0)
-            generation = cache.get(_GENERATION_KEY)
+            generation = _read_generation(cache)
     except Exception:  # the cache is down: no process can announce a change, trust nothing
         generation = None
     if generation is None or generation != _seen_generation:
         forget_origins()
         _seen_generation = generation
+
+
+# The generation token as last read from the file cache, with the identity of the file it was
+# read from: (inode, mtime in ns, size) -> token.
+_file_memo: tuple[tuple[int, int, int], Any] | None = None
+
+
+def _read_generation(cache: BaseCache) -> Any:
+    """The shared generation token, as ``cache.get`` would return it.
+
+    The file cache keeps it in a file that every change replaces (a new file moved into place:
+    a new modification time), and the token never expires: while ``stat`` finds the same file
+    as at the last read, the token read then is still the one. A ``stat`` costs a fraction of
+    the open, read and unpickle of ``get``, which every framed page (the login and the launch
+    among them) paid. A file written in the last second is read every time: file times are
+    coarse (a few ms), and a freed inode can be reused, so two changes within one tick could
+    otherwise look alike. Redis is asked every time, as before.
+    """
+    global _file_memo
+    if not isinstance(cache, FileSystemCache):
+        return cache.get(_GENERATION_KEY)
+    try:
+        found = os.stat(cache._get_filename(_GENERATION_KEY))
+    except FileNotFoundError:
+        return None
+    identity = (found.st_ino, found.st_mtime_ns, found.st_size)
+    memo = _file_memo
+    if memo is not None and memo[0] == identity and time.time() - found.st_mtime > 1.0:
+        return memo[1]
+    token = cache.get(_GENERATION_KEY)  # stat first: a file replaced meanwhile is read again
+    _file_memo = (identity, token)
+    return token
 
 
 def _announce_change() -> None:

@@ -53,14 +53,19 @@ class Landing:
 
 
 def land(
-    platform_id: int, body: dict[str, Any], launch_id: str, new_deployment: str | None
+    platform_id: int,
+    body: dict[str, Any],
+    launch_id: str,
+    new_deployment: str | None,
+    claims: LaunchClaims | None = None,
 ) -> Landing:
     """Record a launch that is bound to this browser, and say where it goes next.
 
     ``new_deployment``: the first deployment id of a platform registered by link without one
     (``StintMessageLaunch.validate_deployment`` let it through); it is stored here, once bound.
+    ``claims``: ``body`` already parsed, when the caller has it.
     """
-    claims = parse_claims(body)
+    claims = claims or parse_claims(body)
     remember_frame_origins(platform_id, body)
     if new_deployment is not None and not learn_deployment(platform_id, new_deployment):
         raise LtiError(
@@ -73,7 +78,10 @@ def land(
             ),
         )
     result = record_launch(platform_id, claims)
-    if db.session().in_transaction():  # not a repeat launch this process remembers (no query)
+    # A repeat launch this process remembers made no query, so no database session exists for
+    # this request: asking that one whether it is in a transaction would make one (and close
+    # it again at the request's end) for nothing.
+    if db.session.registry.has() and db.session().in_transaction():
         db.session.commit()
     remember_course_platform(result.course_id, platform_id)
     if roster_after_launch(result.course_id, result.is_instructor):

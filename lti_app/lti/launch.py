@@ -15,6 +15,7 @@ from __future__ import annotations
 import hmac
 import re
 import time
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlencode
 
@@ -104,10 +105,8 @@ class ServerSideSessionService(SessionService):
     def consume_state(self, state: str) -> bool:
         """Spend the state; true only for the first caller of a genuine, unexpired state.
         Forged or expired states are refused without writing anything."""
-        genuine = oidc_state.expected_nonce(
-            current_app.config["SECRET_KEY"], state, time.time(), STATE_TTL
-        )
-        if genuine is None:
+        # The nonce is derived later, for the registration the token names (``nonce_for``).
+        if not oidc_state.genuine(current_app.config["SECRET_KEY"], state, time.time(), STATE_TTL):
             return False
         # The marker outlives the state's validity, so a spent state never becomes usable again.
         return spend(STATE_MARKER_PREFIX + state, STATE_TTL + 2 * oidc_state.CLOCK_SKEW)
@@ -168,12 +167,6 @@ class StintOIDCLogin(FlaskOIDCLogin):
         state, nonce = self.session_service.new_state(self._registration)
         self.issued_state = state
         params = {
-            "scope": "openid",
-            "response_type": "id_token",
-            "response_mode": "form_post",
-            "prompt": "none",
-            "client_id": self._registration.get_client_id(),
-            "redirect_uri": launch_url,
             "state": state,
             "nonce": nonce,
             "login_hint": self._get_request_param("login_hint"),
@@ -182,7 +175,24 @@ class StintOIDCLogin(FlaskOIDCLogin):
         if hint:
             params["lti_message_hint"] = hint
         auth_url = self._registration.get_auth_login_url() or ""
-        return auth_url + ("&" if "?" in auth_url else "?") + urlencode(params)
+        fixed = _fixed_auth_params(self._registration.get_client_id(), launch_url)
+        return auth_url + ("&" if "?" in auth_url else "?") + fixed + "&" + urlencode(params)
+
+
+@lru_cache(maxsize=64)
+def _fixed_auth_params(client_id: str, launch_url: str) -> str:
+    """The authorization request's parameters that are the same for every login to a
+    registration, encoded once (the state, nonce and hints follow, in that order)."""
+    return urlencode(
+        {
+            "scope": "openid",
+            "response_type": "id_token",
+            "response_mode": "form_post",
+            "prompt": "none",
+            "client_id": client_id,
+            "redirect_uri": launch_url,
+        }
+    )
 
 
 class StintMessageLaunch(FlaskMessageLaunch):

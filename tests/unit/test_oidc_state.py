@@ -53,3 +53,24 @@ def test_an_altered_state_is_refused(part, value):
 @pytest.mark.parametrize("state", ["", "state-", "state-made-up", "nonsense", "state-a.b.c.d"])
 def test_malformed_states_are_refused(state):
     assert oidc_state.expected_nonce(SECRET, state, NOW, TTL) is None
+
+
+def test_the_launch_check_agrees_with_the_nonce_for_every_state():
+    """``genuine`` (what a launch checks before spending the state) refuses exactly what
+    ``expected_nonce`` refuses."""
+    state, _ = oidc_state.issue(SECRET, NOW)
+    other, _ = oidc_state.issue("another-secret", NOW)
+    cases = [
+        (state, NOW),
+        (state, NOW + TTL + 1),
+        (state, NOW - oidc_state.CLOCK_SKEW - 1),
+        (other, NOW),
+        (_altered(state, 1, "²"), NOW),
+        ("state-made-up", NOW),
+        ("", NOW),
+    ]
+    for candidate, now in cases:
+        assert oidc_state.genuine(SECRET, candidate, now, TTL) == (
+            oidc_state.expected_nonce(SECRET, candidate, now, TTL) is not None
+        )
+    assert oidc_state.genuine(SECRET, state, NOW, TTL)
