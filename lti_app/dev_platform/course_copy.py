@@ -21,7 +21,7 @@ import uuid
 from datetime import datetime
 
 from .database import insert_line_item, insert_resource_link
-from .records import LineItemFields, line_item_from_row, resource_link_from_row
+from .records import line_item_from_row, resource_link_from_row
 
 STAFF_ROLES_COPIED = ("Instructor", "TeachingAssistant")
 
@@ -67,16 +67,7 @@ def copy_course(
         insert_line_item(
             db,
             new_id,
-            LineItemFields(
-                label=item.label,
-                score_maximum=item.score_maximum,
-                resource_link_id=bound,
-                resource_id=item.resource_id,
-                tag=item.tag,
-                start_date_time=item.start_date_time,
-                end_date_time=item.end_date_time,
-                submission_review=item.submission_review,
-            ),
+            item.settable_fields(bound),
             made_by=item.made_by,
             client_id=item.client_id,
         )

@@ -79,6 +79,20 @@ class LineItem:
     # The tool whose column it is: only that tool sees it through AGS.
     client_id: str = c.CLIENT_ID
 
+    def settable_fields(self, resource_link_id: str | None) -> LineItemFields:
+        """What a tool set on this column, bound to ``resource_link_id``: a course copy makes
+        the same column again under the copied link (or none)."""
+        return LineItemFields(
+            label=self.label,
+            score_maximum=self.score_maximum,
+            resource_link_id=resource_link_id,
+            resource_id=self.resource_id,
+            tag=self.tag,
+            start_date_time=self.start_date_time,
+            end_date_time=self.end_date_time,
+            submission_review=self.submission_review,
+        )
+
 
 @dataclass(frozen=True)
 class LineItemFields:

@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -234,16 +235,7 @@ class DevStore:
         with self.transaction() as db:
             insert_resource_link(db, link_id, context_id, title, text, url, custom or {}, client_id)
             if line_item is not None:
-                bound = LineItemFields(
-                    label=line_item.label,
-                    score_maximum=line_item.score_maximum,
-                    resource_link_id=link_id,
-                    resource_id=line_item.resource_id,
-                    tag=line_item.tag,
-                    start_date_time=line_item.start_date_time,
-                    end_date_time=line_item.end_date_time,
-                    submission_review=line_item.submission_review,
-                )
+                bound = replace(line_item, resource_link_id=link_id)
                 insert_line_item(db, context_id, bound, client_id=client_id)
         return link_id
 
