@@ -24,6 +24,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext, ngettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
+from markupsafe import Markup
 from sqlalchemy import or_, select
 from wtforms import (
     IntegerField,
@@ -46,6 +47,7 @@ from lti_app.instructor.project_form import (
     error_list,
 )
 from lti_app.markdown import render_markdown
+from lti_app.markup_memo import markup_for
 from lti_app.models import Activity, Course, Partner, Project, Rubric
 from lti_app.models.catalog import INDUSTRIES
 from lti_app.panels import register_panel
@@ -560,15 +562,19 @@ PANEL_OFFERS = 8
 
 
 @register_panel("instructor", "catalog", 20)
-def offers_panel(viewer: Viewer, activity: Activity) -> str:
+def offers_panel(viewer: Viewer, activity: Activity) -> Markup:
     """The first offers by title and the totals; the full list is on the offers page."""
     glance = catalog_offers.offers_at_a_glance(activity, PANEL_OFFERS)
-    return render_template(
-        "instructor/catalog/_panel.html",
-        activity=activity,
-        offers=glance.first,
-        offered=glance.offered,
-        seats=glance.seats,
-        taken=glance.taken,
-        statuses=STATUS_LABELS,
+    # The markup is kept for these very values (``markup_memo``): a learner's write leaves them.
+    return markup_for(
+        ("offers-panel", activity.id, repr(glance)),
+        lambda: render_template(
+            "instructor/catalog/_panel.html",
+            activity=activity,
+            offers=glance.first,
+            offered=glance.offered,
+            seats=glance.seats,
+            taken=glance.taken,
+            statuses=STATUS_LABELS,
+        ),
     )

@@ -36,6 +36,7 @@ from wtforms.meta import DefaultMeta
 from lti_app.auth import Viewer, requires
 from lti_app.extensions import db
 from lti_app.instructor.confirm import done
+from lti_app.markup_memo import CSRF_PLACEHOLDER, csrf_field, markup_for
 from lti_app.models import Activity, Course
 from lti_app.models import Rubric as RubricRow
 from lti_app.models.base import utcnow
@@ -492,22 +493,37 @@ def rubrics_panel(viewer: Viewer, activity: Activity) -> Markup | str:
         scope=change_stamps.PLACES,
     )
     rubrics, chosen = choices
-    other: RubricRow | None = None
+    shown: access.RubricChoice | None = chosen
     if activity.rubric_id and chosen is None:
         other = db.session.get(RubricRow, activity.rubric_id)
-    form = ChooseRubricForm(formdata=None)
-    form.rubric_id.choices = [SelectChoice("", _("No rubric"))] + [
-        SelectChoice(str(r.id), r.title) for r in rubrics
-    ]
-    chosen_id = chosen.id if chosen else other.id if other else None
-    form.rubric_id.data = str(chosen_id) if chosen_id else ""
-    return render_template(
-        "instructor/rubrics/_panel.html",
-        activity=activity,
-        rubrics=rubrics,
-        chosen=chosen or other,
-        form=form,
-    )
+        if other is not None:
+            shown = access.RubricChoice(
+                other.id,
+                other.title,
+                other.shared,
+                other.version,
+                other.scoring_mode,
+                other.is_latest,
+            )
+
+    def render() -> str:
+        form = ChooseRubricForm(formdata=None, meta={"csrf": False})
+        form.rubric_id.choices = [SelectChoice("", _("No rubric"))] + [
+            SelectChoice(str(r.id), r.title) for r in rubrics
+        ]
+        form.rubric_id.data = str(shown.id) if shown else ""
+        return render_template(
+            "instructor/rubrics/_panel.html",
+            activity=activity,
+            rubrics=rubrics,
+            chosen=shown,
+            form=form,
+            csrf_field=CSRF_PLACEHOLDER,
+        )
+
+    # Kept for these very values (``markup_memo``); only the CSRF field is the request's own.
+    html = markup_for(("rubric-panel", activity.id, repr(rubrics), repr(shown)), render)
+    return html.replace(CSRF_PLACEHOLDER, csrf_field())
 
 
 @functools.cache

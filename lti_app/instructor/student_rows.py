@@ -12,6 +12,7 @@ The markup (and its whitespace) is the template's; change both together, and
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -19,11 +20,16 @@ from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 from lti_app.formatting import format_moment, points_text
+from lti_app.markup_memo import MarkupMemo, markup_for, rendering_context
 from lti_app.read_models.dashboard.attention import reason_label
 from lti_app.read_models.dashboard.table import StudentRow
 
 _DASH = '<span class="muted">—</span>'
 _FLAGGED = ' class="needs-attention"'
+
+
+# Rows of the tables in use (fifty a page, in each language); about 1 KB each.
+_rows = MarkupMemo(8192)
 
 
 def student_rows(
@@ -37,6 +43,8 @@ def student_rows(
     ``words``: the template's translated column labels and notes (``out_of``, ``project``,
     ``status``, ``submission``, ``review``, ``grade``, ``credits``, ``gradebook``,
     ``nothing_yet``, ``not_published``, ``late``, ``left``), Markup as ``_()`` gives them.
+    A row's markup is kept for the row's values (``markup_memo``): after a learner's write
+    the page's other rows are the same values, written once.
     """
     w = {key: escape(value) for key, value in words.items()}
     # The one sentence with a value, formatted as Jinja's ``_()`` formats: Markup % (escaped).
@@ -44,8 +52,10 @@ def student_rows(
     reasons: dict[str, str] = {}
     status_words, review_words = labels["status"], labels["review"]
     grade_words, sync_words = labels["grade"], labels["sync"]
-    html = []
-    for row in rows:
+    # Everything a row's markup is made of besides the row (labels follow the language).
+    shape = (rendering_context(), placement_url(0), tuple(w.items()))
+
+    def write(row: StudentRow) -> str:
         name = str(escape(row.name))
         if row.placement_id:
             name = f'<a href="{escape(placement_url(row.placement_id))}">{name}</a>'
@@ -95,7 +105,7 @@ def student_rows(
             )
         else:
             sync = _DASH
-        html.append(
+        return (
             f"\n    <tr{_FLAGGED if row.attention else ''}>"
             f'\n      <th scope="row">\n        {name}\n        {left}\n        {note}'
             f"\n      </th>"
@@ -110,16 +120,20 @@ def student_rows(
             f'\n      <td data-label="{w["gradebook"]}">{sync}</td>'
             "\n    </tr>\n    "
         )
+
+    html = [_rows.markup((shape, row), functools.partial(write, row)) for row in rows]
     return Markup("".join(html))  # noqa: S704 (every value above is escaped)
 
 
 def project_options(projects: Sequence[tuple[int, str]], selected: int | None) -> Markup:
     """The project filter's ``<option>`` tags, as the template's loop wrote them: a course may
-    offer hundreds of projects, each a Jinja iteration with a comparison and two escapes."""
-    return Markup(  # noqa: S704 (every value is escaped)
-        "".join(
+    offer hundreds of projects, each a Jinja iteration with a comparison and two escapes.
+    Kept for these very projects and choice (``markup_memo``): a learner's write leaves them."""
+    return markup_for(
+        ("project-options", tuple(projects), selected),
+        lambda: "".join(
             f'<option value="{escape(pid)}"{" selected" if selected == pid else ""}>'
             f"{escape(title)}</option>"
             for pid, title in projects
-        )
+        ),
     )

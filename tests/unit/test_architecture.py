@@ -59,6 +59,7 @@ LAYERS: dict[str, int] = {
     "lti_app.scoping": EDGE,
     "lti_app.security": EDGE,
     "lti_app.panels": EDGE,
+    "lti_app.markup_memo": EDGE,
     "lti_app.forms": EDGE,
     "lti_app.course_time": EDGE,
     "lti_app.errors": EDGE,
