@@ -181,6 +181,18 @@ def _request_stamps(cache: BaseCache, course_id: int) -> Stamps:
     return known[course_id]
 
 
+def request_stamps(course_id: int, scope: str = COURSE) -> tuple[str, str] | None:
+    """The course's stamps of ``scope`` as this request read them (the same for the whole
+    request but after its own commits); None outside an app or with the cache down."""
+    cache = _cache()
+    if cache is None:
+        return None
+    try:
+        return _request_stamps(cache, course_id)[scope]
+    except Exception:  # the cache is down
+        return None
+
+
 @dataclass(frozen=True)
 class _Entry:
     stamps: Any  # a summary's scope's (course, global) stamps; a bundle's: every scope's
@@ -195,20 +207,24 @@ def cached_summary(
     compute: Callable[[], tuple[T, float | None]],
     max_age: int = 600,
     scope: str = COURSE,
+    reuse: Callable[[T], T | None] | None = None,
 ) -> T:
     """``compute()``'s value, reused while no commit touched the course and time allows.
 
     ``compute`` returns the value and when it would change by time alone (epoch seconds, or
     None: only a write changes it). ``scope``: ``PLACES`` for a value that reads only who the
     course's students are and where they are placed (kept until a write changes that), else
-    ``COURSE``. Outside a Flask app (scripts, some tests) it just computes.
+    ``COURSE``. ``reuse``: for a value that also checks itself against the database before it
+    is reused; given the kept value, it returns it (or an updated copy, which is kept in its
+    place) or None to compute it again. Outside a Flask app (scripts, some tests) it just
+    computes.
     """
     cache = _cache()
     if cache is None or _writing(db.session()):
         return compute()[0]
     bundle: _Bundle | None = g.get(_BUNDLE)
     if bundle is not None and bundle.holds(cache, course_id):
-        return bundle.value(name, now, compute, max_age, scope)
+        return bundle.value(name, now, compute, max_age, scope, reuse)
     try:
         stamps = _request_stamps(cache, course_id)[scope]
         entry = cache.get(name)
@@ -216,16 +232,29 @@ def cached_summary(
         logger.warning("cached summary %s unreadable; computing it", name, exc_info=True)
         return compute()[0]
     if isinstance(entry, _Entry) and entry.stamps == stamps and now < entry.valid_until:
-        value: T = entry.value
-        return value
+        kept: T = entry.value
+        checked = kept if reuse is None else reuse(kept)
+        if checked is kept:
+            return kept
+        if checked is not None:
+            _store(cache, name, course_id, scope, _Entry(stamps, entry.valid_until, checked), now)
+            return checked
     value, changes_at = compute()
     valid_until = _valid_until(now, changes_at, max_age)
+    if valid_until > now:
+        _store(cache, name, course_id, scope, _Entry(stamps, valid_until, value), now)
+    return value
+
+
+def _store(
+    cache: BaseCache, name: str, course_id: int, scope: str, entry: _Entry, now: float
+) -> None:
+    """Keep ``entry`` if no commit replaced the stamps it was computed under meanwhile."""
     try:
-        if valid_until > now and current_stamps(cache, course_id, scope) == stamps:
-            cache.set(name, _Entry(stamps, valid_until, value), timeout=int(valid_until - now) + 1)
+        if current_stamps(cache, course_id, scope) == entry.stamps:
+            cache.set(name, entry, timeout=int(entry.valid_until - now) + 1)
     except Exception:  # not kept: the next view computes again
         logger.warning("cached summary %s not stored", name, exc_info=True)
-    return value
 
 
 def _valid_until(now: float, changes_at: float | None, max_age: int) -> float:
@@ -266,11 +295,18 @@ class _Bundle:
         compute: Callable[[], tuple[T, float | None]],
         max_age: int,
         scope: str,
+        reuse: Callable[[T], T | None] | None = None,
     ) -> T:
         kept = self.values.get(name)
         if kept is not None and now < kept[0] and kept[2] == scope:
             found: T = kept[1]
-            return found
+            checked = found if reuse is None else reuse(found)
+            if checked is found:
+                return found
+            if checked is not None:
+                self.values[name] = (kept[0], checked, scope)
+                self.computed = True
+                return checked
         value, changes_at = compute()
         self.values[name] = (_valid_until(now, changes_at, max_age), value, scope)
         self.computed = True

@@ -736,3 +736,90 @@ def test_the_rubric_panel_is_kept_until_a_rubric_of_the_course_changes(
         event.remove(engine, "before_cursor_execute", record)
     assert "The LMS refused 1 grade." in page
     assert rubric_reads == []
+
+
+def _details_reads(app: Flask) -> Any:
+    """A list that records every statement reading the table's details (``details_query``:
+    the only one selecting a review link's reviewer address)."""
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "reviewer_email" in statement and "student_state" not in statement:
+            seen.append(statement)
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_a_page_is_read_again_only_when_one_of_its_learners_changed(
+    app: Flask, world: World, placed: int
+) -> None:
+    """A learner's write recomputes the counts; the page's rows are read again only when a
+    learner on the page changed, and then show the change."""
+    with app.app_context():
+        project_id = db.session.scalars(select(Project.id)).one()
+        other = add_student(world, "s2", "Zed Zulu", project_id)  # second by name: not on page 1
+        other_placement = db.session.scalar(select(Placement.id).where(Placement.user_id == other))
+        assert other_placement is not None
+    reads = _details_reads(app)
+    first_page = Filters(page=1)
+    with app.app_context():
+        assert [(r.name, r.sync) for r in counts(world).page(first_page, size=1).rows] == [
+            ("Ama Mensah", "none")
+        ]
+    assert len(reads) == 1
+    with app.app_context():
+        add_score_sync(world, other_placement, "failed")  # a learner who is not on the page
+        db.session.commit()
+    with app.app_context():
+        snap = counts(world)
+        assert snap.failed_syncs == 1  # the counts were computed again...
+        assert [(r.name, r.sync) for r in snap.page(first_page, size=1).rows] == [
+            ("Ama Mensah", "none")
+        ]
+    assert len(reads) == 1  # ... the page's rows were not
+    with app.app_context():
+        add_score_sync(world, placed, "failed")  # the learner on the page
+        db.session.commit()
+    with app.app_context():
+        assert [(r.name, r.sync) for r in counts(world).page(first_page, size=1).rows] == [
+            ("Ama Mensah", "failed")
+        ]
+    assert len(reads) == 2
+    with app.app_context():
+        assert [r.sync for r in counts(world).page(first_page, size=1).rows] == ["failed"]
+    assert len(reads) == 2  # a repeat view: nothing read again
+
+
+def test_a_kept_page_follows_the_clock_and_the_credit_rule(
+    app: Flask, world: World, placed: int
+) -> None:
+    """A kept page's review states turn with the clock without a write, and a change of the
+    activity's credit rule (a write no stamp follows) is not shown from the kept rows."""
+    now = utcnow()
+    with app.app_context():
+        db.session.add(
+            ReviewInvitation(
+                placement_id=placed,
+                reviewer_email="sup@example.com",
+                token_hash="c" * 64,
+                created_at=now - REVIEW_OVERDUE_AFTER + timedelta(minutes=2),
+                expires_at=now + timedelta(minutes=4),
+            )
+        )
+        db.session.commit()
+    reads = _details_reads(app)
+    with app.app_context():
+        assert [r.review for r in counts(world, now).page(Filters()).rows] == ["invited"]
+        assert [r.review for r in counts(world, now).page(Filters()).rows] == ["invited"]
+        assert len(reads) == 1
+        later = now + timedelta(minutes=3)
+        assert [r.review for r in counts(world, later).page(Filters()).rows] == ["overdue"]
+        assert len(reads) == 2
+        activity = db.session.get(Activity, world.activity_id)
+        assert activity is not None
+        activity.hours_per_credit = 30
+        db.session.commit()
+        assert [r.review for r in counts(world, later).page(Filters()).rows] == ["overdue"]
+        assert len(reads) == 3

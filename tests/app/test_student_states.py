@@ -39,7 +39,7 @@ from lti_app.models import (
 )
 from lti_app.models.base import utcnow
 from lti_app.read_models.dashboard import student_states
-from lti_app.read_models.dashboard.queries import stored_states_query
+from lti_app.read_models.dashboard.queries import stage_states, stored_states_query
 from lti_app.read_models.dashboard.snapshot import build_snapshot
 from lti_app.services.ags import outbox as ags_outbox
 from tests.app.test_dashboard import World, add_student, make_course, offer
@@ -47,7 +47,12 @@ from tests.app.test_grading_helpers import make_rubric
 
 
 def maintained() -> set[tuple[Any, ...]]:
-    columns = [getattr(StudentState, c.name) for c in StudentState.__table__.columns]
+    """Every row as stored, but its revision (a random number: ``test_revisions_...``)."""
+    columns = [
+        getattr(StudentState, c.name)
+        for c in StudentState.__table__.columns
+        if c.name != "revision"
+    ]
     return {tuple(row) for row in db.session.execute(select(*columns))}
 
 
@@ -67,6 +72,26 @@ def recomputed() -> set[tuple[Any, ...]]:
 def assert_in_step() -> None:
     db.session.expire_all()
     assert maintained() == recomputed()
+    assert_stage_keys_read_back()
+
+
+def assert_stage_keys_read_back() -> None:
+    """Every row's stage key gives back its own states (what the counts group by)."""
+    for row in db.session.scalars(select(StudentState)):
+        assert stage_states(row.stage, "active") == (
+            row.member_status == "active",
+            row.placement_id is not None,
+            row.status,
+            row.published,
+            row.ranked,
+            row.work,
+            row.required_in,
+            "active",
+            row.evaluation,
+            row.grade,
+            row.sync,
+            row.certificate,
+        )
 
 
 class Cohort:
@@ -359,3 +384,23 @@ def test_rebuild_restores_rows_changed_behind_stints_back(app: Flask) -> None:
         db.session.commit()
         assert len(maintained()) == 3
         assert_in_step()
+
+
+def revisions() -> dict[int, int]:
+    return dict(db.session.execute(select(StudentState.user_id, StudentState.revision)).all())
+
+
+def test_revisions_change_with_the_rows_a_write_recomputes_and_only_those(app: Flask) -> None:
+    """A page of the dashboard's table is reused while its learners' revisions are the same:
+    a write must give every row it recomputes a new revision, and leave the others'."""
+    with app.app_context():
+        cohort = Cohort(make_course())
+        before = revisions()
+        cohort.submit(cohort.ada)
+        after = revisions()
+        assert after[cohort.ada] != before[cohort.ada]
+        assert {uid: after[uid] for uid in (cohort.bo, cohort.cy)} == {
+            uid: before[uid] for uid in (cohort.bo, cohort.cy)
+        }
+        cohort.submit(cohort.ada, version=2)
+        assert revisions()[cohort.ada] != after[cohort.ada]

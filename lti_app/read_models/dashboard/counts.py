@@ -19,7 +19,7 @@ from sqlalchemy import Integer, Select, bindparam, func, select
 from lti_app.extensions import db
 from lti_app.models import Activity, OutboxEmail, Placement
 from lti_app.read_models.dashboard.attention import attention_reasons
-from lti_app.read_models.dashboard.queries import counts_query, params, read
+from lti_app.read_models.dashboard.queries import counts_query, params, read, stage_states
 from lti_app.read_models.dashboard.states import (
     LIVE_LINKS,
     NOT_PLACED,
@@ -142,8 +142,9 @@ def summarise(activity: Activity, now: datetime) -> tuple[Summary, float | None]
     bring_up_to_date(db.session())
     groups: list[tuple[Any, ...]] = []
     moments: list[datetime] = []
-    for *group, expires_at, created_at in read(counts_query(), params(activity, now)):
-        groups.append(tuple(group))
+    for stage, link, count, expires_at, created_at in read(counts_query(), params(activity, now)):
+        groups.append((*stage_states(stage, link), count))
+        # The same two instants on every row (the activity's first future ones).
         if expires_at is not None:
             moments.append(expires_at)
         if created_at is not None:

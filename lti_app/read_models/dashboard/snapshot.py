@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from flask import g, has_app_context
 
@@ -32,23 +32,49 @@ from lti_app.read_models.dashboard.follow_ups import (
     Leaver,
     read_follow_ups,
 )
-from lti_app.read_models.dashboard.queries import chosen_query, counts_query, details_query
+from lti_app.read_models.dashboard.queries import (
+    chosen_query,
+    counts_query,
+    details_query,
+    revisions_query,
+)
 from lti_app.read_models.dashboard.states import REVIEW_OVERDUE_AFTER
 from lti_app.read_models.dashboard.table import (
     PAGE_SIZE,
     Page,
     StudentRow,
     count_rows,
-    fetch_rows,
+    fetch_ids,
     read_project_options,
+    read_revisions,
     read_rows,
     table_order,
 )
 from lti_app.read_models.dashboard.table import (
     iter_rows as iter_table_rows,
 )
+from lti_app.services.grading.policy_settings import effective_policy
 
 T = TypeVar("T")
+
+
+class PagePlace(NamedTuple):
+    """Which students one page of the table shows, and where it is among the pages."""
+
+    user_ids: list[int]
+    number: int
+    pages: int
+    total: int
+    start: int
+
+
+class KeptRows(NamedTuple):
+    """A page's rows as read, with what says they are still right (``Snapshot.rows_of``)."""
+
+    stamps: tuple[str, str] | None  # the course's stamps when the revisions were last checked
+    until: float | None  # when a link could next change state (epoch seconds; None: never)
+    revisions: dict[int, tuple[int, str | None]] | None  # learner -> (revision, link state)
+    rows: list[StudentRow]
 
 
 @dataclass
@@ -139,20 +165,31 @@ class Snapshot:
         return self.cached("follow-ups", lambda: read_follow_ups(self.activity))
 
     def page(self, filters: Filters, size: int = PAGE_SIZE) -> Page:
-        """One page of the filtered table, reused like the counts (``cached``)."""
+        """One page of the filtered table: which students it shows, reused like the counts
+        (``cached``), and their rows, reused while their learners' maintained rows are
+        unchanged (``rows_of``)."""
         key = (
             f"page:{filters.status}:{filters.project_id}:{int(filters.attention)}"
             f":{filters.page}:{size}"
         )
-        return self.cached(key, lambda: self.read_page(filters, size))
+        place = self.cached(key, lambda: self.place_page(filters, size))
+        rows = self.rows_of(key, place.user_ids)
+        return Page(rows, place.number, place.pages, place.total, place.start)
 
-    def cached(self, name: str, compute: Callable[[], T], scope: str = change_stamps.COURSE) -> T:
+    def cached(
+        self,
+        name: str,
+        compute: Callable[[], T],
+        scope: str = change_stamps.COURSE,
+        reuse: Callable[[T], T | None] | None = None,
+    ) -> T:
         """``compute()``, reused until a commit touches the course or a link changes state.
 
         For what the page shows besides the counts; it ends with the counts' time limit, the
         earliest moment any link of the activity changes state, so it is never later than
         the values' own. ``change_stamps.PLACES``: a value that reads only who the students are
         and where they are placed, kept through a learner's writes and with no time limit.
+        ``reuse``: as ``change_stamps.cached_summary``'s.
         """
         changes_at = self.changes_at if scope == change_stamps.COURSE else None
         return change_stamps.cached_summary(
@@ -161,31 +198,75 @@ class Snapshot:
             self.now.timestamp(),
             lambda: (compute(), changes_at),
             scope=scope,
+            reuse=reuse,
         )
 
     def read_page(self, filters: Filters, size: int = PAGE_SIZE) -> Page:
-        """One page of the filtered table, read with LIMIT/OFFSET: never the whole cohort.
+        """One page of the filtered table, read afresh (``page`` reuses what it can)."""
+        place = self.place_page(filters, size)
+        rows = read_rows(self.activity, self.now, place.user_ids)
+        return Page(rows, place.number, place.pages, place.total, place.start)
+
+    def place_page(self, filters: Filters, size: int = PAGE_SIZE) -> PagePlace:
+        """Which students one page of the filtered table shows, read with LIMIT/OFFSET: never
+        the whole cohort.
 
         Unfiltered, the page's students are a slice of everyone in the table's order, which
         only the roster, names and placements change (``change_stamps.PLACES``): kept through
-        a learner's writes, so the view after one reads only the fifty rows' details.
+        a learner's writes.
         """
         total = self.matching(filters)
         pages = max(1, -(-total // size))
         number = min(filters.page, pages)  # past the end (an old link): the last page
         start = (number - 1) * size
         if not total:
-            rows: list[StudentRow] = []
+            user_ids: list[int] = []
         elif filters.active:
-            rows = fetch_rows(self.activity, self.now, filters, size, start)
+            user_ids = fetch_ids(self.activity, self.now, filters, size, start)
         else:
             order = self.cached(
                 "order",
                 lambda: table_order(self.activity, self.now),
                 scope=change_stamps.PLACES,
             )
-            rows = read_rows(self.activity, self.now, order[start : start + size])
-        return Page(rows, number, pages, total, start)
+            user_ids = order[start : start + size]
+        return PagePlace(user_ids, number, pages, total, start)
+
+    def rows_of(self, key: str, user_ids: list[int]) -> list[StudentRow]:
+        """The table's rows of these students, in this order, reused from an earlier view while
+        each learner's maintained row (``StudentState``) has the same revision and link state.
+
+        A learner's write replaces the course's stamp, so the counts are computed again; but it
+        recomputes only that learner's maintained row, and the fifty rows on the page are read
+        again (their work, reviews, grades, syncs: the page's widest statement) only when one of
+        them changed. Names and titles are the ``PLACES`` stamp's, the credits' rule is in the
+        key, and while the course's stamp is the one the rows were last checked under (no
+        write since) and no link can have changed state, they are reused without a check.
+        """
+        if not user_ids:
+            return []
+        activity, now = self.activity, self.now
+        policy = hashlib.sha256(repr(effective_policy(activity)).encode()).hexdigest()[:12]
+        stamps = change_stamps.request_stamps(activity.course_id)
+
+        def compute() -> KeptRows:
+            revisions = read_revisions(activity, now, user_ids)  # first: never newer than rows
+            rows = read_rows(activity, now, user_ids)
+            complete = len(revisions) == len(user_ids)  # else a row is not maintained: no reuse
+            return KeptRows(stamps, self.changes_at, revisions if complete else None, rows)
+
+        def reuse(kept: KeptRows) -> KeptRows | None:
+            if kept.revisions is None:
+                return None
+            in_time = kept.until is None or now.timestamp() < kept.until
+            if stamps is not None and kept.stamps == stamps and in_time:
+                return kept
+            if read_revisions(activity, now, user_ids) != kept.revisions:
+                return None
+            return kept._replace(stamps=stamps, until=self.changes_at)
+
+        kept = self.cached(f"{key}:rows:{policy}", compute, scope=change_stamps.PLACES, reuse=reuse)
+        return kept.rows
 
     def matching(self, filters: Filters) -> int:
         """How many rows pass ``filters``: from the counts when they say, else counted in SQL."""
@@ -217,13 +298,25 @@ def _cache_prefix() -> str:
             Delivery._fields,
             Leaver._fields,
             [f.name for f in fields(Page)],
+            PagePlace._fields,
+            KeptRows._fields,
             # A pickled value names its classes' modules: moving them is a change of layout.
             [
                 f"{cls.__module__}.{cls.__qualname__}"
-                for cls in (StudentRow, Summary, Page, Delivery, Leaver, FollowUps)
+                for cls in (
+                    StudentRow,
+                    Summary,
+                    Page,
+                    Delivery,
+                    Leaver,
+                    FollowUps,
+                    PagePlace,
+                    KeptRows,
+                )
             ],
             str(counts_query()),
             str(details_query()),
+            str(revisions_query()),
             str(chosen_query(FilterShape("", False, False), True)),
         )
     )

@@ -22,18 +22,22 @@ wrong, so anything uncertain widens the refresh.
 
 from __future__ import annotations
 
+import functools
 import logging
+import secrets
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Connection,
     Delete,
     Insert,
     Result,
     Update,
+    bindparam,
     delete,
     event,
     insert,
@@ -279,10 +283,17 @@ def refresh(connection: Connection | Session, notes: Notes) -> None:
             _refresh_users(connection, activity_id, courses[activity_id], sorted(user_ids))
 
 
+@functools.cache
+def _insert_statement(chosen: bool) -> Insert:
+    """``stored_states_query``'s rows with a revision (bound), for every column of the table."""
+    computed = stored_states_query(chosen).add_columns(bindparam("revision", type_=BigInteger))
+    return insert(_TABLE).from_select(_STATE_COLUMNS, computed)
+
+
 def _insert(connection: Connection | Session, chosen: bool, bound: dict[str, Any]) -> None:
-    connection.execute(
-        insert(_TABLE).from_select(_STATE_COLUMNS, stored_states_query(chosen)), bound
-    )
+    """Insert the rows computed from the facts, all with one new random revision."""
+    revision = secrets.randbits(62)
+    connection.execute(_insert_statement(chosen), {**bound, "revision": revision})
 
 
 def _refresh_activity(connection: Connection | Session, activity_id: int, course_id: int) -> None:

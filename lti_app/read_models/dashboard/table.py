@@ -1,8 +1,9 @@
 """The dashboard's table: one student per row, a page at a time, and the project filter's list.
 
 A page reads the ids of its students in the table's order, then their states (two statements,
-whatever the cohort: ``fetch_rows``); the export reads every matching student the same way, in
-batches (``iter_rows``). What a row holds and how it is ordered and paged changes here.
+whatever the cohort: ``fetch_ids``, then ``read_rows``, which the dashboard skips while the
+learners' ``read_revisions`` are unchanged); the export reads every matching student the same
+way, in batches (``iter_rows``). What a row holds and how it is ordered and paged changes here.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from lti_app.read_models.dashboard.queries import (
     details_query,
     params,
     read,
+    revisions_query,
 )
 from lti_app.read_models.dashboard.states import (
     CERTIFICATE_LABELS,
@@ -207,13 +209,20 @@ def _filter_params(activity: Activity, now: datetime, filters: Filters) -> dict[
     return params(activity, now, status=filters.status, project_id=filters.project_id)
 
 
-def fetch_rows(
+def fetch_ids(
     activity: Activity, now: datetime, filters: Filters, limit: int, offset: int
-) -> list[StudentRow]:
-    """One page of the filtered table: its students' ids in order, then their rows."""
+) -> list[int]:
+    """The students of one page of the filtered table, in order."""
     bound = _filter_params(activity, now, filters) | {"limit": limit, "offset": offset}
-    user_ids = list(db.session.scalars(chosen_query(FilterShape.of(filters), True), bound))
-    return read_rows(activity, now, user_ids)
+    return list(db.session.scalars(chosen_query(FilterShape.of(filters), True), bound))
+
+
+def read_revisions(
+    activity: Activity, now: datetime, user_ids: list[int]
+) -> dict[int, tuple[int, str | None]]:
+    """Each learner's (revision, link state now) from the maintained rows."""
+    bound = params(activity, now, user_ids=user_ids)
+    return {user_id: (revision, link) for user_id, revision, link in read(revisions_query(), bound)}
 
 
 def table_order(activity: Activity, now: datetime) -> list[int]:
