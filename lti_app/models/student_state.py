@@ -68,4 +68,8 @@ class StudentState(db.Model):  # type: ignore[name-defined]
         # When the counts next change by time alone: the first future instant, one index probe.
         Index("ix_student_state_link_expires", "activity_id", "link_expires_at"),
         Index("ix_student_state_link_created", "activity_id", "link_created_at"),
+        # The "Needs attention" follow-ups: failing grade deliveries, leavers holding a seat
+        # (the states are in the index: only the matching rows are read from the table).
+        Index("ix_student_state_sync", "activity_id", "sync"),
+        Index("ix_student_state_member_status", "activity_id", "member_status"),
     )

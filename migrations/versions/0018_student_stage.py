@@ -34,6 +34,10 @@ def upgrade():
         batch_op.create_index(
             "ix_student_state_link_created", ["activity_id", "link_created_at"], unique=False
         )
+        batch_op.create_index("ix_student_state_sync", ["activity_id", "sync"], unique=False)
+        batch_op.create_index(
+            "ix_student_state_member_status", ["activity_id", "member_status"], unique=False
+        )
     # Back-fill with the statement the writes use (one source of truth for every state rule),
     # as 0011 did: every row is computed again, with its stage and a revision.
     from lti_app.read_models.dashboard.student_states import rebuild
@@ -43,6 +47,8 @@ def upgrade():
 
 def downgrade():
     with op.batch_alter_table("student_state", schema=None) as batch_op:
+        batch_op.drop_index("ix_student_state_member_status")
+        batch_op.drop_index("ix_student_state_sync")
         batch_op.drop_index("ix_student_state_link_created")
         batch_op.drop_index("ix_student_state_link_expires")
         batch_op.drop_index("ix_student_state_stage")

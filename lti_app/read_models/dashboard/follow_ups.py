@@ -13,9 +13,10 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from flask_babel import gettext as _
-from sqlalchemy import Integer, and_, bindparam, cast, func, literal, null, or_, select, union_all
+from sqlalchemy import Integer, bindparam, cast, func, literal, null, select, union_all
+from sqlalchemy.orm import aliased
 
-from lti_app.models import Activity, Membership, Placement, Project, ScoreSync, User
+from lti_app.models import Activity, Project, ScoreSync, StudentState, User
 from lti_app.models.base import UTCDateTime
 from lti_app.read_models.dashboard.queries import read
 from lti_app.read_models.dashboard.states import SETTLED
@@ -100,14 +101,21 @@ _NAME_COLUMNS = (User.name, User.given_name, User.family_name, User.email, User.
 
 @functools.cache
 def _follow_ups_query() -> Any:
-    """The two lists as one UNION ALL of one shape, built once per process (bound values)."""
+    """The two lists as one UNION ALL of one shape, built once per process (bound values).
+
+    Both start from the maintained rows (``StudentState``) the counts are made of, so the list
+    names exactly the students the counts count, and a thousand-student activity is a scan of
+    one narrow table, not a grouping of every score row it ever sent.
+    """
     activity_id = bindparam("activity_id", type_=Integer)
-    course_id = bindparam("course_id", type_=Integer)
     limit = bindparam("limit", type_=Integer)
-    newest = (
-        select(func.max(ScoreSync.id))
-        .where(ScoreSync.activity_id == activity_id)
-        .group_by(ScoreSync.placement_id)
+    state = StudentState
+    sent = aliased(ScoreSync)
+    newest = (  # the student's newest score row: the one the counts' state is of
+        select(func.max(sent.id))
+        .where(sent.placement_id == state.placement_id, sent.activity_id == activity_id)
+        .correlate(state)
+        .scalar_subquery()
     )
     deliveries = (
         select(
@@ -120,16 +128,10 @@ def _follow_ups_query() -> Any:
             ScoreSync.next_attempt_at.label("next_at"),
             *_NAME_COLUMNS,
         )
-        .join(Placement, Placement.id == ScoreSync.placement_id)
-        .join(User, User.id == Placement.user_id)
-        .where(
-            ScoreSync.id.in_(newest),
-            Placement.activity_id == activity_id,
-            or_(
-                ScoreSync.state == "failed",
-                and_(ScoreSync.state == "pending", ScoreSync.attempts > 0),
-            ),
-        )
+        .select_from(state)
+        .join(ScoreSync, ScoreSync.id == newest)
+        .join(User, User.id == state.user_id)
+        .where(state.activity_id == activity_id, state.sync.in_(("failed", "retrying")))
         .order_by(ScoreSync.state, ScoreSync.id)
         .limit(limit)
     )
@@ -138,27 +140,23 @@ def _follow_ups_query() -> Any:
             # Every column labelled (unlabelled NULLs would be merged into one) and typed
             # (PostgreSQL reads an untyped NULL as text).
             literal("leaver").label("kind"),
-            Placement.id.label("placement_id"),
+            state.placement_id.label("placement_id"),
             cast(null(), Integer).label("sync_id"),
-            Placement.status.label("state"),
+            state.status.label("state"),
             literal(0).label("attempts"),
             func.coalesce(Project.title, "").label("text"),
             cast(null(), UTCDateTime()).label("next_at"),
             *_NAME_COLUMNS,
         )
-        .join(User, User.id == Placement.user_id)
-        .join(
-            Membership,
-            and_(Membership.user_id == Placement.user_id, Membership.course_id == course_id),
-        )
-        .outerjoin(Project, Project.id == Placement.project_id)
+        .join(User, User.id == state.user_id)
+        .outerjoin(Project, Project.id == state.project_id)
         .where(
-            Placement.activity_id == activity_id,
-            Placement.status.not_in(SETTLED),
-            Membership.is_learner.is_(True),
-            Membership.status != "active",
+            state.activity_id == activity_id,
+            state.placement_id.is_not(None),
+            state.status.not_in(SETTLED),
+            state.member_status != "active",
         )
-        .order_by(Placement.id)
+        .order_by(state.placement_id)
         .limit(limit)
     )
     return union_all(deliveries.subquery().select(), leavers.subquery().select())
@@ -170,7 +168,7 @@ def read_follow_ups(activity: Activity, limit: int = FOLLOW_UP_LIMIT) -> FollowU
     One statement (the two lists as a UNION ALL of one shape), so the dashboard's query count
     stays the same whatever it has to name.
     """
-    bound = {"activity_id": activity.id, "course_id": activity.course_id, "limit": limit}
+    bound = {"activity_id": activity.id, "limit": limit}
     found = FollowUps([], [])
     rows = read(_follow_ups_query(), bound)
     for kind, placement_id, sync_id, state, attempts, text, next_at, *names in rows:
