@@ -823,3 +823,40 @@ def test_a_kept_page_follows_the_clock_and_the_credit_rule(
         db.session.commit()
         assert [r.review for r in counts(world, later).page(Filters()).rows] == ["overdue"]
         assert len(reads) == 3
+
+
+def test_the_follow_ups_are_read_again_only_when_someone_who_could_be_on_them_changed(
+    app: Flask, world: World, placed: int
+) -> None:
+    """The "Needs attention" names are kept through writes to other students, and read again
+    (and current) when a student on them, or one joining them, changes."""
+    reads: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "UNION ALL" in statement and "next_attempt_at" in statement:  # the lists' statement
+            reads.append(statement)
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", record)
+        project_id = db.session.scalars(select(Project.id)).one()
+        other = add_student(world, "s2", "Zed Zulu", project_id)
+        other_placement = db.session.scalar(select(Placement.id).where(Placement.user_id == other))
+        assert other_placement is not None
+        add_score_sync(world, placed, "failed")
+        db.session.commit()
+    with app.app_context():
+        assert [d.name for d in counts(world).follow_ups().deliveries] == ["Ama Mensah"]
+    assert len(reads) == 1
+    with app.app_context():
+        db.session.get(Placement, other_placement).status = "active"  # not a follow-up
+        db.session.commit()
+    with app.app_context():
+        assert [d.name for d in counts(world).follow_ups().deliveries] == ["Ama Mensah"]
+    assert len(reads) == 1
+    with app.app_context():
+        add_score_sync(world, other_placement, "failed")  # joins the list
+        db.session.commit()
+    with app.app_context():
+        names = [d.name for d in counts(world).follow_ups().deliveries]
+    assert sorted(names) == ["Ama Mensah", "Zed Zulu"]
+    assert len(reads) == 2

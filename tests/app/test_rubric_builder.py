@@ -572,6 +572,9 @@ def test_dashboard_panel_lists_rubrics_and_chooses_the_activity_rubric(app, teac
     form = read_form(dashboard, action=f"/instructor/rubrics/activities/{activity_id}/rubric")
     data = dict(form["fields"])
     assert data["rubric_id"] == ""
+    # The panel's markup is kept per values (``markup_memo``); its CSRF field is this request's.
+    assert "stint:csrf-field" not in dashboard
+    assert data["csrf_token"]
     data["rubric_id"] = str(rubric_id)
     response = teacher.post(form["attrs"]["action"], data=data)
     assert response.status_code == 303

@@ -13,7 +13,20 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from flask_babel import gettext as _
-from sqlalchemy import Integer, bindparam, cast, func, literal, null, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import aliased
 
 from lti_app.models import Activity, Project, ScoreSync, StudentState, User
@@ -99,6 +112,38 @@ def _display_name(name: str, given: str, family: str, email: str, sub: str) -> s
 _NAME_COLUMNS = (User.name, User.given_name, User.family_name, User.email, User.sub)
 
 
+def _failing_delivery() -> ColumnElement[bool]:
+    """A student whose newest score row the LMS has not taken (refused, or being retried)."""
+    return StudentState.sync.in_(("failed", "retrying"))
+
+
+def _leaver_holding_a_seat() -> ColumnElement[bool]:
+    """A student who left the course but still holds a seat on a project."""
+    state = StudentState
+    return and_(
+        state.placement_id.is_not(None),
+        state.status.not_in(SETTLED),
+        state.member_status != "active",
+    )
+
+
+@functools.cache
+def _revisions_query() -> Select[int, int]:
+    return select(StudentState.user_id, StudentState.revision).where(
+        StudentState.activity_id == bindparam("activity_id", type_=Integer),
+        or_(_failing_delivery(), _leaver_holding_a_seat()),
+    )
+
+
+def follow_up_revisions(activity: Activity) -> frozenset[tuple[int, int]]:
+    """Every student who could be on the lists, with their maintained row's revision: the
+    lists are the same while this is (``Snapshot.follow_ups``)."""
+    return frozenset(
+        (user_id, revision)
+        for user_id, revision in read(_revisions_query(), {"activity_id": activity.id})
+    )
+
+
 @functools.cache
 def _follow_ups_query() -> Any:
     """The two lists as one UNION ALL of one shape, built once per process (bound values).
@@ -131,7 +176,7 @@ def _follow_ups_query() -> Any:
         .select_from(state)
         .join(ScoreSync, ScoreSync.id == newest)
         .join(User, User.id == state.user_id)
-        .where(state.activity_id == activity_id, state.sync.in_(("failed", "retrying")))
+        .where(state.activity_id == activity_id, _failing_delivery())
         .order_by(ScoreSync.state, ScoreSync.id)
         .limit(limit)
     )
@@ -150,12 +195,7 @@ def _follow_ups_query() -> Any:
         )
         .join(User, User.id == state.user_id)
         .outerjoin(Project, Project.id == state.project_id)
-        .where(
-            state.activity_id == activity_id,
-            state.placement_id.is_not(None),
-            state.status.not_in(SETTLED),
-            state.member_status != "active",
-        )
+        .where(state.activity_id == activity_id, _leaver_holding_a_seat())
         .order_by(state.placement_id)
         .limit(limit)
     )

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from flask import g, has_app_context
 
@@ -30,6 +30,7 @@ from lti_app.read_models.dashboard.follow_ups import (
     Delivery,
     FollowUps,
     Leaver,
+    follow_up_revisions,
     read_follow_ups,
 )
 from lti_app.read_models.dashboard.queries import (
@@ -68,13 +69,13 @@ class PagePlace(NamedTuple):
     start: int
 
 
-class KeptRows(NamedTuple):
-    """A page's rows as read, with what says they are still right (``Snapshot.rows_of``)."""
+class Checked(NamedTuple):
+    """A value as read, with what says it is still right (``Snapshot.kept_while_same``)."""
 
-    stamps: tuple[str, str] | None  # the course's stamps when the revisions were last checked
+    stamps: tuple[str, str] | None  # the course's stamps when it was last checked
     until: float | None  # when a link could next change state (epoch seconds; None: never)
-    revisions: dict[int, tuple[int, str | None]] | None  # learner -> (revision, link state)
-    rows: list[StudentRow]
+    checked: Any  # what the check gave (revisions, link states); None: never reuse
+    value: Any
 
 
 @dataclass
@@ -158,11 +159,17 @@ class Snapshot:
     def follow_ups(self) -> FollowUps:
         """Who the failing deliveries and the leavers holding a seat are.
 
-        Read whenever the list shows (one statement, cached with the counts), not only when the
-        counts name such students, so the page's query count does not depend on the cohort."""
+        Read whenever the list shows (one statement), not only when the counts name such
+        students, so the page's query count does not depend on the cohort; reused while the
+        students who could be on it are the same, with the same revisions."""
         if not self.has_alerts:
             return FollowUps([], [])
-        return self.cached("follow-ups", lambda: read_follow_ups(self.activity))
+        return self.kept_while_same(
+            "follow-ups",
+            lambda: follow_up_revisions(self.activity),
+            lambda: read_follow_ups(self.activity),
+            timed=False,
+        )
 
     def page(self, filters: Filters, size: int = PAGE_SIZE) -> Page:
         """One page of the filtered table: which students it shows, reused like the counts
@@ -239,34 +246,55 @@ class Snapshot:
         A learner's write replaces the course's stamp, so the counts are computed again; but it
         recomputes only that learner's maintained row, and the fifty rows on the page are read
         again (their work, reviews, grades, syncs: the page's widest statement) only when one of
-        them changed. Names and titles are the ``PLACES`` stamp's, the credits' rule is in the
-        key, and while the course's stamp is the one the rows were last checked under (no
-        write since) and no link can have changed state, they are reused without a check.
+        them changed. The credits' rule is in the key (an edit of the activity replaces no
+        stamp).
         """
         if not user_ids:
             return []
         activity, now = self.activity, self.now
         policy = hashlib.sha256(repr(effective_policy(activity)).encode()).hexdigest()[:12]
-        stamps = change_stamps.request_stamps(activity.course_id)
 
-        def compute() -> KeptRows:
-            revisions = read_revisions(activity, now, user_ids)  # first: never newer than rows
-            rows = read_rows(activity, now, user_ids)
-            complete = len(revisions) == len(user_ids)  # else a row is not maintained: no reuse
-            return KeptRows(stamps, self.changes_at, revisions if complete else None, rows)
+        def check() -> dict[int, tuple[int, str | None]] | None:
+            revisions = read_revisions(activity, now, user_ids)
+            return revisions if len(revisions) == len(user_ids) else None  # one not maintained
 
-        def reuse(kept: KeptRows) -> KeptRows | None:
-            if kept.revisions is None:
+        return self.kept_while_same(
+            f"{key}:rows:{policy}", check, lambda: read_rows(activity, now, user_ids), timed=True
+        )
+
+    def kept_while_same(
+        self, name: str, check: Callable[[], object], read: Callable[[], T], timed: bool
+    ) -> T:
+        """``read()``, reused while ``check()`` (what the value is made of, as the maintained
+        rows say it: revisions, link states) gives what it gave when the value was read; a
+        check that gives None forbids reuse.
+
+        Kept under the ``PLACES`` stamp (names and titles), so a learner's write keeps it and
+        only the check runs; while the course's stamp is the one it was last checked under (no
+        write since) and, for a ``timed`` value, no link can have changed state, not even that.
+        The check runs before the read, so a value is never kept as newer than its check.
+        """
+        stamps = change_stamps.request_stamps(self.activity.course_id)
+        until = self.changes_at if timed else None
+        now = self.now.timestamp()
+
+        def compute() -> Checked:
+            checked = check()
+            return Checked(stamps, until, checked, read())
+
+        def reuse(kept: Checked) -> Checked | None:
+            if kept.checked is None:
                 return None
-            in_time = kept.until is None or now.timestamp() < kept.until
+            in_time = kept.until is None or now < kept.until
             if stamps is not None and kept.stamps == stamps and in_time:
                 return kept
-            if read_revisions(activity, now, user_ids) != kept.revisions:
+            if check() != kept.checked:
                 return None
-            return kept._replace(stamps=stamps, until=self.changes_at)
+            return kept._replace(stamps=stamps, until=until)
 
-        kept = self.cached(f"{key}:rows:{policy}", compute, scope=change_stamps.PLACES, reuse=reuse)
-        return kept.rows
+        kept = self.cached(name, compute, scope=change_stamps.PLACES, reuse=reuse)
+        value: T = kept.value
+        return value
 
     def matching(self, filters: Filters) -> int:
         """How many rows pass ``filters``: from the counts when they say, else counted in SQL."""
@@ -299,7 +327,7 @@ def _cache_prefix() -> str:
             Leaver._fields,
             [f.name for f in fields(Page)],
             PagePlace._fields,
-            KeptRows._fields,
+            Checked._fields,
             # A pickled value names its classes' modules: moving them is a change of layout.
             [
                 f"{cls.__module__}.{cls.__qualname__}"
@@ -311,7 +339,7 @@ def _cache_prefix() -> str:
                     Leaver,
                     FollowUps,
                     PagePlace,
-                    KeptRows,
+                    Checked,
                 )
             ],
             str(counts_query()),
