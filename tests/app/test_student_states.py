@@ -38,6 +38,7 @@ from lti_app.models import (
     Submission,
 )
 from lti_app.models.base import utcnow
+from lti_app.read_models import change_stamps
 from lti_app.read_models.dashboard import student_states
 from lti_app.read_models.dashboard.queries import stage_states, stored_states_query
 from lti_app.read_models.dashboard.snapshot import build_snapshot
@@ -404,3 +405,27 @@ def test_revisions_change_with_the_rows_a_write_recomputes_and_only_those(app: F
         }
         cohort.submit(cohort.ada, version=2)
         assert revisions()[cohort.ada] != after[cohort.ada]
+
+
+def test_rows_the_release_before_the_stage_key_wrote_are_counted_by_their_columns(
+    app: Flask,
+) -> None:
+    """During an upgrade the previous release still writes rows, leaving the new columns'
+    defaults (no stage key, revision 0): the counts read those rows' columns instead."""
+    with app.app_context():
+        cohort = Cohort(make_course())
+        cohort.submit(cohort.ada)
+        activity = db.session.get(Activity, cohort.world.activity_id)
+        assert activity is not None
+        expected = build_snapshot(activity).counts
+        with db.engine.begin() as connection:  # as the older release's INSERT leaves them
+            connection.execute(
+                update(StudentState)
+                .where(StudentState.user_id.in_([cohort.ada, cohort.cy]))
+                .values(stage="", revision=0)
+            )
+        change_stamps.replace_stamps(app.extensions["stint_cache"], [change_stamps.EVERY_COURSE])
+    with app.app_context():  # a new request: it reads the new stamps
+        activity = db.session.get(Activity, cohort.world.activity_id)
+        assert activity is not None
+        assert build_snapshot(activity).counts == expected

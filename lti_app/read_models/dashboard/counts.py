@@ -19,7 +19,13 @@ from sqlalchemy import Integer, Select, bindparam, func, select
 from lti_app.extensions import db
 from lti_app.models import Activity, OutboxEmail, Placement
 from lti_app.read_models.dashboard.attention import attention_reasons
-from lti_app.read_models.dashboard.queries import counts_query, params, read, stage_states
+from lti_app.read_models.dashboard.queries import (
+    counts_query,
+    keyless_counts_query,
+    params,
+    read,
+    stage_states,
+)
 from lti_app.read_models.dashboard.states import (
     LIVE_LINKS,
     NOT_PLACED,
@@ -142,13 +148,20 @@ def summarise(activity: Activity, now: datetime) -> tuple[Summary, float | None]
     bring_up_to_date(db.session())
     groups: list[tuple[Any, ...]] = []
     moments: list[datetime] = []
-    for stage, link, count, expires_at, created_at in read(counts_query(), params(activity, now)):
-        groups.append((*stage_states(stage, link), count))
+    bound = params(activity, now)
+    keyless = False
+    for stage, link, count, expires_at, created_at in read(counts_query(), bound):
+        if stage:
+            groups.append((*stage_states(stage, link), count))
+        else:
+            keyless = True
         # The same two instants on every row (the activity's first future ones).
         if expires_at is not None:
             moments.append(expires_at)
         if created_at is not None:
             moments.append(created_at + REVIEW_OVERDUE_AFTER)
+    if keyless:  # rows an older release wrote during an upgrade: counted by their columns
+        groups.extend(tuple(group) for group in read(keyless_counts_query(), bound))
     emails, review_emails = _email_counts(activity)
     changes_at = min(moments).timestamp() if moments else None
     return Summary(groups, emails, review_emails, changes_at), changes_at

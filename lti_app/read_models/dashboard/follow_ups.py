@@ -135,13 +135,15 @@ def _revisions_query() -> Select[int, int]:
     )
 
 
-def follow_up_revisions(activity: Activity) -> frozenset[tuple[int, int]]:
+def follow_up_revisions(activity: Activity) -> frozenset[tuple[int, int]] | None:
     """Every student who could be on the lists, with their maintained row's revision: the
-    lists are the same while this is (``Snapshot.follow_ups``)."""
-    return frozenset(
+    lists are the same while this is (``Snapshot.follow_ups``). None when a row has no
+    revision (written by the release before revisions, during an upgrade): never reused."""
+    found = frozenset(
         (user_id, revision)
         for user_id, revision in read(_revisions_query(), {"activity_id": activity.id})
     )
+    return None if any(not revision for _user, revision in found) else found
 
 
 @functools.cache

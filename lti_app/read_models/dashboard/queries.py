@@ -382,6 +382,22 @@ def counts_query() -> Select[str, str, int, datetime | None, datetime | None]:
     )
 
 
+@functools.cache
+def keyless_counts_query() -> Select[Any]:
+    """``counts_query``'s groups, by the columns, of rows that have no stage key yet: written
+    by the release before the key, while both run during an upgrade (its INSERT leaves the
+    column's default, ""). Run only when the counts find such rows."""
+    s = StudentState
+    keys: list[Any] = [
+        (s.member_status == "active").label("active"),
+        s.placement_id.is_not(None).label("placed"),
+        *_stage_columns(),
+    ]
+    return (
+        select(*keys, func.count()).where(s.activity_id == _ACTIVITY, s.stage == "").group_by(*keys)
+    )
+
+
 def _display_name_sql() -> ColumnElement[str]:
     """``User.display_name`` in SQL, to order the table by it."""
     return func.coalesce(

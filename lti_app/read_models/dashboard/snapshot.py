@@ -256,7 +256,9 @@ class Snapshot:
 
         def check() -> dict[int, tuple[int, str | None]] | None:
             revisions = read_revisions(activity, now, user_ids)
-            return revisions if len(revisions) == len(user_ids) else None  # one not maintained
+            if len(revisions) < len(user_ids) or any(not r for r, _link in revisions.values()):
+                return None  # a row not maintained, or written by an older release (no revision)
+            return revisions
 
         return self.kept_while_same(
             f"{key}:rows:{policy}", check, lambda: read_rows(activity, now, user_ids), timed=True
