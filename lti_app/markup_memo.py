@@ -51,10 +51,6 @@ class MarkupMemo:
                 self._kept.popitem(last=False)
         return made
 
-    def clear(self) -> None:
-        with self._lock:
-            self._kept.clear()
-
 
 # Panels and lists: a few per activity in use (each language, each filter choice).
 _panels = MarkupMemo(512)
@@ -79,8 +75,3 @@ def csrf_field() -> Markup:
     return Markup('<input id="{0}" name="{0}" type="hidden" value="{1}">').format(
         name, generate_csrf()
     )
-
-
-def forget_all() -> None:
-    """Drop every kept panel markup (tests that change what a template renders)."""
-    _panels.clear()

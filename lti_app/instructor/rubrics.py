@@ -497,14 +497,7 @@ def rubrics_panel(viewer: Viewer, activity: Activity) -> Markup | str:
     if activity.rubric_id and chosen is None:
         other = db.session.get(RubricRow, activity.rubric_id)
         if other is not None:
-            shown = access.RubricChoice(
-                other.id,
-                other.title,
-                other.shared,
-                other.version,
-                other.scoring_mode,
-                other.is_latest,
-            )
+            shown = access.RubricChoice.of(other)
 
     def render() -> str:
         form = ChooseRubricForm(formdata=None, meta={"csrf": False})

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -233,16 +233,7 @@ def test_a_link_turning_overdue_needs_no_write(app: Flask, world: World, placed:
     """
     now = utcnow()
     with app.app_context():
-        db.session.add(
-            ReviewInvitation(
-                placement_id=placed,
-                reviewer_email="sup@example.com",
-                token_hash="a" * 64,
-                created_at=now - REVIEW_OVERDUE_AFTER + timedelta(minutes=2),
-                expires_at=now + timedelta(minutes=4),
-            )
-        )
-        db.session.commit()
+        _add_link_turning_overdue_soon(placed, now, "a")
     with app.app_context():  # nothing is written from here on
         assert counts(world, now).overdue_reviews == 0
         assert counts(world, now + timedelta(minutes=1)).overdue_reviews == 0
@@ -739,18 +730,40 @@ def test_the_rubric_panel_is_kept_until_a_rubric_of_the_course_changes(
     assert rubric_reads == []
 
 
-def _details_reads(app: Flask) -> Any:
-    """A list that records every statement reading the table's details (``details_query``:
-    the only one selecting a review link's reviewer address)."""
+def _statements_recorded(app: Flask, matches: Callable[[str], bool]) -> list[str]:
+    """A list that records, from now on, every statement of ``app``'s engine that ``matches``."""
     seen: list[str] = []
 
     def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if "reviewer_email" in statement and "student_state" not in statement:
+        if matches(statement):
             seen.append(statement)
 
     with app.app_context():
         event.listen(db.engine, "before_cursor_execute", record)
     return seen
+
+
+def _details_reads(app: Flask) -> list[str]:
+    """Every statement reading the table's details (``details_query``: the only one selecting a
+    review link's reviewer address), recorded from now on."""
+    return _statements_recorded(
+        app, lambda sql: "reviewer_email" in sql and "student_state" not in sql
+    )
+
+
+def _add_link_turning_overdue_soon(placement_id: int, now: Any, token: str) -> None:
+    """A review link that turns overdue two minutes after ``now`` and expires two later: well
+    inside the cache's ten-minute limit, so only the recorded moment of change can end it."""
+    db.session.add(
+        ReviewInvitation(
+            placement_id=placement_id,
+            reviewer_email="sup@example.com",
+            token_hash=token * 64,
+            created_at=now - REVIEW_OVERDUE_AFTER + timedelta(minutes=2),
+            expires_at=now + timedelta(minutes=4),
+        )
+    )
+    db.session.commit()
 
 
 def test_a_page_is_read_again_only_when_one_of_its_learners_changed(
@@ -809,16 +822,7 @@ def test_a_kept_page_follows_the_clock_and_the_credit_rule(
     activity's credit rule (a write no stamp follows) is not shown from the kept rows."""
     now = utcnow()
     with app.app_context():
-        db.session.add(
-            ReviewInvitation(
-                placement_id=placed,
-                reviewer_email="sup@example.com",
-                token_hash="c" * 64,
-                created_at=now - REVIEW_OVERDUE_AFTER + timedelta(minutes=2),
-                expires_at=now + timedelta(minutes=4),
-            )
-        )
-        db.session.commit()
+        _add_link_turning_overdue_soon(placed, now, "c")
     reads = _details_reads(app)
     with app.app_context():
         assert [r.review for r in counts(world, now).page(Filters()).rows] == ["invited"]
@@ -840,14 +844,10 @@ def test_the_follow_ups_are_read_again_only_when_someone_who_could_be_on_them_ch
 ) -> None:
     """The "Needs attention" names are kept through writes to other students, and read again
     (and current) when a student on them, or one joining them, changes."""
-    reads: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if "UNION ALL" in statement and "next_attempt_at" in statement:  # the lists' statement
-            reads.append(statement)
-
+    reads = _statements_recorded(  # the lists' one statement
+        app, lambda sql: "UNION ALL" in sql and "next_attempt_at" in sql
+    )
     with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", record)
         project_id = db.session.scalars(select(Project.id)).one()
         other = add_student(world, "s2", "Zed Zulu", project_id)
         other_placement = db.session.scalar(select(Placement.id).where(Placement.user_id == other))

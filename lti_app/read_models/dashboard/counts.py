@@ -146,16 +146,13 @@ def summarise(activity: Activity, now: datetime) -> tuple[Summary, float | None]
     """The summary, and when it would change with no write (a link turning overdue/expired)."""
     # A transaction that wrote reads its own writes: its rows are recomputed first.
     bring_up_to_date(db.session())
-    groups: list[tuple[Any, ...]] = []
-    moments: list[datetime] = []
     bound = params(activity, now)
-    keyless = False
-    for stage, link, count, expires_at, created_at in read(counts_query(), bound):
-        if stage:
-            groups.append((*stage_states(stage, link), count))
-        else:
-            keyless = True
-        # The same two instants on every row (the activity's first future ones).
+    rows = read(counts_query(), bound).all()
+    groups = [(*stage_states(stage, link), count) for stage, link, count, *_ in rows if stage]
+    keyless = len(groups) < len(rows)
+    moments: list[datetime] = []
+    if rows:  # the activity's first future expiry and overdue cut-off, the same on every row
+        expires_at, created_at = rows[0][3:]
         if expires_at is not None:
             moments.append(expires_at)
         if created_at is not None:

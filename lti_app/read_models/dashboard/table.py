@@ -225,10 +225,11 @@ def read_revisions(
     return {user_id: (revision, link) for user_id, revision, link in read(revisions_query(), bound)}
 
 
-def table_order(activity: Activity, now: datetime) -> list[int]:
-    """Every student of the unfiltered table, by id, in the table's order (a page is a slice)."""
-    bound = _filter_params(activity, now, Filters())
-    return list(db.session.scalars(chosen_query(FilterShape.of(Filters()), False), bound))
+def table_order(activity: Activity, now: datetime, filters: Filters | None = None) -> list[int]:
+    """Every student of the table (unfiltered: a page is a slice), by id, in the table's order."""
+    filters = filters or Filters()
+    bound = _filter_params(activity, now, filters)
+    return list(db.session.scalars(chosen_query(FilterShape.of(filters), False), bound))
 
 
 def read_rows(activity: Activity, now: datetime, user_ids: list[int]) -> list[StudentRow]:
@@ -254,11 +255,7 @@ def count_rows(activity: Activity, now: datetime, filters: Filters) -> int:
 
 def iter_rows(activity: Activity, now: datetime, filters: Filters) -> Iterator[StudentRow]:
     """Every matching row, read in batches so a large export is streamed, not held."""
-    user_ids = list(
-        db.session.scalars(
-            chosen_query(FilterShape.of(filters), False), _filter_params(activity, now, filters)
-        )
-    )
+    user_ids = table_order(activity, now, filters)
     for start in range(0, len(user_ids), EXPORT_BATCH):
         yield from read_rows(activity, now, user_ids[start : start + EXPORT_BATCH])
 

@@ -70,6 +70,11 @@ class RubricChoice(NamedTuple):
     scoring_mode: str
     is_latest: bool
 
+    @classmethod
+    def of(cls, row: RubricRow) -> RubricChoice:
+        """The columns the panel shows of a loaded rubric (one of another course, say)."""
+        return cls(row.id, row.title, row.shared, row.version, row.scoring_mode, row.is_latest)
+
 
 class RubricChoices(NamedTuple):
     rubrics: list[RubricChoice]  # the latest version of each of the course's rubrics, by title
