@@ -1,9 +1,15 @@
-"""Launch cost benchmark: full OIDC login + launch round trips against gunicorn (2 workers).
+"""Launch cost benchmark: full OIDC login + launch round trips against gunicorn.
 
 A platform client (this script) signs real id_tokens with its own RSA key, publishes its JWKS on
 loopback, and runs login + launch round trips against Stint served by gunicorn; then the same
 client hammers a trivial endpoint (/ping) of the same app, served the same way, in the same run.
 Server CPU time comes from the gunicorn workers' process accounting (/proc/<pid>/stat).
+
+Gunicorn runs in the shape docs/deploy.md tells operators to run it, scaled to a 2-core machine
+(as ``bench.load`` does): 2 workers x 2 threads with keep-alive, so a browser's requests reuse
+its connection as they do behind a proxy that keeps upstream connections. ``--threads 1`` runs
+gunicorn's sync worker instead (one connection per request, keep-alive ignored): the shape of
+earlier runs of this benchmark, kept for comparison.
 
 A round trip is what a browser does between the LMS's form posts and the page the launch
 leads to: the login, the launch (which must present the state cookie the login set: the browser
@@ -15,6 +21,7 @@ first login takes the cookie check's redirect, as a real browser's does. The lan
 Last line: the CPU ratio launch round trip / trivial request (goal: <= 4).
 
     python -m bench.launch [--launches 300] [--trivial 1500] [--threads 4]
+                           [--workers 2] [--worker-threads 2] [--keep-alive 75]
 """
 
 from __future__ import annotations
@@ -125,7 +132,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--launches", type=int, default=300)
     parser.add_argument("--trivial", type=int, default=1500)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=4, help="client threads (browsers)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument(
+        "--worker-threads", type=int, default=2, help="threads per worker (1: the sync worker)"
+    )
+    parser.add_argument("--keep-alive", type=int, default=75, help="gunicorn --keep-alive")
     args = parser.parse_args()
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -149,8 +161,9 @@ def main() -> None:
         [*flask, "stint", "keys", "ensure"], env=env, cwd=ROOT, check=True, capture_output=True
     )
     gunicorn = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", "lti_app:create_app()"],
+        [sys.executable, "-m", "gunicorn", "-w", str(args.workers),
+         "--threads", str(args.worker_threads), "--keep-alive", str(args.keep_alive),
+         "-b", f"127.0.0.1:{port}", "--log-level", "warning", "lti_app:create_app()"],
         env=env, cwd=ROOT,
     )  # fmt: skip
     try:
@@ -245,6 +258,13 @@ def main() -> None:
     trivials = args.trivial // ROUNDS * ROUNDS
     per_launch = launch_cpu / launches
     per_trivial = trivial_cpu / trivials
+    shape = (
+        f"{args.workers} sync workers (a connection per request)"
+        if args.worker_threads == 1
+        else f"{args.workers} workers x {args.worker_threads} threads, "
+        f"keep-alive {args.keep_alive} s"
+    )
+    print(f"gunicorn: {shape}")
     print(f"launch round trips (login + launch): {launches} in {launch_wall:.2f}s "
           f"= {launches / launch_wall:.1f} launches/s")  # fmt: skip
     print(f"trivial requests (/ping): {trivials} in {trivial_wall:.2f}s "
