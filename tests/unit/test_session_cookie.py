@@ -204,3 +204,28 @@ def test_the_json_of_a_session_is_flasks_own(value: dict[str, Any]) -> None:
         assert ours.loads(ours.dumps(value)) == session_json_serializer.loads(
             session_json_serializer.dumps(value)
         )
+
+
+def test_a_short_session_is_written_plain_and_read_by_flasks_interface() -> None:
+    def app_with_note(interface: SecureCookieSessionInterface) -> Flask:
+        app = _app(interface)
+
+        @app.get("/note")
+        def note() -> str:
+            session["note"] = "abc" * 60  # 180 bytes that deflate to a few
+            return "ok"
+
+        @app.get("/read-note")
+        def read_note() -> Any:
+            return {"note": session.get("note")}
+
+        return app
+
+    flask_app = app_with_note(SecureCookieSessionInterface())
+    flask_value = _cookie(flask_app.test_client().get("/note"))
+    assert flask_value and flask_value.startswith(".")  # Flask deflates it
+    value = _cookie(app_with_note(LazyCookieSessionInterface()).test_client().get("/note"))
+    assert value and not value.startswith(".")  # short: written plain, no zlib set up
+    client = flask_app.test_client()
+    client.set_cookie("s", value)
+    assert client.get("/read-note").json == {"note": "abc" * 60}
