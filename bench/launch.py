@@ -3,7 +3,8 @@
 A platform client (this script) signs real id_tokens with its own RSA key, publishes its JWKS on
 loopback, and runs login + launch round trips against Stint served by gunicorn; then the same
 client hammers a trivial endpoint (/ping) of the same app, served the same way, in the same run.
-Server CPU time comes from the gunicorn workers' process accounting (/proc/<pid>/stat).
+Server CPU time comes from the scheduler's account of the gunicorn workers' threads
+(/proc/<pid>/task/<tid>/schedstat, in nanoseconds).
 
 Gunicorn runs in the shape docs/deploy.md tells operators to run it, scaled to a 2-core machine
 (as ``bench.load`` does): 2 workers x 2 threads with keep-alive, so a browser's requests reuse
@@ -100,6 +101,30 @@ def worker_cpu_seconds(master_pid: int) -> float:
         if int(fields[1]) == master_pid:  # ppid
             total += int(fields[11]) + int(fields[12])
     return total / CLK_TCK
+
+
+def worker_cpu_seconds_exact(master_pid: int) -> float:
+    """CPU time of the master's child processes, to the nanosecond: the sum of their threads'
+    run time in ``/proc/<pid>/task/<tid>/schedstat`` (the scheduler's own account).
+
+    ``utime`` and ``stime`` advance in clock ticks (10 ms) charged to whatever runs when the tick
+    falls, which over a round of a few hundred milliseconds is several per cent of noise. A
+    thread that ends takes its time with it: measure only across spans where the workers'
+    threads live on (gunicorn's worker threads do; the key warm-up thread ends at start).
+    """
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) != master_pid:  # ppid
+                continue
+            for task in (entry / "task").iterdir():
+                total += int((task / "schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+    return total / 1e9
 
 
 def claims(sub: str, nonce: str) -> dict[str, object]:
@@ -235,10 +260,10 @@ def main() -> None:
                 plain.put(s)
 
         def run(fn: Callable[[int], None], count: int) -> tuple[float, float]:
-            cpu0, t0 = worker_cpu_seconds(gunicorn.pid), time.perf_counter()
+            cpu0, t0 = worker_cpu_seconds_exact(gunicorn.pid), time.perf_counter()
             with ThreadPoolExecutor(args.threads) as pool:
                 list(pool.map(fn, range(count)))
-            return time.perf_counter() - t0, worker_cpu_seconds(gunicorn.pid) - cpu0
+            return time.perf_counter() - t0, worker_cpu_seconds_exact(gunicorn.pid) - cpu0
 
         warm_up = min(WARM_UP, args.launches)
         run(launch_round_trip, warm_up)  # every worker and thread, every student's first launch
@@ -246,11 +271,16 @@ def main() -> None:
         # Launches and trivial requests alternate in rounds, so the machine's noise (other
         # processes, frequency changes) falls on both alike.
         launch_wall = launch_cpu = trivial_wall = trivial_cpu = 0.0
+        round_ratios: list[float] = []
         for _ in range(ROUNDS):
-            wall, cpu = run(launch_round_trip, args.launches // ROUNDS)
-            launch_wall, launch_cpu = launch_wall + wall, launch_cpu + cpu
-            wall, cpu = run(trivial, args.trivial // ROUNDS)
-            trivial_wall, trivial_cpu = trivial_wall + wall, trivial_cpu + cpu
+            wall, round_launch_cpu = run(launch_round_trip, args.launches // ROUNDS)
+            launch_wall, launch_cpu = launch_wall + wall, launch_cpu + round_launch_cpu
+            wall, round_trivial_cpu = run(trivial, args.trivial // ROUNDS)
+            trivial_wall, trivial_cpu = trivial_wall + wall, trivial_cpu + round_trivial_cpu
+            round_ratios.append(
+                (round_launch_cpu / (args.launches // ROUNDS))
+                / (round_trivial_cpu / (args.trivial // ROUNDS))
+            )
     finally:
         gunicorn.terminate()
         gunicorn.wait(60)  # a loaded machine can take a while to stop the workers
@@ -271,6 +301,7 @@ def main() -> None:
           f"= {trivials / trivial_wall:.1f} requests/s")  # fmt: skip
     taken = ", ".join(f"{name} {count}" for name, count in sorted(hops.items())) or "none"
     print(f"extra hops over {warm_up + launches} round trips (warm-up included): {taken}")
+    print("CPU ratio per round: " + ", ".join(f"{ratio:.2f}" for ratio in round_ratios))
     print(f"server CPU per launch round trip: {per_launch * 1000:.2f} ms")
     print(f"server CPU per trivial request: {per_trivial * 1000:.2f} ms")
     print(f"CPU ratio launch/trivial: {per_launch / per_trivial:.2f}")
