@@ -8,9 +8,9 @@ Server CPU time comes from the scheduler's account of the gunicorn workers' thre
 
 Gunicorn runs in the shape docs/deploy.md tells operators to run it, scaled to a 2-core machine
 (as ``bench.load`` does): 2 workers x 2 threads with keep-alive, so a browser's requests reuse
-its connection as they do behind a proxy that keeps upstream connections. ``--threads 1`` runs
-gunicorn's sync worker instead (one connection per request, keep-alive ignored): the shape of
-earlier runs of this benchmark, kept for comparison.
+its connection as they do behind a proxy that keeps upstream connections. ``--worker-threads 1``
+runs gunicorn's sync worker instead (one connection per request, keep-alive ignored): the shape
+of earlier runs of this benchmark, kept for comparison.
 
 A round trip is what a browser does between the LMS's form posts and the page the launch
 leads to: the login, the launch (which must present the state cookie the login set: the browser
