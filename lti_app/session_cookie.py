@@ -7,10 +7,10 @@ signed-in browser that carry the cookie do not read it: the OIDC login, and the 
 replaces whatever session the browser had (``auth.start_session`` clears it first). That decode
 was a fifth of the login's CPU.
 
-Here the cookie is the same (same serializer, salt, signature, key derivation and attributes;
-one signed by Flask's own interface is read here and the reverse, so a deploy signs nobody
-out) but it is decoded on the first read of the session, and the serializer is built once per
-set of keys. A session that nothing read was not changed, so nothing is sent back for it.
+Here the cookie is Flask's (same format, salt, signature, key derivation and attributes; one
+signed by Flask's own interface is read here and the reverse, so a deploy signs nobody out; a
+short one is only left undeflated) but it is decoded on the first read of the session, and the
+serializer is built once per set of keys. A session that nothing read was not changed, so nothing is sent back for it.
 Flask would re-send an unchanged session only when it is *permanent*; Stint's never are
 (``auth.start_session``).
 """
