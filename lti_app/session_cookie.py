@@ -10,9 +10,9 @@ was a fifth of the login's CPU.
 Here the cookie is Flask's (same format, salt, signature, key derivation and attributes; one
 signed by Flask's own interface is read here and the reverse, so a deploy signs nobody out; a
 short one is only left undeflated) but it is decoded on the first read of the session, and the
-serializer is built once per set of keys. A session that nothing read was not changed, so nothing is sent back for it.
-Flask would re-send an unchanged session only when it is *permanent*; Stint's never are
-(``auth.start_session``).
+serializer is built once per set of keys. A session that nothing read was not changed, so
+nothing is sent back for it. Flask would re-send an unchanged session only when it is
+*permanent*; Stint's never are (``auth.start_session``).
 """
 
 from __future__ import annotations
