@@ -39,7 +39,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -88,9 +88,9 @@ def serve_jwks(key: rsa.RSAPrivateKey, kid: str) -> str:
     return f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
 
 
-def worker_cpu_seconds(master_pid: int) -> float:
-    """utime + stime of the master's child processes (the gunicorn workers)."""
-    total = 0
+def _children_stats(master_pid: int) -> Iterator[tuple[Path, list[str]]]:
+    """Each child process of ``master_pid`` (the gunicorn workers): its ``/proc`` folder and the
+    fields of its ``stat`` after the command name."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -99,8 +99,13 @@ def worker_cpu_seconds(master_pid: int) -> float:
         except OSError:
             continue
         if int(fields[1]) == master_pid:  # ppid
-            total += int(fields[11]) + int(fields[12])
-    return total / CLK_TCK
+            yield entry, fields
+
+
+def worker_cpu_seconds(master_pid: int) -> float:
+    """utime + stime of the master's child processes (the gunicorn workers)."""
+    ticks = sum(int(fields[11]) + int(fields[12]) for _, fields in _children_stats(master_pid))
+    return ticks / CLK_TCK
 
 
 def worker_cpu_seconds_exact(master_pid: int) -> float:
@@ -113,17 +118,12 @@ def worker_cpu_seconds_exact(master_pid: int) -> float:
     threads live on (gunicorn's worker threads do; the key warm-up thread ends at start).
     """
     total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+    for entry, _ in _children_stats(master_pid):
         try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            if int(fields[1]) != master_pid:  # ppid
-                continue
             for task in (entry / "task").iterdir():
                 total += int((task / "schedstat").read_text().split()[0])
         except (OSError, ValueError, IndexError):
-            continue
+            continue  # the process (or one of its threads) ended meanwhile
     return total / 1e9
 
 
