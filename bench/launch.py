@@ -200,13 +200,20 @@ def main() -> None:
                 time.sleep(0.1)
         hops: Counter[str] = Counter()  # Stint's own redirects taken, beyond login and launch
         hops_lock = threading.Lock()
-        # One browser per thread, kept across rounds (a browser keeps its cookies); the trivial
-        # requests come from browsers of their own, with no cookie.
+        # One browser per thread, kept across rounds (a browser keeps its cookies). The trivial
+        # requests carry no cookie but go over the browsers' own connections: with keep-alive a
+        # connection stays with the worker that accepted it, and how the kernel hands them out
+        # differs from run to run (all to one worker, or split). Phases on connections of their
+        # own could land on workers unlike each other's, and per-request CPU differs between the
+        # two (a worker kept busy spends less per request than one woken for each): sharing the
+        # connections measures both phases on the same workers.
         browsers: queue.SimpleQueue[requests.Session] = queue.SimpleQueue()
         plain: queue.SimpleQueue[requests.Session] = queue.SimpleQueue()
         for _ in range(args.threads):
-            browsers.put(requests.Session())
-            plain.put(requests.Session())
+            browser, cookieless = requests.Session(), requests.Session()
+            cookieless.mount("http://", browser.get_adapter("http://"))
+            browsers.put(browser)
+            plain.put(cookieless)
 
         def hop(name: str) -> None:
             with hops_lock:
