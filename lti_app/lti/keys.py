@@ -38,6 +38,10 @@ class SigningKey:
 
 _lock = threading.Lock()
 _cached: tuple[float, SigningKey, list[dict[str, Any]]] | None = None
+# The active key as last parsed: the rows are read again every 30 seconds (a rotation by another
+# process shows within that time), but parsing a PEM checks the RSA key, about 30 ms of CPU,
+# which the login that happened to come next paid every 30 seconds in every worker.
+_parsed: SigningKey | None = None
 
 
 def _new_key_row() -> ToolKey:
@@ -97,9 +101,9 @@ def rotate_keys() -> ToolKey:
 
 def forget_cached_keys() -> None:
     """Drop the process cache (after a rotation, and between tests)."""
-    global _cached
+    global _cached, _parsed
     with _lock:
-        _cached = None
+        _cached = _parsed = None
 
 
 def _load() -> tuple[SigningKey, list[dict[str, Any]]]:
@@ -109,14 +113,23 @@ def _load() -> tuple[SigningKey, list[dict[str, Any]]]:
     if cached is not None and now - cached[0] < _CACHE_SECONDS:
         return cached[1], cached[2]
     with _lock:
-        active = ensure_active_key()
-        private_key = serialization.load_pem_private_key(active.private_pem.encode(), None)
-        assert isinstance(private_key, rsa.RSAPrivateKey)
-        signing = SigningKey(active.kid, private_key, active.private_pem)
+        signing = _parse(ensure_active_key())
         rows = db.session.scalars(select(ToolKey).order_by(ToolKey.created_at)).all()
         public = [json.loads(row.public_jwk) for row in rows]
         _cached = (now, signing, public)
         return signing, public
+
+
+def _parse(active: ToolKey) -> SigningKey:
+    """The active row's key, parsed only when it is not the one parsed last time."""
+    global _parsed
+    parsed = _parsed
+    if parsed is not None and (parsed.kid, parsed.private_pem) == (active.kid, active.private_pem):
+        return parsed
+    private_key = serialization.load_pem_private_key(active.private_pem.encode(), None)
+    assert isinstance(private_key, rsa.RSAPrivateKey)
+    _parsed = SigningKey(active.kid, private_key, active.private_pem)
+    return _parsed
 
 
 def signing_key() -> SigningKey:
