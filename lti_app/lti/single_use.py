@@ -10,22 +10,32 @@ periodic job (``jobs/housekeeping``) deletes expired rows.
 The row is committed at once on a connection of its own (like the first signing key in
 ``keys``): a launch that then fails (a forged token spent the state) must still leave the
 state spent, whatever the request's own transaction does. Call it before the request writes:
-on SQLite a second connection would wait for the request's own write lock. Cost: one INSERT,
-sent on a pooled driver connection (DB-API) rather than through a SQLAlchemy ``Connection``: a
-launch spends a state every time, and the ``Connection``, its events and the statement's
-compilation cost twice the INSERT itself (measured: 150 µs against 50 µs of CPU on SQLite,
-400 against 150 on PostgreSQL).
+on SQLite a second connection would wait for the request's own write lock.
+
+Cost: one autocommit INSERT on a driver (DB-API) connection that each thread keeps for its
+markers (``_MarkerConnection``). A launch spends a state every time; through a SQLAlchemy
+``Connection`` its events and the statement's compilation cost twice the INSERT itself
+(150 µs against 50 µs of CPU on SQLite, 400 against 150 on PostgreSQL), and a connection
+checked out of the pool and returned for each marker cost the launch round trip another 6 %
+(A/B in process, SQLite): the pool's bookkeeping, its rollback on return, and on PostgreSQL
+its liveness ping, a round trip of its own. The connection is opened through the engine (so it
+gets the engine's own setup: SQLite's pragmas) and then detached from its pool, so the pool
+keeps its full size for requests: each web thread holds one more database connection.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
+import threading
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import Engine, delete
 from sqlalchemy.engine import Dialect
+from sqlalchemy.engine.interfaces import DBAPIConnection
 
 from lti_app.extensions import db, rows_changed
 from lti_app.models import SpentMarker
@@ -51,29 +61,78 @@ def _insert_for(dialect: Dialect) -> tuple[str, Any]:
     return _INSERTS[dialect.paramstyle], expires_type.bind_processor(dialect) or (lambda v: v)
 
 
+class _MarkerConnection:
+    """A thread's autocommit driver connection for markers, to one engine, in one process.
+
+    Closed when replaced (another engine: the tests' apps; a forked child) or when its thread
+    ends (the thread's locals go, and this with them).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.pid = os.getpid()
+        proxied = engine.raw_connection()
+        proxied.detach()  # out of the pool (which keeps all of its size for requests)
+        driver = proxied.dbapi_connection
+        assert driver is not None  # just checked out
+        self.driver: DBAPIConnection = driver
+        engine.dialect.set_isolation_level(driver, "AUTOCOMMIT")  # each INSERT commits
+
+    def close(self) -> None:
+        # Closed at the driver: no pool's reset (a rollback) on a connection that may be dead.
+        # One the server already dropped has nothing left to free.
+        with contextlib.suppress(Exception):
+            self.driver.close()
+
+    def __del__(self) -> None:
+        if os.getpid() == self.pid:  # a forked child leaves its parent's connection alone
+            self.close()
+
+
+_thread_markers = threading.local()
+
+
+def _marker_connection(engine: Engine, *, fresh: bool = False) -> _MarkerConnection:
+    held: _MarkerConnection | None = getattr(_thread_markers, "connection", None)
+    if held is not None and held.engine is engine and held.pid == os.getpid() and not fresh:
+        return held
+    if held is not None and held.pid == os.getpid():
+        held.close()
+    _thread_markers.connection = None  # a failed open below leaves nothing half made
+    opened = _thread_markers.connection = _MarkerConnection(engine)
+    return opened
+
+
 def spend(value: str, lifetime_seconds: int) -> bool:
     """Record the first use of ``value``; true only for the first caller, ever.
 
     ``lifetime_seconds`` must outlast the value's own validity (its age check refuses it after
     that), since the row is swept once expired.
+
+    A connection the server dropped (a PostgreSQL restart) is replaced and the INSERT sent once
+    more. Should the first INSERT have committed before the connection broke, the second finds
+    the row and the value counts as used: that launch is refused, and the user launches again.
     """
     engine = db.engine
-    sql, convert = _insert_for(engine.dialect)
-    expires_at = convert(utcnow() + timedelta(seconds=lifetime_seconds))
-    connection = engine.raw_connection()  # committed now, whatever the request does next
-    try:
-        cursor = connection.cursor()
+    dialect = engine.dialect
+    sql, convert = _insert_for(dialect)
+    row = (digest_of(value), convert(utcnow() + timedelta(seconds=lifetime_seconds)))
+    held = _marker_connection(engine)
+    for attempt in (1, 2):
+        cursor = held.driver.cursor()
         try:
-            cursor.execute(sql, (digest_of(value), expires_at))
-        except engine.dialect.loaded_dbapi.IntegrityError:
-            connection.rollback()
+            cursor.execute(sql, row)  # committed now, whatever the request does next
+        except dialect.loaded_dbapi.IntegrityError:
             return False
+        except dialect.loaded_dbapi.Error as exc:
+            if attempt == 2 or not dialect.is_disconnect(exc, held.driver, cursor):
+                raise
+            held = _marker_connection(engine, fresh=True)
+        else:
+            return True
         finally:
             cursor.close()
-        connection.commit()
-    finally:
-        connection.close()  # back to the pool (rolled back if anything above failed)
-    return True
+    raise AssertionError("unreachable: the second attempt returns or raises")
 
 
 def sweep_expired(now: datetime) -> int:

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 from cachelib import FileSystemCache
+from sqlalchemy import text
 
 from lti_app.extensions import db
 from lti_app.jobs.housekeeping import sweep_spent_markers
@@ -82,6 +83,26 @@ def test_a_marker_survives_the_requests_rollback_and_keeps_only_a_digest(app):
         assert not spend("entry-abc", 60)
         marker = db.session.scalars(db.select(SpentMarker)).one()
         assert marker.digest == digest_of("entry-abc") and "abc" not in marker.digest
+
+
+def test_markers_go_on_after_the_database_server_drops_their_connection(app):
+    """Each thread keeps its own connection for markers; one the server closed (a restart, an
+    idle timeout) is replaced, and single use still holds."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("the fault needs a database server (TEST_DATABASE_URL)")
+        assert spend("before-the-drop", 60)
+        dropped = db.session.scalar(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+        db.session.commit()
+        assert dropped >= 1  # the marker connection among them
+        assert spend("after-the-drop", 60)
+        assert not spend("after-the-drop", 60)
+        assert not spend("before-the-drop", 60)
 
 
 def test_a_markers_expiry_is_stored_as_the_orm_reads_and_compares_it(app):
