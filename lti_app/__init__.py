@@ -15,6 +15,7 @@ from werkzeug.routing import IntegerConverter
 from lti_app import formatting, i18n, log_redaction
 from lti_app.config import settings_from_env
 from lti_app.extensions import configure_engine, csrf, db, limiter, migrate
+from lti_app.form_parsing import StintRequest
 from lti_app.session_cookie import LazyCookieSessionInterface
 from lti_app.wording import stored
 
@@ -80,6 +81,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     app.url_map.converters["int"] = BoundedIntConverter
     # The session cookie is decoded only by requests that read it (the login and launch do not).
     app.session_interface = LazyCookieSessionInterface()
+    app.request_class = StintRequest  # the LMS's short form posts parsed on a short path
     db.init_app(app)
     with app.app_context():
         for engine in db.engines.values():
