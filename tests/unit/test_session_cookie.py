@@ -229,3 +229,26 @@ def test_a_short_session_is_written_plain_and_read_by_flasks_interface() -> None
     client = flask_app.test_client()
     client.set_cookie("s", value)
     assert client.get("/read-note").json == {"note": "abc" * 60}
+
+
+@pytest.mark.parametrize("interface", [SecureCookieSessionInterface, LazyCookieSessionInterface])
+def test_writing_the_session_sends_the_headers_flask_sends(interface: type) -> None:
+    """Same Set-Cookie attributes and the same Vary, alone or after a view's own Vary."""
+    app = _app(interface())
+
+    @app.get("/set-varying")
+    def set_varying() -> Any:
+        session["ctx"] = {"u": 1}
+        response = app.make_response("ok")
+        response.headers["Vary"] = "Accept-Language"
+        return response
+
+    client = app.test_client()
+    plain = client.get("/set")
+    assert plain.headers.getlist("Vary") == ["Cookie"]
+    attributes = plain.headers["Set-Cookie"].split(";", 1)[1]
+    assert attributes == " HttpOnly; Path=/"
+    varying = client.get("/set-varying")
+    assert varying.headers.getlist("Vary") == ["Accept-Language, Cookie"]
+    # Written twice with the same keys, each cookie still verifies (signer reused).
+    assert client.get("/read").get_json()["ctx"] == {"u": 1}
