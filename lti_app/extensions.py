@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any, cast
 
-from flask import Blueprint, request
+from flask import Blueprint, Flask, Response, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
@@ -45,13 +46,38 @@ class StintLimiter(Limiter):
     has identified the view and built its per-request context, and the limits are still
     evaluated (to none) after it: for the OIDC login and the launch that was 7 % of a round
     trip's CPU (A/B in process). A blueprint named here skips the before-request check at its
-    first line. Views that carry their own ``limit`` decorators still check them (those run
-    inside the view, not here), so naming a blueprint never lifts a limit someone wrote.
+    first line, and the after-request hook that adds rate-limit headers (it looked the request's
+    limit context up only to find no limit: 1-2 % more). Views that carry their own ``limit``
+    decorators still check them (those run inside the view, not here), so naming a blueprint
+    never lifts a limit someone wrote; such a view's responses carry no rate-limit headers.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.unlimited_blueprints: set[str] = set()
+
+    def init_app(self, app: Flask) -> None:
+        """Flask-Limiter's hooks, its after-request one skipped like its check for blueprints
+        named here (it looked up the request's limit context only to find no limit)."""
+        super().init_app(app)
+        hooks = app.after_request_funcs.setdefault(None, [])
+        for index, hook in enumerate(hooks):
+            if (
+                isinstance(hook, partial)
+                and hook.args == (self,)
+                and getattr(hook.func, "__name__", "") == "__inject_headers"
+            ):
+                hooks[index] = self._limit_headers_hook(hook)
+
+    def _limit_headers_hook(
+        self, inject: Callable[[Response], Response]
+    ) -> Callable[[Response], Response]:
+        def inject_unless_never_limited(response: Response) -> Response:
+            if request.blueprint in self.unlimited_blueprints:
+                return response
+            return inject(response)
+
+        return inject_unless_never_limited
 
     def never_limit(self, blueprint: Blueprint) -> Blueprint:
         """Skip the limiter for every request to ``blueprint`` (it must carry no limit)."""

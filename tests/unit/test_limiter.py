@@ -14,7 +14,10 @@ def _app() -> Flask:
     """Two blueprints under a default limit of one request a day; one is never limited, and
     holds one view with a limit of its own."""
     this_limiter = StintLimiter(
-        key_func=get_remote_address, default_limits=["1 per day"], storage_uri="memory://"
+        key_func=get_remote_address,
+        default_limits=["1 per day"],
+        storage_uri="memory://",
+        headers_enabled=True,
     )
     limited, unlimited = Blueprint("limited", __name__), Blueprint("unlimited", __name__)
 
@@ -47,6 +50,12 @@ def test_a_never_limited_blueprint_is_not_counted_against_the_default_limit() ->
 def test_other_blueprints_keep_the_default_limit() -> None:
     client = _app().test_client()
     assert [client.get("/limited").status_code for _ in range(2)] == [200, 429]
+
+
+def test_other_blueprints_keep_their_rate_limit_headers_and_the_free_one_sends_none() -> None:
+    client = _app().test_client()
+    assert client.get("/limited").headers["X-RateLimit-Remaining"] == "0"
+    assert "X-RateLimit-Limit" not in client.get("/free").headers
 
 
 def test_a_view_with_its_own_limit_keeps_it_in_a_never_limited_blueprint() -> None:
