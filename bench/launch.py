@@ -2,7 +2,8 @@
 
 A platform client (this script) signs real id_tokens with its own RSA key, publishes its JWKS on
 loopback, and runs login + launch round trips against Stint served by gunicorn; then the same
-client hammers a trivial endpoint (/ping) of the same app, served the same way, in the same run.
+client hammers a trivial endpoint (/ping) of the same app, served the same way and over the same
+connections (so by the same workers), in the same run.
 Server CPU time comes from the scheduler's account of the gunicorn workers' threads
 (/proc/<pid>/task/<tid>/schedstat, in nanoseconds).
 
