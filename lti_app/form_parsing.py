@@ -11,8 +11,9 @@ For a urlencoded body whose ``Content-Length`` the client sent and that is withi
 ``max_content_length``, the body is read in one call and parsed exactly as werkzeug does (same
 ``parse_qsl`` arguments, same container; a body that is not UTF-8 gives an empty form, as
 werkzeug's silent parser does). Anything else (multipart, chunked bodies without a length, an
-oversized body, which werkzeug refuses with 413, a body already read by ``get_data``) takes
-werkzeug's own path. ``tests/unit/test_form_parsing.py`` compares the two on generated bodies.
+oversized body, which werkzeug refuses with 413, a body already read through ``get_data`` or
+``stream``) takes werkzeug's own path. ``tests/unit/test_form_parsing.py`` compares the two
+on generated bodies.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class StintRequest(Request):
         environ = self.environ
         if (
             "_cached_data" in self.__dict__
+            or "stream" in self.__dict__  # something read the body already, or began to
             or not environ.get("CONTENT_TYPE")
             or "HTTP_TRANSFER_ENCODING" in environ  # chunked: werkzeug reads it as a stream
         ):

@@ -104,3 +104,14 @@ def test_a_body_read_before_the_form_is_parsed_from_what_was_read(app):
         request = StintRequest(environ)
         assert request.get_data() == b"a=1"
         assert list(request.form.items(multi=True)) == [("a", "1")]
+
+
+def test_a_body_partly_read_from_the_stream_leaves_the_rest_to_werkzeug(app):
+    environ = _environ(b"a=1&b=2", "application/x-www-form-urlencoded")
+    forms = []
+    for request_class in (StintRequest, Request):
+        with app.app_context():
+            request = request_class(dict(environ, **{"wsgi.input": io.BytesIO(b"a=1&b=2")}))
+            assert request.stream.read(4) == b"a=1&"
+            forms.append(list(request.form.items(multi=True)))
+    assert forms[0] == forms[1] == [("b", "2")]
