@@ -118,21 +118,26 @@ def spend(value: str, lifetime_seconds: int) -> bool:
     sql, convert = _insert_for(dialect)
     row = (digest_of(value), convert(utcnow() + timedelta(seconds=lifetime_seconds)))
     held = _marker_connection(engine)
-    for attempt in (1, 2):
-        cursor = held.driver.cursor()
-        try:
-            cursor.execute(sql, row)  # committed now, whatever the request does next
-        except dialect.loaded_dbapi.IntegrityError:
-            return False
-        except dialect.loaded_dbapi.Error as exc:
-            if attempt == 2 or not dialect.is_disconnect(exc, held.driver, cursor):
-                raise
-            held = _marker_connection(engine, fresh=True)
-        else:
-            return True
-        finally:
-            cursor.close()
-    raise AssertionError("unreachable: the second attempt returns or raises")
+    try:
+        return _insert_first_use(held.driver, dialect, sql, row)
+    except dialect.loaded_dbapi.Error as exc:
+        if not dialect.is_disconnect(exc, held.driver, None):
+            raise
+    return _insert_first_use(_marker_connection(engine, fresh=True).driver, dialect, sql, row)
+
+
+def _insert_first_use(
+    driver: DBAPIConnection, dialect: Dialect, sql: str, row: tuple[Any, ...]
+) -> bool:
+    """The marker's INSERT, committed at once (autocommit): false if the row was there."""
+    cursor = driver.cursor()
+    try:
+        cursor.execute(sql, row)  # committed now, whatever the request does next
+    except dialect.loaded_dbapi.IntegrityError:
+        return False
+    finally:
+        cursor.close()
+    return True
 
 
 def sweep_expired(now: datetime) -> int:
