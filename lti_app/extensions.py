@@ -73,9 +73,7 @@ class StintLimiter(Limiter):
         self, inject: Callable[[Response], Response]
     ) -> Callable[[Response], Response]:
         def inject_unless_never_limited(response: Response) -> Response:
-            if request.blueprint in self.unlimited_blueprints:
-                return response
-            return inject(response)
+            return response if self._never_limited() else inject(response)
 
         return inject_unless_never_limited
 
@@ -87,9 +85,13 @@ class StintLimiter(Limiter):
     def _check_request_limit(
         self, callable_name: str | None = None, in_middleware: bool = True
     ) -> None:
-        if in_middleware and request.blueprint in self.unlimited_blueprints:
+        if in_middleware and self._never_limited():
             return
         super()._check_request_limit(callable_name, in_middleware)
+
+    def _never_limited(self) -> bool:
+        """Whether this request's blueprint was named by ``never_limit``."""
+        return request.blueprint in self.unlimited_blueprints
 
 
 limiter = StintLimiter(key_func=get_remote_address, default_limits=[])
