@@ -115,3 +115,30 @@ def test_a_body_partly_read_from_the_stream_leaves_the_rest_to_werkzeug(app):
             assert request.stream.read(4) == b"a=1&"
             forms.append(list(request.form.items(multi=True)))
     assert forms[0] == forms[1] == [("b", "2")]
+
+
+class _RecordingInput(io.BytesIO):
+    """A WSGI input that records the sizes it was asked to read."""
+
+    def __init__(self, body: bytes) -> None:
+        super().__init__(body)
+        self.reads: list[int | None] = []
+
+    def read(self, size: int | None = -1) -> bytes:
+        self.reads.append(size)
+        return super().read(size)
+
+
+def test_a_plain_urlencoded_form_is_read_in_one_call_of_its_length(app):
+    """The short path is taken (werkzeug reads through a LimitedStream, in chunks)."""
+    body = b"id_token=a.b.c&state=state-x"
+    for payload, expected in (
+        (body, [("id_token", "a.b.c"), ("state", "state-x")]),
+        (b"\xff=1", []),
+    ):
+        recording = _RecordingInput(payload)
+        environ = _environ(payload, "application/x-www-form-urlencoded")
+        environ["wsgi.input"] = recording
+        with app.app_context():
+            assert list(StintRequest(environ).form.items(multi=True)) == expected
+        assert recording.reads == [len(payload)]

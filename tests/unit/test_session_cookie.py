@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from flask import Flask, session
 from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import TimestampSigner
 
 from lti_app.session_cookie import LazyCookieSessionInterface, LazySession
 
@@ -250,5 +251,17 @@ def test_writing_the_session_sends_the_headers_flask_sends(interface: type) -> N
     assert attributes == " HttpOnly; Path=/"
     varying = client.get("/set-varying")
     assert varying.headers.getlist("Vary") == ["Accept-Language, Cookie"]
-    # Written twice with the same keys, each cookie still verifies (signer reused).
+    # Written twice with the same keys, the last cookie still verifies.
     assert client.get("/read").get_json()["ctx"] == {"u": 1}
+
+
+def test_the_signer_is_built_once_and_signs_as_a_new_one_would() -> None:
+    app = _app(LazyCookieSessionInterface())
+    serializer = app.session_interface.get_signing_serializer(app)
+    assert serializer is not None
+    assert serializer.make_signer() is serializer.make_signer()
+    fresh = TimestampSigner(
+        serializer.secret_keys, salt=serializer.salt, **serializer.signer_kwargs
+    )
+    assert serializer.make_signer().derive_key() == fresh.derive_key()
+    assert fresh.unsign(serializer.make_signer().sign(b"payload")) == b"payload"
